@@ -1,0 +1,146 @@
+"""`pm-mcp`: serve (stdio by default, --http), doctor, version."""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import ipaddress
+import logging
+import os
+import sys
+
+from pm_mcp import __version__
+
+log = logging.getLogger("pm_mcp")
+
+TTY_HINT = """\
+pm-mcp {version}: a prediction-market MCP server (Polymarket, Kalshi, Manifold; paper trading by default).
+
+It speaks the Model Context Protocol on stdin/stdout and is meant to be started by an MCP client,
+not typed at. To use it:
+  - Claude Desktop / Cursor: add it to the client's config (see claude_desktop_config.example.json)
+  - MCP Inspector:           npx @modelcontextprotocol/inspector pm-mcp
+  - over HTTP:               pm-mcp serve --http --port 8765   (then connect to http://127.0.0.1:8765/mcp)
+  - check the setup:         pm-mcp doctor
+Waiting for an MCP client on stdin (Ctrl-C to quit)...
+"""
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _load_settings_or_exit():
+    from pydantic import ValidationError
+
+    from pm_mcp.settings import load_settings
+
+    try:
+        return load_settings()
+    except (ValidationError, ValueError) as exc:
+        print(f"pm-mcp: configuration error:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _load_settings_or_exit()
+    _configure_logging(settings.log_level)
+    from pm_mcp.server import build_server
+    from pm_mcp.store import StoreError
+
+    if not args.http:
+        if sys.stdin.isatty():
+            sys.stderr.write(TTY_HINT.format(version=__version__))
+            sys.stderr.flush()
+        mcp = build_server(settings)
+        try:
+            mcp.run()
+        except StoreError as exc:
+            print(f"pm-mcp: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 0
+        return 0
+
+    host = args.host
+    token = settings.http_token.get_secret_value() if settings.http_token else ""
+    if not _is_loopback(host) and not token:
+        print(f"pm-mcp: refusing to serve on {host}: binding anything but loopback requires a bearer "
+              "token. Set PM_MCP_HTTP_TOKEN to a long random string (clients then send "
+              "'Authorization: Bearer <token>'), or bind 127.0.0.1.", file=sys.stderr)
+        return 2
+    mcp = build_server(settings)
+    return _serve_http(mcp, host, args.port, token)
+
+
+def _serve_http(mcp, host: str, port: int, token: str) -> int:
+    import uvicorn
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    security = None
+    if not _is_loopback(host):
+        # DNS-rebinding protection only makes sense for loopback binds; the bearer token guards the rest.
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    app = mcp.streamable_http_app(host=host, transport_security=security)
+
+    if token:
+        expected = f"Bearer {token}".encode()
+        inner = app
+
+        async def app(scope, receive, send):  # noqa: F811 - a thin ASGI wrapper
+            if scope["type"] == "http":
+                got = dict(scope.get("headers") or []).get(b"authorization", b"")
+                if not hmac.compare_digest(got, expected):
+                    await send({"type": "http.response.start", "status": 401,
+                                "headers": [(b"content-type", b"application/json"),
+                                            (b"www-authenticate", b"Bearer")]})
+                    await send({"type": "http.response.body",
+                                "body": b'{"error":"missing or wrong bearer token (PM_MCP_HTTP_TOKEN)"}'})
+                    return
+            await inner(scope, receive, send)
+
+    print(f"pm-mcp {__version__}: serving MCP (Streamable HTTP) on http://{host}:{port}/mcp",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run()
+    return 0
+
+
+def cmd_doctor(_args: argparse.Namespace) -> int:
+    from pm_mcp.doctor import render_config_report
+
+    settings = _load_settings_or_exit()
+    print(render_config_report(settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pm-mcp", description="Prediction-market MCP server (stdio by default).")
+    parser.add_argument("--version", action="version", version=f"pm-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="serve MCP (stdio by default)")
+    serve.add_argument("--http", action="store_true", help="serve Streamable HTTP instead of stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PM_MCP_PORT", "8765")))
+    sub.add_parser("doctor", help="print the effective configuration (secrets masked) and checks")
+    sub.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv or [])])
+    if args.command == "version":
+        print(f"pm-mcp {__version__}")
+        return 0
+    if args.command == "doctor":
+        return cmd_doctor(args)
+    return cmd_serve(args)

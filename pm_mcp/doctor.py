@@ -1,0 +1,112 @@
+"""`pm-mcp doctor`: the effective configuration with secrets masked, and credential checks.
+
+Only says whether a secret is present and well-formed; never prints it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from pm_mcp import __version__
+from pm_mcp.settings import PRODUCTION_URLS, Settings
+
+_HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def mask(value: object) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, SecretStr):
+        return "****** (set)" if value.get_secret_value() else "(empty)"
+    return str(value)
+
+
+def credential_checks(settings: Settings) -> list[tuple[str, str, str]]:
+    """(name, pass|fail|missing, advice) for each live credential. Never includes a secret."""
+    out: list[tuple[str, str, str]] = []
+
+    pk = settings.secret_from(settings.polymarket_private_key, settings.polymarket_private_key_file)
+    if pk is None:
+        out.append(("polymarket private key", "missing",
+                    "set PM_MCP_POLYMARKET_PRIVATE_KEY or PM_MCP_POLYMARKET_PRIVATE_KEY_FILE for live Polymarket"))
+    elif _HEX_KEY.match(pk):
+        out.append(("polymarket private key", "pass", "32-byte hex key"))
+    else:
+        out.append(("polymarket private key", "fail", "must be 64 hex characters (optionally 0x-prefixed)"))
+    if settings.polymarket_signature_type not in (0, 1, 2, 3):
+        out.append(("polymarket signature type", "fail", "PM_MCP_POLYMARKET_SIGNATURE_TYPE must be 0 (EOA), "
+                    "1 (proxy), 2 (Gnosis Safe) or 3 (deposit wallet)"))
+    elif settings.polymarket_signature_type != 0:
+        if settings.polymarket_funder and _ADDRESS.match(settings.polymarket_funder):
+            out.append(("polymarket funder", "pass", f"signature type {settings.polymarket_signature_type}"))
+        else:
+            out.append(("polymarket funder", "fail", "signature types 1/2/3 need PM_MCP_POLYMARKET_FUNDER = the "
+                        "proxy/safe/deposit wallet address (0x + 40 hex) that holds your pUSD"))
+    api = [settings.polymarket_api_key, settings.polymarket_api_secret, settings.polymarket_api_passphrase]
+    if all(x is None for x in api):
+        out.append(("polymarket api credentials", "missing", "derived from the private key at first use (L1)"))
+    elif any(x is None for x in api):
+        out.append(("polymarket api credentials", "fail", "set all three of PM_MCP_POLYMARKET_API_KEY, "
+                    "_API_SECRET and _API_PASSPHRASE, or none (they are then derived)"))
+    else:
+        out.append(("polymarket api credentials", "pass", "key, secret and passphrase present"))
+
+    kpk = settings.secret_from(settings.kalshi_private_key, settings.kalshi_private_key_file)
+    if settings.kalshi_key_id is None and kpk is None:
+        out.append(("kalshi api key", "missing", "set PM_MCP_KALSHI_KEY_ID and PM_MCP_KALSHI_PRIVATE_KEY_FILE "
+                    "(RSA private key, PEM) for live Kalshi"))
+    elif settings.kalshi_key_id is None or kpk is None:
+        out.append(("kalshi api key", "fail", "both PM_MCP_KALSHI_KEY_ID and the private key are needed"))
+    elif "PRIVATE KEY-----" in kpk:
+        out.append(("kalshi api key", "pass", f"key id {settings.kalshi_key_id}, PEM private key ({settings.kalshi_env})"))
+    else:
+        out.append(("kalshi api key", "fail", "the Kalshi private key must be a PEM file (-----BEGIN ... PRIVATE KEY-----)"))
+
+    if settings.manifold_api_key is None:
+        out.append(("manifold api key", "missing", "set PM_MCP_MANIFOLD_API_KEY for live Manifold bets"))
+    else:
+        out.append(("manifold api key", "pass", "present"))
+    return out
+
+
+def render_config_report(settings: Settings) -> str:
+    lines = [f"pm-mcp {__version__}", ""]
+    lines.append(f"data directory : {settings.home}")
+    lines.append(f"database       : {settings.db_path} ({'exists' if Path(settings.db_path).exists() else 'created on first start'})")
+    lines.append(f"mode           : {settings.mode}" + ("  (live orders are possible)" if settings.mode == "live" else "  (paper trading; no real orders)"))
+    lines.append(f"confirmation   : {settings.confirm}")
+    lines.append("")
+    lines.append("venues:")
+    from pm_mcp.settings import KNOWN_VENUES
+
+    for v in KNOWN_VENUES:
+        lines.append(f"  {v:<10} {'enabled' if v in settings.enabled_venues else 'disabled'}")
+    lines.append("")
+    lines.append("endpoints:")
+    for key in PRODUCTION_URLS:
+        val = getattr(settings, key)
+        tag = "" if val == PRODUCTION_URLS[key] else "  (overridden)"
+        lines.append(f"  {key:<22} {val}{tag}")
+    lines.append("")
+    lines.append("risk policy (from configuration only):")
+    lines.append(f"  bankroll            ${settings.bankroll}")
+    lines.append(f"  max order           ${settings.max_order_usd}")
+    lines.append(f"  max single event    {settings.max_event_fraction * 100}% of bankroll")
+    lines.append(f"  max daily spend     ${settings.max_daily_usd}")
+    lines.append(f"  kelly fraction      {settings.kelly_fraction}")
+    lines.append("")
+    lines.append("settings (secrets masked):")
+    for name in type(settings).model_fields:
+        val = getattr(settings, name)
+        if name in PRODUCTION_URLS or name in ("home",):
+            continue
+        lines.append(f"  {name:<28} {mask(val)}")
+    lines.append("")
+    lines.append("live trading credentials:")
+    for name, status, advice in credential_checks(settings):
+        lines.append(f"  [{status:<7}] {name}: {advice}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""ERC-8004 identity, reputation and validation reads (web3 imported lazily)."""

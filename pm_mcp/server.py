@@ -1,0 +1,42 @@
+"""Builds the MCP server: the lifespan and the tool surface of every area."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server import MCPServer
+
+from pm_mcp import __version__
+from pm_mcp.app import AppState, app_lifespan
+from pm_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+pm-mcp is a disciplined prediction-market toolkit (Polymarket, Kalshi, Manifold).
+Workflow: find the market -> read and check its rules -> compute the edge of a probability against the
+executable price after fees and depth -> size inside the risk policy -> propose an order intent. Orders
+are only placed after the PERSON confirms the intent through the channel the proposal names; you
+cannot confirm on their behalf. Paper trading is the default. Prices are USD per share in [0, 1];
+money is in USD and returned as decimal strings."""
+
+# Each area registers its tools in its own module (pm_mcp/surface/<area>.py: register(mcp)).
+SURFACE_MODULES = [
+    "pm_mcp.surface.strategy",
+]
+
+
+def build_server(settings: Settings) -> MCPServer:
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
+        async with app_lifespan(settings) as state:
+            yield state
+
+    mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan)
+    for name in SURFACE_MODULES:
+        module = importlib.import_module(name)
+        module.register(mcp)
+    return mcp

@@ -1,0 +1,176 @@
+"""Configuration: one pydantic Settings model.
+
+Precedence (highest first): environment variables ``PM_MCP_*``, then the optional TOML file
+``$PM_MCP_HOME/config.toml``, then the defaults below. The names are a contract (README,
+other modules and tests rely on them). The risk policy comes from here only: no tool can loosen it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+KNOWN_VENUES = ("polymarket", "kalshi", "manifold")
+
+PRODUCTION_URLS = {
+    "polymarket_gamma_url": "https://gamma-api.polymarket.com",
+    "polymarket_clob_url": "https://clob.polymarket.com",
+    "polymarket_data_url": "https://data-api.polymarket.com",
+    "kalshi_url": "https://api.elections.kalshi.com/trade-api/v2",
+    "manifold_url": "https://api.manifold.markets",
+}
+
+
+def default_home() -> Path:
+    env = os.environ.get("PM_MCP_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("pm-mcp", appauthor=False))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads ``$PM_MCP_HOME/config.toml`` (flat keys, same names as the fields, lower case)."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by pydantic here
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = default_home() / "config.toml"
+        if not path.is_file():
+            return {}
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+        # accept both `bankroll = 1000` and a `[pm_mcp]` table
+        if isinstance(data.get("pm_mcp"), dict):
+            data = {**data, **data.pop("pm_mcp")}
+        return {k.lower(): v for k, v in data.items()}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PM_MCP_", extra="ignore", case_sensitive=False)
+
+    home: Path = Field(default_factory=default_home, description="Data directory (SQLite file lives here).")
+    mode: Literal["paper", "live"] = "paper"
+    venues: str = "polymarket,kalshi,manifold"
+    log_level: str = "WARNING"
+
+    # venue base URLs
+    polymarket_gamma_url: str = PRODUCTION_URLS["polymarket_gamma_url"]
+    polymarket_clob_url: str = PRODUCTION_URLS["polymarket_clob_url"]
+    polymarket_data_url: str = PRODUCTION_URLS["polymarket_data_url"]
+    kalshi_url: str = PRODUCTION_URLS["kalshi_url"]
+    manifold_url: str = PRODUCTION_URLS["manifold_url"]
+    http_timeout_s: float = 10.0
+    catalog_ttl_s: int = 300
+
+    # risk policy (configuration only)
+    bankroll: Decimal = Decimal("1000")
+    max_order_usd: Decimal = Decimal("100")
+    max_event_fraction: Decimal = Decimal("0.15")
+    max_daily_usd: Decimal = Decimal("500")
+    kelly_fraction: Decimal = Decimal("0.25")
+
+    # confirmation
+    confirm: Literal["auto", "elicitation", "page", "host"] = "auto"
+    open_browser: bool = False
+    intent_ttl_s: int = 300
+    approval_port: int = 0  # 0 = pick a free loopback port
+
+    # HTTP transport
+    http_token: SecretStr | None = None
+
+    # live credentials (env or files; never tool arguments)
+    polymarket_private_key: SecretStr | None = None
+    polymarket_private_key_file: Path | None = None
+    polymarket_api_key: SecretStr | None = None
+    polymarket_api_secret: SecretStr | None = None
+    polymarket_api_passphrase: SecretStr | None = None
+    polymarket_funder: str | None = None
+    polymarket_signature_type: int = 0
+    polymarket_chain_id: int = 137
+    kalshi_key_id: str | None = None
+    kalshi_private_key: SecretStr | None = None
+    kalshi_private_key_file: Path | None = None
+    kalshi_env: Literal["prod", "demo"] = "prod"
+    manifold_api_key: SecretStr | None = None
+
+    # ERC-8004
+    rpc_urls: str = ""
+    erc8004_identity: str | None = None
+    erc8004_reputation: str | None = None
+    erc8004_validation: str | None = None
+    ipfs_gateway: str = "https://ipfs.io/ipfs/"
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @field_validator("bankroll", "max_order_usd", "max_daily_usd")
+    @classmethod
+    def _positive(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError("must be a positive amount in USD")
+        return v
+
+    @field_validator("max_event_fraction", "kelly_fraction")
+    @classmethod
+    def _fraction(cls, v: Decimal) -> Decimal:
+        if not (Decimal(0) < v <= Decimal(1)):
+            raise ValueError("must be a fraction in (0, 1]")
+        return v
+
+    @field_validator("venues")
+    @classmethod
+    def _venues(cls, v: str) -> str:
+        names = [x.strip().lower() for x in v.split(",") if x.strip()]
+        unknown = [n for n in names if n not in KNOWN_VENUES]
+        if unknown:
+            raise ValueError(f"unknown venue(s) {unknown}; known: {', '.join(KNOWN_VENUES)}")
+        return ",".join(names)
+
+    # --- derived -------------------------------------------------------------------------
+    @property
+    def enabled_venues(self) -> list[str]:
+        return [x for x in self.venues.split(",") if x]
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "pm_mcp.sqlite3"
+
+    def rpc_url_map(self) -> dict[int, str]:
+        """Parse PM_MCP_RPC_URLS="chainId=url,chainId=url"."""
+        out: dict[int, str] = {}
+        for part in self.rpc_urls.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" not in part:
+                raise ValueError(f"PM_MCP_RPC_URLS entry {part!r} must look like chainId=url")
+            cid, url = part.split("=", 1)
+            out[int(cid.strip())] = url.strip()
+        return out
+
+    def secret_from(self, value: SecretStr | None, file: Path | None) -> str | None:
+        """A secret from its env var or, failing that, from its file. Never log the result."""
+        if value is not None and value.get_secret_value():
+            return value.get_secret_value()
+        if file is not None:
+            p = Path(file).expanduser()
+            if p.is_file():
+                return p.read_text(encoding="utf-8").strip()
+        return None
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Venue adapters (I/O): one per venue behind one protocol."""

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what it needs, starts nothing by hand
+# (each test starts its own pm-mcp process, simulators and anvil node on 127.0.0.1), runs pytest.
+#   bash tools/test.sh            # everything
+#   bash tools/test.sh -k edge    # extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+# 1. Python: a venv with the package and its test extra
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e ".[test]"
+
+# 2. A browser for the approval-page tests: Debian's chromium (Playwright's own download cannot work here)
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  else
+    echo "warning: chromium missing and not root; run: sudo apt-get install chromium" >&2
+  fi
+fi
+
+# 3. The anvil node (npm @foundry-rs/anvil) for the ERC-8004 tests
+if [ -f tools/devnet/package.json ]; then
+  (cd tools/devnet && { [ -d node_modules/@foundry-rs ] || npm install --no-audit --no-fund --silent; })
+fi
+
+# 4. Run
+export PATH="$ROOT/.venv/bin:$ROOT/tools/devnet/node_modules/.bin:$PATH"
+exec .venv/bin/python -m pytest "$@"
