@@ -1,0 +1,144 @@
+"""The one protocol every venue adapter speaks, the errors it raises, and the trading contract.
+
+Market data (read-only, retried by the shared http layer):
+    adapter.search(query, *, limit, status) -> list[Market]
+    adapter.get_market(ref) -> Market             (ref: id, slug, ticker, condition id, token id)
+    adapter.get_event(ref) -> Event
+    adapter.get_order_book(market, outcome_label) -> OrderBook   (best first, Decimal)
+    adapter.get_price_history(market, outcome_label, *, start, end, interval) -> list[PricePoint]
+
+Trading (live brokers; the paper broker implements the same):
+    broker.submit(order: OrderRequest) -> OrderState          (journal BEFORE calling this)
+    broker.get_order(client_order_id, venue_order_id) -> OrderState | None   (None = the venue has no such order)
+    broker.cancel(client_order_id, venue_order_id) -> OrderState
+    broker.open_orders() -> list[OrderState]
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
+
+
+class VenueError(Exception):
+    """A venue call failed; ``str(exc)`` is a sentence a person can act on (no secrets)."""
+
+    def __init__(self, venue: str, message: str, *, status: int | None = None, retryable: bool = False):
+        super().__init__(f"{venue}: {message}")
+        self.venue = venue
+        self.status = status
+        self.retryable = retryable
+
+
+class NotFound(VenueError):
+    """The venue has no such market / event / order."""
+
+
+class VenueUnavailable(VenueError):
+    """Network failure, 5xx or 429 after retries, timeouts."""
+
+
+class Blocked(VenueError):
+    """An HTML page (Cloudflare, geoblock) came back instead of JSON."""
+
+
+class OrderRejected(VenueError):
+    """The venue refused the order (tick, minimum, balance, allowance...); the message says why."""
+
+
+class UnknownOrderState(VenueError):
+    """The request may or may not have reached the venue (timeout, dropped response). Never resubmit
+    blindly: look the order up by its client order id / hash first."""
+
+
+@runtime_checkable
+class VenueAdapter(Protocol):
+    name: str
+
+    async def search(self, query: str, *, limit: int = 20, status: str | None = "open") -> list[Market]: ...
+
+    async def get_market(self, ref: str) -> Market: ...
+
+    async def get_event(self, ref: str) -> Event: ...
+
+    async def get_order_book(self, market: Market, outcome: str) -> OrderBook: ...
+
+    async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
+                                end: datetime | None = None, interval: str = "1h") -> list[PricePoint]: ...
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"  # rests until filled or cancelled
+    GTD = "GTD"  # rests until expiry
+    FOK = "FOK"  # all now or nothing
+    FAK = "FAK"  # what fills now, rest cancelled (IOC)
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # journaled, not yet acknowledged by the venue
+    OPEN = "open"  # resting
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # to be reconciled with the venue
+
+
+class OrderRequest(BaseModel):
+    """Exactly what goes to the venue. Built from a confirmed intent; never from tool arguments directly."""
+
+    client_order_id: str
+    venue: str
+    market: Market
+    outcome: str
+    side: OrderSide
+    limit_price: Decimal
+    size: Decimal  # shares / contracts
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expires_at: datetime | None = None
+
+
+class Fill(BaseModel):
+    fill_id: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal = Decimal(0)
+    at: datetime | None = None
+
+
+class OrderState(BaseModel):
+    client_order_id: str
+    venue_order_id: str | None = None
+    status: OrderStatus
+    filled_size: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    fees_paid: Decimal = Decimal(0)
+    fills: list[Fill] = Field(default_factory=list)
+    message: str | None = None
+    raw: dict = Field(default_factory=dict)
+
+
+@runtime_checkable
+class Broker(Protocol):
+    venue: str
+    mode: str  # "paper" | "live"
+
+    async def submit(self, order: OrderRequest) -> OrderState: ...
+
+    async def get_order(self, client_order_id: str, venue_order_id: str | None = None) -> OrderState | None: ...
+
+    async def cancel(self, client_order_id: str, venue_order_id: str | None = None) -> OrderState: ...
+
+    async def open_orders(self) -> list[OrderState]: ...
