@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from pydantic import BaseModel
 
-from pm_mcp.domain.fees import trade_fee
+from pm_mcp.domain.fees import NO_FEES, fee_per_share_upper_bound, raw_fee, round_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
+from pm_mcp.domain.money import floor_to
 
 
 class BookWalk(BaseModel):
@@ -35,22 +36,31 @@ def walk_book(levels: Sequence[BookLevel], *, size: Decimal | None = None, budge
               size_step: Decimal = Decimal("0.01")) -> BookWalk:
     """Take liquidity from ``levels`` (best first: asks ascending for a buy, bids descending for a sell).
 
-    Exactly one of ``size`` (shares) or ``budget`` (USD incl. fees for a buy) must be given. A limit
+    Exactly one of ``size`` (shares) or ``budget`` (USD incl. fees; buys only) must be given. A limit
     price stops the walk at levels worse than it. Sizes bought with a budget are floored to
-    ``size_step``. Never fills more than the levels hold.
+    ``size_step``. Never fills more than the levels hold. Fees are the order's fee: the raw fees of
+    the levels summed and rounded once, as the venue charges one order (see fees.py).
     """
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
     if (size is None) == (budget is None):
         raise ValueError("give exactly one of size or budget")
     if size is not None and size < 0:
         raise ValueError("size must be >= 0")
-    if budget is not None and budget < 0:
-        raise ValueError("budget must be >= 0")
+    if budget is not None:
+        if budget < 0:
+            raise ValueError("budget must be >= 0")
+        if side != "buy":
+            raise ValueError("a budget (USD to spend) only applies to a buy; give a size to sell")
+    if size_step <= 0:
+        raise ValueError("size_step must be positive")
     buying = side == "buy"
+    _check_levels(levels, buying)
+    schedule = fees or NO_FEES
     remaining_size = size
-    remaining_budget = budget
     filled = Decimal(0)
     cost = Decimal(0)
-    fee_total = Decimal(0)
+    raw_fees = Decimal(0)
     used = 0
     worst: Decimal | None = None
     for level in levels:
@@ -64,38 +74,43 @@ def walk_book(levels: Sequence[BookLevel], *, size: Decimal | None = None, budge
                 break
             take = min(level.size, remaining_size)
         else:
-            assert remaining_budget is not None
-            if remaining_budget <= 0:
+            assert budget is not None
+            left = budget - cost - round_fee(schedule, raw_fees)
+            if left <= 0:
                 break
-            unit = level.price + (_unit_fee(fees, level.price) if fees else Decimal(0))
-            if unit <= 0:
-                break
-            take = min(level.size, (remaining_budget / unit).quantize(size_step, rounding=ROUND_FLOOR))
-            # exact fee rounding may push the cost over the budget by a hair: step back until it fits
-            while take > 0 and take * level.price + (trade_fee(fees, take, level.price) if fees else 0) > remaining_budget:
-                take -= size_step
+            unit = level.price + fee_per_share_upper_bound(schedule, level.price)
+            take = min(level.size, floor_to(left / unit, size_step))
+            # the venue's fee rounding may push the cost over the budget by a hair: step back until it fits
+            while take > 0 and (cost + take * level.price
+                                + round_fee(schedule, raw_fees + raw_fee(schedule, take, level.price))) > budget:
+                take = floor_to(take - size_step, size_step) if take > size_step else Decimal(0)
             if take <= 0:
                 break
-        fee = trade_fee(fees, take, level.price) if fees else Decimal(0)
         filled += take
         cost += take * level.price
-        fee_total += fee
+        raw_fees += raw_fee(schedule, take, level.price)
         used += 1
         worst = level.price
         if remaining_size is not None:
             remaining_size -= take
-        else:
-            remaining_budget -= take * level.price + fee
-            if take < level.size:
-                break
+        elif take < level.size:
+            break
+    fee_total = round_fee(schedule, raw_fees)
     avg = (cost / filled) if filled > 0 else None
     return BookWalk(requested_size=size, requested_budget=budget, filled_size=filled, cost=cost, fees=fee_total,
                     average_price=avg, worst_price=worst, levels_used=used,
                     unfilled_size=remaining_size if remaining_size is not None else Decimal(0),
-                    unspent_budget=remaining_budget if remaining_budget is not None else Decimal(0))
+                    unspent_budget=(budget - cost - fee_total) if budget is not None else Decimal(0))
 
 
-def _unit_fee(fees: FeeSchedule, price: Decimal) -> Decimal:
-    from pm_mcp.domain.fees import fee_per_share_upper_bound
-
-    return fee_per_share_upper_bound(fees, price)
+def _check_levels(levels: Sequence[BookLevel], buying: bool) -> None:
+    prev: Decimal | None = None
+    for level in levels:
+        if not (Decimal(0) < level.price < Decimal(1)):
+            raise ValueError(f"book price {level.price} must be strictly between 0 and 1")
+        if level.size < 0:
+            raise ValueError(f"book size {level.size} must be >= 0")
+        if prev is not None and ((buying and level.price < prev) or (not buying and level.price > prev)):
+            raise ValueError("book levels must be best first: asks by ascending price for a buy, "
+                             "bids by descending price for a sell")
+        prev = level.price
