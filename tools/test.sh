@@ -15,6 +15,14 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -e ".[test]"
 
+# 1b. The unified Polymarket SDK (polymarket-client pins eth-account 0.13 / eth-abi 5, which would
+#     downgrade our web3 stack) in its own venv; tests/test_polymarket_signing_vs_sdk.py calls it.
+if [ ! -x .venv-polymarket-sdk/bin/python ]; then
+  "$PY" -m venv .venv-polymarket-sdk
+fi
+.venv-polymarket-sdk/bin/python -m pip install -q "polymarket-client==0.14.0" >/dev/null 2>&1 \
+  || echo "warning: could not install polymarket-client; its signing comparison will fail" >&2
+
 # 2. A browser for the approval-page tests: Debian's chromium (Playwright's own download cannot work here)
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ]; then
