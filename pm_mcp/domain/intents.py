@@ -1,0 +1,349 @@
+"""Order intents: frozen, fully priced proposals that only the person can turn into orders.
+
+An :class:`Intent` is what the person is asked to approve. It carries one or more
+:class:`OrderLeg` (a single order is the common case; a bundle of legs is one intent confirmed once
+and executed leg by leg), every number the person needs (limit price on the venue's tick, size on
+the venue's step, worst-case cost incl. fees, worst-case loss, payout), the policy verdict, the
+expiry and ``order_hash``: sha256 over a canonical serialisation of exactly the order fields.
+A confirmation is bound to that hash and used once; any change to an order is a new intent.
+
+Pure: no I/O, no clock (``now`` is passed in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pm_mcp.domain.fees import trade_fee
+from pm_mcp.domain.models import FeeSchedule, Market, MarketStatus
+from pm_mcp.domain.money import (
+    ONE,
+    ZERO,
+    MoneyError,
+    buy_limit_on_tick,
+    ceil_dp,
+    floor_dp,
+    floor_to,
+    is_on_tick,
+    normalize,
+    sell_limit_on_tick,
+    to_decimal,
+)
+from pm_mcp.domain.policy import PolicyCheck
+
+# Size step per venue (shares / contracts): Polymarket takes 2 decimals, Kalshi whole contracts.
+SIZE_STEPS: dict[str, Decimal] = {"polymarket": Decimal("0.01"), "kalshi": Decimal(1), "manifold": Decimal("0.01")}
+VENUE_NAMES = {"polymarket": "Polymarket", "kalshi": "Kalshi", "manifold": "Manifold"}
+CURRENCY = {"manifold": "M$"}  # everything else is USD ($); Manifold trades play money (mana)
+TIME_IN_FORCE = ("GTC", "GTD", "FOK", "FAK")
+
+
+class IntentError(ValueError):
+    """The proposal cannot be priced as asked; the message says what to change."""
+
+
+class IntentStatus(StrEnum):
+    PROPOSED = "proposed"  # waiting for the person
+    CONFIRMED = "confirmed"  # the person approved; execution starts
+    REJECTED = "rejected"  # the person declined, the policy refused, or it was cancelled before approval
+    EXPIRED = "expired"  # not approved in time
+    EXECUTING = "executing"  # orders journaled / being sent
+    EXECUTED = "executed"  # every leg reached the venue (resting or filled)
+    FAILED = "failed"  # a re-check or the venue refused; the reason is recorded
+
+
+TERMINAL_STATUSES = frozenset({IntentStatus.REJECTED, IntentStatus.EXPIRED, IntentStatus.EXECUTED,
+                               IntentStatus.FAILED})
+
+
+def currency(venue: str) -> str:
+    return CURRENCY.get(venue, "$")
+
+
+def money(amount: Decimal, venue: str = "", *, up: bool = False) -> str:
+    """'$52.80' / 'M$12.00'; ``up`` rounds a cost up to the cent (never understate what you pay)."""
+    q = ceil_dp(amount, 2) if up else floor_dp(amount, 2) if amount >= 0 else ceil_dp(amount, 2)
+    sign = "-" if q < 0 else ""
+    return f"{sign}{currency(venue)}{abs(q):,.2f}"
+
+
+def price_text(price: Decimal, venue: str = "") -> str:
+    """A limit price exactly as it goes to the venue, at least 2 decimals: '$0.43', '$0.435'."""
+    n = normalize(price)
+    if n.as_tuple().exponent > -2:
+        n = n.quantize(Decimal("0.01"))
+    return f"{currency(venue)}{format(n, 'f')}"
+
+
+def _num(d: Decimal) -> str:
+    """Canonical decimal text: no exponent, no trailing zeros ('0.43', '120')."""
+    n = normalize(d)
+    return format(n, "f")
+
+
+class OrderLeg(BaseModel):
+    """One fully priced order. ``order_fields()`` is exactly what the order hash covers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    venue: str
+    market_id: str
+    market_title: str
+    event_id: str | None = None
+    event_title: str | None = None
+    outcome: str = Field(description="Outcome LABEL as the venue shows it (never an index).")
+    outcome_ref: str | None = Field(None, description="Venue id of the outcome: token id, ticker/side, answer id.")
+    side: Literal["buy", "sell"]
+    limit_price: Decimal = Field(description="On the venue tick: buy rounded down, sell rounded up.")
+    size: Decimal = Field(description="Shares / contracts, on the venue's size step.")
+    time_in_force: Literal["GTC", "GTD", "FOK", "FAK"] = "GTC"
+    tick_size: Decimal
+    min_order_size: Decimal
+    size_step: Decimal
+    fee_schedule: FeeSchedule
+    gross: Decimal = Field(description="limit_price x size.")
+    fees: Decimal = Field(description="Taker fee if the whole size fills at the limit.")
+    worst_case_cost: Decimal = Field(description="Cash out at worst: buy = gross + fees; sell = fees.")
+    worst_case_loss: Decimal = Field(description="Most you can lose on this leg.")
+    payout_if_wins: Decimal = Field(description="Buy: what the shares pay if the outcome wins. Sell: least you receive.")
+    rules_hash: str | None = None
+    close_time: datetime | None = None
+    plain: str = Field(description="The order in plain words.")
+    notes: list[str] = Field(default_factory=list, description="What was adjusted (tick/step rounding) and why.")
+
+    def order_fields(self) -> dict[str, str]:
+        return {"venue": self.venue, "market_id": self.market_id, "outcome": self.outcome, "side": self.side,
+                "limit_price": _num(self.limit_price), "size": _num(self.size),
+                "time_in_force": self.time_in_force}
+
+
+class Intent(BaseModel):
+    """A frozen, fully priced proposal. Status lives in the store; this object never changes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    mode: Literal["paper", "live"]
+    legs: list[OrderLeg]
+    order_hash: str
+    worst_case_cost: Decimal
+    fees: Decimal
+    worst_case_loss: Decimal
+    payout_if_wins: Decimal
+    policy: PolicyCheck
+    forecast_p: Decimal | None = None
+    forecast_source: str | None = None
+    plain: str
+
+    @property
+    def is_bundle(self) -> bool:
+        return len(self.legs) > 1
+
+    @property
+    def venue(self) -> str:
+        return self.legs[0].venue
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def hash_matches(self) -> bool:
+        """True when ``order_hash`` still equals the hash of the legs (detects any tampering)."""
+        return self.order_hash == compute_order_hash(self.mode, self.legs)
+
+
+def compute_order_hash(mode: str, legs: list[OrderLeg]) -> str:
+    """sha256 over the canonical JSON of exactly the order fields (mode + every leg in order)."""
+    payload = {"v": 1, "mode": mode, "legs": [leg.order_fields() for leg in legs]}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(blob.encode("ascii")).hexdigest()
+
+
+def size_step_for(venue: str) -> Decimal:
+    return SIZE_STEPS.get(venue, Decimal("0.01"))
+
+
+def _outcome_ref(market: Market, label: str) -> str | None:
+    o = market.outcome(label)
+    if o.token_id:
+        return o.token_id
+    if o.ticker:
+        return f"{o.ticker}:{o.side}" if o.side else o.ticker
+    return o.answer_id or o.side
+
+
+def leg_cost(side: str, schedule: FeeSchedule, size: Decimal, limit: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """(gross, fees, worst-case cost) of ``size`` at ``limit`` as a taker."""
+    gross = limit * size
+    fees = trade_fee(schedule, size, limit)
+    return gross, fees, (gross + fees) if side == "buy" else fees
+
+
+def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, size: object = None,
+              stake: object = None, time_in_force: str = "GTC", rules_hash: str | None = None,
+              now: datetime | None = None) -> OrderLeg:
+    """Price one order exactly as the venue will take it. Raises :class:`IntentError` with advice."""
+    side = str(side).strip().lower()
+    if side not in ("buy", "sell"):
+        raise IntentError(f"side must be 'buy' or 'sell', got {side!r}")
+    tif = str(time_in_force).strip().upper()
+    if tif not in TIME_IN_FORCE:
+        raise IntentError(f"time_in_force must be one of {', '.join(TIME_IN_FORCE)}, got {time_in_force!r}")
+    try:
+        o = market.outcome(outcome)
+    except KeyError as exc:
+        raise IntentError(str(exc.args[0])) from None
+    if market.status in (MarketStatus.CLOSED, MarketStatus.RESOLVED, MarketStatus.PAUSED):
+        raise IntentError(f"market {market.id!r} is {market.status.value}: it does not accept orders")
+    if now is not None and market.close_time is not None and market.close_time <= now:
+        raise IntentError(f"market {market.id!r} closed for trading at {market.close_time.isoformat()}")
+    try:
+        raw_limit = to_decimal(limit_price, "limit_price")
+    except MoneyError as exc:
+        raise IntentError(str(exc)) from None
+    if not (ZERO < raw_limit < ONE):
+        raise IntentError(f"limit_price must be strictly between 0 and 1 (USD per share), got {raw_limit}")
+    tick = market.tick_size
+    notes: list[str] = []
+    limit = buy_limit_on_tick(raw_limit, tick) if side == "buy" else sell_limit_on_tick(raw_limit, tick)
+    if limit != raw_limit:
+        notes.append(f"limit {_num(raw_limit)} rounded {'down' if side == 'buy' else 'up'} to the "
+                     f"{_num(tick)} tick: {_num(limit)}")
+    if not (tick <= limit <= ONE - tick):
+        raise IntentError(f"limit_price {_num(limit)} is outside the tradeable range {_num(tick)}..{_num(ONE - tick)} "
+                          f"on this market's {_num(tick)} tick")
+    step = size_step_for(market.venue)
+    schedule = market.fees
+    if (size is None) == (stake is None):
+        raise IntentError("give exactly one of size (shares) or stake (USD to spend incl. fees)")
+    if size is not None:
+        try:
+            want = to_decimal(size, "size")
+        except MoneyError as exc:
+            raise IntentError(str(exc)) from None
+        if want <= 0:
+            raise IntentError(f"size must be positive (shares), got {want}")
+        qty = floor_to(want, step)
+        if qty != want:
+            notes.append(f"size {_num(want)} floored to the venue's {_num(step)} step: {_num(qty)}")
+    else:
+        if side != "buy":
+            raise IntentError("a stake (USD to spend) only applies to a buy; give the number of shares to sell as size")
+        try:
+            budget = to_decimal(stake, "stake")
+        except MoneyError as exc:
+            raise IntentError(str(exc)) from None
+        if budget <= 0:
+            raise IntentError(f"stake must be a positive amount, got {budget}")
+        unit = limit + _unit_fee(schedule, limit)
+        qty = floor_to(budget / unit, step)
+        while qty > 0 and leg_cost(side, schedule, qty, limit)[2] > budget:
+            qty = floor_to(qty - step, step)
+        notes.append(f"stake {money(budget, market.venue)} buys {_num(qty)} shares at up to {_num(limit)} incl. fees")
+    min_size = market.min_order_size
+    if qty <= 0 or qty < min_size:
+        need = max(min_size, step)
+        need_cost = leg_cost(side, schedule, need, limit)[2] if side == "buy" else None
+        extra = f" (about {money(need_cost, market.venue, up=True)} at this limit)" if need_cost is not None else ""
+        raise IntentError(f"size {_num(qty)} is below this market's minimum of {_num(need)} shares{extra}; "
+                          "increase the size or stake")
+    gross, fees, cost = leg_cost(side, schedule, qty, limit)
+    if side == "buy":
+        loss = cost
+        payout = qty
+    else:
+        loss = qty - gross + fees  # you hand over shares worth up to $1 each for the limit price
+        payout = gross - fees
+    venue_name = VENUE_NAMES.get(market.venue, market.venue)
+    shown_size = _num(qty)
+    if side == "buy":
+        plain = (f"Buy {shown_size} {o.label} shares of '{market.title}' on {venue_name} at no more than "
+                 f"{price_text(limit, market.venue)} each; worst-case cost {money(cost, market.venue, up=True)} incl. "
+                 f"{money(fees, market.venue, up=True)} fees; you win {money(payout, market.venue)} if {o.label}")
+    else:
+        plain = (f"Sell {shown_size} {o.label} shares of '{market.title}' on {venue_name} at no less than "
+                 f"{price_text(limit, market.venue)} each; you receive at least {money(payout, market.venue)} after up to "
+                 f"{money(fees, market.venue, up=True)} fees; you give up {money(qty, market.venue)} if {o.label}")
+    return OrderLeg(venue=market.venue, market_id=market.id, market_title=market.title, event_id=market.event_id,
+                    event_title=market.event_title, outcome=o.label, outcome_ref=_outcome_ref(market, o.label),
+                    side=side, limit_price=limit, size=qty, time_in_force=tif, tick_size=tick,
+                    min_order_size=min_size, size_step=step, fee_schedule=schedule, gross=gross, fees=fees,
+                    worst_case_cost=cost, worst_case_loss=loss, payout_if_wins=payout, rules_hash=rules_hash,
+                    close_time=market.close_time, plain=plain, notes=notes)
+
+
+def _unit_fee(schedule: FeeSchedule, price: Decimal) -> Decimal:
+    from pm_mcp.domain.fees import fee_per_share_upper_bound
+
+    return fee_per_share_upper_bound(schedule, price)
+
+
+def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: PolicyCheck, now: datetime,
+                 ttl_s: int, forecast_p: object = None, forecast_source: str | None = None) -> Intent:
+    """Freeze priced legs into an intent (hash, totals, plain words, expiry)."""
+    if not legs:
+        raise IntentError("an intent needs at least one order leg")
+    if mode not in ("paper", "live"):
+        raise IntentError(f"mode must be 'paper' or 'live', got {mode!r}")
+    if ttl_s <= 0:
+        raise IntentError("the intent lifetime must be positive")
+    p: Decimal | None = None
+    if forecast_p is not None:
+        try:
+            p = to_decimal(forecast_p, "forecast_p")
+        except MoneyError as exc:
+            raise IntentError(str(exc)) from None
+        if not (ZERO <= p <= ONE):
+            raise IntentError(f"forecast_p must be a probability in [0, 1] for the outcome you trade, got {p}")
+    cost = sum((leg.worst_case_cost for leg in legs), ZERO)
+    fees = sum((leg.fees for leg in legs), ZERO)
+    loss = sum((leg.worst_case_loss for leg in legs), ZERO)
+    payout = sum((leg.payout_if_wins for leg in legs), ZERO)
+    if len(legs) == 1:
+        plain = legs[0].plain
+    else:
+        venue = legs[0].venue
+        plain = (f"A bundle of {len(legs)} orders, confirmed once and sent leg by leg (stops at the first leg that "
+                 f"does not fill completely); worst-case cost {money(cost, venue, up=True)} incl. "
+                 f"{money(fees, venue, up=True)} fees:\n"
+                 + "\n".join(f"  {i}. {leg.plain}" for i, leg in enumerate(legs, 1)))
+    return Intent(id=intent_id, created_at=now, expires_at=now + timedelta(seconds=ttl_s), mode=mode,  # type: ignore[arg-type]
+                  legs=legs, order_hash=compute_order_hash(mode, legs), worst_case_cost=cost, fees=fees,
+                  worst_case_loss=loss, payout_if_wins=payout, policy=policy, forecast_p=p,
+                  forecast_source=(forecast_source or None), plain=plain)
+
+
+class FreshCheck(BaseModel):
+    """The outcome of re-checking one leg against the market as the venue shows it now."""
+
+    ok: bool
+    problems: list[str] = Field(default_factory=list)
+
+
+def recheck_leg(leg: OrderLeg, market: Market, *, rules_hash: str | None, now: datetime) -> FreshCheck:
+    """At the moment of execution: market still open, rules unchanged, tick and minimum still satisfied."""
+    problems: list[str] = []
+    if market.status in (MarketStatus.CLOSED, MarketStatus.RESOLVED, MarketStatus.PAUSED):
+        problems.append(f"market {market.id!r} is now {market.status.value}")
+    if market.close_time is not None and market.close_time <= now:
+        problems.append(f"market {market.id!r} closed at {market.close_time.isoformat()}")
+    if leg.rules_hash is not None and rules_hash is not None and rules_hash != leg.rules_hash:
+        problems.append("the market's rule text changed since the proposal (rules hash differs); read the new "
+                        "rules and propose again")
+    if not is_on_tick(leg.limit_price, market.tick_size):
+        problems.append(f"the tick size is now {_num(market.tick_size)}: limit {_num(leg.limit_price)} is not on it")
+    if leg.size < market.min_order_size:
+        problems.append(f"the minimum order is now {_num(market.min_order_size)} shares; this order has {_num(leg.size)}")
+    try:
+        market.outcome(leg.outcome)
+    except KeyError:
+        problems.append(f"outcome {leg.outcome!r} is no longer listed on this market")
+    return FreshCheck(ok=not problems, problems=problems)
