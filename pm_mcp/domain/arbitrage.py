@@ -1,0 +1,884 @@
+"""Arbitrage that survives fees, depth and the fine print. Pure: no I/O, no clock (pass ``now``).
+
+Four kinds:
+
+- ``dutch_book``: a mutually exclusive and exhaustive set (Polymarket neg-risk event, Kalshi mutually
+  exclusive event, Manifold multiple choice). Buy every YES when the walked asks sum below 1 after
+  fees (one share of each pays exactly $1 whatever happens), or buy every NO when the YES bids sum
+  above 1 (n-1 of the n NO shares pay, so the bundle pays $n-1 whatever happens).
+- ``yes_no``: one binary market across its two books: buy YES and NO when the asks sum below 1; sell
+  both (a complete set minted for $1) when the bids sum above 1.
+- ``cross_venue``: the same contract on two venues, after the rules were found equivalent: buy YES on
+  one and NO on the other (YES and YES when the mapping is inverted).
+- ``resolution``: an outcome priced >= 0.95 shortly before its deadline (the tail-risk trade; NOT
+  risk-free: the whole stake is lost if the outcome does not happen).
+
+The engine (:func:`bundle_curve`) merges the books of every leg level by level: on each stretch of
+bundle size where every leg's price is constant the marginal profit of one more bundle is constant,
+so the profit curve is piecewise linear and one pass over the merged levels gives the size with the
+highest profit and the capacity (the largest size whose profit stays positive). The chosen sizes are
+then re-priced exactly with :func:`pm_mcp.domain.book.walk_book` (the venue's fee rounding included),
+which is what the person would pay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.book import walk_book
+from pm_mcp.domain.fees import fee_per_share_upper_bound
+from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook
+from pm_mcp.domain.money import floor_to
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+DAYS_PER_YEAR = Decimal(365)
+SECONDS_PER_DAY = Decimal(86400)
+
+
+class ArbKind(StrEnum):
+    DUTCH_BOOK = "dutch_book"
+    YES_NO = "yes_no"
+    CROSS_VENUE = "cross_venue"
+    RESOLUTION = "resolution"
+
+
+# ---------------------------------------------------------------------------------------------
+# Output models
+
+
+class ArbLeg(BaseModel):
+    """One order of a bundle. ``pays_in``: the states in which one share of this token pays $1."""
+
+    venue: str
+    market_id: str
+    market_title: str
+    outcome: str  # the token's label on its market ("Yes" / "No" / an answer)
+    side: str  # "buy" | "sell"
+    limit_price: Decimal  # the worst level the walk touches at ``size``: a limit order there fills it
+    size: Decimal
+    average_price: Decimal
+    cost: Decimal  # price x size over the levels (proceeds for a sell), before fees
+    fees: Decimal
+    pays_in: list[str]
+    derived_book: bool = False  # the book was derived from the other side's (e.g. NO asks from YES bids)
+
+
+class Opportunity(BaseModel):
+    id: str
+    kind: ArbKind
+    title: str
+    venues: list[str]
+    legs: list[ArbLeg]
+    size: Decimal  # bundle units at which the profit is highest (what the legs are sized to)
+    capacity: Decimal  # largest bundle size whose profit stays positive after walking every book
+    cost: Decimal  # cash out at ``size``: buys + fees + $1 per complete set minted
+    fees: Decimal
+    payout: Decimal  # guaranteed cash in at ``size``: the payout whatever happens + sale proceeds
+    # (for ``resolution``: the payout if it resolves as priced)
+    profit: Decimal  # payout - cost: guaranteed for risk-free kinds
+    return_pct: Decimal  # profit / cost
+    profit_at_capacity: Decimal | None = None
+    risk_free: bool  # True only when the payoff is the same in every outcome and the set is exhaustive
+    states: list[str]  # the outcomes the bundle was evaluated over
+    payoff_by_state: dict[str, Decimal]  # payout at ``size`` in each state
+    complete_sets_minted: Decimal = ZERO  # for sell bundles: $1 complete sets split before selling
+    worst_case_one_leg_fails: Decimal  # lowest P&L if the other legs fill and this one does not
+    worst_failing_leg: str | None = None
+    resolves_at: datetime | None = None
+    days_to_resolution: Decimal | None = None
+    annualised_return: Decimal | None = None  # simple: return_pct x 365 / days
+    flags: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class UncertainPair(BaseModel):
+    """A cross-venue look-alike whose rules could not be shown equivalent: NOT an opportunity."""
+
+    a_venue: str
+    a_market_id: str
+    a_title: str
+    b_venue: str
+    b_market_id: str
+    b_title: str
+    verdict: str  # "uncertain" | "not_equivalent"
+    match_score: Decimal | None = None
+    differences: list[str] = Field(default_factory=list)
+    indicative_edge: Decimal | None = None  # best-price edge IF they were the same contract
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine: bundles of legs walked together
+
+
+@dataclass(frozen=True, slots=True)
+class LegBook:
+    """A token to buy or sell with the book side it takes (best first) and its payoff states."""
+
+    venue: str
+    market_id: str
+    market_title: str
+    outcome: str
+    side: str  # "buy" takes asks; "sell" takes bids
+    levels: tuple[BookLevel, ...]
+    fees: FeeSchedule
+    pays_in: frozenset[str]
+    min_size: Decimal = ONE
+    size_step: Decimal = Decimal("0.01")
+    derived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BundleCurve:
+    best_size: Decimal  # size with the highest (unrounded-fee) profit
+    best_profit: Decimal
+    capacity: Decimal  # largest size with profit > 0 (0 when there is none)
+    depth: Decimal  # the most every leg can fill together
+
+
+def unit_value(legs: Sequence[LegBook], states: Sequence[str], minted: Decimal = ZERO) -> tuple[Decimal, dict[str, Decimal]]:
+    """Payoff of one bundle unit in each state, and its minimum (the guaranteed part)."""
+    payoff: dict[str, Decimal] = {}
+    for s in states:
+        v = minted
+        for leg in legs:
+            if s in leg.pays_in:
+                v += ONE if leg.side == "buy" else -ONE
+        payoff[s] = v
+    return (min(payoff.values()) if payoff else ZERO), payoff
+
+
+def _leg_margins(leg: LegBook) -> list[tuple[Decimal, Decimal]]:
+    """(size, marginal cash per share) of each usable level: -(p + fee) for a buy, p - fee for a sell."""
+    out = []
+    buying = leg.side == "buy"
+    for lvl in leg.levels:
+        if lvl.size <= 0:
+            continue
+        f = fee_per_share_upper_bound(leg.fees, lvl.price) if leg.fees.kind != "none" else ZERO
+        out.append((lvl.size, -(lvl.price + f) if buying else (lvl.price - f)))
+    return out
+
+
+def _concave(legs: Sequence[LegBook]) -> bool:
+    # p + r*p(1-p) is increasing in p for r < 1 (exponent 1), so walking worse prices only lowers the
+    # marginal profit: the curve is concave and the walk may stop once it turns negative.
+    return all(leg.fees.kind != "polymarket" or leg.fees.exponent == 1 for leg in legs) and \
+        all(leg.fees.taker_rate < 1 for leg in legs)
+
+
+def bundle_curve(legs: Sequence[LegBook], value_per_unit: Decimal, *, max_size: Decimal | None = None) -> BundleCurve:
+    """Walk every leg's book together (an incremental merge of their levels, not a search over sizes).
+
+    ``value_per_unit``: the guaranteed payoff of one bundle minus the $1 per minted complete set.
+    Profit(q) = q * value_per_unit + sum over legs of their marginal cash; it is piecewise linear with
+    breakpoints where any leg moves to its next level.
+    """
+    margins = [_leg_margins(leg) for leg in legs]
+    if not legs or any(not m for m in margins):
+        return BundleCurve(ZERO, ZERO, ZERO, ZERO)
+    concave = _concave(legs)
+    n = len(legs)
+    idx = [0] * n
+    left = [m[0][0] for m in margins]
+    cur = [m[0][1] for m in margins]
+    q = ZERO
+    profit = ZERO
+    best_q = ZERO
+    best_p = ZERO
+    cap = ZERO
+    while True:
+        seg = min(left)
+        if max_size is not None and q + seg > max_size:
+            seg = max_size - q
+            if seg <= 0:
+                break
+        m = value_per_unit + sum(cur)
+        end_profit = profit + m * seg
+        if m > 0:
+            q += seg
+            profit = end_profit
+            best_q, best_p, cap = q, profit, q
+        else:
+            if end_profit > 0:
+                cap = q + seg
+            elif profit > 0 and m < 0:
+                cap = q + profit / (-m)
+            if concave and end_profit <= 0:
+                q += seg
+                profit = end_profit
+                break
+            q += seg
+            profit = end_profit
+        if max_size is not None and q >= max_size:
+            break
+        exhausted = False
+        for i in range(n):
+            left[i] -= seg
+            if left[i] <= 0:
+                idx[i] += 1
+                if idx[i] >= len(margins[i]):
+                    exhausted = True
+                    continue
+                left[i], cur[i] = margins[i][idx[i]]
+        if exhausted:
+            break
+    depth = min(sum(s for s, _ in m) for m in margins)
+    return BundleCurve(best_size=best_q, best_profit=best_p, capacity=cap, depth=depth)
+
+
+@dataclass(slots=True)
+class _Priced:
+    legs: list[ArbLeg]
+    spent: Decimal  # buys + all fees + $1 per complete set minted
+    proceeds: Decimal  # sale proceeds
+    fees: Decimal
+
+    @property
+    def cash(self) -> Decimal:  # net cash out
+        return self.spent - self.proceeds
+
+
+def price_bundle(legs: Sequence[LegBook], size: Decimal, minted: Decimal = ZERO) -> _Priced | None:
+    """Exact price of ``size`` bundle units with the venues' fee rounding; None if a book is too thin."""
+    out: list[ArbLeg] = []
+    spent = minted * size
+    proceeds = ZERO
+    fees = ZERO
+    for leg in legs:
+        w = walk_book(leg.levels, size=size, side=leg.side, fees=leg.fees)
+        if w.unfilled_size > 0 or w.filled_size <= 0:
+            return None
+        fees += w.fees
+        spent += w.fees
+        if leg.side == "buy":
+            spent += w.cost
+        else:
+            proceeds += w.cost
+        out.append(ArbLeg(venue=leg.venue, market_id=leg.market_id, market_title=leg.market_title,
+                          outcome=leg.outcome, side=leg.side, limit_price=w.worst_price or ZERO, size=size,
+                          average_price=w.average_price or ZERO, cost=w.cost, fees=w.fees,
+                          pays_in=sorted(leg.pays_in), derived_book=leg.derived))
+    return _Priced(out, spent, proceeds, fees)
+
+
+def _common_step(legs: Sequence[LegBook]) -> Decimal:
+    return max(leg.size_step for leg in legs)
+
+
+def _min_size(legs: Sequence[LegBook]) -> Decimal:
+    return max(leg.min_size for leg in legs)
+
+
+@dataclass(slots=True)
+class BundleResult:
+    size: Decimal
+    capacity: Decimal
+    priced: _Priced
+    payout: Decimal
+    profit: Decimal
+    profit_at_capacity: Decimal | None
+    payoff_by_state: dict[str, Decimal]
+
+
+def solve_bundle(legs: Sequence[LegBook], states: Sequence[str], *, minted: Decimal = ZERO,
+                 max_size: Decimal | None = None) -> BundleResult | None:
+    """The most profitable executable size of the bundle (exact fees), its capacity, or None."""
+    guaranteed, payoff = unit_value(legs, states, minted)
+    value = guaranteed - minted
+    curve = bundle_curve(legs, value, max_size=max_size)
+    if curve.best_profit <= 0:
+        return None
+    step = _common_step(legs)
+    min_size = _min_size(legs)
+    cap = floor_to(curve.capacity, step)
+    size = floor_to(curve.best_size, step)
+    if size < min_size:
+        size = min_size
+    if size > cap or size <= 0:
+        return None
+
+    def exact_profit(q: Decimal) -> tuple[Decimal, _Priced] | None:
+        p = price_bundle(legs, q, minted)
+        if p is None:
+            return None
+        return q * guaranteed - p.cash, p
+
+    got = exact_profit(size)
+    if got is None or got[0] <= 0:
+        # the venues' fee rounding ate a thin edge at this size; a larger size (up to the capacity)
+        # spreads the rounding: try it before giving up
+        got2 = exact_profit(cap) if cap != size else None
+        if got2 is None or got2[0] <= 0:
+            return None
+        size, got = cap, got2
+    profit, priced = got
+    # capacity with exact fees: the unrounded capacity, stepped back while rounding makes it unprofitable
+    cap_exact = exact_profit(cap) if cap != size else got
+    if cap_exact is None or cap_exact[0] <= 0:
+        lo, hi = size, cap  # profit(lo) > 0; find the largest step multiple in [lo, hi] with profit > 0
+        while hi - lo > step:
+            mid = floor_to((lo + hi) / 2, step)
+            if mid <= lo:
+                break
+            r = exact_profit(mid)
+            if r is not None and r[0] > 0:
+                lo = mid
+            else:
+                hi = mid
+        cap = lo
+        cap_exact = exact_profit(cap)
+    return BundleResult(size=size, capacity=cap, priced=priced, payout=size * guaranteed, profit=profit,
+                        profit_at_capacity=cap_exact[0] if cap_exact else None,
+                        payoff_by_state={s: v * size for s, v in payoff.items()})
+
+
+def worst_case_one_leg_fails(legs: Sequence[ArbLeg], states: Sequence[str], minted: Decimal = ZERO,
+                             size: Decimal = ZERO) -> tuple[Decimal, str | None]:
+    """If every leg but one fills (at its priced cost) and that one does not: the lowest P&L over
+    states, minimised over which leg fails."""
+    worst: Decimal | None = None
+    which: str | None = None
+    for j, missing in enumerate(legs):
+        cash = minted * size
+        payoff = {s: minted * size for s in states}
+        for i, leg in enumerate(legs):
+            if i == j:
+                continue
+            sign = ONE if leg.side == "buy" else -ONE
+            cash += (leg.cost + leg.fees) if leg.side == "buy" else (leg.fees - leg.cost)
+            for s in states:
+                if s in leg.pays_in:
+                    payoff[s] += sign * leg.size
+        pnl = min(payoff.values()) - cash
+        if worst is None or pnl < worst:
+            worst, which = pnl, f"{missing.venue} {missing.market_title} {missing.outcome} ({missing.side})"
+    return (worst if worst is not None else ZERO), which
+
+
+def bundle_payoff(opp: Opportunity, state: str) -> Decimal:
+    """What the bundle's legs pay if ``state`` happens (complete sets minted included)."""
+    total = opp.complete_sets_minted
+    for leg in opp.legs:
+        if state in leg.pays_in:
+            total += leg.size if leg.side == "buy" else -leg.size
+    return total
+
+
+def _opp_id(kind: str, legs: Iterable[LegBook | ArbLeg]) -> str:
+    key = kind + "|" + "|".join(sorted(f"{l.venue}:{l.market_id}:{l.outcome}:{l.side}" for l in legs))
+    return kind[:2] + "-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def _time_terms(resolves_at: datetime | None, now: datetime, return_pct: Decimal) -> tuple[Decimal | None, Decimal | None]:
+    if resolves_at is None:
+        return None, None
+    days = Decimal(str(round((resolves_at - now).total_seconds()))) / SECONDS_PER_DAY
+    days = days.quantize(Decimal("0.001"))
+    if days <= 0:
+        return days, None
+    return days, (return_pct * DAYS_PER_YEAR / days).quantize(Decimal("0.0001"))
+
+
+def build_opportunity(kind: ArbKind, title: str, legs: Sequence[LegBook], states: Sequence[str], *, now: datetime,
+                      resolves_at: datetime | None, minted_per_unit: Decimal = ZERO, risk_free: bool = True,
+                      flags: Sequence[str] = (), notes: Sequence[str] = (),
+                      max_size: Decimal | None = None) -> Opportunity | None:
+    """Solve the bundle and wrap it as an Opportunity (None when no size makes a profit after fees)."""
+    res = solve_bundle(legs, states, minted=minted_per_unit, max_size=max_size)
+    if res is None:
+        return None
+    minted = minted_per_unit * res.size
+    cost = res.priced.spent
+    ret = (res.profit / cost).quantize(Decimal("0.0001")) if cost > 0 else ZERO
+    days, ann = _time_terms(resolves_at, now, ret)
+    worst, which = worst_case_one_leg_fails(res.priced.legs, states, minted_per_unit, res.size)
+    all_flags = list(flags)
+    payoffs = set(res.payoff_by_state.values())
+    if len(payoffs) != 1:
+        risk_free = False
+        all_flags.append("unequal_payoff: the bundle does not pay the same in every outcome")
+    return Opportunity(
+        id=_opp_id(kind.value, legs), kind=kind, title=title, venues=sorted({l.venue for l in legs}),
+        legs=res.priced.legs, size=res.size, capacity=res.capacity, cost=cost, fees=res.priced.fees,
+        payout=res.payout + res.priced.proceeds, profit=res.profit, return_pct=ret, profit_at_capacity=res.profit_at_capacity,
+        risk_free=risk_free and not flags, states=list(states), payoff_by_state=res.payoff_by_state,
+        complete_sets_minted=minted, worst_case_one_leg_fails=worst, worst_failing_leg=which,
+        resolves_at=resolves_at, days_to_resolution=days, annualised_return=ann, flags=all_flags, notes=list(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Books: sides, complements
+
+
+def complement_levels(levels: Sequence[BookLevel]) -> tuple[BookLevel, ...]:
+    """The other token's book side implied by this one: YES bids at p are NO asks at 1 - p (and
+    YES asks at p are NO bids at 1 - p). Best-first order is preserved."""
+    return tuple(BookLevel(price=ONE - l.price, size=l.size) for l in levels if ZERO < l.price < ONE)
+
+
+def _side_levels(book: OrderBook | None, side: str, complement: OrderBook | None = None) -> tuple[tuple[BookLevel, ...], bool]:
+    """Levels to take for ``side`` on a token: from its own book, else derived from the complement's."""
+    if book is not None:
+        lv = book.asks if side == "buy" else book.bids
+        if lv:
+            return tuple(lv), book.derived
+    if complement is not None:
+        lv = complement.bids if side == "buy" else complement.asks
+        if lv:
+            return complement_levels(lv), True
+    return (), False
+
+
+def size_step_for(market: Market) -> Decimal:
+    """Size granularity: Kalshi trades whole contracts; Polymarket shares to 0.01; Manifold mana 0.01."""
+    return ONE if market.venue == "kalshi" else Decimal("0.01")
+
+
+def yes_no_labels(market: Market) -> tuple[str, str] | None:
+    """The labels of a binary market's YES-like and NO-like outcomes, or None if it is not binary."""
+    if len(market.outcomes) != 2:
+        return None
+    a, b = market.outcomes
+    la, lb = a.label.strip().lower(), b.label.strip().lower()
+    if la == "no" and lb == "yes":
+        return b.label, a.label
+    if (a.side or "").lower() == "no" and (b.side or "").lower() == "yes":
+        return b.label, a.label
+    return a.label, b.label
+
+
+def _leg(market: Market, outcome: str, side: str, levels: tuple[BookLevel, ...], pays_in: Iterable[str],
+         derived: bool) -> LegBook:
+    return LegBook(venue=market.venue, market_id=market.id, market_title=market.title, outcome=outcome, side=side,
+                   levels=levels, fees=market.fees, pays_in=frozenset(pays_in), min_size=market.min_order_size,
+                   size_step=size_step_for(market), derived=derived)
+
+
+def _resolves_at(markets: Iterable[Market]) -> datetime | None:
+    times = [m.resolution_time or m.close_time for m in markets]
+    times = [t for t in times if t is not None]
+    return max(times) if times else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Dutch book
+
+
+class Exhaustiveness(StrEnum):
+    EXHAUSTIVE = "exhaustive"
+    NOT_EXHAUSTIVE = "not_exhaustive"
+    UNVERIFIED = "unverified"
+
+
+_CATCH_ALL = re.compile(r"^\s*(other|others|any other\b.*|someone else|something else|none of the above|none|"
+                        r"no one|nobody|field|the field|all others|anyone else|not listed.*)\s*$", re.I)
+_TIE = re.compile(r"^\s*(tie|draw|tied)\s*$", re.I)
+_PLACEHOLDER = re.compile(r"^\s*((person|player|candidate|team|option|company|country|party|individual)\s+"
+                          r"[a-z]{1,2}|other\s+[a-z]|placeholder.*)\s*$", re.I)
+_VERSUS = re.compile(r"\bvs\.?\b|\bversus\b|\bv\.?\s", re.I)
+
+
+@dataclass(slots=True)
+class SetMember:
+    """One outcome of a mutually exclusive set: its own binary market (or a Manifold answer)."""
+
+    market: Market
+    label: str  # what this member is ("Gavin Newsom", "Tie")
+    yes_outcome: str  # the token label paying if this member happens
+    no_outcome: str | None  # the complementary token's label (None for a Manifold answer)
+    yes_book: OrderBook | None
+    no_book: OrderBook | None = None
+
+
+@dataclass(slots=True)
+class ExclusiveSet:
+    key: str
+    venue: str
+    title: str
+    members: list[SetMember]
+    neg_risk: bool = False
+    augmented: bool = False  # Polymarket "augmented" neg-risk: placeholders / an Other whose meaning shifts
+    declared_exclusive: bool = True
+    rule_text: str = ""
+    flags: list[str] = field(default_factory=list)
+
+
+def assess_exhaustive(s: ExclusiveSet) -> tuple[Exhaustiveness, list[str]]:
+    """Does exactly one member always happen? Only then is buying every YES risk-free."""
+    reasons: list[str] = []
+    labels = [m.label for m in s.members]
+    placeholders = [l for l in labels if _PLACEHOLDER.match(l)]
+    has_catch_all = any(_CATCH_ALL.match(l) for l in labels)
+    if s.augmented:
+        reasons.append("augmented neg-risk event: new outcomes can be added and 'Other' changes meaning "
+                       "when they are, so the listed outcomes may not cover the winner")
+    if placeholders:
+        reasons.append("placeholder outcomes (" + ", ".join(placeholders[:3]) + ") stand for names not yet "
+                       "assigned")
+    if not s.declared_exclusive:
+        reasons.append("the venue does not declare these outcomes mutually exclusive")
+    if reasons:
+        return Exhaustiveness.NOT_EXHAUSTIVE, reasons
+    if len(s.members) < 2:
+        return Exhaustiveness.NOT_EXHAUSTIVE, ["fewer than two outcomes"]
+    if has_catch_all:
+        return Exhaustiveness.EXHAUSTIVE, ["a catch-all outcome covers everything not listed"]
+    if any(_TIE.match(l) for l in labels) and _VERSUS.search(s.title) and len(labels) == 3:
+        return Exhaustiveness.EXHAUSTIVE, ["two sides and a tie of one game"]
+    if s.venue == "polymarket" and s.neg_risk:
+        return Exhaustiveness.EXHAUSTIVE, ["standard neg-risk event: exactly one market resolves YES"]
+    if s.venue == "manifold" and s.declared_exclusive:
+        return Exhaustiveness.EXHAUSTIVE, ["multiple choice whose answers sum to one"]
+    if _VERSUS.search(s.title) and len(labels) == 2:
+        return Exhaustiveness.UNVERIFIED, ["two-sided game without a tie outcome: check that a tie or "
+                                           "cancellation cannot void both"]
+    return Exhaustiveness.UNVERIFIED, ["the set has no 'Other' outcome: if none of the listed outcomes "
+                                       "happens every YES leg loses"]
+
+
+def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], OrderBook], *,
+                             augmented: bool | None = None) -> ExclusiveSet:
+    """Build a set from an event of binary markets; ``books`` maps (market id, outcome label lower) to
+    that token's book. Closed / resolved markets are left out (and flagged)."""
+    members: list[SetMember] = []
+    flags: list[str] = []
+    for m in event.markets:
+        if m.status not in (MarketStatus.OPEN, MarketStatus.UNKNOWN):
+            flags.append(f"market {m.id} is {m.status.value}: left out, so the set may be incomplete")
+            continue
+        yn = yes_no_labels(m)
+        if yn is None:
+            continue
+        yes, no = yn
+        members.append(SetMember(market=m, label=_member_label(m, event), yes_outcome=yes, no_outcome=no,
+                                 yes_book=books.get((m.id, yes.lower())), no_book=books.get((m.id, no.lower()))))
+    aug = augmented if augmented is not None else bool(getattr(event, "neg_risk_augmented", False) or
+                                                       getattr(event, "augmented", False))
+    return ExclusiveSet(key=f"{event.venue}:{event.id}", venue=event.venue, title=event.title, members=members,
+                        neg_risk=event.neg_risk, augmented=aug,
+                        declared_exclusive=event.mutually_exclusive or event.neg_risk, rule_text=event.rule_text,
+                        flags=flags)
+
+
+def exclusive_set_from_multiple_choice(market: Market, books: Mapping[str, OrderBook]) -> ExclusiveSet:
+    """A Manifold-style multiple-choice market: each outcome is an answer with its own YES book."""
+    members = [SetMember(market=market, label=o.label, yes_outcome=o.label, no_outcome=None,
+                         yes_book=books.get(o.label.lower())) for o in market.outcomes]
+    return ExclusiveSet(key=f"{market.venue}:{market.id}", venue=market.venue, title=market.title, members=members,
+                        declared_exclusive=market.mutually_exclusive, rule_text=market.rule_text)
+
+
+def _member_label(m: Market, event: Event) -> str:
+    label = getattr(m, "group_item_title", None) or ""
+    if label:
+        return label
+    if len(m.outcomes) == 2 and m.outcomes[0].label.lower() not in ("yes", "no"):
+        return m.outcomes[0].label
+    t = m.title
+    if event.title and t.lower().startswith(event.title.lower()) and len(t) > len(event.title):
+        return t[len(event.title):].strip(" :-?")
+    return t
+
+
+def dutch_book_quick_check(s: ExclusiveSet) -> tuple[bool, bool]:
+    """Necessary conditions at the top of the books (fees only make them harder): (asks sum < 1,
+    bids sum > 1). Cheap enough for a catalog-wide scan."""
+    ask_sum = ZERO
+    bid_sum = ZERO
+    asks_ok = True
+    bids_ok = True
+    for m in s.members:
+        yb, nb = m.yes_book, m.no_book
+        a = yb.asks[0].price if yb is not None and yb.asks else (ONE - nb.bids[0].price if nb is not None and nb.bids else None)
+        b = yb.bids[0].price if yb is not None and yb.bids else (ONE - nb.asks[0].price if nb is not None and nb.asks else None)
+        if a is None:
+            asks_ok = False
+        else:
+            ask_sum += a
+        if b is None:
+            bids_ok = False
+        else:
+            bid_sum += b
+    return (asks_ok and ask_sum < ONE), (bids_ok and bid_sum > ONE)
+
+
+def detect_dutch_book(s: ExclusiveSet, *, now: datetime, max_size: Decimal | None = None,
+                      quick: tuple[bool, bool] | None = None) -> list[Opportunity]:
+    """Buy every YES (asks sum < 1 after fees) and/or buy every NO (YES bids sum > 1 after fees)."""
+    if len(s.members) < 2:
+        return []
+    buy_yes, buy_no = quick if quick is not None else dutch_book_quick_check(s)
+    if not (buy_yes or buy_no):
+        return []
+    status, reasons = assess_exhaustive(s)
+    flags = list(s.flags)
+    notes: list[str] = []
+    if status is not Exhaustiveness.EXHAUSTIVE:
+        flags.append(f"not_exhaustive ({status.value}): " + "; ".join(reasons))
+    else:
+        notes.append("exhaustive: " + "; ".join(reasons))
+    states = [m.label for m in s.members]
+    if status is not Exhaustiveness.EXHAUSTIVE:
+        states = states + ["none of the listed"]
+    markets = [m.market for m in s.members]
+    closes = {m.close_time for m in markets if m.close_time is not None}
+    if len(closes) > 1:
+        flags.append("members close at different times")
+    resolves = _resolves_at(markets)
+    out: list[Opportunity] = []
+    core_states = [m.label for m in s.members]
+    if buy_yes:
+        legs = []
+        for m in s.members:
+            lv, derived = _side_levels(m.yes_book, "buy", m.no_book)
+            legs.append(_leg(m.market, m.yes_outcome, "buy", lv, [m.label], derived))
+        if all(l.levels for l in legs):
+            opp = _dutch(s, legs, core_states, states, now, resolves, flags, notes, max_size, "buy every YES")
+            if opp:
+                out.append(opp)
+    if buy_no and all(m.no_outcome is not None for m in s.members):
+        legs = []
+        for m in s.members:
+            lv, derived = _side_levels(m.no_book, "buy", m.yes_book)
+            others = [x.label for x in s.members if x is not m]
+            if status is not Exhaustiveness.EXHAUSTIVE:
+                others.append("none of the listed")
+            legs.append(_leg(m.market, m.no_outcome or "No", "buy", lv, others, derived))
+        if all(l.levels for l in legs):
+            opp = _dutch(s, legs, core_states, states, now, resolves, flags, notes, max_size, "buy every NO")
+            if opp:
+                out.append(opp)
+    return out
+
+
+def _dutch(s: ExclusiveSet, legs: list[LegBook], core_states: list[str], states: list[str], now: datetime,
+           resolves: datetime | None, flags: list[str], notes: list[str], max_size: Decimal | None,
+           how: str) -> Opportunity | None:
+    # price over the listed outcomes (the venue's claim), then report the payoff over every state,
+    # including "none of the listed" for a set that is not shown exhaustive
+    opp = build_opportunity(ArbKind.DUTCH_BOOK, f"{s.title}: {how} ({len(legs)} legs)", legs, core_states, now=now,
+                            resolves_at=resolves, flags=flags, notes=notes + [how], max_size=max_size)
+    if opp is None:
+        return None
+    if states != core_states:
+        opp.states = list(states)
+        opp.payoff_by_state = {st: bundle_payoff(opp, st) for st in states}
+        opp.risk_free = False
+        opp.worst_case_one_leg_fails = min(opp.worst_case_one_leg_fails,
+                                           min(opp.payoff_by_state.values()) - opp.cost)
+    return opp
+
+
+# ---------------------------------------------------------------------------------------------
+# YES + NO within one binary market
+
+
+def detect_yes_no(market: Market, yes_book: OrderBook | None, no_book: OrderBook | None, *, now: datetime,
+                  max_size: Decimal | None = None) -> list[Opportunity]:
+    """Both books of one binary market: buy YES + NO under $1, or sell both (a minted complete set)
+    above $1. Derived books are not used (a NO book derived from YES bids can never cross)."""
+    yn = yes_no_labels(market)
+    if yn is None or yes_book is None or no_book is None or yes_book.derived or no_book.derived:
+        return []
+    yes, no = yn
+    states = ["YES", "NO"]
+    out: list[Opportunity] = []
+    resolves = market.resolution_time or market.close_time
+    if yes_book.asks and no_book.asks and yes_book.asks[0].price + no_book.asks[0].price < ONE:
+        legs = [_leg(market, yes, "buy", tuple(yes_book.asks), ["YES"], False),
+                _leg(market, no, "buy", tuple(no_book.asks), ["NO"], False)]
+        opp = build_opportunity(ArbKind.YES_NO, f"{market.title}: buy YES and NO", legs, states, now=now,
+                                resolves_at=resolves, max_size=max_size)
+        if opp:
+            out.append(opp)
+    if yes_book.bids and no_book.bids and yes_book.bids[0].price + no_book.bids[0].price > ONE:
+        legs = [_leg(market, yes, "sell", tuple(yes_book.bids), ["YES"], False),
+                _leg(market, no, "sell", tuple(no_book.bids), ["NO"], False)]
+        note = ("mint a complete set for $1 per pair (Polymarket: split pUSD into YES+NO) or use shares "
+                "you hold, then sell both")
+        opp = build_opportunity(ArbKind.YES_NO, f"{market.title}: sell YES and NO", legs, states, now=now,
+                                resolves_at=resolves, minted_per_unit=ONE, notes=[note], max_size=max_size)
+        if opp:
+            if market.venue != "polymarket":
+                opp.flags.append("needs a complete set: this venue cannot mint one; only with shares held")
+                opp.risk_free = False
+            out.append(opp)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross venue
+
+
+class Verdict(StrEnum):
+    EQUIVALENT = "equivalent"
+    NOT_EQUIVALENT = "not_equivalent"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(slots=True)
+class Equivalence:
+    """What compare_rules said about two markets, reduced to what arbitrage needs."""
+
+    verdict: Verdict
+    inverted: bool = False  # A's YES is B's NO
+    differences: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class VenueSide:
+    market: Market
+    yes_book: OrderBook | None
+    no_book: OrderBook | None = None
+
+
+def detect_cross_venue(a: VenueSide, b: VenueSide, eq: Equivalence, *, now: datetime,
+                       max_size: Decimal | None = None, match_score: Decimal | None = None
+                       ) -> tuple[list[Opportunity], UncertainPair | None]:
+    """Opportunities for an equivalent pair; for any other verdict, the pair listed apart."""
+    if eq.verdict is not Verdict.EQUIVALENT:
+        return [], UncertainPair(a_venue=a.market.venue, a_market_id=a.market.id, a_title=a.market.title,
+                                 b_venue=b.market.venue, b_market_id=b.market.id, b_title=b.market.title,
+                                 verdict=eq.verdict.value, match_score=match_score, differences=list(eq.differences),
+                                 indicative_edge=_indicative_edge(a, b, eq.inverted))
+    ya, na = yes_no_labels(a.market) or ("Yes", "No")
+    yb, nb = yes_no_labels(b.market) or ("Yes", "No")
+    # states: "A YES" (the event of A happens) / "A NO"
+    pay_b_yes = ["A NO"] if eq.inverted else ["A YES"]
+    pay_b_no = ["A YES"] if eq.inverted else ["A NO"]
+    combos = [((ya, "A YES", a.yes_book, a.no_book), (yb, pay_b_yes, b.yes_book, b.no_book)),
+              ((ya, "A YES", a.yes_book, a.no_book), (nb, pay_b_no, b.no_book, b.yes_book)),
+              ((na, "A NO", a.no_book, a.yes_book), (yb, pay_b_yes, b.yes_book, b.no_book)),
+              ((na, "A NO", a.no_book, a.yes_book), (nb, pay_b_no, b.no_book, b.yes_book))]
+    out: list[Opportunity] = []
+    states = ["A YES", "A NO"]
+    resolves = _resolves_at([a.market, b.market])
+    notes = [f"rules judged equivalent{' with YES/NO inverted' if eq.inverted else ''}"]
+    for (la, sa, book_a, comp_a), (lb, sb, book_b, comp_b) in combos:
+        if set([sa]) | set(sb) != set(states) or sa in sb:
+            continue  # only the pairs that cover both states once
+        lva, da = _side_levels(book_a, "buy", comp_a)
+        lvb, db = _side_levels(book_b, "buy", comp_b)
+        if not lva or not lvb:
+            continue
+        legs = [_leg(a.market, la, "buy", lva, [sa], da), _leg(b.market, lb, "buy", lvb, sb, db)]
+        opp = build_opportunity(ArbKind.CROSS_VENUE, f"{a.market.title} ({a.market.venue} {la} + "
+                                f"{b.market.venue} {lb})", legs, states, now=now, resolves_at=resolves,
+                                notes=notes, max_size=max_size)
+        if opp:
+            if a.market.close_time and b.market.close_time and a.market.close_time != b.market.close_time:
+                opp.notes.append("the venues close trading at different times")
+            out.append(opp)
+    return out, None
+
+
+def _indicative_edge(a: VenueSide, b: VenueSide, inverted: bool) -> Decimal | None:
+    def ask(side: VenueSide, yes: bool) -> Decimal | None:
+        book, comp = (side.yes_book, side.no_book) if yes else (side.no_book, side.yes_book)
+        lv, _ = _side_levels(book, "buy", comp)
+        return lv[0].price if lv else None
+
+    best: Decimal | None = None
+    for a_yes in (True, False):
+        b_yes = (not a_yes) if not inverted else a_yes
+        pa, pb = ask(a, a_yes), ask(b, b_yes)
+        if pa is not None and pb is not None:
+            e = ONE - pa - pb
+            best = e if best is None or e > best else best
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution (tail) trades
+
+
+def detect_resolution(market: Market, outcome: str, book: OrderBook | None, *, now: datetime,
+                      min_price: Decimal = Decimal("0.95"), max_days: Decimal = Decimal(30),
+                      rule_flags: Sequence[str] = (), max_size: Decimal | None = None) -> Opportunity | None:
+    """Buy an outcome priced >= ``min_price`` whose deadline is within ``max_days``. The payout is
+    only if it resolves as priced: this is NOT risk-free and says so."""
+    if book is None or not book.asks or market.status not in (MarketStatus.OPEN, MarketStatus.UNKNOWN):
+        return None
+    if book.asks[0].price < min_price:
+        return None
+    resolves = market.resolution_time or market.close_time
+    if resolves is None:
+        return None
+    days = Decimal(str(round((resolves - now).total_seconds()))) / SECONDS_PER_DAY
+    if days <= 0 or days > max_days:
+        return None
+    states = ["as priced", "upset"]
+    leg = _leg(market, outcome, "buy", tuple(book.asks), ["as priced"], book.derived)
+    # price it as if it were certain (the curve keeps only levels with p + fee < 1), then show the upset
+    res = solve_bundle([leg], ["as priced"], max_size=max_size)
+    if res is None:
+        return None
+    cost = res.priced.spent
+    ret = (res.profit / cost).quantize(Decimal("0.0001"))
+    d, ann = _time_terms(resolves, now, ret)
+    flags = ["tail_risk: the whole stake is lost if the outcome does not happen"] + list(rule_flags)
+    return Opportunity(
+        id=_opp_id(ArbKind.RESOLUTION.value, [leg]), kind=ArbKind.RESOLUTION,
+        title=f"{market.title}: {outcome} at {book.asks[0].price}", venues=[market.venue], legs=res.priced.legs,
+        size=res.size, capacity=res.capacity, cost=cost, fees=res.priced.fees, payout=res.payout, profit=res.profit,
+        return_pct=ret, profit_at_capacity=res.profit_at_capacity, risk_free=False, states=states,
+        payoff_by_state={"as priced": res.size, "upset": ZERO}, worst_case_one_leg_fails=-cost,
+        worst_failing_leg=None, resolves_at=resolves, days_to_resolution=d, annualised_return=ann, flags=flags,
+        notes=["profit and return are IF it resolves as priced; the worst case is losing the cost"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranking and filters
+
+
+@dataclass(slots=True)
+class ArbFilter:
+    venues: set[str] | None = None
+    kinds: set[str] | None = None
+    min_profit: Decimal = ZERO
+    min_capacity: Decimal = ZERO
+    risk_free_only: bool = False
+
+    def keep(self, o: Opportunity) -> bool:
+        if self.venues and not set(o.venues) <= self.venues:
+            return False
+        if self.kinds and o.kind.value not in self.kinds:
+            return False
+        if o.profit < self.min_profit or o.capacity < self.min_capacity:
+            return False
+        return not (self.risk_free_only and not o.risk_free)
+
+
+def rank(opps: Iterable[Opportunity], flt: ArbFilter | None = None) -> list[Opportunity]:
+    """Risk-free first, then by profit (largest first), then by return; duplicates (same id) dropped."""
+    seen: set[str] = set()
+    out = []
+    for o in opps:
+        if o.id in seen or (flt is not None and not flt.keep(o)):
+            continue
+        seen.add(o.id)
+        out.append(o)
+    out.sort(key=lambda o: (not o.risk_free, -o.profit, -o.return_pct))
+    return out
+
+
+def scan_dutch_books(sets: Iterable[ExclusiveSet], *, now: datetime, max_size: Decimal | None = None,
+                     on_progress: Callable[[int], None] | None = None) -> list[Opportunity]:
+    """Quick top-of-book check on every set, the full merged walk only where it can pay."""
+    out: list[Opportunity] = []
+    for i, s in enumerate(sets):
+        quick = dutch_book_quick_check(s)
+        if quick[0] or quick[1]:
+            out.extend(detect_dutch_book(s, now=now, max_size=max_size, quick=quick))
+        if on_progress is not None and i % 500 == 499:
+            on_progress(i + 1)
+    return out
