@@ -114,6 +114,7 @@ def test_size_walk_never_fills_past_levels_or_limit(levels, size, limit, fees):
 def test_budget_walk_never_overspends(levels, budget, fees, step):
     w = walk_book(levels, budget=budget, fees=fees, size_step=step)
     assert w.cost + w.fees <= budget
+    assert w.filled_size % step == 0
     assert w.filled_size <= sum((lv.size for lv in levels), D(0))
     assert w.unspent_budget >= 0
 
@@ -126,3 +127,14 @@ def test_sell_walk_never_below_limit(levels, size):
     assert w.filled_size <= size
     if w.filled_size:
         assert w.worst_price >= limit
+
+
+@settings(max_examples=150, deadline=None)
+@given(levels=books(), budget=st.decimals(min_value=0, max_value=2000, places=2), fees=fee_st,
+       step=st.sampled_from([D("0.01"), D(1)]))
+def test_budget_walk_buys_as_much_as_fits(levels, budget, fees, step):
+    w = walk_book(levels, budget=budget, fees=fees, size_step=step)
+    total = sum((lv.size for lv in levels), D(0))
+    if w.filled_size < total:
+        more = walk_book(levels, size=w.filled_size + step, fees=fees)
+        assert more.unfilled_size > 0 or more.cost + more.fees > budget

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from pm_mcp.domain.fees import NO_FEES, fee_per_share_upper_bound, raw_fee, round_fee
+from pm_mcp.domain.fees import NO_FEES, raw_fee, round_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
 from pm_mcp.domain.money import floor_to
 
@@ -37,9 +37,10 @@ def walk_book(levels: Sequence[BookLevel], *, size: Decimal | None = None, budge
     """Take liquidity from ``levels`` (best first: asks ascending for a buy, bids descending for a sell).
 
     Exactly one of ``size`` (shares) or ``budget`` (USD incl. fees; buys only) must be given. A limit
-    price stops the walk at levels worse than it. Sizes bought with a budget are floored to
-    ``size_step``. Never fills more than the levels hold. Fees are the order's fee: the raw fees of
-    the levels summed and rounded once, as the venue charges one order (see fees.py).
+    price stops the walk at levels worse than it. With a budget the walk buys the largest multiple of
+    ``size_step`` whose cost plus fees fits the budget. Never fills more than the levels hold. Fees
+    are the order's fee: the raw fees of the levels summed and rounded once, as the venue charges one
+    order (see fees.py).
     """
     if side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
@@ -56,51 +57,62 @@ def walk_book(levels: Sequence[BookLevel], *, size: Decimal | None = None, budge
         raise ValueError("size_step must be positive")
     buying = side == "buy"
     _check_levels(levels, buying)
+    if budget is not None:
+        return _walk_budget(levels, budget, limit_price, fees, size_step)
+    assert size is not None
     schedule = fees or NO_FEES
-    remaining_size = size
+    remaining = size
     filled = Decimal(0)
     cost = Decimal(0)
     raw_fees = Decimal(0)
     used = 0
     worst: Decimal | None = None
     for level in levels:
+        if remaining <= 0:
+            break
         if level.size <= 0:
             continue
         if limit_price is not None and ((buying and level.price > limit_price) or
                                         (not buying and level.price < limit_price)):
             break
-        if remaining_size is not None:
-            if remaining_size <= 0:
-                break
-            take = min(level.size, remaining_size)
-        else:
-            assert budget is not None
-            left = budget - cost - round_fee(schedule, raw_fees)
-            if left <= 0:
-                break
-            unit = level.price + fee_per_share_upper_bound(schedule, level.price)
-            take = min(level.size, floor_to(left / unit, size_step))
-            # the venue's fee rounding may push the cost over the budget by a hair: step back until it fits
-            while take > 0 and (cost + take * level.price
-                                + round_fee(schedule, raw_fees + raw_fee(schedule, take, level.price))) > budget:
-                take = floor_to(take - size_step, size_step) if take > size_step else Decimal(0)
-            if take <= 0:
-                break
+        take = min(level.size, remaining)
         filled += take
         cost += take * level.price
         raw_fees += raw_fee(schedule, take, level.price)
         used += 1
         worst = level.price
-        if remaining_size is not None:
-            remaining_size -= take
-        elif take < level.size:
-            break
+        remaining -= take
     fee_total = round_fee(schedule, raw_fees)
     avg = (cost / filled) if filled > 0 else None
-    return BookWalk(requested_size=size, requested_budget=budget, filled_size=filled, cost=cost, fees=fee_total,
-                    average_price=avg, worst_price=worst, levels_used=used,
-                    unfilled_size=remaining_size if remaining_size is not None else Decimal(0),
-                    unspent_budget=(budget - cost - fee_total) if budget is not None else Decimal(0))
+    return BookWalk(requested_size=size, requested_budget=None, filled_size=filled, cost=cost, fees=fee_total,
+                    average_price=avg, worst_price=worst, levels_used=used, unfilled_size=remaining,
+                    unspent_budget=Decimal(0))
+
+
+def _walk_budget(levels: Sequence[BookLevel], budget: Decimal, limit_price: Decimal | None,
+                 fees: FeeSchedule | None, step: Decimal) -> BookWalk:
+    """The largest n = k x step with cost(n) + fee(n) <= budget (cost is increasing in n: bisect on k)."""
+    eligible = [lv for lv in levels if lv.size > 0 and (limit_price is None or lv.price <= limit_price)]
+    depth = sum((lv.size for lv in eligible), Decimal(0))
+    if not eligible or budget <= 0:
+        hi = 0
+    else:
+        hi = int(min(depth, budget / eligible[0].price) / step)
+
+    def walk(k: int) -> BookWalk:
+        return walk_book(eligible, size=step * k, fees=fees)
+
+    lo = 0
+    while lo < hi:  # invariant: k = lo fits
+        mid = (lo + hi + 1) // 2
+        w = walk(mid)
+        if w.unfilled_size == 0 and w.cost + w.fees <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    w = walk(lo)
+    return w.model_copy(update={"requested_size": None, "requested_budget": budget, "unfilled_size": Decimal(0),
+                                "unspent_budget": budget - w.cost - w.fees})
 
 
 def _check_levels(levels: Sequence[BookLevel], buying: bool) -> None:
