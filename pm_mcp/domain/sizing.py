@@ -47,7 +47,7 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import NO_FEES, fee_per_share_upper_bound, trade_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import floor_to, pct, usd
+from pm_mcp.domain.money import floor_to, normalize, pct, usd
 from pm_mcp.domain.policy import RiskPolicy, order_headroom
 
 ZERO = Decimal(0)
@@ -318,7 +318,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
 
     steps.append(f"{side_word} wins with probability {_frac(win)}"
                  + (f" (1 - p, p = {_frac(req.p_yes)})" if req.side == "no" else "")
-                 + f"; {'best ask' if req.book else 'price'} ${_q(ref_price, PRICE_Q).normalize()}"
+                 + f"; {'best ask' if req.book else 'price'} ${normalize(_q(ref_price, PRICE_Q))}"
                  + (f" + fee {_frac(fee_ps)}/share = break-even {_frac(eff)}" if fee_ps > 0 else "")
                  + f"; edge {_pp(edge)}.")
 
@@ -384,7 +384,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         unit = req.unit_usd if req.unit_usd is not None else DEFAULT_UNIT_FRACTION * B
         units = req.units if req.units is not None else ONE
         target = units * unit
-        steps.append(f"Unit system: {units.normalize()} unit(s) x {usd(unit)} = {usd(target)}"
+        steps.append(f"Unit system: {normalize(units)} unit(s) x {usd(unit)} = {usd(target)}"
                      + ("" if req.unit_usd is not None else " (unit = 1% of bankroll)") + ".")
     elif method == SizingMethod.FLAT:
         target = req.flat_usd if req.flat_usd is not None else DEFAULT_UNIT_FRACTION * B
@@ -400,9 +400,9 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
             loss_ps = ref_price - req.stop_price + fee_ps + exit_fee
             n = floor_to(max_loss / loss_ps, req.size_step)
             target = n * eff
-            steps.append(f"Inverted risk with a stop at ${req.stop_price.normalize()}: loss per share "
+            steps.append(f"Inverted risk with a stop at ${normalize(req.stop_price)}: loss per share "
                          f"{_frac(loss_ps)} (price - stop + fees); {usd(max_loss)} / {_frac(loss_ps)} = "
-                         f"{n.normalize()} shares ~ {usd(target)}.")
+                         f"{normalize(n)} shares ~ {usd(target)}.")
             warnings.append("a stop is not guaranteed: if the price gaps to 0 the loss is the whole stake")
     elif method == SizingMethod.EXECUTION_KELLY:
         k = _multiplier(policy, req.kelly_fraction)
@@ -414,7 +414,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         else:
             steps.append(f"Execution-aware Kelly: maximising p·ln(W - C(n) + n) + q·ln(W - C(n)) over the "
                          f"{'walked book' if req.book else 'price'} with fees, W = {usd(B)}: n* = "
-                         f"{n_star.normalize()} shares costing {usd(g_cost)}.")
+                         f"{normalize(n_star)} shares costing {usd(g_cost)}.")
             target = g_cost * k
             if k < ONE:
                 steps.append(f"x Kelly fraction {_frac(k)} -> {usd(target)}.")
@@ -441,7 +441,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         warnings.append("the book (levels priced below your probability) ran out before the stake was spent")
     contracts = fill.contracts
     if contracts > 0 and contracts < req.min_order_size:
-        warnings.append(f"{contracts.normalize()} is below the venue minimum of {req.min_order_size.normalize()}: "
+        warnings.append(f"{normalize(contracts)} is below the venue minimum of {normalize(req.min_order_size)}: "
                         "stake $0 (a bigger stake is outside this method or policy)")
         capped.append("venue_minimum")
         fill = _Fill(contracts=ZERO, cost=ZERO, fee=ZERO, avg_price=None)
@@ -449,10 +449,10 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     stake = fill.cost + fill.fee
     avg = fill.avg_price
     if contracts > 0:
-        steps.append(f"{usd(stake)} buys {contracts.normalize()} {side_word} shares at "
-                     f"{'an average ' if req.book and avg != ref_price else ''}${_q(avg or ref_price, PRICE_Q).normalize()}"
+        steps.append(f"{usd(stake)} buys {normalize(contracts)} {side_word} shares at "
+                     f"{'an average ' if req.book and avg != ref_price else ''}${normalize(_q(avg or ref_price, PRICE_Q))}"
                      + (f" plus {usd(fill.fee)} fees" if fill.fee > 0 else "")
-                     + f" (floored to the {req.size_step.normalize()} step).")
+                     + f" (floored to the {normalize(req.size_step)} step).")
     elif not no_edge and target > 0:
         if not any("venue minimum" in w for w in warnings):
             warnings.append("the stake is too small to buy one size step")
