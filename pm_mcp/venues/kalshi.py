@@ -1,0 +1,396 @@
+"""Kalshi market data (Trade API v2, public endpoints) behind the VenueAdapter protocol.
+
+    adapter = KalshiAdapter(settings, http)        # http: VenueHttp("kalshi", settings.kalshi_url)
+    await adapter.search("fed cut")                # catalog of open events searched locally + v1 search
+    m = await adapter.get_market("https://kalshi.com/markets/kxeplgame/epl-game/KXEPLGAME-26MAR22TOTNFO-TOT")
+    book = await adapter.get_order_book(m, "Yes")  # best first; YES asks derived from NO bids
+
+Parsing lives in :mod:`pm_mcp.venues.kalshi_parse` (pure). Search: Kalshi v2 has no keyword search, so
+the adapter keeps a catalog of OPEN events with their nested markets (``GET /events?status=open&
+with_nested_markets=true``, page by page with the cursor, refreshed after ``settings.catalog_ttl_s``)
+and scores it locally (token match, prefix match for 3+ letters), and asks the website's undocumented
+``GET /v1/search/series?query=`` in parallel (it finds series the catalog may lack; if it fails the
+catalog answer stands). Multivariate combo (MVE) markets are excluded everywhere.
+
+Every market read fetches its Event (title, mutually-exclusive flag, settlement sources) and Series
+(fee type, fee multiplier, category, contract terms); both are cached for the catalog TTL. A failure
+to fetch them degrades the market (standard taker fee assumed, noted) rather than failing the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.models import Event, FeeSchedule, Market, MarketStatus, OrderBook, PricePoint
+from pm_mcp.venues import kalshi_parse as kp
+from pm_mcp.venues.base import NotFound, VenueError
+from pm_mcp.venues.kalshi_parse import KalshiTrade
+
+log = logging.getLogger(__name__)
+
+EVENTS_PAGE = 200  # GET /events max page size
+MARKETS_PAGE = 1000  # GET /markets max page size
+CATALOG_MAX_PAGES = 50  # 10,000 open events: a cap, not a target
+INTERVALS = {"1m": 1, "1h": 60, "1d": 1440}
+DEFAULT_SPAN = {1: timedelta(days=1), 60: timedelta(days=7), 1440: timedelta(days=365)}
+_STOP = {"will", "the", "a", "an", "of", "in", "at", "by", "to", "be", "on", "for", "and", "or", "what", "who",
+         "how", "is", "are", "does", "do", "this", "that", "with", "vs", "market", "markets", "kalshi"}
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP]
+
+
+class KalshiSeries(BaseModel):
+    ticker: str
+    title: str | None = None
+    category: str | None = None
+    frequency: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    fees: FeeSchedule
+    settlement_sources: str | None = None
+    contract_url: str | None = None
+    contract_terms_url: str | None = None
+
+
+class _Entry:
+    """One catalog market with its search text, tokenised once."""
+
+    __slots__ = ("market", "title_tokens", "other_tokens")
+
+    def __init__(self, market: Market, extra: Sequence[str]):
+        self.market = market
+        self.title_tokens = set(tokens(market.title))
+        self.other_tokens = set(tokens(" ".join([*extra, market.event_title or "", market.id, market.category or ""])))
+
+
+def score(entry_title: set[str], entry_other: set[str], query: Sequence[str]) -> tuple[int, float]:
+    """(distinct query tokens matched, weighted score). Exact title token 3, other text 2; a prefix
+    match (query 'fed' ~ 'federal', 3+ letters) counts half."""
+    matched = 0
+    total = 0.0
+    for q in query:
+        best = 0.0
+        if q in entry_title:
+            best = 3.0
+        elif q in entry_other:
+            best = 2.0
+        elif len(q) >= 3:
+            if any(t.startswith(q) for t in entry_title):
+                best = 1.5
+            elif any(t.startswith(q) for t in entry_other):
+                best = 1.0
+        if best:
+            matched += 1
+            total += best
+    return matched, total
+
+
+class KalshiAdapter:
+    name = "kalshi"
+
+    def __init__(self, settings: Any, http: Any):
+        self.settings = settings
+        self.http = http
+        self.ttl_s = float(getattr(settings, "catalog_ttl_s", 300))
+        base = str(getattr(settings, "kalshi_url", "") or http.base_url).rstrip("/")
+        root = base[: -len("/trade-api/v2")] if base.endswith("/trade-api/v2") else base
+        self.v1_search_url = f"{root}/v1/search/series"
+        self._events: dict[str, tuple[float, dict]] = {}
+        self._series: dict[str, tuple[float, dict | None]] = {}
+        self._catalog: list[_Entry] = []
+        self._catalog_at: float | None = None
+        self._catalog_lock = asyncio.Lock()
+
+    # --- references ------------------------------------------------------------------------------
+    @staticmethod
+    def parse_ref(ref: str) -> str | None:
+        """The Kalshi ticker a pasted reference names (kalshi.com URL, ``kalshi:TICKER``, a ticker), or None."""
+        return kp.parse_ref(ref)
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    # --- raw reads -----------------------------------------------------------------------------------
+    async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        data = await self.http.get_json(path, params=params)
+        if not isinstance(data, dict):
+            raise VenueError(self.name, f"Kalshi returned an unexpected body for {path} (expected a JSON object)")
+        return data
+
+    async def raw_market(self, ticker: str) -> dict:
+        data = await self._get(f"/markets/{ticker}")
+        m = data.get("market", data)
+        if not isinstance(m, dict) or "ticker" not in m:
+            raise VenueError(self.name, f"Kalshi returned no market object for {ticker}")
+        return m
+
+    async def raw_event(self, event_ticker: str, *, fresh: bool = False) -> dict:
+        """The Event with its markets (``with_nested_markets``), cached for the catalog TTL."""
+        hit = self._events.get(event_ticker)
+        if hit and not fresh and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        data = await self._get(f"/events/{event_ticker}", {"with_nested_markets": True})
+        ev = dict(data.get("event") or {})
+        if not ev.get("event_ticker"):
+            raise NotFound(self.name, f"Kalshi has no event {event_ticker}")
+        if not ev.get("markets") and isinstance(data.get("markets"), list):
+            ev["markets"] = data["markets"]  # the deprecated top-level list
+        self._events[event_ticker] = (time.monotonic(), ev)
+        return ev
+
+    async def raw_series(self, series_ticker: str) -> dict | None:
+        """The Series object (fees, category, contract terms) or None if Kalshi cannot give it now."""
+        hit = self._series.get(series_ticker)
+        if hit and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        try:
+            data = await self._get(f"/series/{series_ticker}")
+            series = data.get("series") if isinstance(data.get("series"), dict) else None
+        except NotFound:
+            series = None
+        except VenueError as exc:  # fees degrade to the standard schedule; not worth failing the read
+            log.info("kalshi: series %s unavailable: %s", series_ticker, exc)
+            return None
+        self._series[series_ticker] = (time.monotonic(), series)
+        return series
+
+    async def _context(self, event_ticker: str) -> tuple[dict | None, dict | None]:
+        try:
+            event = await self.raw_event(event_ticker)
+        except VenueError as exc:
+            log.info("kalshi: event %s unavailable: %s", event_ticker, exc)
+            event = None
+        series_ticker = (event or {}).get("series_ticker") or kp.series_of(event_ticker)
+        series = await self.raw_series(series_ticker)
+        return event, series
+
+    # --- VenueAdapter ---------------------------------------------------------------------------------
+    async def get_market(self, ref: str) -> Market:
+        """A market by ticker or kalshi.com URL. An event or series reference with exactly one market
+        resolves to it; with several, the error lists them (a person picks one)."""
+        ticker = self.parse_ref(ref) or (ref or "").strip().upper()
+        if not ticker or not re.fullmatch(r"[A-Z0-9.\-]+", ticker):
+            raise NotFound(self.name, f"{ref!r} is not a Kalshi ticker or kalshi.com/markets URL")
+        try:
+            raw = await self.raw_market(ticker)
+        except NotFound:
+            return await self._market_from_container(ticker, ref)
+        if kp.is_mve(raw):
+            raise VenueError(self.name, f"{ticker} is a multivariate combo (parlay) market; pm-mcp does not "
+                             "trade combos (their quotes are not executable). Pick a single market instead.")
+        event, series = await self._context(str(raw.get("event_ticker") or ticker.rsplit("-", 1)[0]))
+        return kp.parse_market(raw, event=event, series=series, now=self.now())
+
+    async def _market_from_container(self, ticker: str, ref: str) -> Market:
+        try:
+            ev = await self.raw_event(ticker)
+        except NotFound:
+            ev = None
+        if ev is not None:
+            markets = [m for m in ev.get("markets") or [] if not kp.is_mve(m)]
+            if len(markets) == 1:
+                series = await self.raw_series(ev.get("series_ticker") or kp.series_of(ticker))
+                return kp.parse_market(markets[0], event=ev, series=series, now=self.now())
+            listed = "; ".join(f"{m['ticker']} ({m.get('yes_sub_title') or m.get('title')})" for m in markets[:25])
+            more = f" and {len(markets) - 25} more" if len(markets) > 25 else ""
+            raise NotFound(self.name, f"{ticker} is a Kalshi event with {len(markets)} markets; pass one market "
+                           f"ticker: {listed}{more}")
+        # a series ticker (kalshi.com/markets/<series>): list its open events
+        try:
+            data = await self._get("/events", {"series_ticker": ticker, "status": "open", "limit": 25})
+        except NotFound:
+            data = {}
+        events = [e for e in data.get("events") or [] if not kp.is_mve(e)]
+        if events:
+            listed = "; ".join(f"{e['event_ticker']} ({e.get('title')})" for e in events[:10])
+            raise NotFound(self.name, f"{ticker} is a Kalshi series; pass one of its events or markets: {listed}")
+        raise NotFound(self.name, f"Kalshi has no market, event or series {ticker} (from {ref!r})")
+
+    async def get_event(self, ref: str) -> Event:
+        ticker = self.parse_ref(ref) or (ref or "").strip().upper()
+        try:
+            ev = await self.raw_event(ticker)
+        except NotFound:
+            # a market ticker: its event
+            raw = await self.raw_market(ticker)
+            ev = await self.raw_event(str(raw["event_ticker"]))
+        series = await self.raw_series(ev.get("series_ticker") or kp.series_of(ev["event_ticker"]))
+        return kp.parse_event(ev, series=series, now=self.now())
+
+    async def get_series(self, ref: str) -> KalshiSeries:
+        ticker = self.parse_ref(ref) or ref.strip().upper()
+        raw = await self.raw_series(ticker)
+        if raw is None:
+            raise NotFound(self.name, f"Kalshi has no series {ticker}")
+        sources = kp._sources_text(raw.get("settlement_sources"))
+        return KalshiSeries(ticker=str(raw.get("ticker") or ticker), title=raw.get("title"),
+                            category=raw.get("category"), frequency=raw.get("frequency"),
+                            tags=list(raw.get("tags") or []), fees=kp.fee_schedule(raw),
+                            settlement_sources=sources, contract_url=raw.get("contract_url"),
+                            contract_terms_url=raw.get("contract_terms_url"))
+
+    async def get_order_book(self, market: Market, outcome: str, *, depth: int = 0) -> OrderBook:
+        """The market's book for "Yes" or "No", best first. Kalshi lists bids only: the asks of one side
+        are 1 - the other side's bids (``derived=True``)."""
+        data = await self._get(f"/markets/{market.id}/orderbook", {"depth": depth} if depth else None)
+        return kp.parse_orderbook(data, ticker=market.id, outcome=outcome, now=self.now(), tick=market.tick_size)
+
+    async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
+                                end: datetime | None = None, interval: str = "1h") -> list[PricePoint]:
+        """Candlesticks (``GET /series/{s}/markets/{t}/candlesticks``): the closing price of each period
+        (last trade, else the closing bid/ask mid). interval: 1m, 1h or 1d."""
+        if outcome.strip().lower() not in ("yes", "no"):
+            raise KeyError(f"Kalshi markets have outcomes 'Yes' and 'No', not {outcome!r}")
+        period = INTERVALS.get(interval)
+        if period is None:
+            raise ValueError(f"interval must be one of {', '.join(INTERVALS)} for Kalshi, not {interval!r}")
+        end = end or self.now()
+        start = start or end - DEFAULT_SPAN[period]
+        series_ticker = await self._series_ticker_of(market)
+        data = await self._get(f"/series/{series_ticker}/markets/{market.id}/candlesticks",
+                               {"start_ts": int(start.timestamp()), "end_ts": int(end.timestamp()),
+                                "period_interval": period})
+        points = [kp.parse_candlestick(c, outcome) for c in data.get("candlesticks") or []]
+        return sorted((p for p in points if p is not None), key=lambda p: p.t)
+
+    async def _series_ticker_of(self, market: Market) -> str:
+        event_ticker = market.event_id or market.id.rsplit("-", 1)[0]
+        hit = self._events.get(event_ticker)
+        if hit and hit[1].get("series_ticker"):
+            return str(hit[1]["series_ticker"])
+        m = re.match(r"https://kalshi\.com/markets/([^/]+)/", market.url or "")
+        return m.group(1).upper() if m else kp.series_of(event_ticker)
+
+    async def get_trades(self, ticker: str, *, limit: int = 100, cursor: str | None = None
+                         ) -> tuple[list[KalshiTrade], str | None]:
+        """Public trades of a market, newest first, and the cursor of the next page (None at the end)."""
+        data = await self._get("/markets/trades", {"ticker": ticker, "limit": min(max(limit, 1), 1000),
+                                                   "cursor": cursor or None})
+        return [kp.parse_trade(t) for t in data.get("trades") or []], (data.get("cursor") or None)
+
+    async def list_markets(self, *, status: str | None = "open", event_ticker: str | None = None,
+                           series_ticker: str | None = None, tickers: Sequence[str] | None = None,
+                           limit: int = 100, cursor: str | None = None) -> tuple[list[Market], str | None]:
+        """One page of ``GET /markets`` (MVE combos excluded), parsed without event/series context
+        (fees: the standard schedule; use get_market for the full picture). Returns (markets, next cursor)."""
+        params = {"status": status, "event_ticker": event_ticker, "series_ticker": series_ticker,
+                  "tickers": ",".join(tickers) if tickers else None, "limit": min(max(limit, 1), MARKETS_PAGE),
+                  "cursor": cursor or None, "mve_filter": "exclude"}
+        data = await self._get("/markets", params)
+        now = self.now()
+        markets = [kp.parse_market(m, now=now) for m in data.get("markets") or [] if not kp.is_mve(m)]
+        return markets, (data.get("cursor") or None)
+
+    # --- search ---------------------------------------------------------------------------------------
+    async def catalog(self, *, refresh: bool = False) -> list[Market]:
+        """Every open (non-MVE) market of the open events, refreshed after the catalog TTL. The local
+        index of another component may index these too."""
+        await self._ensure_catalog(refresh)
+        return [e.market for e in self._catalog]
+
+    @property
+    def catalog_age_s(self) -> float | None:
+        return None if self._catalog_at is None else time.monotonic() - self._catalog_at
+
+    async def _ensure_catalog(self, refresh: bool = False) -> None:
+        if not refresh and self._catalog_at is not None and time.monotonic() - self._catalog_at < self.ttl_s:
+            return
+        async with self._catalog_lock:
+            if not refresh and self._catalog_at is not None and time.monotonic() - self._catalog_at < self.ttl_s:
+                return
+            entries: list[_Entry] = []
+            cursor: str | None = None
+            now = self.now()
+            for _page in range(CATALOG_MAX_PAGES):
+                data = await self._get("/events", {"status": "open", "with_nested_markets": True,
+                                                   "limit": EVENTS_PAGE, "cursor": cursor})
+                for ev in data.get("events") or []:
+                    if kp.is_mve(ev) or not ev.get("event_ticker"):
+                        continue
+                    event = kp.parse_event(ev, now=now)
+                    self._events.setdefault(event.id, (time.monotonic(), ev))
+                    extra = [ev.get("sub_title") or "", ev.get("series_ticker") or "", ev.get("category") or ""]
+                    for m in event.markets:
+                        if m.status == MarketStatus.OPEN:
+                            entries.append(_Entry(m.model_copy(update={"event_title": event.title}), extra))
+                cursor = data.get("cursor") or None
+                if not cursor:
+                    break
+            self._catalog = entries
+            self._catalog_at = time.monotonic()
+
+    async def search_v1(self, query: str) -> list[Market]:
+        """The website's undocumented series search (not in the OpenAPI spec; may change without notice)."""
+        data = await self.http.get_json(self.v1_search_url, params={"query": query})
+        if not isinstance(data, dict):
+            return []
+        return kp.parse_v1_search(data, now=self.now())
+
+    async def search(self, query: str, *, limit: int = 20, status: str | None = "open") -> list[Market]:
+        """Markets matching ``query``: the local catalog of open events plus the v1 series search, merged,
+        ranked by matched query words, then weight, then volume. status: open | closed | resolved | None."""
+        q = tokens(query)
+        want = _status_filter(status)
+        use_catalog = want in (None, MarketStatus.OPEN)
+        jobs: list[Any] = [self.search_v1(query) if query.strip() else _empty()]
+        if use_catalog:
+            jobs.append(self._ensure_catalog())
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        v1: Any = results[0]
+        v1_err = v1 if isinstance(v1, BaseException) else None
+        cat_err = results[1] if use_catalog and isinstance(results[1], BaseException) else None
+        if v1_err is not None:
+            v1 = []
+            if not use_catalog or cat_err is not None:  # nothing left to answer with
+                err = cat_err or v1_err
+                if isinstance(err, VenueError):
+                    raise err
+                raise VenueError(self.name, f"Kalshi search failed: {err}") from err
+            log.info("kalshi: v1 search failed (%s); using the catalog only", v1_err)
+        if cat_err is not None:
+            log.info("kalshi: catalog refresh failed (%s); using the v1 search only", cat_err)
+
+        ranked: dict[str, tuple[tuple, Market]] = {}
+        if use_catalog:  # after a failed refresh, the previous (stale) catalog still answers
+            for e in self._catalog:
+                matched, weight = score(e.title_tokens, e.other_tokens, q) if q else (0, 0.0)
+                if q and not matched:
+                    continue
+                ranked[e.market.id] = ((matched, weight, e.market.volume_24h or e.market.volume or 0), e.market)
+        for rank, m in enumerate(v1):
+            if want is not None and m.status != want:
+                continue
+            if m.id in ranked:
+                continue
+            t = set(tokens(m.title))
+            matched, weight = score(t, set(tokens(" ".join([m.event_title or "", m.id, m.category or ""]))), q)
+            # the website found it: keep it, after the markets whose words match better
+            ranked[m.id] = ((matched, weight, m.volume or 0, -rank), m)
+        order = sorted(ranked.values(), key=lambda x: x[0], reverse=True)
+        return [m for _key, m in order[:max(limit, 0)]]
+
+
+async def _empty() -> list[Market]:
+    return []
+
+
+def _status_filter(status: str | None) -> MarketStatus | None:
+    if status in (None, "", "all", "any"):
+        return None
+    try:
+        return MarketStatus(str(status).lower())
+    except ValueError:
+        raise ValueError(f"status must be open, closed, resolved or all, not {status!r}") from None
+
+
+__all__ = ["KalshiAdapter", "KalshiSeries", "KalshiTrade", "tokens", "score"]
