@@ -26,6 +26,7 @@ money is in USD and returned as decimal strings."""
 # Each area registers its tools in its own module (pm_mcp/surface/<area>.py: register(mcp)).
 SURFACE_MODULES = [
     "pm_mcp.surface.strategy",
+    "pm_mcp.surface.identity",
 ]
 
 
