@@ -9,7 +9,8 @@ and events are served as recorded (JSON-string fields included). CLOB books: the
 by their token ids; for the Gamma markets' tokens, a book in the same recorded wire shape (strings,
 best price LAST, ``min_order_size``/``tick_size``/``neg_risk``) built around the market's
 ``outcomePrices`` (no recorded book exists for those tokens). Price history: the recorded Data API
-v2 points, extended deterministically to the market's current price (only 2 points were recorded).
+v2 wire shape and time base (first timestamp, resolution), 48 hourly points drifting deterministically
+to the market's current price (only 2 recorded points exist, for an unknown token).
 
 State (``sim.state``, shared with plugins such as polymarket_trading.py):
     markets: {gamma id: market dict}   events: {event id: event dict (with "markets")}
@@ -388,7 +389,7 @@ def _history(sim: Sim, token: str) -> list[dict]:
     t0 = int(rec[0]["timestamp"])
     step = int(rec[0]["resolution_seconds"]) * 60  # hourly points
     n = 48
-    start_p = Decimal(str(rec[0]["price"])) if idx == 0 else 1 - Decimal(str(rec[0]["price"]))
+    start_p = min(max(end_p + Decimal("0.05") * (1 if idx == 0 else -1), Decimal("0.01")), Decimal("0.99"))
     pts = []
     for i in range(n):
         frac = Decimal(i) / Decimal(n - 1)

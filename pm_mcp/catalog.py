@@ -1,0 +1,313 @@
+"""The local market catalog: every market we have seen, in SQLite with an FTS5 index.
+
+Tables (migration component "catalog"): ``catalog_markets`` (one row per venue market: the
+normalised Market as JSON plus filter columns), ``catalog_fts`` (FTS5, external content, porter
+stemming: "cutting" finds "cut") over title, body (event title, category, rule text) and outcome
+labels, kept in sync by triggers; ``catalog_refs`` (slug / condition id / token id / ticker -> market,
+to resolve what people paste); ``catalog_refresh`` (when each venue was last listed).
+
+The catalog uses its own aiosqlite connection to the store's database file (WAL: readers never
+block, writers wait on busy_timeout), so its bulk writes never interleave with another component's
+transaction on the shared connection.
+
+Freshness: a row's ``fetched_at`` is when a venue last returned it; answers carry ``stale`` when it is
+older than ``settings.catalog_ttl_s``. Volume/liquidity are stored as REAL for filtering and
+ordering only; the exact Decimal values live in the JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from pm_mcp.domain.models import Market
+from pm_mcp.store import register_migrations
+
+register_migrations("catalog", [
+    """
+    CREATE TABLE catalog_markets (
+        rid INTEGER PRIMARY KEY,
+        venue TEXT NOT NULL,
+        market_id TEXT NOT NULL,
+        slug TEXT,
+        event_id TEXT,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        outcomes TEXT NOT NULL,
+        status TEXT NOT NULL,
+        category TEXT,
+        close_time TEXT,
+        volume REAL,
+        liquidity REAL,
+        fetched_at REAL NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (venue, market_id)
+    );
+    CREATE INDEX catalog_markets_status ON catalog_markets(status, venue);
+
+    CREATE VIRTUAL TABLE catalog_fts USING fts5(
+        title, body, outcomes,
+        content='catalog_markets', content_rowid='rid',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+
+    CREATE TRIGGER catalog_markets_ai AFTER INSERT ON catalog_markets BEGIN
+        INSERT INTO catalog_fts(rowid, title, body, outcomes) VALUES (new.rid, new.title, new.body, new.outcomes);
+    END;
+    CREATE TRIGGER catalog_markets_ad AFTER DELETE ON catalog_markets BEGIN
+        INSERT INTO catalog_fts(catalog_fts, rowid, title, body, outcomes)
+            VALUES ('delete', old.rid, old.title, old.body, old.outcomes);
+    END;
+    CREATE TRIGGER catalog_markets_au AFTER UPDATE ON catalog_markets BEGIN
+        INSERT INTO catalog_fts(catalog_fts, rowid, title, body, outcomes)
+            VALUES ('delete', old.rid, old.title, old.body, old.outcomes);
+        INSERT INTO catalog_fts(rowid, title, body, outcomes) VALUES (new.rid, new.title, new.body, new.outcomes);
+    END;
+
+    CREATE TABLE catalog_refs (
+        ref TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        market_id TEXT NOT NULL,
+        PRIMARY KEY (ref, venue, market_id)
+    );
+
+    CREATE TABLE catalog_refresh (
+        venue TEXT PRIMARY KEY,
+        refreshed_at REAL NOT NULL,
+        count INTEGER NOT NULL
+    );
+    """,
+])
+
+BODY_CHARS = 1500  # rule text indexed per market (titles and outcomes carry most of the signal)
+STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was will with what who "
+                      "when does do did at as this that".split())
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+_UPSERT = """
+INSERT INTO catalog_markets (venue, market_id, slug, event_id, title, body, outcomes, status, category,
+                             close_time, volume, liquidity, fetched_at, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (venue, market_id) DO UPDATE SET
+    slug = excluded.slug, event_id = excluded.event_id, title = excluded.title, body = excluded.body,
+    outcomes = excluded.outcomes, status = excluded.status, category = excluded.category,
+    close_time = excluded.close_time, volume = excluded.volume, liquidity = excluded.liquidity,
+    fetched_at = excluded.fetched_at, data = excluded.data
+"""
+
+
+@dataclass
+class CatalogHit:
+    market: Market
+    score: float  # higher = more relevant
+    fetched_at: float
+    stale: bool
+
+
+@dataclass
+class CatalogFilters:
+    venues: Sequence[str] | None = None
+    statuses: Sequence[str] | None = None  # MarketStatus values
+    closes_before: datetime | None = None
+    closes_after: datetime | None = None
+    min_liquidity: float | None = None
+    min_volume: float | None = None
+    category: str | None = None
+
+    def sql(self) -> tuple[str, list]:
+        where, args = [], []
+        if self.venues:
+            where.append(f"m.venue IN ({','.join('?' * len(self.venues))})")
+            args += list(self.venues)
+        if self.statuses:
+            where.append(f"m.status IN ({','.join('?' * len(self.statuses))})")
+            args += list(self.statuses)
+        if self.closes_before is not None:
+            where.append("m.close_time IS NOT NULL AND m.close_time < ?")
+            args.append(iso(self.closes_before))
+        if self.closes_after is not None:
+            where.append("m.close_time IS NOT NULL AND m.close_time > ?")
+            args.append(iso(self.closes_after))
+        if self.min_liquidity is not None:
+            where.append("m.liquidity >= ?")
+            args.append(self.min_liquidity)
+        if self.min_volume is not None:
+            where.append("m.volume >= ?")
+            args.append(self.min_volume)
+        if self.category:
+            where.append("m.category = ? COLLATE NOCASE")
+            args.append(self.category)
+        return (" AND ".join(where), args)
+
+    def accepts(self, m: Market) -> bool:
+        """The same filters in Python (for live venue results)."""
+        if self.venues and m.venue not in self.venues:
+            return False
+        if self.statuses and m.status.value not in self.statuses:
+            return False
+        if self.closes_before is not None and (m.close_time is None or m.close_time >= self.closes_before):
+            return False
+        if self.closes_after is not None and (m.close_time is None or m.close_time <= self.closes_after):
+            return False
+        if self.min_liquidity is not None and (m.liquidity is None or float(m.liquidity) < self.min_liquidity):
+            return False
+        if self.min_volume is not None and (m.volume is None or float(m.volume) < self.min_volume):
+            return False
+        if self.category and (m.category or "").lower() != self.category.lower():
+            return False
+        return True
+
+
+def iso(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fts_terms(query: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(query)]
+    kept = [w for w in words if w not in STOPWORDS]
+    return kept or words
+
+
+def fts_query(terms: Sequence[str], mode: str = "and") -> str:
+    quoted = ['"' + t.replace('"', '""') + '"' + ("*" if len(t) >= 3 else "") for t in terms]
+    return (" OR " if mode == "or" else " ").join(quoted)
+
+
+def market_refs(m: Market) -> set[str]:
+    refs = {m.id.lower()}
+    if m.slug:
+        refs.add(m.slug.lower())
+    if m.condition_id:
+        refs.add(m.condition_id.lower())
+    for o in m.outcomes:
+        for r in (o.token_id, o.ticker, o.answer_id):
+            if r:
+                refs.add(r.lower())
+    return refs
+
+
+def _row(m: Market, fetched_at: float) -> tuple:
+    body = " ".join(x for x in (m.event_title or "", m.category or "", m.rule_text[:BODY_CHARS]) if x)
+    return (m.venue, m.id, m.slug, m.event_id, m.title, body, " ".join(o.label for o in m.outcomes),
+            m.status.value, m.category, iso(m.close_time) if m.close_time else None,
+            float(m.volume) if m.volume is not None else None,
+            float(m.liquidity) if m.liquidity is not None else None, fetched_at, m.model_dump_json())
+
+
+class Catalog:
+    def __init__(self, conn: aiosqlite.Connection, ttl_s: float):
+        self.conn = conn
+        self.ttl_s = ttl_s
+
+    @classmethod
+    async def open(cls, path: Path, ttl_s: float) -> Catalog:
+        """Open a catalog connection on an existing store database (migrations already applied)."""
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        return cls(conn, ttl_s)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    # --- writes ---------------------------------------------------------------------------------
+    async def upsert(self, markets: Iterable[Market], fetched_at: float | None = None) -> int:
+        at = time.time() if fetched_at is None else fetched_at
+        rows, refs = [], []
+        for m in markets:
+            rows.append(_row(m, at))
+            refs += [(r, m.venue, m.id) for r in market_refs(m)]
+        if not rows:
+            return 0
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            await self.conn.executemany(_UPSERT, rows)
+            await self.conn.executemany("INSERT OR IGNORE INTO catalog_refs (ref, venue, market_id) VALUES (?, ?, ?)",
+                                        refs)
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    async def mark_refreshed(self, venue: str, count: int, at: float | None = None) -> None:
+        await self.conn.execute(
+            "INSERT INTO catalog_refresh (venue, refreshed_at, count) VALUES (?, ?, ?) ON CONFLICT(venue) DO "
+            "UPDATE SET refreshed_at = excluded.refreshed_at, count = excluded.count",
+            (venue, time.time() if at is None else at, count))
+
+    async def last_refresh(self, venue: str) -> float | None:
+        row = await (await self.conn.execute("SELECT refreshed_at FROM catalog_refresh WHERE venue = ?",
+                                             (venue,))).fetchone()
+        return row[0] if row else None
+
+    # --- reads ----------------------------------------------------------------------------------
+    def is_stale(self, fetched_at: float, now: float | None = None) -> bool:
+        return ((time.time() if now is None else now) - fetched_at) > self.ttl_s
+
+    async def count(self, venue: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM catalog_markets" + (" WHERE venue = ?" if venue else "")
+        row = await (await self.conn.execute(sql, (venue,) if venue else ())).fetchone()
+        return int(row[0])
+
+    async def get(self, venue: str, market_id: str) -> tuple[Market, float] | None:
+        row = await (await self.conn.execute(
+            "SELECT data, fetched_at FROM catalog_markets WHERE venue = ? AND market_id = ?",
+            (venue, market_id))).fetchone()
+        return (Market.model_validate_json(row[0]), row[1]) if row else None
+
+    async def lookup(self, ref: str, venue: str | None = None) -> list[tuple[str, str]]:
+        """(venue, market_id) pairs a pasted id / slug / condition id / token id / ticker refers to."""
+        sql = "SELECT venue, market_id FROM catalog_refs WHERE ref = ?"
+        args: list = [ref.strip().lower()]
+        if venue:
+            sql += " AND venue = ?"
+            args.append(venue)
+        rows = await (await self.conn.execute(sql + " LIMIT 10", args)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    async def search(self, query: str, filters: CatalogFilters | None = None, *, limit: int = 20,
+                     offset: int = 0, now: float | None = None) -> list[CatalogHit]:
+        """Relevance-ranked (bm25: title x10, outcomes x3, body x1) local search with filters."""
+        filters = filters or CatalogFilters()
+        terms = fts_terms(query)
+        now = time.time() if now is None else now
+        if not terms:
+            return await self._browse(filters, limit, offset, now)
+        want = offset + limit
+        hits = await self._match(fts_query(terms, "and"), filters, want, now)
+        if len(hits) < want and len(terms) > 1:
+            seen = {(h.market.venue, h.market.id) for h in hits}
+            extra = await self._match(fts_query(terms, "or"), filters, want, now)
+            for h in extra:
+                if (h.market.venue, h.market.id) not in seen:
+                    h.score -= 1000.0  # partial matches rank after every full match
+                    hits.append(h)
+                    if len(hits) >= want:
+                        break
+        return hits[offset:offset + limit]
+
+    async def _match(self, match: str, filters: CatalogFilters, want: int, now: float) -> list[CatalogHit]:
+        where, args = filters.sql()
+        sql = ("SELECT m.data, m.fetched_at, bm25(catalog_fts, 10.0, 1.0, 3.0) AS score "
+               "FROM catalog_fts JOIN catalog_markets m ON m.rid = catalog_fts.rowid "
+               "WHERE catalog_fts MATCH ?" + (f" AND {where}" if where else "") +
+               " ORDER BY score LIMIT ?")
+        rows = await (await self.conn.execute(sql, [match, *args, want])).fetchall()
+        return [CatalogHit(Market.model_validate_json(r[0]), -float(r[2]), r[1], self.is_stale(r[1], now))
+                for r in rows]
+
+    async def _browse(self, filters: CatalogFilters, limit: int, offset: int, now: float) -> list[CatalogHit]:
+        where, args = filters.sql()
+        sql = ("SELECT m.data, m.fetched_at FROM catalog_markets m" + (f" WHERE {where}" if where else "") +
+               " ORDER BY m.volume DESC LIMIT ? OFFSET ?")
+        rows = await (await self.conn.execute(sql, [*args, limit, offset])).fetchall()
+        return [CatalogHit(Market.model_validate_json(r[0]), 0.0, r[1], self.is_stale(r[1], now)) for r in rows]
