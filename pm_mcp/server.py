@@ -27,6 +27,7 @@ money is in USD and returned as decimal strings."""
 SURFACE_MODULES = [
     "pm_mcp.surface.strategy",
     "pm_mcp.surface.identity",
+    "pm_mcp.surface.market",
 ]
 
 
