@@ -1,0 +1,192 @@
+"""Rule-parser benchmark: per-field precision / recall against the hand-labelled corpus, and parse time.
+
+    .venv/bin/python tools/bench/rules_corpus.py            # prints a markdown table
+    .venv/bin/python tools/bench/rules_corpus.py --errors   # also lists every miss
+
+The corpus (tests/fixtures/rules/corpus.json) holds real rule texts copied from recorded venue responses;
+labels.json holds what a careful reader extracts from each (written by hand). Scoring rules:
+- sources: set overlap of canonical names (URL host or agency name) per text.
+- threshold: a text's threshold is right when comparator and value match (or both say "conflicting").
+- deadline: right when the date matches and, where the label has a time and zone, those match too.
+- edge_cases: set overlap of kinds; early_resolution, multi_outcome, ambiguous: one value per text.
+A prediction where the label has none is a false positive; a label the parser missed a false negative.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from pm_mcp.domain.models import Market  # noqa: E402
+from pm_mcp.domain.rules import RuleAnalysis, Status, parse_rules  # noqa: E402
+
+CORPUS_DIR = REPO / "tests" / "fixtures" / "rules"
+TZ_ALIASES = {"EASTERN": "ET", "EASTERN TIME": "ET"}
+
+
+def load_corpus() -> tuple[list[dict], dict[str, dict]]:
+    corpus = json.loads((CORPUS_DIR / "corpus.json").read_text())
+    labels = json.loads((CORPUS_DIR / "labels.json").read_text())
+    labels.pop("_about", None)
+    return corpus, labels
+
+
+def market_for(entry: dict) -> Market:
+    ct = entry.get("close_time")
+    return Market(id=entry["id"], venue=entry["venue"], title=entry["title"],
+                  close_time=datetime.fromisoformat(ct.replace("Z", "+00:00")) if ct else None,
+                  neg_risk=bool(entry.get("neg_risk")), resolution_source=entry.get("resolution_source"),
+                  rule_text=entry["text"])
+
+
+def analyse(entry: dict) -> RuleAnalysis:
+    return parse_rules(entry["text"], venue=entry["venue"], market=market_for(entry))
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def single(self, tid: str, label, pred, ok: bool) -> None:
+        if label is None and pred is None:
+            return
+        if label is None:
+            self.fp += 1
+            self.errors.append(f"{tid}: predicted {pred!r}, label none")
+        elif pred is None:
+            self.fn += 1
+            self.errors.append(f"{tid}: missed {label!r}")
+        elif ok:
+            self.tp += 1
+        else:
+            self.fp += 1
+            self.fn += 1
+            self.errors.append(f"{tid}: predicted {pred!r}, label {label!r}")
+
+    def sets(self, tid: str, label: set[str], pred: set[str]) -> None:
+        self.tp += len(label & pred)
+        self.fp += len(pred - label)
+        self.fn += len(label - pred)
+        if label != pred:
+            self.errors.append(f"{tid}: extra {sorted(pred - label)} missing {sorted(label - pred)}")
+
+
+def _th_pred(a: RuleAnalysis):
+    c = a.condition
+    if c.threshold_status == Status.UNKNOWN or c.threshold is None:
+        return None
+    return {"comparator": c.threshold.comparator,
+            "value": None if c.threshold.value is None else str(c.threshold.value),
+            "status": c.threshold_status.value}
+
+
+def _th_ok(label: dict, pred: dict) -> bool:
+    if label.get("status") == "conflicting" or pred.get("status") == "conflicting":
+        return label.get("status") == pred.get("status")
+    lv, pv = label.get("value"), pred.get("value")
+    same_value = (lv is None and pv is None) or (lv is not None and pv is not None and Decimal(lv) == Decimal(pv))
+    return label["comparator"] == pred["comparator"] and same_value
+
+
+def _dl_pred(a: RuleAnalysis):
+    d = a.deadline
+    if d.status == Status.UNKNOWN or d.value is None:
+        return None
+    v = d.value
+    return {"date": v.date.isoformat() if v.date else None, "time": v.time,
+            "tz": TZ_ALIASES.get((v.tz_label or "").upper(), v.tz_label)}
+
+
+def _dl_ok(label: dict, pred: dict) -> bool:
+    if label["date"] != pred["date"]:
+        return False
+    if label.get("time") and label.get("time") != pred.get("time"):
+        return False
+    if label.get("tz") and label.get("tz") != pred.get("tz"):
+        return False
+    return True
+
+
+FIELDS = ["sources", "threshold", "deadline", "edge_cases", "early_resolution", "multi_outcome", "ambiguous"]
+
+
+def evaluate(corpus: list[dict], labels: dict[str, dict]) -> dict[str, Score]:
+    scores = {f: Score() for f in FIELDS}
+    for e in corpus:
+        tid = e["id"]
+        lab = labels[tid]
+        a = analyse(e)
+        scores["sources"].sets(tid, {s.lower() for s in lab["sources"]},
+                               {s.lower() for s in a.sources.names})
+        p = _th_pred(a)
+        scores["threshold"].single(tid, lab["threshold"], p, bool(lab["threshold"] and p and _th_ok(lab["threshold"], p)))
+        p = _dl_pred(a)
+        scores["deadline"].single(tid, lab["deadline"], p, bool(lab["deadline"] and p and _dl_ok(lab["deadline"], p)))
+        scores["edge_cases"].sets(tid, set(lab["edge_cases"]), {x.kind for x in a.edge_cases})
+        pe = a.deadline.early_resolution if a.deadline.early_resolution_status == Status.FOUND else None
+        scores["early_resolution"].single(tid, lab["early_resolution"], pe, pe == lab["early_resolution"])
+        pm = a.multi_outcome.kind if a.multi_outcome.status != Status.UNKNOWN else None
+        scores["multi_outcome"].single(tid, lab["multi_outcome"], pm, pm == lab["multi_outcome"])
+        pa = True if a.ambiguity else None
+        scores["ambiguous"].single(tid, True if lab["ambiguous"] else None, pa, True)
+    return scores
+
+
+def timing(corpus: list[dict], repeat: int = 20) -> dict[str, float]:
+    markets = [(e["text"], e["venue"], market_for(e)) for e in corpus]
+    per_text: list[float] = []
+    for _ in range(2):  # warm-up (regex compilation is at import; this warms caches)
+        for t, v, m in markets:
+            parse_rules(t, venue=v, market=m)
+    for _ in range(repeat):
+        for t, v, m in markets:
+            t0 = time.perf_counter()
+            parse_rules(t, venue=v, market=m)
+            per_text.append((time.perf_counter() - t0) * 1000)
+    per_text.sort()
+    return {"n": len(per_text), "mean_ms": statistics.fmean(per_text), "median_ms": statistics.median(per_text),
+            "p95_ms": per_text[int(0.95 * len(per_text)) - 1], "max_ms": per_text[-1],
+            "mean_chars": statistics.fmean(len(e["text"]) for e in corpus)}
+
+
+def main(argv: list[str]) -> int:
+    corpus, labels = load_corpus()
+    scores = evaluate(corpus, labels)
+    t = timing(corpus)
+    print(f"corpus: {len(corpus)} texts ({sum(e['venue'] == 'polymarket' for e in corpus)} Polymarket, "
+          f"{sum(e['venue'] == 'kalshi' for e in corpus)} Kalshi, {sum(e['venue'] == 'manifold' for e in corpus)} "
+          f"Manifold), mean {t['mean_chars']:.0f} characters\n")
+    print("| field | precision | recall | TP | FP | FN |\n|---|---|---|---|---|---|")
+    for f, s in scores.items():
+        print(f"| {f} | {s.precision:.2f} | {s.recall:.2f} | {s.tp} | {s.fp} | {s.fn} |")
+    print(f"\nparse time per text ({t['n']} parses): mean {t['mean_ms']:.3f} ms, median {t['median_ms']:.3f} ms, "
+          f"p95 {t['p95_ms']:.3f} ms, max {t['max_ms']:.3f} ms")
+    if "--errors" in argv:
+        for f, s in scores.items():
+            for err in s.errors:
+                print(f"[{f}] {err}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
