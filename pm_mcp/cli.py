@@ -65,11 +65,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         mcp = build_server(settings)
         try:
             mcp.run()
-        except StoreError as exc:
-            print(f"pm-mcp: {exc}", file=sys.stderr)
-            return 2
         except KeyboardInterrupt:
             return 0
+        except BaseException as exc:  # the SDK wraps lifespan failures in exception groups
+            store_error = _find_exception(exc, StoreError)
+            if store_error is None:
+                raise
+            print(f"pm-mcp: {store_error}", file=sys.stderr)
+            return 2
         return 0
 
     host = args.host
@@ -79,8 +82,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "token. Set PM_MCP_HTTP_TOKEN to a long random string (clients then send "
               "'Authorization: Bearer <token>'), or bind 127.0.0.1.", file=sys.stderr)
         return 2
+    # open (and migrate) the store once before binding, so a bad database is a clear error, not a
+    # failed ASGI lifespan
+    import asyncio
+
+    from pm_mcp.store import Store
+
+    async def _preflight() -> None:
+        store = await Store.open(settings.db_path)
+        await store.close()
+
+    try:
+        asyncio.run(_preflight())
+    except StoreError as exc:
+        print(f"pm-mcp: {exc}", file=sys.stderr)
+        return 2
     mcp = build_server(settings)
     return _serve_http(mcp, host, args.port, token)
+
+
+def _find_exception(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    if isinstance(exc, kind):
+        return exc
+    for inner in getattr(exc, "exceptions", ()) or ():
+        found = _find_exception(inner, kind)
+        if found is not None:
+            return found
+    if exc.__cause__ is not None and exc.__cause__ is not exc:
+        return _find_exception(exc.__cause__, kind)
+    return None
 
 
 def _serve_http(mcp, host: str, port: int, token: str) -> int:

@@ -25,6 +25,22 @@ def mask(value: object) -> str:
     return str(value)
 
 
+def _mask_urls(value: str) -> str:
+    """RPC URLs often carry an API key in the path or query: show chain id, scheme and host only."""
+    from urllib.parse import urlsplit
+
+    out = []
+    for part in str(value).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        cid, _, url = part.partition("=")
+        u = urlsplit(url.strip())
+        hidden = "/..." if (u.path.strip("/") or u.query) else ""
+        out.append(f"{cid.strip()}={u.scheme}://{u.hostname or '?'}{f':{u.port}' if u.port else ''}{hidden}")
+    return ", ".join(out) or "(not set)"
+
+
 def credential_checks(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, pass|fail|missing, advice) for each live credential. Never includes a secret."""
     out: list[tuple[str, str, str]] = []
@@ -104,7 +120,7 @@ def render_config_report(settings: Settings) -> str:
         val = getattr(settings, name)
         if name in PRODUCTION_URLS or name in ("home",):
             continue
-        lines.append(f"  {name:<28} {mask(val)}")
+        lines.append(f"  {name:<28} {_mask_urls(val) if name == 'rpc_urls' else mask(val)}")
     lines.append("")
     lines.append("live trading credentials:")
     for name, status, advice in credential_checks(settings):

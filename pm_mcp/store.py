@@ -162,10 +162,12 @@ class Store:
         conn.row_factory = aiosqlite.Row
         store = cls(path, conn)
         try:
+            await conn.execute("PRAGMA busy_timeout=5000")
+            # read-only checks first: a database we cannot use must be left exactly as it is
+            await store._check_readable()
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
             await store._migrate()
         except sqlite3.DatabaseError as exc:
             await conn.close()
@@ -179,6 +181,31 @@ class Store:
     async def close(self) -> None:
         await self.conn.close()
 
+    async def _check_readable(self) -> None:
+        """Without writing anything: the file is a database, it is ours (or empty), and no component
+        is at a newer schema version than this code knows."""
+        c = self.conn
+        names = {r[0] for r in await (await c.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")).fetchall()}
+        if not names:
+            return
+        if "schema_migrations" not in names:
+            raise StoreError(
+                f"{self.path} is a SQLite database but not a pm-mcp one (no schema_migrations table). pm-mcp "
+                "will not add its tables to it: point PM_MCP_HOME elsewhere; nothing was changed.")
+        rows = await (await c.execute(
+            "SELECT component, MAX(version) FROM schema_migrations GROUP BY component")).fetchall()
+        self._raise_if_newer({r[0]: r[1] for r in rows})
+
+    def _raise_if_newer(self, current: dict[str, int]) -> None:
+        for component, version in current.items():
+            known = len(_MIGRATIONS.get(component, []))
+            if component in _MIGRATIONS and version > known:
+                raise StoreError(
+                    f"the database {self.path} was written by a newer pm-mcp (schema '{component}' "
+                    f"v{version}, this version knows v{known}). Upgrade pm-mcp, or use another "
+                    "PM_MCP_HOME; nothing was changed.")
+
     async def _migrate(self) -> None:
         c = self.conn
         await c.execute(
@@ -187,13 +214,7 @@ class Store:
         rows = await (await c.execute(
             "SELECT component, MAX(version) FROM schema_migrations GROUP BY component")).fetchall()
         current = {r[0]: r[1] for r in rows}
-        for component, version in current.items():
-            known = len(_MIGRATIONS.get(component, []))
-            if component in _MIGRATIONS and version > known:
-                raise StoreError(
-                    f"the database {self.path} was written by a newer pm-mcp (schema '{component}' "
-                    f"v{version}, this version knows v{known}). Upgrade pm-mcp, or use another "
-                    "PM_MCP_HOME; nothing was changed.")
+        self._raise_if_newer(current)
         for component, scripts in _MIGRATIONS.items():
             have = current.get(component, 0)
             for version in range(have + 1, len(scripts) + 1):
