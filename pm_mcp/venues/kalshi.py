@@ -39,14 +39,32 @@ log = logging.getLogger(__name__)
 EVENTS_PAGE = 200  # GET /events max page size
 MARKETS_PAGE = 1000  # GET /markets max page size
 CATALOG_MAX_PAGES = 50  # 10,000 open events: a cap, not a target
-INTERVALS = {"1m": 1, "1h": 60, "1d": 1440}
-DEFAULT_SPAN = {1: timedelta(days=1), 60: timedelta(days=7), 1440: timedelta(days=365)}
+# ``interval`` is the window ending now, as for every venue (1h, 6h, 1d, 1w, 1m = 30 days, max)
+WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1), "1w": timedelta(weeks=1),
+           "1m": timedelta(days=30), "max": timedelta(days=3 * 365)}
+
+
+def candle_period(window: timedelta) -> int:
+    """Kalshi's period_interval (minutes: 1, 60 or 1440) for a window: at most a few hundred candles."""
+    if window <= timedelta(hours=6):
+        return 1
+    if window <= timedelta(weeks=1):
+        return 60
+    return 1440
 _STOP = {"will", "the", "a", "an", "of", "in", "at", "by", "to", "be", "on", "for", "and", "or", "what", "who",
          "how", "is", "are", "does", "do", "this", "that", "with", "vs", "market", "markets", "kalshi"}
 
 
 def tokens(text: str) -> list[str]:
     return [t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP]
+
+
+class AmbiguousReference(NotFound):
+    """The reference names an event with several markets; ``candidates`` lists them (parsed)."""
+
+    def __init__(self, venue: str, message: str, candidates: list[Market]):
+        super().__init__(venue, message)
+        self.candidates = candidates
 
 
 class KalshiSeries(BaseModel):
@@ -178,9 +196,13 @@ class KalshiAdapter:
     async def get_market(self, ref: str) -> Market:
         """A market by ticker or kalshi.com URL. An event or series reference with exactly one market
         resolves to it; with several, the error lists them (a person picks one)."""
-        ticker = self.parse_ref(ref) or (ref or "").strip().upper()
-        if not ticker or not re.fullmatch(r"[A-Z0-9.\-]+", ticker):
-            raise NotFound(self.name, f"{ref!r} is not a Kalshi ticker or kalshi.com/markets URL")
+        ticker = self.parse_ref(ref)
+        if ticker is None:
+            s = (ref or "").strip()
+            # a lower-case slug or anything with spaces/slashes is another venue's reference: no request
+            if not s or not re.fullmatch(r"[A-Z0-9.\-]+", s):
+                raise NotFound(self.name, f"{ref!r} is not a Kalshi ticker or kalshi.com/markets URL")
+            ticker = s
         try:
             raw = await self.raw_market(ticker)
         except NotFound:
@@ -203,8 +225,11 @@ class KalshiAdapter:
                 return kp.parse_market(markets[0], event=ev, series=series, now=self.now())
             listed = "; ".join(f"{m['ticker']} ({m.get('yes_sub_title') or m.get('title')})" for m in markets[:25])
             more = f" and {len(markets) - 25} more" if len(markets) > 25 else ""
-            raise NotFound(self.name, f"{ticker} is a Kalshi event with {len(markets)} markets; pass one market "
-                           f"ticker: {listed}{more}")
+            series = await self.raw_series(ev.get("series_ticker") or kp.series_of(ticker))
+            now = self.now()
+            raise AmbiguousReference(self.name, f"{ticker} is a Kalshi event with {len(markets)} markets; pass "
+                                     f"one market ticker: {listed}{more}",
+                                     [kp.parse_market(m, event=ev, series=series, now=now) for m in markets])
         # a series ticker (kalshi.com/markets/<series>): list its open events
         try:
             data = await self._get("/events", {"series_ticker": ticker, "status": "open", "limit": 25})
@@ -246,20 +271,22 @@ class KalshiAdapter:
         return kp.parse_orderbook(data, ticker=market.id, outcome=outcome, now=self.now(), tick=market.tick_size)
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
-                                end: datetime | None = None, interval: str = "1h") -> list[PricePoint]:
+                                end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:
         """Candlesticks (``GET /series/{s}/markets/{t}/candlesticks``): the closing price of each period
-        (last trade, else the closing bid/ask mid). interval: 1m, 1h or 1d."""
+        (last trade, else the closing bid/ask mid). ``interval`` is the window ending now (1h, 6h, 1d, 1w,
+        1m, max) unless ``start`` is given; candles are 1 min up to 6 h, 1 h up to a week, else 1 day."""
         if outcome.strip().lower() not in ("yes", "no"):
             raise KeyError(f"Kalshi markets have outcomes 'Yes' and 'No', not {outcome!r}")
-        period = INTERVALS.get(interval)
-        if period is None:
-            raise ValueError(f"interval must be one of {', '.join(INTERVALS)} for Kalshi, not {interval!r}")
+        if interval not in WINDOWS:
+            raise VenueError(self.name, f"interval {interval!r} is not one of {', '.join(WINDOWS)}")
         end = end or self.now()
-        start = start or end - DEFAULT_SPAN[period]
+        start = start or end - WINDOWS[interval]
+        if start >= end:
+            raise ValueError("the history start must be before its end")
         series_ticker = await self._series_ticker_of(market)
         data = await self._get(f"/series/{series_ticker}/markets/{market.id}/candlesticks",
                                {"start_ts": int(start.timestamp()), "end_ts": int(end.timestamp()),
-                                "period_interval": period})
+                                "period_interval": candle_period(end - start)})
         points = [kp.parse_candlestick(c, outcome) for c in data.get("candlesticks") or []]
         return sorted((p for p in points if p is not None), key=lambda p: p.t)
 
@@ -297,6 +324,10 @@ class KalshiAdapter:
         index of another component may index these too."""
         await self._ensure_catalog(refresh)
         return [e.market for e in self._catalog]
+
+    async def catalog_markets(self, limit: int = 1000) -> list[Market]:
+        """Open markets for the shared local catalog (MarketService.refresh_catalog)."""
+        return (await self.catalog())[:max(limit, 0)]
 
     @property
     def catalog_age_s(self) -> float | None:
@@ -393,4 +424,4 @@ def _status_filter(status: str | None) -> MarketStatus | None:
         raise ValueError(f"status must be open, closed, resolved or all, not {status!r}") from None
 
 
-__all__ = ["KalshiAdapter", "KalshiSeries", "KalshiTrade", "tokens", "score"]
+__all__ = ["AmbiguousReference", "KalshiAdapter", "KalshiSeries", "KalshiTrade", "tokens", "score"]

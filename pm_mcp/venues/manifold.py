@@ -28,8 +28,18 @@ log = logging.getLogger(__name__)
 # only these can be traded with POST /v0/bet (polls, bounties and legacy dpm markets cannot)
 TRADEABLE_MECHANISMS = {"cpmm-1", "cpmm-multi-1"}
 FILTERS = {None: "all", MarketStatus.OPEN: "open", MarketStatus.CLOSED: "closed", MarketStatus.RESOLVED: "resolved"}
-INTERVALS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
-DEFAULT_SPAN = {"1m": timedelta(days=1), "1h": timedelta(days=7), "1d": timedelta(days=365)}
+# ``interval`` is the window ending now, as for every venue (1h, 6h, 1d, 1w, 1m = 30 days, max)
+WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1), "1w": timedelta(weeks=1),
+           "1m": timedelta(days=30), "max": timedelta(days=10 * 365)}
+
+
+def bucket_for(window: timedelta) -> timedelta:
+    """One point per bucket: 1 min up to 6 h, 1 h up to a week, else 1 day."""
+    if window <= timedelta(hours=6):
+        return timedelta(minutes=1)
+    if window <= timedelta(weeks=1):
+        return timedelta(hours=1)
+    return timedelta(days=1)
 
 
 class ManifoldAdapter:
@@ -95,14 +105,17 @@ class ManifoldAdapter:
             raise VenueError(self.name, str(exc)) from None
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
-                                end: datetime | None = None, interval: str = "1h") -> list[PricePoint]:
-        """The probability after each bet, last value per interval (1m, 1h, 1d), from ``GET /v0/bets``
-        (newest first, up to 1000 bets). For a multiple-choice market, ``outcome`` is an answer."""
-        step = INTERVALS.get(interval)
-        if step is None:
-            raise ValueError(f"interval must be one of {', '.join(INTERVALS)} for Manifold, not {interval!r}")
+                                end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:
+        """The probability after each bet, the last one per bucket, from ``GET /v0/bets`` (up to 1000 bets).
+        ``interval`` is the window ending now (1h, 6h, 1d, 1w, 1m, max) unless ``start`` is given; buckets
+        are 1 min up to 6 h, 1 h up to a week, else 1 day. Multiple choice: ``outcome`` is an answer."""
+        if interval not in WINDOWS:
+            raise VenueError(self.name, f"interval {interval!r} is not one of {', '.join(WINDOWS)}")
         end = end or self.now()
-        start = start or end - DEFAULT_SPAN[interval]
+        start = start or end - WINDOWS[interval]
+        if start >= end:
+            raise ValueError("the history start must be before its end")
+        step = bucket_for(end - start)
         answer_id = None
         flip = False
         want = outcome.strip().lower()
@@ -141,6 +154,27 @@ class ManifoldAdapter:
                 bt = datetime.fromtimestamp((bucket + 1) * secs, UTC)
                 buckets[bucket] = (ms, PricePoint(t=min(bt, end), price=price, volume=None))
         return [p for _k, (_ms, p) in sorted(buckets.items())]
+
+    async def catalog_markets(self, limit: int = 1000) -> list[Market]:
+        """Open tradeable markets by liquidity, for the shared local catalog (offset pages; Manifold caps
+        offset at 1000)."""
+        out: list[Market] = []
+        offset = 0
+        now = self.now()
+        while len(out) < limit and offset <= 1000:
+            page = await self.http.get_json("/v0/search-markets", params={
+                "term": "", "limit": min(500, limit), "offset": offset, "filter": "open", "sort": "liquidity",
+                "contractType": "ALL"})
+            if not isinstance(page, list) or not page:
+                break
+            for raw in page:
+                if isinstance(raw, Mapping) and raw.get("mechanism") in TRADEABLE_MECHANISMS \
+                        and raw.get("token") in (None, "MANA"):
+                    out.append(mp.parse_market(raw, now=now))
+            offset += len(page)
+            if len(page) < min(500, limit):
+                break
+        return out[:limit]
 
     async def search(self, query: str, *, limit: int = 20, status: str | None = "open") -> list[Market]:
         """``GET /v0/search-markets`` (relevance order). Only tradeable markets (cpmm-1 / cpmm-multi-1, mana)
