@@ -150,6 +150,10 @@ class MarketService:
             candidates.append("polymarket")
         if KALSHI_TICKER.match(ref) and "kalshi" in self.adapters:
             candidates.append("kalshi")
+        for v, a in self.adapters.items():  # adapters that recognise the ref (kalshi:..., manifold:..., API URLs)
+            parse_ref = getattr(a, "parse_ref", None)
+            if parse_ref is not None and v not in candidates and parse_ref(ref):
+                candidates.append(v)
         candidates += [v for v in self.adapters if v not in candidates]
         errors: list[str] = []
         for v in candidates:
@@ -240,7 +244,7 @@ class MarketService:
 
         merged: dict[tuple[str, str], SearchHit] = {}
         if self.catalog is not None:
-            for h in await self.catalog.search(query, filters, limit=want + len(live_hits), offset=0):
+            for h in await self.catalog.search(query, filters, limit=want + 1 + len(live_hits), offset=0):
                 key = (h.market.venue, h.market.id)
                 fresh = live_hits.pop(key, None)
                 if fresh is not None:
