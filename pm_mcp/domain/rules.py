@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -30,10 +31,65 @@ from pydantic import BaseModel, Field
 
 REVIEW = "review the rules"
 
+
+# ---------------------------------------------------------------------------------------------
+# case-insensitive patterns, fast: Python's re.IGNORECASE is ~10x slower on alternations than a
+# case-sensitive pattern on lower-cased text. ``_rx`` compiles both; offsets are identical because
+# str.lower() never changes the length of text unless a character expands (then re.I is used).
+
+
+def _lower_pattern(p: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(p):
+        if p[i] == "\\":
+            out.append(p[i:i + 2])
+            i += 2
+            continue
+        if p.startswith("(?P", i):  # named groups keep their syntax (names are lower-case already)
+            out.append("(?P")
+            i += 3
+            continue
+        out.append(p[i].lower())
+        i += 1
+    return "".join(out)
+
+
+class _CI:
+    __slots__ = ("pattern", "_lc", "_ci")
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self.pattern = pattern
+        self._lc = re.compile(_lower_pattern(pattern), flags & ~re.I)
+        self._ci = re.compile(pattern, flags)
+
+    def _pick(self, s: str) -> tuple[re.Pattern[str], str]:
+        low = s.lower()
+        return (self._lc, low) if len(low) == len(s) else (self._ci, s)
+
+    def search(self, s: str):
+        r, t = self._pick(s)
+        return r.search(t)
+
+    def match(self, s: str):
+        r, t = self._pick(s)
+        return r.match(t)
+
+    def finditer(self, s: str):
+        r, t = self._pick(s)
+        return r.finditer(t)
+
+
+def _rx(pattern: str, flags: int = 0) -> Any:
+    """re.compile, or for re.I a pattern matched on lower-cased text (group TEXT is then lower-case:
+    callers slice the original text by offsets when they need the words)."""
+    return _CI(pattern, flags) if flags & re.I else re.compile(pattern, flags)
+
+
 # ---------------------------------------------------------------------------------------------
 # hashing (the contract used by intents)
 
-_WS = re.compile(r"\s+")
+_WS = _rx(r"\s+")
 
 
 def normalise_rule_text(text: str) -> str:
@@ -279,8 +335,8 @@ def _span(text: str, start: int, end: int, part: Literal["rules", "title"] = "ru
 # ---------------------------------------------------------------------------------------------
 # sources
 
-_URL = re.compile(r"https?://[^\s)\]>,“”\"'<]+")
-_SOURCE_CUE = re.compile(
+_URL = _rx(r"https?://[^\s)\]>,“”\"'<]+")
+_SOURCE_CUE = _rx(
     r"resolution source|source for this|sources? (?:of|for) (?:this|resolution)|used to resolve|"
     r"will resolve according to|resolve[sd]? according to|according to|as per\b|measured by|reported by|"
     r"published (?:at|by|on)|official information|official (?:announcements?|sources?|website|statements?)|"
@@ -288,47 +344,47 @@ _SOURCE_CUE = re.compile(
     r"resolution of this market will be based|refers to the result|will be checked|calculated from|"
     r"prices listed|listed on|resolve (?:based )?on the (?:value|price|data)|settlement source|"
     r"source agency|source is|sources? will be|resolved? using|api url", re.I)
-_NOT_SOURCE = re.compile(r"may be found here|you can read|invitation|discussion thread|for more information", re.I)
+_NOT_SOURCE = _rx(r"may be found here|you can read|invitation|discussion thread|for more information", re.I)
 
 # (regex, canonical name, kind). Case-sensitive where an acronym could be an ordinary word.
 _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"Associated Press|\bAP\b"), "AP", "agency"),
-    (re.compile(r"\bFox News\b"), "Fox News", "agency"),
-    (re.compile(r"\bNBC\b"), "NBC", "agency"),
-    (re.compile(r"\bCNN\b"), "CNN", "agency"),
-    (re.compile(r"\bReuters\b"), "Reuters", "agency"),
-    (re.compile(r"\bBloomberg\b"), "Bloomberg", "agency"),
-    (re.compile(r"Bureau of Labor Statistics|\bBLS\b"), "BLS", "agency"),
-    (re.compile(r"Bureau of Economic Analysis|\bBEA\b"), "BEA", "agency"),
-    (re.compile(r"Consumer Price Index|\bCPI(?:-U)?\b"), "CPI", "data_series"),
-    (re.compile(r"\bGDP\b"), "GDP", "data_series"),
-    (re.compile(r"Federal Open Market Committee|\bFOMC\b"), "FOMC", "agency"),
-    (re.compile(r"\bFederal Reserve\b(?! Bank of)"), "Federal Reserve", "agency"),
-    (re.compile(r"\bChainlink\b", re.I), "Chainlink", "data_series"),
-    (re.compile(r"\bBinance\b(?!\.us)"), "Binance", "agency"),
-    (re.compile(r"\bCoinbase\b"), "Coinbase", "agency"),
-    (re.compile(r"\bCoin[Gg]ecko\b"), "CoinGecko", "agency"),
-    (re.compile(r"\bCoinMarketCap\b"), "CoinMarketCap", "agency"),
-    (re.compile(r"\bFIFA\b"), "FIFA", "agency"),
-    (re.compile(r"National Basketball Association|\bNBA\b"), "NBA", "agency"),
-    (re.compile(r"National Football League|\bNFL\b"), "NFL", "agency"),
-    (re.compile(r"\bMLB\b|Major League Baseball"), "MLB", "agency"),
-    (re.compile(r"\b[Pp]remier [Ll]eague\b"), "Premier League", "agency"),
-    (re.compile(r"\bWimbledon\b"), "Wimbledon", "agency"),
-    (re.compile(r"\bNASDAQ\b|\bNasdaq\b"), "NASDAQ", "agency"),
-    (re.compile(r"New York Mercantile Exchange|\bNYMEX\b"), "NYMEX", "agency"),
-    (re.compile(r"\bCME\b"), "CME", "agency"),
-    (re.compile(r"Box Office Mojo", re.I), "Box Office Mojo", "agency"),
-    (re.compile(r"\bHLTV\b", re.I), "HLTV", "agency"),
-    (re.compile(r"\bTwitter account\b|\bX account\b"), "Twitter", "agency"),
-    (re.compile(r"\bGOP\b|Republican National Committee"), "GOP", "official"),
-    (re.compile(r"Democratic Party sources|Democratic National Committee|\bDNC\b"), "Democratic Party", "official"),
-    (re.compile(r"government of (?:the )?(?:United States|USA)|U\.?S\.? Government|federal government",
+    (_rx(r"Associated Press|\bAP\b"), "AP", "agency"),
+    (_rx(r"\bFox News\b"), "Fox News", "agency"),
+    (_rx(r"\bNBC\b"), "NBC", "agency"),
+    (_rx(r"\bCNN\b"), "CNN", "agency"),
+    (_rx(r"\bReuters\b"), "Reuters", "agency"),
+    (_rx(r"\bBloomberg\b"), "Bloomberg", "agency"),
+    (_rx(r"Bureau of Labor Statistics|\bBLS\b"), "BLS", "agency"),
+    (_rx(r"Bureau of Economic Analysis|\bBEA\b"), "BEA", "agency"),
+    (_rx(r"Consumer Price Index|\bCPI(?:-U)?\b"), "CPI", "data_series"),
+    (_rx(r"\bGDP\b"), "GDP", "data_series"),
+    (_rx(r"Federal Open Market Committee|\bFOMC\b"), "FOMC", "agency"),
+    (_rx(r"\bFederal Reserve\b(?! Bank of)"), "Federal Reserve", "agency"),
+    (_rx(r"\bChainlink\b", re.I), "Chainlink", "data_series"),
+    (_rx(r"\bBinance\b(?!\.us)"), "Binance", "agency"),
+    (_rx(r"\bCoinbase\b"), "Coinbase", "agency"),
+    (_rx(r"\bCoin[Gg]ecko\b"), "CoinGecko", "agency"),
+    (_rx(r"\bCoinMarketCap\b"), "CoinMarketCap", "agency"),
+    (_rx(r"\bFIFA\b"), "FIFA", "agency"),
+    (_rx(r"National Basketball Association|\bNBA\b"), "NBA", "agency"),
+    (_rx(r"National Football League|\bNFL\b"), "NFL", "agency"),
+    (_rx(r"\bMLB\b|Major League Baseball"), "MLB", "agency"),
+    (_rx(r"\b[Pp]remier [Ll]eague\b"), "Premier League", "agency"),
+    (_rx(r"\bWimbledon\b"), "Wimbledon", "agency"),
+    (_rx(r"\bNASDAQ\b|\bNasdaq\b"), "NASDAQ", "agency"),
+    (_rx(r"New York Mercantile Exchange|\bNYMEX\b"), "NYMEX", "agency"),
+    (_rx(r"\bCME\b"), "CME", "agency"),
+    (_rx(r"Box Office Mojo", re.I), "Box Office Mojo", "agency"),
+    (_rx(r"\bHLTV\b", re.I), "HLTV", "agency"),
+    (_rx(r"\bTwitter account\b|\bX account\b"), "Twitter", "agency"),
+    (_rx(r"\bGOP\b|Republican National Committee"), "GOP", "official"),
+    (_rx(r"Democratic Party sources|Democratic National Committee|\bDNC\b"), "Democratic Party", "official"),
+    (_rx(r"government of (?:the )?(?:United States|USA)|U\.?S\.? Government|federal government",
                 re.I), "US government", "official"),
-    (re.compile(r"official announcements?"), "official announcements", "official"),
-    (re.compile(r"National Weather Service|\bNOAA\b"), "NOAA", "agency"),
-    (re.compile(r"\bUMA\b"), "UMA", "oracle"),
-    (re.compile(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|media reporting"),
+    (_rx(r"official announcements?"), "official announcements", "official"),
+    (_rx(r"National Weather Service|\bNOAA\b"), "NOAA", "agency"),
+    (_rx(r"\bUMA\b"), "UMA", "oracle"),
+    (_rx(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|media reporting"),
      "credible reporting", "reporting"),
 ]
 
@@ -339,31 +395,44 @@ def _url_host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def _sentence_of(sents: list[Sentence], starts: list[int], pos: int) -> int | None:
+    i = bisect_right(starts, pos) - 1
+    if i >= 0 and sents[i].start <= pos < sents[i].end:
+        return i
+    return None
+
+
 def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
+    starts = [s.start for s in sents]
+    ok = [bool(_SOURCE_CUE.search(s.text)) and not _NOT_SOURCE.search(s.text) for s in sents]
+    if not any(ok):
+        return []
+    found: list[tuple[int, SourceItem]] = []
+    url_spans: list[tuple[int, int]] = []
+    for m in _URL.finditer(text):
+        i = _sentence_of(sents, starts, m.start())
+        url = m.group(0).rstrip(".;:")
+        url_spans.append((m.start(), m.start() + len(url)))
+        if i is None or not ok[i]:
+            continue
+        found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url,
+                                            span=_span(text, m.start(), m.start() + len(url)))))
+    for rx, name, kind in _AGENCIES:
+        for m in rx.finditer(text):
+            if any(a <= m.start() < b for a, b in url_spans):
+                continue  # an agency inside a URL is the URL's business
+            i = _sentence_of(sents, starts, m.start())
+            if i is None or not ok[i]:
+                continue
+            found.append((m.start(), SourceItem(name=name, kind=kind,  # type: ignore[arg-type]
+                                                span=_span(text, m.start(), m.end()))))
+            break
     items: list[SourceItem] = []
     seen: set[str] = set()
-    for s in sents:
-        if not _SOURCE_CUE.search(s.text) or _NOT_SOURCE.search(s.text):
-            continue
-        found: list[tuple[int, SourceItem]] = []
-        for m in _URL.finditer(s.text):
-            url = m.group(0).rstrip(".;:")
-            st = s.start + m.start()
-            found.append((st, SourceItem(name=_url_host(url), kind="url", url=url,
-                                         span=_span(text, st, st + len(url)))))
-        for rx, name, kind in _AGENCIES:
-            for m in rx.finditer(s.text):
-                # an agency inside a URL is the URL's business
-                if any(u.span.start <= s.start + m.start() < u.span.end for _, u in found if u.kind == "url"):
-                    continue
-                st = s.start + m.start()
-                found.append((st, SourceItem(name=name, kind=kind,  # type: ignore[arg-type]
-                                             span=_span(text, st, s.start + m.end()))))
-                break
-        for _, it in sorted(found, key=lambda x: x[0]):
-            if it.name.lower() not in seen:
-                seen.add(it.name.lower())
-                items.append(it)
+    for _, it in sorted(found, key=lambda x: x[0]):
+        if it.name.lower() not in seen:
+            seen.add(it.name.lower())
+            items.append(it)
     return items
 
 
@@ -379,33 +448,33 @@ _UNIT = (r"(?:\s?(?P<unit>%|percent(?:age points?)?\b|bps\b|basis points?\b|(?:U
          r"(?:goals?|points?|games?|cuts?|hikes?|times?|tweets?|seats?|votes?|days?|hours?|weeks?|"
          r"degrees?|°[FC]?|yards?|runs?|wins?|people|deaths?|barrels?|mentions?)\b))?")
 _NU = _NUM + _UNIT
-_UNIT_AFTER = re.compile(r"^\s+(?:full\s+|consecutive\s+)?" + _UNIT, re.I)
+_UNIT_AFTER = _rx(r"^\s+(?:full\s+|consecutive\s+)?" + _UNIT, re.I)
 
 _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bbetween\s+" + _NU + r"\s+and\s+(?P<num_hi>[-−]?\$?\d[\d,]*(?:\.\d+)?)", re.I), "between"),
-    (re.compile(r"(?:greater than or equal to|at least|no less than|not less than|a minimum of|≥|>=)\s*" + _NU,
+    (_rx(r"\bbetween\s+" + _NU + r"\s+and\s+(?P<num_hi>[-−]?\$?\d[\d,]*(?:\.\d+)?)", re.I), "between"),
+    (_rx(r"(?:greater than or equal to|at least|no less than|not less than|a minimum of|≥|>=)\s*" + _NU,
                 re.I), ">="),
-    (re.compile(r"(?:less than or equal to|at most|no more than|not more than|a maximum of|≤|<=)\s*" + _NU,
+    (_rx(r"(?:less than or equal to|at most|no more than|not more than|a maximum of|≤|<=)\s*" + _NU,
                 re.I), "<="),
-    (re.compile(r"(?<![\w-])" + _NU + r"\s+or\s+(?:more|higher|greater|above|over)\b", re.I), ">="),
-    (re.compile(r"(?<![\w-])" + _NU + r"\s+or\s+(?:less|lower|fewer|below|under)\b", re.I), "<="),
-    (re.compile(r"(?:more than|greater than|higher than|above|exceeds?|exceeding|in excess of|over|>)\s*" + _NU,
+    (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:more|higher|greater|above|over)\b", re.I), ">="),
+    (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:less|lower|fewer|below|under)\b", re.I), "<="),
+    (_rx(r"(?:more than|greater than|higher than|above|exceeds?|exceeding|in excess of|over|>)\s*" + _NU,
                 re.I), ">"),
-    (re.compile(r"(?:less than|lower than|fewer than|below|under|<)\s*" + _NU, re.I), "<"),
-    (re.compile(r"\bexactly\s+" + _NU, re.I), "=="),
-    (re.compile(r"\b(?:cut|hike|raise|increase|decrease|change)\s+of\s+(?P<cmpsym>[<>]=?)?\s*" + _NU, re.I), "=="),
-    (re.compile(r"\b(?:increased?|decreased?|cut|hiked?|raised?|rates)\s+(?:\w+\s+)?(?:by\s+)?(?P<cmpsym>[<>]=?)?\s*"
+    (_rx(r"(?:less than|lower than|fewer than|below|under|<)\s*" + _NU, re.I), "<"),
+    (_rx(r"\bexactly\s+" + _NU, re.I), "=="),
+    (_rx(r"\b(?:cut|hike|raise|increase|decrease|change)\s+of\s+(?P<cmpsym>[<>]=?)?\s*" + _NU, re.I), "=="),
+    (_rx(r"\b(?:increased?|decreased?|cut|hiked?|raised?|rates)\s+(?:\w+\s+)?(?:by\s+)?(?P<cmpsym>[<>]=?)?\s*"
                 + _NUM + r"\s?(?P<unit>bps\b|basis points?\b|%|percent\b)", re.I), "=="),
 ]
 _REL_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?:greater than or equal to|at least|no less than)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), ">="),
-    (re.compile(r"(?:less than or equal to|at most)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), "<="),
-    (re.compile(r"(?:higher than|greater than|above|more than)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), ">"),
-    (re.compile(r"(?:lower than|less than|below)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), "<"),
+    (_rx(r"(?:greater than or equal to|at least|no less than)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), ">="),
+    (_rx(r"(?:less than or equal to|at most)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), "<="),
+    (_rx(r"(?:higher than|greater than|above|more than)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), ">"),
+    (_rx(r"(?:lower than|less than|below)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), "<"),
 ]
 _SCALES = {"thousand": Decimal(10**3), "k": Decimal(10**3), "million": Decimal(10**6), "m": Decimal(10**6),
            "billion": Decimal(10**9), "b": Decimal(10**9), "bn": Decimal(10**9), "trillion": Decimal(10**12)}
-_DATEISH_AFTER = re.compile(r"^\s*(?:,\s*)?(?:\d{4}\b|[AaPp]\.?[Mm]\b|:\d)")
+_DATEISH_AFTER = _rx(r"^\s*(?:,\s*)?(?:\d{4}\b|[AaPp]\.?[Mm]\b|:\d)")
 
 
 def _canon_unit(unit: str | None, cur: bool) -> str | None:
@@ -485,7 +554,7 @@ def _threshold_in(text: str, s_start: int, s_text: str, part: Literal["rules", "
     for rx, cmp in _REL_PATTERNS:
         m = rx.search(s_text)
         if m:
-            ref = m.group("ref").strip()
+            ref = s_text[m.start("ref"):m.end("ref")].strip()
             st = s_start + m.start()
             return Threshold(comparator=cmp, value=None, reference=ref,  # type: ignore[arg-type]
                              span=_span(text, st, s_start + m.end(), part))
@@ -517,20 +586,20 @@ _MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7,
            "oct": 10, "nov": 11, "dec": 12}
 _MON = (r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
         r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
-_DATE_MDY = re.compile(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?!\d|:\d)"
+_DATE_MDY = _rx(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?!\d|:\d)"
                        r"(?:\s*[-–]\s*(?P<day2>\d{1,2})(?!\d|:\d))?(?:,?\s+(?P<year>(?:19|20)\d{2})(?!\d))?")
-_DATE_DMY = re.compile(r"(?<!\d)(?P<day>\d{1,2})\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2})(?!\d)")
-_DATE_YMD = re.compile(r"(?<![\d/])(?P<year>(?:19|20)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])")
+_DATE_DMY = _rx(r"(?<!\d)(?P<day>\d{1,2})\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2})(?!\d)")
+_DATE_YMD = _rx(r"(?<![\d/])(?P<year>(?:19|20)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])")
 
 _TZ = r"(?P<tz>ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|UTC|GMT|BST|CET|CEST|Z\b|Eastern(?: Time)?|" \
       r"Pacific(?: Time)?|Central(?: Time)?|Mountain(?: Time)?)(?![A-Za-z])"
 _TIME = (r"(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)|"
          r"(?P<h24>\d{1,2}):(?P<mi24>\d{2})(?::(?P<s24>\d{2}))?|(?P<noon>noon|midnight))")
-_TAIL = re.compile(r"^(?:,?\s*(?:at\s+)?\(?\s*)" + _TIME + r"(?:\s*\(?\s*" + _TZ + r")?\s*\)?")
-_TAIL_RANGE = re.compile(r"^\s*[-–]\s*" + _TIME + r"(?:\s*" + _TZ + r")?")
-_TAIL_TZ = re.compile(r"^,?\s*\(?\s*" + _TZ + r"\s*\)?")
-_TIME_BEFORE = re.compile(_TIME + r"(?:\s*" + _TZ + r")?,?\s+(?:on\s+)?$")
-_SENT_TZ = re.compile(r"(?:in the\s+)?" + _TZ + r"(?:\s+time\s*zone|\s+timezone)?|Eastern Time Zone")
+_TAIL = _rx(r"^(?:,?\s*(?:at\s+)?\(?\s*)" + _TIME + r"(?:\s*\(?\s*" + _TZ + r")?\s*\)?")
+_TAIL_RANGE = _rx(r"^\s*[-–]\s*" + _TIME + r"(?:\s*" + _TZ + r")?")
+_TAIL_TZ = _rx(r"^,?\s*\(?\s*" + _TZ + r"\s*\)?")
+_TIME_BEFORE = _rx(_TIME + r"(?:\s*" + _TZ + r")?,?\s+(?:on\s+)?$")
+_SENT_TZ = _rx(r"(?:in the\s+)?" + _TZ + r"(?:\s+time\s*zone|\s+timezone)?|Eastern Time Zone")
 
 _TZMAP: dict[str, Any] = {
     "ET": "America/New_York", "EASTERN": "America/New_York", "EASTERN TIME": "America/New_York",
@@ -654,24 +723,24 @@ def _find_dates(text: str) -> list[_DateHit]:
 
 
 _KIND_BEFORE = [
-    (re.compile(r"(?:between|from)\s*$", re.I), "window_start"),
-    (re.compile(r"(?:no later than|on or before|by|until|through|thru|prior to|before|(?:^|\s)to|up to|"
+    (_rx(r"(?:between|from)\s*$", re.I), "window_start"),
+    (_rx(r"(?:no later than|on or before|by|until|through|thru|prior to|before|(?:^|\s)to|up to|"
                 r"and|[-–])\s*(?:the\s+)?(?:resolution (?:time|date)|inauguration date|end of)?\s*[,(]?\s*$", re.I),
      "by"),
-    (re.compile(r"(?:(?:originally|initially)?\s*scheduled (?:for|on|to take place on)|taking place on|held on|"
+    (_rx(r"(?:(?:originally|initially)?\s*scheduled (?:for|on|to take place on)|taking place on|held on|"
                 r"takes place on)\s*(?:[A-Z][a-z]+day,?\s*)?$", re.I), "scheduled"),
-    (re.compile(r"released? on\s*$|release(?:d)? date(?: of)?\s*$", re.I), "release"),
-    (re.compile(r"\b(?:on|as of|at|for|titled|candle for \S+)\s*(?:[A-Z][a-z]+day,?\s*)?[“\"]?(?:[A-Z][a-z]{2}\s)?$"),
+    (_rx(r"released? on\s*$|release(?:d)? date(?: of)?\s*$", re.I), "release"),
+    (_rx(r"\b(?:on|as of|at|for|titled|candle for \S+)\s*(?:[A-Z][a-z]+day,?\s*)?[“\"]?(?:[A-Z][a-z]{2}\s)?$"),
      "at"),
 ]
-_FALLBACK_SENT = re.compile(
+_FALLBACK_SENT = _rx(
     r"50[-/ ]50|fifty|not (?:be )?(?:completed|decided|declared|finalized|known|played|released)|"
     r"no (?:statement|champion|winner|final data)|postpone|cancel|delayed|unavailable|not available|"
     r"if for (?:any|whatever) reason|will not resolve until|another credible|fair price|rescheduled", re.I)
-_EVENT_SENT = re.compile(r"\bgame\b|\bmatch\b|matchup|\bmeeting\b|\bfight\b|\bbout\b|\brace\b|in the upcoming|"
+_EVENT_SENT = _rx(r"\bgame\b|\bmatch\b|matchup|\bmeeting\b|\bfight\b|\bbout\b|\brace\b|in the upcoming|"
                          r"\bmatch(?:es)?\b", re.I)
-_BACKGROUND_SENT = re.compile(r"\b(?:was|were|had|has been|sworn in|theatrical release|started on|began on|born)\b", re.I)
-_COND_SENT = re.compile(r"resolves? to\s+[“\"]?(?:yes|no)|will resolve to|resolve[sd]? (?:to )?[“\"]|"
+_BACKGROUND_SENT = _rx(r"\b(?:was|were|had|has been|sworn in|theatrical release|started on|began on|born)\b", re.I)
+_COND_SENT = _rx(r"resolves? to\s+[“\"]?(?:yes|no)|will resolve to|resolve[sd]? (?:to )?[“\"]|"
                         r"this is a market on|this market asks|then the market resolves|market on (?:if|whether|who|how)|"
                         r"resolve according to|resolution time", re.I)
 
@@ -749,51 +818,51 @@ def _classify_date(text: str, hit: _DateHit, sent: Sentence) -> str:
 # edge cases, multi-outcome, ambiguity, early resolution
 
 _EDGE: list[tuple[str, re.Pattern[str]]] = [
-    ("tie", re.compile(r"\bties?\b|\btied\b|\bdraw\b", re.I)),
-    ("postponement", re.compile(r"postpone|delay|reschedul|not (?:be )?(?:completed|decided|declared|finalized|"
+    ("tie", _rx(r"\bties?\b|\btied\b|\bdraw\b", re.I)),
+    ("postponement", _rx(r"postpone|delay|reschedul|not (?:be )?(?:completed|decided|declared|finalized|"
                                 r"known|finali[sz]ed)|if no (?:statement|champion|winner)|not (?:yet )?released",
                                 re.I)),
-    ("cancellation", re.compile(r"cancel+(?:ed|ation)?|called off|not played at all|abandon", re.I)),
-    ("fifty_fifty", re.compile(r"50[-/]50|fifty[- ]fifty", re.I)),
-    ("other", re.compile(r"resolves? to\s+[“\"]Other[”\"]|[“\"]Other[”\"] (?:market|outcome)", re.I)),
-    ("void", re.compile(r"\bvoid\b|\binvalid\b|\bN/A\b|\bannul", re.I)),
-    ("fair_price", re.compile(r"fair price", re.I)),
-    ("revision", re.compile(r"revis(?:ed|ion)|restat|preliminary|finali[sz]ed|studio estimates|initial release",
+    ("cancellation", _rx(r"cancel+(?:ed|ation)?|called off|not played at all|abandon", re.I)),
+    ("fifty_fifty", _rx(r"50[-/]50|fifty[- ]fifty", re.I)),
+    ("other", _rx(r"resolves? to\s+[“\"]Other[”\"]|[“\"]Other[”\"] (?:market|outcome)", re.I)),
+    ("void", _rx(r"\bvoid\b|\binvalid\b|\bN/A\b|\bannul", re.I)),
+    ("fair_price", _rx(r"fair price", re.I)),
+    ("revision", _rx(r"revis(?:ed|ion)|restat|preliminary|finali[sz]ed|studio estimates|initial release",
                             re.I)),
-    ("fallback_source", re.compile(r"(?:is|are) unavailable|not available|another credible|"
+    ("fallback_source", _rx(r"(?:is|are) unavailable|not available|another credible|"
                                    r"may be used in the event|nearest previous date|if .{0,60}has not published",
                                    re.I)),
-    ("forfeit", re.compile(r"forfeit|walkover|disqualif|retire[sd]?\b|\bdefault\b", re.I)),
-    ("replacement", re.compile(r"replacement of the|replaced by", re.I)),
+    ("forfeit", _rx(r"forfeit|walkover|disqualif|retire[sd]?\b|\bdefault\b", re.I)),
+    ("replacement", _rx(r"replacement of the|replaced by", re.I)),
 ]
-_OUTCOME_IN = re.compile(r"resolves?\s+(?:to\s+)?(?:a\s+)?(?P<o>50[-/]50|fifty[- ]fifty|[“\"][^”\"]{1,40}[”\"]|"
+_OUTCOME_IN = _rx(r"resolves?\s+(?:to\s+)?(?:a\s+)?(?P<o>50[-/]50|fifty[- ]fifty|[“\"][^”\"]{1,40}[”\"]|"
                          r"Yes\b|No\b|a fair price|fair price)", re.I)
 
 _AMBIG: list[tuple[str, re.Pattern[str]]] = [
-    ("credible_reporting", re.compile(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|"
+    ("credible_reporting", _rx(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|"
                                       r"media reporting", re.I)),
-    ("consensus", re.compile(r"\b(?:wide )?consensus (?:of|among|between)\b", re.I)),
-    ("discretion", re.compile(r"(?:at|in) (?:the|its|their|our|his|her) (?:sole )?discretion|sole discretion|"
+    ("consensus", _rx(r"\b(?:wide )?consensus (?:of|among|between)\b", re.I)),
+    ("discretion", _rx(r"(?:at|in) (?:the|its|their|our|his|her) (?:sole )?discretion|sole discretion|"
                               r"as determined by|in the (?:opinion|judg(?:e)?ment) of|deems? appropriate", re.I)),
-    ("subjective", re.compile(r"\breasonabl[ey]\b|\bsignificant(?:ly)?\b|\bsubstantial(?:ly)?\b|"
+    ("subjective", _rx(r"\breasonabl[ey]\b|\bsignificant(?:ly)?\b|\bsubstantial(?:ly)?\b|"
                               r"\bmeaningful(?:ly)?\b|\bwidely\b|\bcompelling\b|\bgenerally\b|\bmajor\b|"
                               r"\bspirit of\b", re.I)),
-    ("undefined_term", re.compile(r"in accordance with the rules|fair price|other relevant|similar agreements|"
+    ("undefined_term", _rx(r"in accordance with the rules|fair price|other relevant|similar agreements|"
                                   r"any ambiguity|specified in the title|otherwise has no path|"
                                   r"minor (?:discrepancies|formatting)", re.I)),
-    ("creator_judgement", re.compile(r"\bI (?:find|think|feel|believe|decide|judge|will decide)\b|"
+    ("creator_judgement", _rx(r"\bI (?:find|think|feel|believe|decide|judge|will decide)\b|"
                                      r"\bI'll\b|\bmy (?:judg(?:e)?ment|opinion|discretion)\b", re.I)),
-    ("catch_all", re.compile(r"may also be considered|further official|other relevant (?:announcements|information)|"
+    ("catch_all", _rx(r"may also be considered|further official|other relevant (?:announcements|information)|"
                             r"at the time of resolution, any", re.I)),
 ]
 
-_EARLY_YES = re.compile(
+_EARLY_YES = _rx(
     r"may (?:immediately )?resolve (?:to [“\"]?\w+[”\"]? )?(?:as soon as|immediately|early)|"
     r"will (?:resolve|settle) (?:immediately|as soon as)|resolve immediately|(?:will|may) resolve as soon as|"
     r"close and expire early|expire early|may immediately resolve|will immediately resolve|"
     r"will resolve as soon as|will resolve once|"
     r"this market will resolve once|only resolve to [“\"]No[”\"] once", re.I)
-_EARLY_NO = re.compile(r"may only resolve once|only resolve (?:after|once)(?! the)|will not resolve (?:early|before)|"
+_EARLY_NO = _rx(r"may only resolve once|only resolve (?:after|once)(?! the)|will not resolve (?:early|before)|"
                        r"may only resolve once the|only resolve once the", re.I)
 
 
@@ -819,12 +888,12 @@ def _oracle_for(venue: str | None, text: str) -> OracleInfo | None:
 
 def _yes_clause(text: str, sents: list[Sentence]) -> tuple[str | None, Span | None]:
     pats = [
-        re.compile(r"resolves?\s+to\s+[“\"]?Yes[”\"]?,?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|\.\n|$|,? (?:and|or) [“\"]No|"
+        _rx(r"resolves?\s+to\s+[“\"]?Yes[”\"]?,?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|\.\n|$|,? (?:and|or) [“\"]No|"
                    r"\. Otherwise|,? otherwise)", re.I | re.S),
-        re.compile(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
-        re.compile(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
-        re.compile(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
-        re.compile(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
+        _rx(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
+        _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
+        _rx(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
+        _rx(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
                    re.I | re.S),
     ]
     for rx in pats:
@@ -849,6 +918,7 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     default_year = close_time.year if isinstance(close_time, datetime) else None
     sents = split_sentences(text)
     sent_at = _sentence_index(sents)
+    _flags = _Flags()
     review: list[str] = []
     reasons: list[str] = []
     score = 1.0
@@ -876,7 +946,7 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     # --- condition
     yes_if, yes_span = _yes_clause(text, sents)
     threshold: Threshold | None = None
-    cond_sents = [s for s in sents if _COND_SENT.search(s.text) and not _FALLBACK_SENT.search(s.text)]
+    cond_sents = [s for s in sents if _flags(s, "cond") and not _flags(s, "fallback")]
     if yes_span is not None:
         threshold = _threshold_in(text, yes_span.start, yes_span.quote)
     if threshold is None:
@@ -922,7 +992,7 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
                                note=cond_note)
 
     # --- deadline
-    deadline = _deadline(text, sents, sent_at, default_year, title, review)
+    deadline = _deadline(text, sents, sent_at, default_year, title, review, _flags)
     if deadline.status == Status.UNKNOWN:
         score -= 0.2
         reasons.append("-0.20 no deadline or observation time in the rule text")
@@ -941,27 +1011,32 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
             reasons.append("-0.05 the deadline has no time of day / time zone")
 
     # --- early resolution
-    m_yes = next((m for s in sents for m in [_EARLY_YES.search(s.text)] if m), None)
-    m_no = next((m for s in sents for m in [_EARLY_NO.search(s.text)] if m), None)
-    if m_no is not None and not re.search(r"only resolve to [“\"]No", m_no.string, re.I):
-        s = next(s for s in sents if s.text is m_no.string)
+    m_yes = _EARLY_YES.search(text)
+    m_no = _EARLY_NO.search(text)
+    if m_no is not None:
         deadline.early_resolution_status = Status.FOUND
         deadline.early_resolution = False
-        deadline.early_resolution_span = _span(text, s.start + m_no.start(), s.start + m_no.end())
+        deadline.early_resolution_span = _span(text, m_no.start(), m_no.end())
     elif m_yes is not None:
-        s = next(s for s in sents if s.text is m_yes.string)
         deadline.early_resolution_status = Status.FOUND
         deadline.early_resolution = True
-        deadline.early_resolution_span = _span(text, s.start + m_yes.start(), s.start + m_yes.end())
+        deadline.early_resolution_span = _span(text, m_yes.start(), m_yes.end())
 
     # --- edge cases
     edges: list[EdgeCase] = []
-    for s in sents:
-        kinds = [k for k, rx in _EDGE if rx.search(s.text)]
-        if not kinds:
-            continue
+    starts = [s.start for s in sents]
+    kinds_by_sent: dict[int, list[str]] = {}
+    for k, rx in _EDGE:
+        for m in rx.finditer(text):
+            i = _sentence_of(sents, starts, m.start())
+            if i is not None and k not in kinds_by_sent.setdefault(i, []):
+                kinds_by_sent[i].append(k)
+    order = {k: n for n, (k, _) in enumerate(_EDGE)}
+    for i in sorted(kinds_by_sent):
+        s = sents[i]
+        kinds = sorted(kinds_by_sent[i], key=order.__getitem__)
         outs = list(_OUTCOME_IN.finditer(s.text))
-        outcome = outs[-1].group("o").strip("“”\"") if outs else None
+        outcome = s.text[outs[-1].start("o"):outs[-1].end("o")].strip("“”\"") if outs else None
         if outcome and re.fullmatch(r"50[-/]50|fifty[- ]fifty", outcome, re.I):
             outcome = "50-50"
         for k in kinds:
@@ -980,7 +1055,7 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     flags: list[AmbiguityFlag] = []
     for kind, rx in _AMBIG:
         for m in rx.finditer(text):
-            flags.append(AmbiguityFlag(kind=kind, phrase=m.group(0),  # type: ignore[arg-type]
+            flags.append(AmbiguityFlag(kind=kind, phrase=text[m.start():m.end()],  # type: ignore[arg-type]
                                        span=_span(text, m.start(), m.end())))
     if (venue or "").lower() == "manifold" and not any(f.kind == "creator_judgement" for f in flags):
         review.append("Manifold: the creator resolves; check their track record")
@@ -1019,17 +1094,34 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
         ambiguity=flags, clarity=score, clarity_reasons=reasons, review=review)
 
 
+_FLAG_RX = {"cond": _COND_SENT, "fallback": _FALLBACK_SENT, "background": _BACKGROUND_SENT, "event": _EVENT_SENT}
+
+
+class _Flags:
+    """Per-parse memo of the sentence classifiers (one sentence is asked about several dates)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, int], bool] = {}
+
+    def __call__(self, s: Sentence, name: str) -> bool:
+        key = (name, s.start)
+        v = self._memo.get(key)
+        if v is None:
+            v = self._memo[key] = bool(_FLAG_RX[name].search(s.text))
+        return v
+
+
 def _sentence_index(sents: list[Sentence]):
+    starts = [s.start for s in sents]
+
     def at(pos: int) -> Sentence | None:
-        for s in sents:
-            if s.start <= pos < s.end:
-                return s
-        return None
+        i = _sentence_of(sents, starts, pos)
+        return None if i is None else sents[i]
     return at
 
 
 def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | None, title: str,
-              review: list[str]) -> DeadlineField:
+              review: list[str], _flags: _Flags) -> DeadlineField:
     hits = _find_dates(text)
     # title dates are used when the rules point at the title ("the time range specified in the title")
     title_hits = _find_dates(title) if title else []
@@ -1046,8 +1138,8 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
                 re.search(r"(?:and|through|to|[-–])\s*$", text[max(0, h.start - 12):h.start]):
             kind = "window_end"
         prev_kind = kind
-        fallback = bool(_FALLBACK_SENT.search(s.text))
-        cond = bool(_COND_SENT.search(s.text))
+        fallback = _flags(s, "fallback")
+        cond = _flags(s, "cond")
         tp = _timepoint(text, h, kind, hits, default_year, s)
         if kind == "window_start":
             starts.append(tp)
@@ -1058,11 +1150,11 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
         sc = 0
         if cond:
             sc += 3
-        elif _BACKGROUND_SENT.search(s.text):
+        elif _flags(s, "background"):
             continue
         if kind in ("by", "window_end", "at"):
             sc += 2
-        elif kind == "scheduled" and _EVENT_SENT.search(s.text):
+        elif kind == "scheduled" and _flags(s, "event"):
             sc += 3
         elif kind == "release" and re.search(r"resolution source|report|releas", s.text, re.I):
             sc += 2
@@ -1113,7 +1205,7 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
     return DeadlineField(status=Status.FOUND, value=best, window_start=start, cutoff=cutoff)
 
 
-_QUOTED_OUTCOME = re.compile(r"resolves?\s+(?:to\s+)?[“\"](?P<o>[^”\"]{1,40})[”\"]|"
+_QUOTED_OUTCOME = _rx(r"resolves?\s+(?:to\s+)?[“\"](?P<o>[^”\"]{1,40})[”\"]|"
                              r"(?:,|\band|\bor)\s+(?:to\s+)?[“\"](?P<o2>[^”\"]{1,40})[”\"]\s+if\b", re.I)
 
 
@@ -1130,7 +1222,7 @@ def _multi_outcome(text: str, sents: list[Sentence], market: Any) -> MultiOutcom
     outcomes: list[str] = []
     for m in _QUOTED_OUTCOME.finditer(text):
         g = "o" if m.group("o") is not None else "o2"
-        o = m.group(g).strip().rstrip(".,")
+        o = text[m.start(g):m.end(g)].strip().rstrip(".,")
         if o.lower() in ("yes", "no", "50-50"):
             if o.lower() in ("yes", "no") and o.capitalize() not in outcomes:
                 outcomes.append(o.capitalize())
