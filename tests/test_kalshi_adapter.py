@@ -454,3 +454,34 @@ async def test_synthetic_market_added_by_a_test(adapter, sim):
     add_market(sim, raw)
     m = await adapter.get_market("KXEPLGAME-26MAR22TOTNFO-XTRA")
     assert isinstance(m, Market) and m.title.endswith("— Extra")
+
+
+def test_catalog_index_matches_the_scan_it_replaces():
+    from hypothesis import given, settings as hsettings, strategies as st
+
+    entries = []
+    body = load("get_events_nested_markets_2026-05.json")
+    for ev in body["events"]:
+        event = kp.parse_event(ev, now=NOV)
+        for m in event.markets:
+            entries.append(kalshi_mod._Entry(m.model_copy(update={"event_title": event.title}),
+                                             [ev.get("sub_title") or "", ev.get("series_ticker") or ""]))
+    for m in kp.parse_v1_search(load("v1_search_series_fed_2026-08.json"), now=MARCH):
+        entries.append(kalshi_mod._Entry(m, []))
+    index = kalshi_mod.CatalogIndex(entries)
+    words = sorted({t for e in entries for t in e.title_tokens | e.other_tokens})
+    pieces = words + [w[:3] for w in words if len(w) > 3] + ["zzz", "fe", "q"]
+
+    @hsettings(max_examples=150, deadline=None)
+    @given(st.lists(st.sampled_from(pieces), min_size=1, max_size=4))
+    def check(query):
+        got = index.match(query)
+        q = list(dict.fromkeys(query))
+        for i, e in enumerate(entries):
+            matched, weight = kalshi_mod.score(e.title_tokens, e.other_tokens, q)
+            if matched:
+                assert got[i] == (matched, weight), (query, e.market.id)
+            else:
+                assert i not in got
+
+    check()
