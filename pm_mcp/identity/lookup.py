@@ -399,7 +399,7 @@ class IdentityService:
             inner.address = _cs(address)
             inner.owned_agents = agents
             inner.owned_total = 1
-            inner.summary = f"{_cs(address)} is the {agents[0].relation.replace('+', ' and ')} of 1 agent. " \
+            inner.summary = f"{_cs(address)} is the {agents[0].relation.replace('+', ' and ').replace('_', ' ')} of 1 agent. " \
                             + inner.summary
             return inner
         page = agents[offset:offset + limit]
@@ -558,8 +558,8 @@ def summarize(r: AgentLookup) -> str:
         if not val.requests:
             parts.append("no validations")
         else:
-            scores = [str(i.response) for i in val.requests if i.status == "answered"][:5]
-            bits = [f"{val.answered} answered" + (f" ({', '.join(scores)}/100)" if scores else "")]
+            scores = [f"{i.response}/100" for i in val.requests if i.status == "answered"][:5]
+            bits = [f"{val.answered} answered" + (f" ({', '.join(scores)})" if scores else "")]
             if val.pending:
                 bits.append(f"{val.pending} pending")
             if val.unknown:

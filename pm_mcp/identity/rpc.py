@@ -65,6 +65,16 @@ class LogScan:
     complete: bool = True  # False when older blocks were not scanned
 
 
+def redact_url(url: str) -> str:
+    """scheme://host[:port] only: RPC URLs often carry an API key in the path or query."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}" + ("/…" if parts.path not in ("", "/") or parts.query else "")
+
+
 class ChainReader:
     def __init__(self, chain_id: int, url: str, *, timeout: float = RPC_TIMEOUT_S):
         self.chain_id = chain_id
@@ -79,6 +89,9 @@ class ChainReader:
         if self._provider is None:
             import aiohttp
             from web3 import AsyncHTTPProvider
+
+            # web3 logs the full endpoint URL (which may embed an API key) at INFO/DEBUG: keep it quiet
+            logging.getLogger("web3.providers").setLevel(logging.WARNING)
 
             self._provider = AsyncHTTPProvider(
                 self.url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=self.timeout)},
@@ -150,7 +163,7 @@ class ChainReader:
                 return
             got = int(await self._request("eth_chainId", []), 16)
             if got != self.chain_id:
-                raise ChainError(f"PM_MCP_RPC_URLS maps chain {self.chain_id} to {self.url}, but that node "
+                raise ChainError(f"PM_MCP_RPC_URLS maps chain {self.chain_id} to {redact_url(self.url)}, but that node "
                                  f"serves chain {got}; fix the entry")
             self._verified = True
 
