@@ -1,0 +1,119 @@
+"""Execution: confirmed intents -> orders, the paper broker, the approval page, reconciliation.
+
+Python API for other areas (e.g. arbitrage bundles)::
+
+    from pm_mcp.execution import LegSpec, propose_intent
+    rec = await propose_intent(state, [LegSpec(market=m1, outcome="Yes", side="buy", limit_price="0.41", size=10,
+                                               time_in_force="FOK"),
+                                       LegSpec(market=m2, outcome="No", side="buy", limit_price="0.55", size=10,
+                                               time_in_force="FOK")],
+                               forecast_p=None, forecast_source=None)
+    rec.intent.id, rec.intent.plain, rec.intent.policy, rec.status       # PROPOSED or REJECTED (policy)
+    how = await confirmation_instructions(state, rec, client_can_elicit=False)   # channel, url, text
+
+One intent, confirmed once by the person, executed leg by leg; it stops at the first leg that does
+not fill completely and reports the exposure taken so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from typing import Any
+
+from pm_mcp.app import AppState, on_startup
+from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, LegSpec
+from pm_mcp.execution.journal import IntentRecord
+
+__all__ = ["ExecutionEngine", "ExecutionError", "LegSpec", "IntentRecord", "propose_intent", "engine_of",
+           "confirmation_instructions"]
+
+log = logging.getLogger(__name__)
+
+
+def engine_of(state: Any) -> ExecutionEngine:
+    return state.service("execution")
+
+
+async def propose_intent(state: Any, legs: list[LegSpec], *, forecast_p: object = None,
+                         forecast_source: str | None = None, client_can_elicit: bool = False) -> IntentRecord:
+    """Price, policy-check and store one intent made of ``legs`` (PROPOSED, or REJECTED by the policy)."""
+    engine = engine_of(state)
+    await engine.ready()
+    channel = "elicitation" if client_can_elicit else "page"
+    return await engine.propose(legs, forecast_p=forecast_p, forecast_source=forecast_source, channel=channel)
+
+
+async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can_elicit: bool) -> dict[str, Any]:
+    """How the person confirms this intent: {channel, approval_url, instructions}. Creates the page URL."""
+    from pm_mcp.execution.approval import ApprovalServer
+
+    engine = engine_of(state)
+    it = rec.intent
+    if rec.status.value != "proposed":
+        return {"channel": None, "approval_url": None,
+                "instructions": f"Nothing to confirm: the intent is {rec.status.value}. {rec.reason or ''}".strip()}
+    setting = state.settings.confirm
+    server: ApprovalServer | None = state.services.get("approval_page")
+    url = await server.url_for(it.id) if server is not None else None
+    if setting == "host":
+        text = (f"Show the person the order above. Only if they say yes, call confirm_order(intent_id='{it.id}'); "
+                "their client will ask them to approve that call.")
+        return {"channel": "host", "approval_url": None, "instructions": text}
+    if client_can_elicit and setting in ("auto", "elicitation"):
+        text = (f"Call confirm_order(intent_id='{it.id}') now: the person's client shows them this order in a dialog "
+                "and only their Accept places it. You cannot accept for them.")
+        if url:
+            text += f" They can also approve it at {url}"
+        return {"channel": "elicitation", "approval_url": url, "instructions": text}
+    if url is None:
+        return {"channel": None, "approval_url": None,
+                "instructions": "This client cannot show a confirmation dialog and the approval page is not "
+                                "available (PM_MCP_CONFIRM=" + setting + "). Ask the person to set PM_MCP_CONFIRM=auto."}
+    text = (f"Ask the person to open {url} and click Approve or Reject (expires "
+            f"{it.expires_at.strftime('%H:%M:%S UTC')}). You cannot approve it; confirm_order will not place it. "
+            f"Afterwards call get_order(ref='{it.id}') to see what happened.")
+    if state.settings.open_browser:
+        _open_browser(url)
+        text = "The approval page was opened in the person's browser. " + text
+    return {"channel": "page", "approval_url": url, "instructions": text}
+
+
+def _open_browser(url: str) -> None:
+    import threading
+    import webbrowser
+
+    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+
+@on_startup("execution", order=150)
+async def _start_execution(state: AppState, stack: AsyncExitStack) -> None:
+    from pm_mcp.execution.approval import start_approval_server
+
+    engine = ExecutionEngine(state)
+    state.services["execution"] = engine
+    server = await start_approval_server(state, stack, engine)
+    if server is not None:
+        state.services["approval_page"] = server
+
+    task = asyncio.get_running_loop().create_task(_reconcile(engine))
+
+    async def _stop() -> None:
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            pass
+
+    stack.push_async_callback(_stop)
+
+
+async def _reconcile(engine: ExecutionEngine) -> None:
+    try:
+        await engine.reconcile()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001
+        log.exception("start-up reconciliation failed")
+        engine.reconciled.set()

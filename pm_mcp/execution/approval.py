@@ -1,0 +1,276 @@
+"""The approval page: a loopback web page, served by this process, where the PERSON approves an intent.
+
+- Bound to 127.0.0.1 only, on ``PM_MCP_APPROVAL_PORT`` (0 = a free port); stdlib asyncio, no framework.
+- One unguessable URL per intent (``secrets.token_urlsafe(32)``; only its sha256 is stored).
+- GET shows the order in plain words, the legs, the policy verdict, the market's rule text and the
+  expiry, with Approve / Reject buttons. GET never changes anything.
+- POST (approve / reject) must carry the page's CSRF token and the order hash it showed, come from
+  this origin (``Origin`` equal to the page's origin; ``Sec-Fetch-Site: same-origin`` when sent) and
+  name this host (``Host``: 127.0.0.1 / localhost on our port; defeats DNS rebinding).
+- Every piece of market text is HTML-escaped; the page has a strict Content-Security-Policy (no
+  scripts at all), cannot be framed, and is never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import html
+import logging
+import secrets
+from contextlib import AsyncExitStack
+from typing import Any
+from urllib.parse import parse_qs
+
+from pm_mcp.domain.intents import IntentStatus, money, price_text
+from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
+from pm_mcp.execution.journal import IntentRecord
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_BYTES = 16_384
+MAX_BODY_BYTES = 8_192
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error"}
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApprovalServer:
+    def __init__(self, engine: ExecutionEngine, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.engine = engine
+        self.host = host
+        self.want_port = port
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+        self.urls: dict[str, str] = {}  # intent id -> its page URL (this process)
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.want_port,
+                                                  limit=MAX_HEADER_BYTES)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("approval page listening on %s", self.origin)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def new_url(self, intent_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        await self.engine.journal.insert_approval(intent_id, _sha(token), csrf)
+        url = f"{self.origin}/i/{token}"
+        self.urls[intent_id] = url
+        return url
+
+    async def url_for(self, intent_id: str) -> str:
+        """The intent's page URL (a new one after a restart: only token hashes are stored)."""
+        return self.urls.get(intent_id) or await self.new_url(intent_id)
+
+    # --- HTTP ------------------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ")
+            if len(parts) != 3:
+                await self._send(writer, 400, "bad request")
+                return
+            method, target, _ = parts
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            length = int(headers.get("content-length", "0") or 0)
+            if length > MAX_BODY_BYTES or length < 0:
+                await self._send(writer, 413, "too large")
+                return
+            body = await asyncio.wait_for(reader.readexactly(length), 10) if length else b""
+            status, payload, extra = await self._route(method, target, headers, body)
+            await self._send(writer, status, payload, extra)
+        except Exception:  # noqa: BLE001 - a page request must never take the server down
+            log.exception("approval page error")
+            try:
+                await self._send(writer, 500, _page("Error", "<p>Something went wrong; nothing was placed.</p>"))
+            except Exception:  # noqa: BLE001
+                pass
+        finally:
+            try:
+                writer.close()
+                await writer.wait_closed()
+            except Exception:  # noqa: BLE001
+                pass
+
+    async def _send(self, writer: asyncio.StreamWriter, status: int, body: str,
+                    extra: dict[str, str] | None = None) -> None:
+        data = body.encode("utf-8")
+        hdrs = {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(data)), "Connection": "close",
+                **SECURITY_HEADERS, **(extra or {})}
+        head = f"HTTP/1.1 {status} {REASONS.get(status, 'OK')}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
+        writer.write(head.encode("latin-1") + b"\r\n" + data)
+        await writer.drain()
+
+    def _host_ok(self, headers: dict[str, str]) -> bool:
+        return headers.get("host", "") in (f"127.0.0.1:{self.port}", f"localhost:{self.port}")
+
+    def _origin_ok(self, headers: dict[str, str]) -> bool:
+        origin = headers.get("origin")
+        if origin not in (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"):
+            return False
+        site = headers.get("sec-fetch-site")
+        return site in (None, "same-origin")
+
+    async def _route(self, method: str, target: str, headers: dict[str, str],
+                     body: bytes) -> tuple[int, str, dict[str, str] | None]:
+        if not self._host_ok(headers):
+            return 403, _page("Forbidden", "<p>Wrong host.</p>"), None
+        path = target.split("?", 1)[0]
+        segs = [s for s in path.split("/") if s]
+        if len(segs) < 2 or segs[0] != "i" or len(segs) > 3:
+            return 404, _page("Not found", "<p>No such page.</p>"), None
+        token = segs[1]
+        found = await self.engine.journal.approval_by_token(_sha(token))
+        if found is None:
+            return 404, _page("Not found", "<p>No such page.</p>"), None
+        intent_id, csrf = found
+        if len(segs) == 2:
+            if method not in ("GET", "HEAD"):
+                return 405, _page("Not allowed", "<p>Use the buttons on the page.</p>"), {"Allow": "GET"}
+            rec = await self.engine.get_intent(intent_id)
+            orders = await self.engine.journal.orders_for_intent(intent_id)
+            return 200, render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}"), None
+        action = segs[2]
+        if method != "POST" or action not in ("approve", "reject"):
+            return 405, _page("Not allowed", "<p>Approve and Reject are buttons on the page.</p>"), {"Allow": "POST"}
+        if not self._origin_ok(headers):
+            return 403, _page("Forbidden", "<p>This request did not come from the approval page; nothing was "
+                                           "placed.</p>"), None
+        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return 400, _page("Bad request", "<p>Use the buttons on the page.</p>"), None
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        if not hmac.compare_digest(form.get("csrf", ""), csrf):
+            return 403, _page("Forbidden", "<p>The page token is missing or wrong; reload the page. Nothing was "
+                                           "placed.</p>"), None
+        location = {"Location": f"/i/{token}"}
+        try:
+            if action == "approve":
+                await self.engine.confirm(intent_id, via="page", order_hash=form.get("order_hash", ""))
+            else:
+                await self.engine.reject(intent_id, via="page", reason="the person rejected it on the approval page")
+        except ExecutionError as exc:
+            rec = await self.engine.get_intent(intent_id)
+            orders = await self.engine.journal.orders_for_intent(intent_id)
+            return 409, render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}",
+                                           notice=str(exc)), None
+        return 303, _page("Done", "<p>Done. <a href=\"" + html.escape(location["Location"]) + "\">Back</a></p>"), location
+
+
+# --- rendering ---------------------------------------------------------------------------------
+_CSS = """
+body{font:16px/1.45 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#111}
+.mode{display:inline-block;padding:.15rem .6rem;border-radius:.3rem;font-weight:700;color:#fff}
+.paper{background:#2b6cb0}.live{background:#c53030}
+.order{font-size:1.15rem;border:2px solid #333;border-radius:.4rem;padding:1rem;margin:1rem 0;white-space:pre-wrap}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}
+.ok{color:#276749}.bad{color:#c53030}.notice{background:#fefcbf;padding:.6rem;border-radius:.3rem}
+blockquote{background:#f7f7f7;border-left:4px solid #aaa;margin:0;padding:.5rem 1rem;white-space:pre-wrap;
+max-height:16rem;overflow:auto;font-size:.9rem}
+button{font-size:1.1rem;padding:.6rem 1.4rem;margin-right:1rem;border-radius:.4rem;border:1px solid #333;cursor:pointer}
+#approve{background:#276749;color:#fff}#reject{background:#fff}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width\"><style>{_CSS}</style></head><body>{body}"
+            "</body></html>")
+
+
+def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, action_base: str,
+                       notice: str | None = None) -> str:
+    e = html.escape
+    it = rec.intent
+    out: list[str] = []
+    out.append(f"<h1>Approve this order?</h1><p><span class=\"mode {e(it.mode)}\" id=\"mode\">"
+               f"{'PAPER: no real money' if it.mode == 'paper' else 'LIVE: real money'}</span> "
+               f"status: <b id=\"status\">{e(rec.status.value)}</b></p>")
+    if notice:
+        out.append(f"<p class=\"notice\" id=\"notice\">{e(notice)}</p>")
+    out.append(f"<div class=\"order\" id=\"plain\">{e(it.plain)}</div>")
+    out.append("<table><tr><th>venue</th><th>market</th><th>outcome</th><th>side</th><th>limit</th><th>size</th>"
+               "<th>worst-case cost</th></tr>")
+    for leg in it.legs:
+        out.append(f"<tr><td>{e(leg.venue)}</td><td>{e(leg.market_title)}<br><small>{e(leg.market_id)}</small></td>"
+                   f"<td>{e(leg.outcome)}</td><td>{e(leg.side)}</td><td>{e(price_text(leg.limit_price, leg.venue))}</td>"
+                   f"<td>{e(str(leg.size))}</td><td>{e(money(leg.worst_case_cost, leg.venue, up=True))}</td></tr>")
+    out.append("</table>")
+    out.append(f"<p>Worst-case loss: <b>{e(money(it.worst_case_loss, it.venue, up=True))}</b> &middot; fees at most "
+               f"{e(money(it.fees, it.venue, up=True))} &middot; expires {e(it.expires_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}"
+               f" &middot; order <code>{e(it.order_hash[:16])}</code></p>")
+    if it.policy.ok:
+        out.append("<p class=\"ok\" id=\"policy\">Risk policy: within every limit.</p>")
+    else:
+        items = "".join(f"<li>{e(v.message)} (rule {e(v.rule)}, limit {e(v.limit)}, value {e(v.value)})</li>"
+                        for v in it.policy.violations)
+        out.append(f"<div class=\"bad\" id=\"policy\">Risk policy refuses this order:<ul>{items}</ul></div>")
+    if it.forecast_p is not None:
+        out.append(f"<p>Forecast behind it: {e(str(it.forecast_p))} ({e(it.forecast_source or 'no source given')})</p>")
+    for leg in it.legs:
+        text = rec.rules.get(leg.market_id, "")
+        out.append(f"<h3>How '{e(leg.market_title)}' resolves (the venue's rule text, as written)</h3>"
+                   f"<blockquote class=\"rules\">{e(text) if text else '(no rule text published)'}</blockquote>")
+    out.append("<p><small>Market text above is quoted from the venue. Nothing in it can approve an order: "
+               "only your click below does.</small></p>")
+    if rec.status == IntentStatus.PROPOSED and it.policy.ok:
+        hidden = (f"<input type=\"hidden\" name=\"csrf\" value=\"{e(csrf)}\">"
+                  f"<input type=\"hidden\" name=\"order_hash\" value=\"{e(it.order_hash)}\">")
+        out.append(f"<form method=\"post\" action=\"{e(action_base)}/approve\" style=\"display:inline\">{hidden}"
+                   "<button id=\"approve\" type=\"submit\">Approve</button></form>"
+                   f"<form method=\"post\" action=\"{e(action_base)}/reject\" style=\"display:inline\">{hidden}"
+                   "<button id=\"reject\" type=\"submit\">Reject</button></form>")
+    else:
+        if rec.reason:
+            out.append(f"<p id=\"reason\">{e(rec.reason)}</p>")
+        if orders:
+            rows = "".join(
+                f"<tr><td>{e(o.id)}</td><td class=\"order-status\">{e(o.status)}</td><td>{e(str(o.filled_size))} of "
+                f"{e(str(o.size))}</td><td>{e(str(o.avg_price) if o.avg_price is not None else '-')}</td>"
+                f"<td>{e(o.message or '')}</td></tr>" for o in orders)
+            out.append("<h3>Orders</h3><table id=\"orders\"><tr><th>order</th><th>status</th><th>filled</th>"
+                       f"<th>avg price</th><th>note</th></tr>{rows}</table>")
+        out.append("<p>You can close this page.</p>")
+    return _page("Approve order? (pm-mcp)", "".join(out))
+
+
+async def start_approval_server(state: Any, stack: AsyncExitStack, engine: ExecutionEngine) -> ApprovalServer | None:
+    if "page" not in engine.allowed_channels():
+        return None
+    server = ApprovalServer(engine, port=state.settings.approval_port)
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error("approval page could not listen on 127.0.0.1:%s (%s); set PM_MCP_APPROVAL_PORT to a free port "
+                  "or 0", state.settings.approval_port, exc)
+        return None
+    stack.push_async_callback(server.close)
+    return server

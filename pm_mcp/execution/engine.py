@@ -1,0 +1,655 @@
+"""The execution engine: intent -> the person confirms -> execute -> monitor.
+
+Nothing reaches a venue except through :meth:`ExecutionEngine.confirm`, which the confirmation
+channels call (the approval page's POST handler, an accepted elicitation, or ``confirm_order`` when
+the person chose ``PM_MCP_CONFIRM=host``). A confirmation must carry the intent's ``order_hash``,
+flips the intent PROPOSED -> CONFIRMED with a compare-and-set (single use) and is refused after expiry.
+
+Execution re-checks everything at that moment (not expired, rules hash unchanged on a fresh copy of
+the market, market open, tick and minimum fresh from the venue, the risk policy with today's spend
+and the event's exposure from the journal), then for each leg journals the order (client order id)
+BEFORE the request leaves, submits it, and verifies the result by asking the broker for the order
+(fills are read from the venue's order state, never from a success flag). A timeout or an unknown
+result is resolved by looking the order up by its client order id, never by resubmitting. At start-up
+every in-flight intent and order is reconciled the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pm_mcp.domain.intents import (
+    Intent,
+    IntentError,
+    IntentStatus,
+    OrderLeg,
+    build_intent,
+    price_leg,
+    recheck_leg,
+)
+from pm_mcp.domain.models import Market, OrderBook
+from pm_mcp.domain.policy import PolicyCheck, PolicyViolation, RiskPolicy, check_order
+from pm_mcp.domain.rules import rules_hash
+from pm_mcp.execution.journal import (
+    IntentRecord,
+    Journal,
+    OrderRecord,
+    PositionRecord,
+    now_utc,
+)
+from pm_mcp.venues.base import (
+    Broker,
+    OrderRejected,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+    UnknownOrderState,
+    VenueError,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNELS_FOR_SETTING = {"auto": ("elicitation", "page"), "elicitation": ("elicitation",), "page": ("page",),
+                        "host": ("host",)}
+# Lookups after an unknown submit result (seconds between tries); then the order stays "unknown" and
+# every read of orders/portfolio asks the venue again until it answers.
+UNKNOWN_LOOKUP_BACKOFF = (0.2, 0.5, 1.0, 2.0)
+# An order the venue still does not know this long after it was sent is recorded as not placed.
+NOT_PLACED_AFTER = timedelta(seconds=60)
+# Test-only fault knob (never set in production): sleep between journaling an order and sending it, so a
+# test can kill -9 the server exactly there.
+PAUSE_ENV = "PM_MCP_TEST_PAUSE_BEFORE_SUBMIT_S"
+RULES_EXCERPT = 4000
+
+
+class ExecutionError(Exception):
+    """An expected refusal; the message is a sentence for the person (becomes a ToolError)."""
+
+
+@dataclass
+class LegSpec:
+    """One order as asked for, before pricing. ``market`` is any reference the market service
+    resolves (id, slug, URL, ticker, token id) or a :class:`Market` already fetched."""
+
+    market: str | Market
+    outcome: str
+    side: str
+    limit_price: object
+    size: object = None
+    stake: object = None
+    venue: str | None = None
+    time_in_force: str = "GTC"
+
+
+def market_rules_hash(market: Market) -> str:
+    return rules_hash(market.rule_text or "")
+
+
+class ExecutionEngine:
+    def __init__(self, state: Any, *, broker_factory: Callable[[str], Broker] | None = None) -> None:
+        self.state = state
+        self.settings = state.settings
+        self.journal = Journal(state.store)
+        self.base_policy = RiskPolicy.from_settings(self.settings)
+        self.policy = self.base_policy  # the session policy: only ever tightened
+        self._brokers: dict[str, Broker] = {}
+        self._broker_factory = broker_factory
+        self._exec_lock = asyncio.Lock()
+        self._sync_lock = asyncio.Lock()
+        self.reconciled = asyncio.Event()
+        self.reconcile_report: list[str] = []
+        self.approval_urls: Callable[[str], str | None] | None = None  # set by the approval server
+        self.listeners: list[Callable[[str], Any]] = []
+
+    # --- configuration ---------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    @property
+    def markets(self) -> Any:
+        return self.state.service("markets")
+
+    def allowed_channels(self) -> tuple[str, ...]:
+        return CHANNELS_FOR_SETTING[self.settings.confirm]
+
+    def broker(self, venue: str) -> Broker:
+        b = self._brokers.get(venue)
+        if b is None:
+            if self._broker_factory is not None:
+                b = self._broker_factory(venue)
+            elif self.mode == "paper":
+                from pm_mcp.execution.paper import PaperBroker
+
+                b = PaperBroker(venue, self.journal, self._fresh_book)
+            else:
+                from pm_mcp.venues.live import make_live_broker
+
+                try:
+                    b = make_live_broker(venue, self.state)
+                except ValueError as exc:  # LiveSetupError: names the setting to fix, never a secret
+                    raise ExecutionError(str(exc)) from None
+            self._brokers[venue] = b
+        return b
+
+    def tighten(self, **limits: Any) -> RiskPolicy:
+        self.policy = self.policy.tightened(**limits)
+        return self.policy
+
+    async def _fresh_book(self, market: Market, outcome: str) -> OrderBook:
+        return await self.markets.get_order_book(market, outcome)
+
+    async def _fresh_market(self, market_id: str, venue: str) -> Market:
+        return await self.markets.get_market(market_id, venue=venue)
+
+    # --- proposing -------------------------------------------------------------------------
+    async def propose(self, specs: list[LegSpec], *, forecast_p: object = None, forecast_source: str | None = None,
+                      channel: str | None = None) -> IntentRecord:
+        """Price the legs, check the policy, store the intent (PROPOSED, or REJECTED by the policy)."""
+        if not specs:
+            raise ExecutionError("give at least one order")
+        now = now_utc()
+        legs: list[OrderLeg] = []
+        rules: dict[str, str] = {}
+        for spec in specs:
+            market = spec.market
+            if not isinstance(market, Market):
+                try:
+                    market = await self.markets.get_market(str(market), venue=spec.venue)
+                except (VenueError, ValueError) as exc:
+                    raise ExecutionError(str(exc)) from None
+            elif spec.venue and spec.venue.lower() != market.venue:
+                raise ExecutionError(f"market {market.id} is on {market.venue}, not {spec.venue}")
+            try:
+                leg = price_leg(market, outcome=spec.outcome, side=spec.side, limit_price=spec.limit_price,
+                                size=spec.size, stake=spec.stake, time_in_force=spec.time_in_force,
+                                rules_hash=market_rules_hash(market), now=now)
+            except IntentError as exc:
+                raise ExecutionError(str(exc)) from None
+            legs.append(leg)
+            rules[market.id] = (market.rule_text or "")[:RULES_EXCERPT]
+        problems = await self._sell_problems(legs)
+        if problems:
+            raise ExecutionError("; ".join(problems))
+        verdict = await self.policy_check(legs)
+        allowed = self.allowed_channels()
+        chosen = channel if channel in allowed else allowed[0]
+        try:
+            intent = build_intent(legs, intent_id=f"i-{secrets.token_hex(6)}", mode=self.mode, policy=verdict,
+                                  now=now, ttl_s=self.settings.intent_ttl_s, forecast_p=forecast_p,
+                                  forecast_source=forecast_source)
+        except IntentError as exc:
+            raise ExecutionError(str(exc)) from None
+        status = IntentStatus.PROPOSED if verdict.ok else IntentStatus.REJECTED
+        reason = None if verdict.ok else "refused by the risk policy: " + verdict.summary
+        await self.journal.insert_intent(intent, status, channel=chosen, reason=reason, rules=rules)
+        await self.journal.log("intent.proposed", intent.id, {"order_hash": intent.order_hash, "status": status.value,
+                                                              "plain": intent.plain})
+        return IntentRecord(intent=intent, status=status, reason=reason, channel=chosen, rules=rules)
+
+    async def _sell_problems(self, legs: list[OrderLeg]) -> list[str]:
+        """A sell needs the shares: the position minus what open sells already promise."""
+        out = []
+        for leg in legs:
+            if leg.side != "sell":
+                continue
+            pos = await self.journal.position(self.mode, leg.venue, leg.market_id, leg.outcome)
+            held = pos.size if pos else Decimal(0)
+            promised = sum((o.remaining for o in await self.journal.open_orders(self.mode)
+                            if o.side == "sell" and o.market_id == leg.market_id and o.outcome == leg.outcome),
+                           Decimal(0))
+            if leg.size > held - promised:
+                out.append(f"you hold {held - promised} {leg.outcome} shares of {leg.market_id} available to sell "
+                           f"({self.mode} mode), not {leg.size}")
+        return out
+
+    async def exposure(self, event_key: str) -> Decimal:
+        """Cash at risk on one event: positions' cost basis plus open buy orders' remaining worst case."""
+        total = Decimal(0)
+        for p in await self.journal.positions(self.mode):
+            if (p.event_id or p.market_id) == event_key and p.size > 0:
+                total += p.size * p.avg_cost
+        for o in await self.journal.open_buy_orders_for_event(self.mode, event_key):
+            if (o.event_id or o.market_id) == event_key:
+                total += o.committed_cost() - ((o.avg_price or Decimal(0)) * o.filled_size + o.fees_paid)
+        return total
+
+    async def daily_spent(self, now: datetime | None = None) -> Decimal:
+        now = now or now_utc()
+        start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return sum((o.committed_cost() for o in await self.journal.buy_orders_since(self.mode, start)), Decimal(0))
+
+    async def policy_check(self, legs: list[OrderLeg]) -> PolicyCheck:
+        """Check the legs against the session policy. Per event: that event's exposure; the per-order
+        cap applies to the whole intent; the daily cap to everything spent today plus this."""
+        total = sum((leg.worst_case_cost for leg in legs), Decimal(0))
+        daily = await self.daily_spent()
+        by_event: dict[str, Decimal] = {}
+        for leg in legs:
+            if leg.side == "buy":
+                key = leg.event_id or leg.market_id
+                by_event[key] = by_event.get(key, Decimal(0)) + leg.worst_case_cost
+        venues = sorted({leg.venue for leg in legs})
+        violations: list[PolicyViolation] = []
+        seen: set[tuple[str, str]] = set()
+
+        def add(check: PolicyCheck) -> None:
+            for v in check.violations:
+                if (v.rule, v.value) not in seen:
+                    seen.add((v.rule, v.value))
+                    violations.append(v)
+
+        for venue in venues:
+            add(check_order(self.policy, venue=venue, mode=self.mode, order_cost=total,
+                            daily_spent_before=daily))
+        for key, cost in by_event.items():
+            ev = check_order(self.policy, venue=venues[0], mode=self.mode, order_cost=cost,
+                             event_exposure_before=await self.exposure(key))
+            add(PolicyCheck(ok=ev.ok, violations=[v for v in ev.violations if v.rule == "max_event_usd"]))
+        return PolicyCheck(ok=not violations, violations=violations)
+
+    # --- reading ---------------------------------------------------------------------------
+    async def get_intent(self, intent_id: str) -> IntentRecord:
+        rec = await self.journal.load_intent(intent_id.strip())
+        if rec is None:
+            raise ExecutionError(f"no intent {intent_id!r}; intent ids look like 'i-3f9a...' (from propose_order)")
+        if rec.status == IntentStatus.PROPOSED and rec.intent.expired(now_utc()):
+            await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
+                                          reason="not approved before it expired; propose again if still wanted")
+            rec = await self.journal.load_intent(rec.intent.id)
+            assert rec is not None
+        return rec
+
+    # --- confirming ------------------------------------------------------------------------
+    async def confirm(self, intent_id: str, *, via: str, order_hash: str) -> IntentRecord:
+        """The person approved ``intent_id`` through channel ``via``. Single use; bound to ``order_hash``."""
+        if via not in self.allowed_channels():
+            raise ExecutionError(f"confirmation through '{via}' is not enabled (PM_MCP_CONFIRM={self.settings.confirm})")
+        rec = await self.get_intent(intent_id)
+        intent = rec.intent
+        if rec.status != IntentStatus.PROPOSED:
+            raise ExecutionError(f"intent {intent.id} is {rec.status.value}"
+                                 + (f" ({rec.reason})" if rec.reason else "")
+                                 + "; a confirmation is used once: propose again for a new order")
+        if not hmac.compare_digest(str(order_hash), intent.order_hash) or not intent.hash_matches():
+            await self.journal.log("intent.hash_mismatch", intent.id, {"via": via})
+            raise ExecutionError("this approval does not match the order (the order hash differs); nothing was placed")
+        if not intent.policy.ok:
+            raise ExecutionError("this intent was refused by the risk policy and cannot be confirmed")
+        now = now_utc()
+        ok = await self.journal.transition(intent.id, (IntentStatus.PROPOSED,), IntentStatus.CONFIRMED,
+                                           confirmed_via=via, confirmed_at=now.isoformat())
+        if not ok:
+            cur = await self.get_intent(intent.id)
+            raise ExecutionError(f"intent {intent.id} is already {cur.status.value}; a confirmation is used once")
+        await self.journal.log("intent.confirmed", intent.id, {"via": via, "order_hash": intent.order_hash})
+        return await self.execute(intent.id)
+
+    async def reject(self, intent_id: str, *, via: str, reason: str) -> IntentRecord:
+        rec = await self.get_intent(intent_id)
+        if rec.status != IntentStatus.PROPOSED:
+            return rec
+        await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.REJECTED, reason=reason,
+                                      rejected_via=via)
+        await self.journal.log("intent.rejected", rec.intent.id, {"via": via, "reason": reason})
+        self._notify(rec.intent.id)
+        return await self.get_intent(rec.intent.id)
+
+    # --- executing -------------------------------------------------------------------------
+    async def execute(self, intent_id: str) -> IntentRecord:
+        """Run a CONFIRMED (or resume an EXECUTING) intent. Safe to call again: it never sends a leg twice."""
+        async with self._exec_lock:
+            rec = await self.get_intent(intent_id)
+            if rec.status == IntentStatus.CONFIRMED:
+                problems = await self._recheck(rec.intent)
+                if problems:
+                    status = IntentStatus.EXPIRED if problems[0].startswith("expired") else IntentStatus.FAILED
+                    await self.journal.transition(rec.intent.id, (IntentStatus.CONFIRMED,), status,
+                                                  reason="not sent: " + "; ".join(problems))
+                    await self.journal.log("intent.recheck_failed", rec.intent.id, {"problems": problems})
+                    self._notify(rec.intent.id)
+                    return await self.get_intent(rec.intent.id)
+                await self.journal.transition(rec.intent.id, (IntentStatus.CONFIRMED,), IntentStatus.EXECUTING)
+            elif rec.status != IntentStatus.EXECUTING:
+                return rec
+            await self._run_legs(rec.intent)
+            self._notify(rec.intent.id)
+            return await self.get_intent(rec.intent.id)
+
+    async def _recheck(self, intent: Intent) -> list[str]:
+        now = now_utc()
+        if intent.expired(now):
+            return [f"expired at {intent.expires_at.isoformat()} before it could be sent"]
+        problems: list[str] = []
+        for leg in intent.legs:
+            try:
+                market = await self._fresh_market(leg.market_id, leg.venue)
+            except (VenueError, ValueError) as exc:
+                problems.append(f"could not re-check {leg.venue} market {leg.market_id} ({exc}); a check that "
+                                "cannot run refuses")
+                continue
+            r = recheck_leg(leg, market, rules_hash=market_rules_hash(market), now=now)
+            problems += r.problems
+        problems += await self._sell_problems(intent.legs)
+        verdict = await self.policy_check(intent.legs)
+        if not verdict.ok:
+            problems.append("the risk policy now refuses it: " + verdict.summary)
+        return problems
+
+    async def _run_legs(self, intent: Intent) -> None:
+        existing = {o.leg_index: o for o in await self.journal.orders_for_intent(intent.id)}
+        for idx, leg in enumerate(intent.legs):
+            order = existing.get(idx)
+            if order is None:
+                order = await self._journal_order(intent, idx, leg)
+                await self._pause_for_tests()
+                order = await self._submit(order, leg)
+            elif order.status in ("pending", "unknown"):
+                order = await self._resume(order, leg)
+            if order.status in ("pending", "unknown"):
+                await self.journal.log("intent.waiting", intent.id, {"order": order.id, "status": order.status})
+                return  # stays EXECUTING; the next read or the next start-up resolves it
+            if order.status in ("rejected", "expired") or (order.status == "cancelled" and order.filled_size == 0):
+                await self._finish(intent, IntentStatus.FAILED,
+                                   f"leg {idx + 1} was not placed: {order.message or order.status}"
+                                   + (self._exposure_note(intent, idx) if idx else ""))
+                return
+            if intent.is_bundle and idx < len(intent.legs) - 1 and order.filled_size < order.size:
+                await self._finish(intent, IntentStatus.FAILED,
+                                   f"stopped after leg {idx + 1}: it filled {order.filled_size} of {order.size}; the "
+                                   "remaining legs were not sent" + self._exposure_note(intent, idx + 1))
+                return
+        await self._finish(intent, IntentStatus.EXECUTED, None)
+
+    @staticmethod
+    def _exposure_note(intent: Intent, legs_done: int) -> str:
+        return f" (exposure now: the first {legs_done} leg(s); see get_portfolio)"
+
+    async def _finish(self, intent: Intent, status: IntentStatus, reason: str | None) -> None:
+        await self.journal.transition(intent.id, (IntentStatus.EXECUTING,), status, reason=reason)
+        await self.journal.log("intent." + status.value, intent.id, {"reason": reason})
+
+    async def _journal_order(self, intent: Intent, idx: int, leg: OrderLeg) -> OrderRecord:
+        now = now_utc()
+        order = OrderRecord(
+            id=f"o-{secrets.token_hex(6)}", intent_id=intent.id, leg_index=idx, client_order_id=str(uuid.uuid4()),
+            created_at=now, updated_at=now, status="pending", mode=intent.mode, venue=leg.venue,
+            market_id=leg.market_id, market_title=leg.market_title, event_id=leg.event_id, outcome=leg.outcome,
+            side=leg.side, limit_price=leg.limit_price, size=leg.size, time_in_force=leg.time_in_force,
+            fee_bound=leg.fees, data={"outcome_ref": leg.outcome_ref})
+        await self.journal.insert_order(order)
+        await self.journal.log("order.journaled", order.id, {"intent": intent.id, "client_order_id":
+                                                             order.client_order_id, "leg": idx})
+        return order
+
+    async def _pause_for_tests(self) -> None:
+        raw = os.environ.get(PAUSE_ENV)
+        if raw:
+            log.warning("%s is set: pausing %s s before submitting (test fault knob)", PAUSE_ENV, raw)
+            await asyncio.sleep(float(raw))
+
+    def _request(self, order: OrderRecord, market: Market) -> OrderRequest:
+        return OrderRequest(client_order_id=order.client_order_id, venue=order.venue, market=market,
+                            outcome=order.outcome, side=OrderSide(order.side), limit_price=order.limit_price,
+                            size=order.size, time_in_force=TimeInForce(order.time_in_force))
+
+    async def _submit(self, order: OrderRecord, leg: OrderLeg | None, market: Market | None = None) -> OrderRecord:
+        broker = self.broker(order.venue)
+        if market is None:
+            try:
+                market = await self._fresh_market(order.market_id, order.venue)
+            except (VenueError, ValueError) as exc:
+                order.status = "rejected"
+                order.message = f"not sent: could not load the market ({exc})"
+                await self.journal.update_order(order)
+                return order
+        request = self._request(order, market)
+        await self.journal.log("order.sending", order.id, {"client_order_id": order.client_order_id})
+        try:
+            state = await broker.submit(request)
+        except OrderRejected as exc:
+            order.status = "rejected"
+            order.message = str(exc)
+            await self.journal.update_order(order)
+            await self.journal.log("order.rejected", order.id, {"message": str(exc)})
+            return order
+        except (UnknownOrderState, VenueError, TimeoutError, OSError, Exception) as exc:  # noqa: BLE001
+            # the request may or may not have landed: find out, never resend blindly
+            order.status = "unknown"
+            order.venue_order_id = order.venue_order_id or getattr(exc, "venue_order_id", None)
+            order.message = f"the venue's answer was lost ({type(exc).__name__}); looking the order up"
+            await self.journal.update_order(order)
+            await self.journal.log("order.unknown", order.id, {"error": type(exc).__name__, "message": str(exc)[:300]})
+            return await self._resolve_unknown(order)
+        return await self._verify_and_apply(order, state)
+
+    async def _verify_and_apply(self, order: OrderRecord, reported: OrderState) -> OrderRecord:
+        """Fills count only when the broker's order state (looked up again) shows them."""
+        broker = self.broker(order.venue)
+        try:
+            verified = await broker.get_order(order.client_order_id, reported.venue_order_id)
+        except Exception as exc:  # noqa: BLE001
+            log.info("order %s: verification lookup failed (%s)", order.id, type(exc).__name__)
+            verified = None
+        if verified is None:
+            # acknowledged but not yet visible: record it as open with no fills; reads re-check it
+            unverified = reported.model_copy(update={"fills": [], "filled_size": Decimal(0), "fees_paid": Decimal(0),
+                                                     "average_price": None})
+            if unverified.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+                unverified = unverified.model_copy(update={"status": OrderStatus.OPEN,
+                                                           "message": "accepted; fills not yet visible at the venue"})
+            return await self._apply(order, unverified)
+        return await self._apply(order, verified)
+
+    async def _resolve_unknown(self, order: OrderRecord) -> OrderRecord:
+        broker = self.broker(order.venue)
+        for delay in UNKNOWN_LOOKUP_BACKOFF:
+            await asyncio.sleep(delay)
+            try:
+                state = await broker.get_order(order.client_order_id, order.venue_order_id)
+            except Exception as exc:  # noqa: BLE001
+                log.info("order %s: lookup failed (%s)", order.id, type(exc).__name__)
+                continue
+            if state is not None:
+                await self.journal.log("order.found", order.id, {"status": state.status.value})
+                return await self._apply(order, state)
+        order.message = ("the venue does not show this order yet; it is NOT resent. pm-mcp keeps checking "
+                         "(get_order) and records it as not placed if the venue never shows it")
+        await self.journal.update_order(order)
+        return order
+
+    async def _resume(self, order: OrderRecord, leg: OrderLeg | None) -> OrderRecord:
+        """Reconcile a journaled order whose outcome we do not know (after a restart or a lost answer)."""
+        broker = self.broker(order.venue)
+        try:
+            state = await broker.get_order(order.client_order_id, order.venue_order_id)
+        except Exception as exc:  # noqa: BLE001
+            log.info("order %s: reconcile lookup failed (%s)", order.id, type(exc).__name__)
+            return order
+        if state is not None:
+            await self.journal.log("order.reconciled", order.id, {"status": state.status.value})
+            return await self._apply(order, state)
+        if order.status == "pending":
+            # journaled but the venue has no such order: the process stopped before sending. Send it now,
+            # with the same client order id (a venue that saw it would return the existing order).
+            await self.journal.log("order.resend_after_lookup", order.id, {"client_order_id": order.client_order_id})
+            return await self._submit(order, leg)
+        if now_utc() - order.created_at > NOT_PLACED_AFTER:
+            order.status = "rejected"
+            order.message = "the venue has no record of this order (looked up by client order id): it was not placed"
+            await self.journal.update_order(order)
+            await self.journal.log("order.not_placed", order.id, {})
+        return order
+
+    async def _apply(self, order: OrderRecord, state: OrderState) -> OrderRecord:
+        """Record the venue's order state: status, new fills (once each), the position."""
+        new_fills = list(state.fills)
+        if not new_fills and state.filled_size > order.filled_size:
+            # a venue that reports only totals: record the increment as one fill
+            prev_cost = (order.avg_price or Decimal(0)) * order.filled_size
+            cost = (state.average_price or order.limit_price) * state.filled_size
+            delta = state.filled_size - order.filled_size
+            new_fills = [_AggFill(f"{order.client_order_id}-agg-{state.filled_size}", (cost - prev_cost) / delta,
+                                  delta, state.fees_paid - order.fees_paid)]
+        for f in new_fills:
+            fill_id = f"{order.id}:{f.fill_id}"
+            at = getattr(f, "at", None) or now_utc()
+            if await self.journal.insert_fill(fill_id, order.id, at, f.price, f.size, f.fee, {}):
+                await self._position_add(order, f.price, f.size, f.fee)
+        order.status = state.status.value
+        order.venue_order_id = state.venue_order_id or order.venue_order_id
+        fills = await self.journal.fills_for_order(order.id)
+        filled = sum((Decimal(x["size"]) for x in fills), Decimal(0))
+        cost = sum((Decimal(x["size"]) * Decimal(x["price"]) for x in fills), Decimal(0))
+        order.filled_size = filled
+        order.avg_price = (cost / filled) if filled > 0 else None
+        order.fees_paid = sum((Decimal(x["fee"]) for x in fills), Decimal(0))
+        order.message = state.message
+        await self.journal.update_order(order)
+        await self.journal.log("order.state", order.id, {"status": order.status, "filled": str(filled)})
+        return order
+
+    async def _position_add(self, order: OrderRecord, price: Decimal, size: Decimal, fee: Decimal) -> None:
+        pos = await self.journal.position(order.mode, order.venue, order.market_id, order.outcome)
+        if pos is None:
+            pos = PositionRecord(mode=order.mode, venue=order.venue, market_id=order.market_id, outcome=order.outcome,
+                                 event_id=order.event_id, size=Decimal(0), avg_cost=Decimal(0),
+                                 realized_pnl=Decimal(0), updated_at=now_utc(),
+                                 data={"title": order.market_title})
+        if order.side == "buy":
+            new_size = pos.size + size
+            pos.avg_cost = ((pos.size * pos.avg_cost) + size * price + fee) / new_size
+            pos.size = new_size
+        else:
+            pos.realized_pnl += size * (price - pos.avg_cost) - fee
+            pos.size = max(Decimal(0), pos.size - size)
+        pos.data = {**pos.data, "title": order.market_title or pos.data.get("title", "")}
+        await self.journal.save_position(pos)
+
+    # --- monitoring ------------------------------------------------------------------------
+    async def sync(self) -> None:
+        """Bring open orders up to date: paper resting orders are matched against current books; every
+        open or unknown order is looked up at the venue; intents waiting on them are finished."""
+        async with self._sync_lock:
+            if self.mode == "paper":
+                for venue in {o.venue for o in await self.journal.open_orders(self.mode)}:
+                    broker = self.broker(venue)
+                    match = getattr(broker, "match_resting", None)
+                    if match is not None:
+                        await match()
+            for order in await self.journal.open_orders(self.mode):
+                if order.status in ("pending", "unknown"):
+                    await self._resume_in_intent(order)
+                    continue
+                try:
+                    state = await self.broker(order.venue).get_order(order.client_order_id, order.venue_order_id)
+                except Exception as exc:  # noqa: BLE001
+                    log.info("order %s: refresh failed (%s)", order.id, type(exc).__name__)
+                    continue
+                if state is not None:
+                    await self._apply(order, state)
+
+    async def _resume_in_intent(self, order: OrderRecord) -> None:
+        if order.intent_id:
+            rec = await self.journal.load_intent(order.intent_id)
+            if rec is not None and rec.status == IntentStatus.EXECUTING:
+                await self.execute(rec.intent.id)
+                return
+        if order.status == "unknown":
+            await self._resume(order, None)
+
+    async def cancel(self, ref: str) -> tuple[IntentRecord | None, list[OrderRecord]]:
+        """Cancel a proposal (intent id) or the open orders of an intent / one order (order id)."""
+        ref = ref.strip()
+        if ref.startswith("i-"):
+            rec = await self.get_intent(ref)
+            if rec.status == IntentStatus.PROPOSED:
+                rec = await self.reject(ref, via="cancel_order", reason="cancelled before approval")
+                return rec, []
+            orders = await self.journal.orders_for_intent(ref)
+        else:
+            o = await self.journal.load_order(ref)
+            if o is None:
+                raise ExecutionError(f"no order or intent {ref!r}; ids look like 'o-...' or 'i-...'")
+            rec = await self.journal.load_intent(o.intent_id) if o.intent_id else None
+            orders = [o]
+        done = []
+        for o in orders:
+            if not o.is_open:
+                done.append(o)
+                continue
+            try:
+                state = await self.broker(o.venue).cancel(o.client_order_id, o.venue_order_id)
+            except VenueError as exc:
+                raise ExecutionError(f"could not cancel {o.id}: {exc}") from None
+            done.append(await self._apply(o, state))
+        return rec, done
+
+    # --- start-up --------------------------------------------------------------------------
+    async def reconcile(self) -> list[str]:
+        """Every in-flight intent and order: expire stale proposals, finish approved ones, look up
+        journaled orders at the venue (never resending one the venue already has)."""
+        report: list[str] = []
+        try:
+            now = now_utc()
+            for rec in await self.journal.intents_with_status(IntentStatus.PROPOSED):
+                if rec.intent.expired(now):
+                    await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
+                                                  reason="not approved before it expired")
+                    report.append(f"{rec.intent.id}: expired")
+            for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+                try:
+                    after = await self.execute(rec.intent.id)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("reconcile %s failed: %s", rec.intent.id, type(exc).__name__)
+                    report.append(f"{rec.intent.id}: could not reconcile yet ({type(exc).__name__})")
+                    continue
+                report.append(f"{rec.intent.id}: {rec.status.value} -> {after.status.value}")
+            for order in await self.journal.open_orders(self.mode):
+                if order.status == "unknown" and not order.intent_id:
+                    await self._resume(order, None)
+        finally:
+            self.reconcile_report = report
+            self.reconciled.set()
+        if report:
+            log.info("reconciled: %s", "; ".join(report))
+        return report
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        try:
+            await asyncio.wait_for(self.reconciled.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def _notify(self, intent_id: str) -> None:
+        for fn in self.listeners:
+            try:
+                fn(intent_id)
+            except Exception:  # noqa: BLE001
+                log.exception("listener failed")
+
+
+@dataclass
+class _AggFill:
+    fill_id: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    at: datetime | None = None
+
+
+def token_sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,531 @@
+"""Order tools: propose_order, confirm_order, cancel_order, get_order, list_orders, get_portfolio,
+get_track_record, tighten_risk_policy, doctor. Thin: they call the execution engine
+(``state.services["execution"]``). Only the person can confirm an order (approval page, elicitation
+dialog, or the host's own prompt when PM_MCP_CONFIRM=host)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    Context,
+    Elicit,
+    ElicitationResult,
+    Resolve,
+)
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field
+
+import pm_mcp.execution  # noqa: F401 - registers the "execution" startup hook and migrations
+import pm_mcp.venues.service  # noqa: F401 - the market data the engine reads
+from pm_mcp.domain.intents import IntentStatus, money, price_text
+from pm_mcp.domain.money import normalize
+from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of
+from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
+from pm_mcp.execution.journal import IntentRecord, OrderRecord
+from pm_mcp.execution.doctor import CheckOut
+from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
+from pm_mcp.surface.render import ToolError, tool_result
+
+PROPOSE = ToolAnnotations(title="Propose an order (places nothing)", read_only_hint=False, destructive_hint=False,
+                          idempotent_hint=False, open_world_hint=True)
+CONFIRM = ToolAnnotations(title="Confirm an order intent", read_only_hint=False, destructive_hint=True,
+                          idempotent_hint=False, open_world_hint=True)
+CANCEL = ToolAnnotations(title="Cancel an order or proposal", read_only_hint=False, destructive_hint=True,
+                         idempotent_hint=True, open_world_hint=True)
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+TIGHTEN = ToolAnnotations(title="Tighten the risk policy (session)", read_only_hint=False, destructive_hint=False,
+                          idempotent_hint=True, open_world_hint=False)
+
+
+def _n(d: Decimal | None) -> Decimal | None:
+    return None if d is None else normalize(d)
+
+
+# --- output models ------------------------------------------------------------------------------
+class ViolationOut(BaseModel):
+    rule: str
+    limit: str
+    value: str
+    message: str
+
+
+class LegOut(BaseModel):
+    venue: str
+    market_id: str
+    market_title: str
+    event_id: str | None
+    outcome: str
+    side: str
+    limit_price: Decimal
+    size: Decimal
+    time_in_force: str
+    worst_case_cost: Decimal
+    fees: Decimal
+    payout_if_wins: Decimal
+    plain: str
+    notes: list[str]
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    intent_id: str | None
+    status: str
+    mode: str
+    venue: str
+    market_id: str
+    market_title: str
+    outcome: str
+    side: str
+    limit_price: Decimal
+    size: Decimal
+    filled_size: Decimal
+    avg_price: Decimal | None
+    fees_paid: Decimal
+    client_order_id: str
+    venue_order_id: str | None
+    message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntentOut(BaseModel):
+    mode: str = Field(description="paper (simulated fills against live books) or live (real money).")
+    intent_id: str
+    status: str
+    plain: str = Field(description="The order in plain words.")
+    legs: list[LegOut]
+    worst_case_cost: Decimal
+    fees: Decimal
+    worst_case_loss: Decimal
+    payout_if_wins: Decimal
+    policy_ok: bool
+    policy_violations: list[ViolationOut]
+    expires_at: datetime
+    order_hash: str
+    forecast_p: Decimal | None
+    forecast_source: str | None
+    reason: str | None = None
+    confirm_channel: str | None = None
+    approval_url: str | None = None
+    how_to_confirm: str | None = None
+    orders: list[OrderOut] = Field(default_factory=list)
+
+
+class OrderLookupOut(BaseModel):
+    mode: str
+    intent: IntentOut | None = None
+    orders: list[OrderOut] = Field(default_factory=list)
+
+
+class OrderListOut(BaseModel):
+    mode: str
+    orders: list[OrderOut]
+    total: int
+    next_cursor: str | None = None
+
+
+class PolicyOut(BaseModel):
+    mode: str
+    bankroll: Decimal
+    max_order_usd: Decimal
+    max_event_fraction: Decimal
+    max_event_usd: Decimal
+    max_daily_usd: Decimal
+    kelly_fraction: Decimal
+    allowed_venues: list[str]
+    live_enabled: bool
+    changed: list[str] = Field(default_factory=list)
+
+
+class DoctorOut(BaseModel):
+    mode: str
+    checks: list[CheckOut]
+
+
+# --- conversions ------------------------------------------------------------------------------
+def order_out(o: OrderRecord) -> OrderOut:
+    return OrderOut(order_id=o.id, intent_id=o.intent_id, status=o.status, mode=o.mode, venue=o.venue,
+                    market_id=o.market_id, market_title=o.market_title, outcome=o.outcome, side=o.side,
+                    limit_price=_n(o.limit_price), size=_n(o.size), filled_size=_n(o.filled_size),
+                    avg_price=_n(o.avg_price.quantize(Decimal("0.000001")) if o.avg_price is not None else None),
+                    fees_paid=_n(o.fees_paid), client_order_id=o.client_order_id, venue_order_id=o.venue_order_id,
+                    message=o.message, created_at=o.created_at, updated_at=o.updated_at)
+
+
+def intent_out(rec: IntentRecord, orders: list[OrderRecord] = (), how: dict[str, Any] | None = None) -> IntentOut:
+    it = rec.intent
+    return IntentOut(
+        mode=it.mode, intent_id=it.id, status=rec.status.value, plain=it.plain,
+        legs=[LegOut(venue=leg.venue, market_id=leg.market_id, market_title=leg.market_title, event_id=leg.event_id,
+                     outcome=leg.outcome, side=leg.side, limit_price=_n(leg.limit_price), size=_n(leg.size),
+                     time_in_force=leg.time_in_force, worst_case_cost=_n(leg.worst_case_cost), fees=_n(leg.fees),
+                     payout_if_wins=_n(leg.payout_if_wins), plain=leg.plain, notes=leg.notes) for leg in it.legs],
+        worst_case_cost=_n(it.worst_case_cost), fees=_n(it.fees), worst_case_loss=_n(it.worst_case_loss),
+        payout_if_wins=_n(it.payout_if_wins), policy_ok=it.policy.ok,
+        policy_violations=[ViolationOut(rule=v.rule, limit=v.limit, value=v.value, message=v.message)
+                           for v in it.policy.violations],
+        expires_at=it.expires_at, order_hash=it.order_hash, forecast_p=it.forecast_p,
+        forecast_source=it.forecast_source, reason=rec.reason,
+        confirm_channel=(how or {}).get("channel"), approval_url=(how or {}).get("approval_url"),
+        how_to_confirm=(how or {}).get("instructions"), orders=[order_out(o) for o in orders])
+
+
+def _tag(mode: str) -> str:
+    return "[PAPER]" if mode == "paper" else "[LIVE]"
+
+
+def order_line(o: OrderRecord) -> str:
+    filled = f"filled {normalize(o.filled_size)}/{normalize(o.size)}"
+    if o.avg_price is not None and o.filled_size > 0:
+        filled += f" @ avg {o.avg_price.quantize(Decimal('0.0001'))}"
+    if o.fees_paid:
+        filled += f", fees {money(o.fees_paid, o.venue, up=True)}"
+    msg = f" ({o.message})" if o.message else ""
+    return (f"{o.id} {o.status}: {o.side} {normalize(o.size)} {o.outcome} of '{o.market_title}' at "
+            f"{price_text(o.limit_price, o.venue)}; {filled}{msg}")
+
+
+def intent_text(rec: IntentRecord, orders: list[OrderRecord], how: dict[str, Any] | None = None) -> str:
+    it = rec.intent
+    lines = [f"{_tag(it.mode)} intent {it.id} {rec.status.value.upper()}: {it.plain}"]
+    if it.policy.ok:
+        lines.append(f"Risk policy: within limits. Worst-case loss {money(it.worst_case_loss, it.venue, up=True)}.")
+    else:
+        lines.append("Risk policy REFUSES it: " + "; ".join(
+            f"{v.message} [rule {v.rule}, limit {v.limit}, value {v.value}]" for v in it.policy.violations))
+    for leg in it.legs:
+        for note in leg.notes:
+            lines.append(f"Note: {note}.")
+    if rec.reason and it.policy.ok:
+        lines.append(f"Reason: {rec.reason}")
+    if rec.status == IntentStatus.PROPOSED:
+        lines.append(f"Expires {it.expires_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}.")
+    if how and how.get("instructions"):
+        lines.append("To confirm: " + how["instructions"])
+    for o in orders:
+        lines.append("Order " + order_line(o))
+    return "\n".join(lines)
+
+
+# --- helpers --------------------------------------------------------------------------------
+def _state(ctx: Context) -> Any:
+    return ctx.request_context.lifespan_context
+
+
+def _engine(ctx: Context) -> ExecutionEngine:
+    try:
+        return engine_of(_state(ctx))
+    except (RuntimeError, AttributeError):
+        raise ToolError("order execution is not running in this server (startup failed; see the server log)") from None
+
+
+def _can_elicit(ctx: Context) -> bool:
+    caps = ctx.client_capabilities
+    el = caps.elicitation if caps is not None else None
+    return el is not None and (el.form is not None or el.url is None)
+
+
+def _err(exc: Exception) -> ToolError:
+    from pm_mcp.venues.base import VenueError
+
+    if isinstance(exc, ToolError):
+        return exc
+    if isinstance(exc, (ExecutionError, VenueError, ValueError, KeyError)):
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        return ToolError(str(msg))
+    return ToolError(f"{type(exc).__name__}: {exc}")
+
+
+def _elicitation_message(rec: IntentRecord) -> str:
+    """Derived from the STORED intent only (never from tool arguments), and stable across rounds."""
+    it = rec.intent
+    mode = "PAPER order (simulated, no real money)" if it.mode == "paper" else "LIVE order (REAL MONEY)"
+    return (f"Approve this {mode}?\n\n{it.plain}\n\nWorst-case loss {money(it.worst_case_loss, it.venue, up=True)}. "
+            f"Risk policy: within limits. Expires {it.expires_at.astimezone(UTC).strftime('%H:%M:%S UTC')}. "
+            f"Order {it.order_hash[:12]}.")
+
+
+class ApproveOrder(BaseModel):
+    approve: bool = Field(description="Place this order?")
+
+
+class NoDialog(BaseModel):
+    reason: Literal["host", "page", "not_proposed", "no_capability"]
+
+
+async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoDialog:
+    state = _state(ctx)
+    setting = state.settings.confirm
+    if setting == "host":
+        return NoDialog(reason="host")
+    if setting == "page":
+        return NoDialog(reason="page")
+    try:
+        rec = await _engine(ctx).get_intent(intent_id)
+    except ExecutionError as exc:
+        raise ToolError(str(exc)) from None
+    if rec.status != IntentStatus.PROPOSED or not rec.intent.policy.ok:
+        return NoDialog(reason="not_proposed")
+    if not _can_elicit(ctx):
+        return NoDialog(reason="no_capability")
+    return Elicit(_elicitation_message(rec), ApproveOrder)
+
+
+def register(mcp: MCPServer) -> None:
+    @mcp.tool(annotations=PROPOSE)
+    async def propose_order(
+        ctx: Context,
+        venue: Annotated[Literal["polymarket", "kalshi", "manifold"], Field(description="Venue.")],
+        market: Annotated[str, Field(description="Market id, slug, ticker or URL (as from search_markets).")],
+        outcome: Annotated[str, Field(description="Outcome LABEL, e.g. 'Yes', 'No', a candidate's name.")],
+        side: Literal["buy", "sell"],
+        limit_price: Annotated[Decimal, Field(description="Worst price per share in USD, 0-1.")],
+        size: Annotated[Decimal | None, Field(description="Shares. Give size OR stake.")] = None,
+        stake: Annotated[Decimal | None, Field(description="USD to spend incl. fees (buy).")] = None,
+        forecast_p: Annotated[Decimal | None, Field(description="Your probability for this outcome.")] = None,
+        forecast_source: Annotated[str | None, Field(description="Who made the forecast.")] = None,
+        time_in_force: Literal["GTC", "FOK", "FAK"] = "GTC",
+    ) -> Annotated[CallToolResult, IntentOut]:
+        """Price an order as an intent for the PERSON to approve; places nothing. Returns the order in plain
+        words, worst-case cost incl. fees, the risk-policy verdict (refusals name rule, limit, value), the
+        expiry and how the person confirms. Tell the person the order and how to confirm; you cannot confirm
+        it yourself. Any change means a new proposal."""
+        engine = _engine(ctx)
+        await engine.ready()
+        can = _can_elicit(ctx)
+        try:
+            rec = await engine.propose([LegSpec(market=market, venue=venue, outcome=outcome, side=side,
+                                                limit_price=limit_price, size=size, stake=stake,
+                                                time_in_force=time_in_force)],
+                                       forecast_p=forecast_p, forecast_source=forecast_source,
+                                       channel="elicitation" if can else "page")
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=can)
+        return tool_result(intent_out(rec, [], how), intent_text(rec, [], how))
+
+    @mcp.tool(annotations=CONFIRM)
+    async def confirm_order(
+        intent_id: Annotated[str, Field(description="The intent id from propose_order.")],
+        ctx: Context,
+        decision: Annotated[ElicitationResult[ApproveOrder], Resolve(ask_person)],
+    ) -> Annotated[CallToolResult, OrderLookupOut]:
+        """Ask the person to approve an intent. With a client that shows dialogs the person sees the order and
+        only their Accept places it; with PM_MCP_CONFIRM=host the host's own approval prompt is the gate. Otherwise
+        it places nothing and repeats how the person approves (the approval page)."""
+        engine = _engine(ctx)
+        state = _state(ctx)
+        try:
+            match decision:
+                case AcceptedElicitation(data=NoDialog(reason="host")):
+                    rec = await engine.get_intent(intent_id)
+                    rec = await engine.confirm(rec.intent.id, via="host", order_hash=rec.intent.order_hash)
+                case AcceptedElicitation(data=NoDialog(reason=reason)):
+                    rec = await engine.get_intent(intent_id)
+                    orders = await engine.journal.orders_for_intent(rec.intent.id)
+                    if rec.status != IntentStatus.PROPOSED:
+                        text = (f"{_tag(rec.intent.mode)} Nothing to confirm: intent {rec.intent.id} is "
+                                f"{rec.status.value}" + (f" ({rec.reason})" if rec.reason else "") + ".")
+                        return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders),
+                                                          orders=[order_out(o) for o in orders]),
+                                           text + "".join("\nOrder " + order_line(o) for o in orders))
+                    how = await confirmation_instructions(state, rec, client_can_elicit=False)
+                    why = ("this client cannot show a confirmation dialog" if reason == "no_capability"
+                           else "confirmation is by the approval page (PM_MCP_CONFIRM=page)")
+                    text = (f"{_tag(rec.intent.mode)} Not placed: {why}; only the person can approve. "
+                            + (how.get("instructions") or ""))
+                    return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how)), text)
+                case AcceptedElicitation(data=ApproveOrder(approve=True)):
+                    rec = await engine.get_intent(intent_id)
+                    rec = await engine.confirm(rec.intent.id, via="elicitation", order_hash=rec.intent.order_hash)
+                case _:
+                    rec = await engine.reject(intent_id, via="elicitation",
+                                              reason=f"the person answered no in the dialog ({decision.action})")
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        orders = await engine.journal.orders_for_intent(rec.intent.id)
+        return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders),
+                                          orders=[order_out(o) for o in orders]), intent_text(rec, orders))
+
+    @mcp.tool(annotations=CANCEL)
+    async def cancel_order(
+        ctx: Context,
+        ref: Annotated[str, Field(description="An order id (o-...) or an intent id (i-...).")],
+    ) -> Annotated[CallToolResult, OrderLookupOut]:
+        """Cancel a proposal that was not approved yet, or the open (resting) orders of an intent / one order.
+        Filled shares stay in the position."""
+        engine = _engine(ctx)
+        await engine.ready()
+        try:
+            rec, orders = await engine.cancel(ref)
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        lines = [f"{_tag(engine.mode)} " + (f"intent {rec.intent.id} is {rec.status.value}." if rec else "")]
+        lines += ["Order " + order_line(o) for o in orders]
+        return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec) if rec else None,
+                                          orders=[order_out(o) for o in orders]), "\n".join(lines).strip())
+
+    @mcp.tool(annotations=READ)
+    async def get_order(
+        ctx: Context,
+        ref: Annotated[str, Field(description="An intent id (i-...) or an order id (o-...).")],
+    ) -> Annotated[CallToolResult, OrderLookupOut]:
+        """Status of an intent and its orders, or of one order: fills (verified at the venue), average price,
+        fees. Paper resting orders are matched against the current book first."""
+        engine = _engine(ctx)
+        await engine.ready()
+        try:
+            await engine.sync()
+            ref = ref.strip()
+            if ref.startswith("i-"):
+                rec = await engine.get_intent(ref)
+                orders = await engine.journal.orders_for_intent(rec.intent.id)
+                how = None
+                if rec.status == IntentStatus.PROPOSED:
+                    how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=_can_elicit(ctx))
+                return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how),
+                                                  orders=[order_out(o) for o in orders]),
+                                   intent_text(rec, orders, how))
+            o = await engine.journal.load_order(ref)
+            if o is None:
+                raise ToolError(f"no order or intent {ref!r}; ids look like 'o-...' or 'i-...' (see list_orders)")
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        return tool_result(OrderLookupOut(mode=engine.mode, orders=[order_out(o)]),
+                           f"{_tag(engine.mode)} Order {order_line(o)}")
+
+    @mcp.tool(annotations=READ)
+    async def list_orders(
+        ctx: Context,
+        status: Literal["all", "open", "filled", "partially_filled", "cancelled", "rejected", "unknown"] = "all",
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> Annotated[CallToolResult, OrderListOut]:
+        """Orders in the current mode, newest first, paginated (status 'open' = pending, resting or unknown)."""
+        engine = _engine(ctx)
+        await engine.ready()
+        try:
+            offset = int(cursor) if cursor else 0
+        except ValueError:
+            raise ToolError("cursor must be the next_cursor value from a previous list_orders call") from None
+        try:
+            await engine.sync()
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        orders, total = await engine.journal.list_orders(engine.mode, status=None if status == "all" else status,
+                                                         offset=max(0, offset), limit=limit)
+        nxt = str(offset + len(orders)) if offset + len(orders) < total else None
+        head = f"{_tag(engine.mode)} {total} order(s)" + (f" with status {status}" if status != "all" else "")
+        text = "\n".join([head + (f"; showing {offset + 1}-{offset + len(orders)}" if orders else ".")]
+                         + [order_line(o) for o in orders] + ([f"More: cursor='{nxt}'"] if nxt else []))
+        return tool_result(OrderListOut(mode=engine.mode, orders=[order_out(o) for o in orders], total=total,
+                                        next_cursor=nxt), text)
+
+    @mcp.tool(annotations=READ)
+    async def get_portfolio(ctx: Context) -> Annotated[CallToolResult, PortfolioSnapshot]:
+        """Positions (size, average cost, mark from the current book, unrealised and realised P&L; resolved
+        markets settled), exposure per event against the single-event cap, today's spend against the daily cap."""
+        engine = _engine(ctx)
+        await engine.ready()
+        try:
+            snap = await portfolio(engine)
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        cur = "$"
+        lines = [f"{_tag(snap.mode)} portfolio: cost basis {cur}{snap.cost_basis.quantize(Decimal('0.01'))}, "
+                 f"value {cur}{snap.market_value.quantize(Decimal('0.01'))}, unrealised "
+                 f"{cur}{snap.unrealized_pnl.quantize(Decimal('0.01'))}, realised "
+                 f"{cur}{snap.realized_pnl.quantize(Decimal('0.01'))}; spent today "
+                 f"{cur}{snap.daily_spent.quantize(Decimal('0.01'))} of {cur}{snap.daily_cap}; "
+                 f"{snap.open_orders} open order(s)."]
+        for p in snap.positions:
+            if p.status == "open":
+                mark = f"mark {p.mark_price.quantize(Decimal('0.0001'))} ({p.mark_source})" if p.mark_price is not None \
+                    else "no mark"
+                upnl = p.unrealized_pnl.quantize(Decimal("0.01")) if p.unrealized_pnl is not None else "?"
+                lines.append(f"- {normalize(p.size)} {p.outcome} of '{p.title}' ({p.venue} {p.market_id}) avg cost "
+                             f"{p.avg_cost.quantize(Decimal('0.0001'))}, {mark}, unrealised {upnl}")
+            else:
+                lines.append(f"- {p.status}: {p.outcome} of '{p.title}' realised "
+                             f"{p.realized_pnl.quantize(Decimal('0.01'))}"
+                             + (f" (resolved {p.settled_outcome})" if p.settled_outcome else ""))
+        for e in snap.exposure:
+            lines.append(f"Event {e.event_id}: exposure {cur}{e.exposure.quantize(Decimal('0.01'))} of cap "
+                         f"{cur}{e.cap.quantize(Decimal('0.01'))}")
+        lines += [f"Warning: {w}" for w in snap.warnings]
+        return tool_result(snap, "\n".join(lines))
+
+    @mcp.tool(annotations=READ)
+    async def get_track_record(ctx: Context) -> Annotated[CallToolResult, TrackRecord]:
+        """Every forecast (forecast_p + forecast_source given to propose_order) that led to a fill, its outcome
+        once resolved, and the Brier score per forecast source (lower is better; 0.25 = always saying 50%)."""
+        engine = _engine(ctx)
+        await engine.ready()
+        try:
+            tr = await track_record(engine)
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        lines = [f"{_tag(tr.mode)} {len(tr.forecasts)} forecast(s) led to trades."]
+        for s in tr.by_source:
+            brier = f"Brier {s.brier.quantize(Decimal('0.0001'))}" if s.brier is not None else "no resolved yet"
+            lines.append(f"- {s.source}: {s.trades} trade(s), {s.resolved} resolved, {brier}")
+        for f in tr.forecasts[:20]:
+            res = (f"resolved {f.resolved_outcome}, Brier {f.brier.quantize(Decimal('0.0001'))}" if f.resolved
+                   else "unresolved")
+            lines.append(f"  {f.intent_id}: p={f.forecast_p} {f.outcome} of '{f.title}' ({f.source}): {res}")
+        return tool_result(tr, "\n".join(lines))
+
+    @mcp.tool(annotations=TIGHTEN)
+    async def tighten_risk_policy(
+        ctx: Context,
+        max_order_usd: Annotated[Decimal | None, Field(description="Per-order cap, USD.")] = None,
+        max_event_fraction: Annotated[Decimal | None, Field(description="Single-event cap, fraction of bankroll.")] = None,
+        max_daily_usd: Annotated[Decimal | None, Field(description="Daily spend cap, USD.")] = None,
+        bankroll: Annotated[Decimal | None, Field(description="Bankroll, USD.")] = None,
+        kelly_fraction: Annotated[Decimal | None, Field(description="Kelly multiplier.")] = None,
+        allowed_venues: Annotated[list[str] | None, Field(description="Subset of the enabled venues.")] = None,
+    ) -> Annotated[CallToolResult, PolicyOut]:
+        """Make the risk limits stricter for the rest of this server session (never looser: a looser value is
+        refused). Applies to new proposals and to every execution. Call with no arguments to read the policy."""
+        engine = _engine(ctx)
+        limits = {k: v for k, v in dict(max_order_usd=max_order_usd, max_event_fraction=max_event_fraction,
+                                        max_daily_usd=max_daily_usd, bankroll=bankroll, kelly_fraction=kelly_fraction,
+                                        allowed_venues=allowed_venues).items() if v is not None}
+        before = engine.policy
+        try:
+            p = engine.tighten(**limits)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+        changed = [k for k in limits if getattr(before, k) != getattr(p, k)]
+        if changed:
+            await engine.journal.log("policy.tightened", None, {k: str(getattr(p, k)) for k in changed})
+        out = PolicyOut(mode=engine.mode, bankroll=p.bankroll, max_order_usd=p.max_order_usd,
+                        max_event_fraction=p.max_event_fraction, max_event_usd=p.max_event_usd,
+                        max_daily_usd=p.max_daily_usd, kelly_fraction=p.kelly_fraction,
+                        allowed_venues=p.allowed_venues, live_enabled=p.live_enabled, changed=changed)
+        text = (f"{_tag(engine.mode)} risk policy ({'tightened: ' + ', '.join(changed) if changed else 'unchanged'}): "
+                f"per order ${p.max_order_usd}, per event {normalize(p.max_event_fraction * 100)}% of "
+                f"${p.bankroll} = ${p.max_event_usd.quantize(Decimal('0.01'))}, daily ${p.max_daily_usd}, "
+                f"Kelly x{p.kelly_fraction}, venues {', '.join(p.allowed_venues)}.")
+        return tool_result(out, text)
+
+    @mcp.tool(annotations=ToolAnnotations(title="Why would an order fail?", read_only_hint=True,
+                                          destructive_hint=False, idempotent_hint=True, open_world_hint=True))
+    async def doctor(ctx: Context) -> Annotated[CallToolResult, DoctorOut]:
+        """Checks why an order would fail: mode, confirmation channel, credentials and wallet type, venue
+        reachability/geoblock, balances and allowances (live), each pass / fail / could_not_check with what to do.
+        Never shows a secret."""
+        engine = _engine(ctx)
+        from pm_mcp.execution.doctor import run_checks
+
+        checks = await run_checks(_state(ctx), engine, client_can_elicit=_can_elicit(ctx))
+        lines = [f"{_tag(engine.mode)} doctor:"]
+        for c in checks:
+            lines.append(f"[{c.status}] {c.name}: {c.detail}" + (f" -> {c.advice}" if c.advice and c.status != "pass"
+                                                                  else ""))
+        return tool_result(DoctorOut(mode=engine.mode, checks=checks), "\n".join(lines))
