@@ -1,0 +1,218 @@
+"""Are two markets the same contract? Compare two RuleAnalysis field by field.
+
+Verdicts:
+- ``equivalent``: every compared field was found on both sides and agrees (``mapping`` says whether
+  YES on A is YES on B, or is NO on B: "stay below 4%" vs "exceed 4%").
+- ``not_equivalent``: at least one hard difference (threshold, deadline date, disjoint sources,
+  inverted comparators that leave a gap).
+- ``uncertain``: nothing contradicts, but a field is unknown on one side or differs softly
+  (edge-case handling, time zone / time of day, one source more). Read both rules.
+
+Pure; every difference carries the spans on both sides.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.rules import RuleAnalysis, Span, Status, Threshold
+
+Verdict = Literal["equivalent", "not_equivalent", "uncertain"]
+
+_INVERSE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+
+
+class Difference(BaseModel):
+    field: Literal["source", "threshold", "deadline", "time_zone", "edge_case", "outcome_mapping",
+                   "multi_outcome", "unknown_field"]
+    severity: Literal["hard", "soft", "info"]
+    detail: str
+    a: list[Span] = Field(default_factory=list)
+    b: list[Span] = Field(default_factory=list)
+
+
+class RuleComparison(BaseModel):
+    verdict: Verdict
+    mapping: Literal["same", "inverted", "unknown"] = Field(
+        description="same: YES on A pays when YES on B pays; inverted: YES on A is NO on B.")
+    differences: list[Difference] = Field(default_factory=list)
+    summary: str
+    a_hash: str
+    b_hash: str
+
+
+def _fmt(t: Threshold) -> str:
+    v = "?" if t.value is None else f"{t.value.normalize():f}"
+    if t.comparator == "between" and t.upper is not None:
+        v = f"{v}..{t.upper.normalize():f}"
+    return f"{t.comparator} {v}{' ' + t.unit if t.unit else ''}"
+
+
+def _source_key(name: str) -> str:
+    n = name.lower()
+    parts = n.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 2 else n  # api.binance.com ~ binance.com
+
+
+def _compare_thresholds(a: Threshold, b: Threshold) -> tuple[str, Difference | None]:
+    """-> (mapping, difference)"""
+    if a.unit and b.unit and a.unit != b.unit:
+        return "unknown", Difference(field="threshold", severity="hard",
+                                     detail=f"different units: {_fmt(a)} vs {_fmt(b)}", a=[a.span], b=[b.span])
+    if a.value is None or b.value is None:
+        if a.comparator == b.comparator and a.reference == b.reference:
+            return "same", None
+        return "unknown", Difference(field="threshold", severity="soft",
+                                     detail=f"relative thresholds: {a.reference or _fmt(a)} vs {b.reference or _fmt(b)}",
+                                     a=[a.span], b=[b.span])
+    if a.comparator == b.comparator and a.value == b.value and a.upper == b.upper:
+        return "same", None
+    if _INVERSE.get(a.comparator) == b.comparator and a.value == b.value:
+        return "inverted", Difference(field="outcome_mapping", severity="info",
+                                      detail=f"inverted: YES on A ({_fmt(a)}) is NO on B ({_fmt(b)})",
+                                      a=[a.span], b=[b.span])
+    # on a 0.01 grid "> 4" and ">= 4.01" are the same; "< 4" and "> 4" leave a gap at 4 (both NO)
+    same_dir = {a.comparator.strip("="), b.comparator.strip("=")}
+    if len(same_dir) == 1 and a.comparator != b.comparator and a.value is not None and b.value is not None:
+        lo, hi = sorted([a, b], key=lambda t: t.value)  # type: ignore[arg-type,return-value]
+        strict = ">" if ">" in same_dir else "<"
+        if Decimal(0) < hi.value - lo.value <= Decimal("0.01") and (  # type: ignore[operator]
+                (strict == ">" and lo.comparator == ">" and hi.comparator == ">=") or
+                (strict == "<" and lo.comparator == "<=" and hi.comparator == "<")):
+            return "same", Difference(field="threshold", severity="soft",
+                                      detail=f"same on a 0.01 grid only: {_fmt(a)} vs {_fmt(b)}", a=[a.span], b=[b.span])
+    opp = {a.comparator.strip("="), b.comparator.strip("=")} == {">", "<"}
+    if opp and a.value == b.value:
+        return "inverted", Difference(field="threshold", severity="hard",
+                                      detail=f"inverted but not complementary at the boundary: {_fmt(a)} vs "
+                                             f"{_fmt(b)} (a value of exactly {a.value.normalize():f} pays neither YES)",
+                                      a=[a.span], b=[b.span])
+    return "unknown", Difference(field="threshold", severity="hard",
+                                 detail=f"different thresholds: {_fmt(a)} vs {_fmt(b)}", a=[a.span], b=[b.span])
+
+
+def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
+    diffs: list[Difference] = []
+    mapping = "same"
+    unknown: list[str] = []
+
+    # sources
+    if a.sources.status == Status.FOUND and b.sources.status == Status.FOUND:
+        ka = {_source_key(i.name): i for i in a.sources.items}
+        kb = {_source_key(i.name): i for i in b.sources.items}
+        common = set(ka) & set(kb)
+        if not common:
+            diffs.append(Difference(field="source", severity="hard",
+                                    detail=f"different resolution sources: {sorted(ka)} vs {sorted(kb)}",
+                                    a=[i.span for i in ka.values()], b=[i.span for i in kb.values()]))
+        elif set(ka) != set(kb):
+            only_a, only_b = sorted(set(ka) - common), sorted(set(kb) - common)
+            diffs.append(Difference(field="source", severity="soft",
+                                    detail=f"sources overlap ({sorted(common)}); only A: {only_a}; only B: {only_b}",
+                                    a=[ka[k].span for k in only_a], b=[kb[k].span for k in only_b]))
+    else:
+        unknown.append("source")
+
+    # threshold
+    ta, tb = a.condition.threshold, b.condition.threshold
+    sa, sb = a.condition.threshold_status, b.condition.threshold_status
+    if Status.CONFLICTING in (sa, sb):
+        diffs.append(Difference(field="threshold", severity="hard",
+                                detail="a side's title and rules disagree on the threshold",
+                                a=[ta.span] if ta else [], b=[tb.span] if tb else []))
+    elif ta is not None and tb is not None:
+        m, d = _compare_thresholds(ta, tb)
+        if d:
+            diffs.append(d)
+        mapping = m if m != "same" else mapping
+    elif (ta is None) != (tb is None):
+        one = ta or tb
+        diffs.append(Difference(field="threshold", severity="hard",
+                                detail=f"only {'A' if ta else 'B'} states a threshold ({_fmt(one)})",  # type: ignore[arg-type]
+                                a=[ta.span] if ta else [], b=[tb.span] if tb else []))
+
+    # deadline
+    da, db = a.deadline.value, b.deadline.value
+    if a.deadline.status == Status.FOUND and b.deadline.status == Status.FOUND and da and db:
+        if da.date and db.date and da.date != db.date:
+            if da.utc and db.utc and da.utc == db.utc:
+                pass  # same instant written in different zones
+            else:
+                diffs.append(Difference(field="deadline", severity="hard",
+                                        detail=f"different dates: {da.date} vs {db.date}", a=[da.span], b=[db.span]))
+        elif da.utc and db.utc and da.utc != db.utc:
+            diffs.append(Difference(field="deadline", severity="hard",
+                                    detail=f"same date, different instants: {da.utc.isoformat()} vs {db.utc.isoformat()}",
+                                    a=[da.span], b=[db.span]))
+        elif (da.tz_label or db.tz_label) and (da.tz_label != db.tz_label) and not (da.utc and db.utc):
+            diffs.append(Difference(field="time_zone", severity="soft",
+                                    detail=f"time zone {da.tz_label or 'unstated'} vs {db.tz_label or 'unstated'}",
+                                    a=[da.span], b=[db.span]))
+        elif (da.time is None) != (db.time is None):
+            diffs.append(Difference(field="time_zone", severity="soft",
+                                    detail=f"time of day {da.time or 'unstated'} vs {db.time or 'unstated'}",
+                                    a=[da.span], b=[db.span]))
+    elif Status.CONFLICTING in (a.deadline.status, b.deadline.status):
+        diffs.append(Difference(field="deadline", severity="hard", detail="a side states conflicting deadlines",
+                                a=[da.span] if da else [], b=[db.span] if db else []))
+    else:
+        unknown.append("deadline")
+
+    # edge cases: same kinds, same outcomes
+    ea = {e.kind: e for e in a.edge_cases}
+    eb = {e.kind: e for e in b.edge_cases}
+    for kind in sorted(set(ea) | set(eb)):
+        x, y = ea.get(kind), eb.get(kind)
+        if x and y:
+            if x.outcome and y.outcome and x.outcome.lower() != y.outcome.lower():
+                diffs.append(Difference(field="edge_case", severity="soft",
+                                        detail=f"{kind}: A resolves {x.outcome!r}, B resolves {y.outcome!r}",
+                                        a=[x.span], b=[y.span]))
+        else:
+            diffs.append(Difference(field="edge_case", severity="soft",
+                                    detail=f"{kind} handled only by {'A' if x else 'B'}",
+                                    a=[x.span] if x else [], b=[y.span] if y else []))
+
+    # multi-outcome structure
+    ma, mb = a.multi_outcome, b.multi_outcome
+    if ma.status == Status.FOUND and mb.status == Status.FOUND and ma.kind != mb.kind:
+        grouped = {"neg_risk", "mutually_exclusive"}
+        if not ({ma.kind, mb.kind} <= grouped):
+            diffs.append(Difference(field="multi_outcome", severity="soft",
+                                    detail=f"outcome structure {ma.kind} vs {mb.kind}", a=ma.spans, b=mb.spans))
+
+    for f in unknown:
+        diffs.append(Difference(field="unknown_field", severity="soft",
+                                detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "
+                                       "review the rules"))
+    hard = [d for d in diffs if d.severity == "hard"]
+    soft = [d for d in diffs if d.severity == "soft"]
+    if a.condition.status == Status.UNKNOWN or b.condition.status == Status.UNKNOWN:
+        soft.append(Difference(field="unknown_field", severity="soft",
+                               detail="the YES condition was not found on one side: review the rules"))
+        diffs.append(soft[-1])
+    if hard:
+        verdict: Verdict = "not_equivalent"
+    elif soft:
+        verdict = "uncertain"
+    else:
+        verdict = "equivalent"
+    if verdict == "not_equivalent" and mapping == "inverted" and not any(
+            d.field != "threshold" for d in hard):
+        mapping = "inverted"
+    if verdict != "equivalent" and mapping == "same" and any(d.field == "threshold" for d in hard):
+        mapping = "unknown"
+    parts = [f"{verdict.replace('_', ' ')} (mapping: {mapping})"]
+    for d in diffs[:6]:
+        parts.append(f"{d.severity}: {d.field}: {d.detail}")
+    return RuleComparison(verdict=verdict, mapping=mapping, differences=diffs,  # type: ignore[arg-type]
+                          summary="; ".join(parts), a_hash=a.rules_hash, b_hash=b.rules_hash)
+
+
+def _both_unknown(a: RuleAnalysis, b: RuleAnalysis, f: str) -> bool:
+    if f == "source":
+        return a.sources.status == Status.UNKNOWN and b.sources.status == Status.UNKNOWN
+    return a.deadline.status == Status.UNKNOWN and b.deadline.status == Status.UNKNOWN
