@@ -17,6 +17,7 @@ ordering only; the exact Decimal values live in the JSON.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -206,6 +207,7 @@ class Catalog:
     def __init__(self, conn: aiosqlite.Connection, ttl_s: float):
         self.conn = conn
         self.ttl_s = ttl_s
+        self._write_lock = asyncio.Lock()  # one write transaction at a time on this connection
 
     @classmethod
     async def open(cls, path: Path, ttl_s: float) -> Catalog:
@@ -227,22 +229,24 @@ class Catalog:
             refs += [(r, m.venue, m.id) for r in market_refs(m)]
         if not rows:
             return 0
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            await self.conn.executemany(_UPSERT, rows)
-            await self.conn.executemany("INSERT OR IGNORE INTO catalog_refs (ref, venue, market_id) VALUES (?, ?, ?)",
-                                        refs)
-            await self.conn.execute("COMMIT")
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self.conn.executemany(_UPSERT, rows)
+                await self.conn.executemany(
+                    "INSERT OR IGNORE INTO catalog_refs (ref, venue, market_id) VALUES (?, ?, ?)", refs)
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
         return len(rows)
 
     async def mark_refreshed(self, venue: str, count: int, at: float | None = None) -> None:
-        await self.conn.execute(
-            "INSERT INTO catalog_refresh (venue, refreshed_at, count) VALUES (?, ?, ?) ON CONFLICT(venue) DO "
-            "UPDATE SET refreshed_at = excluded.refreshed_at, count = excluded.count",
-            (venue, time.time() if at is None else at, count))
+        async with self._write_lock:
+            await self.conn.execute(
+                "INSERT INTO catalog_refresh (venue, refreshed_at, count) VALUES (?, ?, ?) ON CONFLICT(venue) DO "
+                "UPDATE SET refreshed_at = excluded.refreshed_at, count = excluded.count",
+                (venue, time.time() if at is None else at, count))
 
     async def last_refresh(self, venue: str) -> float | None:
         row = await (await self.conn.execute("SELECT refreshed_at FROM catalog_refresh WHERE venue = ?",

@@ -26,6 +26,8 @@ import json
 import logging
 import re
 import time
+import uuid
+from collections import OrderedDict
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -89,19 +91,25 @@ def venue_of_url(ref: str) -> str | None:
     return VENUE_HOSTS.get(host)
 
 
-def _encode_cursor(offset: int, query: str) -> str:
-    raw = json.dumps({"o": offset, "q": query[:64]}).encode()
+def _encode_cursor(offset: int, session: str | None) -> str:
+    raw = json.dumps({"o": offset, "s": session}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str | None) -> int:
+def _decode_cursor(cursor: str | None) -> tuple[int, str | None]:
     if not cursor:
-        return 0
+        return 0, None
     try:
         pad = "=" * (-len(cursor) % 4)
-        return max(0, int(json.loads(base64.urlsafe_b64decode(cursor + pad))["o"]))
+        data = json.loads(base64.urlsafe_b64decode(cursor + pad))
+        return max(0, int(data["o"])), data.get("s")
     except (ValueError, KeyError, TypeError):
         raise ValueError("the cursor is not one this server returned; start again without a cursor") from None
+
+
+SESSION_TTL_S = 900
+MAX_SESSIONS = 64
+RANKED_KEEP = 500  # results kept per search for the following pages
 
 
 class MarketService:
@@ -111,6 +119,8 @@ class MarketService:
         self.catalog = catalog
         self._tasks: set[asyncio.Task] = set()
         self._refreshing: set[str] = set()
+        # search sessions: the full ranking of a first page, so later pages neither repeat nor skip
+        self._sessions: OrderedDict[str, tuple[float, list[tuple[str, str]], str]] = OrderedDict()
 
     @property
     def venues(self) -> list[str]:
@@ -217,7 +227,11 @@ class MarketService:
         else:
             asked = list(self.adapters)
         limit = max(1, min(int(limit), 100))
-        offset = _decode_cursor(cursor)
+        offset, session = _decode_cursor(cursor)
+        if session is not None:
+            page = await self._page_from_session(session, offset, limit, query)
+            if page is not None:
+                return page
         statuses = None if status in (None, "any", "all") else [status]
         filters = CatalogFilters(venues=asked, statuses=statuses, closes_before=closes_before,
                                  closes_after=closes_after, min_liquidity=min_liquidity, min_volume=min_volume,
@@ -244,12 +258,13 @@ class MarketService:
 
         merged: dict[tuple[str, str], SearchHit] = {}
         if self.catalog is not None:
-            for h in await self.catalog.search(query, filters, limit=want + 1 + len(live_hits), offset=0):
+            depth = max(want + 1, min(RANKED_KEEP, 100)) + len(live_hits)
+            for h in await self.catalog.search(query, filters, limit=depth, offset=0):
                 key = (h.market.venue, h.market.id)
                 fresh = live_hits.pop(key, None)
                 if fresh is not None:
-                    # fresh data from the venue, the catalog's relevance (plus a bonus: the venue matched it too)
-                    merged[key] = fresh.model_copy(update={"score": h.score + 1.0})
+                    # fresh data from the venue, the catalog's relevance 
+                    merged[key] = fresh.model_copy(update={"score": h.score})
                 else:
                     merged[key] = SearchHit(market=h.market, score=h.score, source="catalog",
                                             fetched_at=datetime.fromtimestamp(h.fetched_at, UTC),
@@ -259,12 +274,43 @@ class MarketService:
         for key, h in live_hits.items():
             merged[key] = h.model_copy(update={"score": floor - 1.0 + h.score / 1000.0})
         ranked = sorted(merged.values(), key=lambda h: h.score, reverse=True)
+        ranked.sort(key=lambda h: (-h.score, h.market.venue, h.market.id))
         page = ranked[offset:offset + limit]
         result.hits = page
         if len(ranked) > offset + limit:
-            result.next_cursor = _encode_cursor(offset + limit, query)
+            sid = self._save_session([(h.market.venue, h.market.id) for h in ranked[:RANKED_KEEP]], query)
+            result.next_cursor = _encode_cursor(offset + limit, sid)
         result.stale = any(h.stale for h in page)
         return result
+
+    def _save_session(self, keys: list[tuple[str, str]], query: str) -> str | None:
+        if self.catalog is None:
+            return None
+        now = time.time()
+        while self._sessions and (len(self._sessions) >= MAX_SESSIONS or
+                                  next(iter(self._sessions.values()))[0] < now):
+            self._sessions.popitem(last=False)
+        sid = uuid.uuid4().hex[:12]
+        self._sessions[sid] = (now + SESSION_TTL_S, keys, query)
+        return sid
+
+    async def _page_from_session(self, sid: str, offset: int, limit: int, query: str) -> SearchResult | None:
+        """The next page of a ranking made by an earlier call (same order, no repeats); None if expired."""
+        entry = self._sessions.get(sid)
+        if entry is None or entry[0] < time.time() or entry[2] != query or self.catalog is None:
+            return None
+        keys = entry[1][offset:offset + limit]
+        hits = []
+        for venue, mid in keys:
+            got = await self.catalog.get(venue, mid)
+            if got is None:
+                continue
+            market, at = got
+            hits.append(SearchHit(market=market, score=0.0, source="catalog",
+                                  fetched_at=datetime.fromtimestamp(at, UTC), stale=self.catalog.is_stale(at)))
+        more = len(entry[1]) > offset + limit
+        return SearchResult(query=query, hits=hits, venues=[], next_cursor=_encode_cursor(offset + limit, sid)
+                            if more else None, stale=any(h.stale for h in hits))
 
     async def _venue_search(self, venue: str, query: str, limit: int, status: str | None) -> list[Market] | str:
         timeout = max(1.0, float(self.settings.http_timeout_s))

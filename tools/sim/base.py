@@ -176,6 +176,19 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], int]:
     return re.compile("^" + (out or "/") + "/?$"), literal
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return  # a client gave up (timeouts in tests): not an error of the simulator
+        super().handle_error(request, client_address)
+
+
 class Sim:
     """One venue simulator (see the module docstring)."""
 
@@ -263,9 +276,7 @@ class Sim:
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Sim:
         handler_cls = type("SimHandler", (_SimHandler,), {"sim": self})
-        server = ThreadingHTTPServer((self.host, self.port), handler_cls)
-        server.daemon_threads = True
-        server.block_on_close = False
+        server = _Server((self.host, self.port), handler_cls)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sim-{self.venue}", daemon=True)
