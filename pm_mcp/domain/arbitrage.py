@@ -497,6 +497,22 @@ class SetMember:
     no_outcome: str | None  # the complementary token's label (None for a Manifold answer)
     yes_book: OrderBook | None
     no_book: OrderBook | None = None
+    # top of the YES book (from the books, or quotes from the local catalog when there are no books yet)
+    best_ask: Decimal | None = None
+    best_bid: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        yb, nb = self.yes_book, self.no_book
+        if self.best_ask is None:
+            if yb is not None and yb.asks:
+                self.best_ask = yb.asks[0].price
+            elif nb is not None and nb.bids:
+                self.best_ask = ONE - nb.bids[0].price
+        if self.best_bid is None:
+            if yb is not None and yb.bids:
+                self.best_bid = yb.bids[0].price
+            elif nb is not None and nb.asks:
+                self.best_bid = ONE - nb.asks[0].price
 
 
 @dataclass(slots=True)
@@ -590,25 +606,13 @@ def _member_label(m: Market, event: Event) -> str:
 
 
 def dutch_book_quick_check(s: ExclusiveSet) -> tuple[bool, bool]:
-    """Necessary conditions at the top of the books (fees only make them harder): (asks sum < 1,
-    bids sum > 1). Cheap enough for a catalog-wide scan."""
-    ask_sum = ZERO
-    bid_sum = ZERO
-    asks_ok = True
-    bids_ok = True
-    for m in s.members:
-        yb, nb = m.yes_book, m.no_book
-        a = yb.asks[0].price if yb is not None and yb.asks else (ONE - nb.bids[0].price if nb is not None and nb.bids else None)
-        b = yb.bids[0].price if yb is not None and yb.bids else (ONE - nb.asks[0].price if nb is not None and nb.asks else None)
-        if a is None:
-            asks_ok = False
-        else:
-            ask_sum += a
-        if b is None:
-            bids_ok = False
-        else:
-            bid_sum += b
-    return (asks_ok and ask_sum < ONE), (bids_ok and bid_sum > ONE)
+    """Necessary conditions at the top of the books (fees and depth only make them harder): (YES asks
+    sum < 1, YES bids sum > 1). Cheap enough for a catalog-wide scan."""
+    asks = [m.best_ask for m in s.members]
+    bids = [m.best_bid for m in s.members]
+    buy_yes = None not in asks and sum(asks, ZERO) < ONE  # type: ignore[arg-type]
+    buy_no = None not in bids and sum(bids, ZERO) > ONE  # type: ignore[arg-type]
+    return buy_yes, buy_no
 
 
 def detect_dutch_book(s: ExclusiveSet, *, now: datetime, max_size: Decimal | None = None,
