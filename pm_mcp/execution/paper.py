@@ -87,8 +87,9 @@ class PaperBroker:
                 rec["message"] = (f"fill-or-kill: the book could not fill {order.size} at "
                                   f"{'<=' if order.side.value == 'buy' else '>='} {order.limit_price}; nothing filled")
             elif tif == TimeInForce.FAK and filled < order.size:
-                rec["status"] = OrderStatus.CANCELLED.value if filled == 0 else OrderStatus.PARTIALLY_FILLED.value
-                rec["message"] = "fill-and-kill: the unfilled remainder was cancelled"
+                rec["status"] = OrderStatus.CANCELLED.value
+                rec["message"] = (f"fill-and-kill: {filled} filled, the unfilled remainder was cancelled" if filled
+                                  else "fill-and-kill: nothing could fill at the limit; cancelled")
                 rec["closed"] = True
             self._set_status(rec)
             await self.journal.paper_insert(order.client_order_id, self.venue, rec["status"], rec)
