@@ -57,7 +57,7 @@ def binary(mid, title, *, venue="polymarket", asks=(), bids=(), no_asks=None, no
     return m, yes, no
 
 
-def event_set(members, *, title="Who wins?", venue="polymarket", neg_risk=True, exclusive=True, augmented=None):
+def event_set(members, *, title="Who wins?", venue="polymarket", neg_risk=True, exclusive=True, augmented=False):
     ev = Event(id="ev1", venue=venue, title=title, markets=[m for m, _, _ in members], neg_risk=neg_risk,
                mutually_exclusive=exclusive)
     books = {}
@@ -206,6 +206,14 @@ def test_augmented_neg_risk_and_placeholders_are_not_exhaustive():
     ph = event_set([binary("a", "Alice", asks=[(".3", 10)]), binary("b", "Person B", asks=[(".3", 10)]),
                     binary("c", "Other", asks=[(".3", 10)])])
     assert assess_exhaustive(ph)[0] is Exhaustiveness.NOT_EXHAUSTIVE
+
+
+def test_neg_risk_event_whose_augmentation_is_unknown_is_not_risk_free():
+    # the recorded Democratic-nominee event is augmented; when the data does not say, do not assume
+    s = event_set(planted(), augmented=None)
+    assert assess_exhaustive(s)[0] is Exhaustiveness.UNVERIFIED
+    (o,) = detect_dutch_book(s, now=NOW)
+    assert not o.risk_free and o.payoff_by_state["none of the listed"] == 0
 
 
 def test_three_way_game_with_tie_is_exhaustive():

@@ -522,7 +522,9 @@ class ExclusiveSet:
     title: str
     members: list[SetMember]
     neg_risk: bool = False
-    augmented: bool = False  # Polymarket "augmented" neg-risk: placeholders / an Other whose meaning shifts
+    # Polymarket "augmented" neg-risk (placeholders, an Other whose meaning shifts as names are added);
+    # None = the data does not say
+    augmented: bool | None = False
     declared_exclusive: bool = True
     rule_text: str = ""
     flags: list[str] = field(default_factory=list)
@@ -546,10 +548,13 @@ def assess_exhaustive(s: ExclusiveSet) -> tuple[Exhaustiveness, list[str]]:
         return Exhaustiveness.NOT_EXHAUSTIVE, reasons
     if len(s.members) < 2:
         return Exhaustiveness.NOT_EXHAUSTIVE, ["fewer than two outcomes"]
-    if has_catch_all:
-        return Exhaustiveness.EXHAUSTIVE, ["a catch-all outcome covers everything not listed"]
     if any(_TIE.match(l) for l in labels) and _VERSUS.search(s.title) and len(labels) == 3:
         return Exhaustiveness.EXHAUSTIVE, ["two sides and a tie of one game"]
+    if s.venue == "polymarket" and s.neg_risk and s.augmented is None:
+        return Exhaustiveness.UNVERIFIED, ["the data does not say whether this neg-risk event is augmented "
+                                           "(outcomes added later; 'Other' changes meaning): check the event"]
+    if has_catch_all:
+        return Exhaustiveness.EXHAUSTIVE, ["a catch-all outcome covers everything not listed"]
     if s.venue == "polymarket" and s.neg_risk:
         return Exhaustiveness.EXHAUSTIVE, ["standard neg-risk event: exactly one market resolves YES"]
     if s.venue == "manifold" and s.declared_exclusive:
@@ -562,9 +567,12 @@ def assess_exhaustive(s: ExclusiveSet) -> tuple[Exhaustiveness, list[str]]:
 
 
 def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], OrderBook], *,
-                             augmented: bool | None = None) -> ExclusiveSet:
+                             augmented: bool | None = None, labels: Mapping[str, str] | None = None,
+                             quotes: bool = False) -> ExclusiveSet:
     """Build a set from an event of binary markets; ``books`` maps (market id, outcome label lower) to
-    that token's book. Closed / resolved markets are left out (and flagged)."""
+    that token's book. ``labels``: market id -> the member's short name (Polymarket groupItemTitle).
+    ``quotes``: take the top of book from the markets' quoted best bid/ask when a book is missing.
+    Closed / resolved markets are left out (and flagged)."""
     members: list[SetMember] = []
     flags: list[str] = []
     for m in event.markets:
@@ -575,10 +583,19 @@ def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], Order
         if yn is None:
             continue
         yes, no = yn
-        members.append(SetMember(market=m, label=_member_label(m, event), yes_outcome=yes, no_outcome=no,
-                                 yes_book=books.get((m.id, yes.lower())), no_book=books.get((m.id, no.lower()))))
-    aug = augmented if augmented is not None else bool(getattr(event, "neg_risk_augmented", False) or
-                                                       getattr(event, "augmented", False))
+        label = (labels or {}).get(m.id) or _member_label(m, event)
+        member = SetMember(market=m, label=label, yes_outcome=yes, no_outcome=no,
+                           yes_book=books.get((m.id, yes.lower())), no_book=books.get((m.id, no.lower())))
+        if quotes:
+            o = m.outcome(yes)
+            if member.best_ask is None:
+                member.best_ask = o.best_ask
+            if member.best_bid is None:
+                member.best_bid = o.best_bid
+        members.append(member)
+    aug = augmented if augmented is not None else getattr(event, "neg_risk_augmented", None)
+    if aug is None and event.venue != "polymarket":
+        aug = False
     return ExclusiveSet(key=f"{event.venue}:{event.id}", venue=event.venue, title=event.title, members=members,
                         neg_risk=event.neg_risk, augmented=aug,
                         declared_exclusive=event.mutually_exclusive or event.neg_risk, rule_text=event.rule_text,
