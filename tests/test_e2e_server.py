@@ -295,3 +295,32 @@ def test_python_dash_m_works(env):
     r = subprocess.run([sys.executable, "-m", "pm_mcp", "version"], env=env, capture_output=True, text=True,
                        timeout=30, cwd=str(REPO))
     assert r.returncode == 0 and r.stdout.startswith("pm-mcp ")
+
+
+@pytest.mark.anyio
+async def test_compute_edge_on_a_live_market_via_the_simulator(env):
+    from tools.sim import start_sim
+
+    newsom = "559652"  # recorded Gamma market (Polymarket simulator), politics fee rate 0.04
+    with start_sim("polymarket") as sim:
+        env = {**env, **sim.env(), "PM_MCP_VENUES": "polymarket", "PM_MCP_HTTP_TIMEOUT_S": "2"}
+        async with connect(env) as client:
+            # buy NO with P(YES) = 0.10: wins with 0.90; the NO book is the simulator's
+            r = await client.call_tool("compute_edge", {"p": 0.10, "venue": "polymarket", "market": newsom,
+                                                        "outcome": "no", "size": 5})
+            assert not r.is_error, r.content[0].text
+            e = r.structured_content
+            assert e["outcome"] == "No" and D(e["p"]) == D("0.90") and e["market_id"] == newsom
+            assert e["fee_model"].startswith("Polymarket taker") and D(e["filled_size"]) > 0
+            assert e["source"] == "book" and e["market_title"]
+            # an outcome the market does not have: the error lists the real ones
+            r = await client.call_tool("compute_edge", {"p": 0.1, "venue": "polymarket", "market": newsom,
+                                                        "outcome": "Maybe"})
+            assert r.is_error and "'Yes'" in r.content[0].text and "'No'" in r.content[0].text
+            # the venue failing: a tool error that says so and what to do instead
+            sim.inject("status", times=None, path="^/clob/book$", status=503)
+            r = await client.call_tool("compute_edge", {"p": 0.3, "venue": "polymarket", "market": newsom})
+            assert r.is_error and "order book" in r.content[0].text and "explicit price or book" in r.content[0].text
+            sim.clear_faults()
+            r = await client.call_tool("compute_edge", {"p": 0.3, "venue": "polymarket", "market": newsom})
+            assert not r.is_error, r.content[0].text

@@ -222,12 +222,16 @@ async def _market_book(state: Any, venue: str | None, market: str, outcome: str,
 
     try:
         m = await svc.get_market(market, venue)
+    except (ValueError, KeyError) as exc:
+        raise ToolError(str(exc.args[0]) if exc.args else str(exc)) from None
     except VenueError as exc:
         raise ToolError(f"could not get market {market!r} from {venue or 'the venues'}: {exc}. Check the id/URL, "
                         "or pass an explicit price or book instead") from None
     index, label = _outcome_index(m, outcome)
     try:
         ob = await svc.get_order_book(m, label)
+    except KeyError as exc:
+        raise ToolError(str(exc.args[0]) if exc.args else str(exc)) from None
     except VenueError as exc:
         raise ToolError(f"could not get the {label} order book from {m.venue}: {exc}. Try again later, or pass "
                         "an explicit price or book instead") from None
