@@ -1,6 +1,7 @@
 """ERC-8004 surface: the `lookup_agent` tool and the `erc8004://{chainId}/{agentId}` resource.
 
-Nothing here imports web3: the service imports it on the first lookup.
+Only the output models are imported at server start; the lookup code (and web3 through it) is
+imported on the first call, so the cold start does not pay for it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from pm_mcp.app import AppState, on_startup
-from pm_mcp.identity.lookup import AgentNotFound, IdentityService, LookupProblem, render_text
 from pm_mcp.identity.models import AgentLookup
 from pm_mcp.surface.render import tool_result
 
@@ -34,14 +34,22 @@ LOOKUP_DESCRIPTION = (
 
 @on_startup(SERVICE, order=300)
 async def _start_identity(state: AppState, stack: AsyncExitStack) -> None:
-    service = IdentityService(state.settings)
-    state.services[SERVICE] = service
-    stack.push_async_callback(service.close)
+    """The IdentityService is created on first use (see _service); close it at shutdown if it was."""
+
+    async def close() -> None:
+        service = state.services.pop(SERVICE, None)
+        if service is not None:
+            await service.close()
+
+    stack.push_async_callback(close)
 
 
-def _service(state: AppState) -> IdentityService:
+def _service(state: AppState):
+    """state.services["erc8004"]: a pm_mcp.identity.lookup.IdentityService, created on first use."""
     service = state.services.get(SERVICE)
-    if service is None:  # started without the hook (e.g. an embedded server): create on demand
+    if service is None:
+        from pm_mcp.identity.lookup import IdentityService
+
         service = state.services[SERVICE] = IdentityService(state.settings)
     return service
 
@@ -67,6 +75,8 @@ def register(mcp: MCPServer) -> None:
         limit: Annotated[int, Field(ge=1, le=100, description="Recent feedback / owned agents per page.")] = 10,
         offset: Annotated[int, Field(ge=0, description="Page offset for those lists.")] = 0,
     ) -> Annotated[CallToolResult, AgentLookup]:
+        from pm_mcp.identity.lookup import LookupProblem, render_text
+
         service = _service(ctx.request_context.lifespan_context)
         try:
             result = await service.lookup(agent, chain=chain, trusted_clients=trusted_clients,
@@ -82,6 +92,8 @@ def register(mcp: MCPServer) -> None:
     @mcp.resource("erc8004://{chainId}/{agentId}", name="erc8004_agent", title="ERC-8004 agent",
                   description="The lookup_agent result for one agent as JSON.", mime_type="application/json")
     async def erc8004_agent(chainId: str, agentId: str, ctx: Context) -> str:  # noqa: N803 - URI variable names
+        from pm_mcp.identity.lookup import AgentNotFound, LookupProblem
+
         service = _service(ctx.request_context.lifespan_context)
         try:
             result: AgentLookup = await service.lookup(f"{chainId}:{agentId}")
