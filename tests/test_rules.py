@@ -261,3 +261,10 @@ def test_tier_cap_is_monotone():
         caps = [tier_cap_for(v, c / 100).max_tier_index for c in range(0, 101)]
         assert caps == sorted(caps)  # clearer rules never lower the cap
         assert max(caps) == tier_cap_for(v).max_tier_index
+
+
+def test_compare_identical_text_with_unknowns_is_equivalent_but_oracles_matter():
+    t = next(e for e in CORPUS if e["id"] == "kx-epl-tot")["text"]
+    assert compare_rules(parse_rules(t, venue="kalshi"), parse_rules(t, venue="kalshi")).verdict == "equivalent"
+    r = compare_rules(parse_rules(t, venue="kalshi"), parse_rules(t, venue="polymarket"))
+    assert r.verdict == "uncertain" and any(d.field == "oracle" for d in r.differences)

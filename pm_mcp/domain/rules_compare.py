@@ -27,7 +27,7 @@ _INVERSE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 
 class Difference(BaseModel):
     field: Literal["source", "threshold", "deadline", "time_zone", "edge_case", "outcome_mapping",
-                   "multi_outcome", "unknown_field"]
+                   "multi_outcome", "oracle", "unknown_field"]
     severity: Literal["hard", "soft", "info"]
     detail: str
     a: list[Span] = Field(default_factory=list)
@@ -184,13 +184,17 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
             diffs.append(Difference(field="multi_outcome", severity="soft",
                                     detail=f"outcome structure {ma.kind} vs {mb.kind}", a=ma.spans, b=mb.spans))
 
-    for f in unknown:
+    identical = a.rules_hash == b.rules_hash
+    if a.oracle and b.oracle and a.oracle.name != b.oracle.name:
+        diffs.append(Difference(field="oracle", severity="soft",
+                                detail=f"settled by {a.oracle.name} vs {b.oracle.name}: disputes and timing differ"))
+    for f in ([] if identical else unknown):  # identical words settle identically, unknowns included
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "
                                        "review the rules"))
     hard = [d for d in diffs if d.severity == "hard"]
     soft = [d for d in diffs if d.severity == "soft"]
-    if a.condition.status == Status.UNKNOWN or b.condition.status == Status.UNKNOWN:
+    if not identical and (a.condition.status == Status.UNKNOWN or b.condition.status == Status.UNKNOWN):
         soft.append(Difference(field="unknown_field", severity="soft",
                                detail="the YES condition was not found on one side: review the rules"))
         diffs.append(soft[-1])

@@ -1,0 +1,259 @@
+"""Rule tools: parse_rules, compare_rules, assess_market. Thin: fetch through MarketService
+(state.services["markets"]), compute with pm_mcp.domain.rules / rules_compare / scorecard."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.models import Market
+from pm_mcp.domain.rules import RuleAnalysis, Span, Status, market_rule_text
+from pm_mcp.domain.rules import parse_rules as parse_rule_text
+from pm_mcp.domain.rules_compare import RuleComparison
+from pm_mcp.domain.rules_compare import compare_rules as compare_analyses
+from pm_mcp.domain.scorecard import Scorecard
+from pm_mcp.domain.scorecard import assess_market as score_market
+from pm_mcp.surface.render import ToolError, tool_result
+
+VenueArg = Literal["polymarket", "kalshi", "manifold"]
+MAX_TEXT = 20_000
+# Read-only (so idempotent); open-world because with a market id they read a venue.
+READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+
+
+class MarketRef(BaseModel):
+    venue: str
+    id: str
+    title: str
+    url: str | None = None
+
+
+class ParseOut(BaseModel):
+    market: MarketRef | None = None
+    analysis: RuleAnalysis
+
+
+class CompareOut(BaseModel):
+    comparison: RuleComparison
+    a_market: MarketRef | None = None
+    b_market: MarketRef | None = None
+    a: RuleAnalysis
+    b: RuleAnalysis
+
+
+class AssessOut(BaseModel):
+    scorecard: Scorecard
+    analysis: RuleAnalysis
+    warnings: list[str] = Field(default_factory=list)
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+def _service(ctx: Context) -> Any:
+    try:
+        return ctx.request_context.lifespan_context.services["markets"]
+    except (KeyError, AttributeError):
+        raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
+
+
+def _venue_error(exc: Exception) -> ToolError:
+    try:
+        from pm_mcp.surface.market import _venue_error as translate
+
+        return translate(exc)
+    except ImportError:  # pragma: no cover - the market surface ships with the package
+        return ToolError(str(exc) or type(exc).__name__)
+
+
+async def _fetch(ctx: Context, ref: str, venue: str | None) -> Market:
+    try:
+        return await _service(ctx).get_market(ref, venue)
+    except ToolError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - translated for the model
+        raise _venue_error(exc) from None
+
+
+def _ref(m: Market) -> MarketRef:
+    return MarketRef(venue=m.venue, id=m.id, title=m.title, url=m.url)
+
+
+def _check_text(text: str, what: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise ToolError(f"{what} is {len(text)} characters; the limit is {MAX_TEXT}. Paste the resolution "
+                        "section only, or pass the market id instead.")
+    if not text.strip():
+        raise ToolError(f"{what} is empty: pass the rule text, or a market (venue + id, or its URL).")
+    return text
+
+
+async def _analyse(ctx: Context, market: str | None, venue: str | None, text: str | None,
+                   side: str = "") -> tuple[Market | None, RuleAnalysis]:
+    label = f"{side} " if side else ""
+    if market and text:
+        raise ToolError(f"give {label}market OR {label}text, not both (text is for pasted rules).")
+    if text is not None:
+        return None, parse_rule_text(_check_text(text, f"{label}text".strip()), venue=venue)
+    if not market or not market.strip():
+        raise ToolError(f"{label}market is missing: pass a market id / URL (with venue if it is not a URL), "
+                        f"or the rule text as {label}text.".replace("  ", " "))
+    m = await _fetch(ctx, market.strip(), venue)
+    return m, parse_rule_text(market_rule_text(m), venue=m.venue, market=m)
+
+
+def _q(sp: Span | None, n: int = 90) -> str:
+    if sp is None:
+        return ""
+    q = " ".join(sp.quote.split())
+    q = q if len(q) <= n else q[:n - 3] + "..."
+    where = "title" if sp.part == "title" else f"@{sp.start}"
+    return f' "{q}" ({where})'
+
+
+def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
+    lines = [header] if header else []
+    lines.append(f"Settlement clarity {a.clarity:.2f}: " + "; ".join(a.clarity_reasons[:5]))
+    if a.sources.status == Status.FOUND:
+        lines.append("Source: " + "; ".join(f"{i.name}{_q(i.span, 60)}" for i in a.sources.items[:6]))
+    else:
+        lines.append(f"Source: UNKNOWN ({a.sources.note})"
+                     + (f" | venue metadata: {a.sources.metadata}" if a.sources.metadata else ""))
+    if a.oracle:
+        lines.append(f"Oracle: {a.oracle.name} ({a.oracle.basis})")
+    c = a.condition
+    if c.status == Status.UNKNOWN:
+        lines.append(f"Condition: UNKNOWN ({c.note})")
+    else:
+        th = c.threshold
+        th_text = "none (event market)" if th is None else (
+            f"{th.comparator} {th.value if th.value is not None else th.reference}{' ' + th.unit if th.unit else ''}"
+            + _q(th.span, 60))
+        lines.append(f"Condition [{c.status.value}]: YES if{_q(c.yes_span, 160) or ' (see threshold)'} | threshold: {th_text}")
+        if c.conflicts:
+            lines.append("  CONFLICT: title says " + "; ".join(
+                f"{t.comparator} {t.value}{_q(t.span, 60)}" for t in c.conflicts) + " - review the rules")
+    d = a.deadline
+    if d.value is None:
+        lines.append(f"Deadline: UNKNOWN ({d.note})")
+    else:
+        v = d.value
+        when = f"{v.date or '?'}" + (f" {v.time}" if v.time else "") + (f" {v.tz_label}" if v.tz_label else "")
+        utc = f" = {v.utc.isoformat().replace('+00:00', 'Z')}" if v.utc else ""
+        lines.append(f"Deadline [{d.status.value}, {v.kind}]: {when}{utc}{_q(v.span, 60)}"
+                     + (f" ({v.note})" if v.note else ""))
+        if d.cutoff and d.cutoff is not v:
+            lines.append(f"  fallback cutoff: {d.cutoff.date} {d.cutoff.time or ''} {d.cutoff.tz_label or ''}".rstrip())
+    if d.early_resolution is not None:
+        lines.append(f"Early resolution: {'possible' if d.early_resolution else 'no'}{_q(d.early_resolution_span, 70)}")
+    else:
+        lines.append("Early resolution: not stated")
+    if a.edge_cases:
+        lines.append("Edge cases: " + "; ".join(
+            f"{e.kind}" + (f" -> {e.outcome}" if e.outcome else "") for e in a.edge_cases[:8]))
+    else:
+        lines.append("Edge cases: none stated (ties/postponement/cancellation unhandled: review the rules)")
+    mo = a.multi_outcome
+    lines.append(f"Outcomes: {mo.kind}" + (f" ({', '.join(mo.outcomes[:6])})" if mo.outcomes else "")
+                 + (f"; other-rule{_q(mo.other_rule, 60)}" if mo.other_rule else "")
+                 + (f" | {mo.note}" if mo.note else ""))
+    if a.ambiguity:
+        lines.append("Ambiguity: " + "; ".join(f"{f.kind}{_q(f.span, 50)}" for f in a.ambiguity[:6]))
+    if a.review:
+        lines.append("Review the rules for: " + ", ".join(a.review))
+    lines.append(f"rules_hash {a.rules_hash}")
+    return lines
+
+
+# --- tools -----------------------------------------------------------------------------------------------
+def register(mcp: MCPServer) -> None:
+    @mcp.tool(title="Parse market rules", annotations=READ_OPEN)
+    async def parse_rules(
+        ctx: Context,
+        market: Annotated[str | None, Field(description="Market id, ticker, slug or URL")] = None,
+        venue: VenueArg | None = None,
+        text: Annotated[str | None, Field(description="Raw rule text instead of a market")] = None,
+    ) -> Annotated[CallToolResult, ParseOut]:
+        """Read a market's rules into cited fields: resolution source, YES condition and threshold,
+        deadline (UTC), early resolution, edge cases (tie, postponement, 50-50), outcome structure,
+        ambiguous wording, and a settlement clarity score 0-1. Every fact quotes the rule text; a
+        field that is not there says UNKNOWN: read the rules. Call before estimating a probability."""
+        m, a = await _analyse(ctx, market, venue, text)
+        out = ParseOut(market=_ref(m) if m else None, analysis=a)
+        header = f"{m.title} ({m.venue} id={m.id})" if m else f"Pasted rule text ({a.text_length} chars)"
+        return tool_result(out, "\n".join(render_analysis(a, header)))
+
+    @mcp.tool(title="Compare market rules", annotations=READ_OPEN)
+    async def compare_rules(
+        ctx: Context,
+        a: Annotated[str | None, Field(description="Market A: id, ticker, slug or URL")] = None,
+        b: Annotated[str | None, Field(description="Market B: id, ticker, slug or URL")] = None,
+        a_venue: VenueArg | None = None,
+        b_venue: VenueArg | None = None,
+        a_text: Annotated[str | None, Field(description="Rule text of A instead of a market")] = None,
+        b_text: Annotated[str | None, Field(description="Rule text of B instead of a market")] = None,
+    ) -> Annotated[CallToolResult, CompareOut]:
+        """Do two markets (same or different venues) settle the same way? Returns equivalent /
+        not_equivalent / uncertain, the YES mapping (same or inverted), and each difference (source,
+        threshold, deadline/time zone, edge cases, outcome mapping) quoting both rule texts. Call
+        before treating two prices as the same bet (arbitrage, hedging)."""
+        (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
+                                                  _analyse(ctx, b, b_venue, b_text, "b"))
+        cmp = compare_analyses(aa, ab)
+        out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
+                         a=aa, b=ab)
+        name_a = f"A: {ma.title} ({ma.venue} {ma.id})" if ma else "A: pasted text"
+        name_b = f"B: {mb.title} ({mb.venue} {mb.id})" if mb else "B: pasted text"
+        lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}", name_a, name_b]
+        for d in cmp.differences[:10]:
+            qa = "; ".join(_q(s, 60).strip() for s in d.a[:2])
+            qb = "; ".join(_q(s, 60).strip() for s in d.b[:2])
+            lines.append(f"- [{d.severity}] {d.field}: {d.detail}" + (f"\n    A: {qa}" if qa else "")
+                         + (f"\n    B: {qb}" if qb else ""))
+        if not cmp.differences:
+            lines.append("No differences in source, condition, deadline, edge cases or outcome structure.")
+        lines.append(f"Clarity A {aa.clarity:.2f}, B {ab.clarity:.2f}")
+        return tool_result(out, "\n".join(lines))
+
+    @mcp.tool(title="Assess market (scorecard)", annotations=READ_OPEN)
+    async def assess_market(
+        market: Annotated[str, Field(description="Market id, ticker, slug or URL")],
+        ctx: Context,
+        venue: VenueArg | None = None,
+    ) -> Annotated[CallToolResult, AssessOut]:
+        """Is this market worth trading? Scores settlement clarity, liquidity (spread, depth within 2
+        cents, volume), time to close/resolution and insider or manipulation risk, and returns
+        participate / caution / avoid with reasons plus tier_cap: the highest confidence tier sizing
+        may use (unclear rules lower it). Call before proposing an order."""
+        if not market or not market.strip():
+            raise ToolError("market is missing: pass a market id, ticker, slug or URL.")
+        m = await _fetch(ctx, market.strip(), venue)
+        svc = _service(ctx)
+        warnings: list[str] = []
+        labels = [o.label for o in m.outcomes[:2]]
+
+        async def book(label: str):
+            try:
+                return await svc.get_order_book(m, label)
+            except Exception as exc:  # noqa: BLE001 - reported, the scorecard goes on without it
+                warnings.append(f"book {label}: {_venue_error(exc)}")
+                return None
+
+        books = [b for b in await asyncio.gather(*(book(x) for x in labels)) if b is not None] \
+            if m.status.value != "resolved" else []
+        a = parse_rule_text(market_rule_text(m), venue=m.venue, market=m)
+        card = score_market(m, books, a, datetime.now(UTC))
+        out = AssessOut(scorecard=card, analysis=a, warnings=warnings)
+        lines = [f"{m.title} ({m.venue} id={m.id})",
+                 f"Verdict: {card.verdict.upper()} | tier cap: {card.tier_cap.max_tier} ({card.tier_cap.note})"]
+        lines += [f"- {r}" for r in card.reasons]
+        for q in card.books:
+            lines.append(f"Book {q.outcome}: bid {q.best_bid} / ask {q.best_ask}, spread {q.spread}, "
+                         f"within 2c: ${q.bid_depth_usd:.2f} bid / ${q.ask_depth_usd:.2f} ask")
+        lines += [f"warning: {w}" for w in warnings]
+        lines.append(f"rules_hash {a.rules_hash} (store it with an intent; re-check before submitting)")
+        return tool_result(out, "\n".join(lines))
