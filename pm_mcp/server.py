@@ -28,6 +28,7 @@ SURFACE_MODULES = [
     "pm_mcp.surface.strategy",
     "pm_mcp.surface.identity",
     "pm_mcp.surface.market",
+    "pm_mcp.surface.rules",
     "pm_mcp.surface.orders",
 ]
 
