@@ -290,7 +290,8 @@ class Catalog:
         hits = await self._match(fts_query(terms, "and"), filters, want, now)
         if len(hits) < want and len(terms) > 1:
             seen = {(h.market.venue, h.market.id) for h in hits}
-            extra = await self._match(fts_query(terms, "or"), filters, want, now)
+            # partial matches: the best-scoring candidates only (an OR of common words matches half the index)
+            extra = await self._match(fts_query(terms, "or"), filters, want, now, exhaustive=False)
             for h in extra:
                 if (h.market.venue, h.market.id) not in seen:
                     h.score -= 1000.0  # partial matches rank after every full match
@@ -299,13 +300,27 @@ class Catalog:
                         break
         return hits[offset:offset + limit]
 
-    async def _match(self, match: str, filters: CatalogFilters, want: int, now: float) -> list[CatalogHit]:
+    async def _match(self, match: str, filters: CatalogFilters, want: int, now: float, *,
+                     exhaustive: bool = True) -> list[CatalogHit]:
+        # Stage 1: the best-scoring candidates from the FTS index alone (joining every match before the
+        # LIMIT is what makes common words slow), then the filters on those. Stage 2 (only when the
+        # filters threw too many away): the full join.
         where, args = filters.sql()
-        sql = ("SELECT m.data, m.fetched_at, bm25(catalog_fts, 10.0, 1.0, 3.0) AS score "
-               "FROM catalog_fts JOIN catalog_markets m ON m.rid = catalog_fts.rowid "
-               "WHERE catalog_fts MATCH ?" + (f" AND {where}" if where else "") +
-               " ORDER BY score LIMIT ?")
-        rows = await (await self.conn.execute(sql, [match, *args, want])).fetchall()
+        cand = max(want * 5, 100)
+        sql = ("SELECT m.data, m.fetched_at, s.score FROM (SELECT rowid AS r, bm25(catalog_fts, 10.0, 1.0, 3.0) "
+               "AS score FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY score LIMIT ?) s "
+               "JOIN catalog_markets m ON m.rid = s.r" + (f" WHERE {where}" if where else "") +
+               " ORDER BY s.score LIMIT ?")
+        rows = await (await self.conn.execute(sql, [match, cand, *args, want])).fetchall()
+        if len(rows) < want and where and exhaustive:
+            n = await (await self.conn.execute(
+                "SELECT COUNT(*) FROM (SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH ? LIMIT ?)",
+                (match, cand + 1))).fetchone()
+            if n[0] > cand:  # more matches exist beyond the candidates: filter all of them
+                sql = ("SELECT m.data, m.fetched_at, bm25(catalog_fts, 10.0, 1.0, 3.0) AS score "
+                       "FROM catalog_fts JOIN catalog_markets m ON m.rid = catalog_fts.rowid "
+                       f"WHERE catalog_fts MATCH ? AND {where} ORDER BY score LIMIT ?")
+                rows = await (await self.conn.execute(sql, [match, *args, want])).fetchall()
         return [CatalogHit(Market.model_validate_json(r[0]), -float(r[2]), r[1], self.is_stale(r[1], now))
                 for r in rows]
 

@@ -87,22 +87,25 @@ def gamma_catalog(n: int, seed: int = 7, start_id: int = 9_000_000) -> Iterator[
 
 def normalized_markets(n: int, seed: int = 7, venues: tuple[str, ...] = ("polymarket", "kalshi", "manifold")):
     """n venue-neutral Market models (for loading the catalog without HTTP)."""
+    return list(iter_normalized_markets(n, seed, venues))
+
+
+def iter_normalized_markets(n: int, seed: int = 7, venues: tuple[str, ...] = ("polymarket", "kalshi", "manifold")):
+    """The same markets one at a time (bounded memory for large n)."""
     from pm_mcp.domain.models import Market, MarketStatus, Outcome
 
     rng = random.Random(seed)
     base = datetime(2026, 9, 1, tzinfo=UTC)
-    out = []
     for i in range(n):
         venue = venues[i % len(venues)]
         title = _title(rng)
         p = Decimal(rng.randint(1, 99)) / 100
         close = base + timedelta(days=rng.randint(1, 900))
-        out.append(Market(
+        yield Market(
             id=f"syn-{venue}-{i}", venue=venue, title=title, slug=f"synthetic-{i}",
             outcomes=[Outcome(label="Yes", price=p), Outcome(label="No", price=1 - p)],
             status=MarketStatus.CLOSED if rng.random() < 0.1 else MarketStatus.OPEN,
             close_time=close, volume=Decimal(rng.randint(0, 5_000_000)) / 100,
             liquidity=Decimal(rng.randint(0, 500_000)) / 100, category=rng.choice(CATEGORIES),
             rule_text=f"Resolves Yes if {title[5:-1]}. Synthetic market {i} for benchmarks.",
-        ))
-    return out
+        )
