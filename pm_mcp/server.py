@@ -30,6 +30,7 @@ SURFACE_MODULES = [
     "pm_mcp.surface.market",
     "pm_mcp.surface.rules",
     "pm_mcp.surface.orders",
+    "pm_mcp.surface.arbitrage",
 ]
 
 

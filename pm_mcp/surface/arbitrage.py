@@ -1,0 +1,644 @@
+"""Arbitrage tools: find_arbitrage (read-only scan) and propose_bundle (one intent for every leg).
+
+Thin: markets and books come from MarketService (``state.services["markets"]``), the maths from
+pm_mcp.domain.arbitrage / matching, rule equivalence from pm_mcp.domain.rules_compare, and the
+intent, its single confirmation and the leg-by-leg execution from the execution engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field
+
+import pm_mcp.venues.service  # noqa: F401 - registers the "http" and "markets" startup hooks
+from pm_mcp.domain.arbitrage import (
+    ZERO,
+    ArbFilter,
+    ArbKind,
+    Equivalence,
+    ExclusiveSet,
+    LegBook,
+    Opportunity,
+    UncertainPair,
+    VenueSide,
+    Verdict,
+    complement_levels,
+    detect_cross_venue,
+    detect_dutch_book,
+    detect_resolution,
+    detect_yes_no,
+    dutch_book_quick_check,
+    exclusive_set_from_event,
+    exclusive_set_from_multiple_choice,
+    price_bundle,
+    rank,
+    size_step_for,
+    yes_no_labels,
+)
+from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook
+from pm_mcp.domain.money import floor_to, normalize, usd
+from pm_mcp.surface.orders import IntentOut
+from pm_mcp.surface.render import ToolError, tool_result
+
+log = logging.getLogger(__name__)
+
+FIND = ToolAnnotations(title="Find arbitrage", read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                       open_world_hint=True)
+PROPOSE = ToolAnnotations(title="Propose an arbitrage bundle (places nothing)", read_only_hint=False,
+                          destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+Venue = Literal["polymarket", "kalshi", "manifold"]
+Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution"]
+BOOK_CONCURRENCY = 6
+SCAN_CACHE = 16  # scans kept for pagination and propose_bundle
+SCAN_TTL_S = 900
+
+
+# --- output models --------------------------------------------------------------------------------
+class ScanStats(BaseModel):
+    markets: int
+    exclusive_sets: int
+    cross_venue_pairs: int
+    books: int
+    seconds: float
+
+
+class FindArbitrageOut(BaseModel):
+    scan_id: str
+    as_of: datetime
+    total: int = Field(description="Opportunities after the filters (all pages).")
+    opportunities: list[Opportunity]
+    uncertain_pairs: list[UncertainPair] = Field(
+        default_factory=list, description="Cross-venue look-alikes whose rules are not shown equivalent: NOT arbitrage.")
+    scanned: ScanStats
+    warnings: list[str] = Field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class BundleOut(BaseModel):
+    opportunity_id: str
+    kind: str
+    size: Decimal
+    expected_cost: Decimal
+    guaranteed_payout: Decimal
+    expected_profit: Decimal
+    intent: IntentOut = Field(description="The intent (as propose_order returns it): one confirmation for all legs.")
+
+
+# --- scan cache -------------------------------------------------------------------------------------
+@dataclass
+class _LegRef:
+    market: Market
+    outcome: str
+    side: str
+    pays_in: frozenset[str]
+
+
+@dataclass
+class _Scan:
+    id: str
+    at: float
+    as_of: datetime
+    opportunities: list[Opportunity]
+    uncertain: list[UncertainPair]
+    stats: ScanStats
+    warnings: list[str]
+    legs: dict[str, list[_LegRef]] = field(default_factory=dict)
+
+
+def _cache(state: Any) -> OrderedDict[str, _Scan]:
+    c = state.services.get("arbitrage_scans")
+    if c is None:
+        c = OrderedDict()
+        state.services["arbitrage_scans"] = c
+    return c
+
+
+def _remember(state: Any, scan: _Scan) -> None:
+    c = _cache(state)
+    c[scan.id] = scan
+    now = time.time()
+    for k in [k for k, v in c.items() if now - v.at > SCAN_TTL_S]:
+        c.pop(k, None)
+    while len(c) > SCAN_CACHE:
+        c.popitem(last=False)
+
+
+def _find_opportunity(state: Any, opp_id: str) -> tuple[_Scan, Opportunity]:
+    for scan in reversed(list(_cache(state).values())):
+        for o in scan.opportunities:
+            if o.id == opp_id:
+                return scan, o
+    raise ToolError(f"no opportunity {opp_id!r} in the recent scans (they are kept {SCAN_TTL_S // 60} minutes); "
+                    "run find_arbitrage again and use an id it returns")
+
+
+def _cursor(scan_id: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"s": scan_id, "o": offset}).encode()).decode().rstrip("=")
+
+
+def _uncursor(cursor: str) -> tuple[str, int]:
+    try:
+        d = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(d["s"]), max(0, int(d["o"]))
+    except (ValueError, KeyError, TypeError):
+        raise ToolError("the cursor is not one find_arbitrage returned; run the scan again without a cursor") from None
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _state(ctx: Context) -> Any:
+    return ctx.request_context.lifespan_context
+
+
+def _markets(state: Any) -> Any:
+    try:
+        return state.service("markets")
+    except RuntimeError:
+        raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
+
+
+class _Progress:
+    """MCP progress notifications, throttled; a no-op when the caller sent no progress token."""
+
+    def __init__(self, ctx: Context, total: int):
+        self.ctx, self.total, self.done, self.last = ctx, max(total, 1), 0, 0.0
+
+    async def step(self, message: str, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= 0.2 or self.done >= self.total:
+            self.last = now
+            try:
+                await self.ctx.report_progress(min(self.done, self.total), self.total, message)
+            except Exception:  # noqa: BLE001 - progress must never break a scan
+                log.debug("progress notification failed", exc_info=True)
+
+
+def equivalence_of(a: Market, b: Market) -> Equivalence:
+    """compare_rules on the two markets' rule texts, reduced to what arbitrage needs."""
+    from pm_mcp.domain.rules import parse_rules
+    from pm_mcp.domain.rules_compare import compare_rules
+
+    rc = compare_rules(parse_rules(a.rule_text or "", market=a), parse_rules(b.rule_text or "", market=b))
+    diffs = [f"{d.field} ({d.severity}): {d.detail}" for d in rc.differences]
+    verdict = Verdict(rc.verdict)
+    if verdict is Verdict.EQUIVALENT and rc.mapping == "unknown":
+        verdict = Verdict.UNCERTAIN
+        diffs.append("outcome mapping unknown: cannot tell whether YES on one is YES or NO on the other")
+    return Equivalence(verdict=verdict, inverted=rc.mapping == "inverted", differences=diffs)
+
+
+def rule_flags(m: Market) -> list[str]:
+    """Rule-risk flags for a tail trade: ambiguity and low settlement clarity (from parse_rules)."""
+    if not (m.rule_text or "").strip():
+        return ["rules: no rule text to check"]
+    from pm_mcp.domain.rules import parse_rules
+
+    ra = parse_rules(m.rule_text, market=m)
+    flags = [f"rules: {a.kind.replace('_', ' ')} ('{a.phrase}')" for a in ra.ambiguity[:3]]
+    if ra.clarity < 0.6:
+        flags.append(f"rules: settlement clarity {ra.clarity:.2f}")
+    if ra.deadline.early_resolution:
+        flags.append("rules: can resolve early")
+    return flags
+
+
+async def _polymarket_event_meta(svc: Any, event_id: str) -> tuple[bool | None, dict[str, str]]:
+    """negRiskAugmented and each market's groupItemTitle, which the normalised Event does not carry
+    yet: read from the Gamma event (None when it cannot be read)."""
+    try:
+        raw = await svc.adapter("polymarket").gamma.get_json(f"/events/{event_id}")
+    except Exception:  # noqa: BLE001 - metadata only; unknown stays unknown
+        return None, {}
+    if not isinstance(raw, dict):
+        return None, {}
+    aug = raw.get("negRiskAugmented")
+    labels = {str(m.get("id")): str(m.get("groupItemTitle")) for m in raw.get("markets") or []
+              if m.get("groupItemTitle")}
+    return (bool(aug) if aug is not None else False), labels
+
+
+# --- the scan -------------------------------------------------------------------------------------
+class _Scanner:
+    def __init__(self, ctx: Context, state: Any, kinds: set[str], venues: set[str] | None, tail_min: Decimal,
+                 tail_days: Decimal):
+        self.ctx, self.state, self.kinds, self.venues = ctx, state, kinds, venues
+        self.svc = _markets(state)
+        self.tail_min, self.tail_days = tail_min, tail_days
+        self.warnings: list[str] = []
+        self.books: dict[tuple[str, str, str], OrderBook | None] = {}
+        self.sem = asyncio.Semaphore(BOOK_CONCURRENCY)
+        self.now = datetime.now(UTC)
+
+    async def gather_markets(self, refs: list[str], query: str | None, limit: int) -> tuple[list[Market], list[Event]]:
+        markets: dict[tuple[str, str], Market] = {}
+        events: list[Event] = []
+        for ref in refs:
+            try:
+                m = await self.svc.get_market(ref)
+                markets[(m.venue, m.id)] = m
+            except Exception as exc_m:  # noqa: BLE001
+                try:
+                    ev = await self.svc.get_event(ref)
+                    events.append(ev)
+                except Exception:  # noqa: BLE001
+                    self.warnings.append(f"{ref}: {exc_m}")
+        if query is not None or not refs:
+            try:
+                res = await self.svc.search(query or "", venues=sorted(self.venues) if self.venues else None,
+                                            limit=limit, status="open", live=bool(query))
+            except ValueError as exc:
+                raise ToolError(str(exc)) from None
+            for v, w in res.warnings.items():
+                self.warnings.append(f"{v}: {w}")
+            for m in res.markets:
+                markets.setdefault((m.venue, m.id), m)
+        for ev in events:
+            for m in ev.markets:
+                markets.setdefault((m.venue, m.id), m)
+        out = [m for m in markets.values() if self.venues is None or m.venue in self.venues]
+        return out, events
+
+    async def book(self, m: Market, outcome: str) -> OrderBook | None:
+        key = (m.venue, m.id, outcome.lower())
+        if key in self.books:
+            return self.books[key]
+        async with self.sem:
+            try:
+                b = await self.svc.get_order_book(m, outcome)
+            except Exception as exc:  # noqa: BLE001 - one missing book must not end the scan
+                self.warnings.append(f"{m.venue} {m.id} {outcome}: no book ({exc})")
+                b = None
+        self.books[key] = b
+        return b
+
+    async def exclusive_sets(self, markets: list[Market], events: list[Event]) -> list[tuple[Any, Any]]:
+        """(kind, source) for each exclusive set: ('event', Event) or ('mc', Market)."""
+        seen: set[tuple[str, str]] = set()
+        out: list[tuple[Any, Any]] = []
+        for ev in events:
+            if ev.neg_risk or ev.mutually_exclusive:
+                seen.add((ev.venue, ev.id))
+                out.append(("event", ev))
+        for m in markets:
+            if len(m.outcomes) > 2 and m.mutually_exclusive:
+                out.append(("mc", m))
+            elif (m.neg_risk or m.mutually_exclusive) and m.event_id and (m.venue, m.event_id) not in seen:
+                seen.add((m.venue, m.event_id))
+                try:
+                    out.append(("event", await self.svc.get_event(m.event_id, venue=m.venue)))
+                except Exception as exc:  # noqa: BLE001
+                    self.warnings.append(f"{m.venue} event {m.event_id}: {exc}")
+        return out
+
+
+def _opp_line(i: int, o: Opportunity) -> str:
+    tag = "RISK-FREE" if o.risk_free else "NOT risk-free"
+    when = ""
+    if o.resolves_at is not None:
+        when = f"; resolves {o.resolves_at.date().isoformat()}"
+        if o.days_to_resolution is not None:
+            when += f" ({normalize(o.days_to_resolution.quantize(Decimal('0.1')))} d"
+            when += f", {(o.annualised_return * 100).quantize(Decimal('1'))}%/yr)" if o.annualised_return else ")"
+    head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {o.title}: profit {usd(o.profit)} on {usd(o.cost)} "
+            f"({(o.return_pct * 100).quantize(Decimal('0.1'))}%) at size {normalize(o.size)}, capacity "
+            f"{normalize(o.capacity)}{when}; if one leg fails {usd(o.worst_case_one_leg_fails)}")
+    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {l.outcome} '{l.market_title}' @<= {normalize(l.limit_price)}"
+                     f" ({l.venue})" for l in o.legs[:6])
+    if len(o.legs) > 6:
+        legs += f"; +{len(o.legs) - 6} more legs"
+    lines = [head, "   legs: " + legs]
+    for f in o.flags[:3]:
+        lines.append("   flag: " + f)
+    return "\n".join(lines)
+
+
+def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, next_cursor: str | None) -> str:
+    st = scan.stats
+    rf = sum(1 for o in scan.opportunities if o.risk_free)
+    lines = [f"Arbitrage scan {scan.id}: {total} opportunit{'y' if total == 1 else 'ies'} ({rf} risk-free) from "
+             f"{st.markets} markets, {st.exclusive_sets} exclusive sets, {st.cross_venue_pairs} cross-venue pairs; "
+             f"{st.books} books walked with fees. Prices in USD per share; profit after fees at the walked books."]
+    if total:
+        lines.append(f"Showing {offset + 1}-{offset + len(page)} of {total} (risk-free first, then by profit):")
+        lines += [_opp_line(offset + i + 1, o) for i, o in enumerate(page)]
+        lines.append("To act: propose_bundle(opportunity_id=...) makes ONE intent for all legs; the person confirms "
+                     "it once.")
+    else:
+        lines.append("No opportunity survives fees and depth in what was scanned.")
+    if scan.uncertain:
+        lines.append("Look-alikes NOT treated as arbitrage (rules differ or are unclear):")
+        for u in scan.uncertain[:5]:
+            edge = f", edge if identical {usd(u.indicative_edge)}/share" if u.indicative_edge is not None else ""
+            lines.append(f" - {u.a_venue} '{u.a_title}' vs {u.b_venue} '{u.b_title}': {u.verdict}{edge}; "
+                         + "; ".join(u.differences[:2]))
+    if scan.warnings:
+        lines.append("Warnings: " + " | ".join(scan.warnings[:4]))
+    if next_cursor:
+        lines.append(f"More: find_arbitrage(cursor='{next_cursor}')")
+    return "\n".join(lines)
+
+
+async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: set[str], venues: set[str] | None,
+                   max_markets: int, tail_min: Decimal, tail_days: Decimal) -> _Scan:
+    state = _state(ctx)
+    t0 = time.perf_counter()
+    sc = _Scanner(ctx, state, kinds, venues, tail_min, tail_days)
+    await ctx.report_progress(0, None, "collecting markets")
+    markets, events = await sc.gather_markets(refs, query, max_markets)
+    markets = markets[:max(max_markets, sum(len(e.markets) for e in events))]
+    open_markets = [m for m in markets if m.status in (MarketStatus.OPEN, MarketStatus.UNKNOWN)]
+
+    # plan the book fetches (quoted prices prefilter where the venue gave quotes)
+    set_sources = await sc.exclusive_sets(open_markets, events) if "dutch_book" in kinds else []
+    in_sets = {(m.venue, m.id) for kind, src in set_sources if kind == "event" for m in src.markets}
+    jobs: list[tuple[Market, str]] = []
+    sets_to_walk: list[tuple[str, Any, dict]] = []
+    for kind, src in set_sources:
+        meta: dict = {}
+        if kind == "event":
+            if src.venue == "polymarket" and src.neg_risk:
+                meta["augmented"], meta["labels"] = await _polymarket_event_meta(sc.svc, src.id)
+            quoted = exclusive_set_from_event(src, {}, augmented=meta.get("augmented"), labels=meta.get("labels"),
+                                              quotes=True)
+            members = [(mb.market, mb.yes_outcome) for mb in quoted.members]
+        else:
+            quoted = exclusive_set_from_multiple_choice(src, {})
+            members = [(src, o.label) for o in src.outcomes]
+        if quoted.members and all(mb.best_ask is not None and mb.best_bid is not None for mb in quoted.members):
+            q = dutch_book_quick_check(quoted)
+            if not (q[0] or q[1]):
+                sets_to_walk.append((kind, src, {**meta, "skip": True}))
+                continue
+        sets_to_walk.append((kind, src, meta))
+        jobs += members
+    binaries = [m for m in open_markets if yes_no_labels(m) is not None]
+    if "yes_no" in kinds:
+        for m in binaries:
+            if m.venue == "polymarket" and (m.venue, m.id) not in in_sets:
+                y, n = yes_no_labels(m)  # type: ignore[misc]
+                jobs += [(m, y), (m, n)]
+    tail: list[tuple[Market, str]] = []
+    if "resolution" in kinds:
+        for m in open_markets:
+            when = m.resolution_time or m.close_time
+            if when is None or not (0 < (when - sc.now).total_seconds() <= float(tail_days) * 86400):
+                continue
+            for o in m.outcomes:
+                quote = o.best_ask if o.best_ask is not None else o.price
+                if quote is not None and quote >= tail_min - Decimal("0.02"):
+                    tail.append((m, o.label))
+        jobs += tail
+    # cross venue: candidates by title, then the rules decide
+    pairs: list[tuple[Market, Market, Equivalence, float]] = []
+    if "cross_venue" in kinds:
+        from pm_mcp.domain.matching import MatchItem, match_candidates
+
+        by_venue: dict[str, list[Market]] = {}
+        for m in binaries:
+            by_venue.setdefault(m.venue, []).append(m)
+        names = sorted(by_venue)
+        for i, va in enumerate(names):
+            for vb in names[i + 1:]:
+                A, B = by_venue[va], by_venue[vb]
+                cands = match_candidates([MatchItem(m.id, m.title, m.close_time) for m in A],
+                                         [MatchItem(m.id, m.title, m.close_time) for m in B])
+                for c in cands:
+                    a, b = A[c.a], B[c.b]
+                    eq = equivalence_of(a, b)
+                    pairs.append((a, b, eq, c.score))
+                    if eq.verdict is Verdict.EQUIVALENT:
+                        for mk in (a, b):
+                            y, n = yes_no_labels(mk)  # type: ignore[misc]
+                            jobs += [(mk, y), (mk, n)]
+    # fetch every book once, with progress
+    unique = list({(m.venue, m.id, o.lower()): (m, o) for m, o in jobs}.values())
+    prog = _Progress(ctx, len(unique))
+
+    async def fetch(m: Market, o: str) -> None:
+        await sc.book(m, o)
+        await prog.step(f"books {prog.done + 1}/{len(unique)}")
+
+    await asyncio.gather(*(fetch(m, o) for m, o in unique))
+
+    def bk(m: Market, o: str | None) -> OrderBook | None:
+        return sc.books.get((m.venue, m.id, o.lower())) if o else None
+
+    opps: list[Opportunity] = []
+    legs: dict[str, list[_LegRef]] = {}
+    n_sets = 0
+    for kind, src, meta in sets_to_walk:
+        n_sets += 1
+        if meta.get("skip"):
+            continue
+        if kind == "event":
+            books = {(m.id, o.label.lower()): b for m in src.markets for o in m.outcomes
+                     if (b := bk(m, o.label)) is not None}
+            es: ExclusiveSet = exclusive_set_from_event(src, books, augmented=meta.get("augmented"),
+                                                        labels=meta.get("labels"))
+        else:
+            es = exclusive_set_from_multiple_choice(src, {o.label.lower(): b for o in src.outcomes
+                                                          if (b := bk(src, o.label)) is not None})
+        opps += detect_dutch_book(es, now=sc.now)
+    if "yes_no" in kinds:
+        for m in binaries:
+            y, n = yes_no_labels(m)  # type: ignore[misc]
+            if bk(m, y) is not None and bk(m, n) is not None:
+                opps += detect_yes_no(m, bk(m, y), bk(m, n), now=sc.now)
+    for m, o in tail:
+        opp = detect_resolution(m, o, bk(m, o), now=sc.now, min_price=tail_min, max_days=tail_days,
+                                rule_flags=rule_flags(m))
+        if opp is not None:
+            opps.append(opp)
+    uncertain: list[UncertainPair] = []
+    for a, b, eq, score in pairs:
+        ya, na = yes_no_labels(a)  # type: ignore[misc]
+        yb, nb = yes_no_labels(b)  # type: ignore[misc]
+        found, unc = detect_cross_venue(VenueSide(a, bk(a, ya), bk(a, na)), VenueSide(b, bk(b, yb), bk(b, nb)), eq,
+                                        now=sc.now, match_score=Decimal(str(score)))
+        opps += found
+        if unc is not None:
+            uncertain.append(unc)
+    # the markets behind every leg, for propose_bundle
+    index = {(m.venue, m.id): m for m in markets}
+    for kind, src, _meta in sets_to_walk:
+        for m in (src.markets if kind == "event" else [src]):
+            index.setdefault((m.venue, m.id), m)
+    for o in opps:
+        legs[o.id] = [_LegRef(index[(l.venue, l.market_id)], l.outcome, l.side, frozenset(l.pays_in))
+                      for l in o.legs if (l.venue, l.market_id) in index]
+    stats = ScanStats(markets=len(markets), exclusive_sets=n_sets, cross_venue_pairs=len(pairs),
+                      books=sum(1 for b in sc.books.values() if b is not None),
+                      seconds=round(time.perf_counter() - t0, 3))
+    scan = _Scan(id="s-" + secrets.token_hex(4), at=time.time(), as_of=sc.now, opportunities=opps,
+                 uncertain=uncertain, stats=stats, warnings=sc.warnings, legs=legs)
+    return scan
+
+
+def _page(scan: _Scan, flt: ArbFilter, offset: int, limit: int) -> tuple[FindArbitrageOut, str]:
+    ranked = rank(scan.opportunities, flt)
+    page = ranked[offset:offset + limit]
+    nxt = _cursor(scan.id, offset + limit) if len(ranked) > offset + limit else None
+    out = FindArbitrageOut(scan_id=scan.id, as_of=scan.as_of, total=len(ranked), opportunities=page,
+                           uncertain_pairs=scan.uncertain[:10] if offset == 0 else [], scanned=scan.stats,
+                           warnings=scan.warnings[:10], next_cursor=nxt)
+    return out, _scan_text(scan, page, offset, len(ranked), nxt)
+
+
+# --- bundles --------------------------------------------------------------------------------------
+async def reprice(state: Any, scan: _Scan, opp: Opportunity, size: Decimal
+                  ) -> tuple[list[Any], list[LegBook], Decimal, Decimal, Decimal]:
+    """Fresh books for every leg, the bundle priced exactly at ``size``:
+    (priced legs, fresh leg books, cost, payout, profit)."""
+    refs = scan.legs.get(opp.id) or []
+    if len(refs) != len(opp.legs):
+        raise ToolError("this opportunity's markets are no longer known; run find_arbitrage again")
+    svc = _markets(state)
+    fresh: list[LegBook] = []
+    for ref in refs:
+        try:
+            book = await svc.get_order_book(ref.market, ref.outcome)
+        except Exception as exc:  # noqa: BLE001
+            raise ToolError(f"could not read the book of {ref.market.venue} '{ref.market.title}' {ref.outcome}: {exc}") from None
+        levels = book.asks if ref.side == "buy" else book.bids
+        derived = book.derived
+        if not levels:
+            # a token without its own asks: the complement's bids (NO asks = 1 - YES bids)
+            comp = next((o.label for o in ref.market.outcomes if o.label.lower() != ref.outcome.lower()), None)
+            if comp is not None and len(ref.market.outcomes) == 2:
+                cb = await svc.get_order_book(ref.market, comp)
+                levels = list(complement_levels(cb.bids if ref.side == "buy" else cb.asks))
+                derived = True
+        fresh.append(LegBook(venue=ref.market.venue, market_id=ref.market.id, market_title=ref.market.title,
+                             outcome=ref.outcome, side=ref.side, levels=tuple(levels), fees=ref.market.fees,
+                             pays_in=ref.pays_in, min_size=ref.market.min_order_size,
+                             size_step=size_step_for(ref.market), derived=derived))
+    priced = price_bundle(fresh, size, opp.complete_sets_minted / opp.size if opp.size else ZERO)
+    if priced is None:
+        raise ToolError(f"the books are too thin now for {normalize(size)} of every leg; try a smaller size or "
+                        "run find_arbitrage again")
+    payoff = {s: sum((l.size for l in priced.legs if s in l.pays_in), ZERO) for s in opp.states}
+    payout = min(payoff.values()) if payoff else ZERO
+    profit = payout + priced.proceeds - priced.spent
+    return priced.legs, fresh, priced.spent, payout, profit
+
+
+def thinnest_first(priced: list[Any], books: list[LegBook]) -> list[int]:
+    """Leg order: least spare depth at the limit price first (the leg most likely to come up short
+    runs before anything else has been bought)."""
+    def spare(i: int) -> Decimal:
+        leg, b = priced[i], books[i]
+        if leg.side == "buy":
+            depth = sum((l.size for l in b.levels if l.price <= leg.limit_price), ZERO)
+        else:
+            depth = sum((l.size for l in b.levels if l.price >= leg.limit_price), ZERO)
+        return depth - leg.size
+
+    return sorted(range(len(priced)), key=lambda i: (spare(i), i))
+
+
+def register(mcp: MCPServer) -> None:
+    @mcp.tool(annotations=FIND)
+    async def find_arbitrage(
+        ctx: Context,
+        query: Annotated[str | None, Field(description="Topic to scan, e.g. 'fed september'.")] = None,
+        markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers.")] = None,
+        kinds: Annotated[list[Kind] | None, Field(description="Default: all four.")] = None,
+        venues: list[Venue] | None = None,
+        min_profit: Annotated[Decimal, Field(ge=0, description="USD.")] = Decimal(0),
+        min_capacity: Annotated[Decimal, Field(ge=0, description="Shares/contracts.")] = Decimal(0),
+        tail_min_price: Annotated[Decimal, Field(gt=0, lt=1, description="resolution kind: min price.")] = Decimal("0.95"),
+        tail_max_days: Annotated[Decimal, Field(gt=0, le=365, description="resolution kind: max days left.")] = Decimal(30),
+        max_markets: Annotated[int, Field(ge=1, le=200)] = 40,
+        limit: Annotated[int, Field(ge=1, le=50)] = 10,
+        cursor: str | None = None,
+    ) -> Annotated[CallToolResult, FindArbitrageOut]:
+        """Scan markets for arbitrage that survives fees and order-book depth: dutch_book (every outcome of an
+        exclusive set), yes_no (both books of one market), cross_venue (same contract on two venues, only when
+        the rules are equivalent), resolution (>=0.95 near deadline: NOT risk-free). Each result: legs with limit
+        prices and sizes, capacity, guaranteed profit after fees, worst case if a leg fails. Without query or
+        markets it scans the local catalog. Places nothing."""
+        state = _state(ctx)
+        flt = ArbFilter(venues=set(venues) if venues else None, kinds=set(kinds) if kinds else None,
+                        min_profit=min_profit, min_capacity=min_capacity)
+        if cursor:
+            sid, offset = _uncursor(cursor)
+            scan = _cache(state).get(sid)
+            if scan is None:
+                raise ToolError("that scan has expired; run find_arbitrage again without a cursor")
+            out, text = _page(scan, flt, offset, limit)
+            return tool_result(out, text)
+        refs = [r.strip() for r in (markets or []) if r and r.strip()]
+        scan = await run_scan(ctx, refs=refs, query=(query or "").strip() or None,
+                              kinds=set(kinds) if kinds else {k.value for k in ArbKind},
+                              venues=set(venues) if venues else None, max_markets=max_markets,
+                              tail_min=tail_min_price, tail_days=tail_max_days)
+        _remember(state, scan)
+        out, text = _page(scan, flt, 0, limit)
+        return tool_result(out, text)
+
+    @mcp.tool(annotations=PROPOSE)
+    async def propose_bundle(
+        ctx: Context,
+        opportunity_id: Annotated[str, Field(description="An id from find_arbitrage.")],
+        size: Annotated[Decimal | None, Field(gt=0, description="Bundle size (shares per leg); default the "
+                                                                  "opportunity's size.")] = None,
+    ) -> Annotated[CallToolResult, BundleOut]:
+        """Turn a find_arbitrage opportunity into ONE intent with every leg, re-priced on fresh books; the person
+        confirms once (same channels as propose_order; then confirm_order). Legs execute in order as
+        fill-and-kill orders; if a leg fills only partly the rest are not sent and the exposure is reported.
+        Places nothing itself."""
+        from pm_mcp.execution import LegSpec, confirmation_instructions, propose_intent
+        from pm_mcp.surface.orders import _can_elicit, _err, intent_out, intent_text
+
+        state = _state(ctx)
+        scan, opp = _find_opportunity(state, opportunity_id)
+        if opp.complete_sets_minted > 0:
+            raise ToolError("this bundle sells a complete set that must be minted (split) first, which this server "
+                            "does not do; it cannot be proposed as orders")
+        want = size if size is not None else opp.size
+        step = max(size_step_for(r.market) for r in scan.legs.get(opp.id, [])) if scan.legs.get(opp.id) else Decimal("0.01")
+        want = floor_to(want, step)
+        if want <= 0:
+            raise ToolError(f"size must be at least {step}")
+        legs, books, cost, payout, profit = await reprice(state, scan, opp, want)
+        if opp.risk_free and profit <= 0:
+            raise ToolError(f"the edge is gone: at the current books {normalize(want)} of every leg costs {usd(cost)} "
+                            f"and pays {usd(payout)} (profit {usd(profit)}); nothing was proposed")
+        refs = scan.legs[opp.id]
+        # the thinnest leg first: if anything fails to fill, it is most likely that one, and then
+        # nothing else has been bought yet
+        order = thinnest_first(legs, books)
+        specs = [LegSpec(market=refs[i].market, outcome=refs[i].outcome, side=refs[i].side,
+                         limit_price=legs[i].limit_price, size=want, venue=refs[i].market.venue,
+                         time_in_force="FAK") for i in order]
+        can = _can_elicit(ctx)
+        try:
+            rec = await propose_intent(state, specs, client_can_elicit=can)
+        except Exception as exc:  # noqa: BLE001
+            raise _err(exc) from None
+        how = await confirmation_instructions(state, rec, client_can_elicit=can)
+        head = (f"Bundle for {opp.id} ({opp.kind.value}, {'risk-free' if opp.risk_free else 'NOT risk-free'}): "
+                f"{len(specs)} legs x {normalize(want)}; at the current books it costs {usd(cost)} incl. fees and "
+                f"pays {usd(payout)} whatever happens -> profit {usd(profit)}. One confirmation covers every leg; legs "
+                "run in order as fill-and-kill orders and a partly filled leg stops the rest (the exposure is "
+                "reported).")
+        if opp.flags:
+            head += " Flags: " + "; ".join(opp.flags[:3])
+        out = BundleOut(opportunity_id=opp.id, kind=opp.kind.value, size=want, expected_cost=cost,
+                        guaranteed_payout=payout, expected_profit=profit,
+                        intent=intent_out(rec, [], how))
+        return tool_result(out, head + "\n" + intent_text(rec, [], how))

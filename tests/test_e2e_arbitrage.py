@@ -1,0 +1,164 @@
+"""End to end through the real pm-mcp process and the official MCP client, against the Polymarket
+simulator with a Dutch book planted in synthetic books (routes/books added from this test; the
+recorded fixtures are untouched):
+
+find_arbitrage -> propose_bundle -> confirm_order (the person accepts in the elicitation dialog)
+-> paper fills of every leg -> get_portfolio shows a position that pays the same in every outcome.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+
+import pytest
+
+from conftest import connect
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+EVENT_ID = "990001"
+SLUG = "planted-dutch-book-2026"
+MEMBERS = [  # (market id, name, yes token, no token, YES asks best-first, YES bids best-first)
+    ("990011", "Alice", "71000000000000000000000000000000000000000000000000000000000000000001",
+     "71000000000000000000000000000000000000000000000000000000000000000002",
+     [("0.30", "100"), ("0.35", "200")], [("0.27", "100")]),
+    ("990012", "Bob", "71000000000000000000000000000000000000000000000000000000000000000003",
+     "71000000000000000000000000000000000000000000000000000000000000000004",
+     [("0.30", "50"), ("0.32", "100")], [("0.28", "100")]),
+    ("990013", "Other", "71000000000000000000000000000000000000000000000000000000000000000005",
+     "71000000000000000000000000000000000000000000000000000000000000000006",
+     [("0.30", "80"), ("0.40", "100")], [("0.25", "100")]),
+]
+
+
+def _plant(sim, *, fee_rate: str | None = None, event_id: str = EVENT_ID, slug: str = SLUG, augmented=False):
+    from tools.sim.polymarket import add_market, set_book
+
+    event = {"id": event_id, "slug": slug, "ticker": slug, "title": "Who wins the planted race?",
+             "description": "Exactly one of the named outcomes resolves Yes; 'Other' covers anyone else.",
+             "active": True, "closed": False, "negRisk": True, "enableNegRisk": True,
+             "negRiskAugmented": augmented, "endDate": "2026-12-31T00:00:00Z", "tags": []}
+    for mid, name, yes, no, asks, bids in MEMBERS:
+        mid = f"{mid}{event_id[-1]}" if event_id != EVENT_ID else mid
+        market = {
+            "id": mid, "question": f"Will {name} win the planted race?", "slug": f"{slug}-{name.lower()}",
+            "conditionId": "0x" + mid.rjust(64, "0"), "groupItemTitle": name,
+            "description": f"This market resolves to \"Yes\" if {name} wins the planted race, announced by the "
+                           "organiser on https://example.org/results by December 31, 2026. Otherwise \"No\".",
+            "endDate": "2026-12-31T00:00:00Z", "outcomes": json.dumps(["Yes", "No"]),
+            "outcomePrices": json.dumps([asks[0][0], str(1 - D(asks[0][0]))]),
+            "clobTokenIds": json.dumps([yes + event_id[-1], no + event_id[-1]]),
+            "active": True, "closed": False, "acceptingOrders": True, "enableOrderBook": True,
+            "orderPriceMinTickSize": 0.01, "orderMinSize": 5, "negRisk": True,
+            "negRiskMarketID": "0x" + event_id.rjust(64, "0"), "bestBid": float(bids[0][0]),
+            "bestAsk": float(asks[0][0]), "updatedAt": "2026-09-01T00:00:00Z",
+            "feesEnabled": fee_rate is not None,
+            **({"feeSchedule": {"exponent": 1, "rate": float(fee_rate), "takerOnly": True, "rebateRate": 0}}
+               if fee_rate is not None else {}),
+        }
+        add_market(sim, market, event)
+        set_book(sim, yes + event_id[-1], bids, asks, market=market["conditionId"], neg_risk=True)
+        # the NO token's book mirrors the YES book (NO ask = 1 - YES bid, NO bid = 1 - YES ask)
+        set_book(sim, no + event_id[-1], [(str(1 - D(p)), s) for p, s in asks],
+                 [(str(1 - D(p)), s) for p, s in bids], market=market["conditionId"], neg_risk=True)
+
+
+async def _accept(context, params):
+    from mcp.types import ElicitRequestURLParams, ElicitResult
+
+    _accept.asked.append(params.message)
+    if isinstance(params, ElicitRequestURLParams):
+        return ElicitResult(action="accept")
+    return ElicitResult(action="accept", content={"approve": True})
+
+
+async def test_dutch_book_found_proposed_confirmed_filled_and_hedged(pm_env):
+    from tools.sim import start_sim
+
+    _accept.asked = []
+    with start_sim("polymarket") as sim:
+        _plant(sim)
+        env = {**pm_env, **sim.env(), "PM_MCP_CONFIRM": "auto"}
+        async with connect(env, elicitation_callback=_accept) as client:
+            progress: list[tuple[float, float | None, str | None]] = []
+
+            async def on_progress(p, total, message):
+                progress.append((p, total, message))
+
+            r = await client.call_tool("find_arbitrage", {"markets": [SLUG], "kinds": ["dutch_book"]},
+                                       progress_callback=on_progress)
+            assert not r.is_error, r.content[0].text
+            text = r.content[0].text
+            out = r.structured_content
+            assert out["total"] == 1, text
+            opp = out["opportunities"][0]
+            # the merged walk by hand (see tests/test_arbitrage.py::planted): best at 80, capacity 150
+            assert opp["kind"] == "dutch_book" and opp["risk_free"] is True, text
+            assert D(opp["size"]) == 80 and D(opp["capacity"]) == 150
+            assert D(opp["profit"]) == D("7.4") and D(opp["cost"]) == D("72.6")
+            assert {leg["market_title"] for leg in opp["legs"]} == {
+                f"Will {n} win the planted race?" for _, n, *_ in MEMBERS}
+            assert "RISK-FREE" in text and opp["id"] in text and "propose_bundle" in text
+            assert progress and progress[-1][0] == progress[-1][1]  # books fetched, reported to the end
+
+            r = await client.call_tool("propose_bundle", {"opportunity_id": opp["id"]})
+            assert not r.is_error, r.content[0].text
+            b = r.structured_content
+            assert D(b["expected_profit"]) == D("7.4") and D(b["size"]) == 80
+            intent = b["intent"]
+            assert intent["status"] == "proposed" and len(intent["legs"]) == 3
+            assert all(leg["side"] == "buy" and D(leg["size"]) == 80 for leg in intent["legs"])
+            # thinnest leg first: at its limit 0.30 Other's book holds exactly 80 (no spare depth),
+            # Alice's 100 at 0.30, Bob's 150 up to 0.32
+            assert [leg["market_title"].split()[1] for leg in intent["legs"]] == ["Other", "Alice", "Bob"]
+            assert "confirm_order" in r.content[0].text
+
+            r = await client.call_tool("confirm_order", {"intent_id": intent["intent_id"]})
+            assert not r.is_error, r.content[0].text
+            assert len(_accept.asked) == 1  # one dialog for the whole bundle
+            done = r.structured_content
+            assert done["intent"]["status"] == "executed", r.content[0].text
+            orders = done["orders"]
+            assert len(orders) == 3 and all(D(o["filled_size"]) == 80 for o in orders)
+
+            r = await client.call_tool("get_portfolio", {})
+            assert not r.is_error, r.content[0].text
+            positions = [p for p in r.structured_content["positions"] if p["event_id"] == EVENT_ID]
+            held = {p["market_id"]: D(p["size"]) for p in positions if p["outcome"] == "Yes"}
+            assert held == {"990011": D(80), "990012": D(80), "990013": D(80)}
+            cost = sum(D(p["cost_basis"]) for p in positions)
+            assert cost == D("72.6")
+            # simulate each outcome resolving: exactly one YES pays $1 a share
+            for winner in held:
+                payoff = sum(size for mid, size in held.items() if mid == winner)
+                assert payoff == D(80)
+                assert payoff - cost == D("7.4")
+
+
+async def test_fees_that_remove_the_edge_and_augmented_sets(pm_env):
+    from tools.sim import start_sim
+
+    with start_sim("polymarket") as sim:
+        # a 0.50 taker fee rate: about 0.5 x 0.3 x 0.7 = 0.105 per share on each of 3 legs > the 0.10 edge
+        _plant(sim, fee_rate="0.5")
+        _plant(sim, event_id="990002", slug="planted-augmented", augmented=True)
+        env = {**pm_env, **sim.env()}
+        async with connect(env) as client:
+            r = await client.call_tool("find_arbitrage", {"markets": [SLUG], "kinds": ["dutch_book"]})
+            assert not r.is_error, r.content[0].text
+            assert r.structured_content["total"] == 0
+            assert "No opportunity survives fees" in r.content[0].text
+            r = await client.call_tool("find_arbitrage", {"markets": ["planted-augmented"], "kinds": ["dutch_book"]})
+            out = r.structured_content
+            assert out["total"] == 1
+            opp = out["opportunities"][0]
+            assert opp["risk_free"] is False and any("augmented" in f for f in opp["flags"])
+            assert "NOT risk-free" in r.content[0].text
+            # an unknown opportunity id and a bad cursor are readable errors, and the server stays up
+            r = await client.call_tool("propose_bundle", {"opportunity_id": "du-nope"})
+            assert r.is_error and "find_arbitrage" in r.content[0].text
+            r = await client.call_tool("find_arbitrage", {"cursor": "garbage"})
+            assert r.is_error and "cursor" in r.content[0].text
+            r = await client.call_tool("find_arbitrage", {"markets": [SLUG], "kinds": ["dutch_book"]})
+            assert not r.is_error
