@@ -80,10 +80,43 @@ class _CI:
         return r.finditer(t)
 
 
+class _Lazy:
+    """Compiled on first use: ~80 patterns cost tens of ms to compile, which the server's cold start
+    should not pay before anyone parses rules."""
+
+    __slots__ = ("_pattern", "_flags", "_c")
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self._pattern, self._flags, self._c = pattern, flags, None
+
+    def _get(self) -> Any:
+        c = self._c
+        if c is None:
+            c = self._c = (_CI(self._pattern, self._flags) if self._flags & re.I
+                           else re.compile(self._pattern, self._flags))
+        return c
+
+    @property
+    def pattern(self) -> str:
+        return self._pattern
+
+    def search(self, s: str):
+        return self._get().search(s)
+
+    def match(self, s: str):
+        return self._get().match(s)
+
+    def finditer(self, s: str):
+        return self._get().finditer(s)
+
+    def sub(self, repl: str, s: str) -> str:
+        return self._get().sub(repl, s)
+
+
 def _rx(pattern: str, flags: int = 0) -> Any:
-    """re.compile, or for re.I a pattern matched on lower-cased text (group TEXT is then lower-case:
-    callers slice the original text by offsets when they need the words)."""
-    return _CI(pattern, flags) if flags & re.I else re.compile(pattern, flags)
+    """A pattern compiled lazily; with re.I it is matched on lower-cased text (group TEXT is then
+    lower-case: callers slice the original text by offsets when they need the words)."""
+    return _Lazy(pattern, flags)
 
 
 # ---------------------------------------------------------------------------------------------

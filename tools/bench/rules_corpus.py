@@ -15,6 +15,7 @@ A prediction where the label has none is a false positive; a label the parser mi
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -155,6 +156,7 @@ def evaluate(corpus: list[dict], labels: dict[str, dict]) -> dict[str, Score]:
 def timing(corpus: list[dict], repeat: int = 20) -> dict[str, float]:
     markets = [(e["text"], e["venue"], market_for(e)) for e in corpus]
     per_text: list[float] = []
+    cpu0 = time.process_time()
     for _ in range(2):  # warm-up (regex compilation is at import; this warms caches)
         for t, v, m in markets:
             parse_rules(t, venue=v, market=m)
@@ -164,7 +166,8 @@ def timing(corpus: list[dict], repeat: int = 20) -> dict[str, float]:
             parse_rules(t, venue=v, market=m)
             per_text.append((time.perf_counter() - t0) * 1000)
     per_text.sort()
-    return {"n": len(per_text), "mean_ms": statistics.fmean(per_text), "median_ms": statistics.median(per_text),
+    cpu_ms = (time.process_time() - cpu0) * 1000 / ((repeat + 2) * len(markets))
+    return {"n": len(per_text), "cpu_ms": cpu_ms, "load": os.getloadavg()[0], "mean_ms": statistics.fmean(per_text), "median_ms": statistics.median(per_text),
             "p95_ms": per_text[int(0.95 * len(per_text)) - 1], "max_ms": per_text[-1],
             "mean_chars": statistics.fmean(len(e["text"]) for e in corpus)}
 
@@ -180,7 +183,8 @@ def main(argv: list[str]) -> int:
     for f, s in scores.items():
         print(f"| {f} | {s.precision:.2f} | {s.recall:.2f} | {s.tp} | {s.fp} | {s.fn} |")
     print(f"\nparse time per text ({t['n']} parses): mean {t['mean_ms']:.3f} ms, median {t['median_ms']:.3f} ms, "
-          f"p95 {t['p95_ms']:.3f} ms, max {t['max_ms']:.3f} ms")
+          f"p95 {t['p95_ms']:.3f} ms, max {t['max_ms']:.3f} ms; CPU time {t['cpu_ms']:.3f} ms per text "
+          f"(1-min load average {t['load']:.2f} on {os.cpu_count()} cores)")
     if "--errors" in argv:
         for f, s in scores.items():
             for err in s.errors:
