@@ -802,6 +802,35 @@ def detect_cross_venue(a: VenueSide, b: VenueSide, eq: Equivalence, *, now: date
     return out, None
 
 
+def equivalence_of(a: Market, b: Market) -> Equivalence:
+    """compare_rules on the two markets' rule texts, reduced to what arbitrage needs."""
+    from pm_mcp.domain.rules import parse_rules
+    from pm_mcp.domain.rules_compare import compare_rules
+
+    rc = compare_rules(parse_rules(a.rule_text or "", market=a), parse_rules(b.rule_text or "", market=b))
+    diffs = [f"{d.field} ({d.severity}): {d.detail}" for d in rc.differences]
+    verdict = Verdict(rc.verdict)
+    if verdict is Verdict.EQUIVALENT and rc.mapping == "unknown":
+        verdict = Verdict.UNCERTAIN
+        diffs.append("outcome mapping unknown: cannot tell whether YES on one is YES or NO on the other")
+    return Equivalence(verdict=verdict, inverted=rc.mapping == "inverted", differences=diffs)
+
+
+def rule_flags(m: Market) -> list[str]:
+    """Rule-risk flags for a tail trade: ambiguity and low settlement clarity (from parse_rules)."""
+    if not (m.rule_text or "").strip():
+        return ["rules: no rule text to check"]
+    from pm_mcp.domain.rules import parse_rules
+
+    ra = parse_rules(m.rule_text, market=m)
+    flags = [f"rules: {a.kind.replace('_', ' ')} ('{a.phrase}')" for a in ra.ambiguity[:3]]
+    if ra.clarity < 0.6:
+        flags.append(f"rules: settlement clarity {ra.clarity:.2f}")
+    if ra.deadline.early_resolution:
+        flags.append("rules: can resolve early")
+    return flags
+
+
 def _indicative_edge(a: VenueSide, b: VenueSide, inverted: bool) -> Decimal | None:
     def ask(side: VenueSide, yes: bool) -> Decimal | None:
         book, comp = (side.yes_book, side.no_book) if yes else (side.no_book, side.yes_book)
