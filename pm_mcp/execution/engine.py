@@ -95,7 +95,13 @@ class LegSpec:
 
 
 def market_rules_hash(market: Market) -> str:
-    return rules_hash(market.rule_text or "")
+    """pm_mcp.domain.rules.rules_hash of the market's rule text. Should that ever fail, the sha256 of the raw
+    text stands in (a different value: an intent priced with one and re-checked with the other refuses)."""
+    try:
+        return rules_hash(market.rule_text or "")
+    except Exception:  # noqa: BLE001
+        log.warning("rules_hash failed; using the sha256 of the raw rule text", exc_info=True)
+        return "raw:" + hashlib.sha256((market.rule_text or "").encode("utf-8")).hexdigest()
 
 
 class ExecutionEngine:
