@@ -184,3 +184,41 @@ async def test_kill_while_the_venue_holds_our_order_then_restart_exactly_one_ord
     inject_order_fault(sim, "accept_then_hang", seconds=20)
     intent_id = await _kill_during_confirm(env, tmp_path, "k2", lambda: len(orders(sim)) == 1)
     await _after_restart(env, tmp_path, sim, intent_id)
+
+
+async def test_kalshi_live_doctor_order_and_no_key_material_anywhere(pm_env, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from pm_mcp.venues.kalshi_signing import KalshiKey
+    from tools.sim.kalshi import set_book
+    from tools.sim.kalshi_trading import orders as kalshi_orders
+    from tools.sim.kalshi_trading import register_key
+
+    ticker = "KXELONMARS-99"  # recorded, open until 2099, 0.01 grid
+    pem = rsa.generate_private_key(65537, 2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    key_file = tmp_path / "kalshi.pem"
+    key_file.write_bytes(pem)
+    with start_sim("kalshi") as sim:
+        set_book(sim, ticker, yes_bids=[("0.13", "50")], no_bids=[("0.85", "30")])
+        register_key(sim, "kid-e2e", KalshiKey(pem).public_pem(), balance="200")
+        env = {**pm_env, **sim.env(), "PM_MCP_MODE": "live", "PM_MCP_CONFIRM": "host", "PM_MCP_VENUES": "kalshi",
+               "PM_MCP_KALSHI_KEY_ID": "kid-e2e", "PM_MCP_KALSHI_PRIVATE_KEY_FILE": str(key_file),
+               "PM_MCP_LOG_LEVEL": "DEBUG"}
+        seen: list[str] = []
+        async with server(env, tmp_path, "kalshi") as (client, _pid):
+            doc, text = await call(client, "doctor", {}, seen)
+            assert {c["name"]: c["status"] for c in doc["checks"]}.get("kalshi key") == "pass", text
+            prop, _ = await call(client, "propose_order", {"venue": "kalshi", "market": ticker, "outcome": "Yes",
+                                                           "side": "buy", "limit_price": "0.15", "size": "10"}, seen)
+            await call(client, "confirm_order", {"intent_id": prop["intent_id"]}, seen)
+            o, text = await call(client, "get_order", {"ref": prop["intent_id"]}, seen)
+            assert o["orders"][0]["status"] == "filled", text
+        assert len(kalshi_orders(sim)) == 1
+    body_lines = [ln for ln in pem.decode().splitlines() if ln and not ln.startswith("-----")]
+    logs = [p.read_text(errors="replace") for p in tmp_path.glob("stderr-*.log")]
+    assert any(logs)
+    for blob in seen + logs:
+        for ln in body_lines:
+            assert ln not in blob, "Kalshi private key material leaked"
