@@ -377,7 +377,7 @@ async def test_search_survives_one_source_failing(adapter, sim):
     assert got and got[0].id.startswith("KXNEWPOPE")
     sim.clear_faults()
     adapter._catalog_at = None  # force a refresh, and make it fail: the v1 search still answers
-    adapter._catalog = []
+    adapter._index = kalshi_mod.CatalogIndex().freeze()
     sim.inject("status", status=503, times=None, path=r"^/trade-api/v2/events$")
     got = await adapter.search("rate cut")
     assert any(m.id == "KXRATECUT-26DEC31" for m in got)
@@ -459,17 +459,20 @@ async def test_synthetic_market_added_by_a_test(adapter, sim):
 def test_catalog_index_matches_the_scan_it_replaces():
     from hypothesis import given, settings as hsettings, strategies as st
 
-    entries = []
-    body = load("get_events_nested_markets_2026-05.json")
-    for ev in body["events"]:
-        event = kp.parse_event(ev, now=NOV)
-        for m in event.markets:
-            entries.append(kalshi_mod._Entry(m.model_copy(update={"event_title": event.title}),
-                                             [ev.get("sub_title") or "", ev.get("series_ticker") or ""]))
+    texts = []  # (title tokens, other tokens) of real market texts
+    for ev in load("get_events_nested_markets_2026-05.json")["events"]:
+        for raw in ev["markets"]:
+            texts.append(kalshi_mod.CatalogRow(raw, ev).texts())
     for m in kp.parse_v1_search(load("v1_search_series_fed_2026-08.json"), now=MARCH):
-        entries.append(kalshi_mod._Entry(m, []))
-    index = kalshi_mod.CatalogIndex(entries)
-    words = sorted({t for e in entries for t in e.title_tokens | e.other_tokens})
+        texts.append((m.title, f"{m.event_title} {m.id} {m.category}"))
+    index = kalshi_mod.CatalogIndex()
+    sets = []
+    for title, other in texts:
+        t, o = set(kalshi_mod.tokens(title)), set(kalshi_mod.tokens(other))
+        sets.append((t, o))
+        index.add(None, t, o)
+    index.freeze()
+    words = sorted({w for t, o in sets for w in t | o})
     pieces = words + [w[:3] for w in words if len(w) > 3] + ["zzz", "fe", "q"]
 
     @hsettings(max_examples=150, deadline=None)
@@ -477,11 +480,43 @@ def test_catalog_index_matches_the_scan_it_replaces():
     def check(query):
         got = index.match(query)
         q = list(dict.fromkeys(query))
-        for i, e in enumerate(entries):
-            matched, weight = kalshi_mod.score(e.title_tokens, e.other_tokens, q)
+        for i, (t, o) in enumerate(sets):
+            matched, weight = kalshi_mod.score(t, o, q)
             if matched:
-                assert got[i] == (matched, weight), (query, e.market.id)
+                assert got[i] == (matched, weight), (query, i)
             else:
                 assert i not in got
 
     check()
+
+
+def test_catalog_row_rebuilds_the_market():
+    body = load("get_events_nested_markets_2026-05.json")
+    pope = next(e for e in body["events"] if e["event_ticker"] == "KXNEWPOPE-70")
+    full = kp.parse_event(pope, now=NOV).markets[0]
+    slim = kalshi_mod.CatalogRow(pope["markets"][0], pope).market(NOV)
+    keep = {"rule_text", "rule_sources", "resolution_source", "updated_at", "event_title", "fees"}
+    assert slim.model_dump(exclude=keep) == full.model_dump(exclude=keep)
+    assert slim.rule_text == "" and slim.event_title == "Who will the next Pope be? (Before 2070)"
+
+
+@pytest.mark.anyio
+async def test_slow_catalog_load_runs_in_the_background(adapter, sim, monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(kalshi_mod, "EVENTS_PAGE", 2)
+    monkeypatch.setattr(kalshi_mod, "CATALOG_WAIT_S", 0.2)
+    sim.inject("delay", seconds=0.6, times=None, path=r"^/trade-api/v2/events$")
+    t0 = asyncio.get_running_loop().time()
+    got = await adapter.search("rate cut")  # the catalog is not ready: the v1 search answers alone
+    assert asyncio.get_running_loop().time() - t0 < 0.6
+    assert got and all(m.id != "KXFEDDECISION-26SEP-C25" for m in got)
+    # a caller that gives up (the service's per-venue timeout) does not cancel the load
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(adapter.search("pope"), 0.05)
+    await adapter.catalog_markets(0)  # waits for the whole load
+    assert sim.count(path=r"^/trade-api/v2/events$") == 3 and adapter.catalog_size == 18
+    sim.clear_faults()
+    got = await adapter.search("fed cut")
+    assert "KXFEDDECISION-26SEP-C25" in [m.id for m in got]
+    assert sim.count(path=r"^/trade-api/v2/events$") == 3  # no second load

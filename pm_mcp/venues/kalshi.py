@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import sys
+from collections import Counter
 import heapq
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -40,7 +43,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PAGE = 200  # GET /events max page size
 MARKETS_PAGE = 1000  # GET /markets max page size
-CATALOG_MAX_PAGES = 50  # 10,000 open events: a cap, not a target
+CATALOG_MAX_PAGES = 150  # 30,000 open events: a cap, not a target
+CATALOG_WAIT_S = 4.0  # a search waits this long for a catalog (re)load, then answers with what is there
 # ``interval`` is the window ending now, as for every venue (1h, 6h, 1d, 1w, 1m = 30 days, max)
 WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1), "1w": timedelta(weeks=1),
            "1m": timedelta(days=30), "max": timedelta(days=3 * 365)}
@@ -81,15 +85,64 @@ class KalshiSeries(BaseModel):
     contract_terms_url: str | None = None
 
 
-class _Entry:
-    """One catalog market with its search text, tokenised once."""
+class CatalogRow:
+    """One catalog market, compact (a few hundred bytes instead of a ~8 KB Market model): the fields a
+    search result shows, as the venue's strings. :meth:`market` builds the Market when it is returned.
+    Rule text is not kept (get_market fetches it)."""
 
-    __slots__ = ("market", "title_tokens", "other_tokens")
+    __slots__ = ("ticker", "event_ticker", "series_ticker", "title", "yes_sub_title", "event_title", "event_sub",
+                 "category", "mutually_exclusive", "quotes", "volume", "volume_24h", "open_interest",
+                 "close_time", "expected_expiration_time", "status", "tick", "market_type", "rank_volume")
 
-    def __init__(self, market: Market, extra: Sequence[str]):
-        self.market = market
-        self.title_tokens = set(tokens(market.title))
-        self.other_tokens = set(tokens(" ".join([*extra, market.event_title or "", market.id, market.category or ""])))
+    def __init__(self, raw: Mapping[str, Any], event: Mapping[str, Any]):
+        self.ticker = str(raw["ticker"])
+        self.event_ticker = str(event["event_ticker"])
+        self.series_ticker = str(event.get("series_ticker") or kp.series_of(self.event_ticker))
+        self.title = raw.get("title") or ""
+        self.yes_sub_title = raw.get("yes_sub_title") or ""
+        self.event_title = event.get("title") or ""
+        self.event_sub = event.get("sub_title") or ""
+        self.category = event.get("category") or None
+        self.mutually_exclusive = bool(event.get("mutually_exclusive")) or event.get("collateral_return_type") == "MECNET"
+        self.quotes = tuple(raw.get(k) for k in _QUOTE_KEYS)
+        self.volume = raw.get("volume_fp")
+        self.volume_24h = raw.get("volume_24h_fp")
+        self.open_interest = raw.get("open_interest_fp")
+        self.close_time = raw.get("close_time")
+        self.expected_expiration_time = raw.get("expected_expiration_time") or raw.get("expiration_time")
+        self.status = raw.get("status")
+        self.tick = str(kp.tick_size(raw))
+        self.market_type = raw.get("market_type")
+        vol = kp.dec(self.volume_24h) or kp.dec(self.volume) or Decimal(0)
+        self.rank_volume = int(vol)  # whole contracts: a ranking tie-breaker only
+
+    def texts(self) -> tuple[str, str]:
+        """(title text, other searchable text)."""
+        return (kp.market_title({"title": self.title, "yes_sub_title": self.yes_sub_title},
+                                has_siblings=self.mutually_exclusive),
+                " ".join((self.event_title, self.event_sub, self.series_ticker, self.ticker, self.category or "")))
+
+    def sort_volume(self) -> int:
+        return self.rank_volume
+
+    def market(self, now: datetime | None = None) -> Market:
+        raw = {"ticker": self.ticker, "event_ticker": self.event_ticker, "title": self.title,
+               "yes_sub_title": self.yes_sub_title, **dict(zip(_QUOTE_KEYS, self.quotes)),
+               "volume_fp": self.volume, "volume_24h_fp": self.volume_24h, "open_interest_fp": self.open_interest,
+               "close_time": self.close_time, "expected_expiration_time": self.expected_expiration_time,
+               "status": self.status, "market_type": self.market_type,
+               "price_ranges": [{"start": "0", "end": "1", "step": self.tick}]}
+        event = {"event_ticker": self.event_ticker, "series_ticker": self.series_ticker, "title": self.event_title,
+                 "mutually_exclusive": self.mutually_exclusive, "category": self.category}
+        m = kp.parse_market(raw, event=event, now=now)
+        title = self.event_title
+        if self.event_sub and self.event_sub.lower() not in title.lower():
+            title = f"{title} ({self.event_sub})"
+        return m.model_copy(update={"event_title": title or None})
+
+
+_QUOTE_KEYS = ("yes_bid_dollars", "yes_ask_dollars", "no_bid_dollars", "no_ask_dollars", "last_price_dollars",
+               "yes_bid", "yes_ask", "no_bid", "no_ask", "last_price")
 
 
 def score(entry_title: set[str], entry_other: set[str], query: Sequence[str]) -> tuple[int, float]:
@@ -115,44 +168,103 @@ def score(entry_title: set[str], entry_other: set[str], query: Sequence[str]) ->
 
 
 class CatalogIndex:
-    """Inverted index over the catalog: token -> entry numbers, title and other text apart; prefix matches
-    by bisecting the sorted vocabulary. ``match`` gives, per entry, what :func:`score` would give, without
-    scanning every entry."""
+    """Inverted index over the catalog: token -> row numbers, title and other text apart; prefix matches
+    by bisecting the sorted vocabulary. ``match`` gives, per row, what :func:`score` would give, without
+    scanning every row."""
 
-    def __init__(self, entries: Sequence[_Entry]):
-        self.entries = list(entries)
+    def __init__(self) -> None:
+        self.rows: list[CatalogRow] = []
         self.title: dict[str, list[int]] = {}
         self.other: dict[str, list[int]] = {}
-        for i, e in enumerate(self.entries):
-            for t in e.title_tokens:
-                self.title.setdefault(t, []).append(i)
-            for t in e.other_tokens:
-                self.other.setdefault(t, []).append(i)
+        self.vocab: list[str] = []
+
+    def add(self, row: CatalogRow, title_tokens: Iterable[str], other_tokens: Iterable[str]) -> None:
+        i = len(self.rows)
+        self.rows.append(row)
+        for t in set(title_tokens):
+            self.title.setdefault(sys.intern(t), []).append(i)
+        for t in set(other_tokens):
+            self.other.setdefault(sys.intern(t), []).append(i)
+
+    def add_row(self, row: CatalogRow) -> None:
+        title, other = row.texts()
+        self.add(row, tokens(title), tokens(other))
+
+    def freeze(self) -> CatalogIndex:
         self.vocab = sorted(set(self.title) | set(self.other))
+        return self
+
+    def _classes(self, q: str) -> tuple[set[int], set[int], set[int], set[int]]:
+        """Rows matching token ``q``, split (disjoint, by set differences) into exact-title, exact-other,
+        prefix-title and prefix-other: each row falls in its best class only."""
+        exact_t = set(self.title.get(q, ()))
+        exact_o = set(self.other.get(q, ())) - exact_t
+        pre_t: set[int] = set()
+        pre_o: set[int] = set()
+        if len(q) >= 3:
+            lo = bisect.bisect_left(self.vocab, q)
+            for t in self.vocab[lo:]:
+                if not t.startswith(q):
+                    break
+                if t != q:
+                    pre_t.update(self.title.get(t, ()))
+                    pre_o.update(self.other.get(t, ()))
+            pre_t -= exact_t | exact_o
+            pre_o -= exact_t | exact_o | pre_t
+        return exact_t, exact_o, pre_t, pre_o
+
+    @staticmethod
+    def _weight(i: int, classes: Sequence[tuple[set[int], ...]]) -> float:
+        total = 0.0
+        for c in classes:
+            for rows, w in zip(c, _CLASS_WEIGHTS):
+                if i in rows:
+                    total += w
+                    break
+        return total
 
     def match(self, query: Sequence[str]) -> dict[int, tuple[int, float]]:
-        acc: dict[int, tuple[int, float]] = {}
-        for q in dict.fromkeys(query):
-            best: dict[int, float] = {}
-            if len(q) >= 3:
-                lo = bisect.bisect_left(self.vocab, q)
-                for t in self.vocab[lo:]:
-                    if not t.startswith(q):
-                        break
-                    if t == q:
-                        continue
-                    for i in self.other.get(t, ()):
-                        best[i] = max(best.get(i, 0.0), 1.0)
-                    for i in self.title.get(t, ()):
-                        best[i] = max(best.get(i, 0.0), 1.5)
-            for i in self.other.get(q, ()):
-                best[i] = max(best.get(i, 0.0), 2.0)
-            for i in self.title.get(q, ()):
-                best[i] = 3.0
-            for i, w in best.items():
-                n, total = acc.get(i, (0, 0.0))
-                acc[i] = (n + 1, total + w)
-        return acc
+        """Row number -> (query tokens matched, weight) for every row that matches at all."""
+        classes = [self._classes(q) for q in dict.fromkeys(query)]
+        matched: Counter = Counter()
+        for c in classes:
+            matched.update(set().union(*c))
+        return {i: (n, self._weight(i, classes)) for i, n in matched.items()}
+
+    def top(self, query: Sequence[str], n: int) -> list[tuple[tuple[int, float, int], int]]:
+        """The ``n`` best rows as ((matched, weight, volume), row number): most query tokens matched first,
+        then weight, then volume. Rows matching every token come from a set intersection; the rows
+        matching fewer are only counted when those are not enough."""
+        if n <= 0:
+            return []
+        rows = self.rows
+        if not query:
+            best = heapq.nlargest(n, range(len(rows)), key=lambda i: rows[i].rank_volume)
+            return [((0, 0.0, rows[i].rank_volume), i) for i in best]
+        classes = [self._classes(q) for q in dict.fromkeys(query)]
+        unions = [set().union(*c) for c in classes]
+        k = len(unions)
+        full = set.intersection(*unions) if unions else set()
+        if len(full) >= n or k == 1:
+            levels = {k: full}
+        else:
+            matched: Counter = Counter()
+            for u in unions:
+                matched.update(u)
+            levels = {}
+            for i, m in matched.items():
+                levels.setdefault(m, set()).add(i)
+        out: list[tuple[tuple[int, float, int], int]] = []
+        for m in sorted(levels, reverse=True):
+            need = n - len(out)
+            if need <= 0:
+                break
+            scored = ((self._weight(i, classes), rows[i].rank_volume, i) for i in levels[m])
+            out += [((m, w, v), i) for w, v, i in heapq.nlargest(need, scored)]
+        return out
+
+
+_CLASS_WEIGHTS = (3.0, 2.0, 1.5, 1.0)
 
 
 class KalshiAdapter:
@@ -167,10 +279,9 @@ class KalshiAdapter:
         self.v1_search_url = f"{root}/v1/search/series"
         self._events: dict[str, tuple[float, dict]] = {}
         self._series: dict[str, tuple[float, dict | None]] = {}
-        self._catalog: list[_Entry] = []
-        self._index = CatalogIndex([])
+        self._index = CatalogIndex().freeze()
         self._catalog_at: float | None = None
-        self._catalog_lock = asyncio.Lock()
+        self._load_task: asyncio.Task | None = None
 
     # --- references ------------------------------------------------------------------------------
     @staticmethod
@@ -364,46 +475,92 @@ class KalshiAdapter:
 
     # --- search ---------------------------------------------------------------------------------------
     async def catalog(self, *, refresh: bool = False) -> list[Market]:
-        """Every open (non-MVE) market of the open events, refreshed after the catalog TTL. The local
-        index of another component may index these too."""
+        """Every open (non-MVE) market of the open events, refreshed after the catalog TTL, as full Market
+        models (about 8 KB each: for tens of thousands prefer :meth:`catalog_markets` with a limit)."""
         await self._ensure_catalog(refresh)
-        return [e.market for e in self._catalog]
+        now = self.now()
+        return [r.market(now) for r in self._index.rows]
 
     async def catalog_markets(self, limit: int = 1000) -> list[Market]:
-        """Open markets for the shared local catalog (MarketService.refresh_catalog)."""
-        return (await self.catalog())[:max(limit, 0)]
+        """Open markets for the shared local catalog (MarketService.refresh_catalog): the most traded first."""
+        await self._ensure_catalog()
+        now = self.now()
+        rows = heapq.nlargest(max(limit, 0), self._index.rows, key=CatalogRow.sort_volume)
+        return [r.market(now) for r in rows]
+
+    @property
+    def catalog_size(self) -> int:
+        return len(self._index.rows)
 
     @property
     def catalog_age_s(self) -> float | None:
         return None if self._catalog_at is None else time.monotonic() - self._catalog_at
 
-    async def _ensure_catalog(self, refresh: bool = False) -> None:
-        if not refresh and self._catalog_at is not None and time.monotonic() - self._catalog_at < self.ttl_s:
+    def _catalog_fresh(self) -> bool:
+        return self._catalog_at is not None and time.monotonic() - self._catalog_at < self.ttl_s
+
+    async def _ensure_catalog(self, refresh: bool = False, wait_s: float | None = None) -> None:
+        """Load (or refresh) the catalog in a background task and wait for it: fully (``wait_s`` None)
+        or for at most ``wait_s`` seconds (search), after which the caller uses what is there (the
+        previous catalog, or the pages loaded so far on a first load). The task is shielded: a caller
+        that gives up (a search timeout) does not cancel the load. A failed load raises here."""
+        if not refresh and self._catalog_fresh():
             return
-        async with self._catalog_lock:
-            if not refresh and self._catalog_at is not None and time.monotonic() - self._catalog_at < self.ttl_s:
-                return
-            entries: list[_Entry] = []
-            cursor: str | None = None
-            now = self.now()
-            for _page in range(CATALOG_MAX_PAGES):
-                data = await self._get("/events", {"status": "open", "with_nested_markets": True,
-                                                   "limit": EVENTS_PAGE, "cursor": cursor})
-                for ev in data.get("events") or []:
-                    if kp.is_mve(ev) or not ev.get("event_ticker"):
+        task = self._load_task
+        if task is None or task.done():
+            if task is not None and not task.cancelled():
+                task.exception()  # a failed earlier load was reported to whoever waited; start afresh
+            task = self._load_task = asyncio.create_task(self._load_catalog(), name="kalshi-catalog")
+        if wait_s is None:
+            await asyncio.shield(task)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=wait_s)
+        except TimeoutError:
+            log.info("kalshi: catalog still loading (%d markets so far); answering with what is there",
+                     len(self._index.rows))
+
+    async def _load_catalog(self) -> None:
+        first = not self._index.rows
+        index = CatalogIndex()
+        if first:
+            self._index = index  # a first load is searchable page by page
+        cursor: str | None = None
+        now = self.now()
+        for _page in range(CATALOG_MAX_PAGES):
+            data = await self._get("/events", {"status": "open", "with_nested_markets": True,
+                                               "limit": EVENTS_PAGE, "cursor": cursor})
+            for ev in data.get("events") or []:
+                if kp.is_mve(ev) or not ev.get("event_ticker"):
+                    continue
+                for raw in ev.get("markets") or []:
+                    if not raw.get("ticker") or kp.is_mve(raw) or kp._status(raw, now) != MarketStatus.OPEN:
                         continue
-                    event = kp.parse_event(ev, now=now)
-                    self._events.setdefault(event.id, (time.monotonic(), ev))
-                    extra = [ev.get("sub_title") or "", ev.get("series_ticker") or "", ev.get("category") or ""]
-                    for m in event.markets:
-                        if m.status == MarketStatus.OPEN:
-                            entries.append(_Entry(m.model_copy(update={"event_title": event.title}), extra))
-                cursor = data.get("cursor") or None
-                if not cursor:
-                    break
-            self._catalog = entries
-            self._index = CatalogIndex(entries)
-            self._catalog_at = time.monotonic()
+                    index.add_row(CatalogRow(raw, ev))
+            if first:
+                index.freeze()
+            cursor = data.get("cursor") or None
+            if not cursor:
+                break
+        else:
+            log.warning("kalshi: catalog stopped at %d pages of open events", CATALOG_MAX_PAGES)
+        self._index = index.freeze()
+        self._catalog_at = time.monotonic()
+
+    def _rank_catalog(self, q: Sequence[str], n: int) -> list[tuple[tuple, Market]]:
+        index = self._index
+        now = self.now()
+        out = []
+        for key, i in index.top(q, n):
+            m = index.rows[i].market(now)
+            if m.status == MarketStatus.OPEN:  # it may have closed since the catalog was loaded
+                out.append((key, m))
+        return out
+
+    async def local_search(self, query: str, *, limit: int = 20) -> list[Market]:
+        """The catalog part of :meth:`search` alone (loads the catalog when needed)."""
+        await self._ensure_catalog(wait_s=CATALOG_WAIT_S)
+        return [m for _k, m in self._rank_catalog(tokens(query), limit)]
 
     async def search_v1(self, query: str) -> list[Market]:
         """The website's undocumented series search (not in the OpenAPI spec; may change without notice)."""
@@ -420,7 +577,7 @@ class KalshiAdapter:
         use_catalog = want in (None, MarketStatus.OPEN)
         jobs: list[Any] = [self.search_v1(query) if query.strip() else _empty()]
         if use_catalog:
-            jobs.append(self._ensure_catalog())
+            jobs.append(self._ensure_catalog(wait_s=CATALOG_WAIT_S))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         v1: Any = results[0]
         v1_err = v1 if isinstance(v1, BaseException) else None
@@ -438,13 +595,8 @@ class KalshiAdapter:
 
         ranked: dict[str, tuple[tuple, Market]] = {}
         if use_catalog:  # after a failed refresh, the previous (stale) catalog still answers
-            index = self._index
-            hits = index.match(q).items() if q else ((i, (0, 0.0)) for i in range(len(index.entries)))
-            best = heapq.nlargest(max(limit, 0) * 2 + 10, hits, key=lambda h: (
-                h[1][0], h[1][1], index.entries[h[0]].market.volume_24h or index.entries[h[0]].market.volume or 0))
-            for i, (matched, weight) in best:
-                m = index.entries[i].market
-                ranked[m.id] = ((matched, weight, m.volume_24h or m.volume or 0), m)
+            for key, m in self._rank_catalog(q, max(limit, 0) * 2 + 10):
+                ranked[m.id] = (key, m)
         for rank, m in enumerate(v1):
             if want is not None and m.status != want:
                 continue
@@ -471,4 +623,4 @@ def _status_filter(status: str | None) -> MarketStatus | None:
         raise ValueError(f"status must be open, closed, resolved or all, not {status!r}") from None
 
 
-__all__ = ["AmbiguousReference", "CatalogIndex", "KalshiAdapter", "KalshiSeries", "KalshiTrade", "tokens", "score"]
+__all__ = ["AmbiguousReference", "CatalogIndex", "CatalogRow", "KalshiAdapter", "KalshiSeries", "KalshiTrade", "tokens", "score"]

@@ -20,7 +20,8 @@ What the recordings lack is SYNTHETIC and built here in code (marked SYNTHETIC b
   best YES/NO bids, in the real wire shape (bids only, ascending, best LAST);
 - candlesticks (no genuine recording was fetchable): a deterministic path ending at the market's last
   price, every 4th period without a trade (price null), in the SDK 3.34 shape;
-- trades for markets other than the EPL one: none (an empty page).
+- trades for markets other than the EPL one: none (an empty page);
+- with ``synthetic=N`` (benchmarks), N generated open markets (``add_synthetic_catalog``).
 
 State (``sim.state``, shared with plugins such as tools/sim/kalshi_trading.py):
     markets: {ticker: Market dict}     events: {event_ticker: Event dict without "markets"}
@@ -82,6 +83,8 @@ def add_market(sim: Sim, market: dict, event: dict | None = None, series: dict |
     """Register a Market (and optionally its Event / Series) in the sim."""
     st = sim.state
     m = copy.deepcopy(market)
+    if m["ticker"] not in st["markets"]:
+        st["by_event"].setdefault(m.get("event_ticker"), []).append(m["ticker"])
     st["markets"][m["ticker"]] = m
     if event is not None:
         ev = {k: v for k, v in copy.deepcopy(event).items() if k != "markets"}
@@ -139,7 +142,7 @@ def _synthetic_book(m: dict) -> dict:
 
 def load_recorded(sim: Sim) -> None:
     st = sim.state
-    st.update(markets={}, events={}, series={}, books={}, trades={}, v1_search=load("v1_search_series_fed_2026-08.json"))
+    st.update(markets={}, by_event={}, events={}, series={}, books={}, trades={}, v1_search=load("v1_search_series_fed_2026-08.json"))
     # events with nested markets (recorded as a whole)
     for ev in load("get_events_nested_markets_2026-05.json")["events"]:
         for m in ev.get("markets") or []:
@@ -220,7 +223,8 @@ def _is_mve(m: dict) -> bool:
 
 
 def _event_markets(sim: Sim, event_ticker: str) -> list[dict]:
-    return [m for m in sim.state["markets"].values() if m.get("event_ticker") == event_ticker]
+    st = sim.state
+    return [st["markets"][t] for t in st["by_event"].get(event_ticker, [])]
 
 
 # --- handlers --------------------------------------------------------------------------------------
@@ -281,20 +285,22 @@ def get_trades(req: SimRequest):
 def get_events(req: SimRequest):
     st = req.sim.state
     nested = req.arg("with_nested_markets") == "true"
-    out = []
+    events = []
     for ev in st["events"].values():
         if req.arg("series_ticker") and ev.get("series_ticker") != req.arg("series_ticker"):
             continue
-        markets = _event_markets(req.sim, ev["event_ticker"])
         if req.arg("status"):  # an event is open while one of its markets is
-            if not any(_status_ok(req, m) for m in markets):
+            if not any(_status_ok(req, m) for m in _event_markets(req.sim, ev["event_ticker"])):
                 continue
+        events.append(ev)
+    chunk, cursor = _page(req, events, 200, 200)
+    out = []
+    for ev in chunk:
         e = dict(ev)
         if nested:
-            e["markets"] = markets
+            e["markets"] = _event_markets(req.sim, ev["event_ticker"])
         out.append(e)
-    chunk, cursor = _page(req, out, 200, 200)
-    return {"events": chunk, "cursor": cursor}
+    return {"events": out, "cursor": cursor}
 
 
 def get_event(req: SimRequest):
@@ -378,8 +384,52 @@ def v1_search(req: SimRequest):
             "total_results_count": len(items), "next_cursor": ""}
 
 
-def install(sim: Sim, **_options: Any) -> None:
+def add_synthetic_catalog(sim: Sim, n: int, seed: int = 11) -> None:
+    """SYNTHETIC: n open markets in events of 1-5 (mutually exclusive when several), in the recorded wire
+    shape (fixed-point strings, price_ranges), titles from tools/sim/synthetic.py's vocabulary. Benchmarks."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from tools.sim.synthetic import CATEGORIES, _title
+
+    rng = random.Random(seed)
+    base = datetime(2070, 1, 1, tzinfo=UTC)  # far ahead: open whenever the benchmark runs
+    i = ev_no = 0
+    while i < n:
+        ev_no += 1
+        size = min(rng.randint(1, 5), n - i)
+        series = f"KXSYN{ev_no % 997:03d}"
+        event_ticker = f"{series}-{ev_no:06d}"
+        title = _title(rng)
+        cat = rng.choice(CATEGORIES)
+        event = {"event_ticker": event_ticker, "series_ticker": series, "title": title, "sub_title": "",
+                 "category": cat, "collateral_return_type": "MECNET" if size > 1 else "",
+                 "mutually_exclusive": size > 1, "settlement_sources": [], "strike_period": ""}
+        close = (base + timedelta(days=rng.randint(1, 900))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for k in range(size):
+            i += 1
+            bid = rng.randint(1, 97)
+            m = {"ticker": f"{event_ticker}-M{k}", "event_ticker": event_ticker, "market_type": "binary",
+                 "title": title, "yes_sub_title": _title(rng)[5:-1] if size > 1 else "", "no_sub_title": "",
+                 "status": "active", "close_time": close, "expected_expiration_time": close,
+                 "expiration_time": close, "yes_bid_dollars": f"{bid / 100:.4f}",
+                 "yes_ask_dollars": f"{(bid + 2) / 100:.4f}", "no_bid_dollars": f"{(98 - bid) / 100:.4f}",
+                 "no_ask_dollars": f"{(100 - bid) / 100:.4f}", "last_price_dollars": f"{(bid + 1) / 100:.4f}",
+                 "volume_fp": f"{rng.randint(0, 500000)}.00", "volume_24h_fp": f"{rng.randint(0, 5000)}.00",
+                 "open_interest_fp": f"{rng.randint(0, 100000)}.00", "liquidity_dollars": "0.0000",
+                 "price_level_structure": "linear_cent",
+                 "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+                 "rules_primary": f"If {title[5:-1]}, then the market resolves to Yes. Synthetic benchmark market.",
+                 "rules_secondary": "", "result": ""}
+            add_market(sim, m, event)
+        if series not in sim.state["series"]:
+            sim.state["series"][series] = _synthetic_series(sim, series, event)
+
+
+def install(sim: Sim, **options: Any) -> None:
     load_recorded(sim)
+    if options.get("synthetic"):
+        add_synthetic_catalog(sim, int(options["synthetic"]))
     sim.set_env(PM_MCP_KALSHI_URL="{url}" + API)
     for path, fn in [
         ("/markets", get_markets), ("/markets/trades", get_trades), ("/markets/{ticker}", get_market),
