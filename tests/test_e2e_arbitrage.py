@@ -162,3 +162,43 @@ async def test_fees_that_remove_the_edge_and_augmented_sets(pm_env):
             assert r.is_error and "cursor" in r.content[0].text
             r = await client.call_tool("find_arbitrage", {"markets": [SLUG], "kinds": ["dutch_book"]})
             assert not r.is_error
+
+
+async def test_scan_all_kinds_finds_a_tail_trade_with_its_flags(pm_env):
+    from datetime import UTC, datetime, timedelta
+
+    from tools.sim import start_sim
+    from tools.sim.polymarket import add_market, set_book
+
+    end = (datetime.now(UTC) + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    yes, no = "72000000000000000000000000000000000000000000000000000000000000000001", \
+        "72000000000000000000000000000000000000000000000000000000000000000002"
+    tail = {"id": "991001", "question": "Will the planted incumbent keep the seat?", "slug": "planted-incumbent",
+            "conditionId": "0x" + "991001".rjust(64, "0"),
+            "description": "Resolves Yes if the incumbent keeps the seat, based on credible reporting, by the "
+                           "end date. Otherwise No.",
+            "endDate": end, "outcomes": json.dumps(["Yes", "No"]), "outcomePrices": json.dumps(["0.97", "0.03"]),
+            "clobTokenIds": json.dumps([yes, no]), "active": True, "closed": False, "acceptingOrders": True,
+            "enableOrderBook": True, "orderPriceMinTickSize": 0.01, "orderMinSize": 5, "negRisk": False,
+            "bestBid": 0.96, "bestAsk": 0.97, "feesEnabled": False, "updatedAt": "2026-09-01T00:00:00Z"}
+    with start_sim("polymarket") as sim:
+        _plant(sim)
+        add_market(sim, tail, {"id": "991000", "slug": "planted-incumbent-ev", "title": "Planted incumbent",
+                               "negRisk": False, "active": True, "closed": False, "endDate": end})
+        set_book(sim, yes, [("0.96", "300")], [("0.97", "200"), ("0.98", "100")])
+        set_book(sim, no, [("0.03", "200")], [("0.04", "300")])
+        env = {**pm_env, **sim.env()}
+        async with connect(env) as client:
+            r = await client.call_tool("find_arbitrage", {"query": "planted", "limit": 1})
+            assert not r.is_error, r.content[0].text
+            out = r.structured_content
+            kinds = {o["kind"] for o in out["opportunities"]}
+            assert out["total"] >= 2 and kinds == {"dutch_book"}  # risk-free first
+            assert out["next_cursor"]
+            r = await client.call_tool("find_arbitrage", {"cursor": out["next_cursor"], "limit": 5})
+            rest = r.structured_content["opportunities"]
+            (t,) = [o for o in rest if o["kind"] == "resolution"]
+            assert t["risk_free"] is False and D(t["size"]) == 300
+            assert t["payoff_by_state"] == {"as priced": "300.00", "upset": "0"}
+            assert any("credible" in f for f in t["flags"]) and t["flags"][0].startswith("tail_risk")
+            assert 5 < D(t["days_to_resolution"]) <= 6 and D(t["annualised_return"]) > 0
