@@ -119,6 +119,7 @@ class ExecutionEngine:
         self.reconcile_report: list[str] = []
         self.approval_urls: Callable[[str], str | None] | None = None  # set by the approval server
         self.listeners: list[Callable[[str], Any]] = []
+        self._rechecked: dict[str, list[Market | None]] = {}  # intent id -> the markets its re-check fetched
 
     # --- configuration ---------------------------------------------------------------------
     @property
@@ -159,7 +160,8 @@ class ExecutionEngine:
         return await self.markets.get_order_book(market, outcome)
 
     async def _fresh_market(self, market_id: str, venue: str) -> Market:
-        return await self.markets.get_market(market_id, venue=venue)
+        """Straight from the venue's adapter (no catalog cache in between): tick, minimum, status, rules."""
+        return await self.markets.adapter(venue).get_market(market_id)
 
     # --- proposing -------------------------------------------------------------------------
     async def propose(self, specs: list[LegSpec], *, forecast_p: object = None, forecast_source: str | None = None,
@@ -339,30 +341,41 @@ class ExecutionEngine:
         now = now_utc()
         if intent.expired(now):
             return [f"expired at {intent.expires_at.isoformat()} before it could be sent"]
-        problems: list[str] = []
-        for leg in intent.legs:
+
+        async def fetch(leg: OrderLeg) -> Market | Exception:
             try:
-                market = await self._fresh_market(leg.market_id, leg.venue)
+                return await self._fresh_market(leg.market_id, leg.venue)
             except (VenueError, ValueError) as exc:
-                problems.append(f"could not re-check {leg.venue} market {leg.market_id} ({exc}); a check that "
-                                "cannot run refuses")
+                return exc
+
+        # the venue round trips overlap with the journal reads of the policy check
+        fetches = [asyncio.ensure_future(fetch(leg)) for leg in intent.legs]
+        problems: list[str] = []
+        try:
+            problems += await self._sell_problems(intent.legs)
+            verdict = await self.policy_check(intent.legs)
+        finally:
+            markets = await asyncio.gather(*fetches)
+        self._rechecked[intent.id] = [m if isinstance(m, Market) else None for m in markets]
+        for leg, market in zip(intent.legs, markets, strict=True):
+            if isinstance(market, Exception):
+                problems.insert(0, f"could not re-check {leg.venue} market {leg.market_id} ({market}); a check "
+                                   "that cannot run refuses")
                 continue
-            r = recheck_leg(leg, market, rules_hash=market_rules_hash(market), now=now)
-            problems += r.problems
-        problems += await self._sell_problems(intent.legs)
-        verdict = await self.policy_check(intent.legs)
+            problems[:0] = recheck_leg(leg, market, rules_hash=market_rules_hash(market), now=now).problems
         if not verdict.ok:
             problems.append("the risk policy now refuses it: " + verdict.summary)
         return problems
 
     async def _run_legs(self, intent: Intent) -> None:
         existing = {o.leg_index: o for o in await self.journal.orders_for_intent(intent.id)}
+        fresh = self._rechecked.pop(intent.id, [])
         for idx, leg in enumerate(intent.legs):
             order = existing.get(idx)
             if order is None:
                 order = await self._journal_order(intent, idx, leg)
                 await self._pause_for_tests()
-                order = await self._submit(order, leg)
+                order = await self._submit(order, leg, fresh[idx] if idx < len(fresh) else None)
             elif order.status in ("pending", "unknown"):
                 order = await self._resume(order, leg)
             if order.status in ("pending", "unknown"):
@@ -423,7 +436,6 @@ class ExecutionEngine:
                 await self.journal.update_order(order)
                 return order
         request = self._request(order, market)
-        await self.journal.log("order.sending", order.id, {"client_order_id": order.client_order_id})
         try:
             state = await broker.submit(request)
         except OrderRejected as exc:
