@@ -32,6 +32,16 @@ def test_numbers_and_dates_are_canonical():
     assert "lt" in normalise_title("below 3%") and "gte" in normalise_title("at least 3%")
 
 
+def test_times_of_day_are_not_question_numbers_and_months_must_agree():
+    assert normalise_title("BTC at 12pm ET") == normalise_title("BTC at 12 pm ET") == ["btc", "t12pm", "et"]
+    a = [MatchItem("p", "Will Solana be above $130 on March 18, 2028?")]
+    b = [MatchItem("k1", "SOL/USD at or above $130 at 12pm ET, Mar 18"),
+         MatchItem("k2", "SOL price over $130 on Apr 18, 2028?")]
+    cands = match_candidates(a, b, min_score=0.2)
+    assert b[cands[0].b].key == "k1"
+    assert all(c.score < cands[0].score for c in cands[1:])
+
+
 def _corpus():
     a = [MatchItem("p1", "Will the price of Bitcoin be above $64,000 on March 11, 2026?", datetime(2026, 3, 11, tzinfo=UTC)),
          MatchItem("p2", "Will Gavin Newsom win the 2028 Democratic presidential nomination?", datetime(2028, 11, 7, tzinfo=UTC)),

@@ -117,6 +117,8 @@ def _raw_tokens(t: str) -> list[str]:
                 out.append(_canon_number(num))
             elif suffix in _UNIT_WORDS:
                 out += [_canon_number(num), _UNIT_WORDS[suffix]]
+            elif suffix in ("am", "pm"):
+                out.append("t" + num + suffix)  # a time of day, not a number of the question
             else:
                 out.append(num + suffix)  # "49ers", "4th" handled above
         elif word:
@@ -130,6 +132,9 @@ def _raw_tokens(t: str) -> list[str]:
     while i < len(out):
         if out[i] in _SCALE and out[i - 1][:1].isdigit() and out[i] not in ("t", "m", "b"):
             out[i - 1] = _canon_number(out[i - 1], _SCALE[out[i]])
+            del out[i]
+        elif out[i] in ("am", "pm") and out[i - 1][:1].isdigit():
+            out[i - 1] = "t" + out[i - 1] + out[i]
             del out[i]
         else:
             i += 1
@@ -231,10 +236,10 @@ def match_candidates(a: Sequence[MatchItem | str], b: Sequence[MatchItem | str],
                      ) -> list[Candidate]:
     """For each market of ``a``, up to ``top_k`` markets of ``b`` that look like the same question.
 
-    Candidates come from B's inverted index by progressive intersection: start from the B titles that
-    hold A's rarest token, intersect with the titles holding its next rarest token, and so on while
-    the set stays non-empty, until at most ``shortlist`` remain (a token no candidate has is skipped,
-    so an extra word on one side does not lose the pair). The survivors are scored by IDF-weighted
+    Candidates come from B's inverted index: the B titles holding A's rarest tokens (their union, while
+    it stays within ``shortlist``); when even A's rarest token is common, by progressive intersection
+    (the titles holding the rarest token, intersected with those holding the next rarest, and so on
+    while the set stays non-empty, until at most ``shortlist`` remain). The survivors are scored by IDF-weighted
     cosine, with a penalty when their numbers or years differ. When both sides have a close time,
     pairs further apart than ``max_days_apart`` are dropped (a different deadline is a different
     contract)."""
@@ -266,18 +271,26 @@ def match_candidates(a: Sequence[MatchItem | str], b: Sequence[MatchItem | str],
         present = sorted((t for t in toks if t in plen), key=plen.__getitem__)
         if not present:
             continue
-        cand: frozenset[int] = post_sets[present[0]]
-        for t in present[1:]:
-            if len(cand) <= shortlist:
+        # rare tokens: the union of their titles while it stays small (one token the partner lacks
+        # does not lose it); common tokens only: narrow down by intersection
+        cand: set[int] | frozenset[int] = set()
+        for t in present:
+            if len(cand) + plen[t] > shortlist:
                 break
-            nxt = cand & post_sets[t]
-            if nxt:
-                cand = nxt
-        if len(cand) > shortlist * 8:
-            continue  # nothing distinguishes this title (all its tokens are everywhere)
+            cand.update(postings[t])
+        if not cand:
+            cand = post_sets[present[0]]
+            for t in present[1:]:
+                if len(cand) <= shortlist:
+                    break
+                nxt = cand & post_sets[t]
+                if nxt:
+                    cand = nxt
+            if len(cand) > shortlist * 8:
+                continue  # nothing distinguishes this title (all its tokens are everywhere)
         a_set = frozenset(toks)
         a_norm = math.sqrt(sum(w2[t] for t in toks)) or 1.0
-        a_num, a_years = _numbers(toks)
+        a_num, a_years, a_months = _numbers(toks)
         ca = a_close[ai]
         scored: list[Candidate] = []
         for bj in cand:
@@ -287,14 +300,14 @@ def match_candidates(a: Sequence[MatchItem | str], b: Sequence[MatchItem | str],
                     continue
             shared = a_set & b_sets[bj]
             sc = sum(w2[t] for t in shared) / (a_norm * b_norm[bj])
-            b_num, b_years = b_nums[bj]
-            if (a_num or a_years) and (b_num or b_years) and (a_num != b_num or a_years != b_years):
-                if a_years and b_years and not (a_years & b_years):
-                    sc *= 0.3
-                elif a_num and b_num and not (a_num & b_num):
-                    sc *= 0.5
-                else:
-                    sc *= 0.85
+            b_num, b_years, b_months = b_nums[bj]
+            # a different year, month or number is a different question: penalise what both state
+            if a_years and b_years and not (a_years & b_years):
+                sc *= 0.3
+            if a_months and b_months and not (a_months & b_months):
+                sc *= 0.4
+            if a_num and b_num and a_num != b_num:
+                sc *= 0.5 if not (a_num & b_num) else 0.8 ** len(a_num ^ b_num)
             if sc >= min_score:
                 scored.append(Candidate(ai, bj, round(sc, 4), tuple(sorted(shared))))
         if scored:
@@ -303,10 +316,14 @@ def match_candidates(a: Sequence[MatchItem | str], b: Sequence[MatchItem | str],
     return out
 
 
-def _numbers(toks: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(numbers other than years, years) among the tokens."""
+_MONTH_SET = frozenset(_MONTH_NAMES)
+
+
+def _numbers(toks: Sequence[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(numbers other than years, years, months) among the tokens."""
+    months = frozenset(t for t in toks if t in _MONTH_SET)
     nums = [t for t in toks if t[0].isdigit()]
     if not nums:
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), months
     years = frozenset(t for t in nums if _is_year(t))
-    return frozenset(nums) - years, years
+    return frozenset(nums) - years, years, months
