@@ -135,7 +135,8 @@ def report(args, k: dict, b: dict) -> str:
     return f"""# Kalshi catalog and Manifold book: benchmark
 
 Measured by `tools/bench/kalshi_manifold.py --markets {args.markets} --rounds {args.rounds}` on
-{platform.machine()} / {os.cpu_count()} cores / Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
+{platform.machine()} / {os.cpu_count()} cores / Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
+(1-minute load average {os.getloadavg()[0]:.1f} at the end of the run).
 The Kalshi simulator runs in its own process with {args.markets:,} SYNTHETIC open markets (recorded data
 plus `--synthetic {args.markets}`); every request goes over loopback HTTP. Other engineers' tests may have
 been running on the same 2 cores, so treat the figures as upper bounds.
