@@ -108,3 +108,16 @@ async def test_kalshi_order_book_shows_derived_yes_asks(env):
         assert r.is_error and "'Yes'" in r.content[0].text
         out, _ = await call(client, "get_price_history", {"market": TOT, "outcome": "Yes", "interval": "1d"})
         assert out["total_points"] >= 20 and Decimal(out["last"]) == Decimal("0.39")
+
+
+async def test_a_blocked_kalshi_leaves_manifold_answering(env, sims):
+    sims["kalshi"].inject("html403", times=None)
+    async with connect(env) as client:
+        out, text = await call(client, "search_markets", {"query": "fed cut"})
+        assert {r["venue"] for r in out["results"]} == {"manifold"}
+        assert "blocked" in out["warnings"]["kalshi"] and "warning (kalshi)" in text
+        r = await client.call_tool("get_market", {"market": "KXNEWPOPE-70-PPIZ", "venue": "kalshi"})
+        assert r.is_error and "HTML page" in r.content[0].text
+        sims["kalshi"].clear_faults()
+        out, _ = await call(client, "get_market", {"market": "KXNEWPOPE-70-PPIZ", "venue": "kalshi"})
+        assert out["market"]["id"] == "KXNEWPOPE-70-PPIZ"  # the same server process, recovered
