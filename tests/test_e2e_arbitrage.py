@@ -202,3 +202,34 @@ async def test_scan_all_kinds_finds_a_tail_trade_with_its_flags(pm_env):
             assert t["payoff_by_state"] == {"as priced": "300.00", "upset": "0"}
             assert any("credible" in f for f in t["flags"]) and t["flags"][0].startswith("tail_risk")
             assert 5 < D(t["days_to_resolution"]) <= 6 and D(t["annualised_return"]) > 0
+
+
+async def test_partly_filled_leg_stops_the_bundle_and_reports_the_exposure(pm_env):
+    from tools.sim import start_sim
+    from tools.sim.polymarket import set_book
+
+    _accept.asked = []
+    with start_sim("polymarket") as sim:
+        _plant(sim)
+        env = {**pm_env, **sim.env(), "PM_MCP_CONFIRM": "auto"}
+        async with connect(env, elicitation_callback=_accept) as client:
+            r = await client.call_tool("find_arbitrage", {"markets": [SLUG], "kinds": ["dutch_book"]})
+            opp = r.structured_content["opportunities"][0]
+            r = await client.call_tool("propose_bundle", {"opportunity_id": opp["id"]})
+            intent = r.structured_content["intent"]
+            assert [leg["market_title"].split()[1] for leg in intent["legs"]] == ["Other", "Alice", "Bob"]
+            # before the person confirms, most of Alice's cheap asks are taken by someone else
+            _, _, yes, _, _, bids = MEMBERS[0]
+            set_book(sim, yes + EVENT_ID[-1], bids, [("0.30", "50"), ("0.45", "500")], neg_risk=True)
+            r = await client.call_tool("confirm_order", {"intent_id": intent["intent_id"]})
+            assert not r.is_error, r.content[0].text
+            done = r.structured_content
+            assert done["intent"]["status"] == "failed", r.content[0].text
+            reason = done["intent"]["reason"]
+            assert "stopped after leg 2" in reason and "exposure" in reason
+            filled = {o["market_title"].split()[1]: D(o["filled_size"]) for o in done["orders"]}
+            assert filled == {"Other": D(80), "Alice": D(50)}  # Bob's leg was never sent
+            r = await client.call_tool("get_portfolio", {})
+            held = {p["market_id"]: D(p["size"]) for p in r.structured_content["positions"]
+                    if p["event_id"] == EVENT_ID}
+            assert held == {"990013": D(80), "990011": D(50)}

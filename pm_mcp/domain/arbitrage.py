@@ -644,7 +644,8 @@ def detect_dutch_book(s: ExclusiveSet, *, now: datetime, max_size: Decimal | Non
     flags = list(s.flags)
     notes: list[str] = []
     if status is not Exhaustiveness.EXHAUSTIVE:
-        flags.append(f"not_exhaustive ({status.value}): " + "; ".join(reasons))
+        flags.append(("not_exhaustive: " if status is Exhaustiveness.NOT_EXHAUSTIVE else "not_exhaustive "
+                      "(unverified): ") + "; ".join(reasons))
     else:
         notes.append("exhaustive: " + "; ".join(reasons))
     states = [m.label for m in s.members]

@@ -606,7 +606,8 @@ def register(mcp: MCPServer) -> None:
         how = await confirmation_instructions(state, rec, client_can_elicit=can)
         head = (f"Bundle for {opp.id} ({opp.kind.value}, {'risk-free' if opp.risk_free else 'NOT risk-free'}): "
                 f"{len(specs)} legs x {normalize(want)}; at the current books it costs {usd(cost)} incl. fees and "
-                f"pays {usd(payout)} whatever happens -> profit {usd(profit)}. One confirmation covers every leg; legs "
+                f"pays {usd(payout)} whatever happens -> profit {usd(profit)} (found at size {normalize(opp.size)}: "
+                f"if one leg had failed there, {usd(opp.worst_case_one_leg_fails)}). One confirmation covers every leg; legs "
                 "run in order as fill-and-kill orders and a partly filled leg stops the rest (the exposure is "
                 "reported).")
         if opp.flags:
