@@ -233,3 +233,53 @@ async def test_partly_filled_leg_stops_the_bundle_and_reports_the_exposure(pm_en
             held = {p["market_id"]: D(p["size"]) for p in r.structured_content["positions"]
                     if p["event_id"] == EVENT_ID}
             assert held == {"990013": D(80), "990011": D(50)}
+
+
+async def test_kalshi_three_way_game_dutch_book_with_kalshi_fees(pm_env):
+    """The recorded Kalshi EPL event (home / tie / away, mutually exclusive), re-dated into the future
+    and given planted books: Kalshi sends bids only, so YES asks are derived from NO bids; whole
+    contracts; the taker fee is rounded up to the cent per order."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from tools.sim import start_sim
+    from tools.sim.kalshi import add_market, set_book
+
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "kalshi" /
+                           "markets_array_epl_event_2026-03.json").read_text())
+    close = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event_ticker = "KXEPLGAME-PLANTED"
+    event = {"event_ticker": event_ticker, "series_ticker": "KXEPLGAME", "title": "Tottenham vs Nottingham Winner?",
+             "sub_title": "Planted", "mutually_exclusive": True, "category": "Sports", "collateral_return_type": "MECNET"}
+    # NO bids .64 / .75 / .70 -> YES asks .36 / .25 / .30 = 0.91
+    no_bid = {"TOT": "0.64", "TIE": "0.75", "NFO": "0.70"}
+    with start_sim("kalshi") as sim:
+        for m in recorded:
+            side = m["ticker"].rsplit("-", 1)[1]
+            m = {**m, "ticker": f"{event_ticker}-{side}", "event_ticker": event_ticker, "close_time": close,
+                 "expected_expiration_time": close, "expiration_time": close, "latest_expiration_time": close,
+                 "status": "active", "yes_ask_dollars": str(1 - D(no_bid[side])), "no_bid_dollars": no_bid[side]}
+            add_market(sim, m, event)
+            set_book(sim, m["ticker"], [("0.20", "100")], [(no_bid[side], "100"), ("0.50", "100")])
+        env = {**pm_env, **sim.env(), "PM_MCP_CONFIRM": "auto"}
+        _accept.asked = []
+        async with connect(env, elicitation_callback=_accept) as client:
+            r = await client.call_tool("find_arbitrage", {"markets": [event_ticker], "kinds": ["dutch_book"]})
+            assert not r.is_error, r.content[0].text
+            out = r.structured_content
+            assert out["total"] == 1, r.content[0].text
+            opp = out["opportunities"][0]
+            # after 100 every YES ask is 0.50: the profit stays positive up to 108 contracts (0.17 at 108)
+            assert opp["risk_free"] is True and D(opp["size"]) == 100 and D(opp["capacity"]) == 108, r.content[0].text
+            assert D(opp["profit_at_capacity"]) == D("0.17")
+            # fees: ceil-to-cent(0.07 x 100 x p(1-p)) = 1.62 + 1.32 + 1.47
+            assert D(opp["fees"]) == D("4.41") and D(opp["profit"]) == D(100) - D(91) - D("4.41")
+            assert all(leg["derived_book"] for leg in opp["legs"])
+            r = await client.call_tool("propose_bundle", {"opportunity_id": opp["id"]})
+            assert not r.is_error, r.content[0].text
+            r = await client.call_tool("confirm_order", {"intent_id": r.structured_content["intent"]["intent_id"]})
+            assert not r.is_error, r.content[0].text
+            done = r.structured_content
+            assert done["intent"]["status"] == "executed", r.content[0].text
+            assert sorted(D(o["filled_size"]) for o in done["orders"]) == [100, 100, 100]
+            assert sum(D(o["fees_paid"]) for o in done["orders"]) == D("4.41")

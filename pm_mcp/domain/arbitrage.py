@@ -575,6 +575,7 @@ def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], Order
     Closed / resolved markets are left out (and flagged)."""
     members: list[SetMember] = []
     flags: list[str] = []
+    short = member_labels(event.markets)
     for m in event.markets:
         if m.status not in (MarketStatus.OPEN, MarketStatus.UNKNOWN):
             flags.append(f"market {m.id} is {m.status.value}: left out, so the set may be incomplete")
@@ -583,7 +584,7 @@ def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], Order
         if yn is None:
             continue
         yes, no = yn
-        label = (labels or {}).get(m.id) or _member_label(m, event)
+        label = (labels or {}).get(m.id) or short.get(m.id) or m.title
         member = SetMember(market=m, label=label, yes_outcome=yes, no_outcome=no,
                            yes_book=books.get((m.id, yes.lower())), no_book=books.get((m.id, no.lower())))
         if quotes:
@@ -610,16 +611,28 @@ def exclusive_set_from_multiple_choice(market: Market, books: Mapping[str, Order
                         declared_exclusive=market.mutually_exclusive, rule_text=market.rule_text)
 
 
-def _member_label(m: Market, event: Event) -> str:
-    label = getattr(m, "group_item_title", None) or ""
-    if label:
-        return label
-    if len(m.outcomes) == 2 and m.outcomes[0].label.lower() not in ("yes", "no"):
-        return m.outcomes[0].label
-    t = m.title
-    if event.title and t.lower().startswith(event.title.lower()) and len(t) > len(event.title):
-        return t[len(event.title):].strip(" :-?")
-    return t
+def member_labels(markets: Sequence[Market]) -> dict[str, str]:
+    """Short names of a set's members from their market titles: the part after " — " (Kalshi:
+    "Tottenham vs Nottingham Winner? — Tie"), else what remains once the words all titles share at
+    the start and the end are removed ("Will Alice win the race?" -> "Alice")."""
+    out: dict[str, str] = {}
+    for m in markets:
+        if " — " in m.title:
+            out[m.id] = m.title.rsplit(" — ", 1)[1].strip()
+    rest = [m for m in markets if m.id not in out]
+    if len(rest) >= 2:
+        words = [m.title.split() for m in rest]
+        pre = 0
+        while all(len(w) > pre + 1 for w in words) and len({w[pre] for w in words}) == 1:
+            pre += 1
+        suf = 0
+        while all(len(w) > pre + suf + 1 for w in words) and len({w[-1 - suf] for w in words}) == 1:
+            suf += 1
+        for m, w in zip(rest, words):
+            core = " ".join(w[pre:len(w) - suf]).strip(" ?:-")
+            if core:
+                out[m.id] = core
+    return out
 
 
 def dutch_book_quick_check(s: ExclusiveSet) -> tuple[bool, bool]:

@@ -223,11 +223,11 @@ class _Scanner:
             try:
                 m = await self.svc.get_market(ref)
                 markets[(m.venue, m.id)] = m
-            except Exception as exc_m:  # noqa: BLE001
-                try:
-                    ev = await self.svc.get_event(ref)
+            except Exception as exc_m:  # noqa: BLE001 - maybe an event reference
+                ev = await self._event(ref, getattr(exc_m, "venue", None))
+                if ev is not None:
                     events.append(ev)
-                except Exception:  # noqa: BLE001
+                else:
                     self.warnings.append(f"{ref}: {exc_m}")
         if query is not None or not refs:
             try:
@@ -244,6 +244,19 @@ class _Scanner:
                 markets.setdefault((m.venue, m.id), m)
         out = [m for m in markets.values() if self.venues is None or m.venue in self.venues]
         return out, events
+
+    async def _event(self, ref: str, hint: str | None) -> Event | None:
+        """The event ``ref`` names: the venue that recognised it first, then each venue on its own (one
+        unreachable venue must not hide another's event)."""
+        order = [v for v in [hint, *self.svc.venues] if v and v in self.svc.venues]
+        for v in dict.fromkeys(order):
+            if self.venues is not None and v not in self.venues:
+                continue
+            try:
+                return await self.svc.get_event(ref, venue=v)
+            except Exception:  # noqa: BLE001
+                continue
+        return None
 
     async def book(self, m: Market, outcome: str) -> OrderBook | None:
         key = (m.venue, m.id, outcome.lower())
