@@ -283,3 +283,59 @@ async def test_kalshi_three_way_game_dutch_book_with_kalshi_fees(pm_env):
             assert done["intent"]["status"] == "executed", r.content[0].text
             assert sorted(D(o["filled_size"]) for o in done["orders"]) == [100, 100, 100]
             assert sum(D(o["fees_paid"]) for o in done["orders"]) == D("4.41")
+
+
+async def test_cross_venue_look_alikes_are_listed_apart_not_priced(pm_env):
+    """A Polymarket and a Kalshi market that ask the same CPI question: matched by title, checked by
+    compare_rules; UMA vs Kalshi settlement keeps them "uncertain", so no opportunity, and the pair is
+    listed with its differences and the edge it would have."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from tools.sim import start_sims
+    from tools.sim.kalshi import add_market as kalshi_add, set_book as kalshi_book
+    from tools.sim.polymarket import add_market as poly_add, set_book as poly_book
+
+    close = datetime.now(UTC) + timedelta(days=40)
+    end = close.strftime("%Y-%m-%dT%H:%M:%SZ")
+    long_date = f"{close:%B} {close.day}, {close.year}"
+    pyes, pno = "73000000000000000000000000000000000000000000000000000000000000000001", \
+        "73000000000000000000000000000000000000000000000000000000000000000002"
+    poly = {"id": "993001", "question": "Will US CPI inflation be above 4% in November?", "slug": "planted-cpi",
+            "conditionId": "0x" + "993001".rjust(64, "0"),
+            "description": "This market will resolve to \"Yes\" if the year-over-year US CPI inflation for November, "
+                           "as published by the Bureau of Labor Statistics (https://www.bls.gov), is above 4.0%. "
+                           f"Otherwise \"No\". The market closes on {long_date}.",
+            "endDate": end, "outcomes": json.dumps(["Yes", "No"]), "outcomePrices": json.dumps(["0.40", "0.60"]),
+            "clobTokenIds": json.dumps([pyes, pno]), "active": True, "closed": False, "acceptingOrders": True,
+            "enableOrderBook": True, "orderPriceMinTickSize": 0.01, "orderMinSize": 5, "negRisk": False,
+            "bestBid": 0.38, "bestAsk": 0.40, "feesEnabled": False, "updatedAt": "2026-09-01T00:00:00Z"}
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "kalshi" / "market_object_epl_2026-03.json").read_text())
+    kal = {**recorded, "ticker": "KXCPI-PLANTED-T4", "event_ticker": "KXCPI-PLANTED", "close_time": end,
+           "expected_expiration_time": end, "expiration_time": end, "latest_expiration_time": end, "status": "active",
+           "title": "CPI above 4% in November?", "yes_sub_title": "Above 4.0%", "no_sub_title": "Above 4.0%",
+           "rules_primary": "If the year-over-year CPI inflation for November, as reported by the Bureau of Labor "
+                            f"Statistics (https://www.bls.gov), is above 4.0%, then the market resolves to Yes. "
+                            f"The market closes on {long_date}.",
+           "rules_secondary": "", "yes_ask_dollars": "0.60", "yes_bid_dollars": "0.47", "no_bid_dollars": "0.40",
+           "no_ask_dollars": "0.53"}
+    with start_sims("polymarket", "kalshi") as sims:
+        poly_add(sims["polymarket"], poly, {"id": "993000", "slug": "planted-cpi-ev", "title": "US CPI November",
+                                            "negRisk": False, "active": True, "closed": False, "endDate": end})
+        poly_book(sims["polymarket"], pyes, [("0.38", "100")], [("0.40", "100")])
+        poly_book(sims["polymarket"], pno, [("0.60", "100")], [("0.62", "100")])
+        kalshi_add(sims["kalshi"], kal, {"event_ticker": "KXCPI-PLANTED", "series_ticker": "KXCPI",
+                                         "title": "CPI in November", "mutually_exclusive": False})
+        kalshi_book(sims["kalshi"], "KXCPI-PLANTED-T4", [("0.47", "100")], [("0.40", "100")])  # YES ask 0.60, NO ask 0.53
+        env = {**pm_env, **sims.env()}
+        async with connect(env) as client:
+            r = await client.call_tool("find_arbitrage", {"markets": ["planted-cpi", "KXCPI-PLANTED-T4"],
+                                                          "kinds": ["cross_venue"]})
+            assert not r.is_error, r.content[0].text
+            out = r.structured_content
+            assert out["total"] == 0 and out["scanned"]["cross_venue_pairs"] == 1, r.content[0].text
+            (pair,) = out["uncertain_pairs"]
+            assert {pair["a_venue"], pair["b_venue"]} == {"polymarket", "kalshi"}
+            assert pair["verdict"] == "uncertain" and any("oracle" in d for d in pair["differences"])
+            assert D(pair["indicative_edge"]) == D("0.07")  # YES 0.40 here + NO 0.53 there
+            assert "NOT treated as arbitrage" in r.content[0].text

@@ -846,10 +846,16 @@ def rule_flags(m: Market) -> list[str]:
 
 
 def _indicative_edge(a: VenueSide, b: VenueSide, inverted: bool) -> Decimal | None:
+    """1 - (best ask of one side + best ask of the covering side), from the books, else the quotes."""
     def ask(side: VenueSide, yes: bool) -> Decimal | None:
         book, comp = (side.yes_book, side.no_book) if yes else (side.no_book, side.yes_book)
         lv, _ = _side_levels(book, "buy", comp)
-        return lv[0].price if lv else None
+        if lv:
+            return lv[0].price
+        labels = yes_no_labels(side.market)
+        if labels is None:
+            return None
+        return side.market.outcome(labels[0] if yes else labels[1]).best_ask
 
     best: Decimal | None = None
     for a_yes in (True, False):
