@@ -193,6 +193,13 @@ Where the time goes (median of 5 in-process measurements, same machine, same mom
 | --- | --- |
 """ + "\n".join(f"| {k} | {ms(v)} |" for k, v in ph.items()) + f"""
 
+The rows are not additive with the spawn figure (a surface pays for shared modules it imports first; the
+interpreter start and the JSON-RPC round trips are not listed). The SDK import alone is
+{ms(ph.get("import mcp (SDK)", 0.0))} here; the largest phases of ours:
+{", ".join(f"{k} {ms(v)}" for k, v in sorted(((k, v) for k, v in ph.items() if "SDK" not in k),
+                                                 key=lambda kv: -kv[1])[:4])}.
+On stdio the lifespan (store + startup hooks) runs before `initialize` is answered, so slow hooks count in full.
+
 Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} CPUs,
 Python {platform.python_version()}; other engineers' test runs may share the machine, so the max is noisy.
 """
