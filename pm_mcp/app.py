@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -33,6 +34,8 @@ class AppState:
     settings: Settings
     store: Store
     services: dict[str, Any] = field(default_factory=dict)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    startup_error: BaseException | None = None
 
     def service(self, name: str) -> Any:
         try:
@@ -40,14 +43,54 @@ class AppState:
         except KeyError:
             raise RuntimeError(f"service {name!r} is not running in this process") from None
 
+    async def wait_started(self) -> None:
+        """Wait until every start-up hook has run; raise what made one fail."""
+        await self.started.wait()
+        if self.startup_error is not None:
+            raise StartupFailed(f"pm-mcp could not start a component: {self.startup_error}")
+
+
+class StartupFailed(RuntimeError):
+    pass
+
+
+async def _run_hooks(state: AppState, stack: AsyncExitStack) -> None:
+    try:
+        for _order, name, hook in sorted(_STARTUP_HOOKS, key=lambda h: h[0]):
+            log.debug("startup: %s", name)
+            await hook(state, stack)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported to every tool call instead of killing the server
+        log.exception("start-up hook failed")
+        state.startup_error = exc
+    finally:
+        state.started.set()
+
 
 @asynccontextmanager
-async def app_lifespan(settings: Settings) -> AsyncIterator[AppState]:
+async def app_lifespan(settings: Settings, *, background: bool = True) -> AsyncIterator[AppState]:
+    """Open the store (fail fast: a bad database stops the process with advice), then run the start-up
+    hooks. With ``background=True`` (the server) the hooks run in a task so the MCP handshake and
+    tools/list are answered at once; ``pm_mcp.server`` makes every tool call wait for ``state.started``."""
     async with AsyncExitStack() as stack:
         store = await Store.open(settings.db_path)
         stack.push_async_callback(store.close)
         state = AppState(settings=settings, store=store)
-        for _order, name, hook in sorted(_STARTUP_HOOKS, key=lambda h: h[0]):
-            log.debug("startup: %s", name)
-            await hook(state, stack)
+        if not background:
+            await _run_hooks(state, stack)
+            await state.wait_started()
+            yield state
+            return
+        task = asyncio.get_running_loop().create_task(_run_hooks(state, stack))
+
+        async def _stop_hooks() -> None:
+            if not task.done():
+                task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+
+        stack.push_async_callback(_stop_hooks)
         yield state

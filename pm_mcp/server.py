@@ -34,13 +34,26 @@ SURFACE_MODULES = [
 ]
 
 
+_NEEDS_SERVICES = frozenset({"tools/call", "resources/read", "prompts/get"})
+
+
 def build_server(settings: Settings) -> MCPServer:
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
         async with app_lifespan(settings) as state:
             yield state
 
-    mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan)
+    async def wait_for_startup(ctx, call_next):
+        """Tool calls, resource reads and prompts wait until the start-up hooks have run (they run in
+        the background so the handshake and tools/list do not pay for them)."""
+        if ctx.method in _NEEDS_SERVICES:
+            state = getattr(ctx, "lifespan_context", None)
+            if isinstance(state, AppState):
+                await state.wait_started()
+        return await call_next(ctx)
+
+    mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
+                    middleware=[wait_for_startup])
     for name in SURFACE_MODULES:
         module = importlib.import_module(name)
         module.register(mcp)
