@@ -36,7 +36,6 @@ from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketSt
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 FIX = Path(__file__).parent / "fixtures"
-SHARED = Path("/work/shared/fixtures")
 
 
 def lv(pairs):
@@ -261,10 +260,10 @@ def _kalshi_markets(path):
 
 
 def _fixture(venue, name):
-    for base in (FIX / venue, SHARED / venue):
+    for base in (FIX / venue,):
         if (base / name).is_file():
             return base / name
-    pytest.skip(f"fixture {venue}/{name} not present")
+    raise FileNotFoundError(f"fixture {venue}/{name} missing from tests/fixtures")
 
 
 def test_recorded_kalshi_game_is_not_an_arbitrage_but_a_planted_skew_is():

@@ -11,7 +11,6 @@ import pytest
 from pm_mcp.domain.matching import MatchItem, match_candidates, normalise_title
 
 FIX = Path(__file__).parent / "fixtures"
-SHARED = Path("/work/shared/fixtures")
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -75,10 +74,10 @@ def test_a_different_deadline_is_not_a_candidate():
 
 def test_recorded_kalshi_and_manifold_fed_markets_are_candidates():
     def load(venue, name):
-        for base in (FIX / venue, SHARED / venue):
+        for base in (FIX / venue,):
             if (base / name).is_file():
                 return json.loads((base / name).read_text())
-        pytest.skip(f"{venue}/{name} missing")
+        raise FileNotFoundError(f"{venue}/{name} missing from tests/fixtures")
 
     kal = load("kalshi", "get_markets_kxfeddecision_2026-08.json")["markets"]
     man = load("manifold", "search_markets_fed_2026-08.json")

@@ -234,8 +234,7 @@ async def test_bad_inputs_are_tool_errors(env):
 async def test_compute_edge_fetches_the_book_through_market_service(env, sims):
     async with connect(env) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
-        if "compute_edge" not in tools:
-            pytest.skip("compute_edge is not registered in this build")
+        assert "compute_edge" in tools
         out, text = await call(client, "compute_edge", {"p": "0.30", "venue": "polymarket", "market": NEWSOM,
                                                         "outcome": "yes", "side": "buy", "size": "10"})
         # the simulator's Yes book: best ask 0.233 x 80 -> 10 shares fill at 0.233, politics fee 0.04
