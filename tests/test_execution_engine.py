@@ -52,7 +52,7 @@ def settings_for(sim, tmp_path, **kw) -> Settings:
 
 @asynccontextmanager
 async def running(sim, tmp_path, **kw):
-    async with app_lifespan(settings_for(sim, tmp_path, **kw)) as state:
+    async with app_lifespan(settings_for(sim, tmp_path, **kw), background=False) as state:
         engine: ExecutionEngine = state.services["execution"]
         await engine.ready()
         yield state, engine

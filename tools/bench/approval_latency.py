@@ -52,7 +52,7 @@ async def main(n: int) -> dict[str, list[float]]:
         urls = {k.removeprefix("PM_MCP_").lower(): v for k, v in sim.env().items()}
         settings = Settings(home=Path(tmp), venues="polymarket", max_daily_usd=10**9, max_event_fraction=1,
                             bankroll=10**9, max_order_usd=10**6, log_level="WARNING", **urls)
-        async with app_lifespan(settings) as state:
+        async with app_lifespan(settings, background=False) as state:
             engine = state.services["execution"]
             await engine.ready()
             server: ApprovalServer = state.services["approval_page"]
