@@ -46,16 +46,20 @@ def test_same_contract_on_the_same_oracle_is_an_opportunity():
     assert {bundle_payoff(o, s) for s in o.states} == {o.size} and o.profit > 0
 
 
-def test_polymarket_vs_kalshi_same_words_stay_apart_because_the_oracles_differ():
+def test_polymarket_vs_kalshi_same_words_is_an_opportunity_flagged_for_the_oracle_difference():
     a = market("polymarket", "p1", "Will US CPI inflation be above 4% in November 2026?", POLY,
                yes_asks=[(".40", 100)], no_asks=[(".62", 100)])
     b = market("kalshi", "K1", "CPI above 4% for Nov 2026?", KALSHI, yes_asks=[(".60", 100)], no_asks=[(".52", 100)])
     eq = equivalence_of(a.market, b.market)
-    assert eq.verdict is Verdict.UNCERTAIN
+    assert eq.verdict is Verdict.EQUIVALENT
+    assert any("oracle" in d for d in eq.differences)
     opps, pair = detect_cross_venue(a, b, eq, now=NOW)
-    assert opps == [] and pair is not None
-    assert any("oracle" in d for d in pair.differences)
-    assert pair.indicative_edge == D("0.08")  # what the spread would be IF they were one contract
+    assert pair is None and opps
+    best = max(opps, key=lambda o: o.profit)
+    # YES on Polymarket at .40 + NO on Kalshi at .52 = .92 before Kalshi's fee
+    assert [(l.venue, l.outcome) for l in best.legs] == [("polymarket", "Yes"), ("kalshi", "No")]
+    assert best.profit > 0
+    assert not best.risk_free and any(f.startswith("different_oracles") for f in best.flags)
 
 
 def test_a_different_deadline_is_not_an_opportunity():

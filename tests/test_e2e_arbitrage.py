@@ -285,10 +285,10 @@ async def test_kalshi_three_way_game_dutch_book_with_kalshi_fees(pm_env):
             assert sum(D(o["fees_paid"]) for o in done["orders"]) == D("4.41")
 
 
-async def test_cross_venue_look_alikes_are_listed_apart_not_priced(pm_env):
+async def test_cross_venue_same_contract_is_priced_but_flagged_for_different_oracles(pm_env):
     """A Polymarket and a Kalshi market that ask the same CPI question: matched by title, checked by
-    compare_rules; UMA vs Kalshi settlement keeps them "uncertain", so no opportunity, and the pair is
-    listed with its differences and the edge it would have."""
+    compare_rules; same terms -> an opportunity, but UMA vs Kalshi settlement is flagged and the
+    opportunity is never called risk-free."""
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
 
@@ -333,9 +333,15 @@ async def test_cross_venue_look_alikes_are_listed_apart_not_priced(pm_env):
                                                           "kinds": ["cross_venue"]})
             assert not r.is_error, r.content[0].text
             out = r.structured_content
-            assert out["total"] == 0 and out["scanned"]["cross_venue_pairs"] == 1, r.content[0].text
-            (pair,) = out["uncertain_pairs"]
-            assert {pair["a_venue"], pair["b_venue"]} == {"polymarket", "kalshi"}
-            assert pair["verdict"] == "uncertain" and any("oracle" in d for d in pair["differences"])
-            assert D(pair["indicative_edge"]) == D("0.07")  # YES 0.40 here + NO 0.53 there
-            assert "NOT treated as arbitrage" in r.content[0].text
+            text = r.content[0].text
+            assert out["scanned"]["cross_venue_pairs"] == 1, text
+            assert out["uncertain_pairs"] == [], text
+            opps = [o for o in out["opportunities"] if o["kind"] == "cross_venue"]
+            assert opps, text
+            best = opps[0]
+            # YES 0.40 on Polymarket (no fee) + NO 0.53 on Kalshi (+ Kalshi's taker fee) < 1
+            assert sorted((l["venue"], l["outcome"]) for l in best["legs"]) == [("kalshi", "No"), ("polymarket", "Yes")]
+            assert D(best["profit"]) > 0
+            assert best["risk_free"] is False
+            assert any(f.startswith("different_oracles") for f in best["flags"]), best["flags"]
+            assert "oracle" in text

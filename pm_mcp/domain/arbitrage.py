@@ -798,6 +798,8 @@ def detect_cross_venue(a: VenueSide, b: VenueSide, eq: Equivalence, *, now: date
     states = ["A YES", "A NO"]
     resolves = _resolves_at([a.market, b.market])
     notes = [f"rules judged equivalent{' with YES/NO inverted' if eq.inverted else ''}"]
+    pair_flags = [f"different_oracles: {d.split(': ', 1)[-1]}; a dispute could settle the legs differently"
+                  for d in eq.differences if d.startswith("oracle")]
     for (la, sa, book_a, comp_a), (lb, sb, book_b, comp_b) in combos:
         if set([sa]) | set(sb) != set(states) or sa in sb:
             continue  # only the pairs that cover both states once
@@ -808,7 +810,7 @@ def detect_cross_venue(a: VenueSide, b: VenueSide, eq: Equivalence, *, now: date
         legs = [_leg(a.market, la, "buy", lva, [sa], da), _leg(b.market, lb, "buy", lvb, sb, db)]
         opp = build_opportunity(ArbKind.CROSS_VENUE, f"{a.market.title} ({a.market.venue} {la} + "
                                 f"{b.market.venue} {lb})", legs, states, now=now, resolves_at=resolves,
-                                notes=notes, max_size=max_size)
+                                flags=pair_flags, notes=notes, max_size=max_size)
         if opp:
             if a.market.close_time and b.market.close_time and a.market.close_time != b.market.close_time:
                 opp.notes.append("the venues close trading at different times")

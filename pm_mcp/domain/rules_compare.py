@@ -186,7 +186,10 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
 
     identical = a.rules_hash == b.rules_hash
     if a.oracle and b.oracle and a.oracle.name != b.oracle.name:
-        diffs.append(Difference(field="oracle", severity="soft",
+        # The contract terms can still be the same; who settles them is a risk (a dispute may end
+        # differently), not a different contract. Listed, but it does not block equivalence; callers
+        # (arbitrage) must not call such a pair risk-free.
+        diffs.append(Difference(field="oracle", severity="info",
                                 detail=f"settled by {a.oracle.name} vs {b.oracle.name}: disputes and timing differ"))
     for f in ([] if identical else unknown):  # identical words settle identically, unknowns included
         diffs.append(Difference(field="unknown_field", severity="soft",
