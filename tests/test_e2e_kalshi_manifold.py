@@ -74,6 +74,7 @@ async def test_get_market_on_pasted_urls(env):
         yes_book = next(b for b in out["books"] if b["outcome"] == "Yes")
         assert yes_book["derived"] and Decimal(yes_book["best_ask"]) == 1 - Decimal("0.93")
         assert "Rules:" in text and "derived from the other side" in text
+        assert " contracts" in text.split("Volume ", 1)[1].split("\n", 1)[0]  # Kalshi counts contracts, not USD
 
         # an event URL with several markets: a clear error listing them, and the server keeps running
         r = await client.call_tool("get_market", {
@@ -87,6 +88,7 @@ async def test_get_market_on_pasted_urls(env):
         assert m["rule_text"].startswith("Resolves YES if the FOMC")
         assert [o["label"] for o in m["outcomes"]] == ["Yes", "No"]
         assert all(b["derived"] for b in out["books"])  # synthesized from the pool
+        assert " mana" in text.split("Volume ", 1)[1].split("\n", 1)[0]  # Manifold volume is play money
 
         out, _ = await call(client, "get_market", {"market": "manifold:who-will-chair-the-fed-on-jan-1-2027"})
         assert [o["answer_id"] for o in out["market"]["outcomes"]] == ["ansA000001", "ansB000002", "ansC000003"]

@@ -158,14 +158,21 @@ def cents(p: Decimal | None) -> str:
     return f"{text}¢"
 
 
-def money_short(x: Decimal | None) -> str:
+def money_short(x: Decimal | None, venue: str | None = None) -> str:
+    """Volume / liquidity for display, in the venue's own unit: USD on Polymarket, contracts on Kalshi
+    (its volume fields count contracts), mana on Manifold."""
     if x is None:
         return "–"
     v = float(x)  # display only
+    prefix, suffix = "$", ""
+    if venue == "kalshi":
+        prefix, suffix = "", " contracts"
+    elif venue == "manifold":
+        prefix, suffix = "M", " mana"
     for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(v) >= size:
-            return f"${v / size:.1f}{unit}"
-    return f"${v:,.0f}"
+            return f"{prefix}{v / size:.1f}{unit}{suffix}"
+    return f"{prefix}{v:,.0f}{suffix}"
 
 
 def day(dt: datetime | None) -> str:
@@ -298,8 +305,8 @@ def register(mcp: MCPServer) -> None:
         status: Literal["open", "closed", "resolved", "any"] = "open",
         closes_before: Annotated[str | None, Field(description="ISO date")] = None,
         closes_after: Annotated[str | None, Field(description="ISO date")] = None,
-        min_liquidity: Annotated[Decimal | None, Field(description="USD")] = None,
-        min_volume: Annotated[Decimal | None, Field(description="USD")] = None,
+        min_liquidity: Annotated[Decimal | None, Field(description="venue units: USD, Kalshi contracts, Manifold mana")] = None,
+        min_volume: Annotated[Decimal | None, Field(description="venue units: USD, Kalshi contracts, Manifold mana")] = None,
         category: str | None = None,
         limit: Annotated[int, Field(ge=1, le=25)] = 10,
         cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
@@ -325,7 +332,7 @@ def register(mcp: MCPServer) -> None:
         for i, m in enumerate(out.results, 1):
             title = m.title if len(m.title) <= 90 else m.title[:87] + "..."
             flags = "" if m.status == "open" else f" [{m.status}]"
-            lines.append(f"{i}. {title}{flags}\n   {_outcomes_line(m)} | vol {money_short(m.volume)} | "
+            lines.append(f"{i}. {title}{flags}\n   {_outcomes_line(m)} | vol {money_short(m.volume, m.venue)} | "
                          f"closes {day(m.close_time)} | venue={m.venue} id={m.id}")
         for v, w in out.warnings.items():
             lines.append(f"warning ({v}): {w}")
@@ -389,7 +396,7 @@ def register(mcp: MCPServer) -> None:
                      + (f" | resolved: {m.resolved_outcome}" if m.resolved_outcome else ""))
         if m.neg_risk or m.mutually_exclusive:
             lines.append(f"Part of a mutually exclusive group (neg-risk={m.neg_risk}, group {m.group_id or m.event_id})")
-        vol = f"Volume {money_short(m.volume)}, liquidity {money_short(m.liquidity)}"
+        vol = f"Volume {money_short(m.volume, m.venue)}, liquidity {money_short(m.liquidity, m.venue)}"
         lines.append(vol + (f" | {m.url}" if m.url else ""))
         rules = m.rule_text.strip() or "(the venue publishes no rule text for this market)"
         if len(rules) > TEXT_RULES_CHARS:
