@@ -266,6 +266,9 @@ async def test_policy_refusal_names_rule_limit_and_value(env):
         assert pol["changed"] == ["max_daily_usd"] and D(str(pol["max_daily_usd"])) == 2
         p, text = await call(client, "propose_order", propose_args(size="5", limit_price="0.40"))
         assert [v["rule"] for v in p["policy_violations"]] == ["max_daily_usd"]
+        # the strategy tools see the session policy too
+        pol, text = await call(client, "get_risk_policy", {})
+        assert D(str(pol["max_daily_usd"])) == 2 and D(str(pol["max_order_usd"])) == 3
 
 
 async def test_intents_expire(env):

@@ -152,7 +152,13 @@ def _fraction_words(k: Decimal) -> str:
 
 
 def _policy(ctx: Context) -> tuple[RiskPolicy, Any]:
+    """The policy in force for this session: the execution engine's (tightened by
+    tighten_risk_policy, never loosened) when it runs, else the configured one."""
     state = ctx.request_context.lifespan_context
+    engine = state.services.get("execution")
+    session_policy = getattr(engine, "policy", None)
+    if isinstance(session_policy, RiskPolicy):
+        return session_policy, state
     return RiskPolicy.from_settings(state.settings), state
 
 
