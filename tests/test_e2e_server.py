@@ -99,6 +99,14 @@ async def _check_calls(client) -> None:
     assert not r.is_error and r.structured_content["method"] == "confidence_tiers"
     assert r.structured_content["tier"] == "medium" and D(r.structured_content["stake_usd"]) <= 40  # 2% of 2000
 
+    # the market assessment caps the tier: unclear rules (clarity 0.5) under 'caution' -> at most 'low' (1%)
+    r = await client.call_tool("size_position", {"p": 0.62, "price": "0.45", "assessment": "caution",
+                                                 "rules_clarity": 0.5})
+    assert not r.is_error and "assessment" in r.structured_content["capped_by"]
+    assert D(r.structured_content["stake_usd"]) <= 20 and "at most the low tier" in r.content[0].text
+    r = await client.call_tool("size_position", {"p": 0.62, "price": "0.45", "assessment": "avoid"})
+    assert not r.is_error and D(r.structured_content["stake_usd"]) == 0
+
     # edge on an explicit book, buying NO with P(YES) = 0.3
     r = await client.call_tool("compute_edge", {
         "p": 0.3, "outcome": "no", "side": "buy", "size": 20,

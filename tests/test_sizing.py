@@ -231,3 +231,18 @@ def test_tiers_monotone_in_edge(pol, p1, p2, price, conf):
     a = size_position(pol, SizingRequest(p_yes=lo, price=price, confidence=conf), "confidence_tiers")
     b = size_position(pol, SizingRequest(p_yes=hi, price=price, confidence=conf), "confidence_tiers")
     assert a.stake_usd <= b.stake_usd
+
+
+def test_assessment_tier_caps_every_method_and_avoid_means_no_position():
+    pol = RiskPolicy(bankroll=D(1000), max_order_usd=D(500), max_event_fraction=D("0.5"), max_daily_usd=D(1000),
+                     kelly_fraction=D("0.25"), allowed_venues=["polymarket"], live_enabled=False)
+    strong = SizingRequest(p_yes=D("0.80"), price=D("0.50"), confidence="very_high")
+    free = size_position(pol, strong, "confidence_tiers")
+    assert free.stake_usd > D(20)  # a 30-point edge reaches the top tier (5% = $50)
+    capped = size_position(pol, strong.model_copy(update={"max_tier": "low", "max_tier_reason": "unclear"}),
+                           "confidence_tiers")
+    assert capped.stake_usd <= D(10) and "assessment" in capped.capped_by  # low tier = 1% of 1000
+    kelly = size_position(pol, strong.model_copy(update={"max_tier": "medium"}), "pm_kelly")
+    assert kelly.stake_usd <= D(20) and "assessment" in kelly.capped_by
+    avoid = size_position(pol, strong.model_copy(update={"max_tier": "none"}), "flat")
+    assert avoid.stake_usd == 0 and avoid.contracts == 0

@@ -116,6 +116,10 @@ class SizingRequest(BaseModel):
     flat_usd: Decimal | None = None
     max_loss_usd: Decimal | None = None
     stop_price: Decimal | None = None
+    # the highest tier the market's assessment allows (assess_market: participate -> high, caution ->
+    # medium, avoid or unclear rules -> lower / none): a cap on every method's stake
+    max_tier: Literal["none", "low", "medium", "high", "very_high"] | None = None
+    max_tier_reason: str | None = None
 
 
 class SizingResult(BaseModel):
@@ -418,6 +422,20 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
             target = g_cost * k
             if k < ONE:
                 steps.append(f"x Kelly fraction {_frac(k)} -> {usd(target)}.")
+
+    # ---- the market assessment's tier cap (unclear rules lower the tier) -------------------------
+    if req.max_tier is not None and not no_edge and target > 0:
+        cap_tier = next(t for t in CONFIDENCE_TIERS if t.name == req.max_tier)
+        tier_cap_usd = cap_tier.cap_fraction * B
+        if tier_cap_usd < target:
+            target = tier_cap_usd
+            capped.append("assessment")
+            why = f" ({req.max_tier_reason})" if req.max_tier_reason else ""
+            steps.append(f"Market assessment allows at most the '{cap_tier.name}' tier{why}: "
+                         f"{pct(cap_tier.cap_fraction)} of {usd(B)} = {usd(tier_cap_usd)}.")
+            if target <= 0:
+                no_edge = True
+                steps.append("No new position on this market: stake $0.")
 
     # ---- the policy caps ------------------------------------------------------------------------
     stake_cap = target

@@ -292,8 +292,20 @@ def register(mcp: MCPServer) -> None:
         stop_price: OptNum = None,
         odds: Annotated[OptNum, Field(description="kelly: net odds b")] = None,
         min_order_size: OptNum = None,
+        assessment: Annotated[Literal["participate", "caution", "avoid"] | None,
+                              Field(description="assess_market verdict: caps the tier")] = None,
+        rules_clarity: Annotated[OptNum, Field(description="parse_rules clarity 0-1")] = None,
     ) -> Annotated[CallToolResult, SizeOut]:
         pol, _state = _policy(ctx)
+        max_tier, max_tier_reason = None, None
+        if assessment is not None:
+            from pm_mcp.domain.scorecard import tier_cap_for
+
+            clarity = _opt(rules_clarity, "rules_clarity")
+            if clarity is not None and not (0 <= clarity <= 1):
+                raise ToolError("rules_clarity must be in [0, 1] (parse_rules' clarity score)")
+            cap = tier_cap_for(assessment, float(clarity) if clarity is not None else None)
+            max_tier, max_tier_reason = cap.max_tier, cap.note
         fees, notes = _fees_for(venue, _opt(fee_rate, "fee_rate"))
         book = _levels(asks, "asks", ascending=True) if asks else None
         if asks is not None and not book:
@@ -311,6 +323,7 @@ def register(mcp: MCPServer) -> None:
             flat_usd=amount if method == SizingMethod.FLAT else None,
             max_loss_usd=amount if method == SizingMethod.INVERTED_RISK else None,
             absolute_cap_usd=amount if method == SizingMethod.CONFIDENCE_TIERS else None,
+            max_tier=max_tier, max_tier_reason=max_tier_reason,
         )
         try:
             r = size_core(pol, req, method)
