@@ -130,6 +130,8 @@ def test_event_and_search_payloads():
     assert ev.neg_risk and ev.mutually_exclusive and len(ev.markets) == 2
     assert all(m.event_id == "30829" and m.neg_risk for m in ev.markets)
     assert {m.outcomes[0].label for m in ev.markets} == {"Yes"}
+    assert ev.neg_risk_augmented is True  # placeholder outcomes may be added: not provably exhaustive
+    assert {m.group_label for m in ev.markets} == {"Stephen A. Smith", "Gretchen Whitmer"}
     search = load("gamma_public_search_bitcoin.json")
     markets = [parse_gamma_market(m, e) for e in search["events"] for m in e["markets"]]
     assert markets[0].id == "1500056" and markets[0].category == "Bitcoin"

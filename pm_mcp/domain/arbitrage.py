@@ -584,7 +584,7 @@ def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], Order
         if yn is None:
             continue
         yes, no = yn
-        label = (labels or {}).get(m.id) or short.get(m.id) or m.title
+        label = (labels or {}).get(m.id) or m.group_label or short.get(m.id) or m.title
         member = SetMember(market=m, label=label, yes_outcome=yes, no_outcome=no,
                            yes_book=books.get((m.id, yes.lower())), no_book=books.get((m.id, no.lower())))
         if quotes:
@@ -594,7 +594,7 @@ def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], Order
             if member.best_bid is None:
                 member.best_bid = o.best_bid
         members.append(member)
-    aug = augmented if augmented is not None else getattr(event, "neg_risk_augmented", None)
+    aug = augmented if augmented is not None else event.neg_risk_augmented
     if aug is None and event.venue != "polymarket":
         aug = False
     return ExclusiveSet(key=f"{event.venue}:{event.id}", venue=event.venue, title=event.title, members=members,

@@ -78,6 +78,7 @@ class Market(BaseModel):
     fees: FeeSchedule = Field(default_factory=FeeSchedule)
     neg_risk: bool = False
     group_id: str | None = None  # neg-risk market id / Kalshi mutually exclusive event / Manifold MC
+    group_label: str | None = None  # this member's short name inside its group ("Gavin Newsom")
     mutually_exclusive: bool = False
     url: str | None = None
     category: str | None = None
@@ -106,6 +107,9 @@ class Event(BaseModel):
     markets: list[Market] = Field(default_factory=list)
     mutually_exclusive: bool = False
     neg_risk: bool = False
+    # Polymarket negRiskAugmented: placeholder / "other" outcomes can still be added, so the listed
+    # members may not be exhaustive. None = the venue does not say.
+    neg_risk_augmented: bool | None = None
     category: str | None = None
     rule_text: str = ""
     url: str | None = None

@@ -189,21 +189,6 @@ class _Progress:
                 log.debug("progress notification failed", exc_info=True)
 
 
-async def _polymarket_event_meta(svc: Any, event_id: str) -> tuple[bool | None, dict[str, str]]:
-    """negRiskAugmented and each market's groupItemTitle, which the normalised Event does not carry
-    yet: read from the Gamma event (None when it cannot be read)."""
-    try:
-        raw = await svc.adapter("polymarket").gamma.get_json(f"/events/{event_id}")
-    except Exception:  # noqa: BLE001 - metadata only; unknown stays unknown
-        return None, {}
-    if not isinstance(raw, dict):
-        return None, {}
-    aug = raw.get("negRiskAugmented")
-    labels = {str(m.get("id")): str(m.get("groupItemTitle")) for m in raw.get("markets") or []
-              if m.get("groupItemTitle")}
-    return (bool(aug) if aug is not None else False), labels
-
-
 # --- the scan -------------------------------------------------------------------------------------
 class _Scanner:
     def __init__(self, ctx: Context, state: Any, kinds: set[str], venues: set[str] | None, tail_min: Decimal,
@@ -356,10 +341,7 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
     for kind, src in set_sources:
         meta: dict = {}
         if kind == "event":
-            if src.venue == "polymarket" and src.neg_risk:
-                meta["augmented"], meta["labels"] = await _polymarket_event_meta(sc.svc, src.id)
-            quoted = exclusive_set_from_event(src, {}, augmented=meta.get("augmented"), labels=meta.get("labels"),
-                                              quotes=True)
+            quoted = exclusive_set_from_event(src, {}, quotes=True)
             members = [(mb.market, mb.yes_outcome) for mb in quoted.members]
         else:
             quoted = exclusive_set_from_multiple_choice(src, {})
@@ -433,8 +415,7 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
         if kind == "event":
             books = {(m.id, o.label.lower()): b for m in src.markets for o in m.outcomes
                      if (b := bk(m, o.label)) is not None}
-            es: ExclusiveSet = exclusive_set_from_event(src, books, augmented=meta.get("augmented"),
-                                                        labels=meta.get("labels"))
+            es: ExclusiveSet = exclusive_set_from_event(src, books)
         else:
             es = exclusive_set_from_multiple_choice(src, {o.label.lower(): b for o in src.outcomes
                                                           if (b := bk(src, o.label)) is not None})

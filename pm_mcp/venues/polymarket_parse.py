@@ -225,7 +225,8 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> Market:
         event_title=(event or {}).get("title"), condition_id=m.get("conditionId"), outcomes=outcomes,
         status=status, close_time=close_time, resolution_time=resolution_time, volume=volume,
         volume_24h=dec(m.get("volume24hr")), liquidity=liquidity, tick_size=tick, min_order_size=min_size, fees=fee_schedule(m), neg_risk=neg_risk,
-        group_id=group or None, mutually_exclusive=neg_risk, url=market_url(m, event), category=_category(m, event),
+        group_id=group or None, group_label=(m.get("groupItemTitle") or None), mutually_exclusive=neg_risk,
+        url=market_url(m, event), category=_category(m, event),
         rule_text=text, rule_sources=sources, resolution_source=(m.get("resolutionSource") or None),
         resolved_outcome=labels[winner] if winner is not None and winner < len(labels) else None,
         updated_at=parse_time(m.get("updatedAt")),
@@ -241,6 +242,8 @@ def parse_gamma_event(e: dict) -> Event:
     slug = e.get("slug")
     return Event(id=str(e["id"]), venue="polymarket", title=(e.get("title") or "").strip(), slug=slug,
                  markets=markets, mutually_exclusive=neg_risk, neg_risk=neg_risk,
+                 neg_risk_augmented=(bool(e["negRiskAugmented"]) if e.get("negRiskAugmented") is not None
+                                     else (False if neg_risk else None)),
                  category=_category({}, e), rule_text=(e.get("description") or "").strip(),
                  url=f"{WEB}/event/{slug}" if slug else None)
 
