@@ -35,6 +35,9 @@ SURFACE_MODULES = [
 
 
 _NEEDS_SERVICES = frozenset({"tools/call", "resources/read", "prompts/get"})
+# After the client's first request past `initialize` (typically tools/list) has been answered, the
+# start-up hooks may have the CPU: a short grace lets the response reach the client first.
+_HOOKS_GRACE_S = 0.05
 
 
 def build_server(settings: Settings) -> MCPServer:
@@ -45,12 +48,17 @@ def build_server(settings: Settings) -> MCPServer:
 
     async def wait_for_startup(ctx, call_next):
         """Tool calls, resource reads and prompts wait until the start-up hooks have run (they run in
-        the background so the handshake and tools/list do not pay for them)."""
+        the background, after the handshake, so `initialize` and tools/list do not pay for them)."""
+        state = getattr(ctx, "lifespan_context", None)
+        if not isinstance(state, AppState):
+            return await call_next(ctx)
         if ctx.method in _NEEDS_SERVICES:
-            state = getattr(ctx, "lifespan_context", None)
-            if isinstance(state, AppState):
-                await state.wait_started()
-        return await call_next(ctx)
+            await state.wait_started()  # starts the hooks at once if they have not started yet
+            return await call_next(ctx)
+        result = await call_next(ctx)
+        if ctx.method != "initialize" and not ctx.method.startswith("notifications/"):
+            state.start_hooks(_HOOKS_GRACE_S)
+        return result
 
     mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
                     middleware=[wait_for_startup])

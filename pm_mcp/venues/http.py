@@ -47,13 +47,17 @@ import logging
 import random
 from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-
+# httpx and tenacity are imported where they are used (first request / first client), not here: this
+# module is imported while the server starts (it registers the "http" start-up hook) and the MCP
+# handshake should not pay for them.
 from pm_mcp.app import AppState, on_startup
 from pm_mcp.venues.base import Blocked, NotFound, UnknownOrderState, VenueError, VenueUnavailable
+
+if TYPE_CHECKING:
+    import httpx
+    from tenacity import RetryCallState
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +203,8 @@ class VenueHttp:
             except _Retryable as exc:
                 raise exc.error from None
 
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
         retrying = AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=self._wait,
                                  retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
                                  reraise=True, before_sleep=self._log_retry)
@@ -229,6 +235,8 @@ class VenueHttp:
     async def _attempt(self, method: str, url: str, params: dict[str, Any] | None, json_body: Any,
                        content: bytes | str | None, headers: Mapping[str, str] | None, idempotent: bool,
                        expect: frozenset[int]) -> httpx.Response:
+        import httpx
+
         name = _pretty(self.venue)
         try:
             async with asyncio.timeout(self.timeout_s * 1.5):
@@ -323,6 +331,8 @@ class HttpPool:
 
 
 def make_client(timeout_s: float, headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
+    import httpx
+
     timeout = httpx.Timeout(timeout_s, connect=min(5.0, timeout_s))
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
     return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True,
@@ -354,6 +364,8 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _host(url: str) -> str:
+    import httpx
+
     try:
         u = httpx.URL(url)
         return f"{u.host}:{u.port}" if u.port else u.host
@@ -362,6 +374,8 @@ def _host(url: str) -> str:
 
 
 def _path(url: str) -> str:
+    import httpx
+
     try:
         return httpx.URL(url).path
     except Exception:  # noqa: BLE001
