@@ -6,6 +6,7 @@ Each check runs in a fresh interpreter, so what earlier tests imported cannot hi
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -32,15 +33,15 @@ NOT_AT_START = [
 
 
 def _run(code: str, env_home) -> dict:
-    env = {
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PM_MCP_")}
+    env.update({
         "PM_MCP_HOME": str(env_home),
         "PM_MCP_POLYMARKET_GAMMA_URL": "http://127.0.0.1:9/gamma",
         "PM_MCP_POLYMARKET_CLOB_URL": "http://127.0.0.1:9/clob",
         "PM_MCP_POLYMARKET_DATA_URL": "http://127.0.0.1:9/data",
         "PM_MCP_KALSHI_URL": "http://127.0.0.1:9/kalshi",
         "PM_MCP_MANIFOLD_URL": "http://127.0.0.1:9/manifold",
-        "PATH": "/usr/bin:/bin",
-    }
+    })
     r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -13,7 +13,8 @@ install writes __pycache__ on first run). The headline figure is measured that w
 PYTHONPYCACHEPREFIX=tools/bench/.work/pycache (outside the source tree, git-ignored) and never
 PYTHONDONTWRITEBYTECODE, so the warm-up runs write the bytecode and the measured runs read it. A
 second series, interleaved with the first, runs with PYTHONDONTWRITEBYTECODE=1 and no cached
-bytecode for pm_mcp (what a sandbox exporting that variable gets: pm_mcp is compiled on every start).
+bytecode for pm_mcp (what a sandbox exporting that variable gets: pm_mcp is compiled on every start):
+it runs a copy of pm_mcp/ without __pycache__ (PYTHONPATH), the SDK keeps its installed bytecode.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def env_for(home: str, bytecode: bool = True) -> dict[str, str]:
         env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     else:  # no bytecode for pm_mcp (an editable install never run without this variable)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_source_copy()), env.get("PYTHONPATH")]))
     env.update({
         "PM_MCP_HOME": home,
         "PM_MCP_POLYMARKET_GAMMA_URL": "http://127.0.0.1:9/gamma",
@@ -60,6 +62,19 @@ def env_for(home: str, bytecode: bool = True) -> dict[str, str]:
         "PM_MCP_IPFS_GATEWAY": "http://127.0.0.1:9/ipfs/",
     })
     return env
+
+
+_SOURCE_COPY: Path | None = None
+
+
+def _source_copy() -> Path:
+    """pm_mcp/ copied without any __pycache__ (one may exist in the tree), for the no-bytecode series."""
+    global _SOURCE_COPY
+    if _SOURCE_COPY is None:
+        root = Path(tempfile.mkdtemp(prefix="pm_mcp_src_"))
+        shutil.copytree(REPO / "pm_mcp", root / "pm_mcp", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _SOURCE_COPY = root
+    return _SOURCE_COPY
 
 
 def _send(proc: subprocess.Popen, msg: dict) -> None:
@@ -239,6 +254,8 @@ handshake has been answered (or a tool call needs them), so they are not in the 
 Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} CPUs,
 Python {platform.python_version()}; other engineers' test runs may share the machine, so the max is noisy.
 """
+    if _SOURCE_COPY is not None:
+        shutil.rmtree(_SOURCE_COPY, ignore_errors=True)
     print(body)
     if not args.no_write:
         write_section(body)
