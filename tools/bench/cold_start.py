@@ -250,6 +250,11 @@ ours before the handshake (settings, surface imports, tool registration): {ms(su
 largest: {", ".join(f"{k} {ms(v)}" for k, v in sorted(ours.items(), key=lambda kv: -kv[1])[:3])}.
 The store is opened before `initialize` is answered; the start-up hooks run in the background once the
 handshake has been answered (or a tool call needs them), so they are not in the spawn figures.
+Floor before any of our code runs: interpreter ~30 ms + pydantic and the SDK + the store
+= ~{ms(0.03 + ph.get("import pydantic", 0.0) + ph.get("import mcp (SDK, after pydantic)", 0.0)
+       + ph.get("store open + migrations (fresh file)", 0.0))}, so the 500 ms target is out of reach while
+the SDK import costs what it does; what is ours is the settings, the surface imports (~100 pydantic models)
+and the registration of the 22 tools (the SDK derives each input and output JSON schema).
 
 Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} CPUs,
 Python {platform.python_version()}; other engineers' test runs may share the machine, so the max is noisy.
