@@ -5,7 +5,8 @@ pm_mcp.domain.arbitrage / matching, rule equivalence from pm_mcp.domain.rules_co
 intent, its single confirmation and the leg-by-leg execution from the execution engine.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
+# every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
 import asyncio
 import base64

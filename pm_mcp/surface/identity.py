@@ -4,7 +4,8 @@ Only the output models are imported at server start; the lookup code (and web3 t
 imported on the first call, so the cold start does not pay for it.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
+# every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
 import logging
 from contextlib import AsyncExitStack

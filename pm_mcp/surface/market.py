@@ -1,7 +1,8 @@
 """Market-data tools: search_markets, get_market, get_order_book, get_price_history; resource
 market://{venue}/{market_id}. Thin: they call MarketService (state.services["markets"])."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
+# every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
 import asyncio
 import base64

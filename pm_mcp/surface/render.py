@@ -4,7 +4,8 @@ A tool declares ``-> Annotated[CallToolResult, OutModel]`` so the client sees Ou
 as ``outputSchema``, and returns ``tool_result(model, text)``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
+# every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
 from collections.abc import Sequence
 

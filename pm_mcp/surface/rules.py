@@ -1,7 +1,8 @@
 """Rule tools: parse_rules, compare_rules, assess_market. Thin: fetch through MarketService
 (state.services["markets"]), compute with pm_mcp.domain.rules / rules_compare / scorecard."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
+# every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
 import asyncio
 from datetime import UTC, datetime

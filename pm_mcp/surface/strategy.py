@@ -6,7 +6,8 @@ Read-only. size_position and get_risk_policy never touch the network; compute_ed
 it is given a market to look up (through the market-data service).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
+# every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
 from decimal import Decimal
 from typing import Annotated, Any, Literal
