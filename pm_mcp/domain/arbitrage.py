@@ -21,7 +21,8 @@ then re-priced exactly with :func:`pm_mcp.domain.book.walk_book` (the venue's fe
 which is what the person would pay.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 import hashlib
 import re

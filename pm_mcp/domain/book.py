@@ -1,6 +1,7 @@
 """Walking an order book: what a taker order of a given size or budget would really get."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 from collections.abc import Sequence
 from decimal import Decimal

@@ -12,7 +12,8 @@ For a probability ``p`` that the traded outcome pays $1, a side and a size (or a
 Pure: no I/O.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal

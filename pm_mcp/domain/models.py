@@ -4,7 +4,8 @@ Money and probabilities are Decimal. Prices are per share / contract in USD in [
 (Manifold: probability, mana). Times are timezone-aware UTC datetimes.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 from datetime import datetime
 from decimal import Decimal

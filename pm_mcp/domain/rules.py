@@ -13,7 +13,8 @@ carry ``part="title"``. Market metadata that is not rule text (neg-risk flag, Po
 ``resolutionSource``) is reported separately and never given a span.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 import hashlib
 import re

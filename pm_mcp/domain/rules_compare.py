@@ -11,7 +11,8 @@ Verdicts:
 Pure; every difference carries the spans on both sides.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 from decimal import Decimal
 from typing import Literal

@@ -8,7 +8,8 @@ with reasons. ``tier_cap_for(verdict)`` maps the verdict to the highest confiden
 Pure: no I/O; ``now`` is passed in. Money is Decimal.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 import re
 from collections.abc import Sequence

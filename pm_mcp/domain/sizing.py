@@ -35,7 +35,8 @@ Methods
   fees included; then scaled by the Kelly fraction (as budget).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
+# object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
