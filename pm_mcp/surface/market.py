@@ -169,7 +169,7 @@ def money_short(x: Decimal | None, venue: str | None = None) -> str:
     if venue == "kalshi":
         prefix, suffix = "", " contracts"
     elif venue == "manifold":
-        prefix, suffix = "M", " mana"
+        prefix, suffix = "", " mana"
     for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(v) >= size:
             return f"{prefix}{v / size:.1f}{unit}{suffix}"
@@ -193,6 +193,8 @@ def summary_of(m: Market, *, source: str = "live", stale: bool = False) -> Marke
 
 
 def _outcomes_line(m: MarketSummary | Market, n: int = 3) -> str:
+    if not m.outcomes:
+        return "outcomes: see get_market"
     parts = [f"{o.label[:24]} {cents(o.price)}" for o in m.outcomes[:n]]
     if len(m.outcomes) > n:
         parts.append(f"+{len(m.outcomes) - n} more")
