@@ -40,6 +40,14 @@ class NotFound(VenueError):
     """The venue has no such market / event / order."""
 
 
+class AmbiguousReference(NotFound):
+    """The reference names several markets (an event URL, slug or ticker); ``candidates`` lists them."""
+
+    def __init__(self, venue: str, message: str, candidates: list[Market]):
+        super().__init__(venue, message)
+        self.candidates = candidates
+
+
 class VenueUnavailable(VenueError):
     """Network failure, 5xx or 429 after retries, timeouts."""
 

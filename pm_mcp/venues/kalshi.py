@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, FeeSchedule, Market, MarketStatus, OrderBook, PricePoint
 from pm_mcp.venues import kalshi_parse as kp
-from pm_mcp.venues.base import NotFound, VenueError
+from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
 from pm_mcp.venues.kalshi_parse import KalshiTrade
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,6 @@ _STOP = {"will", "the", "a", "an", "of", "in", "at", "by", "to", "be", "on", "fo
 
 def tokens(text: str) -> list[str]:
     return [t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP]
-
-
-class AmbiguousReference(NotFound):
-    """The reference names an event with several markets; ``candidates`` lists them (parsed)."""
-
-    def __init__(self, venue: str, message: str, candidates: list[Market]):
-        super().__init__(venue, message)
-        self.candidates = candidates
 
 
 class KalshiSeries(BaseModel):

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 from pm_mcp.settings import Settings
-from pm_mcp.venues.base import NotFound, VenueError
+from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
 from pm_mcp.venues.http import VenueHttp
 from pm_mcp.venues.polymarket_parse import (INTERVAL_WINDOWS, dec, parse_book, parse_clob_market, parse_gamma_event,
                                             parse_gamma_market, parse_history_clob, parse_history_v2)
@@ -28,14 +28,6 @@ CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID = re.compile(r"^\d{20,80}$")
 GAMMA_ID = re.compile(r"^\d{1,19}$")
 HOSTS = ("polymarket.com", "www.polymarket.com")
-
-
-class AmbiguousReference(NotFound):
-    """The reference names several markets (an event URL/slug); ``candidates`` lists them."""
-
-    def __init__(self, venue: str, message: str, candidates: list[Market]):
-        super().__init__(venue, message, status=None)
-        self.candidates = candidates
 
 
 def parse_polymarket_url(ref: str) -> tuple[str, str] | None:
