@@ -570,7 +570,7 @@ def register(mcp: MCPServer) -> None:
         fill-and-kill orders; if a leg fills only partly the rest are not sent and the exposure is reported.
         Places nothing itself."""
         from pm_mcp.execution import LegSpec, confirmation_instructions, propose_intent
-        from pm_mcp.surface.orders import _can_elicit, _err, intent_out, intent_text
+        from pm_mcp.surface.orders import client_can_elicit, execution_tool_error, intent_out, intent_text
 
         state = _state(ctx)
         scan, opp = _find_opportunity(state, opportunity_id)
@@ -593,11 +593,11 @@ def register(mcp: MCPServer) -> None:
         specs = [LegSpec(market=refs[i].market, outcome=refs[i].outcome, side=refs[i].side,
                          limit_price=legs[i].limit_price, size=want, venue=refs[i].market.venue,
                          time_in_force="FAK") for i in order]
-        can = _can_elicit(ctx)
+        can = client_can_elicit(ctx)
         try:
             rec = await propose_intent(state, specs, client_can_elicit=can)
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         how = await confirmation_instructions(state, rec, client_can_elicit=can)
         head = (f"Bundle for {opp.id} ({opp.kind.value}, {'risk-free' if opp.risk_free else 'NOT risk-free'}): "
                 f"{len(specs)} legs x {normalize(want)}; at the current books it costs {usd(cost)} incl. fees and "

@@ -224,13 +224,13 @@ def _engine(ctx: Context) -> ExecutionEngine:
         raise ToolError("order execution is not running in this server (startup failed; see the server log)") from None
 
 
-def _can_elicit(ctx: Context) -> bool:
+def client_can_elicit(ctx: Context) -> bool:
     caps = ctx.client_capabilities
     el = caps.elicitation if caps is not None else None
     return el is not None and (el.form is not None or el.url is None)
 
 
-def _err(exc: Exception) -> ToolError:
+def execution_tool_error(exc: Exception) -> ToolError:
     from pm_mcp.venues.base import VenueError
 
     if isinstance(exc, ToolError):
@@ -271,7 +271,7 @@ async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoD
         raise ToolError(str(exc)) from None
     if rec.status != IntentStatus.PROPOSED or not rec.intent.policy.ok:
         return NoDialog(reason="not_proposed")
-    if not _can_elicit(ctx):
+    if not client_can_elicit(ctx):
         return NoDialog(reason="no_capability")
     return Elicit(_elicitation_message(rec), ApproveOrder)
 
@@ -297,7 +297,7 @@ def register(mcp: MCPServer) -> None:
         it yourself. Any change means a new proposal."""
         engine = _engine(ctx)
         await engine.ready()
-        can = _can_elicit(ctx)
+        can = client_can_elicit(ctx)
         try:
             rec = await engine.propose([LegSpec(market=market, venue=venue, outcome=outcome, side=side,
                                                 limit_price=limit_price, size=size, stake=stake,
@@ -305,7 +305,7 @@ def register(mcp: MCPServer) -> None:
                                        forecast_p=forecast_p, forecast_source=forecast_source,
                                        channel="elicitation" if can else "page")
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=can)
         return tool_result(intent_out(rec, [], how), intent_text(rec, [], how))
 
@@ -347,7 +347,7 @@ def register(mcp: MCPServer) -> None:
                     rec = await engine.reject(intent_id, via="elicitation",
                                               reason=f"the person answered no in the dialog ({decision.action})")
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         orders = await engine.journal.orders_for_intent(rec.intent.id)
         return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders),
                                           orders=[order_out(o) for o in orders]), intent_text(rec, orders))
@@ -364,7 +364,7 @@ def register(mcp: MCPServer) -> None:
         try:
             rec, orders = await engine.cancel(ref)
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         lines = [f"{_tag(engine.mode)} " + (f"intent {rec.intent.id} is {rec.status.value}." if rec else "")]
         lines += ["Order " + order_line(o) for o in orders]
         return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec) if rec else None,
@@ -387,7 +387,7 @@ def register(mcp: MCPServer) -> None:
                 orders = await engine.journal.orders_for_intent(rec.intent.id)
                 how = None
                 if rec.status == IntentStatus.PROPOSED:
-                    how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=_can_elicit(ctx))
+                    how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=client_can_elicit(ctx))
                 return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how),
                                                   orders=[order_out(o) for o in orders]),
                                    intent_text(rec, orders, how))
@@ -395,7 +395,7 @@ def register(mcp: MCPServer) -> None:
             if o is None:
                 raise ToolError(f"no order or intent {ref!r}; ids look like 'o-...' or 'i-...' (see list_orders)")
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         return tool_result(OrderLookupOut(mode=engine.mode, orders=[order_out(o)]),
                            f"{_tag(engine.mode)} Order {order_line(o)}")
 
@@ -416,7 +416,7 @@ def register(mcp: MCPServer) -> None:
         try:
             await engine.sync()
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         orders, total = await engine.journal.list_orders(engine.mode, status=None if status == "all" else status,
                                                          offset=max(0, offset), limit=limit)
         nxt = str(offset + len(orders)) if offset + len(orders) < total else None
@@ -435,7 +435,7 @@ def register(mcp: MCPServer) -> None:
         try:
             snap = await portfolio(engine)
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         cur = "$"
         lines = [f"{_tag(snap.mode)} portfolio: cost basis {cur}{snap.cost_basis.quantize(Decimal('0.01'))}, "
                  f"value {cur}{snap.market_value.quantize(Decimal('0.01'))}, unrealised "
@@ -469,7 +469,7 @@ def register(mcp: MCPServer) -> None:
         try:
             tr = await track_record(engine)
         except Exception as exc:  # noqa: BLE001
-            raise _err(exc) from None
+            raise execution_tool_error(exc) from None
         lines = [f"{_tag(tr.mode)} {len(tr.forecasts)} forecast(s) led to trades."]
         for s in tr.by_source:
             brier = f"Brier {s.brier.quantize(Decimal('0.0001'))}" if s.brier is not None else "no resolved yet"
@@ -523,7 +523,7 @@ def register(mcp: MCPServer) -> None:
         engine = _engine(ctx)
         from pm_mcp.execution.doctor import run_checks
 
-        checks = await run_checks(_state(ctx), engine, client_can_elicit=_can_elicit(ctx))
+        checks = await run_checks(_state(ctx), engine, client_can_elicit=client_can_elicit(ctx))
         lines = [f"{_tag(engine.mode)} doctor:"]
         for c in checks:
             lines.append(f"[{c.status}] {c.name}: {c.detail}" + (f" -> {c.advice}" if c.advice and c.status != "pass"
