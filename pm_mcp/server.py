@@ -31,6 +31,7 @@ SURFACE_MODULES = [
     "pm_mcp.surface.rules",
     "pm_mcp.surface.orders",
     "pm_mcp.surface.arbitrage",
+    "pm_mcp.surface.prompts",
 ]
 
 

@@ -1,0 +1,46 @@
+"""Prompts: the disciplined workflows as slash commands (Claude Desktop shows prompts in its menu).
+
+They only write instructions for the assistant; every number comes from the tools at run time.
+"""
+
+from __future__ import annotations
+
+from mcp.server import MCPServer
+
+EVALUATE = """\
+Evaluate the prediction market {market} for a possible trade, with discipline:
+1. get_market (venue {venue}) to read its outcomes, book, fees, tick, minimum, close and resolution times.
+2. parse_rules, then assess_market: what resolves it, by which source, by when, how ambiguous; note the
+   verdict (participate / caution / avoid) and the settlement clarity.
+3. State MY probability for the outcome and where it comes from{belief}. If I gave none, ask me for one;
+   do not invent it.
+4. compute_edge at the executable price for a realistic size (walk the book, fees included).
+5. size_position with that probability, the verdict as `assessment` and the clarity as `rules_clarity`
+   (confidence tiers unless I ask otherwise); report the stake, the caps that bound it and the arithmetic.
+6. If the edge after costs is positive and the verdict is not avoid, offer propose_order with the sized
+   order and tell me exactly how I confirm it. Never confirm on my behalf.
+Keep the answer short: the numbers, the rule risks, and a one-line recommendation."""
+
+ARBITRAGE = """\
+Look for arbitrage{about}, deterministic first:
+1. find_arbitrage (kinds: dutch_book, yes_no, cross_venue, resolution) with a minimum profit of {min_profit} USD.
+2. For each opportunity, show the legs, capacity, guaranteed profit after fees, the worst case if one leg
+   fails, time to resolution and annualised return; treat any flagged opportunity (not exhaustive,
+   different oracles, tail risk) as NOT risk-free and say why.
+3. For cross-venue pairs listed as uncertain, list the rule differences; do not trade them.
+4. Only if I ask, propose_bundle for one opportunity and tell me how I confirm it."""
+
+
+def register(mcp: MCPServer) -> None:
+    @mcp.prompt(name="evaluate_market", title="Evaluate a market for a trade",
+                description="Rules, edge after costs and a capped size for one market, ending in an order "
+                            "proposal the person confirms.")
+    def evaluate_market(market: str, venue: str = "any", my_probability: str = "") -> str:
+        belief = f" (I said {my_probability})" if my_probability.strip() else ""
+        return EVALUATE.format(market=market.strip(), venue=venue.strip() or "any", belief=belief)
+
+    @mcp.prompt(name="scan_arbitrage", title="Scan for arbitrage",
+                description="Deterministic arbitrage across venues after fees, depth and rule equivalence.")
+    def scan_arbitrage(topic: str = "", min_profit_usd: str = "1") -> str:
+        about = f" on '{topic.strip()}'" if topic.strip() else " across the enabled venues"
+        return ARBITRAGE.format(about=about, min_profit=min_profit_usd.strip() or "1")
