@@ -27,7 +27,7 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+      || echo "warning: could not install chromium; the approval-page browser tests will fail (CI) or skip" >&2
   else
     echo "warning: chromium missing and not root; run: sudo apt-get install chromium" >&2
   fi
