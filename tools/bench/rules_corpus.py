@@ -1,12 +1,17 @@
 """Rule-parser benchmark: per-field precision / recall against the hand-labelled corpus, and parse time.
 
-    .venv/bin/python tools/bench/rules_corpus.py            # prints a markdown table
-    .venv/bin/python tools/bench/rules_corpus.py --errors   # also lists every miss
+    .venv/bin/python tools/bench/rules_corpus.py                  # in-sample corpus: markdown table
+    .venv/bin/python tools/bench/rules_corpus.py --errors         # also lists every miss
+    .venv/bin/python tools/bench/rules_corpus.py --set heldout    # the held-out set (tests/fixtures/rules/heldout)
+    .venv/bin/python tools/bench/rules_corpus.py --set all        # both
 
 The corpus (tests/fixtures/rules/corpus.json) holds real rule texts copied from recorded venue responses;
-labels.json holds what a careful reader extracts from each (written by hand). Scoring rules:
+labels.json holds what a careful reader extracts from each (written by hand). The held-out set
+(tests/fixtures/rules/heldout) holds real texts collected after the parser was written, labelled before
+the parser was run on them: its first figures are the out-of-sample ones. Scoring rules:
 - sources: set overlap of canonical names (URL host or agency name) per text.
-- threshold: a text's threshold is right when comparator and value match (or both say "conflicting").
+- threshold: a text's threshold is right when comparator and value match (and the upper bound of a range
+  when the label gives one), or both say "conflicting".
 - deadline: right when the date matches and, where the label has a time and zone, those match too.
 - edge_cases: set overlap of kinds; early_resolution, multi_outcome, ambiguous: one value per text.
 A prediction where the label has none is a false positive; a label the parser missed a false negative.
@@ -31,12 +36,21 @@ from pm_mcp.domain.models import Market  # noqa: E402
 from pm_mcp.domain.rules import RuleAnalysis, Status, parse_rules  # noqa: E402
 
 CORPUS_DIR = REPO / "tests" / "fixtures" / "rules"
+HELDOUT_DIR = CORPUS_DIR / "heldout"
+SETS = {"corpus": (CORPUS_DIR / "corpus.json", CORPUS_DIR / "labels.json"),
+        "heldout": (HELDOUT_DIR / "heldout.json", HELDOUT_DIR / "labels.json")}
 TZ_ALIASES = {"EASTERN": "ET", "EASTERN TIME": "ET"}
 
 
-def load_corpus() -> tuple[list[dict], dict[str, dict]]:
-    corpus = json.loads((CORPUS_DIR / "corpus.json").read_text())
-    labels = json.loads((CORPUS_DIR / "labels.json").read_text())
+def load_corpus(which: str = "corpus") -> tuple[list[dict], dict[str, dict]]:
+    """Texts and labels of one set: "corpus" (in-sample), "heldout", or "all" (both)."""
+    if which == "all":
+        c1, l1 = load_corpus("corpus")
+        c2, l2 = load_corpus("heldout")
+        return c1 + c2, {**l1, **l2}
+    texts_path, labels_path = SETS[which]
+    corpus = json.loads(texts_path.read_text())
+    labels = json.loads(labels_path.read_text())
     labels.pop("_about", None)
     return corpus, labels
 
@@ -98,6 +112,7 @@ def _th_pred(a: RuleAnalysis):
         return None
     return {"comparator": c.threshold.comparator,
             "value": None if c.threshold.value is None else str(c.threshold.value),
+            "upper": None if c.threshold.upper is None else str(c.threshold.upper),
             "status": c.threshold_status.value}
 
 
@@ -106,6 +121,9 @@ def _th_ok(label: dict, pred: dict) -> bool:
         return label.get("status") == pred.get("status")
     lv, pv = label.get("value"), pred.get("value")
     same_value = (lv is None and pv is None) or (lv is not None and pv is not None and Decimal(lv) == Decimal(pv))
+    if "upper" in label:
+        lu, pu = label["upper"], pred.get("upper")
+        same_value = same_value and lu is not None and pu is not None and Decimal(lu) == Decimal(pu)
     return label["comparator"] == pred["comparator"] and same_value
 
 
@@ -173,10 +191,14 @@ def timing(corpus: list[dict], repeat: int = 20) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    corpus, labels = load_corpus()
+    which = argv[argv.index("--set") + 1] if "--set" in argv else "corpus"
+    if which not in (*SETS, "all"):
+        print(f"--set must be one of {sorted((*SETS, 'all'))}", file=sys.stderr)
+        return 2
+    corpus, labels = load_corpus(which)
     scores = evaluate(corpus, labels)
     t = timing(corpus)
-    print(f"corpus: {len(corpus)} texts ({sum(e['venue'] == 'polymarket' for e in corpus)} Polymarket, "
+    print(f"{which}: {len(corpus)} texts ({sum(e['venue'] == 'polymarket' for e in corpus)} Polymarket, "
           f"{sum(e['venue'] == 'kalshi' for e in corpus)} Kalshi, {sum(e['venue'] == 'manifold' for e in corpus)} "
           f"Manifold), mean {t['mean_chars']:.0f} characters\n")
     print("| field | precision | recall | TP | FP | FN |\n|---|---|---|---|---|---|")
