@@ -38,6 +38,13 @@ if [ -f tools/devnet/package.json ]; then
   (cd tools/devnet && { [ -d node_modules/@foundry-rs ] || npm install --no-audit --no-fund --silent; })
 fi
 
-# 4. Run
+# 4. Run. Where we can (root with unshare and ip), pytest runs in a network namespace that has only
+#    loopback: a test that tried to reach the internet fails here instead of quietly passing on a
+#    connected machine. PM_MCP_TEST_NETNS=0 runs it in the normal network.
 export PATH="$ROOT/.venv/bin:$ROOT/tools/devnet/node_modules/.bin:$PATH"
+if [ "${PM_MCP_TEST_NETNS:-1}" = "1" ] && [ "$(id -u)" = "0" ] && command -v unshare >/dev/null 2>&1 \
+   && command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
+  echo "tools/test.sh: running pytest in a loopback-only network namespace" >&2
+  exec unshare -n bash -c 'ip link set lo up && exec .venv/bin/python -m pytest "$@"' pytest "$@"
+fi
 exec .venv/bin/python -m pytest "$@"
