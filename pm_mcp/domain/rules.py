@@ -377,8 +377,11 @@ _SOURCE_CUE = _rx(
     r"consensus of|credible (?:media )?reporting|data stream|resolution will be based|"
     r"resolution of this market will be based|refers to the result|will be checked|calculated from|"
     r"prices listed|listed on|resolve (?:based )?on the (?:value|price|data)|settlement source|"
-    r"source agency|source is|sources? will be|resolved? using|api url", re.I)
+    r"source agency|source is|sources? will be|resolved? using|api url|used to determine|verified from|"
+    r"information from", re.I)
 _NOT_SOURCE = _rx(r"may be found here|you can read|invitation|discussion thread|for more information", re.I)
+_NOT_THIS_SOURCE = _rx(r"(?:a source like|sources? such as|rather than|instead of|not according to)\s+"
+                       r"(?:[\w.]+\s+){0,3}$", re.I)
 
 # (regex, canonical name, kind). Case-sensitive where an acronym could be an ordinary word.
 _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
@@ -392,6 +395,9 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
     (_rx(r"Bureau of Economic Analysis|\bBEA\b"), "BEA", "agency"),
     (_rx(r"Consumer Price Index|\bCPI(?:-U)?\b"), "CPI", "data_series"),
     (_rx(r"\bGDP\b"), "GDP", "data_series"),
+    (_rx(r"\bS&P 500\b"), "S&P 500", "data_series"),
+    (_rx(r"\bNasdaq[- ]100\b|\bNASDAQ[- ]100\b"), "NASDAQ", "data_series"),
+    (_rx(r"\bCF Benchmarks\b"), "CF Benchmarks", "data_series"),
     (_rx(r"Federal Open Market Committee|\bFOMC\b"), "FOMC", "agency"),
     (_rx(r"\bFederal Reserve\b(?! Bank of)"), "Federal Reserve", "agency"),
     (_rx(r"\bChainlink\b", re.I), "Chainlink", "data_series"),
@@ -413,12 +419,17 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
     (_rx(r"\bTwitter account\b|\bX account\b"), "Twitter", "agency"),
     (_rx(r"\bGOP\b|Republican National Committee"), "GOP", "official"),
     (_rx(r"Democratic Party sources|Democratic National Committee|\bDNC\b"), "Democratic Party", "official"),
-    (_rx(r"government of (?:the )?(?:United States|USA)|U\.?S\.? Government|federal government",
+    (_rx(r"government of (?:the )?(?:United States|USA)|U\.?S\.? Government|federal government(?! shutdown)",
                 re.I), "US government", "official"),
     (_rx(r"official announcements?"), "official announcements", "official"),
     (_rx(r"National Weather Service|\bNOAA\b"), "NOAA", "agency"),
+    (_rx(r"\bAccu[Ww]eather\b"), "AccuWeather", "agency"),
+    (_rx(r"\bThe Weather Company\b"), "The Weather Company", "agency"),
+    (_rx(r"\bWunderground\b|\bWeather Underground\b"), "Wunderground", "agency"),
+    (_rx(r"\bNASA\b"), "NASA", "agency"),
     (_rx(r"\bUMA\b"), "UMA", "oracle"),
-    (_rx(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|media reporting"),
+    (_rx(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|media reporting|"
+         r"media organi[sz]ations"),
      "credible reporting", "reporting"),
 ]
 
@@ -436,12 +447,25 @@ def _sentence_of(sents: list[Sentence], starts: list[int], pos: int) -> int | No
     return None
 
 
+_YES_SENT = _rx(r"then the market resolves to Yes|resolves? to [“\"]?Yes[”\"]?,? if\b", re.I)
+# Kalshi KPI markets: "If Tesla Inc. reports Above 500000 total production ..." -- the company's report decides
+_REPORTER = _rx(r"\bIf (?P<name>[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of)){0,4}) reports\b")
+
+
 def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
     starts = [s.start for s in sents]
     ok = [bool(_SOURCE_CUE.search(s.text)) and not _NOT_SOURCE.search(s.text) for s in sents]
-    if not any(ok):
+    # a data series named in the YES condition is what the market measures ("If the CPI ... is exactly 3.5%")
+    yes_sent = [bool(_YES_SENT.search(s.text)) for s in sents]
+    if not any(ok) and not any(yes_sent):
         return []
     found: list[tuple[int, SourceItem]] = []
+    for m in _REPORTER.finditer(text):
+        name = m.group("name").rstrip(",")
+        if name.endswith(".") and not re.search(r"\b(?:Inc|Corp|Co|Ltd|Plc|N\.V|S\.A)\.$", name):
+            name = name[:-1]
+        found.append((m.start("name"), SourceItem(name=name, kind="official",
+                                                  span=_span(text, m.start("name"), m.start("name") + len(name)))))
     url_spans: list[tuple[int, int]] = []
     for m in _URL.finditer(text):
         i = _sentence_of(sents, starts, m.start())
@@ -451,12 +475,17 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
             continue
         found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url,
                                             span=_span(text, m.start(), m.start() + len(url)))))
+    any_cue = any(ok)
     for rx, name, kind in _AGENCIES:
+        if not any_cue and kind != "data_series":
+            continue  # no source sentence: only a data series named in the YES condition can count
         for m in rx.finditer(text):
             if any(a <= m.start() < b for a, b in url_spans):
                 continue  # an agency inside a URL is the URL's business
+            if _NOT_THIS_SOURCE.search(text[max(0, m.start() - 40):m.start()]):
+                continue  # "a source like Google or Coinbase may help", "not according to Coinbase"
             i = _sentence_of(sents, starts, m.start())
-            if i is None or not ok[i]:
+            if i is None or not (ok[i] or (kind == "data_series" and yes_sent[i])):
                 continue
             found.append((m.start(), SourceItem(name=name, kind=kind,  # type: ignore[arg-type]
                                                 span=_span(text, m.start(), m.end()))))
@@ -486,6 +515,13 @@ _UNIT_AFTER = _rx(r"^\s+(?:full\s+|consecutive\s+)?" + _UNIT, re.I)
 
 _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (_rx(r"\bbetween\s+" + _NU + r"\s+and\s+(?P<num_hi>[-−]?\$?\d[\d,]*(?:\.\d+)?)", re.I), "between"),
+    # "between 72-73°", "be between 68-69°F"
+    (_rx(r"\bbetween\s+" + _NUM + r"\s?[-–]\s?(?P<num_hi>\$?\d[\d,]*(?:\.\d+)?)" + _UNIT, re.I), "between"),
+    # "reaches or falls below 5.0%", "reaches or exceeds $100"
+    (_rx(r"\b(?:reach(?:es)?|hits?)\s+or\s+(?:falls?\s+|drops?\s+)?(?:below|under)\s*" + _NU, re.I), "<="),
+    (_rx(r"\b(?:reach(?:es)?|hits?)\s+or\s+(?:exceeds?|goes above|rises above)\s*" + _NU, re.I), ">="),
+    # "5+ times" (mention and count markets, usually in the title)
+    (_rx(r"(?<![\w.-])(?P<num>\d[\d,]*)\+" + _UNIT, re.I), ">="),
     (_rx(r"(?:greater than or equal to|at least|no less than|not less than|a minimum of|≥|>=)\s*" + _NU,
                 re.I), ">="),
     (_rx(r"(?:less than or equal to|at most|no more than|not more than|a maximum of|≤|<=)\s*" + _NU,
@@ -500,12 +536,18 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (_rx(r"\b(?:increased?|decreased?|cut|hiked?|raised?|rates)\s+(?:\w+\s+)?(?:by\s+)?(?P<cmpsym>[<>]=?)?\s*"
                 + _NUM + r"\s?(?P<unit>bps\b|basis points?\b|%|percent\b)", re.I), "=="),
 ]
+# a comparison against a reference that is not a number: "the price at the beginning of that range",
+# "the open price", "the listed price", "the simple average of ... before 8:30 PM EDT"
+_REF = r"(?P<ref>the (?:(?:listed|specified|open|opening|starting|beginning|final|closing|simple)\s+)?" \
+       r"(?:price|value|level|average)[^.,;]*)"
 _REL_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (_rx(r"(?:greater than or equal to|at least|no less than)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), ">="),
-    (_rx(r"(?:less than or equal to|at most)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), "<="),
-    (_rx(r"(?:higher than|greater than|above|more than)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), ">"),
-    (_rx(r"(?:lower than|less than|below)\s+(?P<ref>the (?:price|value|level)[^.,;]*)", re.I), "<"),
+    (_rx(r"(?:greater than or equal to|at least|no less than)\s+" + _REF, re.I), ">="),
+    (_rx(r"(?:less than or equal to|at most)\s+" + _REF, re.I), "<="),
+    (_rx(r"(?:higher than|greater than|above|more than)\s+" + _REF, re.I), ">"),
+    (_rx(r"(?:lower than|less than|below)\s+" + _REF, re.I), "<"),
 ]
+# a bucket market: "resolve to the temperature range that contains ...", "the higher range bracket"
+_RANGE_MARKET = _rx(r"resolve to the (?:\w+ )?range (?:that )?contains|range bracket", re.I)
 _SCALES = {"thousand": Decimal(10**3), "k": Decimal(10**3), "million": Decimal(10**6), "m": Decimal(10**6),
            "billion": Decimal(10**9), "b": Decimal(10**9), "bn": Decimal(10**9), "trillion": Decimal(10**12)}
 _DATEISH_AFTER = _rx(r"^\s*(?:,\s*)?(?:\d{4}\b|[AaPp]\.?[Mm]\b|:\d)")
@@ -571,6 +613,8 @@ def _threshold_in(text: str, s_start: int, s_text: str, part: Literal["rules", "
             if cmp == "between" and gd.get("num_hi"):
                 upper = _to_decimal(gd["num_hi"].lstrip("$-−"), "-" if gd["num_hi"][:1] in "-−" else None,
                                     gd.get("scale"))
+                if upper is not None and upper < value:
+                    continue  # "between 5-3" is not a range (a score, a date)
             unit = _canon_unit(gd.get("unit"), bool(gd.get("cur") or gd.get("cur2")))
             if unit is None:
                 after = _UNIT_AFTER.match(s_text[m.end():m.end() + 30])
@@ -622,7 +666,7 @@ _MON = (r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|Jul
         r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _DATE_MDY = _rx(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?!\d|:\d)"
                        r"(?:\s*[-–]\s*(?P<day2>\d{1,2})(?!\d|:\d))?(?:,?\s+(?P<year>(?:19|20)\d{2})(?!\d))?")
-_DATE_DMY = _rx(r"(?<!\d)(?P<day>\d{1,2})\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2})(?!\d)")
+_DATE_DMY = _rx(r"(?<!\d)(?P<day>\d{1,2})\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2}|['’]\d{2})(?!\d)")
 _DATE_YMD = _rx(r"(?<![\d/])(?P<year>(?:19|20)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])")
 
 _TZ = r"(?P<tz>ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|UTC|GMT|BST|CET|CEST|Z\b|Eastern(?: Time)?|" \
@@ -718,7 +762,8 @@ def _find_dates(text: str) -> list[_DateHit]:
             day = int(gd["day"])
             if not (1 <= month <= 12 and 1 <= day <= 31):
                 continue
-            year = int(gd["year"]) if gd.get("year") else None
+            year = (2000 + int(gd["year"][1:]) if gd["year"][0] in "'’" else int(gd["year"])) \
+                if gd.get("year") else None
             day2 = int(gd["day2"]) if gd.get("day2") else None
             end = m.end()
             hms = hms2 = None
@@ -852,21 +897,26 @@ def _classify_date(text: str, hit: _DateHit, sent: Sentence) -> str:
 # edge cases, multi-outcome, ambiguity, early resolution
 
 _EDGE: list[tuple[str, re.Pattern[str]]] = [
-    ("tie", _rx(r"\bties?\b|\btied\b|\bdraw\b", re.I)),
+    ("tie", _rx(r"\bties?\b|\btied\b|\bdraw\b|exactly between two|exactly equal|evenly split|"
+                r"half of the (?:voting )?seats", re.I)),
     ("postponement", _rx(r"postpone|delay|reschedul|not (?:be )?(?:completed|decided|declared|finalized|"
-                                r"known|finali[sz]ed)|if no (?:statement|champion|winner)|not (?:yet )?released",
+                                r"known|finali[sz]ed)|if no (?:statement|champion|winner)|not (?:yet )?released|"
+                                r"not aired",
                                 re.I)),
     ("cancellation", _rx(r"cancel+(?:ed|ation)?|called off|not played at all|abandon", re.I)),
     ("fifty_fifty", _rx(r"50[-/]50|fifty[- ]fifty", re.I)),
     ("other", _rx(r"resolves? to\s+[“\"]Other[”\"]|[“\"]Other[”\"] (?:market|outcome)", re.I)),
     ("void", _rx(r"\bvoid\b|\binvalid\b|\bN/A\b|\bannul", re.I)),
-    ("fair_price", _rx(r"fair price", re.I)),
+    ("fair_price", _rx(r"fair (?:market )?price", re.I)),
     ("revision", _rx(r"revis(?:ed|ion)|restat|preliminary|finali[sz]ed|studio estimates|initial release",
                             re.I)),
     ("fallback_source", _rx(r"(?:is|are) unavailable|not available|another credible|"
-                                   r"may be used in the event|nearest previous date|if .{0,60}has not published",
+                                   r"may be used in the event|nearest previous date|if .{0,60}has not published|"
+                                   r"rendered (?:permanently )?unavailable|other information from \S+ may be used",
                                    re.I)),
-    ("forfeit", _rx(r"forfeit|walkover|disqualif|retire[sd]?\b|\bdefault\b", re.I)),
+    ("forfeit", _rx(r"forfeit|walkover|disqualif|\bdefault\b|"
+                    r"\b(?:player|team|competitor|fighter)s? retires?\b|retire[sd]? (?:hurt|injured|during)",
+                    re.I)),
     ("replacement", _rx(r"replacement of the|replaced by", re.I)),
 ]
 _OUTCOME_IN = _rx(r"resolves?\s+(?:to\s+)?(?:a\s+)?(?P<o>50[-/]50|fifty[- ]fifty|[“\"][^”\"]{1,40}[”\"]|"
@@ -881,11 +931,13 @@ _AMBIG: list[tuple[str, re.Pattern[str]]] = [
     ("subjective", _rx(r"\breasonabl[ey]\b|\bsignificant(?:ly)?\b|\bsubstantial(?:ly)?\b|"
                               r"\bmeaningful(?:ly)?\b|\bwidely\b|\bcompelling\b|\bgenerally\b|\bmajor\b|"
                               r"\bspirit of\b", re.I)),
-    ("undefined_term", _rx(r"in accordance with the rules|fair price|other relevant|similar agreements|"
+    ("undefined_term", _rx(r"in accordance with the rules|fair (?:market )?price|other relevant|similar agreements|"
                                   r"any ambiguity|specified in the title|otherwise has no path|"
                                   r"minor (?:discrepancies|formatting)", re.I)),
     ("creator_judgement", _rx(r"\bI (?:find|think|feel|believe|decide|judge|will decide)\b|"
-                                     r"\bI'll\b|\bmy (?:judg(?:e)?ment|opinion|discretion)\b", re.I)),
+                                     r"\bI'll\b|\bmy (?:judg(?:e)?ment|opinion|discretion)\b|"
+                                     r"\bI reserve the right\b|\bthe creator will (?:determine|decide|judge)\b|"
+                                     r"\bfinal determination\b", re.I)),
     ("catch_all", _rx(r"may also be considered|further official|other relevant (?:announcements|information)|"
                             r"at the time of resolution, any", re.I)),
 ]
@@ -895,8 +947,10 @@ _EARLY_YES = _rx(
     r"will (?:resolve|settle) (?:immediately|as soon as)|resolve immediately|(?:will|may) resolve as soon as|"
     r"close and expire early|expire early|may immediately resolve|will immediately resolve|"
     r"will resolve as soon as|will resolve once|"
-    r"this market will resolve once|only resolve to [“\"]No[”\"] once", re.I)
+    r"this market will resolve once|only resolve to [“\"]No[”\"] once|accelerated determination|"
+    r"at any point before the (?:market['’]?s )?(?:scheduled )?clos", re.I)
 _EARLY_NO = _rx(r"may only resolve once|only resolve (?:after|once)(?! the)|will not resolve (?:early|before)|"
+                       r"(?<!, )can ?not resolve until|"
                        r"may only resolve once the|only resolve once the", re.I)
 
 
@@ -992,12 +1046,20 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     conflicts: list[Threshold] = []
     th_status = Status.UNKNOWN
     cond_note = None
-    refers_title = bool(re.search(r"specified in the title|in the title", text, re.I))
+    refers_title = bool(re.search(r"specified in the title|in the title|the listed (?:price|term|value)",
+                                  text, re.I))
     if threshold is not None and threshold.value is None and title_th is not None and refers_title:
         threshold = title_th if title_th.comparator == threshold.comparator else threshold.model_copy(
             update={"value": title_th.value, "unit": title_th.unit})
     elif threshold is None and title_th is not None and refers_title:
         threshold = title_th
+    if threshold is None:
+        mr = _RANGE_MARKET.search(text)
+        if mr and title_th is not None and title_th.comparator == "between":
+            threshold = title_th
+        elif mr:
+            threshold = Threshold(comparator="between", value=None, reference="the market's range (not stated)",
+                                  span=_span(text, mr.start(), mr.end()))
     if threshold is not None:
         th_status = Status.FOUND
         if title_th is not None and threshold.span.part == "rules" and not _threshold_equivalent(threshold, title_th):
@@ -1089,6 +1151,8 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     flags: list[AmbiguityFlag] = []
     for kind, rx in _AMBIG:
         for m in rx.finditer(text):
+            if kind == "undefined_term" and title and m.group(0).lower() == "specified in the title":
+                continue  # the title is at hand: the term is defined by it
             flags.append(AmbiguityFlag(kind=kind, phrase=text[m.start():m.end()],  # type: ignore[arg-type]
                                        span=_span(text, m.start(), m.end())))
     if (venue or "").lower() == "manifold" and not any(f.kind == "creator_judgement" for f in flags):
@@ -1154,6 +1218,54 @@ def _sentence_index(sents: list[Sentence]):
     return at
 
 
+_PERIOD = _rx(
+    r"\b(?P<pre>before|by|prior to)\s+(?:(?:the\s+)?end\s+of\s+)?(?P<y1>(?:19|20)\d{2})\b(?![-/]\d)|"
+    r"\b(?:by|before)\s+the\s+end\s+of\s+(?P<y2>(?:19|20)\d{2})\b|"
+    r"\bin\s+Q(?P<q>[1-4])\s+(?P<y3>(?:19|20)\d{2})\b|"
+    r"\b(?:final|last)\s+(?P<trading>trading\s+)?day\s+of\s+" + _MON.replace("?P<mon>", "?P<mon1>") +
+    r"\s+(?P<y4>(?:19|20)\d{2})\b|"
+    r"\b(?:in|for|ending)\s+" + _MON.replace("?P<mon>", "?P<mon2>") + r",?\s+(?P<y5>(?:19|20)\d{2})\b|"
+    r"(?<!beginning )(?<!starting )\bin\s+(?P<y6>(?:19|20)\d{2})\b"
+    r"(?!\s*[-/]|\s+(?:season|election|midterm|nomination|presidential))",
+    re.I)
+
+
+_PERIOD_NOTE = "a period, not a day"
+
+
+def _period_timepoint(text: str, m: re.Match[str]) -> TimePoint | None:
+    import calendar
+    g = m.groupdict()
+    kind = "window_end"
+    if g.get("y1"):
+        y = int(g["y1"])
+        if "end of" in m.group(0).lower():
+            d, kind = date(y, 12, 31), "by"
+        else:
+            d, kind = date(y, 1, 1), "by"
+    elif g.get("y2"):
+        d, kind = date(int(g["y2"]), 12, 31), "by"
+    elif g.get("q"):
+        y, q = int(g["y3"]), int(g["q"])
+        d = date(y, 3 * q, calendar.monthrange(y, 3 * q)[1])
+    elif g.get("y4"):
+        y, mo = int(g["y4"]), _MONTHS[g["mon1"][:3].lower()]
+        d = date(y, mo, calendar.monthrange(y, mo)[1])
+        if g.get("trading"):
+            while d.weekday() >= 5:  # the last weekday (exchange holidays are not known here)
+                d -= timedelta(days=1)
+    elif g.get("y5"):
+        y, mo = int(g["y5"]), _MONTHS[g["mon2"][:3].lower()]
+        d = date(y, mo, calendar.monthrange(y, mo)[1])
+    elif g.get("y6"):
+        d = date(int(g["y6"]), 12, 31)
+    else:
+        return None
+    return TimePoint(kind=kind, date=d, span=_span(text, m.start(), m.end()),  # type: ignore[arg-type]
+                     note=_PERIOD_NOTE + ": the last day of the period (or the day it ends before); "
+                                        "no time of day stated")
+
+
 def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | None, title: str,
               review: list[str], _flags: _Flags) -> DeadlineField:
     hits = _find_dates(text)
@@ -1201,6 +1313,18 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
             sc = max(sc, prev[0])
         if sc >= 2:
             scored.append((sc, -h.start, tp))
+    # periods without a day, only when no day is named: "before 2027", "by the end of 2024", "in Q3 2026",
+    # "in Sep 2026", "twelve months ending December 2026", "the final trading day of January 2026", "in 2026"
+    for pm in (_PERIOD.finditer(text) if not scored else ()):
+        s = sent_at(pm.start())
+        if s is None or _flags(s, "fallback") or (_flags(s, "background") and not _flags(s, "cond")):
+            continue
+        pt = _period_timepoint(text, pm)
+        if pt is None:
+            continue
+        sc = (3 if _flags(s, "cond") else 0) + 1  # below an explicit date in the same kind of sentence
+        if sc >= 1 and (_flags(s, "cond") or pt.kind == "by"):
+            scored.append((max(sc, 2), -pm.start(), pt))
     refers_title = re.search(r"(?:time range|date|time) specified in the title", text, re.I)
     if refers_title and title_hits:
         h = title_hits[-1]
@@ -1220,6 +1344,7 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
     best = scored[0][2]
     top = [t for sc, _, t in scored if sc == scored[0][0]]
     conflicts = [t for t in top if t.date and best.date and t.date != best.date
+                 and not (t.note or "").startswith(_PERIOD_NOTE) and not (best.note or "").startswith(_PERIOD_NOTE)
                  and t.kind in ("by", "at", "window_end") and best.kind in ("by", "at", "window_end")
                  and not t.year_inferred and not best.year_inferred]
     # prefer the one with a time when two candidates name the same date
@@ -1282,7 +1407,11 @@ def _multi_outcome(text: str, sents: list[Sentence], market: Any) -> MultiOutcom
         kind = "mutually_exclusive"
     elif len(named) >= 2:
         kind = "categorical"
-    elif re.search(r"\bYes\b", text) or "Yes" in outcomes:
+    elif (mc := re.search(r"resolve to the (?:\w+ )?range (?:that )?contains|range bracket|multiple[- ]choice|"
+                          r"resolve according to the (?:party|winner|candidate|person|team)\b", text, re.I)):
+        kind = "categorical"
+        spans.append(_span(text, mc.start(), mc.end()))
+    elif re.search(r"\b(?:Yes|YES)\b", text) or "Yes" in outcomes:
         kind = "binary"
     else:
         kind = "unknown"
