@@ -161,7 +161,17 @@ async def test_order_book_and_price_history_with_chart(env):
         width, height = struct.unpack(">II", png[16:24])
         assert (width, height) == (480, 200)
         idat = png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8]
-        assert len(zlib.decompress(idat)) == height * (1 + width * 3)
+        raw = zlib.decompress(idat)
+        assert len(raw) == height * (1 + width * 3)
+
+        def pixel(x, y):
+            i = y * (1 + width * 3) + 1 + x * 3
+            return tuple(raw[i:i + 3])
+        # the y-axis labels (band top / bottom) are drawn left of the plot, the dates under it
+        ink = (60, 60, 60)
+        assert any(pixel(x, y) == ink for x in range(10, 50) for y in range(10, 20))
+        assert any(pixel(x, y) == ink for x in range(10, 100) for y in range(height - 25, height - 5))
+        assert any(pixel(x, y) == (31, 97, 201) for x in range(60, width - 10) for y in range(10, height - 30))
 
 
 async def test_fault_knobs_through_the_server(env, sims):

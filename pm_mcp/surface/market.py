@@ -10,6 +10,7 @@ import struct
 import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -235,27 +236,72 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
 
 
 # --- PNG chart (zlib + struct, no imaging library) ----------------------------------------------------
-def png_line_chart(values: list[float], width: int = 480, height: int = 200) -> bytes:
-    """A small line chart of ``values`` (probabilities, drawn on a 0..1 band scaled to their range)."""
-    bg, grid, line_c, axis = (255, 255, 255), (230, 230, 230), (31, 97, 201), (150, 150, 150)
+# A 3x5 pixel font for the axis labels (digits, '.', '-', ':', 'c' for cents, '%', ' ').
+_GLYPHS = {
+    "0": ("111", "101", "101", "101", "111"), "1": ("010", "110", "010", "010", "111"),
+    "2": ("111", "001", "111", "100", "111"), "3": ("111", "001", "111", "001", "111"),
+    "4": ("101", "101", "111", "001", "001"), "5": ("111", "100", "111", "001", "111"),
+    "6": ("111", "100", "111", "101", "111"), "7": ("111", "001", "010", "010", "010"),
+    "8": ("111", "101", "111", "101", "111"), "9": ("111", "101", "111", "001", "111"),
+    ".": ("000", "000", "000", "000", "010"), "-": ("000", "000", "111", "000", "000"),
+    ":": ("000", "010", "000", "010", "000"), "c": ("000", "011", "100", "100", "011"),
+    "%": ("101", "001", "010", "100", "101"), " ": ("000", "000", "000", "000", "000"),
+}
+_SCALE = 2  # each font pixel is 2x2 image pixels: glyphs are 6x10, advance 8
+
+
+def _text_width(text: str) -> int:
+    return len(text) * 4 * _SCALE
+
+
+def png_line_chart(values: list[float], width: int = 480, height: int = 200, *,
+                   y_format: Callable[[float], str] | None = None,
+                   x_labels: tuple[str, str] | None = None) -> bytes:
+    """A small line chart of ``values`` (probabilities, drawn on a band scaled to their range). With
+    ``y_format`` the top and bottom of that band are written on the y axis; ``x_labels`` (first, last)
+    go under the x axis."""
+    bg, grid, line_c, axis, ink = (255, 255, 255), (230, 230, 230), (31, 97, 201), (150, 150, 150), (60, 60, 60)
     px = [[bg] * width for _ in range(height)]
     pad = 10
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     if hi - lo < 0.02:
         mid = (hi + lo) / 2
         lo, hi = max(0.0, mid - 0.01), min(1.0, mid + 0.01)
+    y_labels = (y_format(hi), y_format(lo)) if y_format else None
+    left = pad + (max(_text_width(t) for t in y_labels) + 6 if y_labels else 0)
+    bottom = pad + (5 * _SCALE + 6 if x_labels else 0)
+
+    def text(x0: int, y0: int, label: str) -> None:
+        for n, ch in enumerate(label):
+            rows = _GLYPHS.get(ch, _GLYPHS[" "])
+            for gy, row in enumerate(rows):
+                for gx, bit in enumerate(row):
+                    if bit == "1":
+                        for dy in range(_SCALE):
+                            for dx in range(_SCALE):
+                                x, y = x0 + n * 4 * _SCALE + gx * _SCALE + dx, y0 + gy * _SCALE + dy
+                                if 0 <= x < width and 0 <= y < height:
+                                    px[y][x] = ink
+
+    plot_h = height - pad - bottom
     for k in range(5):
-        y = pad + round((height - 2 * pad) * k / 4)
-        for x in range(pad, width - pad):
+        y = pad + round(plot_h * k / 4)
+        for x in range(left, width - pad):
             px[y][x] = grid
-    for y in range(pad, height - pad + 1):
-        px[y][pad] = axis
-    for x in range(pad, width - pad):
-        px[height - pad][x] = axis
+    for y in range(pad, height - bottom + 1):
+        px[y][left] = axis
+    for x in range(left, width - pad):
+        px[height - bottom][x] = axis
+    if y_labels:
+        text(pad, pad, y_labels[0])
+        text(pad, height - bottom - 5 * _SCALE, y_labels[1])
+    if x_labels:
+        text(left, height - bottom + 4, x_labels[0])
+        text(width - pad - _text_width(x_labels[1]), height - bottom + 4, x_labels[1])
 
     def xy(i: int, v: float) -> tuple[int, int]:
-        x = pad + round((width - 2 * pad - 1) * (i / max(1, len(values) - 1)))
-        y = height - pad - round((height - 2 * pad) * ((v - lo) / (hi - lo)))
+        x = left + round((width - left - pad - 1) * (i / max(1, len(values) - 1)))
+        y = height - bottom - round(plot_h * ((v - lo) / (hi - lo)))
         return x, min(max(y, 0), height - 1)
 
     def plot(x0: int, y0: int, x1: int, y1: int) -> None:
@@ -486,7 +532,11 @@ def register(mcp: MCPServer) -> None:
             lines.append("No price points in this window; try interval='max'.")
         extra = []
         if chart and pts:
-            png = png_line_chart([float(p.price) for p in _downsample(pts, 400)])  # display only
+            sampled = _downsample(pts, 400)
+            png = png_line_chart([float(p.price) for p in sampled],  # display only
+                                 y_format=lambda v: f"{v * 100:.1f}c",
+                                 x_labels=(f"{sampled[0].t.astimezone(UTC):%m-%d}",
+                                           f"{sampled[-1].t.astimezone(UTC):%m-%d}"))
             extra.append(ImageContent(data=base64.b64encode(png).decode(), mime_type="image/png"))
             lines.append("(chart attached as a PNG image)")
         return tool_result(out, "\n".join(lines), extra)
