@@ -77,6 +77,27 @@ async def test_order_accepted_and_fills_verified_from_venue(sim):
     assert sim.count(path="/clob/auth/api-key", method="POST") == 1
 
 
+async def test_sell_right_after_a_buy_refreshes_the_clob_balance_cache_first(sim):
+    """The CLOB caches conditional-token balances and a fill does not raise that cache, so a SELL of
+    shares just bought is refused until GET /balance-allowance/update (users' issue: sells fail right
+    after a fill). The broker refreshes the cache before every SELL."""
+    b = broker(sim)
+    bought = await b.submit(req("b1", "0.53", "20"))
+    assert bought.status == OrderStatus.FILLED
+    # the simulator is as strict as the CLOB: the same SELL body posted without the refresh is refused
+    creds = await b.ensure_creds()
+    body, _ = b.prepare(req("raw-sell", "0.50", "10", side=OrderSide.SELL), creds.api_key)
+    r = await b._signed("POST", "/order", body=body, retry=False, expect=(400,))
+    assert r.status_code == 400 and "not enough balance / allowance" in r.text
+    # through the broker it works: refresh first, then the order
+    sold = await b.submit(req("s1", "0.50", "10", side=OrderSide.SELL))
+    assert sold.status == OrderStatus.FILLED and sold.filled_size == Decimal(10)
+    updates = sim.state["pm_trading"]["balance_updates"]
+    assert updates[-1] == {"asset_type": "CONDITIONAL", "token_id": TOKEN_YES}
+    paths = [e.path for e in sim.log]
+    assert paths.index("/clob/balance-allowance/update") < len(paths) - 1 - paths[::-1].index("/clob/order")
+
+
 async def test_neg_risk_market_is_signed_for_the_neg_risk_exchange(sim):
     b = broker(sim)
     st = await b.submit(req("n1", "0.104", "5.5", m=market(tick="0.001", neg_risk=True, token=NEG_TOKEN)))

@@ -142,7 +142,20 @@ class PolymarketBroker:
         body, order_hash = self.prepare(order, (await self.ensure_creds()).api_key)
         await self.journal.put(VENUE, order.client_order_id, order_hash,
                                {"body": body, "token_id": self._token(order), "side": order.side.value})
+        if order.side == OrderSide.SELL:
+            await self.refresh_conditional_balance(self._token(order))
         return await self._post(order.client_order_id, order_hash, body)
+
+    async def refresh_conditional_balance(self, token_id: str) -> None:
+        """Ask the CLOB to re-read this wallet's shares of ``token_id``. Its cached balance is not raised
+        by a fill, so a SELL right after a BUY is refused ("not enough balance / allowance") until this is
+        called. Idempotent and harmless; a failure here only means the SELL may meet that refusal."""
+        try:
+            await self._get("/balance-allowance/update",
+                            params={"asset_type": "CONDITIONAL", "token_id": token_id,
+                                    "signature_type": int(self.signature_type)})
+        except Exception as exc:  # noqa: BLE001 - best effort before a sell
+            log.debug("balance-allowance update before a sell failed: %s", type(exc).__name__)
 
     def prepare(self, order: OrderRequest, owner: str) -> tuple[str, str]:
         """(exact JSON body, order hash) for an OrderRequest; OrderRejected (with what to fix) if invalid."""

@@ -9,6 +9,7 @@ Installed automatically after tools/sim/polymarket.py (plugin ``polymarket_*``).
                                                     matched against the sim's book (liquidity consumed)
     GET  /data/order/{hash}, GET /data/orders, GET /data/trades, DELETE /order
     GET  /balance-allowance                          pUSD balance (base units) and the V2 allowances
+    GET  /balance-allowance/update                   refresh the cached balances (the CLOB view is stale after a fill)
 and ``GET /api/geoblock`` at the root (the real one is on polymarket.com).
 
 Test helpers: ``register_wallet(sim, eoa, funder=..., signature_type=..., balance="1000")``,
@@ -50,6 +51,10 @@ def register_wallet(sim: Sim, eoa: str, *, funder: str | None = None, signature_
         "eoa": ps.checksum(eoa), "funder": ps.checksum(funder) if funder else ps.checksum(eoa),
         "signature_type": int(signature_type), "balance": Decimal(str(balance)), "reserved": Decimal(0),
         "approved": approved, "positions": {k: Decimal(v) for k, v in (positions or {}).items()},
+        # The CLOB's cached view of the conditional-token balances: like the real one it is NOT raised by
+        # a fill, so a SELL right after a BUY is refused ("not enough balance / allowance") until the
+        # client calls GET /balance-allowance/update?asset_type=CONDITIONAL&token_id=...
+        "clob_view": {k: Decimal(v) for k, v in (positions or {}).items()},
     }
 
 
@@ -215,7 +220,7 @@ def post_order(req: SimRequest) -> Any:
         need = shares * price
         if wallet["balance"] - wallet["reserved"] < need:
             raise HttpError(400, "not enough balance / allowance")
-    elif wallet["positions"].get(token, Decimal(0)) < shares:
+    elif min(wallet["positions"].get(token, Decimal(0)), wallet["clob_view"].get(token, Decimal(0))) < shares:
         raise HttpError(400, "not enough balance / allowance")
     # match against the book: BUY takes asks (best LAST in the wire order), SELL hits bids
     levels = book["asks"] if unsigned.side == "BUY" else book["bids"]
@@ -256,12 +261,14 @@ def post_order(req: SimRequest) -> Any:
         wallet["positions"][token] = wallet["positions"].get(token, Decimal(0)) + filled
     else:
         wallet["positions"][token] -= filled
+        wallet["clob_view"][token] = wallet["clob_view"].get(token, Decimal(0)) - filled
         wallet["balance"] += cost
     rests = remaining > 0 and order_type in ("GTC", "GTD")
     if rests and unsigned.side == "BUY":
         wallet["reserved"] += remaining * price
     if rests and unsigned.side == "SELL":
         wallet["positions"][token] -= remaining  # escrowed while the order rests
+        wallet["clob_view"][token] = wallet["clob_view"].get(token, Decimal(0)) - remaining
     status = "LIVE" if rests else ("MATCHED" if filled > 0 else "CANCELED")
     if remaining > 0 and not rests:
         status = "MATCHED" if filled > 0 else "CANCELED"
@@ -336,6 +343,7 @@ def _release(st: dict, o: dict) -> None:
         wallet["reserved"] -= rem * Decimal(o["price"])
     else:
         wallet["positions"][o["asset_id"]] = wallet["positions"].get(o["asset_id"], Decimal(0)) + rem
+        wallet["clob_view"][o["asset_id"]] = wallet["clob_view"].get(o["asset_id"], Decimal(0)) + rem
     o["_remaining"] = "0"
 
 
@@ -379,11 +387,27 @@ def balance_allowance(req: SimRequest) -> Any:
     key = _l2(req)
     wallet = _st(req.sim)["wallets"].get(key["address"].lower())
     if req.arg("asset_type", "COLLATERAL").upper() == "CONDITIONAL":
-        bal = wallet["positions"].get(req.arg("token_id") or "", Decimal(0)) if wallet else Decimal(0)
+        bal = wallet["clob_view"].get(req.arg("token_id") or "", Decimal(0)) if wallet else Decimal(0)
     else:
         bal = (wallet["balance"] - wallet["reserved"]) if wallet else Decimal(0)
     allowance = str(2**256 - 1) if wallet and wallet["approved"] else "0"
     return {"balance": str(int(bal * BASE)), "allowances": {a: allowance for a in ps.V2_SPENDERS.values()}}
+
+
+def update_balance_allowance(req: SimRequest) -> Any:
+    """GET /balance-allowance/update: the CLOB re-reads the chain for this wallet (its cache catches up)."""
+    key = _l2(req)
+    st = _st(req.sim)
+    wallet = st["wallets"].get(key["address"].lower())
+    st.setdefault("balance_updates", []).append({"asset_type": req.arg("asset_type", "COLLATERAL").upper(),
+                                                 "token_id": req.arg("token_id")})
+    if wallet is not None and req.arg("asset_type", "COLLATERAL").upper() == "CONDITIONAL":
+        token = req.arg("token_id") or ""
+        if token:
+            wallet["clob_view"][token] = wallet["positions"].get(token, Decimal(0))
+        else:
+            wallet["clob_view"] = dict(wallet["positions"])
+    return {}
 
 
 def geoblock(req: SimRequest) -> Any:
@@ -404,4 +428,5 @@ def install(sim: Sim, **_: Any) -> None:
     sim.add_route("GET", f"{c}/data/orders", list_orders)
     sim.add_route("GET", f"{c}/data/trades", list_trades)
     sim.add_route("GET", f"{c}/balance-allowance", balance_allowance)
+    sim.add_route("GET", f"{c}/balance-allowance/update", update_balance_allowance)
     sim.add_route("GET", "/api/geoblock", geoblock)
