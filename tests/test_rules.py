@@ -251,6 +251,29 @@ def test_scorecard_verdicts():
     assert unclear.verdict == "avoid" and unclear.tier_cap.max_tier == "none"
     insider = assess_market(_market(title="Will Apple announce a foldable iPhone?"), [deep], a, NOW)
     assert insider.verdict == "caution" and any("insider" in f for f in insider.risk_flags)
+    # the venue's settlement state: a UMA proposal can still be disputed; a dispute means avoid
+    proposed = assess_market(_market(resolution_status="proposed"), [deep], a, NOW)
+    assert proposed.verdict == "caution" and any("proposed" in r for r in proposed.reasons)
+    disputed = assess_market(_market(resolution_status="disputed"), [deep], a, NOW)
+    assert disputed.verdict == "avoid" and any("disputed" in r for r in disputed.reasons)
+
+
+def test_venue_resolution_status_is_parsed():
+    import json
+
+    from pm_mcp.venues.kalshi_parse import parse_market as parse_kalshi
+    from pm_mcp.venues.polymarket_parse import parse_gamma_market
+
+    fix = Path(__file__).parent / "fixtures"
+    raw = json.loads((fix / "polymarket" / "gamma_market_negrisk_newsom_2028.json").read_text())
+    assert parse_gamma_market(raw).resolution_status is None  # recorded: no UMA status yet
+    # the same market as Gamma shows it once a resolution is challenged (umaResolutionStatus is a real
+    # Gamma field; this value is set by the test, not recorded)
+    assert parse_gamma_market({**raw, "umaResolutionStatus": "disputed"}).resolution_status == "disputed"
+    k = json.loads((fix / "kalshi" / "market_object_epl_2026-03.json").read_text())
+    k = k.get("market", k)
+    assert parse_kalshi({**k, "status": "disputed"}).resolution_status == "disputed"
+    assert parse_kalshi(k).resolution_status is None
 
 
 def test_tier_cap_is_monotone():

@@ -87,6 +87,9 @@ class Market(BaseModel):
     rule_sources: dict[str, str] = Field(default_factory=dict)  # field name -> text (rules_primary...)
     resolution_source: str | None = None
     resolved_outcome: str | None = None
+    # the venue's own settlement state when it says more than ``status``: Polymarket's UMA
+    # umaResolutionStatus ("proposed", "disputed", "resolved"...), Kalshi's "disputed"/"determined"...
+    resolution_status: str | None = None
     updated_at: datetime | None = None
     raw_kind: str | None = None  # e.g. "binary", "multiple_choice", "scalar", "cpmm-1"
 

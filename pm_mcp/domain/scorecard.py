@@ -144,6 +144,13 @@ def assess_market(market: Market, books: Sequence[OrderBook], analysis: RuleAnal
     elif market.status == MarketStatus.PAUSED:
         caution = True
         reasons.append("caution: trading is paused")
+    rs = (market.resolution_status or "").lower()
+    if rs == "disputed":
+        avoid = True
+        reasons.append("avoid: the proposed resolution is disputed (the outcome is being contested)")
+    elif rs == "proposed":
+        caution = True
+        reasons.append("caution: a resolution has been proposed and can still be disputed")
     h_close = _hours(market.close_time, now)
     h_res = _hours(market.resolution_time, now)
     if h_close is not None:

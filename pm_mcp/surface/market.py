@@ -442,7 +442,8 @@ def register(mcp: MCPServer) -> None:
                              + (" (derived from the other side)" if b.derived else ""))
         lines.append(f"Tick {m.tick_size}, minimum order {m.min_order_size} | fees: {fees_text(m.fees)}")
         lines.append(f"Closes {when(m.close_time)} | resolves {when(m.resolution_time)}"
-                     + (f" | resolved: {m.resolved_outcome}" if m.resolved_outcome else ""))
+                     + (f" | resolved: {m.resolved_outcome}" if m.resolved_outcome else "")
+                     + (f" | settlement state: {m.resolution_status}" if m.resolution_status else ""))
         if m.neg_risk or m.mutually_exclusive:
             lines.append(f"Part of a mutually exclusive group (neg-risk={m.neg_risk}, group {m.group_id or m.event_id})")
         vol = f"Volume {money_short(m.volume, m.venue)}, liquidity {money_short(m.liquidity, m.venue)}"

@@ -319,6 +319,9 @@ def parse_market(raw: Mapping[str, Any], *, event: Mapping[str, Any] | None = No
         event_title=event_title,
         outcomes=outcomes(raw),
         status=_status(raw, now),
+        resolution_status=(str(raw["status"]).lower()
+                           if str(raw.get("status") or "").lower() in ("disputed", "determined", "amended")
+                           else None),
         close_time=utc(raw.get("close_time")),
         resolution_time=utc(raw.get("settlement_ts")) or utc(raw.get("expected_expiration_time"))
         or utc(raw.get("expiration_time")),

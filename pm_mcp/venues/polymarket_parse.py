@@ -229,6 +229,7 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> Market:
         url=market_url(m, event), category=_category(m, event),
         rule_text=text, rule_sources=sources, resolution_source=(m.get("resolutionSource") or None),
         resolved_outcome=labels[winner] if winner is not None and winner < len(labels) else None,
+        resolution_status=(str(m["umaResolutionStatus"]).lower() if m.get("umaResolutionStatus") else None),
         updated_at=parse_time(m.get("updatedAt")),
         raw_kind=("neg_risk_member" if neg_risk else ("binary" if len(labels) == 2 else "categorical")),
     )
