@@ -4,7 +4,7 @@ settles differently, keeps a look-alike apart; an inverted YES/NO mapping buys Y
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from pm_mcp.domain.arbitrage import Verdict, VenueSide, bundle_payoff, detect_cross_venue, equivalence_of, rule_flags

@@ -6,7 +6,7 @@ the benchmark script prints the per-text misses.
 
 from __future__ import annotations
 
-from tools.bench.rules_corpus import FIELDS, evaluate, load_corpus
+from tools.bench.rules_corpus import FIELDS, evaluate, floor_failures, load_corpus
 
 FLOORS = {  # (precision, recall)
     "sources": (0.9, 0.9),
@@ -36,9 +36,5 @@ def test_per_field_precision_and_recall():
     corpus, labels = load_corpus()
     scores = evaluate(corpus, labels)
     assert set(scores) == set(FIELDS)
-    failures = []
-    for f, (p_min, r_min) in FLOORS.items():
-        s = scores[f]
-        if s.precision < p_min or s.recall < r_min:
-            failures.append(f"{f}: precision {s.precision:.2f} recall {s.recall:.2f}; misses: {s.errors[:5]}")
+    failures = floor_failures(scores, FLOORS)
     assert not failures, failures

@@ -10,7 +10,7 @@ must carry its citation. The floors sit under the figures measured after tuning 
 from __future__ import annotations
 
 from pm_mcp.domain.rules import RuleAnalysis, Status, parse_rules
-from tools.bench.rules_corpus import FIELDS, evaluate, load_corpus, market_for
+from tools.bench.rules_corpus import FIELDS, evaluate, floor_failures, load_corpus, market_for
 
 FLOORS = {  # (precision, recall); measured after tuning: see REPORT.md
     "sources": (0.85, 0.75),
@@ -82,9 +82,5 @@ def test_heldout_per_field_precision_and_recall_floors():
     held, labels = load_corpus("heldout")
     scores = evaluate(held, labels)
     assert set(scores) == set(FIELDS)
-    failures = []
-    for f, (p_min, r_min) in FLOORS.items():
-        s = scores[f]
-        if s.precision < p_min or s.recall < r_min:
-            failures.append(f"{f}: precision {s.precision:.2f} recall {s.recall:.2f}; misses: {s.errors[:5]}")
+    failures = floor_failures(scores, FLOORS)
     assert not failures, failures

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from pm_mcp.domain.fees import NO_FEES, raw_fee, round_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import floor_to
 
 
 class BookWalk(BaseModel):

@@ -43,6 +43,17 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
     return d
 
 
+def decimal_or_none(value: object) -> Decimal | None:
+    """Lenient parse of a venue's JSON value (decimal string, int, float via its shortest repr):
+    None for blanks, booleans, garbage and non-finite values. For reading venue payloads, not user input."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return to_decimal(value)
+    except MoneyError:
+        return None
+
+
 def probability(value: object, what: str = "probability") -> Decimal:
     d = to_decimal(value, what)
     if not (ZERO <= d <= ONE):

@@ -49,7 +49,6 @@ async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can
     """How the person confirms this intent: {channel, approval_url, instructions}. Creates the page URL."""
     from pm_mcp.execution.approval import ApprovalServer
 
-    engine = engine_of(state)
     it = rec.intent
     if rec.status.value != "proposed":
         return {"channel": None, "approval_url": None,

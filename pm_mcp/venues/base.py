@@ -65,6 +65,17 @@ class UnknownOrderState(VenueError):
     blindly: look the order up by its client order id / hash first."""
 
 
+def explain_rejection(what: str, table: list[tuple[str, str]], text: str, shown: str | None = None) -> str:
+    """'<what>: <advice> (venue said: ...)' for the first needle of ``table`` found in ``text``
+    (case-insensitive); ``what`` is e.g. "Kalshi rejected the order". ``shown`` is what to quote."""
+    said = shown if shown is not None else text
+    low = text.lower()
+    for needle, advice in table:
+        if needle in low:
+            return f"{what}: {advice} (venue said: {said})"
+    return f"{what}: {said}"
+
+
 @runtime_checkable
 class VenueAdapter(Protocol):
     name: str

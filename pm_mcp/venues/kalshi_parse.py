@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from pm_mcp.domain.fees import kalshi_schedule
 from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome, PricePoint
-from pm_mcp.domain.money import MoneyError, to_decimal
+from pm_mcp.domain.money import decimal_or_none
 
 VENUE = "kalshi"
 WEB = "https://kalshi.com"
@@ -57,14 +57,7 @@ MAKER_FEE_TYPES = {"quadratic_with_maker_fees", "quadratic_with_combo_maker_fees
 
 # --- scalars ------------------------------------------------------------------------------------------
 
-def dec(value: Any) -> Decimal | None:
-    """A fixed-point string (or number) -> Decimal; None/"" -> None."""
-    if value is None or value == "":
-        return None
-    try:
-        return to_decimal(value, "Kalshi value")
-    except MoneyError:
-        return None
+dec = decimal_or_none  # venue JSON value -> Decimal, None for blanks or garbage
 
 
 def field_dollars(raw: Mapping[str, Any], name: str) -> Decimal | None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from pm_mcp.venues.base import (Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState, OrderStatus,
+from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.venues.base import (explain_rejection, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState, OrderStatus,
                                 TimeInForce, UnknownOrderState, VenueError)
 from pm_mcp.venues.kalshi_signing import KalshiKey, auth_headers
 
@@ -43,18 +44,12 @@ _REJECTIONS = [
 
 
 def explain(code: str, message: str) -> str:
-    low = f"{code} {message}".lower()
-    for needle, advice in _REJECTIONS:
-        if needle in low:
-            return f"Kalshi rejected the order: {advice} (venue said: {message or code})"
-    return f"Kalshi rejected the order: {message or code}"
+    return explain_rejection("Kalshi rejected the order", _REJECTIONS, f"{code} {message}", message or code)
 
 
 def _dec(x: Any) -> Decimal:
-    try:
-        return Decimal(str(x)) if x not in (None, "") else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
+    """A venue amount, 0 when absent or unreadable."""
+    return decimal_or_none(x) or Decimal(0)
 
 
 def _err(resp) -> tuple[str, str]:

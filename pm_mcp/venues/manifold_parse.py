@@ -28,7 +28,7 @@ from typing import Any
 
 from pm_mcp.domain.fees import NO_FEES
 from pm_mcp.domain.models import BookLevel, Market, MarketStatus, OrderBook, Outcome
-from pm_mcp.domain.money import MoneyError, to_decimal
+from pm_mcp.domain.money import decimal_or_none
 
 VENUE = "manifold"
 WEB = "https://manifold.markets"
@@ -43,13 +43,7 @@ SIZE_Q = Decimal("0.01")
 BOOK_LEVELS = 10
 
 
-def dec(value: Any) -> Decimal | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return to_decimal(value, "Manifold value")
-    except MoneyError:
-        return None
+dec = decimal_or_none  # venue JSON value -> Decimal, None for blanks or garbage
 
 
 def utc_ms(value: Any) -> datetime | None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pm_mcp.venues.base import (Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState, OrderStatus,
+from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.venues.base import (explain_rejection, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState, OrderStatus,
                                 TimeInForce, UnknownOrderState, VenueError)
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,12 @@ _REJECTIONS = [
 
 
 def explain(message: str) -> str:
-    low = message.lower()
-    for needle, advice in _REJECTIONS:
-        if needle in low:
-            return f"Manifold rejected the bet: {advice} (venue said: {message})"
-    return f"Manifold rejected the bet: {message}"
+    return explain_rejection("Manifold rejected the bet", _REJECTIONS, message)
 
 
 def _dec(x: Any) -> Decimal:
-    try:
-        return Decimal(str(x)) if x not in (None, "") else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
+    """A venue amount, 0 when absent or unreadable."""
+    return decimal_or_none(x) or Decimal(0)
 
 
 def _num(x: Decimal) -> float | int:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from pm_mcp.domain.money import decimal_or_none
 from pm_mcp.domain.fees import polymarket_schedule
 from pm_mcp.domain.models import (BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome,
                                   PricePoint)
@@ -38,15 +39,7 @@ class ParseError(ValueError):
     """A Polymarket payload did not have the shape we rely on."""
 
 
-def dec(value: Any) -> Decimal | None:
-    """A Decimal from a JSON string/int/float (floats via their shortest repr), None for blanks."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        d = Decimal(value) if isinstance(value, (str, int)) else Decimal(repr(float(value)))
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    return d if d.is_finite() else None
+dec = decimal_or_none  # venue JSON value -> Decimal, None for blanks or garbage
 
 
 def json_list(value: Any) -> list:

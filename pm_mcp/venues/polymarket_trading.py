@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from pm_mcp.venues.base import (Blocked, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState,
+from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.venues.base import (explain_rejection, Blocked, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState,
                                 OrderStatus, TimeInForce, UnknownOrderState, VenueError)
 from pm_mcp.venues.polymarket_signing import (MIN_ORDER_SIZE, ApiCreds, PrivateKey, SignatureType, build_order,
                                               dumps, l1_headers, l2_headers, order_body, sign_order)
@@ -53,19 +54,13 @@ _REJECTIONS: list[tuple[str, str]] = [
 ]
 
 
-def explain_rejection(message: str) -> str:
-    low = message.lower()
-    for needle, advice in _REJECTIONS:
-        if needle in low:
-            return f"Polymarket rejected the order: {advice} (venue said: {message})"
-    return f"Polymarket rejected the order: {message}"
+def explain(message: str) -> str:
+    return explain_rejection("Polymarket rejected the order", _REJECTIONS, message)
 
 
 def _dec(x: Any) -> Decimal:
-    try:
-        return Decimal(str(x)) if x not in (None, "") else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
+    """A venue amount, 0 when absent or unreadable."""
+    return decimal_or_none(x) or Decimal(0)
 
 
 class PolymarketBroker:
@@ -207,7 +202,7 @@ class PolymarketBroker:
         status = resp.status_code
         if status >= 500:
             if status == 503 and b"disabled" in resp.content.lower():
-                raise OrderRejected(VENUE, explain_rejection(_error_text(resp)), status=status)
+                raise OrderRejected(VENUE, explain(_error_text(resp)), status=status)
             raise UnknownOrderState(VENUE, f"Polymarket answered HTTP {status} to the order; it may or may not "
                                     f"have been accepted. Order hash {order_hash} is journaled: look it up with "
                                     "get_order, never resubmit blindly.", status=status)
@@ -219,11 +214,11 @@ class PolymarketBroker:
             text = _error_text(resp)
             cls = Blocked if status == 403 and ("region" in text.lower() or "geoblock" in text.lower()) \
                 else OrderRejected
-            raise cls(VENUE, explain_rejection(text), status=status)
+            raise cls(VENUE, explain(text), status=status)
         data = self.http.decode_json(resp) or {}
         if not data.get("success", True) or data.get("errorMsg"):
             msg = data.get("errorMsg") or "the order was not accepted"
-            raise OrderRejected(VENUE, explain_rejection(msg), status=status)
+            raise OrderRejected(VENUE, explain(msg), status=status)
         venue_id = str(data.get("orderID") or order_hash)
         if venue_id.lower() != order_hash.lower():
             log.warning("polymarket: CLOB order id %s differs from our hash %s", venue_id, order_hash)

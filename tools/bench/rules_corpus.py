@@ -171,6 +171,16 @@ def evaluate(corpus: list[dict], labels: dict[str, dict]) -> dict[str, Score]:
     return scores
 
 
+def floor_failures(scores: dict[str, Score], floors: dict[str, tuple[float, float]]) -> list[str]:
+    """The fields whose precision or recall is below its (precision, recall) floor, with a few misses."""
+    out = []
+    for f, (p_min, r_min) in floors.items():
+        s = scores[f]
+        if s.precision < p_min or s.recall < r_min:
+            out.append(f"{f}: precision {s.precision:.2f} recall {s.recall:.2f}; misses: {s.errors[:5]}")
+    return out
+
+
 def timing(corpus: list[dict], repeat: int = 20) -> dict[str, float]:
     markets = [(e["text"], e["venue"], market_for(e)) for e in corpus]
     per_text: list[float] = []

@@ -12,7 +12,6 @@ Median of N runs after a warm-up; also the L2 HMAC header alone.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import statistics
 import subprocess
@@ -20,7 +19,6 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
