@@ -69,6 +69,22 @@ CHANNELS_FOR_SETTING = {"auto": ("elicitation", "page"), "elicitation": ("elicit
 UNKNOWN_LOOKUP_BACKOFF = (0.2, 0.5, 1.0, 2.0)
 # An order the venue still does not know this long after it was sent is recorded as not placed.
 NOT_PLACED_AFTER = timedelta(seconds=60)
+# An approved order that never left (the process stopped between journaling and sending) is sent after a
+# restart only before the intent's expiry plus this grace, and only after the full re-check; later, it ends
+# "not sent". The grace covers a restart that takes a few seconds, nothing more.
+RESEND_GRACE = timedelta(seconds=30)
+# Test-only knob (never set in production): a shorter grace, so a test need not wait 30 s.
+RESEND_GRACE_ENV = "PM_MCP_TEST_RESEND_GRACE_S"
+
+
+def resend_grace() -> timedelta:
+    raw = os.environ.get(RESEND_GRACE_ENV)
+    if raw:
+        try:
+            return min(RESEND_GRACE, timedelta(seconds=float(raw)))  # a knob can only shorten it
+        except ValueError:
+            pass
+    return RESEND_GRACE
 # Test-only fault knob (never set in production): sleep between journaling an order and sending it, so a
 # test can kill -9 the server exactly there.
 PAUSE_ENV = "PM_MCP_TEST_PAUSE_BEFORE_SUBMIT_S"
@@ -77,6 +93,14 @@ RULES_EXCERPT = 4000
 
 class ExecutionError(Exception):
     """An expected refusal; the message is a sentence for the person (becomes a ToolError)."""
+
+
+def mode_mismatch(intent_mode: str, process_mode: str) -> str:
+    """The refusal for an intent of one mode in a process of another (names both)."""
+    return (f"this order was proposed in {intent_mode.upper()} mode but this server now runs in "
+            f"{process_mode.upper()} mode (PM_MCP_MODE={process_mode}); an order is only ever sent in the mode "
+            f"the person approved, so nothing was placed. Propose it again in {process_mode} mode if it is "
+            "still wanted")
 
 
 @dataclass
@@ -120,6 +144,8 @@ class ExecutionEngine:
         self.approval_urls: Callable[[str], str | None] | None = None  # set by the approval server
         self.listeners: list[Callable[[str], Any]] = []
         self._rechecked: dict[str, list[Market | None]] = {}  # intent id -> the markets its re-check fetched
+        # what start-up reconciliation did that the person should hear about (shown by get_portfolio)
+        self.notices: list[str] = []
 
     # --- configuration ---------------------------------------------------------------------
     @property
@@ -208,8 +234,9 @@ class ExecutionEngine:
                                                               "plain": intent.plain})
         return IntentRecord(intent=intent, status=status, reason=reason, channel=chosen, rules=rules)
 
-    async def _sell_problems(self, legs: list[OrderLeg]) -> list[str]:
-        """A sell needs the shares: the position minus what open sells already promise."""
+    async def _sell_problems(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> list[str]:
+        """A sell needs the shares: the position minus what open sells already promise (``exclude``: order
+        ids that are these legs themselves)."""
         out = []
         for leg in legs:
             if leg.side != "sell":
@@ -217,34 +244,38 @@ class ExecutionEngine:
             pos = await self.journal.position(self.mode, leg.venue, leg.market_id, leg.outcome)
             held = pos.size if pos else Decimal(0)
             promised = sum((o.remaining for o in await self.journal.open_orders(self.mode)
-                            if o.side == "sell" and o.market_id == leg.market_id and o.outcome == leg.outcome),
+                            if o.side == "sell" and o.market_id == leg.market_id and o.outcome == leg.outcome
+                            and o.id not in exclude),
                            Decimal(0))
             if leg.size > held - promised:
                 out.append(f"you hold {held - promised} {leg.outcome} shares of {leg.market_id} available to sell "
                            f"({self.mode} mode), not {leg.size}")
         return out
 
-    async def exposure(self, event_key: str) -> Decimal:
-        """Cash at risk on one event: positions' cost basis plus open buy orders' remaining worst case."""
+    async def exposure(self, event_key: str, exclude: frozenset[str] = frozenset()) -> Decimal:
+        """Cash at risk on one event: positions' cost basis plus open buy orders' remaining worst case
+        (orders whose id is in ``exclude`` left out: a journaled order being re-checked before it is sent)."""
         total = Decimal(0)
         for p in await self.journal.positions(self.mode):
             if (p.event_id or p.market_id) == event_key and p.size > 0:
                 total += p.size * p.avg_cost
         for o in await self.journal.open_buy_orders_for_event(self.mode, event_key):
-            if (o.event_id or o.market_id) == event_key:
+            if (o.event_id or o.market_id) == event_key and o.id not in exclude:
                 total += o.committed_cost() - ((o.avg_price or Decimal(0)) * o.filled_size + o.fees_paid)
         return total
 
-    async def daily_spent(self, now: datetime | None = None) -> Decimal:
+    async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = frozenset()) -> Decimal:
         now = now or now_utc()
         start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return sum((o.committed_cost() for o in await self.journal.buy_orders_since(self.mode, start)), Decimal(0))
+        return sum((o.committed_cost() for o in await self.journal.buy_orders_since(self.mode, start)
+                    if o.id not in exclude), Decimal(0))
 
-    async def policy_check(self, legs: list[OrderLeg]) -> PolicyCheck:
+    async def policy_check(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> PolicyCheck:
         """Check the legs against the session policy. Per event: that event's exposure; the per-order
-        cap applies to the whole intent; the daily cap to everything spent today plus this."""
+        cap applies to the whole intent; the daily cap to everything spent today plus this. ``exclude``:
+        journaled orders that ARE these legs (re-checked before a delayed send), not counted twice."""
         total = sum((leg.worst_case_cost for leg in legs), Decimal(0))
-        daily = await self.daily_spent()
+        daily = await self.daily_spent(exclude=exclude)
         by_event: dict[str, Decimal] = {}
         for leg in legs:
             if leg.side == "buy":
@@ -265,7 +296,7 @@ class ExecutionEngine:
                             daily_spent_before=daily))
         for key, cost in by_event.items():
             ev = check_order(self.policy, venue=venues[0], mode=self.mode, order_cost=cost,
-                             event_exposure_before=await self.exposure(key))
+                             event_exposure_before=await self.exposure(key, exclude))
             add(PolicyCheck(ok=ev.ok, violations=[v for v in ev.violations if v.rule == "max_event_usd"]))
         return PolicyCheck(ok=not violations, violations=violations)
 
@@ -297,6 +328,13 @@ class ExecutionEngine:
             raise ExecutionError("this approval does not match the order (the order hash differs); nothing was placed")
         if not intent.policy.ok:
             raise ExecutionError("this intent was refused by the risk policy and cannot be confirmed")
+        if intent.mode != self.mode:
+            reason = "cancelled: " + mode_mismatch(intent.mode, self.mode)
+            await self.journal.transition(intent.id, (IntentStatus.PROPOSED,), IntentStatus.REJECTED, reason=reason)
+            await self.journal.log("intent.mode_mismatch", intent.id, {"via": via, "intent_mode": intent.mode,
+                                                                       "process_mode": self.mode})
+            self._notify(intent.id)
+            raise ExecutionError(mode_mismatch(intent.mode, self.mode))
         now = now_utc()
         ok = await self.journal.transition(intent.id, (IntentStatus.PROPOSED,), IntentStatus.CONFIRMED,
                                            confirmed_via=via, confirmed_at=now.isoformat())
@@ -321,6 +359,8 @@ class ExecutionEngine:
         """Run a CONFIRMED (or resume an EXECUTING) intent. Safe to call again: it never sends a leg twice."""
         async with self._exec_lock:
             rec = await self.get_intent(intent_id)
+            if rec.intent.mode != self.mode and rec.status in (IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+                return await self._other_mode(rec)
             if rec.status == IntentStatus.CONFIRMED:
                 problems = await self._recheck(rec.intent)
                 if problems:
@@ -336,6 +376,30 @@ class ExecutionEngine:
             await self._run_legs(rec.intent)
             self._notify(rec.intent.id)
             return await self.get_intent(rec.intent.id)
+
+    async def _other_mode(self, rec: IntentRecord) -> IntentRecord:
+        """An approved intent of the other mode: never sent from here. One that never started ends FAILED
+        ("not sent"); one already executing stays as it is (quarantined) for a server of its own mode,
+        which alone can ask its venue what became of the orders it journaled."""
+        intent = rec.intent
+        msg = mode_mismatch(intent.mode, self.mode)
+        if rec.status == IntentStatus.CONFIRMED:
+            if await self.journal.transition(intent.id, (IntentStatus.CONFIRMED,), IntentStatus.FAILED,
+                                             reason="not sent: " + msg):
+                await self.journal.log("intent.mode_mismatch", intent.id, {"intent_mode": intent.mode,
+                                                                           "process_mode": self.mode})
+                self._notice(f"intent {intent.id} ({intent.mode}) was approved but not sent: {msg}")
+                self._notify(intent.id)
+        else:
+            self._notice(f"intent {intent.id} was executing in {intent.mode} mode; this {self.mode} server leaves "
+                         f"its orders untouched and sends nothing (restart with PM_MCP_MODE={intent.mode} to "
+                         "finish reconciling it)")
+        return await self.get_intent(intent.id)
+
+    def _notice(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
+            log.warning("%s", text)
 
     async def _recheck(self, intent: Intent) -> list[str]:
         now = now_utc()
@@ -377,7 +441,7 @@ class ExecutionEngine:
                 await self._pause_for_tests()
                 order = await self._submit(order, leg, fresh[idx] if idx < len(fresh) else None)
             elif order.status in ("pending", "unknown"):
-                order = await self._resume(order, leg)
+                order = await self._resume(order, leg, intent)
             if order.status in ("pending", "unknown"):
                 await self.journal.log("intent.waiting", intent.id, {"order": order.id, "status": order.status})
                 return  # stays EXECUTING; the next read or the next start-up resolves it
@@ -426,6 +490,12 @@ class ExecutionEngine:
                             size=order.size, time_in_force=TimeInForce(order.time_in_force))
 
     async def _submit(self, order: OrderRecord, leg: OrderLeg | None, market: Market | None = None) -> OrderRecord:
+        if order.mode != self.mode:  # the last gate before a broker: never send an order of the other mode
+            order.status = "rejected"
+            order.message = "not sent: " + mode_mismatch(order.mode, self.mode)
+            await self.journal.update_order(order)
+            await self.journal.log("order.mode_mismatch", order.id, {"order_mode": order.mode, "process_mode": self.mode})
+            return order
         broker = self.broker(order.venue)
         if market is None:
             try:
@@ -489,8 +559,10 @@ class ExecutionEngine:
         await self.journal.update_order(order)
         return order
 
-    async def _resume(self, order: OrderRecord, leg: OrderLeg | None) -> OrderRecord:
+    async def _resume(self, order: OrderRecord, leg: OrderLeg | None, intent: Intent | None = None) -> OrderRecord:
         """Reconcile a journaled order whose outcome we do not know (after a restart or a lost answer)."""
+        if order.mode != self.mode:
+            return order  # another mode's venue: never asked, never sent from here (see _other_mode)
         broker = self.broker(order.venue)
         try:
             state = await broker.get_order(order.client_order_id, order.venue_order_id)
@@ -501,16 +573,55 @@ class ExecutionEngine:
             await self.journal.log("order.reconciled", order.id, {"status": state.status.value})
             return await self._apply(order, state)
         if order.status == "pending":
-            # journaled but the venue has no such order: the process stopped before sending. Send it now,
-            # with the same client order id (a venue that saw it would return the existing order).
+            # journaled but the venue has no such order: the process stopped before sending. Send it now, with
+            # the same client order id (a venue that saw it would return the existing order), but only in the
+            # approved mode, before the approval's expiry (+ RESEND_GRACE) and after the full re-check.
+            problem, market = await self._resend_problem(order, leg, intent)
+            if problem:
+                order.status = "rejected"
+                order.message = "not sent after the restart: " + problem
+                await self.journal.update_order(order)
+                await self.journal.log("order.not_sent", order.id, {"reason": problem})
+                self._notice(f"order {order.id} (intent {order.intent_id}) was approved but not sent: {problem}")
+                return order
             await self.journal.log("order.resend_after_lookup", order.id, {"client_order_id": order.client_order_id})
-            return await self._submit(order, leg)
+            return await self._submit(order, leg, market)
         if now_utc() - order.created_at > NOT_PLACED_AFTER:
             order.status = "rejected"
             order.message = "the venue has no record of this order (looked up by client order id): it was not placed"
             await self.journal.update_order(order)
             await self.journal.log("order.not_placed", order.id, {})
         return order
+
+    async def _resend_problem(self, order: OrderRecord, leg: OrderLeg | None,
+                              intent: Intent | None) -> tuple[str | None, Market | None]:
+        """Why a journaled, never-sent order must not be sent now (None: send it, with the fresh market)."""
+        if intent is None and order.intent_id:
+            rec = await self.journal.load_intent(order.intent_id)
+            intent = rec.intent if rec is not None else None
+        if intent is None or leg is None:
+            if intent is not None and 0 <= order.leg_index < len(intent.legs):
+                leg = intent.legs[order.leg_index]
+            else:
+                return "the approved intent behind it cannot be found", None
+        if intent.mode != self.mode or order.mode != self.mode:
+            return mode_mismatch(intent.mode, self.mode), None
+        now = now_utc()
+        grace = resend_grace()
+        if now > intent.expires_at + grace:
+            return (f"the approval expired at {intent.expires_at.strftime('%Y-%m-%d %H:%M:%S UTC')} (a restart may "
+                    f"send an approved order up to {grace.total_seconds():g} s after that, no later); "
+                    "propose it again if it is still wanted"), None
+        try:
+            market = await self._fresh_market(order.market_id, order.venue)
+        except (VenueError, ValueError) as exc:
+            return f"could not re-check the market ({exc}); a check that cannot run refuses", None
+        problems = recheck_leg(leg, market, rules_hash=market_rules_hash(market), now=now).problems
+        problems += await self._sell_problems([leg], exclude=frozenset({order.id}))
+        verdict = await self.policy_check([leg], exclude=frozenset({order.id}))
+        if not verdict.ok:
+            problems.append("the risk policy now refuses it: " + verdict.summary)
+        return ("; ".join(problems) if problems else None), market
 
     async def _apply(self, order: OrderRecord, state: OrderState) -> OrderRecord:
         """Record the venue's order state: status, new fills (once each), the position."""
@@ -609,6 +720,9 @@ class ExecutionEngine:
             if not o.is_open:
                 done.append(o)
                 continue
+            if o.mode != self.mode:
+                raise ExecutionError(f"order {o.id} is a {o.mode} order; this server runs in {self.mode} mode and "
+                                     f"cannot reach its venue (restart with PM_MCP_MODE={o.mode} to cancel it)")
             try:
                 state = await self.broker(o.venue).cancel(o.client_order_id, o.venue_order_id)
             except VenueError as exc:
@@ -624,6 +738,18 @@ class ExecutionEngine:
         try:
             now = now_utc()
             for rec in await self.journal.intents_with_status(IntentStatus.PROPOSED):
+                if rec.intent.mode != self.mode:
+                    # switching mode on this data directory: an open proposal of the other mode is cancelled,
+                    # so no later approval (page, dialog) can send it in this mode
+                    msg = mode_mismatch(rec.intent.mode, self.mode)
+                    if await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.REJECTED,
+                                                     reason="cancelled at start-up: " + msg):
+                        await self.journal.log("intent.mode_mismatch", rec.intent.id,
+                                               {"intent_mode": rec.intent.mode, "process_mode": self.mode})
+                        self._notice(f"proposal {rec.intent.id} ({rec.intent.mode}) was cancelled: the server now "
+                                     f"runs in {self.mode} mode; nothing was sent")
+                        report.append(f"{rec.intent.id}: cancelled (proposed in {rec.intent.mode} mode)")
+                    continue
                 if rec.intent.expired(now):
                     await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
                                                   reason="not approved before it expired")
@@ -639,6 +765,12 @@ class ExecutionEngine:
             for order in await self.journal.open_orders(self.mode):
                 if order.status == "unknown" and not order.intent_id:
                     await self._resume(order, None)
+            other = "live" if self.mode == "paper" else "paper"
+            stranded = [o for o in await self.journal.open_orders(other) if o.status in ("pending", "unknown")]
+            if stranded:
+                self._notice(f"{len(stranded)} {other} order(s) journaled by a {other}-mode server are in flight "
+                             f"({', '.join(o.id for o in stranded[:5])}); this {self.mode} server sends and changes "
+                             f"none of them (restart with PM_MCP_MODE={other} to reconcile them)")
         finally:
             self.reconcile_report = report
             self.reconciled.set()

@@ -104,7 +104,7 @@ async def _mark(engine: ExecutionEngine, pos: PositionRecord, market: Market | N
 
 async def portfolio(engine: ExecutionEngine) -> PortfolioSnapshot:
     await engine.sync()
-    warnings: list[str] = []
+    warnings: list[str] = list(engine.notices)  # what start-up reconciliation did (mode switch, not sent)
     cache: dict = {}
     positions = await engine.journal.positions(engine.mode)
     await asyncio.gather(*(_market(engine, p.market_id, p.venue, cache, warnings) for p in positions if p.size > 0))
