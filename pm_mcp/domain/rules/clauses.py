@@ -1,0 +1,108 @@
+"""Edge cases, early resolution, the oracle and the YES clause."""
+
+# No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
+
+import re
+
+from pm_mcp.domain.rules._regex import _rx
+from pm_mcp.domain.rules.models import OracleInfo, Span
+from pm_mcp.domain.rules.sentences import Sentence, _span
+
+
+# ---------------------------------------------------------------------------------------------
+# edge cases, multi-outcome, ambiguity, early resolution
+
+_EDGE: list[tuple[str, re.Pattern[str]]] = [
+    ("tie", _rx(r"\bties?\b|\btied\b|\bdraw\b|exactly between two|exactly equal|evenly split|"
+                r"half of the (?:voting )?seats", re.I)),
+    ("postponement", _rx(r"postpone|delay|reschedul|not (?:be )?(?:completed|decided|declared|finalized|"
+                                r"known|finali[sz]ed)|if no (?:statement|champion|winner)|not (?:yet )?released|"
+                                r"not aired",
+                                re.I)),
+    ("cancellation", _rx(r"cancel+(?:ed|ation)?|called off|not played at all|abandon", re.I)),
+    ("fifty_fifty", _rx(r"50[-/]50|fifty[- ]fifty", re.I)),
+    ("other", _rx(r"resolves? to\s+[“\"]Other[”\"]|[“\"]Other[”\"] (?:market|outcome)", re.I)),
+    ("void", _rx(r"\bvoid\b|\binvalid\b|\bN/A\b|\bannul", re.I)),
+    ("fair_price", _rx(r"fair (?:market )?price", re.I)),
+    ("revision", _rx(r"revis(?:ed|ion)|restat|preliminary|finali[sz]ed|studio estimates|initial release",
+                            re.I)),
+    ("fallback_source", _rx(r"(?:is|are) unavailable|not available|another credible|"
+                                   r"may be used in the event|nearest previous date|if .{0,60}has not published|"
+                                   r"rendered (?:permanently )?unavailable|other information from \S+ may be used",
+                                   re.I)),
+    ("forfeit", _rx(r"forfeit|walkover|disqualif|\bdefault\b|"
+                    r"\b(?:player|team|competitor|fighter)s? retires?\b|retire[sd]? (?:hurt|injured|during)",
+                    re.I)),
+    ("replacement", _rx(r"replacement of the|replaced by", re.I)),
+]
+_OUTCOME_IN = _rx(r"resolves?\s+(?:to\s+)?(?:a\s+)?(?P<o>50[-/]50|fifty[- ]fifty|[“\"][^”\"]{1,40}[”\"]|"
+                         r"Yes\b|No\b|a fair price|fair price)", re.I)
+
+_AMBIG: list[tuple[str, re.Pattern[str]]] = [
+    ("credible_reporting", _rx(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|"
+                                      r"media reporting", re.I)),
+    ("consensus", _rx(r"\b(?:wide )?consensus (?:of|among|between)\b", re.I)),
+    ("discretion", _rx(r"(?:at|in) (?:the|its|their|our|his|her) (?:sole )?discretion|sole discretion|"
+                              r"as determined by|in the (?:opinion|judg(?:e)?ment) of|deems? appropriate", re.I)),
+    ("subjective", _rx(r"\breasonabl[ey]\b|\bsignificant(?:ly)?\b|\bsubstantial(?:ly)?\b|"
+                              r"\bmeaningful(?:ly)?\b|\bwidely\b|\bcompelling\b|\bgenerally\b|\bmajor\b|"
+                              r"\bspirit of\b", re.I)),
+    ("undefined_term", _rx(r"in accordance with the rules|fair (?:market )?price|other relevant|similar agreements|"
+                                  r"any ambiguity|specified in the title|otherwise has no path|"
+                                  r"minor (?:discrepancies|formatting)", re.I)),
+    ("creator_judgement", _rx(r"\bI (?:find|think|feel|believe|decide|judge|will decide)\b|"
+                                     r"\bI'll\b|\bmy (?:judg(?:e)?ment|opinion|discretion)\b|"
+                                     r"\bI reserve the right\b|\bthe creator will (?:determine|decide|judge)\b|"
+                                     r"\bfinal determination\b", re.I)),
+    ("catch_all", _rx(r"may also be considered|further official|other relevant (?:announcements|information)|"
+                            r"at the time of resolution, any", re.I)),
+]
+
+_EARLY_YES = _rx(
+    r"may (?:immediately )?resolve (?:to [“\"]?\w+[”\"]? )?(?:as soon as|immediately|early)|"
+    r"will (?:resolve|settle) (?:immediately|as soon as)|resolve immediately|(?:will|may) resolve as soon as|"
+    r"close and expire early|expire early|may immediately resolve|will immediately resolve|"
+    r"will resolve as soon as|will resolve once|"
+    r"this market will resolve once|only resolve to [“\"]No[”\"] once|accelerated determination|"
+    r"at any point before the (?:market['’]?s )?(?:scheduled )?clos", re.I)
+_EARLY_NO = _rx(r"may only resolve once|only resolve (?:after|once)(?! the)|will not resolve (?:early|before)|"
+                       r"(?<!, )can ?not resolve until|"
+                       r"may only resolve once the|only resolve once the", re.I)
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser
+
+
+def _oracle_for(venue: str | None, text: str) -> OracleInfo | None:
+    m = re.search(r"\bUMA\b", text)
+    if m:
+        return OracleInfo(name="UMA", basis="named in the rules", span=_span(text, m.start(), m.end()))
+    v = (venue or "").lower()
+    if v == "polymarket":
+        return OracleInfo(name="UMA Optimistic Oracle",
+                          basis="Polymarket markets resolve through UMA (proposals can be disputed)")
+    if v == "kalshi":
+        return OracleInfo(name="Kalshi",
+                          basis="the exchange determines the outcome under its rulebook and the contract terms")
+    if v == "manifold":
+        return OracleInfo(name="market creator", basis="Manifold markets are resolved by their creator")
+    return None
+
+
+def _yes_clause(text: str, sents: list[Sentence]) -> tuple[str | None, Span | None]:
+    pats = [
+        _rx(r"resolves?\s+to\s+[“\"]?Yes[”\"]?,?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|\.\n|$|,? (?:and|or) [“\"]No|"
+                   r"\. Otherwise|,? otherwise)", re.I | re.S),
+        _rx(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
+        _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
+        _rx(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
+        _rx(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
+                   re.I | re.S),
+    ]
+    for rx in pats:
+        m = rx.search(text)
+        if m and m.group("c").strip():
+            sp = _span(text, m.start("c"), m.end("c"))
+            return sp.quote, sp
+    return None, None

@@ -1,0 +1,158 @@
+"""The deadline: the point in time (or period) by which the condition is judged."""
+
+# No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
+
+import re
+from datetime import date, timedelta
+
+from pm_mcp.domain.rules._regex import _rx
+from pm_mcp.domain.rules.dates import _MON, _MONTHS, _classify_date, _find_dates, _timepoint
+from pm_mcp.domain.rules.flags import _Flags
+from pm_mcp.domain.rules.models import DeadlineField, REVIEW, Status, TimePoint
+from pm_mcp.domain.rules.sentences import Sentence, _span
+
+
+_PERIOD = _rx(
+    r"\b(?P<pre>before|by|prior to)\s+(?:(?:the\s+)?end\s+of\s+)?(?P<y1>(?:19|20)\d{2})\b(?![-/]\d)|"
+    r"\b(?:by|before)\s+the\s+end\s+of\s+(?P<y2>(?:19|20)\d{2})\b|"
+    r"\bin\s+Q(?P<q>[1-4])\s+(?P<y3>(?:19|20)\d{2})\b|"
+    r"\b(?:final|last)\s+(?P<trading>trading\s+)?day\s+of\s+" + _MON.replace("?P<mon>", "?P<mon1>") +
+    r"\s+(?P<y4>(?:19|20)\d{2})\b|"
+    r"\b(?:in|for|ending)\s+" + _MON.replace("?P<mon>", "?P<mon2>") + r",?\s+(?P<y5>(?:19|20)\d{2})\b|"
+    r"(?<!beginning )(?<!starting )\bin\s+(?P<y6>(?:19|20)\d{2})\b"
+    r"(?!\s*[-/]|\s+(?:season|election|midterm|nomination|presidential))",
+    re.I)
+
+
+_PERIOD_NOTE = "a period, not a day"
+
+
+def _period_timepoint(text: str, m: re.Match[str]) -> TimePoint | None:
+    import calendar
+    g = m.groupdict()
+    kind = "window_end"
+    if g.get("y1"):
+        y = int(g["y1"])
+        if "end of" in m.group(0).lower():
+            d, kind = date(y, 12, 31), "by"
+        else:
+            d, kind = date(y, 1, 1), "by"
+    elif g.get("y2"):
+        d, kind = date(int(g["y2"]), 12, 31), "by"
+    elif g.get("q"):
+        y, q = int(g["y3"]), int(g["q"])
+        d = date(y, 3 * q, calendar.monthrange(y, 3 * q)[1])
+    elif g.get("y4"):
+        y, mo = int(g["y4"]), _MONTHS[g["mon1"][:3].lower()]
+        d = date(y, mo, calendar.monthrange(y, mo)[1])
+        if g.get("trading"):
+            while d.weekday() >= 5:  # the last weekday (exchange holidays are not known here)
+                d -= timedelta(days=1)
+    elif g.get("y5"):
+        y, mo = int(g["y5"]), _MONTHS[g["mon2"][:3].lower()]
+        d = date(y, mo, calendar.monthrange(y, mo)[1])
+    elif g.get("y6"):
+        d = date(int(g["y6"]), 12, 31)
+    else:
+        return None
+    return TimePoint(kind=kind, date=d, span=_span(text, m.start(), m.end()),  # type: ignore[arg-type]
+                     note=_PERIOD_NOTE + ": the last day of the period (or the day it ends before); "
+                                        "no time of day stated")
+
+
+def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | None, title: str,
+              review: list[str], _flags: _Flags) -> DeadlineField:
+    hits = _find_dates(text)
+    # title dates are used when the rules point at the title ("the time range specified in the title")
+    title_hits = _find_dates(title) if title else []
+    scored: list[tuple[int, int, TimePoint]] = []
+    cutoffs: list[TimePoint] = []
+    starts: list[TimePoint] = []
+    prev_kind = None
+    for h in hits:
+        s = sent_at(h.start)
+        if s is None:
+            continue
+        kind = _classify_date(text, h, s)
+        if kind == "by" and prev_kind in ("window_start", "scheduled") and \
+                re.search(r"(?:and|through|to|[-–])\s*$", text[max(0, h.start - 12):h.start]):
+            kind = "window_end"
+        prev_kind = kind
+        fallback = _flags(s, "fallback")
+        cond = _flags(s, "cond")
+        tp = _timepoint(text, h, kind, hits, default_year, s)
+        if kind == "window_start":
+            starts.append(tp)
+            continue
+        if fallback and kind in ("by", "other", "at"):
+            cutoffs.append(tp.model_copy(update={"kind": "cutoff"}))
+            continue
+        sc = 0
+        if cond:
+            sc += 3
+        elif _flags(s, "background"):
+            continue
+        if kind in ("by", "window_end", "at"):
+            sc += 2
+        elif kind == "scheduled" and _flags(s, "event"):
+            sc += 3
+        elif kind == "release" and re.search(r"resolution source|report|releas", s.text, re.I):
+            sc += 2
+        if h.hms is not None:
+            sc += 1
+        if kind == "window_end" and scored and scored[-1][2].kind == "scheduled" \
+                and 0 <= h.start - scored[-1][2].span.end < 15:
+            prev = scored.pop()
+            starts.append(prev[2].model_copy(update={"kind": "window_start"}))
+            sc = max(sc, prev[0])
+        if sc >= 2:
+            scored.append((sc, -h.start, tp))
+    # periods without a day, only when no day is named: "before 2027", "by the end of 2024", "in Q3 2026",
+    # "in Sep 2026", "twelve months ending December 2026", "the final trading day of January 2026", "in 2026"
+    for pm in (_PERIOD.finditer(text) if not scored else ()):
+        s = sent_at(pm.start())
+        if s is None or _flags(s, "fallback") or (_flags(s, "background") and not _flags(s, "cond")):
+            continue
+        pt = _period_timepoint(text, pm)
+        if pt is None:
+            continue
+        sc = (3 if _flags(s, "cond") else 0) + 1  # below an explicit date in the same kind of sentence
+        if sc >= 1 and (_flags(s, "cond") or pt.kind == "by"):
+            scored.append((max(sc, 2), -pm.start(), pt))
+    refers_title = re.search(r"(?:time range|date|time) specified in the title", text, re.I)
+    if refers_title and title_hits:
+        h = title_hits[-1]
+        tp = _timepoint(title, h, "at", title_hits, default_year, Sentence(0, len(title), title), "title")
+        scored.append((10, 0, tp))
+    cutoff = None
+    if cutoffs:
+        cutoff = max(cutoffs, key=lambda t: (t.date or date.min, t.time or ""))
+    if not scored:
+        if cutoff is not None:
+            return DeadlineField(status=Status.FOUND, value=cutoff, cutoff=cutoff,
+                                 note="only a fallback date is stated; the market may resolve earlier")
+        review.append("deadline / observation time")
+        return DeadlineField(status=Status.UNKNOWN, cutoff=None,
+                             note=f"no deadline or observation time found in the rule text: {REVIEW}")
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    best = scored[0][2]
+    top = [t for sc, _, t in scored if sc == scored[0][0]]
+    conflicts = [t for t in top if t.date and best.date and t.date != best.date
+                 and not (t.note or "").startswith(_PERIOD_NOTE) and not (best.note or "").startswith(_PERIOD_NOTE)
+                 and t.kind in ("by", "at", "window_end") and best.kind in ("by", "at", "window_end")
+                 and not t.year_inferred and not best.year_inferred]
+    # prefer the one with a time when two candidates name the same date
+    for t in top:
+        if t.date == best.date and best.time is None and t.time is not None:
+            best = t
+    start = None
+    if starts:
+        before = [t for t in starts if t.span.start < best.span.start]
+        start = before[-1] if before else None
+    if conflicts:
+        review.append("deadline (the rules state different dates)")
+        return DeadlineField(status=Status.CONFLICTING, value=best, window_start=start, cutoff=cutoff,
+                             conflicts=conflicts, note=f"different deadlines stated: {REVIEW}")
+    if best.date is None:
+        review.append("deadline year")
+    return DeadlineField(status=Status.FOUND, value=best, window_start=start, cutoff=cutoff)

@@ -1,0 +1,164 @@
+"""The output models of rule parsing (every field with its exact span and a status)."""
+
+# No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
+
+from datetime import date, datetime
+from datetime import date as Date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.rules.hashing import rules_hash
+
+
+REVIEW = "review the rules"
+
+# ---------------------------------------------------------------------------------------------
+# output models
+
+
+class Status(StrEnum):
+    FOUND = "found"
+    UNKNOWN = "unknown"
+    CONFLICTING = "conflicting"
+
+
+class Span(BaseModel):
+    """Evidence: ``text[start:end] == quote`` where text is the rule text (part="rules") or the
+    market title (part="title")."""
+
+    start: int
+    end: int
+    quote: str
+    part: Literal["rules", "title"] = "rules"
+
+
+class SourceItem(BaseModel):
+    name: str = Field(description="Canonical name: an agency/data series/oracle, or a URL's host.")
+    kind: Literal["url", "agency", "data_series", "reporting", "official", "oracle"]
+    url: str | None = None
+    span: Span
+
+
+class SourcesField(BaseModel):
+    status: Status
+    items: list[SourceItem] = Field(default_factory=list)
+    metadata: dict[str, str] = Field(default_factory=dict,
+                                     description="Venue fields outside the rule text (no span).")
+    note: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [i.name for i in self.items]
+
+
+class Threshold(BaseModel):
+    comparator: Literal[">", ">=", "<", "<=", "==", "between"]
+    value: Decimal | None = Field(None, description="None when the reference is not a number "
+                                                    "(e.g. 'the price at the beginning of the range').")
+    upper: Decimal | None = None  # for "between"
+    unit: str | None = None  # "%", "bps", "USD", "goals", ...
+    reference: str | None = None  # the words the comparison is against when not a number
+    span: Span
+
+
+class ConditionField(BaseModel):
+    status: Status
+    yes_if: str | None = Field(None, description="The clause that makes the market resolve YES.")
+    yes_span: Span | None = None
+    subject: str | None = None
+    threshold_status: Status = Status.UNKNOWN
+    threshold: Threshold | None = None
+    conflicts: list[Threshold] = Field(default_factory=list)
+    note: str | None = None
+
+
+class TimePoint(BaseModel):
+    kind: Literal["by", "before", "at", "scheduled", "window_start", "window_end", "release",
+                  "cutoff", "other"]
+    date: Date | None = None
+    time: str | None = Field(None, description="Local time of day HH:MM:SS when stated.")
+    tz_label: str | None = Field(None, description="The time zone as written (ET, EDT, UTC...).")
+    tz: str | None = Field(None, description="IANA zone or fixed offset used to normalise.")
+    utc: datetime | None = Field(None, description="Normalised to UTC; only when date, time and zone are known.")
+    year_inferred: bool = False
+    span: Span
+    note: str | None = None
+
+
+class DeadlineField(BaseModel):
+    status: Status
+    value: TimePoint | None = None
+    window_start: TimePoint | None = None
+    cutoff: TimePoint | None = Field(None, description="Fallback date: if undecided by then, an "
+                                                       "alternative resolution applies (50-50, No...).")
+    conflicts: list[TimePoint] = Field(default_factory=list)
+    early_resolution_status: Status = Status.UNKNOWN
+    early_resolution: bool | None = None
+    early_resolution_span: Span | None = None
+    note: str | None = None
+
+
+class EdgeCase(BaseModel):
+    kind: Literal["tie", "postponement", "cancellation", "fifty_fifty", "other", "void",
+                  "fair_price", "revision", "fallback_source", "forfeit", "replacement"]
+    outcome: str | None = None
+    span: Span
+
+
+class MultiOutcomeField(BaseModel):
+    status: Status
+    kind: Literal["binary", "categorical", "mutually_exclusive", "neg_risk", "unknown"] = "unknown"
+    outcomes: list[str] = Field(default_factory=list)
+    other_rule: Span | None = None
+    spans: list[Span] = Field(default_factory=list)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class AmbiguityFlag(BaseModel):
+    kind: Literal["credible_reporting", "consensus", "discretion", "subjective", "undefined_term",
+                  "creator_judgement", "catch_all"]
+    phrase: str
+    span: Span
+
+
+class OracleInfo(BaseModel):
+    name: str
+    basis: str
+    span: Span | None = None
+
+
+class RuleAnalysis(BaseModel):
+    venue: str | None = None
+    market_id: str | None = None
+    text_length: int
+    rules_hash: str
+    oracle: OracleInfo | None = None
+    sources: SourcesField
+    condition: ConditionField
+    deadline: DeadlineField
+    edge_cases: list[EdgeCase] = Field(default_factory=list)
+    multi_outcome: MultiOutcomeField
+    ambiguity: list[AmbiguityFlag] = Field(default_factory=list)
+    clarity: float = Field(description="Settlement clarity in [0, 1]; 1 = every field found, no ambiguity.")
+    clarity_reasons: list[str] = Field(default_factory=list)
+    review: list[str] = Field(default_factory=list, description="What a person must check by reading the rules.")
+
+    def spans(self) -> list[Span]:
+        """Every span in the analysis (for checking that quotes match)."""
+        out: list[Span] = []
+
+        def walk(o: Any) -> None:
+            if isinstance(o, Span):
+                out.append(o)
+            elif isinstance(o, BaseModel):
+                for name in type(o).model_fields:
+                    walk(getattr(o, name))
+            elif isinstance(o, (list, tuple)):
+                for x in o:
+                    walk(x)
+
+        walk(self)
+        return out

@@ -1,0 +1,217 @@
+"""parse_rules: one market's rule text into cited fields."""
+
+# No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pm_mcp.domain.rules.clauses import _AMBIG, _EARLY_NO, _EARLY_YES, _EDGE, _OUTCOME_IN, _oracle_for, _yes_clause
+from pm_mcp.domain.rules.deadlines import _deadline
+from pm_mcp.domain.rules.flags import _Flags, _sentence_index
+from pm_mcp.domain.rules.hashing import rules_hash
+from pm_mcp.domain.rules.models import AmbiguityFlag, ConditionField, EdgeCase, REVIEW, RuleAnalysis, SourcesField, Status, Threshold
+from pm_mcp.domain.rules.outcomes import _multi_outcome
+from pm_mcp.domain.rules.sentences import _span, split_sentences
+from pm_mcp.domain.rules.sources import _find_sources, _sentence_of
+from pm_mcp.domain.rules.thresholds import _RANGE_MARKET, _threshold_equivalent, _threshold_in
+
+
+def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> RuleAnalysis:
+    """Parse one market's rule text into cited fields. Pure and deterministic.
+
+    ``market`` (optional, a pm_mcp Market or anything with ``title``, ``close_time``, ``neg_risk``,
+    ``mutually_exclusive``, ``resolution_source``, ``id``, ``venue``) supplies the title and metadata.
+    """
+    text = text or ""
+    if market is not None and venue is None:
+        venue = getattr(market, "venue", None)
+    title: str = (getattr(market, "title", None) or "") if market is not None else ""
+    close_time = getattr(market, "close_time", None) if market is not None else None
+    default_year = close_time.year if isinstance(close_time, datetime) else None
+    sents = split_sentences(text)
+    sent_at = _sentence_index(sents)
+    _flags = _Flags()
+    review: list[str] = []
+    reasons: list[str] = []
+    score = 1.0
+
+    # --- sources
+    items = _find_sources(text, sents)
+    meta_sources: dict[str, str] = {}
+    rs = getattr(market, "resolution_source", None) if market is not None else None
+    if rs:
+        meta_sources["resolution_source"] = str(rs)
+    only_reporting = items and all(i.kind == "reporting" for i in items)
+    if items:
+        sources = SourcesField(status=Status.FOUND, items=items, metadata=meta_sources)
+    else:
+        sources = SourcesField(status=Status.UNKNOWN, metadata=meta_sources,
+                               note=f"no resolution source named in the rule text: {REVIEW}")
+        review.append("resolution source")
+        score -= 0.2 if meta_sources else 0.25
+        reasons.append("-0.25 no resolution source in the rule text" if not meta_sources
+                       else "-0.20 resolution source only in venue metadata, not in the rule text")
+    if only_reporting:
+        score -= 0.1
+        reasons.append("-0.10 the only source is 'credible reporting'")
+
+    # --- condition
+    yes_if, yes_span = _yes_clause(text, sents)
+    threshold: Threshold | None = None
+    cond_sents = [s for s in sents if _flags(s, "cond") and not _flags(s, "fallback")]
+    if yes_span is not None:
+        threshold = _threshold_in(text, yes_span.start, yes_span.quote)
+    if threshold is None:
+        for s in cond_sents:
+            threshold = _threshold_in(text, s.start, s.text)
+            if threshold is not None:
+                break
+    title_th = _threshold_in(title, 0, title, "title") if title else None
+    conflicts: list[Threshold] = []
+    th_status = Status.UNKNOWN
+    cond_note = None
+    refers_title = bool(re.search(r"specified in the title|in the title|the listed (?:price|term|value)",
+                                  text, re.I))
+    if threshold is not None and threshold.value is None and title_th is not None and refers_title:
+        threshold = title_th if title_th.comparator == threshold.comparator else threshold.model_copy(
+            update={"value": title_th.value, "unit": title_th.unit})
+    elif threshold is None and title_th is not None and refers_title:
+        threshold = title_th
+    if threshold is None:
+        mr = _RANGE_MARKET.search(text)
+        if mr and title_th is not None and title_th.comparator == "between":
+            threshold = title_th
+        elif mr:
+            threshold = Threshold(comparator="between", value=None, reference="the market's range (not stated)",
+                                  span=_span(text, mr.start(), mr.end()))
+    if threshold is not None:
+        th_status = Status.FOUND
+        if title_th is not None and threshold.span.part == "rules" and not _threshold_equivalent(threshold, title_th):
+            th_status = Status.CONFLICTING
+            conflicts = [title_th]
+            cond_note = f"the title and the rules state different thresholds: {REVIEW}"
+            review.append("threshold (title and rules disagree)")
+            score -= 0.25
+            reasons.append("-0.25 title and rule text give different thresholds")
+    subject = None
+    if yes_span is not None and threshold is not None and threshold.span.part == "rules" \
+            and yes_span.start <= threshold.span.start < yes_span.end:
+        subject = text[yes_span.start:threshold.span.start].strip(" ,") or None
+    elif yes_if:
+        subject = yes_if
+    if yes_span is None and threshold is None:
+        cond_status = Status.UNKNOWN
+        cond_note = f"no 'resolves Yes if ...' clause or threshold found: {REVIEW}"
+        review.append("condition")
+        score -= 0.2
+        reasons.append("-0.20 the YES condition was not found")
+    else:
+        cond_status = th_status if th_status == Status.CONFLICTING else Status.FOUND
+    condition = ConditionField(status=cond_status, yes_if=yes_if, yes_span=yes_span, subject=subject,
+                               threshold_status=th_status, threshold=threshold, conflicts=conflicts,
+                               note=cond_note)
+
+    # --- deadline
+    deadline = _deadline(text, sents, sent_at, default_year, title, review, _flags)
+    if deadline.status == Status.UNKNOWN:
+        score -= 0.2
+        reasons.append("-0.20 no deadline or observation time in the rule text")
+    elif deadline.status == Status.CONFLICTING:
+        score -= 0.2
+        reasons.append("-0.20 the rule text gives conflicting deadlines")
+    elif deadline.value is not None:
+        if deadline.value.date is None:
+            score -= 0.1
+            reasons.append("-0.10 the deadline has no year")
+        elif deadline.value.time is not None and deadline.value.tz_label is None:
+            score -= 0.1
+            reasons.append("-0.10 the deadline has a time but no time zone")
+        elif deadline.value.time is None:
+            score -= 0.05
+            reasons.append("-0.05 the deadline has no time of day / time zone")
+
+    # --- early resolution
+    m_yes = _EARLY_YES.search(text)
+    m_no = _EARLY_NO.search(text)
+    if m_no is not None:
+        deadline.early_resolution_status = Status.FOUND
+        deadline.early_resolution = False
+        deadline.early_resolution_span = _span(text, m_no.start(), m_no.end())
+    elif m_yes is not None:
+        deadline.early_resolution_status = Status.FOUND
+        deadline.early_resolution = True
+        deadline.early_resolution_span = _span(text, m_yes.start(), m_yes.end())
+
+    # --- edge cases
+    edges: list[EdgeCase] = []
+    starts = [s.start for s in sents]
+    kinds_by_sent: dict[int, list[str]] = {}
+    for k, rx in _EDGE:
+        for m in rx.finditer(text):
+            i = _sentence_of(sents, starts, m.start())
+            if i is not None and k not in kinds_by_sent.setdefault(i, []):
+                kinds_by_sent[i].append(k)
+    order = {k: n for n, (k, _) in enumerate(_EDGE)}
+    for i in sorted(kinds_by_sent):
+        s = sents[i]
+        kinds = sorted(kinds_by_sent[i], key=order.__getitem__)
+        outs = list(_OUTCOME_IN.finditer(s.text))
+        outcome = s.text[outs[-1].start("o"):outs[-1].end("o")].strip("“”\"") if outs else None
+        if outcome and re.fullmatch(r"50[-/]50|fifty[- ]fifty", outcome, re.I):
+            outcome = "50-50"
+        for k in kinds:
+            if k == "fifty_fifty":
+                oc = "50-50"
+            elif k == "fair_price":
+                oc = "fair price"
+            else:
+                oc = outcome
+            edges.append(EdgeCase(kind=k, outcome=oc, span=_span(text, s.start, s.end)))  # type: ignore[arg-type]
+
+    # --- multi-outcome
+    multi = _multi_outcome(text, sents, market)
+
+    # --- ambiguity
+    flags: list[AmbiguityFlag] = []
+    for kind, rx in _AMBIG:
+        for m in rx.finditer(text):
+            if kind == "undefined_term" and title and m.group(0).lower() == "specified in the title":
+                continue  # the title is at hand: the term is defined by it
+            flags.append(AmbiguityFlag(kind=kind, phrase=text[m.start():m.end()],  # type: ignore[arg-type]
+                                       span=_span(text, m.start(), m.end())))
+    if (venue or "").lower() == "manifold" and not any(f.kind == "creator_judgement" for f in flags):
+        review.append("Manifold: the creator resolves; check their track record")
+    flags.sort(key=lambda f: f.span.start)
+    weights = {"credible_reporting": 0.05, "consensus": 0.05, "discretion": 0.15, "subjective": 0.05,
+               "undefined_term": 0.07, "creator_judgement": 0.2, "catch_all": 0.05}
+    kinds_seen: dict[str, int] = {}
+    amb_pen = 0.0
+    for f in flags:
+        kinds_seen[f.kind] = kinds_seen.get(f.kind, 0) + 1
+        if kinds_seen[f.kind] <= 2:
+            amb_pen += weights[f.kind]
+    amb_pen = min(amb_pen, 0.4)
+    if amb_pen:
+        score -= amb_pen
+        reasons.append(f"-{amb_pen:.2f} ambiguous wording: " + ", ".join(sorted(kinds_seen)))
+    if (venue or "").lower() == "manifold":
+        score -= 0.1
+        reasons.append("-0.10 resolved by the market creator (Manifold)")
+    if not text.strip():
+        score = 0.0
+        reasons = ["0.00 no rule text"]
+        review = [f"the market has no rule text: {REVIEW} on the venue's page"]
+    if text.strip() and not any(e.kind in ("postponement", "cancellation", "fifty_fifty", "void", "other",
+                                           "fair_price", "fallback_source") for e in edges):
+        score -= 0.05
+        reasons.append("-0.05 no fallback for postponement/cancellation/missing data")
+    score = max(0.0, min(1.0, round(score, 2)))
+    if not reasons:
+        reasons.append("1.00 source, condition and deadline found; no ambiguous wording")
+
+    return RuleAnalysis(
+        venue=venue, market_id=(getattr(market, "id", None) if market is not None else None),
+        text_length=len(text), rules_hash=rules_hash(text), oracle=_oracle_for(venue, text),
+        sources=sources, condition=condition, deadline=deadline, edge_cases=edges, multi_outcome=multi,
+        ambiguity=flags, clarity=score, clarity_reasons=reasons, review=review)

@@ -1,0 +1,143 @@
+"""Resolution sources: the named organisations, URLs and reporters the rules point at."""
+
+# No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
+
+import re
+from bisect import bisect_right
+
+from pm_mcp.domain.rules._regex import _rx
+from pm_mcp.domain.rules.models import SourceItem
+from pm_mcp.domain.rules.sentences import Sentence, _span
+
+
+# ---------------------------------------------------------------------------------------------
+# sources
+
+_URL = _rx(r"https?://[^\s)\]>,“”\"'<]+")
+_SOURCE_CUE = _rx(
+    r"resolution source|source for this|sources? (?:of|for) (?:this|resolution)|used to resolve|"
+    r"will resolve according to|resolve[sd]? according to|according to|as per\b|measured by|reported by|"
+    r"published (?:at|by|on)|official information|official (?:announcements?|sources?|website|statements?)|"
+    r"consensus of|credible (?:media )?reporting|data stream|resolution will be based|"
+    r"resolution of this market will be based|refers to the result|will be checked|calculated from|"
+    r"prices listed|listed on|resolve (?:based )?on the (?:value|price|data)|settlement source|"
+    r"source agency|source is|sources? will be|resolved? using|api url|used to determine|verified from|"
+    r"information from", re.I)
+_NOT_SOURCE = _rx(r"may be found here|you can read|invitation|discussion thread|for more information", re.I)
+_NOT_THIS_SOURCE = _rx(r"(?:a source like|sources? such as|rather than|instead of|not according to)\s+"
+                       r"(?:[\w.]+\s+){0,3}$", re.I)
+
+# (regex, canonical name, kind). Case-sensitive where an acronym could be an ordinary word.
+_AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
+    (_rx(r"Associated Press|\bAP\b"), "AP", "agency"),
+    (_rx(r"\bFox News\b"), "Fox News", "agency"),
+    (_rx(r"\bNBC\b"), "NBC", "agency"),
+    (_rx(r"\bCNN\b"), "CNN", "agency"),
+    (_rx(r"\bReuters\b"), "Reuters", "agency"),
+    (_rx(r"\bBloomberg\b"), "Bloomberg", "agency"),
+    (_rx(r"Bureau of Labor Statistics|\bBLS\b"), "BLS", "agency"),
+    (_rx(r"Bureau of Economic Analysis|\bBEA\b"), "BEA", "agency"),
+    (_rx(r"Consumer Price Index|\bCPI(?:-U)?\b"), "CPI", "data_series"),
+    (_rx(r"\bGDP\b"), "GDP", "data_series"),
+    (_rx(r"\bS&P 500\b"), "S&P 500", "data_series"),
+    (_rx(r"\bNasdaq[- ]100\b|\bNASDAQ[- ]100\b"), "NASDAQ", "data_series"),
+    (_rx(r"\bCF Benchmarks\b"), "CF Benchmarks", "data_series"),
+    (_rx(r"Federal Open Market Committee|\bFOMC\b"), "FOMC", "agency"),
+    (_rx(r"\bFederal Reserve\b(?! Bank of)"), "Federal Reserve", "agency"),
+    (_rx(r"\bChainlink\b", re.I), "Chainlink", "data_series"),
+    (_rx(r"\bBinance\b(?!\.us)"), "Binance", "agency"),
+    (_rx(r"\bCoinbase\b"), "Coinbase", "agency"),
+    (_rx(r"\bCoin[Gg]ecko\b"), "CoinGecko", "agency"),
+    (_rx(r"\bCoinMarketCap\b"), "CoinMarketCap", "agency"),
+    (_rx(r"\bFIFA\b"), "FIFA", "agency"),
+    (_rx(r"National Basketball Association|\bNBA\b"), "NBA", "agency"),
+    (_rx(r"National Football League|\bNFL\b"), "NFL", "agency"),
+    (_rx(r"\bMLB\b|Major League Baseball"), "MLB", "agency"),
+    (_rx(r"\b[Pp]remier [Ll]eague\b"), "Premier League", "agency"),
+    (_rx(r"\bWimbledon\b"), "Wimbledon", "agency"),
+    (_rx(r"\bNASDAQ\b|\bNasdaq\b"), "NASDAQ", "agency"),
+    (_rx(r"New York Mercantile Exchange|\bNYMEX\b"), "NYMEX", "agency"),
+    (_rx(r"\bCME\b"), "CME", "agency"),
+    (_rx(r"Box Office Mojo", re.I), "Box Office Mojo", "agency"),
+    (_rx(r"\bHLTV\b", re.I), "HLTV", "agency"),
+    (_rx(r"\bTwitter account\b|\bX account\b"), "Twitter", "agency"),
+    (_rx(r"\bGOP\b|Republican National Committee"), "GOP", "official"),
+    (_rx(r"Democratic Party sources|Democratic National Committee|\bDNC\b"), "Democratic Party", "official"),
+    (_rx(r"government of (?:the )?(?:United States|USA)|U\.?S\.? Government|federal government(?! shutdown)",
+                re.I), "US government", "official"),
+    (_rx(r"official announcements?"), "official announcements", "official"),
+    (_rx(r"National Weather Service|\bNOAA\b"), "NOAA", "agency"),
+    (_rx(r"\bAccu[Ww]eather\b"), "AccuWeather", "agency"),
+    (_rx(r"\bThe Weather Company\b"), "The Weather Company", "agency"),
+    (_rx(r"\bWunderground\b|\bWeather Underground\b"), "Wunderground", "agency"),
+    (_rx(r"\bNASA\b"), "NASA", "agency"),
+    (_rx(r"\bUMA\b"), "UMA", "oracle"),
+    (_rx(r"credible (?:media )?report(?:ing|s)|credible (?:resolution )?sources?|media reporting|"
+         r"media organi[sz]ations"),
+     "credible reporting", "reporting"),
+]
+
+
+def _url_host(url: str) -> str:
+    m = re.match(r"https?://([^/?#:]+)", url)
+    host = (m.group(1) if m else url).lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _sentence_of(sents: list[Sentence], starts: list[int], pos: int) -> int | None:
+    i = bisect_right(starts, pos) - 1
+    if i >= 0 and sents[i].start <= pos < sents[i].end:
+        return i
+    return None
+
+
+_YES_SENT = _rx(r"then the market resolves to Yes|resolves? to [“\"]?Yes[”\"]?,? if\b", re.I)
+# Kalshi KPI markets: "If Tesla Inc. reports Above 500000 total production ..." -- the company's report decides
+_REPORTER = _rx(r"\bIf (?P<name>[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of)){0,4}) reports\b")
+
+
+def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
+    starts = [s.start for s in sents]
+    ok = [bool(_SOURCE_CUE.search(s.text)) and not _NOT_SOURCE.search(s.text) for s in sents]
+    # a data series named in the YES condition is what the market measures ("If the CPI ... is exactly 3.5%")
+    yes_sent = [bool(_YES_SENT.search(s.text)) for s in sents]
+    if not any(ok) and not any(yes_sent):
+        return []
+    found: list[tuple[int, SourceItem]] = []
+    for m in _REPORTER.finditer(text):
+        name = m.group("name").rstrip(",")
+        if name.endswith(".") and not re.search(r"\b(?:Inc|Corp|Co|Ltd|Plc|N\.V|S\.A)\.$", name):
+            name = name[:-1]
+        found.append((m.start("name"), SourceItem(name=name, kind="official",
+                                                  span=_span(text, m.start("name"), m.start("name") + len(name)))))
+    url_spans: list[tuple[int, int]] = []
+    for m in _URL.finditer(text):
+        i = _sentence_of(sents, starts, m.start())
+        url = m.group(0).rstrip(".;:")
+        url_spans.append((m.start(), m.start() + len(url)))
+        if i is None or not ok[i]:
+            continue
+        found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url,
+                                            span=_span(text, m.start(), m.start() + len(url)))))
+    any_cue = any(ok)
+    for rx, name, kind in _AGENCIES:
+        if not any_cue and kind != "data_series":
+            continue  # no source sentence: only a data series named in the YES condition can count
+        for m in rx.finditer(text):
+            if any(a <= m.start() < b for a, b in url_spans):
+                continue  # an agency inside a URL is the URL's business
+            if _NOT_THIS_SOURCE.search(text[max(0, m.start() - 40):m.start()]):
+                continue  # "a source like Google or Coinbase may help", "not according to Coinbase"
+            i = _sentence_of(sents, starts, m.start())
+            if i is None or not (ok[i] or (kind == "data_series" and yes_sent[i])):
+                continue
+            found.append((m.start(), SourceItem(name=name, kind=kind,  # type: ignore[arg-type]
+                                                span=_span(text, m.start(), m.end()))))
+            break
+    items: list[SourceItem] = []
+    seen: set[str] = set()
+    for _, it in sorted(found, key=lambda x: x[0]):
+        if it.name.lower() not in seen:
+            seen.add(it.name.lower())
+            items.append(it)
+    return items
