@@ -48,17 +48,8 @@ from pm_mcp.execution.journal import (
     PositionRecord,
     now_utc,
 )
-from pm_mcp.venues.base import (
-    Broker,
-    OrderRejected,
-    OrderRequest,
-    OrderSide,
-    OrderState,
-    OrderStatus,
-    TimeInForce,
-    UnknownOrderState,
-    VenueError,
-)
+from pm_mcp.domain.orders import OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.venues.base import Broker, OrderRejected, UnknownOrderState, VenueError
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +186,11 @@ class ExecutionEngine:
         """Price the legs, check the policy, store the intent (PROPOSED, or REJECTED by the policy)."""
         if not specs:
             raise ExecutionError("give at least one order")
+        from pm_mcp.execution.presence import live_page_refusal  # a live order on the page needs the person
+
+        refusal = live_page_refusal(self.settings.home, self.mode, channel, self.allowed_channels())
+        if refusal:
+            raise ExecutionError(refusal)
         now = now_utc()
         legs: list[OrderLeg] = []
         rules: dict[str, str] = {}
@@ -799,7 +795,3 @@ class _AggFill:
     size: Decimal
     fee: Decimal
     at: datetime | None = None
-
-
-def token_sha(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.intents import Intent, IntentStatus
+from pm_mcp.domain.orders import FINAL_ORDER_STATUSES, OPEN_ORDER_STATUSES
 from pm_mcp.store import Store, register_migrations
 
 register_migrations(
@@ -49,8 +50,6 @@ register_migrations(
     ],
 )
 
-OPEN_ORDER_STATUSES = ("pending", "open", "partially_filled", "unknown")
-FINAL_ORDER_STATUSES = ("filled", "cancelled", "rejected", "expired")
 
 
 def now_utc() -> datetime:

@@ -17,11 +17,7 @@ Trading (live brokers; the paper broker implements the same):
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
-
-from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 
@@ -92,61 +88,19 @@ class VenueAdapter(Protocol):
                                 end: datetime | None = None, interval: str = "1h") -> list[PricePoint]: ...
 
 
-class OrderSide(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
+# the order vocabulary lives in the domain; re-exported here for the brokers
+from pm_mcp.domain.orders import (  # noqa: E402 - after the adapter protocol on purpose (reads top-down)
+    Fill,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+)
 
-
-class TimeInForce(StrEnum):
-    GTC = "GTC"  # rests until filled or cancelled
-    GTD = "GTD"  # rests until expiry
-    FOK = "FOK"  # all now or nothing
-    FAK = "FAK"  # what fills now, rest cancelled (IOC)
-
-
-class OrderStatus(StrEnum):
-    PENDING = "pending"  # journaled, not yet acknowledged by the venue
-    OPEN = "open"  # resting
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    UNKNOWN = "unknown"  # to be reconciled with the venue
-
-
-class OrderRequest(BaseModel):
-    """Exactly what goes to the venue. Built from a confirmed intent; never from tool arguments directly."""
-
-    client_order_id: str
-    venue: str
-    market: Market
-    outcome: str
-    side: OrderSide
-    limit_price: Decimal
-    size: Decimal  # shares / contracts
-    time_in_force: TimeInForce = TimeInForce.GTC
-    expires_at: datetime | None = None
-
-
-class Fill(BaseModel):
-    fill_id: str
-    price: Decimal
-    size: Decimal
-    fee: Decimal = Decimal(0)
-    at: datetime | None = None
-
-
-class OrderState(BaseModel):
-    client_order_id: str
-    venue_order_id: str | None = None
-    status: OrderStatus
-    filled_size: Decimal = Decimal(0)
-    average_price: Decimal | None = None
-    fees_paid: Decimal = Decimal(0)
-    fills: list[Fill] = Field(default_factory=list)
-    message: str | None = None
-    raw: dict = Field(default_factory=dict)
+__all__ = ["VenueError", "NotFound", "AmbiguousReference", "VenueUnavailable", "Blocked", "OrderRejected",
+           "UnknownOrderState", "explain_rejection", "VenueAdapter", "Broker", "OrderSide", "TimeInForce",
+           "OrderStatus", "OrderRequest", "Fill", "OrderState"]
 
 
 @runtime_checkable
