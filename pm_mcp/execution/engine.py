@@ -25,7 +25,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,9 @@ from pm_mcp.domain.intents import (
     recheck_leg,
 )
 from pm_mcp.domain.models import Market, OrderBook
-from pm_mcp.domain.policy import PolicyCheck, PolicyViolation, RiskPolicy, check_order
+from pm_mcp.domain.orders import OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.domain.policy import PolicyCheck, RiskPolicy
+from pm_mcp.domain.positions import PositionState
 from pm_mcp.domain.rules import rules_hash
 from pm_mcp.execution.journal import (
     IntentRecord,
@@ -48,7 +50,7 @@ from pm_mcp.execution.journal import (
     PositionRecord,
     now_utc,
 )
-from pm_mcp.domain.orders import OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.execution.risk import RiskBook
 from pm_mcp.venues.base import Broker, OrderRejected, UnknownOrderState, VenueError
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,7 @@ class ExecutionEngine:
         self.journal = Journal(state.store)
         self.base_policy = RiskPolicy.from_settings(self.settings)
         self.policy = self.base_policy  # the session policy: only ever tightened
+        self.risk = RiskBook(self.journal, self.settings.mode, lambda: self.policy)
         self._brokers: dict[str, Broker] = {}
         self._broker_factory = broker_factory
         self._exec_lock = asyncio.Lock()
@@ -230,71 +233,18 @@ class ExecutionEngine:
                                                               "plain": intent.plain})
         return IntentRecord(intent=intent, status=status, reason=reason, channel=chosen, rules=rules)
 
+    # --- risk (assembled in pm_mcp.execution.risk) -------------------------------------------
     async def _sell_problems(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> list[str]:
-        """A sell needs the shares: the position minus what open sells already promise (``exclude``: order
-        ids that are these legs themselves)."""
-        out = []
-        for leg in legs:
-            if leg.side != "sell":
-                continue
-            pos = await self.journal.position(self.mode, leg.venue, leg.market_id, leg.outcome)
-            held = pos.size if pos else Decimal(0)
-            promised = sum((o.remaining for o in await self.journal.open_orders(self.mode)
-                            if o.side == "sell" and o.market_id == leg.market_id and o.outcome == leg.outcome
-                            and o.id not in exclude),
-                           Decimal(0))
-            if leg.size > held - promised:
-                out.append(f"you hold {held - promised} {leg.outcome} shares of {leg.market_id} available to sell "
-                           f"({self.mode} mode), not {leg.size}")
-        return out
+        return await self.risk.sell_problems(legs, exclude)
 
     async def exposure(self, event_key: str, exclude: frozenset[str] = frozenset()) -> Decimal:
-        """Cash at risk on one event: positions' cost basis plus open buy orders' remaining worst case
-        (orders whose id is in ``exclude`` left out: a journaled order being re-checked before it is sent)."""
-        total = Decimal(0)
-        for p in await self.journal.positions(self.mode):
-            if (p.event_id or p.market_id) == event_key and p.size > 0:
-                total += p.size * p.avg_cost
-        for o in await self.journal.open_buy_orders_for_event(self.mode, event_key):
-            if (o.event_id or o.market_id) == event_key and o.id not in exclude:
-                total += o.committed_cost() - ((o.avg_price or Decimal(0)) * o.filled_size + o.fees_paid)
-        return total
+        return await self.risk.exposure(event_key, exclude)
 
     async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = frozenset()) -> Decimal:
-        now = now or now_utc()
-        start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return sum((o.committed_cost() for o in await self.journal.buy_orders_since(self.mode, start)
-                    if o.id not in exclude), Decimal(0))
+        return await self.risk.daily_spent(now, exclude)
 
     async def policy_check(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> PolicyCheck:
-        """Check the legs against the session policy. Per event: that event's exposure; the per-order
-        cap applies to the whole intent; the daily cap to everything spent today plus this. ``exclude``:
-        journaled orders that ARE these legs (re-checked before a delayed send), not counted twice."""
-        total = sum((leg.worst_case_cost for leg in legs), Decimal(0))
-        daily = await self.daily_spent(exclude=exclude)
-        by_event: dict[str, Decimal] = {}
-        for leg in legs:
-            if leg.side == "buy":
-                key = leg.event_id or leg.market_id
-                by_event[key] = by_event.get(key, Decimal(0)) + leg.worst_case_cost
-        venues = sorted({leg.venue for leg in legs})
-        violations: list[PolicyViolation] = []
-        seen: set[tuple[str, str]] = set()
-
-        def add(check: PolicyCheck) -> None:
-            for v in check.violations:
-                if (v.rule, v.value) not in seen:
-                    seen.add((v.rule, v.value))
-                    violations.append(v)
-
-        for venue in venues:
-            add(check_order(self.policy, venue=venue, mode=self.mode, order_cost=total,
-                            daily_spent_before=daily))
-        for key, cost in by_event.items():
-            ev = check_order(self.policy, venue=venues[0], mode=self.mode, order_cost=cost,
-                             event_exposure_before=await self.exposure(key, exclude))
-            add(PolicyCheck(ok=ev.ok, violations=[v for v in ev.violations if v.rule == "max_event_usd"]))
-        return PolicyCheck(ok=not violations, violations=violations)
+        return await self.risk.check(legs, exclude)
 
     # --- reading ---------------------------------------------------------------------------
     async def get_intent(self, intent_id: str) -> IntentRecord:
@@ -654,13 +604,8 @@ class ExecutionEngine:
                                  event_id=order.event_id, size=Decimal(0), avg_cost=Decimal(0),
                                  realized_pnl=Decimal(0), updated_at=now_utc(),
                                  data={"title": order.market_title})
-        if order.side == "buy":
-            new_size = pos.size + size
-            pos.avg_cost = ((pos.size * pos.avg_cost) + size * price + fee) / new_size
-            pos.size = new_size
-        else:
-            pos.realized_pnl += size * (price - pos.avg_cost) - fee
-            pos.size = max(Decimal(0), pos.size - size)
+        after = PositionState(pos.size, pos.avg_cost, pos.realized_pnl).after_fill(order.side, price, size, fee)
+        pos.size, pos.avg_cost, pos.realized_pnl = after.size, after.avg_cost, after.realized_pnl
         pos.data = {**pos.data, "title": order.market_title or pos.data.get("title", "")}
         await self.journal.save_position(pos)
 
