@@ -1,4 +1,4 @@
-"""`pm-mcp`: serve (stdio by default, --http), doctor, version."""
+"""`pm-mcp`: serve (stdio by default, --http), doctor, version, set-pin, enroll."""
 
 from __future__ import annotations
 
@@ -174,6 +174,67 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_new_pin(args: argparse.Namespace) -> str | None:
+    """The new PIN: typed twice at the terminal (not echoed), or one line from stdin with --stdin."""
+    import getpass
+
+    if args.stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("pm-mcp set-pin: stdin is not a terminal; type the PIN in a terminal, or pass --stdin to read "
+              "one line from stdin (for scripted setups)", file=sys.stderr)
+        return None
+    first = getpass.getpass("New approval PIN (at least 6 digits or characters): ")
+    second = getpass.getpass("The same PIN again: ")
+    if first != second:
+        print("pm-mcp set-pin: the two PINs differ; nothing was changed", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_set_pin(args: argparse.Namespace) -> int:
+    """`pm-mcp set-pin`: the PIN the approval page asks for before a LIVE order is sent."""
+    from pm_mcp.execution import presence
+
+    settings = _load_settings_or_exit()
+    home = settings.home
+    if args.remove:
+        found = presence.remove_pin(home)
+        print("PIN removed." if found else "No PIN was set.")
+        return 0
+    pin = _read_new_pin(args)
+    if pin is None:
+        return 2
+    try:
+        presence.set_pin(home, pin)
+    except ValueError as exc:
+        print(f"pm-mcp set-pin: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"pm-mcp set-pin: could not write to {home} ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    print(f"PIN set (stored as a salted scrypt hash in {home}). The approval page asks for it before a LIVE "
+          f"order is sent; after {presence.MAX_TRIES} wrong PINs in a row it locks for a while.")
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    """`pm-mcp enroll`: serve the passkey enrolment page on localhost, open it, wait until it is done."""
+    import asyncio
+
+    from pm_mcp.execution.approval import run_enrolment
+
+    settings = _load_settings_or_exit()
+    _configure_logging(settings.log_level)
+    try:
+        return asyncio.run(run_enrolment(settings.home, port=args.port, open_browser=not args.no_browser,
+                                         timeout_s=args.timeout, name=args.name))
+    except KeyboardInterrupt:
+        print("pm-mcp enroll: cancelled; no passkey was added", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pm-mcp", description="Prediction-market MCP server (stdio by default).")
@@ -185,6 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PM_MCP_PORT", "8765")))
     sub.add_parser("doctor", help="print the effective configuration (secrets masked) and checks")
     sub.add_parser("version", help="print the version")
+    set_pin = sub.add_parser("set-pin", help="set the PIN that approves LIVE orders on the approval page")
+    set_pin.add_argument("--stdin", action="store_true",
+                         help="read the PIN from one line of stdin instead of asking twice (scripted setups)")
+    set_pin.add_argument("--remove", action="store_true", help="remove the PIN")
+    enroll = sub.add_parser("enroll", help="enrol a passkey that approves LIVE orders (opens a local page)")
+    enroll.add_argument("--no-browser", action="store_true", help="only print the page's address")
+    enroll.add_argument("--port", type=int, default=0, help="port on localhost (default: a free one)")
+    enroll.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the passkey")
+    enroll.add_argument("--name", default="passkey", help="a name for this passkey (shown by doctor)")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
@@ -193,4 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "doctor":
         return cmd_doctor(args)
+    if args.command == "set-pin":
+        return cmd_set_pin(args)
+    if args.command == "enroll":
+        return cmd_enroll(args)
     return cmd_serve(args)

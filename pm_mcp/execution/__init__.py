@@ -70,20 +70,43 @@ async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can
         return {"channel": None, "approval_url": None,
                 "instructions": "This client cannot show a confirmation dialog and the approval page is not "
                                 "available (PM_MCP_CONFIRM=" + setting + "). Ask the person to set PM_MCP_CONFIRM=auto."}
-    text = (f"Ask the person to open {url} and click Approve or Reject (expires "
-            f"{it.expires_at.strftime('%H:%M:%S UTC')}). You cannot approve it; confirm_order will not place it. "
-            f"Afterwards call get_order(ref='{it.id}') to see what happened.")
-    if state.settings.open_browser:
-        _open_browser(url)
-        text = "The approval page was opened in the person's browser. " + text
+    expires = it.expires_at.strftime('%H:%M:%S UTC')
+    after = (f"You cannot approve it; confirm_order will not place it. Afterwards call get_order(ref='{it.id}') to "
+             "see what happened.")
+    needs = (" This is a LIVE order: the page also asks for the person's PIN or passkey, which you cannot give."
+             if it.mode == "live" else "")
+    prefix = ""
+    if state.settings.open_browser and server is not None:
+        if it.id in server.opened_in_browser or await _open_browser(url):
+            server.opened_in_browser.add(it.id)
+            text = (f"The approval page was opened in the person's browser (its address is not shown to you). Ask "
+                    f"the person to approve or reject it there (expires {expires}).{needs} {after}")
+            return {"channel": "page", "approval_url": None, "instructions": text}
+        prefix = "The approval page could not be opened in a browser (PM_MCP_OPEN_BROWSER=1). "
+    text = (f"{prefix}Ask the person to open {url} and click Approve or Reject (expires {expires}).{needs} {after}")
     return {"channel": "page", "approval_url": url, "instructions": text}
 
 
-def _open_browser(url: str) -> None:
-    import threading
-    import webbrowser
+async def _open_browser(url: str) -> bool:
+    """Open ``url`` in the person's browser; True when the browser took it.
 
-    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+    The opener runs in a child process with its standard streams detached: on stdio, our stdout is the MCP
+    protocol, and a browser launcher printing to it would corrupt it."""
+    import subprocess
+    import sys
+
+    code = "import sys, webbrowser; sys.exit(0 if webbrowser.open(sys.argv[1], new=2) else 3)"
+    try:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, url, stdin=subprocess.DEVNULL,
+                                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                    start_new_session=True)
+    except OSError as exc:
+        log.warning("could not start the browser opener (%s)", type(exc).__name__)
+        return False
+    try:
+        return await asyncio.wait_for(proc.wait(), 15) == 0
+    except TimeoutError:
+        return True  # a launcher that stays in the foreground (a browser started just now) has the address
 
 
 @on_startup("execution", order=150)

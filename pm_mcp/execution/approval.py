@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import hmac
 import html
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from pm_mcp.domain.intents import IntentStatus, money, price_text
+from pm_mcp.execution import presence
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 from pm_mcp.execution.journal import IntentRecord
 
@@ -43,6 +45,32 @@ REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 403: "Forbidden", 40
            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error"}
 
 
+async def listen_loopback(handler: Any, host: str, port: int) -> list[asyncio.base_events.Server]:
+    """Listen on ``host`` (127.0.0.1) and, where the machine has it, on ::1 at the same port: a browser may
+    resolve ``localhost`` to either. A free port (0) that is taken on ::1 by someone else is not used (their
+    server would receive our page's token), so another one is picked."""
+    last: OSError | None = None
+    for _ in range(8):
+        v4 = await asyncio.start_server(handler, host, port, limit=MAX_HEADER_BYTES)
+        got = v4.sockets[0].getsockname()[1]
+        try:
+            v6 = await asyncio.start_server(handler, "::1", got, limit=MAX_HEADER_BYTES)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE and port == 0:
+                v4.close()
+                await v4.wait_closed()
+                last = exc
+                continue
+            if exc.errno == errno.EADDRINUSE:
+                v4.close()
+                await v4.wait_closed()
+                raise OSError(errno.EADDRINUSE, f"port {got} is taken on ::1 by another program (a browser opening "
+                                                "localhost could reach it instead)") from None
+            return [v4]  # no IPv6 loopback here: browsers cannot reach ::1 either
+        return [v4, v6]
+    raise last or OSError("no free loopback port")
+
+
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -55,27 +83,35 @@ class ApprovalServer:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self.urls: dict[str, str] = {}  # intent id -> its page URL (this process)
+        self._pin_lock = asyncio.Lock()  # one PIN check at a time (each is counted)
+        self.opened_in_browser: set[str] = set()  # intents whose page PM_MCP_OPEN_BROWSER already opened
 
     @property
     def origin(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def localhost_origin(self) -> str:
+        """``http://localhost:<port>``: a secure context with a domain, which passkeys (WebAuthn) need."""
+        return f"http://localhost:{self.port}"
+
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.want_port,
-                                                  limit=MAX_HEADER_BYTES)
+        self._servers = await listen_loopback(self._handle, self.host, self.want_port)
+        self._server = self._servers[0]
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("approval page listening on %s", self.origin)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        for server in getattr(self, "_servers", []):
+            server.close()
+            await server.wait_closed()
 
     async def new_url(self, intent_id: str) -> str:
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         await self.engine.journal.insert_approval(intent_id, _sha(token), csrf)
-        url = f"{self.origin}/i/{token}"
+        # live pages are served as localhost (passkeys need a domain); paper pages keep the numeric loopback
+        url = f"{self.localhost_origin if self.engine.mode == 'live' else self.origin}/i/{token}"
         self.urls[intent_id] = url
         return url
 
@@ -131,11 +167,12 @@ class ApprovalServer:
         await writer.drain()
 
     def _host_ok(self, headers: dict[str, str]) -> bool:
-        return headers.get("host", "") in (f"127.0.0.1:{self.port}", f"localhost:{self.port}")
+        return headers.get("host", "") in (f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}")
 
     def _origin_ok(self, headers: dict[str, str]) -> bool:
         origin = headers.get("origin")
-        if origin not in (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"):
+        if origin not in (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}",
+                          f"http://[::1]:{self.port}"):
             return False
         site = headers.get("sec-fetch-site")
         return site in (None, "same-origin")
@@ -158,7 +195,7 @@ class ApprovalServer:
                 return 405, _page("Not allowed", "<p>Use the buttons on the page.</p>"), {"Allow": "GET"}
             rec = await self.engine.get_intent(intent_id)
             orders = await self.engine.journal.orders_for_intent(intent_id)
-            return 200, render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}"), None
+            return 200, self._render(rec, orders, csrf=csrf, token=token), None
         action = segs[2]
         if method != "POST" or action not in ("approve", "reject"):
             return 405, _page("Not allowed", "<p>Approve and Reject are buttons on the page.</p>"), {"Allow": "POST"}
@@ -172,6 +209,13 @@ class ApprovalServer:
             return 403, _page("Forbidden", "<p>The page token is missing or wrong; reload the page. Nothing was "
                                            "placed.</p>"), None
         location = {"Location": f"/i/{token}"}
+        if action == "approve":
+            rec = await self.engine.get_intent(intent_id)
+            if self.needs_presence(rec):
+                refusal = await self._check_presence(rec, form)
+                if refusal is not None:
+                    orders = await self.engine.journal.orders_for_intent(intent_id)
+                    return 403, self._render(rec, orders, csrf=csrf, token=token, notice=refusal), None
         try:
             if action == "approve":
                 await self.engine.confirm(intent_id, via="page", order_hash=form.get("order_hash", ""))
@@ -180,9 +224,59 @@ class ApprovalServer:
         except ExecutionError as exc:
             rec = await self.engine.get_intent(intent_id)
             orders = await self.engine.journal.orders_for_intent(intent_id)
-            return 409, render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}",
-                                           notice=str(exc)), None
+            return 409, self._render(rec, orders, csrf=csrf, token=token, notice=str(exc)), None
         return 303, _page("Done", "<p>Done. <a href=\"" + html.escape(location["Location"]) + "\">Back</a></p>"), location
+
+
+    # --- presence (live orders) ---------------------------------------------------------------
+    def needs_presence(self, rec: IntentRecord) -> bool:
+        """A LIVE order (or any order on a live server) needs the person, not just the link."""
+        return rec.intent.mode == "live" or self.engine.mode == "live"
+
+    def _factors(self) -> dict[str, Any]:
+        home = self.engine.settings.home
+        return {"pin": presence.pin_enrolled(home), "passkeys": presence.load_passkeys(home)}
+
+    async def _check_presence(self, rec: IntentRecord, form: dict[str, str]) -> str | None:
+        """None when the form proves the person is there; otherwise the refusal shown on the page."""
+        home = self.engine.settings.home
+        intent_id = rec.intent.id
+        journal = self.engine.journal
+        pin = form.get("pin", "")
+        if pin:
+            if not presence.pin_enrolled(home):
+                await journal.log("presence.refused", intent_id, {"why": "no PIN set"})
+                return f"No PIN is set up for this server; {presence.ENROL_ADVICE}. Nothing was placed."
+            async with self._pin_lock:
+                result = await asyncio.to_thread(presence.check_pin, home, pin)
+            await journal.log("presence.pin_ok" if result.ok else "presence.pin_failed", intent_id,
+                              {"failures": result.failures, "total_failures": result.total_failures,
+                               "locked_until": result.locked_until.isoformat() if result.locked_until else None})
+            if result.ok:
+                return None
+            return _sentence(result.message)
+        factors = self._factors()
+        await journal.log("presence.refused", intent_id, {"why": "no factor in the request"})
+        if not factors["pin"] and not factors["passkeys"]:
+            return ("This LIVE order needs your PIN or passkey, and none is set up: "
+                    f"{presence.ENROL_ADVICE}. Nothing was placed.")
+        return (f"This LIVE order needs your {_factor_names(factors)}: the link alone cannot place it. "
+                "Nothing was placed.")
+
+    def _render(self, rec: IntentRecord, orders: list[Any], *, csrf: str, token: str,
+                notice: str | None = None) -> str:
+        factors = self._factors() if self.needs_presence(rec) else None
+        return render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}", notice=notice, factors=factors)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def _factor_names(factors: dict[str, Any]) -> str:
+    names = (["PIN"] if factors.get("pin") else []) + (["passkey"] if factors.get("passkeys") else [])
+    return " or ".join(names) or "PIN or passkey"
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -207,7 +301,8 @@ def _page(title: str, body: str) -> str:
 
 
 def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, action_base: str,
-                       notice: str | None = None) -> str:
+                       notice: str | None = None, factors: dict[str, Any] | None = None) -> str:
+    """The page. ``factors`` (None for a paper order) says which presence factors a live approval takes."""
     e = html.escape
     it = rec.intent
     out: list[str] = []
@@ -233,6 +328,14 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
         items = "".join(f"<li>{e(v.message)} (rule {e(v.rule)}, limit {e(v.limit)}, value {e(v.value)})</li>"
                         for v in it.policy.violations)
         out.append(f"<div class=\"bad\" id=\"policy\">Risk policy refuses this order:<ul>{items}</ul></div>")
+    if it.mode == "paper" and factors is None:
+        out.append("<p id=\"presence\">Paper order: no real money moves, so this link alone approves it.</p>")
+    elif factors is not None and (factors.get("pin") or factors.get("passkeys")):
+        out.append(f"<p id=\"presence\">Live order: approving it needs your {e(_factor_names(factors))}; the link "
+                   "alone cannot place it.</p>")
+    else:
+        out.append("<p id=\"presence\" class=\"bad\">Live order: approving it needs a PIN or passkey, and none is "
+                   f"set up: {e(presence.ENROL_ADVICE)}.</p>")
     if it.forecast_p is not None:
         out.append(f"<p>Forecast behind it: {e(str(it.forecast_p))} ({e(it.forecast_source or 'no source given')})</p>")
     for leg in it.legs:
@@ -244,8 +347,15 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
     if rec.status == IntentStatus.PROPOSED and it.policy.ok:
         hidden = (f"<input type=\"hidden\" name=\"csrf\" value=\"{e(csrf)}\">"
                   f"<input type=\"hidden\" name=\"order_hash\" value=\"{e(it.order_hash)}\">")
-        out.append(f"<form method=\"post\" action=\"{e(action_base)}/approve\" style=\"display:inline\">{hidden}"
-                   "<button id=\"approve\" type=\"submit\">Approve</button></form>"
+        pin_field = ""
+        label = "Approve"
+        if factors is not None and factors.get("pin"):
+            pin_field = ("<label for=\"pin\">Your approval PIN </label><input id=\"pin\" name=\"pin\" "
+                         "type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"128\"> ")
+            label = "Approve with PIN"
+        out.append(f"<form method=\"post\" action=\"{e(action_base)}/approve\" style=\"display:inline\" "
+                   f"id=\"approve-form\">{hidden}{pin_field}"
+                   f"<button id=\"approve\" type=\"submit\">{label}</button></form>"
                    f"<form method=\"post\" action=\"{e(action_base)}/reject\" style=\"display:inline\">{hidden}"
                    "<button id=\"reject\" type=\"submit\">Reject</button></form>")
     else:

@@ -45,6 +45,39 @@ def _confirm_check(state: Any, engine: ExecutionEngine, client_can_elicit: bool)
                     + " or ".join(ways))
 
 
+def _presence_check(state: Any, client_can_elicit: bool) -> CheckOut:
+    """Live orders approved on the page need a PIN or a passkey (the link alone is not the person)."""
+    from pm_mcp.execution import presence
+
+    s = state.settings
+    page_channel = s.confirm in ("page", "auto")
+    page_only = s.confirm == "page" or (s.confirm == "auto" and not client_can_elicit)
+    try:
+        factors = presence.enrolled_factors(s.home)
+    except OSError as exc:
+        return CheckOut(name="presence factor", status="could_not_check", detail=type(exc).__name__,
+                        advice=f"Check that {s.home} is readable.")
+    have = ", ".join(factors) if factors else "none"
+    if s.mode != "live":
+        return CheckOut(name="presence factor", status="pass",
+                        detail=f"paper mode: the approval link alone approves simulated orders (enrolled: {have})")
+    if not page_channel:
+        return CheckOut(name="presence factor", status="pass",
+                        detail=f"PM_MCP_CONFIRM={s.confirm}: the approval page is not used (enrolled: {have})")
+    if factors:
+        return CheckOut(name="presence factor", status="pass",
+                        detail=f"live orders on the approval page need your {' or '.join(factors)}")
+    if page_only:
+        return CheckOut(name="presence factor", status="fail",
+                        detail="live mode confirms on the approval page, and no PIN or passkey is enrolled: every "
+                               "live proposal is refused",
+                        advice=presence.ENROL_ADVICE[0].upper() + presence.ENROL_ADVICE[1:] + ".")
+    return CheckOut(name="presence factor", status="pass",
+                    detail="live orders are confirmed in this client's dialog; the approval page refuses them until "
+                           "a PIN or passkey is enrolled",
+                    advice=presence.ENROL_ADVICE[0].upper() + presence.ENROL_ADVICE[1:] + ".")
+
+
 async def _venue_check(state: Any, venue: str) -> CheckOut:
     from pm_mcp.venues.base import Blocked, VenueError
 
@@ -75,6 +108,7 @@ async def run_checks(state: Any, engine: ExecutionEngine, *, client_can_elicit: 
         CheckOut(name="risk policy", status="pass",
                  detail=f"per order ${p.max_order_usd}, per event ${p.max_event_usd:.2f}, "
                         f"daily ${p.max_daily_usd}, venues {', '.join(p.allowed_venues) or 'none'}"),
+        _presence_check(state, client_can_elicit),
     ]
     checks += await asyncio.gather(*(_venue_check(state, v) for v in s.enabled_venues))
     try:
