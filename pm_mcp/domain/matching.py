@@ -186,10 +186,6 @@ def normalise_title(text: str) -> list[str]:
     return out
 
 
-def _is_number(tok: str) -> bool:
-    return tok[0].isdigit()
-
-
 def _is_year(tok: str) -> bool:
     return len(tok) == 4 and tok.isdigit() and tok[:2] in ("19", "20")
 

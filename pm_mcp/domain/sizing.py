@@ -38,7 +38,6 @@ Methods
 # No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
 # object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
-from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Literal
@@ -535,11 +534,3 @@ def _execution_kelly(req: SizingRequest, win: Decimal, bankroll: Decimal) -> tup
     c = _cost_of(req, n, levels)
     assert c is not None
     return n, c[0] + c[1]
-
-
-def sizing_methods() -> list[str]:
-    return [m.value for m in SizingMethod]
-
-
-def describe_tiers() -> Sequence[Tier]:
-    return CONFIDENCE_TIERS

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pm_mcp.identity.chains import LOCAL_CHAINS, chain_by_id, chain_by_name, known_chain_names
+from pm_mcp.identity.chains import chain_by_name, known_chain_names
 
 FORMS_HELP = ("Use chainId:agentId (e.g. 8453:1234), eip155:<chainId>:<identityRegistry>:<agentId>, "
               "a chain name and id ('base 1234'), or an owner/agent-wallet address with a chain "
@@ -121,10 +121,3 @@ def parse_agent_ref(text: str, chain: str | int | None = None) -> AgentRef:
             return with_chain(cid, address=tail.lower())
         return with_chain(cid, agent_id=_agent_id(tail))
     raise ValueError(f"cannot read {raw!r} as an agent. {FORMS_HELP}")
-
-
-def describe_chain(chain_id: int) -> str:
-    c = chain_by_id(chain_id)
-    if c:
-        return f"{c.name} ({chain_id})"
-    return f"{LOCAL_CHAINS.get(chain_id, 'chain')} ({chain_id})"

@@ -21,7 +21,7 @@ from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.polymarket_parse import (INTERVAL_WINDOWS, dec, parse_book, parse_clob_market, parse_gamma_event,
+from pm_mcp.venues.polymarket_parse import (INTERVAL_WINDOWS, dec, parse_book, parse_gamma_event,
                                             parse_gamma_market, parse_history_clob, parse_history_v2)
 
 CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -174,10 +174,6 @@ class PolymarketAdapter:
                 raise NotFound(self.name, f"the market {ref!r} has no event") from None
             return parse_gamma_event(await self.gamma.get_json(f"/events/{m.event_id}"))
 
-    async def get_clob_market(self, condition_id: str) -> Market:
-        """The CLOB's own market object (tick size, min size, neg-risk ids as the CLOB sees them)."""
-        return parse_clob_market(await self.clob.get_json(f"/markets/{condition_id}"))
-
     # --- books and trading parameters -------------------------------------------------------------
     def _token(self, market: Market, outcome: str) -> str:
         try:
@@ -220,16 +216,6 @@ class PolymarketAdapter:
     async def get_neg_risk(self, token_id: str) -> bool:
         body = await self.clob.get_json("/neg-risk", {"token_id": token_id})
         return bool((body or {}).get("neg_risk"))
-
-    async def refresh_trading_params(self, market: Market) -> Market:
-        """Re-read tick size and neg-risk from the CLOB (they change; Gamma can lag) before pricing."""
-        token = next((o.token_id for o in market.outcomes if o.token_id), None)
-        if not token:
-            return market
-        tick = await self.get_tick_size(token)
-        neg = await self.get_neg_risk(token)
-        return market.model_copy(update={"tick_size": tick, "neg_risk": neg, "mutually_exclusive": neg or
-                                         market.mutually_exclusive})
 
     # --- history --------------------------------------------------------------------------------
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,

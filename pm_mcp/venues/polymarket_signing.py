@@ -393,12 +393,6 @@ class UnsignedOrder:
         )
         return _keccak(b"\x19\x01" + self.domain_separator() + typed_sign)
 
-    def signing_digest(self) -> bytes:
-        if self.signature_type == SignatureType.POLY_1271:
-            return self.deposit_wallet_digest()
-        return bytes.fromhex(self.order_hash()[2:])
-
-
 @dataclass(frozen=True)
 class SignedOrder:
     order: UnsignedOrder
