@@ -17,6 +17,7 @@ from decimal import Decimal as D
 import pytest
 
 from conftest import connect
+from pm_mcp.domain.intents import money
 from tools.sim import start_sims
 from tools.sim.polymarket import add_market, set_book
 
@@ -94,7 +95,11 @@ async def test_person_approves_on_the_page_and_the_order_fills(env, browser):
         page = await browser.new_page()
         await page.goto(p["approval_url"])
         assert await page.locator("#mode").inner_text() == "PAPER: no real money"
-        assert await page.locator("#plain").inner_text() == p["plain"]
+        summary = (await page.locator("#summary").inner_text()).splitlines()
+        assert summary[0] == f"BUY {shares.normalize()} YES shares at no more than $0.42 each (limit)", summary
+        assert summary[1].startswith(f"Worst-case cost {money(D(str(p['worst_case_cost'])), 'polymarket', up=True)} ")
+        assert summary[2].startswith("Venue: Polymarket") and p["order_hash"][:12] in summary[2]
+        assert "link alone approves it" in await page.locator("#presence").inner_text()  # paper: the link suffices
         assert "within every limit" in await page.locator("#policy").inner_text()
         await page.click("#approve")
         await page.wait_for_selector("#orders")

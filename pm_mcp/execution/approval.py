@@ -24,13 +24,15 @@ from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import parse_qs
 
-from pm_mcp.domain.intents import IntentStatus, money, price_text
-from pm_mcp.execution import presence
+from pm_mcp.domain.intents import VENUE_NAMES, IntentStatus, money, price_text
+from pm_mcp.domain.untrusted import clean_block, clean_inline, quote_inline
+from pm_mcp.execution import presence, summary
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 from pm_mcp.execution.journal import IntentRecord
 
 log = logging.getLogger(__name__)
 
+STATIC_PREFIX = "/static/"  # the page's one script (passkeys), served from package data
 MAX_HEADER_BYTES = 16_384
 MAX_BODY_BYTES = 8_192
 SECURITY_HEADERS = {
@@ -302,73 +304,97 @@ def _page(title: str, body: str) -> str:
 
 def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, action_base: str,
                        notice: str | None = None, factors: dict[str, Any] | None = None) -> str:
-    """The page. ``factors`` (None for a paper order) says which presence factors a live approval takes."""
+    """The page. It leads with OUR lines (pm_mcp.execution.summary: mode, side, size, limit, worst-case cost
+    and loss with currency, venue, expiry, order hash); the venue's words come after, cleaned and quoted.
+    ``factors`` (None for a paper order) says which presence factors a live approval takes; with passkeys it
+    carries the page's single-use ``challenge``."""
     e = html.escape
     it = rec.intent
+    lines = summary.order_lines(it)
+    live = it.mode == "live"
     out: list[str] = []
-    out.append(f"<h1>Approve this order?</h1><p><span class=\"mode {e(it.mode)}\" id=\"mode\">"
-               f"{'PAPER: no real money' if it.mode == 'paper' else 'LIVE: real money'}</span> "
+    out.append(f"<h1 id=\"headline\">{e(lines[0])}</h1><p><span class=\"mode {e(it.mode)}\" id=\"mode\">"
+               f"{'LIVE: real money' if live else 'PAPER: no real money'}</span> "
                f"status: <b id=\"status\">{e(rec.status.value)}</b></p>")
     if notice:
-        out.append(f"<p class=\"notice\" id=\"notice\">{e(notice)}</p>")
-    out.append(f"<div class=\"order\" id=\"plain\">{e(it.plain)}</div>")
-    out.append("<table><tr><th>venue</th><th>market</th><th>outcome</th><th>side</th><th>limit</th><th>size</th>"
-               "<th>worst-case cost</th></tr>")
-    for leg in it.legs:
-        out.append(f"<tr><td>{e(leg.venue)}</td><td>{e(leg.market_title)}<br><small>{e(leg.market_id)}</small></td>"
-                   f"<td>{e(leg.outcome)}</td><td>{e(leg.side)}</td><td>{e(price_text(leg.limit_price, leg.venue))}</td>"
-                   f"<td>{e(str(leg.size))}</td><td>{e(money(leg.worst_case_cost, leg.venue, up=True))}</td></tr>")
-    out.append("</table>")
-    out.append(f"<p>Worst-case loss: <b>{e(money(it.worst_case_loss, it.venue, up=True))}</b> &middot; fees at most "
-               f"{e(money(it.fees, it.venue, up=True))} &middot; expires {e(it.expires_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}"
-               f" &middot; order <code>{e(it.order_hash[:16])}</code></p>")
+        out.append(f"<p class=\"notice\" id=\"notice\">{e(clean_inline(notice, 600))}</p>")
+    out.append("<div class=\"order\" id=\"summary\">"
+               + "".join(f"<div class=\"line\">{e(line)}</div>" for line in lines[1:]) + "</div>")
     if it.policy.ok:
         out.append("<p class=\"ok\" id=\"policy\">Risk policy: within every limit.</p>")
     else:
         items = "".join(f"<li>{e(v.message)} (rule {e(v.rule)}, limit {e(v.limit)}, value {e(v.value)})</li>"
                         for v in it.policy.violations)
         out.append(f"<div class=\"bad\" id=\"policy\">Risk policy refuses this order:<ul>{items}</ul></div>")
-    if it.mode == "paper" and factors is None:
+    has_factor = factors is not None and bool(factors.get("pin") or factors.get("passkeys"))
+    if factors is None:
         out.append("<p id=\"presence\">Paper order: no real money moves, so this link alone approves it.</p>")
-    elif factors is not None and (factors.get("pin") or factors.get("passkeys")):
+    elif has_factor:
         out.append(f"<p id=\"presence\">Live order: approving it needs your {e(_factor_names(factors))}; the link "
                    "alone cannot place it.</p>")
     else:
         out.append("<p id=\"presence\" class=\"bad\">Live order: approving it needs a PIN or passkey, and none is "
                    f"set up: {e(presence.ENROL_ADVICE)}.</p>")
-    if it.forecast_p is not None:
-        out.append(f"<p>Forecast behind it: {e(str(it.forecast_p))} ({e(it.forecast_source or 'no source given')})</p>")
-    for leg in it.legs:
-        text = rec.rules.get(leg.market_id, "")
-        out.append(f"<h3>How '{e(leg.market_title)}' resolves (the venue's rule text, as written)</h3>"
-                   f"<blockquote class=\"rules\">{e(text) if text else '(no rule text published)'}</blockquote>")
-    out.append("<p><small>Market text above is quoted from the venue. Nothing in it can approve an order: "
-               "only your click below does.</small></p>")
+    script = False
     if rec.status == IntentStatus.PROPOSED and it.policy.ok:
         hidden = (f"<input type=\"hidden\" name=\"csrf\" value=\"{e(csrf)}\">"
                   f"<input type=\"hidden\" name=\"order_hash\" value=\"{e(it.order_hash)}\">")
-        pin_field = ""
-        label = "Approve"
+        attrs, fields, buttons = "", "", ""
+        passkeys = (factors or {}).get("passkeys") or []
+        if passkeys and (factors or {}).get("challenge"):
+            script = True
+            ids = ",".join(str(c["id"]) for c in passkeys)
+            attrs = (f" data-challenge=\"{e(factors['challenge'])}\" data-credentials=\"{e(ids)}\" "
+                     f"data-rp-id=\"{e(presence.RP_ID)}\"")
+            fields += "".join(f"<input type=\"hidden\" name=\"{n}\" value=\"\">" for n in presence.ASSERTION_FIELDS)
+            buttons += ("<button id=\"approve-passkey\" type=\"button\">Approve with passkey</button>"
+                        "<span id=\"passkey-status\" role=\"status\"></span> ")
         if factors is not None and factors.get("pin"):
-            pin_field = ("<label for=\"pin\">Your approval PIN </label><input id=\"pin\" name=\"pin\" "
-                         "type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"128\"> ")
-            label = "Approve with PIN"
-        out.append(f"<form method=\"post\" action=\"{e(action_base)}/approve\" style=\"display:inline\" "
-                   f"id=\"approve-form\">{hidden}{pin_field}"
-                   f"<button id=\"approve\" type=\"submit\">{label}</button></form>"
-                   f"<form method=\"post\" action=\"{e(action_base)}/reject\" style=\"display:inline\">{hidden}"
+            fields += ("<label for=\"pin\">Your approval PIN </label><input id=\"pin\" name=\"pin\" "
+                       "type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"128\"> ")
+            buttons += "<button id=\"approve\" type=\"submit\">Approve with PIN</button>"
+        elif not passkeys:
+            buttons += "<button id=\"approve\" type=\"submit\">Approve</button>"
+        out.append(f"<form method=\"post\" action=\"{e(action_base)}/approve\" id=\"approve-form\"{attrs}>"
+                   f"{hidden}{fields}{buttons}</form>"
+                   f"<form method=\"post\" action=\"{e(action_base)}/reject\">{hidden}"
                    "<button id=\"reject\" type=\"submit\">Reject</button></form>")
     else:
         if rec.reason:
-            out.append(f"<p id=\"reason\">{e(rec.reason)}</p>")
+            out.append(f"<p id=\"reason\">{e(clean_inline(rec.reason, 600))}</p>")
         if orders:
             rows = "".join(
                 f"<tr><td>{e(o.id)}</td><td class=\"order-status\">{e(o.status)}</td><td>{e(str(o.filled_size))} of "
                 f"{e(str(o.size))}</td><td>{e(str(o.avg_price) if o.avg_price is not None else '-')}</td>"
-                f"<td>{e(o.message or '')}</td></tr>" for o in orders)
+                f"<td>{e(clean_inline(o.message or '', 300))}</td></tr>" for o in orders)
             out.append("<h3>Orders</h3><table id=\"orders\"><tr><th>order</th><th>status</th><th>filled</th>"
                        f"<th>avg price</th><th>note</th></tr>{rows}</table>")
         out.append("<p>You can close this page.</p>")
+    # --- the venue's words, after ours ---------------------------------------------------------------
+    out.append("<h2>What the venue says</h2><p><small>Quoted from the venue as written (titles on one line; "
+               "invisible and control characters removed). Nothing in it can approve an order: only your click "
+               "on this page does.</small></p>")
+    out.append("<ul id=\"venue-text\">" + "".join(f"<li>{e(line)}</li>" for line in summary.venue_text_lines(it))
+               + "</ul>")
+    out.append("<table><tr><th>leg</th><th>venue</th><th>market id</th><th>outcome</th><th>side</th><th>limit</th>"
+               "<th>size</th><th>worst-case cost</th></tr>")
+    for i, leg in enumerate(it.legs, 1):
+        out.append(f"<tr><td>{i}</td><td>{e(VENUE_NAMES.get(leg.venue, leg.venue))}</td>"
+                   f"<td><small>{e(clean_inline(leg.market_id, 100))}</small></td>"
+                   f"<td>{e(quote_inline(leg.outcome, summary.OUTCOME_LIMIT))}</td><td>{e(leg.side)}</td>"
+                   f"<td>{e(price_text(leg.limit_price, leg.venue))}</td><td>{e(format(leg.size, 'f'))}</td>"
+                   f"<td>{e(money(leg.worst_case_cost, leg.venue, up=True))}</td></tr>")
+    out.append("</table>")
+    if it.forecast_p is not None:
+        out.append(f"<p>Forecast behind it (from the assistant): {e(str(it.forecast_p))}, source "
+                   f"{e(quote_inline(it.forecast_source or 'none given', 80))}</p>")
+    for i, leg in enumerate(it.legs, 1):
+        text = clean_block(rec.rules.get(leg.market_id, ""))
+        which = f"leg {i}'s market" if it.is_bundle else "the market"
+        out.append(f"<h3>How {which} resolves (the venue's rule text, as written)</h3>"
+                   f"<blockquote class=\"rules\">{e(text) if text else '(no rule text published)'}</blockquote>")
+    if script:
+        out.append(f"<script src=\"{STATIC_PREFIX}approve.js\"></script>")
     return _page("Approve order? (pm-mcp)", "".join(out))
 
 

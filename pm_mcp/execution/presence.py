@@ -47,6 +47,9 @@ MAX_LOCKOUT = timedelta(days=1)
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024
 
+RP_ID = "localhost"  # WebAuthn's relying party: the approval page is served as http://localhost:<port>
+ASSERTION_FIELDS = ("passkey_id", "passkey_client_data", "passkey_authenticator_data", "passkey_signature")
+
 ENROL_ADVICE = ("set a PIN with `pm-mcp set-pin` or enrol a passkey with `pm-mcp enroll` (run it in a terminal, "
                 "with the same PM_MCP_HOME as the server)")
 

@@ -242,12 +242,12 @@ def execution_tool_error(exc: Exception) -> ToolError:
 
 
 def _elicitation_message(rec: IntentRecord) -> str:
-    """Derived from the STORED intent only (never from tool arguments), and stable across rounds."""
-    it = rec.intent
-    mode = "PAPER order (simulated, no real money)" if it.mode == "paper" else "LIVE order (REAL MONEY)"
-    return (f"Approve this {mode}?\n\n{it.plain}\n\nWorst-case loss {money(it.worst_case_loss, it.venue, up=True)}. "
-            f"Risk policy: within limits. Expires {it.expires_at.astimezone(UTC).strftime('%H:%M:%S UTC')}. "
-            f"Order {it.order_hash[:12]}.")
+    """Derived from the STORED intent only (never from tool arguments), and stable across rounds. Our own
+    numbers lead (mode, side, size, limit, worst-case cost and loss, venue, expiry, order hash); the venue's
+    words follow, cleaned, capped and quoted (pm_mcp.execution.summary)."""
+    from pm_mcp.execution.summary import dialog_text
+
+    return dialog_text(rec.intent)
 
 
 class ApproveOrder(BaseModel):
