@@ -73,6 +73,73 @@ async def listen_loopback(handler: Any, host: str, port: int) -> list[asyncio.ba
     raise last or OSError("no free loopback port")
 
 
+class BadRequest(Exception):
+    """A request we do not parse: answered with ``status`` (400 / 413), never guessed at."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# headers we read: each must appear at most once (two Host headers, or two lengths, are ambiguous: a proxy
+# and we could read different ones)
+SINGLE_HEADERS = frozenset({"host", "content-length", "content-type", "origin", "sec-fetch-site",
+                            "transfer-encoding"})
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    """Request line and headers of one HTTP/1.x request (``head`` ends with the blank line). Strict: a
+    malformed line, an obsolete folded header, a header we read twice, a missing Host or any
+    Transfer-Encoding (we only take Content-Length bodies) is a :class:`BadRequest`."""
+    text = head.decode("latin-1")
+    if not text.endswith("\r\n\r\n"):
+        raise BadRequest(400, "malformed request")
+    lines = text[:-4].split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[0] or not set(parts[0]) <= _TOKEN_CHARS or not parts[1].startswith("/") \
+            or parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
+        raise BadRequest(400, "malformed request line")
+    method, target, version = parts
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if "\r" in line or "\n" in line or "\0" in line:
+            raise BadRequest(400, "malformed header line")
+        if line[:1] in (" ", "\t"):
+            raise BadRequest(400, "folded header lines are not accepted")
+        name, sep, value = line.partition(":")
+        if not sep or not name or not set(name) <= _TOKEN_CHARS:
+            raise BadRequest(400, "malformed header line")
+        key = name.lower()
+        value = value.strip(" \t")
+        if key in headers:
+            if key in SINGLE_HEADERS:
+                raise BadRequest(400, f"the {name} header appears more than once")
+            headers[key] += ", " + value
+        else:
+            headers[key] = value
+    if version == "HTTP/1.1" and "host" not in headers:
+        raise BadRequest(400, "the Host header is missing")
+    if "transfer-encoding" in headers:
+        raise BadRequest(400, "Transfer-Encoding is not accepted; send a Content-Length")
+    return method, target, headers
+
+
+def body_length(headers: dict[str, str]) -> int:
+    """The Content-Length: digits only (no sign, no spaces inside, no list), at most MAX_BODY_BYTES."""
+    raw = headers.get("content-length")
+    if raw is None or raw == "":
+        if raw == "":
+            raise BadRequest(400, "the Content-Length header is empty")
+        return 0
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise BadRequest(400, "the Content-Length header is not a number")
+    length = int(raw)
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(413, "the request body is too large")
+    return length
+
+
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -128,24 +195,18 @@ class ApprovalServer:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
                 return
-            lines = head.decode("latin-1").split("\r\n")
-            parts = lines[0].split(" ")
-            if len(parts) != 3:
-                await self._send(writer, 400, "bad request")
-                return
-            method, target, _ = parts
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    k, v = line.split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            if length > MAX_BODY_BYTES or length < 0:
-                await self._send(writer, 413, "too large")
+            try:
+                method, target, headers = parse_head(head)
+                length = body_length(headers)
+            except BadRequest as exc:
+                await self._send(writer, exc.status, _page(REASONS.get(exc.status, "Bad request"),
+                                                           f"<p>{html.escape(str(exc))}</p>"))
                 return
             body = await asyncio.wait_for(reader.readexactly(length), 10) if length else b""
             status, payload, extra = await self._route(method, target, headers, body)
             await self._send(writer, status, payload, extra)
+        except (asyncio.IncompleteReadError, TimeoutError):
+            return  # the client went away before sending the body it announced
         except Exception:  # noqa: BLE001 - a page request must never take the server down
             log.exception("approval page error")
             try:
