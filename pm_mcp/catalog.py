@@ -6,9 +6,9 @@ stemming: "cutting" finds "cut") over title, body (event title, category, rule t
 labels, kept in sync by triggers; ``catalog_refs`` (slug / condition id / token id / ticker -> market,
 to resolve what people paste); ``catalog_refresh`` (when each venue was last listed).
 
-The catalog uses its own aiosqlite connection to the store's database file (WAL: readers never
-block, writers wait on busy_timeout), so its bulk writes never interleave with another component's
-transaction on the shared connection.
+The catalog uses its own connection (``pm_mcp.store.connect``) to the store's database file (WAL: readers
+never block, writers wait on busy_timeout), so its bulk writes never interleave with another component's
+transaction on the shared connection; its bulk writes start as writes (BEGIN IMMEDIATE).
 
 Freshness: a row's ``fetched_at`` is when a venue last returned it; answers carry ``stale`` when it is
 older than ``settings.catalog_ttl_s``. Volume/liquidity are stored as REAL for filtering and
@@ -28,6 +28,7 @@ from pathlib import Path
 import aiosqlite
 
 from pm_mcp.domain.models import Market
+from pm_mcp.store import connect as store_connect
 from pm_mcp.store import register_migrations
 
 register_migrations("catalog", [
@@ -212,8 +213,10 @@ class Catalog:
     @classmethod
     async def open(cls, path: Path, ttl_s: float) -> Catalog:
         """Open a catalog connection on an existing store database (migrations already applied)."""
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        await conn.execute("PRAGMA busy_timeout=5000")
+        # pm_mcp.store.connect: busy_timeout from the first statement, and every statement runs to completion
+        # in one worker job, so no read transaction of this connection is ever left open across an await
+        # (a write queued behind it would need an upgrade and fail at once with "database is locked")
+        conn = await store_connect(path)
         await conn.execute("PRAGMA synchronous=NORMAL")
         return cls(conn, ttl_s)
 

@@ -8,6 +8,7 @@ other modules and tests rely on them). The risk policy comes from here only: no 
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,33 @@ def default_home() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("pm-mcp", appauthor=False))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """The data directory, created with mode 0700; an existing one that we own loses its group and other
+    permission bits (it holds the journal, tokens and keys' derived files: nobody else's to read)."""
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        path.chmod(stat.S_IMODE(st.st_mode) & 0o700)
+    return path
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` with mode 0600 from the first byte (never readable by others, not even
+    briefly); replaces an existing file atomically."""
+    path = Path(path)
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class _TomlSource(PydanticBaseSettingsSource):

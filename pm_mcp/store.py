@@ -6,19 +6,40 @@ ordered list of SQL scripts with :func:`register_migrations` at import time; :me
 applies whatever is missing, each in a transaction. A database that has a component at a newer
 version than this code knows, or that is not a SQLite file, raises :class:`StoreError` with advice:
 we never silently drop or rewrite data we do not understand.
+
+Connections (:func:`connect`; the store's and the catalog's) run every statement to completion in one
+job of aiosqlite's worker thread: ``execute`` steps a SELECT through all its rows before it returns (the
+cursor hands them out from memory). Plain aiosqlite steps a SELECT once in ``execute`` and the rest in
+``fetch*``, a second job: in between, the statement keeps an implicit read transaction open, another
+coroutine's write on the same connection runs inside it, and once the other connection has committed
+SQLite cannot upgrade that stale snapshot: SQLITE_BUSY_SNAPSHOT, "database is locked" at once,
+busy_timeout never consulted. Multi-statement writes start as writes (:meth:`Store.transaction`, ``BEGIN
+IMMEDIATE``) and so wait on busy_timeout like any single write. Whatever SQLITE_BUSY / SQLITE_LOCKED is left
+(another process holding the file for longer than the timeout) is raised as :class:`DatabaseBusy`, whose
+message is a sentence ("pm-mcp's database is busy; retry in a moment").
+
+Files: the data directory is created 0700 (an existing one loses its group/other bits), the database
+0600 before SQLite first opens it (SQLite gives its -wal and -shm files the database's mode).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import sqlite3
-from collections.abc import Sequence
+import stat
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from aiosqlite.context import contextmanager as _result
+
+from pm_mcp.settings import ensure_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +48,127 @@ _MIGRATIONS: dict[str, list[str]] = {}
 
 class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says what to do."""
+
+
+BUSY_TIMEOUT_MS = 5000
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class DatabaseBusy(sqlite3.OperationalError):
+    """SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: a sentence, not sqlite's words."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("pm-mcp's database is busy (another pm-mcp process or a long write holds it); "
+                         "retry in a moment. Nothing was changed by this call.")
+        self.detail = detail
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    if isinstance(exc, DatabaseBusy):
+        return True
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) in _BUSY_CODES:
+        return True
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+
+
+def _run_to_completion(conn: sqlite3.Connection, sql: str, parameters: Any) -> tuple[sqlite3.Cursor, list]:
+    """One worker-thread job: execute and, for a statement with rows, fetch them all (which resets it)."""
+    try:
+        cur = conn.execute(sql, parameters)
+        rows = cur.fetchall() if cur.description is not None else []
+    except sqlite3.OperationalError as exc:
+        if is_busy_error(exc):
+            raise DatabaseBusy(str(exc)) from exc
+        raise
+    return cur, rows
+
+
+def _run_many(conn: sqlite3.Connection, sql: str, parameters: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+    try:
+        return conn.executemany(sql, parameters)
+    except sqlite3.OperationalError as exc:
+        if is_busy_error(exc):
+            raise DatabaseBusy(str(exc)) from exc
+        raise
+
+
+class FetchedCursor(aiosqlite.Cursor):
+    """A cursor whose rows were all read in the job that executed it (see the module docstring)."""
+
+    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor, rows: list) -> None:
+        super().__init__(conn, cursor)
+        self._rows = rows
+        self._pos = 0
+
+    async def fetchone(self):
+        if self._pos >= len(self._rows):
+            return None
+        self._pos += 1
+        return self._rows[self._pos - 1]
+
+    async def fetchmany(self, size: int | None = None):
+        n = self.arraysize if size is None else size
+        out = self._rows[self._pos:self._pos + n]
+        self._pos += len(out)
+        return out
+
+    async def fetchall(self):
+        out = self._rows[self._pos:]
+        self._pos = len(self._rows)
+        return out
+
+    async def close(self) -> None:
+        self._rows, self._pos = [], 0
+
+
+class AtomicConnection(aiosqlite.Connection):
+    """aiosqlite's connection, but no statement stays active between two awaits."""
+
+    @_result
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> FetchedCursor:
+        cur, rows = await self._execute(_run_to_completion, self._conn, sql, [] if parameters is None else parameters)
+        return FetchedCursor(self, cur, rows)
+
+    @_result
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> FetchedCursor:
+        cur = await self._execute(_run_many, self._conn, sql, parameters)
+        return FetchedCursor(self, cur, [])
+
+
+def connect(path: Path | str) -> AtomicConnection:
+    """An autocommit connection (``isolation_level=None``) with busy_timeout set before its first statement."""
+    database = str(path)
+
+    def connector() -> sqlite3.Connection:
+        conn = sqlite3.connect(database, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return conn
+
+    return AtomicConnection(connector, 64)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist (SQLite then writes into it)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _tighten(path: Path) -> None:
+    """Drop group/other permission bits of a file we own (database, -wal, -shm)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        path.chmod(stat.S_IMODE(st.st_mode) & 0o700)
+        log.info("tightened %s to mode %o", path, stat.S_IMODE(st.st_mode) & 0o700)
 
 
 def register_migrations(component: str, scripts: Sequence[str]) -> None:
@@ -141,12 +283,13 @@ class Store:
     def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
         self.path = path
         self.conn = conn
+        self._tx_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Store:
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(path.parent)
         except OSError as exc:
             raise StoreError(f"cannot create the data directory {path.parent}: {exc}. "
                              "Set PM_MCP_HOME to a writable directory.") from exc
@@ -158,13 +301,19 @@ class Store:
                     f"{path} is not a SQLite database (corrupt or another file). pm-mcp will not "
                     "overwrite it: move it aside (your journal may be recoverable from it) or point "
                     "PM_MCP_HOME elsewhere.")
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            _create_private_file(path)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database {path}: {exc}. Set PM_MCP_HOME to a writable "
+                             "directory.") from exc
+        conn = await connect(path)
         conn.row_factory = aiosqlite.Row
         store = cls(path, conn)
         try:
-            await conn.execute("PRAGMA busy_timeout=5000")
             # read-only checks first: a database we cannot use must be left exactly as it is
             await store._check_readable()
+            for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                _tighten(p)
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
@@ -180,6 +329,21 @@ class Store:
 
     async def close(self) -> None:
         await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A multi-statement write that starts as a write (``BEGIN IMMEDIATE``: it waits on busy_timeout
+        for the file's write lock instead of failing when a read would have to be upgraded), committed at
+        the end of the block and rolled back on any exception. One at a time per connection; note that
+        other coroutines' statements on this shared connection meanwhile run inside it."""
+        async with self._tx_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
 
     async def _check_readable(self) -> None:
         """Without writing anything: the file is a database, it is ours (or empty), and no component
@@ -219,16 +383,11 @@ class Store:
             have = current.get(component, 0)
             for version in range(have + 1, len(scripts) + 1):
                 script = scripts[version - 1]
-                await c.execute("BEGIN IMMEDIATE")
-                try:
+                async with self.transaction():
                     for stmt in _split_sql(script):
                         await c.execute(stmt)
                     await c.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                                     (component, version, utcnow_iso()))
-                    await c.execute("COMMIT")
-                except BaseException:
-                    await c.execute("ROLLBACK")
-                    raise
                 log.info("applied migration %s v%d", component, version)
 
     async def schema_versions(self) -> dict[str, int]:
