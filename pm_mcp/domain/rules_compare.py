@@ -3,8 +3,8 @@
 Verdicts:
 - ``equivalent``: every compared field was found on both sides and agrees (``mapping`` says whether
   YES on A is YES on B, or is NO on B: "stay below 4%" vs "exceed 4%").
-- ``not_equivalent``: at least one hard difference (threshold, deadline date, disjoint sources,
-  inverted comparators that leave a gap).
+- ``not_equivalent``: at least one hard difference (another named subject or member, another period,
+  another measure, threshold, deadline date, disjoint sources, inverted comparators that leave a gap).
 - ``uncertain``: nothing contradicts, but a field is unknown on one side or differs softly
   (edge-case handling, time zone / time of day, one source more). Read both rules.
 
@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, Threshold
+from pm_mcp.domain.rules.terms import compare_terms
 
 Verdict = Literal["equivalent", "not_equivalent", "uncertain"]
 
@@ -28,7 +29,7 @@ _INVERSE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 
 class Difference(BaseModel):
     field: Literal["source", "threshold", "deadline", "time_zone", "edge_case", "outcome_mapping",
-                   "multi_outcome", "oracle", "unknown_field"]
+                   "multi_outcome", "oracle", "unknown_field", "subject", "period", "quantity"]
     severity: Literal["hard", "soft", "info"]
     detail: str
     a: list[Span] = Field(default_factory=list)
@@ -99,6 +100,16 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
     diffs: list[Difference] = []
     mapping = "same"
     unknown: list[str] = []
+
+    # what each is a bet on: the named subject, the period, the measured quantity (a different one is a
+    # different bet whatever the rule template says)
+    if a.terms is not None and b.terms is not None:
+        for td in compare_terms(a.terms, b.terms):
+            diffs.append(Difference(field=td.field, severity=td.severity, detail=td.detail, a=td.a, b=td.b))
+    elif (a.terms is None) != (b.terms is None):
+        diffs.append(Difference(field="subject", severity="soft",
+                                detail="what one side is a bet on could not be read: check both name the same "
+                                       "subject and period"))
 
     # sources
     if a.sources.status == Status.FOUND and b.sources.status == Status.FOUND:
@@ -185,7 +196,8 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
             diffs.append(Difference(field="multi_outcome", severity="soft",
                                     detail=f"outcome structure {ma.kind} vs {mb.kind}", a=ma.spans, b=mb.spans))
 
-    identical = a.rules_hash == b.rules_hash
+    # the same words (whatever the question): unknown fields settle identically on both sides
+    identical = (a.text_hash or a.rules_hash) == (b.text_hash or b.rules_hash)
     if a.oracle and b.oracle and a.oracle.name != b.oracle.name:
         # The contract terms can still be the same; who settles them is a risk (a dispute may end
         # differently), not a different contract. Listed, but it does not block equivalence; callers
@@ -211,7 +223,8 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
     if verdict == "not_equivalent" and mapping == "inverted" and not any(
             d.field != "threshold" for d in hard):
         mapping = "inverted"
-    if verdict != "equivalent" and mapping == "same" and any(d.field == "threshold" for d in hard):
+    if verdict != "equivalent" and mapping == "same" and any(
+            d.field in ("threshold", "subject", "period", "quantity") for d in hard):
         mapping = "unknown"
     parts = [f"{verdict.replace('_', ' ')} (mapping: {mapping})"]
     for d in diffs[:6]:

@@ -42,7 +42,7 @@ from pm_mcp.domain.models import Market, OrderBook
 from pm_mcp.domain.orders import OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
 from pm_mcp.domain.policy import PolicyCheck, RiskPolicy
 from pm_mcp.domain.positions import PositionState
-from pm_mcp.domain.rules import rules_hash
+from pm_mcp.domain.rules import market_contract_hash
 from pm_mcp.execution.journal import (
     IntentRecord,
     Journal,
@@ -112,12 +112,13 @@ class LegSpec:
 
 
 def market_rules_hash(market: Market) -> str:
-    """pm_mcp.domain.rules.rules_hash of the market's rule text. Should that ever fail, the sha256 of the raw
+    """pm_mcp.domain.rules.market_contract_hash: the market's rule text, question and member label (an intent
+    re-checked at execution refuses when any of them changed). Should that ever fail, the sha256 of the raw
     text stands in (a different value: an intent priced with one and re-checked with the other refuses)."""
     try:
-        return rules_hash(market.rule_text or "")
+        return market_contract_hash(market)
     except Exception:  # noqa: BLE001
-        log.warning("rules_hash failed; using the sha256 of the raw rule text", exc_info=True)
+        log.warning("contract hash failed; using the sha256 of the raw rule text", exc_info=True)
         return "raw:" + hashlib.sha256((market.rule_text or "").encode("utf-8")).hexdigest()
 
 

@@ -327,6 +327,8 @@ def parse_market(raw: Mapping[str, Any], *, event: Mapping[str, Any] | None = No
         fees=fee_schedule(series, event),
         neg_risk=False,
         group_id=event_ticker if mutually_exclusive else None,
+        # the member's own label inside its event ("Pietro Parolin", "Cut 25bps", "Tottenham")
+        group_label=(str(raw.get("yes_sub_title") or raw.get("subtitle") or "").strip() or None),
         mutually_exclusive=mutually_exclusive,
         url=web_url(series_ticker, event_ticker, (series or {}).get("title") or event_title or raw.get("title")),
         category=category,

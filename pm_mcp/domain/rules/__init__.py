@@ -31,13 +31,15 @@ single module used to define is still importable from here.
 
 import importlib as _importlib
 
-from pm_mcp.domain.rules.hashing import market_rule_text, normalise_rule_text, rules_hash
-from pm_mcp.domain.rules.models import AmbiguityFlag, ConditionField, DeadlineField, EdgeCase, MultiOutcomeField, OracleInfo, REVIEW, RuleAnalysis, SourceItem, SourcesField, Span, Status, Threshold, TimePoint
+from pm_mcp.domain.rules.hashing import (contract_hash, market_contract_hash, market_rule_text, normalise_rule_text,
+                                         rules_hash)
+from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, AmbiguityFlag, ConditionField, DeadlineField, EdgeCase, MultiOutcomeField, OracleInfo, REVIEW, RuleAnalysis, SourceItem, SourcesField, Span, Status, Threshold, TimePoint
 from pm_mcp.domain.rules.sentences import Sentence, split_sentences
 from pm_mcp.domain.rules.dates import to_utc
+from pm_mcp.domain.rules.terms import read_terms
 from pm_mcp.domain.rules.parse import parse_rules
 
-__all__ = ['AmbiguityFlag', 'ConditionField', 'DeadlineField', 'EdgeCase', 'MultiOutcomeField', 'OracleInfo', 'REVIEW', 'RuleAnalysis', 'Sentence', 'SourceItem', 'SourcesField', 'Span', 'Status', 'Threshold', 'TimePoint', 'market_rule_text', 'normalise_rule_text', 'parse_rules', 'rules_hash', 'split_sentences', 'to_utc']
+__all__ = ['contract_hash', 'market_contract_hash', 'ContractTerms', 'NamedSubject', 'PeriodTerm', 'read_terms', 'AmbiguityFlag', 'ConditionField', 'DeadlineField', 'EdgeCase', 'MultiOutcomeField', 'OracleInfo', 'REVIEW', 'RuleAnalysis', 'Sentence', 'SourceItem', 'SourcesField', 'Span', 'Status', 'Threshold', 'TimePoint', 'market_rule_text', 'normalise_rule_text', 'parse_rules', 'rules_hash', 'split_sentences', 'to_utc']
 
 # every other (private) name of the former single module, found in the submodule that now holds it
 _PRIVATE_HOMES = {'_lower_pattern': '_regex', '_CI': '_regex', '_Lazy': '_regex', '_rx': '_regex', '_WS': 'hashing', '_ABBREV': 'sentences', '_span': 'sentences', '_URL': 'sources', '_SOURCE_CUE': 'sources', '_NOT_SOURCE': 'sources', '_NOT_THIS_SOURCE': 'sources', '_url_host': 'sources', '_sentence_of': 'sources', '_YES_SENT': 'sources', '_REPORTER': 'sources', '_find_sources': 'sources', '_NUMWORDS': 'thresholds', '_NUM': 'thresholds', '_UNIT': 'thresholds', '_NU': 'thresholds', '_UNIT_AFTER': 'thresholds', '_REF': 'thresholds', '_RANGE_MARKET': 'thresholds', '_SCALES': 'thresholds', '_DATEISH_AFTER': 'thresholds', '_canon_unit': 'thresholds', '_to_decimal': 'thresholds', '_threshold_in': 'thresholds', '_threshold_equivalent': 'thresholds', '_MONTHS': 'dates', '_MON': 'dates', '_DATE_MDY': 'dates', '_DATE_DMY': 'dates', '_DATE_YMD': 'dates', '_TZ': 'dates', '_TIME': 'dates', '_TAIL': 'dates', '_TAIL_RANGE': 'dates', '_TAIL_TZ': 'dates', '_TIME_BEFORE': 'dates', '_SENT_TZ': 'dates', '_DST_LABELS': 'dates', '_DateHit': 'dates', '_parse_time': 'dates', '_find_dates': 'dates', '_KIND_BEFORE': 'dates', '_FALLBACK_SENT': 'dates', '_EVENT_SENT': 'dates', '_BACKGROUND_SENT': 'dates', '_COND_SENT': 'dates', '_infer_year': 'dates', '_timepoint': 'dates', '_classify_date': 'dates', '_OUTCOME_IN': 'clauses', '_EARLY_YES': 'clauses', '_EARLY_NO': 'clauses', '_oracle_for': 'clauses', '_yes_clause': 'clauses', '_FLAG_RX': 'flags', '_Flags': 'flags', '_sentence_index': 'flags', '_PERIOD': 'deadlines', '_PERIOD_NOTE': 'deadlines', '_period_timepoint': 'deadlines', '_deadline': 'deadlines', '_QUOTED_OUTCOME': 'outcomes', '_multi_outcome': 'outcomes'}

@@ -30,6 +30,24 @@ def rules_hash(text: str) -> str:
     return hashlib.sha256(normalise_rule_text(text).encode("utf-8")).hexdigest()
 
 
+def contract_hash(text: str, title: str = "", label: str | None = None) -> str:
+    """The hash of the whole contract: the rule text AND what it is a bet on (the question and the member's
+    label). Two members of one neg-risk event share their rule text but not this hash; an intent re-checked
+    at execution notices a changed question or label too. Without a title or label it equals
+    :func:`rules_hash` of the text."""
+    title, label = (title or "").strip(), (label or "").strip()
+    if not title and not label:
+        return rules_hash(text)
+    joined = "\x1f".join((normalise_rule_text(title), normalise_rule_text(label), normalise_rule_text(text)))
+    return hashlib.sha256(("contract:" + joined).encode("utf-8")).hexdigest()
+
+
+def market_contract_hash(market: Any) -> str:
+    """:func:`contract_hash` of a Market (its rule text, title and ``group_label``)."""
+    return contract_hash(market_rule_text(market), getattr(market, "title", "") or "",
+                         getattr(market, "group_label", None))
+
+
 def market_rule_text(market: Any) -> str:
     """The rule text of a Market: ``rule_text`` if set, else its ``rule_sources`` joined in order."""
     text = getattr(market, "rule_text", "") or ""

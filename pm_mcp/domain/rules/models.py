@@ -25,12 +25,12 @@ class Status(StrEnum):
 
 class Span(BaseModel):
     """Evidence: ``text[start:end] == quote`` where text is the rule text (part="rules") or the
-    market title (part="title")."""
+    market title (part="title") or the member's label (part="label": ``group_label``)."""
 
     start: int
     end: int
     quote: str
-    part: Literal["rules", "title"] = "rules"
+    part: Literal["rules", "title", "label"] = "rules"
 
 
 class SourceItem(BaseModel):
@@ -129,11 +129,55 @@ class OracleInfo(BaseModel):
     span: Span | None = None
 
 
+MONTH_NAMES = ["", "January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December"]
+
+
+class NamedSubject(BaseModel):
+    text: str = Field(description="The name as written, e.g. 'Gavin Newsom'.")
+    key: str = Field(description="Lower-case, aliases merged (Fed = FOMC = Federal Reserve).")
+    span: Span
+
+
+class PeriodTerm(BaseModel):
+    kind: Literal["date", "month", "quarter", "year"]
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+    quarter: int | None = None
+    span: Span
+
+    def words(self) -> str:
+        if self.kind in ("date", "month"):
+            return " ".join(x for x in (MONTH_NAMES[self.month or 0], str(self.day) if self.day else "",
+                                        str(self.year) if self.year else "") if x)
+        if self.kind == "quarter":
+            return f"Q{self.quarter}" + (f" {self.year}" if self.year else "")
+        return str(self.year)
+
+
+class ContractTerms(BaseModel):
+    """What the market is a bet on, as read from its question, label and YES clause."""
+
+    subject_status: Status = Status.UNKNOWN
+    subjects: list[NamedSubject] = Field(default_factory=list)
+    label: str | None = Field(None, description="The member's own label (neg-risk member, sub-title, answer).")
+    period_status: Status = Status.UNKNOWN
+    periods: list[PeriodTerm] = Field(default_factory=list)
+    qualifiers: list[str] = Field(default_factory=list, description="core, year-over-year, daily high ...")
+    read_from: Literal["question", "rules", "none"] = "none"
+    # everything the market says (question, label, rules): where another market's names are looked for.
+    # Not part of the output (it repeats the rules).
+    haystack: str = Field("", exclude=True, repr=False)
+
+
 class RuleAnalysis(BaseModel):
     venue: str | None = None
     market_id: str | None = None
     text_length: int
-    rules_hash: str
+    rules_hash: str = Field(description="Hash of the whole contract: rule text, question and member label "
+                                        "(pm_mcp.domain.rules.contract_hash); the text's own hash without a market.")
+    text_hash: str | None = Field(None, description="rules_hash of the rule text alone.")
     oracle: OracleInfo | None = None
     sources: SourcesField
     condition: ConditionField
@@ -144,6 +188,8 @@ class RuleAnalysis(BaseModel):
     clarity: float = Field(description="Settlement clarity in [0, 1]; 1 = every field found, no ambiguity.")
     clarity_reasons: list[str] = Field(default_factory=list)
     review: list[str] = Field(default_factory=list, description="What a person must check by reading the rules.")
+    terms: ContractTerms | None = Field(None, description="What the market is a bet on: subject, period, quantity "
+                                                          "(from the question, the member's label, the YES clause).")
 
     def spans(self) -> list[Span]:
         """Every span in the analysis (for checking that quotes match)."""

@@ -9,7 +9,8 @@ from typing import Any
 from pm_mcp.domain.rules.clauses import _AMBIG, _EARLY_NO, _EARLY_YES, _EDGE, _OUTCOME_IN, _oracle_for, _yes_clause
 from pm_mcp.domain.rules.deadlines import _deadline
 from pm_mcp.domain.rules.flags import _Flags, _sentence_index
-from pm_mcp.domain.rules.hashing import rules_hash
+from pm_mcp.domain.rules.hashing import contract_hash, rules_hash
+from pm_mcp.domain.rules.terms import read_terms
 from pm_mcp.domain.rules.models import AmbiguityFlag, ConditionField, EdgeCase, REVIEW, RuleAnalysis, SourcesField, Status, Threshold
 from pm_mcp.domain.rules.outcomes import _multi_outcome
 from pm_mcp.domain.rules.sentences import _span, split_sentences
@@ -27,6 +28,7 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     if market is not None and venue is None:
         venue = getattr(market, "venue", None)
     title: str = (getattr(market, "title", None) or "") if market is not None else ""
+    label: str | None = (getattr(market, "group_label", None) or None) if market is not None else None
     close_time = getattr(market, "close_time", None) if market is not None else None
     default_year = close_time.year if isinstance(close_time, datetime) else None
     sents = split_sentences(text)
@@ -212,6 +214,9 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
 
     return RuleAnalysis(
         venue=venue, market_id=(getattr(market, "id", None) if market is not None else None),
-        text_length=len(text), rules_hash=rules_hash(text), oracle=_oracle_for(venue, text),
+        text_length=len(text), rules_hash=contract_hash(text, title, label), text_hash=rules_hash(text),
+        oracle=_oracle_for(venue, text),
         sources=sources, condition=condition, deadline=deadline, edge_cases=edges, multi_outcome=multi,
-        ambiguity=flags, clarity=score, clarity_reasons=reasons, review=review)
+        ambiguity=flags, clarity=score, clarity_reasons=reasons, review=review,
+        terms=read_terms(title=title, label=label, rules=text, yes_clause=yes_if,
+                         yes_clause_start=yes_span.start if yes_span is not None else None))

@@ -1,0 +1,384 @@
+"""What a market is a bet ON: its subject, the period it is about, the quantity it measures.
+
+The rule description alone often does not say: a Polymarket neg-risk member's description is a shared
+template ("the named individual"), the candidate lives only in the question and the member's label;
+Kalshi ladders share their rules and differ by strike; two meetings of one committee differ by a month.
+So the terms are read from the question (title), the member's label (``group_label``: neg-risk member,
+Kalshi sub-title, Manifold answer) and, for pasted text without a title, the YES clause of the rules.
+
+- **Subjects**: named people, teams, organisations, places. A capitalised run of words in the question
+  or label, minus words that are not names: question and function words, months, and any word the rule
+  texts themselves use in lower case ("interest", "rates", "meeting"): prose writes names capitalised and
+  common words not, so a title-cased question does not turn "Interest Rates" into a name.
+- **Period**: months (with day and year when given), quarters and years named in the question (or the
+  YES clause).
+- **Quantity qualifiers**: words that make a look-alike measure another number: core vs headline,
+  month-over-month vs year-over-year, seasonally adjusted or not, a daily high vs low.
+
+Pure; every term carries the exact words it came from (``Span``: part "title", "label" or "rules").
+``compare_terms`` (used by ``pm_mcp.domain.rules_compare``) turns two sets of terms into differences.
+"""
+
+# No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, Span, Status
+
+Part = Literal["rules", "title", "label"]
+
+__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key"]
+
+_MONTHS = {"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+           "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
+           "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12}
+
+# capitalised words that are not names in a market question
+_NOT_NAMES = {
+    "will", "who", "what", "which", "when", "where", "why", "how", "is", "are", "was", "were", "be", "been", "does",
+    "do", "did", "can", "could", "would", "should", "shall", "has", "have", "had", "the", "a", "an", "if", "this",
+    "that", "these", "those", "it", "its", "market", "markets", "resolves", "resolve", "resolved", "resolution",
+    "yes", "no", "other", "others", "any", "anyone", "another", "all", "none", "before", "after", "by", "in", "on",
+    "at", "of", "for", "to", "from", "with", "without", "as", "or", "and", "not", "than", "then", "above", "below",
+    "over", "under", "between", "more", "less", "least", "most", "up", "down", "next", "new", "first", "last",
+    "top", "end", "win", "wins", "winner", "winning", "won", "lose", "loses", "tie", "draw", "price", "prices",
+    "rate", "rates", "range", "cut", "cuts", "hike", "hikes", "hold", "holds", "raise", "raises", "increase",
+    "increases", "decrease", "decreases", "reach", "reaches", "hit", "hits", "close", "closes", "finish",
+    "finishes", "happen", "happens", "say", "says", "announce", "announces", "become", "becomes", "get", "gets",
+    "remain", "remains", "stay", "stays", "leave", "leaves", "out", "pass", "passes", "sign", "signs", "q1", "q2",
+    "q3", "q4", "h1", "h2", "am", "pm", "et", "est", "edt", "utc", "gmt", "pt", "ct", "week", "month", "year",
+    "day", "today", "tomorrow", "tonight", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+    "sunday", "bps", "pp", "usd", "percent", "high", "low", "daily", "weekly", "monthly", "annual", "yearly",
+    "core", "headline", "official", "officially", "election", "elections", "nomination", "nominee", "primary",
+    "general", "presidential", "president", "vice", "senator", "sen", "governor", "gov", "rep", "representative",
+    "mr", "mrs", "ms", "dr", "prime", "minister", "chair", "chairman", "chairwoman", "ceo", "king", "queen",
+    "prince", "st", "vs", "v", "game", "match", "meeting", "decision", "seat", "seats", "party", "leader",
+}
+# spellings of one name that markets mix: all map to the first
+_ALIASES = [
+    ("fed", "fomc", "federal reserve", "the fed", "federal open market committee"),
+    ("us", "u.s", "u.s.", "usa", "united states", "united states of america", "america"),
+    ("uk", "u.k", "u.k.", "united kingdom", "britain", "great britain"),
+    ("bitcoin", "btc"), ("ethereum", "eth", "ether"), ("solana", "sol"), ("xrp", "ripple"),
+    ("republican", "republicans", "gop", "rep."), ("democratic", "democrat", "democrats", "dem", "dems"),
+    ("spx", "s&p 500", "s&p", "sp500", "s&p500"), ("nasdaq", "nasdaq-100", "ndx", "nasdaq 100"),
+    ("ecb", "european central bank"), ("boe", "bank of england"), ("boj", "bank of japan"),
+    ("bls", "bureau of labor statistics"), ("cpi", "consumer price index"), ("gdp", "gross domestic product"),
+    ("nfl", "national football league"), ("nba", "national basketball association"),
+    ("epl", "premier league", "english premier league"), ("un", "united nations"), ("eu", "european union"),
+]
+_ALIAS = {spelling: group[0] for group in _ALIASES for spelling in group}
+_NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|la|le|van|von|der|bin|al|and|&)\s+)?"
+                       r"[A-Z0-9][\w'’.&-]*)*")
+_WORD = re.compile(r"[A-Za-z][\w'’&-]*")
+_YEAR = re.compile(r"(?<![\d$.,])(?:19|20)\d{2}(?![\d%])")
+_MONTH_RX = re.compile(r"\b(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+                       r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?(?:\s+(?P<day>\d{1,2})"
+                       r"(?:st|nd|rd|th)?(?!\d))?(?:,?\s+(?P<year>(?:19|20)\d{2}))?\b")
+_QUARTER_RX = re.compile(r"\b(?:Q(?P<q>[1-4])|(?P<qw>first|second|third|fourth)\s+quarter)(?:\s+(?:of\s+)?"
+                         r"(?P<year>(?:19|20)\d{2}))?\b", re.I)
+_QWORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+# (qualifier, its opposites): a look-alike that measures another number
+_QUALIFIERS: dict[str, re.Pattern[str]] = {
+    "core": re.compile(r"\bcore\b", re.I),
+    "headline": re.compile(r"\bheadline\b|\ball[- ]items\b", re.I),
+    "month-over-month": re.compile(r"\bmonth[- ]over[- ]month\b|\bm/?o/?m\b|\bmonthly (?:change|increase|rate)\b",
+                                   re.I),
+    "year-over-year": re.compile(r"\byear[- ]over[- ]year\b|\by/?o/?y\b|\b12[- ]month\b|\bannual(?:ized)? "
+                                 r"(?:change|increase|rate|inflation)\b", re.I),
+    "not seasonally adjusted": re.compile(r"\bnot seasonally adjusted\b|\bunadjusted\b|\bnsa\b", re.I),
+    "seasonally adjusted": re.compile(r"(?<!not )\bseasonally adjusted\b", re.I),
+    "daily high": re.compile(r"\b(?:daily |maximum |max(?:imum)? )?high(?:est)? temperature\b|\btemperature high\b",
+                             re.I),
+    "daily low": re.compile(r"\b(?:daily |minimum |min(?:imum)? )?low(?:est)? temperature\b|\btemperature low\b",
+                            re.I),
+}
+_OPPOSITES = [("core", "headline"), ("month-over-month", "year-over-year"),
+              ("seasonally adjusted", "not seasonally adjusted"), ("daily high", "daily low")]
+
+
+def alias_key(words: str) -> str:
+    w = re.sub(r"\s+", " ", words.strip().lower().replace("’", "'"))
+    w = re.sub(r"^the ", "", w)
+    return _ALIAS.get(w, _ALIAS.get(w.rstrip("."), w))
+
+
+def _lower_words(texts: list[str]) -> set[str]:
+    """Words the texts use in lower case (common words, not names)."""
+    out: set[str] = set()
+    for t in texts:
+        for m in _WORD.finditer(t):
+            w = m.group(0)
+            if w[0].islower():
+                out.add(w.lower().rstrip("'’s"))
+    return out
+
+
+def _title_cased(title: str) -> bool:
+    """Most longer words capitalised: a Title Cased Question, where capitals do not mark names."""
+    words = [w for w in _WORD.findall(title) if len(w) >= 4]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+def _capitalised_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w[0].isupper()}
+
+
+def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list[NamedSubject]:
+    out: list[NamedSubject] = []
+    for m in _NAME_RUN.finditer(text):
+        words = m.group(0).split()
+        # trim leading/trailing non-name words ("Will Gavin Newsom" -> "Gavin Newsom")
+        s, e = 0, len(words)
+
+        def is_name(w: str) -> bool:
+            k = w.lower().strip(".,'’?!:;()").removesuffix("'s").removesuffix("’s")
+            if not k or k in _NOT_NAMES or k in _MONTHS or k.isdigit() or _YEAR.fullmatch(k):
+                return False
+            if re.fullmatch(r"\d[\d.,%]*\w*", k):  # 25bps, 4.25%, 3rd
+                return False
+            return k not in common or k in _ALIAS
+
+        while s < e and not is_name(words[s]):
+            s += 1
+        while e > s and not is_name(words[e - 1]):
+            e -= 1
+        if s >= e:
+            continue
+        # a run may hold several names split by a non-name ("Tottenham vs Nottingham")
+        chunk: list[str] = []
+        pieces: list[list[str]] = []
+        for w in words[s:e]:
+            if is_name(w) or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van", "von", "der", "bin",
+                                                       "al", "&", "and")):
+                chunk.append(w)
+            else:
+                if chunk:
+                    pieces.append(chunk)
+                chunk = []
+        if chunk:
+            pieces.append(chunk)
+        for piece in pieces:
+            while piece and piece[-1].lower() in ("of", "de", "and", "&", "la", "le", "van", "von", "der"):
+                piece = piece[:-1]
+            if not piece:
+                continue
+            phrase = " ".join(piece).strip(".,'’?!:;()")
+            phrase = re.sub(r"['’]s$", "", phrase)
+            start = offset_text.find(phrase, m.start())
+            if start < 0:
+                continue
+            key = alias_key(phrase)
+            if any(n.key == key for n in out):
+                continue
+            out.append(NamedSubject(text=phrase, key=key, span=Span(start=start, end=start + len(phrase),
+                                                                   quote=phrase, part=part)))
+    return out
+
+
+def _periods_in(text: str, part: Part) -> list[PeriodTerm]:
+    out: list[PeriodTerm] = []
+    taken: list[tuple[int, int]] = []
+    for m in _MONTH_RX.finditer(text):
+        mon = _MONTHS[m.group("mon").lower().rstrip(".")]
+        if m.group("mon") == "May" and not (m.group("day") or m.group("year")) and \
+                re.match(r"\s+(?:not|be|have|also|still)\b", text[m.end():]):
+            continue  # the verb "may"
+        day = int(m.group("day")) if m.group("day") else None
+        year = int(m.group("year")) if m.group("year") else None
+        out.append(PeriodTerm(kind="date" if day else "month", year=year, month=mon, day=day,
+                              span=Span(start=m.start(), end=m.end(), quote=m.group(0), part=part)))
+        taken.append((m.start(), m.end()))
+    for m in _QUARTER_RX.finditer(text):
+        q = int(m.group("q")) if m.group("q") else _QWORDS[m.group("qw").lower()]
+        year = int(m.group("year")) if m.group("year") else None
+        out.append(PeriodTerm(kind="quarter", quarter=q, year=year,
+                              span=Span(start=m.start(), end=m.end(), quote=m.group(0), part=part)))
+        taken.append((m.start(), m.end()))
+    for m in _YEAR.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        out.append(PeriodTerm(kind="year", year=int(m.group(0)),
+                              span=Span(start=m.start(), end=m.end(), quote=m.group(0), part=part)))
+    return out
+
+
+def read_terms(*, title: str, label: str | None, rules: str, yes_clause: str | None = None,
+               yes_clause_start: int | None = None, other_texts: tuple[str, ...] = ()) -> ContractTerms:
+    """The contract terms of one market (see the module docstring). ``other_texts``: more prose (e.g. the
+    other market's rules) whose lower-case words also count as common words."""
+    common = _lower_words([rules, *other_texts])
+    label = (label or "").strip() or None
+    subjects: list[NamedSubject] = []
+    periods: list[PeriodTerm] = []
+    read_from: Literal["question", "rules", "none"] = "none"
+    if title.strip() or label:
+        read_from = "question"
+        if label:
+            subjects += _names_in(label, "label", label, common)
+            periods += _periods_in(label, "label")
+        title_names = _names_in(title, "title", title, common)
+        if _title_cased(title):
+            # "Will The Fed Cut Interest Rates...": capitals say nothing here; keep a word of the title as a
+            # name only where the rules or the label write it capitalised too (or it is a known alias)
+            written = _capitalised_words(" ".join((rules, label or "")))
+            title_names = [n for n in title_names if n.key in _ALIAS.values() or n.key in _ALIAS
+                           or all(t.lower() in written for t in n.text.split())]
+        for n in title_names:
+            if all(n.key != s.key for s in subjects):
+                subjects.append(n)
+        periods += _periods_in(title, "title")
+    source = yes_clause if yes_clause else (rules if not title.strip() and not label else "")
+    if source and (not subjects or not title.strip()):
+        start = yes_clause_start if (yes_clause and yes_clause_start is not None) else 0
+        names = _names_in(source, "rules", source, common)
+        for n in names:
+            n.span = Span(start=n.span.start + start, end=n.span.end + start, quote=n.span.quote, part="rules")
+            if all(n.key != s.key for s in subjects):
+                subjects.append(n)
+        if not periods:
+            for p in _periods_in(source, "rules"):
+                p.span = Span(start=p.span.start + start, end=p.span.end + start, quote=p.span.quote, part="rules")
+                periods.append(p)
+        if read_from == "none" and (names or periods):
+            read_from = "rules"
+    qual_text = " ".join(x for x in (title, label or "", yes_clause or rules[:600]) if x)
+    qualifiers = [q for q, rx in _QUALIFIERS.items() if rx.search(qual_text)]
+    if "not seasonally adjusted" in qualifiers and "seasonally adjusted" in qualifiers:
+        qualifiers.remove("seasonally adjusted")
+    return ContractTerms(subject_status=Status.FOUND if subjects else Status.UNKNOWN, subjects=subjects,
+                         label=label, period_status=Status.FOUND if periods else Status.UNKNOWN, periods=periods,
+                         qualifiers=qualifiers, read_from=read_from,
+                         haystack="\n".join(x for x in (title, label or "", rules) if x))
+
+
+# --- comparing two markets' terms ----------------------------------------------------------------------------------
+class TermDifference(BaseModel):
+    field: Literal["subject", "period", "quantity"]
+    severity: Literal["hard", "soft"]
+    detail: str
+    a: list[Span] = Field(default_factory=list)
+    b: list[Span] = Field(default_factory=list)
+
+
+def _present(name: NamedSubject, text: str) -> bool:
+    """Is this name in the other market's text (any spelling of an alias; a surname alone counts unless
+    the other text puts another first name before it: 'Real Madrid' is not 'Atletico Madrid')?"""
+    low = text.lower().replace("’", "'")
+    group = next((g for g in _ALIASES if name.key == g[0]), None)
+    if group is not None:
+        return any(re.search(r"(?<![\w])" + re.escape(s) + r"(?![\w])", low) for s in group)
+    tokens = [t for t in re.split(r"\s+", name.text.lower().replace("’", "'")) if t]
+    if re.search(r"(?<![\w])" + re.escape(" ".join(tokens)) + r"(?![\w])", low):
+        return True
+    last = tokens[-1]
+    if len(last) < 3:
+        return False
+    for m in re.finditer(r"(?<![\w])" + re.escape(last) + r"(?![\w])", low):
+        before = re.search(r"([A-Za-z][\w'’.-]*)\s+$", text[:m.start()])
+        if before is None:
+            return True
+        prev = before.group(1)
+        if prev.lower() in tokens or prev[0].islower() or prev.lower().strip(".") in _NOT_NAMES:
+            return True
+    return False
+
+
+def _names(ns: list[NamedSubject]) -> str:
+    return ", ".join(f"'{n.text}'" for n in ns[:3]) + (" ..." if len(ns) > 3 else "")
+
+
+def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
+    """Differences of subject, period and quantity (each side's names are looked for in everything the
+    other market says: its ``haystack``)."""
+    a_text, b_text = a.haystack, b.haystack
+    out: list[TermDifference] = []
+    # subjects: names of A absent from all of B, and of B from A
+    miss_a = [n for n in a.subjects if not _present(n, b_text)]
+    miss_b = [n for n in b.subjects if not _present(n, a_text)]
+    if a.label and b.label and alias_key(a.label) != alias_key(b.label) and miss_a and miss_b:
+        out.append(TermDifference(field="subject", severity="hard",
+                                  detail=f"different members: A is '{a.label}', B is '{b.label}'",
+                                  a=[n.span for n in miss_a], b=[n.span for n in miss_b]))
+    elif miss_a and miss_b:
+        out.append(TermDifference(field="subject", severity="hard",
+                                  detail=f"different subjects: A is about {_names(miss_a)}, B about {_names(miss_b)}",
+                                  a=[n.span for n in miss_a], b=[n.span for n in miss_b]))
+    elif miss_a or miss_b:
+        side, other, ns = ("A", "B", miss_a) if miss_a else ("B", "A", miss_b)
+        out.append(TermDifference(field="subject", severity="soft",
+                                  detail=f"{side} names {_names(ns)}, which {other} does not mention: check both are "
+                                         "about the same thing",
+                                  a=[n.span for n in miss_a], b=[n.span for n in miss_b]))
+    elif a.subject_status != b.subject_status:
+        side = "A" if a.subject_status == Status.FOUND else "B"
+        out.append(TermDifference(field="subject", severity="soft",
+                                  detail=f"the subject could be read only on {side}: check the other side is about "
+                                         f"{_names((a if side == 'A' else b).subjects)}"))
+    # periods
+    d = _compare_periods(a.periods, b.periods)
+    if d is not None:
+        out.append(d)
+    # quantity qualifiers
+    qa, qb = set(a.qualifiers), set(b.qualifiers)
+    for x, y in _OPPOSITES:
+        if (x in qa and y in qb and x not in qb and y not in qa) or (y in qa and x in qb and y not in qb and x not in qa):
+            wa, wb = (x, y) if x in qa else (y, x)
+            out.append(TermDifference(field="quantity", severity="hard",
+                                      detail=f"different measures: A is {wa}, B is {wb}"))
+    if "core" in qa ^ qb and not any(td.field == "quantity" for td in out):
+        side = "A" if "core" in qa else "B"
+        other_text = b_text if side == "A" else a_text
+        if not re.search(r"\bcore\b", other_text, re.I):
+            out.append(TermDifference(field="quantity", severity="hard",
+                                      detail=f"{side} measures the core figure, the other the headline one"))
+    return out
+
+
+def _month_key(p: PeriodTerm) -> tuple[int | None, int | None]:
+    return (p.year, p.month)
+
+
+def _compare_periods(pa: list[PeriodTerm], pb: list[PeriodTerm]) -> TermDifference | None:
+    if not pa or not pb:
+        return None
+    ma = [p for p in pa if p.kind in ("date", "month")]
+    mb = [p for p in pb if p.kind in ("date", "month")]
+    ya = {p.year for p in pa if p.year}
+    yb = {p.year for p in pb if p.year}
+    qa = {(p.year, p.quarter) for p in pa if p.kind == "quarter"}
+    qb = {(p.year, p.quarter) for p in pb if p.kind == "quarter"}
+
+    def words(ps: list[PeriodTerm]) -> str:
+        return ", ".join(dict.fromkeys(p.words() for p in ps))
+
+    spans_a, spans_b = [p.span for p in pa], [p.span for p in pb]
+    if ya and yb and not (ya & yb):
+        return TermDifference(field="period", severity="hard",
+                              detail=f"different years: A is about {words(pa)}, B about {words(pb)}", a=spans_a,
+                              b=spans_b)
+    if ma and mb:
+        months_a, months_b = {p.month for p in ma}, {p.month for p in mb}
+        if not (months_a & months_b):
+            return TermDifference(field="period", severity="hard",
+                                  detail=f"different months: A is about {words(ma)}, B about {words(mb)}",
+                                  a=[p.span for p in ma], b=[p.span for p in mb])
+        days_a = {(p.month, p.day) for p in ma if p.day}
+        days_b = {(p.month, p.day) for p in mb if p.day}
+        if days_a and days_b and not (days_a & days_b):
+            return TermDifference(field="period", severity="hard",
+                                  detail=f"different dates: A is about {words(ma)}, B about {words(mb)}",
+                                  a=[p.span for p in ma], b=[p.span for p in mb])
+        return None
+    if qa and qb and not ({q for _, q in qa} & {q for _, q in qb}):
+        return TermDifference(field="period", severity="hard",
+                              detail=f"different quarters: A is about {words(pa)}, B about {words(pb)}", a=spans_a,
+                              b=spans_b)
+    if (ma or qa) and not (mb or qb) or (mb or qb) and not (ma or qa):
+        return TermDifference(field="period", severity="soft",
+                              detail=f"periods of different length: A is about {words(pa)}, B about {words(pb)}",
+                              a=spans_a, b=spans_b)
+    return None

@@ -1,0 +1,92 @@
+"""Equivalence that knows what is being bet on, through the real server on the recorded markets.
+
+Members of one Polymarket neg-risk event share their rule template (the candidate lives only in the question
+and the member's label); Kalshi candidates of one event and strikes of one ladder share their rules; two
+Manifold markets on consecutive FOMC meetings differ by the date alone. None of them is the same bet, and
+the answer says why in plain words. Identical contracts (a market against its own rule text) still are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import connect
+from tools.sim import start_sims
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+CORPUS = {e["id"]: e for e in json.loads((Path(__file__).parent / "fixtures/rules/corpus.json").read_text())}
+
+
+@pytest.fixture
+def env(pm_env):
+    with start_sims("polymarket", "kalshi", "manifold") as group:
+        yield {**pm_env, **group.env(), "PM_MCP_VENUES": "polymarket,kalshi,manifold", "PM_MCP_HTTP_TIMEOUT_S": "3"}
+
+
+async def compare(client, **args) -> tuple[dict, str]:
+    r = await client.call_tool("compare_rules", args)
+    assert not r.is_error, r.content[0].text
+    return r.structured_content["comparison"], r.content[0].text
+
+
+def hard(cmp: dict, field: str) -> list[str]:
+    return [d["detail"] for d in cmp["differences"] if d["severity"] == "hard" and d["field"] == field]
+
+
+async def test_different_candidates_strikes_and_meetings_are_not_the_same_bet(env):
+    async with connect(env) as client:
+        # two members of the 2028 Democratic nomination neg-risk event (one rule template)
+        cmp, text = await compare(client, a="559652", a_venue="polymarket", b="559659", b_venue="polymarket")
+        assert cmp["verdict"] == "not_equivalent" and cmp["mapping"] == "unknown", text
+        assert cmp["a_hash"] != cmp["b_hash"]
+        assert any("Newsom" in d and "Whitmer" in d for d in hard(cmp, "subject")), text
+        assert text.startswith("Verdict: NOT EQUIVALENT")
+
+        # two Pope candidates on Kalshi
+        cmp, text = await compare(client, a="KXNEWPOPE-70-PPAR", a_venue="kalshi", b="KXNEWPOPE-70-LANT",
+                                  b_venue="kalshi")
+        assert cmp["verdict"] == "not_equivalent", text
+        assert any("Parolin" in d and "Tagle" in d for d in hard(cmp, "subject")), text
+
+        # two strikes of one Kalshi ladder: cut 25 bps vs cut more than 25 bps
+        cmp, text = await compare(client, a="KXFEDDECISION-26SEP-C25", a_venue="kalshi",
+                                  b="KXFEDDECISION-26SEP-C26", b_venue="kalshi")
+        assert cmp["verdict"] == "not_equivalent", text
+
+        # consecutive FOMC meetings on Manifold (Sept. 16 vs Oct. 28, 2026)
+        cmp, text = await compare(client, a="lqtROphAhp", a_venue="manifold", b="udAUupudlE", b_venue="manifold")
+        assert cmp["verdict"] == "not_equivalent", text
+        assert any("September" in d and "October" in d for d in hard(cmp, "period")), text
+
+        # a Manifold October-meeting market against Kalshi's September ladder: named as months, not a threshold
+        cmp, text = await compare(client, a="udAUupudlE", a_venue="manifold", b="KXFEDDECISION-26SEP-C25",
+                                  b_venue="kalshi")
+        assert cmp["verdict"] == "not_equivalent", text
+        assert any("October" in d and "September" in d for d in hard(cmp, "period")), text
+
+        # two pasted texts that differ only by the name
+        cmp, text = await compare(client, a_text="Resolves YES if Alice wins the 2026 club chess championship.",
+                                  b_text="Resolves YES if Bob wins the 2026 club chess championship.")
+        assert cmp["verdict"] == "not_equivalent" and cmp["mapping"] == "unknown", text
+        assert any("Alice" in d and "Bob" in d for d in hard(cmp, "subject")), text
+
+
+async def test_identical_contracts_are_still_equivalent(env):
+    async with connect(env) as client:
+        tot = "KXEPLGAME-26MAR22TOTNFO-TOT"
+        cmp, text = await compare(client, a=tot, a_venue="kalshi", b_text=CORPUS["kx-epl-tot"]["text"])
+        assert cmp["verdict"] == "equivalent" and cmp["mapping"] == "same", text
+        cmp, text = await compare(client, a="559652", a_venue="polymarket", b="559652", b_venue="polymarket")
+        assert cmp["verdict"] == "equivalent", text
+        # inverted wording of one contract: equivalent, YES on A is NO on B
+        cmp, text = await compare(
+            client,
+            a_text="Resolves YES if US CPI inflation for November 2026, as published by the Bureau of Labor "
+                   "Statistics, is below 3.0%.",
+            b_text="Resolves YES if US CPI inflation for November 2026, as published by the Bureau of Labor "
+                   "Statistics, is 3.0% or higher.")
+        assert cmp["mapping"] == "inverted" and cmp["verdict"] != "not_equivalent", text

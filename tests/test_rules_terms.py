@@ -1,0 +1,67 @@
+"""Contract terms (pm_mcp.domain.rules.terms) and how compare_rules uses them: the subject, the period and
+the measured quantity decide whether two prices are the same bet."""
+
+from pm_mcp.domain.models import Market
+from pm_mcp.domain.rules import parse_rules, rules_hash
+from pm_mcp.domain.rules_compare import compare_rules
+
+FOMC = ("Resolves YES if the Federal Reserve lowers the target range for the federal funds rate at its {m} 2026 "
+        "meeting, as stated in the FOMC statement on federalreserve.gov.")
+
+
+def cmp(ta: str, ra: str, tb: str, rb: str, la: str | None = None, lb: str | None = None):
+    a = Market(id="a", venue="kalshi", title=ta, group_label=la, rule_text=ra)
+    b = Market(id="b", venue="polymarket", title=tb, group_label=lb, rule_text=rb)
+    return compare_rules(parse_rules(ra, market=a), parse_rules(rb, market=b))
+
+
+def fields(c, severity="hard"):
+    return {d.field for d in c.differences if d.severity == severity}
+
+
+def test_same_surname_other_club_is_another_subject():
+    r = "Resolves YES if {t} wins the 2026 Copa del Rey final, per the official RFEF result."
+    c = cmp("Will Real Madrid win the Copa del Rey?", r.format(t="Real Madrid"),
+            "Will Atletico Madrid win the Copa del Rey?", r.format(t="Atletico Madrid"))
+    assert c.verdict == "not_equivalent" and "subject" in fields(c)
+
+
+def test_aliases_and_title_case_do_not_invent_differences():
+    c = cmp("Will the Fed Cut Interest Rates at the December 2026 Meeting?", FOMC.format(m="December"),
+            "FOMC December 2026: rate cut?", FOMC.format(m="December"))
+    assert "subject" not in fields(c) and "subject" not in fields(c, "soft"), c.summary
+    assert c.verdict == "equivalent", c.summary
+
+
+def test_consecutive_meetings_name_the_months():
+    c = cmp("Fed cut in December 2026?", FOMC.format(m="December"), "Fed cut in September 2026?",
+            FOMC.format(m="September"))
+    assert c.verdict == "not_equivalent"
+    (d,) = [d for d in c.differences if d.field == "period"]
+    assert "December" in d.detail and "September" in d.detail
+
+
+def test_core_cpi_is_not_headline_cpi():
+    r = "Resolves YES if {q}CPI for November 2026, year-over-year, published by the BLS, is above 3.0%."
+    c = cmp("Core CPI above 3% in November 2026?", r.format(q="core "), "CPI above 3% in November 2026?",
+            r.format(q=""))
+    assert c.verdict == "not_equivalent" and "quantity" in fields(c), c.summary
+
+
+def test_an_extra_name_on_one_side_is_uncertain_not_equivalent():
+    r = "Resolves YES if Donald Trump wins {x}the 2028 presidential election as called by the AP."
+    c = cmp("Will Trump win in 2028?", r.format(x=""), "Will Trump win Pennsylvania in 2028?",
+            r.format(x="Pennsylvania in "))
+    assert c.verdict != "equivalent", c.summary
+
+
+def test_the_hash_covers_question_and_label():
+    tpl = 'This market will resolve to "Yes" if the named individual wins the nomination.'
+    a = Market(id="1", venue="polymarket", title="Will Gavin Newsom win?", group_label="Gavin Newsom", rule_text=tpl)
+    b = Market(id="2", venue="polymarket", title="Will Pete Buttigieg win?", group_label="Pete Buttigieg",
+               rule_text=tpl)
+    ha, hb = parse_rules(tpl, market=a), parse_rules(tpl, market=b)
+    assert ha.rules_hash != hb.rules_hash and ha.text_hash == hb.text_hash == rules_hash(tpl)
+    assert parse_rules(tpl).rules_hash == rules_hash(tpl)  # pasted text: the text's own hash, as before
+    assert all(s.quote == (a.group_label if s.part == "label" else a.title)[s.start:s.end]
+               for s in (n.span for n in ha.terms.subjects))
