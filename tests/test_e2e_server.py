@@ -157,16 +157,21 @@ async def test_stdio_tools_end_to_end(env):
 
 @pytest.mark.anyio
 async def test_streamable_http_end_to_end(env):
+    import httpx2
     from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
 
     port = _free_port()
     proc = subprocess.Popen([*pm_mcp_command(), "serve", "--http", "--port", str(port)], env=env, cwd=str(REPO),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_listening(port, proc)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
-            await _check_tool_list(client)
-            await _check_calls(client)
+        # no PM_MCP_HTTP_TOKEN: the server generated one into the data directory (tests/test_e2e_hardening.py)
+        token = (Path(env["PM_MCP_HOME"]) / "http_token").read_text().strip()
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
+                await _check_tool_list(client)
+                await _check_calls(client)
         assert proc.poll() is None
     finally:
         _stop(proc)
