@@ -73,7 +73,9 @@ async def test_get_market_on_pasted_urls(env):
         assert m["close_time"].startswith("2070-01-01T15:00:00")
         yes_book = next(b for b in out["books"] if b["outcome"] == "Yes")
         assert yes_book["derived"] and Decimal(yes_book["best_ask"]) == 1 - Decimal("0.93")
-        assert "Rules:" in text and "derived from the other side" in text
+        # the rules in the labelled venue-text block (pm_mcp.domain.untrusted), every line "> "-quoted
+        assert "venue text (untrusted, quoted as written): rules\n> " + m["rule_text"].strip()[:40] in text
+        assert "derived from the other side" in text
         assert " contracts" in text.split("Volume ", 1)[1].split("\n", 1)[0]  # Kalshi counts contracts, not USD
 
         # an event URL with several markets: a clear error listing them, and the server keeps running

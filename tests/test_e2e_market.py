@@ -118,7 +118,8 @@ async def test_pasted_references_resolve(env):
         assert m["rule_text"].startswith("This market will resolve")
         assert {b["outcome"] for b in out["books"]} == {"Yes", "No"}
         assert all(Decimal(b["best_bid"]) < Decimal(b["best_ask"]) for b in out["books"])
-        for needle in ("Rules:", "Tick 0.001, minimum order 5", "Closes 2028-11-07 00:00 UTC", "Book Yes: best bid"):
+        for needle in ("venue text (untrusted, quoted as written): rules\n> This market will resolve",
+                       "Tick 0.001, minimum order 5", "Closes 2028-11-07 00:00 UTC", "Book Yes: best bid"):
             assert needle in text
         text = await call_error(client, "get_market", {"market": "https://polymarket.com/event/"
                                                        "democratic-presidential-nominee-2028"})

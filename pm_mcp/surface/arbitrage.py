@@ -54,6 +54,7 @@ from pm_mcp.domain.arbitrage import (
 )
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook
 from pm_mcp.domain.money import floor_to, normalize, usd
+from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.surface.orders import IntentOut
 from pm_mcp.surface.render import ToolError, tool_result
 
@@ -277,6 +278,20 @@ class _Scanner:
         return out
 
 
+def _opp_title(o: Opportunity) -> str:
+    """The opportunity's title with the venue's words quoted: the market title it starts with (yes_no,
+    cross_venue, resolution) quoted apart from our words after it; otherwise (an event's set) all of it."""
+    for leg in o.legs:
+        t = leg.market_title
+        if t and o.title.startswith(t):
+            rest = o.title[len(t):]
+            for label in sorted({l.outcome for l in o.legs}, key=len, reverse=True):
+                if label and quote_label(label) != label:
+                    rest = rest.replace(label, quote_label(label))
+            return quote_inline(t, 100) + (" " if rest[:1].isspace() else "") + clean_inline(rest, 120)
+    return quote_inline(o.title, 140)
+
+
 def _opp_line(i: int, o: Opportunity) -> str:
     tag = "RISK-FREE" if o.risk_free else "NOT risk-free"
     when = ""
@@ -285,16 +300,16 @@ def _opp_line(i: int, o: Opportunity) -> str:
         if o.days_to_resolution is not None:
             when += f" ({normalize(o.days_to_resolution.quantize(Decimal('0.1')))} d"
             when += f", {(o.annualised_return * 100).quantize(Decimal('1'))}%/yr)" if o.annualised_return else ")"
-    head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {o.title}: profit {usd(o.profit)} on {usd(o.cost)} "
+    head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {_opp_title(o)}: profit {usd(o.profit)} on {usd(o.cost)} "
             f"({(o.return_pct * 100).quantize(Decimal('0.1'))}%) at size {normalize(o.size)}, capacity "
             f"{normalize(o.capacity)}{when}; if one leg fails {usd(o.worst_case_one_leg_fails)}")
-    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {l.outcome} '{l.market_title}' @<= {normalize(l.limit_price)}"
-                     f" ({l.venue})" for l in o.legs[:6])
+    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {quote_label(l.outcome)} {quote_inline(l.market_title, 80)} "
+                     f"@<= {normalize(l.limit_price)} ({l.venue})" for l in o.legs[:6])
     if len(o.legs) > 6:
         legs += f"; +{len(o.legs) - 6} more legs"
     lines = [head, "   legs: " + legs]
     for f in o.flags[:3]:
-        lines.append("   flag: " + f)
+        lines.append("   flag: " + clean_inline(f, 240))
     return "\n".join(lines)
 
 
@@ -315,10 +330,10 @@ def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, ne
         lines.append("Look-alikes NOT treated as arbitrage (rules differ or are unclear):")
         for u in scan.uncertain[:5]:
             edge = f", edge if identical {usd(u.indicative_edge)}/share" if u.indicative_edge is not None else ""
-            lines.append(f" - {u.a_venue} '{u.a_title}' vs {u.b_venue} '{u.b_title}': {u.verdict}{edge}; "
-                         + "; ".join(u.differences[:2]))
+            lines.append(f" - {u.a_venue} {quote_inline(u.a_title, 80)} vs {u.b_venue} {quote_inline(u.b_title, 80)}: "
+                         f"{u.verdict}{edge}; " + "; ".join(clean_inline(d, 160) for d in u.differences[:2]))
     if scan.warnings:
-        lines.append("Warnings: " + " | ".join(scan.warnings[:4]))
+        lines.append("Warnings: " + " | ".join(clean_inline(w, 200) for w in scan.warnings[:4]))
     if next_cursor:
         lines.append(f"More: find_arbitrage(cursor='{next_cursor}')")
     return "\n".join(lines)
@@ -606,7 +621,7 @@ def register(mcp: MCPServer) -> None:
                 "run in order as fill-and-kill orders and a partly filled leg stops the rest (the exposure is "
                 "reported).")
         if opp.flags:
-            head += " Flags: " + "; ".join(opp.flags[:3])
+            head += " Flags: " + "; ".join(clean_inline(f, 240) for f in opp.flags[:3])
         out = BundleOut(opportunity_id=opp.id, kind=opp.kind.value, size=want, expected_cost=cost,
                         guaranteed_payout=payout, expected_profit=profit,
                         intent=intent_out(rec, [], how))

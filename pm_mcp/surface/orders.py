@@ -24,6 +24,7 @@ import pm_mcp.execution  # noqa: F401 - registers the "execution" startup hook a
 import pm_mcp.venues.service  # noqa: F401 - the market data the engine reads
 from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.money import normalize
+from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
@@ -179,30 +180,56 @@ def _tag(mode: str) -> str:
     return "[PAPER]" if mode == "paper" else "[LIVE]"
 
 
+# Titles and outcome labels in our text follow pm_mcp.domain.untrusted: titles quoted, capped, one line;
+# labels bare only when one plain word; venue messages cleaned to one capped line.
+ORDER_TITLE_CHARS = 80
+
+
 def order_line(o: OrderRecord) -> str:
     filled = f"filled {normalize(o.filled_size)}/{normalize(o.size)}"
     if o.avg_price is not None and o.filled_size > 0:
         filled += f" @ avg {o.avg_price.quantize(Decimal('0.0001'))}"
     if o.fees_paid:
         filled += f", fees {money(o.fees_paid, o.venue, up=True)}"
-    msg = f" ({o.message})" if o.message else ""
-    return (f"{o.id} {o.status}: {o.side} {normalize(o.size)} {o.outcome} of '{o.market_title}' at "
-            f"{price_text(o.limit_price, o.venue)}; {filled}{msg}")
+    msg = f" ({clean_inline(o.message, 200)})" if o.message else ""
+    return (f"{o.id} {o.status}: {o.side} {normalize(o.size)} {quote_label(o.outcome)} of "
+            f"{quote_inline(o.market_title, ORDER_TITLE_CHARS)} at {price_text(o.limit_price, o.venue)}; {filled}{msg}")
+
+
+def leg_plain(leg: Any) -> str:
+    """A leg's plain words (the intent's own sentence) with the venue's title quoted and its label shown by
+    the convention; a sentence of another shape is shown as one cleaned line with the title quoted."""
+    p, label, title = leg.plain, leg.outcome, leg.market_title
+    mid, tail = f" {label} shares of '{title}' on ", f" if {label}"
+    i = p.find(mid)
+    if i >= 0 and p.endswith(tail):
+        shown = quote_label(label)
+        return (clean_inline(p[:i], 0) + f" {shown} shares of {quote_inline(title)} on "
+                + clean_inline(p[i + len(mid):len(p) - len(tail)], 0) + f" if {shown}")
+    return clean_inline(p.replace(f"'{title}'", quote_inline(title)), 600)
+
+
+def intent_plain(it: Any) -> str:
+    if len(it.legs) == 1:
+        return leg_plain(it.legs[0])
+    head = clean_inline(it.plain.split("\n", 1)[0], 400)
+    return head + "".join(f"\n  {i}. {leg_plain(leg)}" for i, leg in enumerate(it.legs, 1))
 
 
 def intent_text(rec: IntentRecord, orders: list[OrderRecord], how: dict[str, Any] | None = None) -> str:
     it = rec.intent
-    lines = [f"{_tag(it.mode)} intent {it.id} {rec.status.value.upper()}: {it.plain}"]
+    lines = [f"{_tag(it.mode)} intent {it.id} {rec.status.value.upper()}: {intent_plain(it)}"]
     if it.policy.ok:
         lines.append(f"Risk policy: within limits. Worst-case loss {money(it.worst_case_loss, it.venue, up=True)}.")
     else:
         lines.append("Risk policy REFUSES it: " + "; ".join(
-            f"{v.message} [rule {v.rule}, limit {v.limit}, value {v.value}]" for v in it.policy.violations))
+            f"{clean_inline(v.message, 300)} [rule {v.rule}, limit {v.limit}, value {v.value}]"
+            for v in it.policy.violations))
     for leg in it.legs:
         for note in leg.notes:
-            lines.append(f"Note: {note}.")
+            lines.append(f"Note: {clean_inline(note, 300)}.")
     if rec.reason and it.policy.ok:
-        lines.append(f"Reason: {rec.reason}")
+        lines.append(f"Reason: {clean_inline(rec.reason, 300)}")
     if rec.status == IntentStatus.PROPOSED:
         lines.append(f"Expires {it.expires_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}.")
     if how and how.get("instructions"):
@@ -448,16 +475,17 @@ def register(mcp: MCPServer) -> None:
                 mark = f"mark {p.mark_price.quantize(Decimal('0.0001'))} ({p.mark_source})" if p.mark_price is not None \
                     else "no mark"
                 upnl = p.unrealized_pnl.quantize(Decimal("0.01")) if p.unrealized_pnl is not None else "?"
-                lines.append(f"- {normalize(p.size)} {p.outcome} of '{p.title}' ({p.venue} {p.market_id}) avg cost "
+                lines.append(f"- {normalize(p.size)} {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
+                             f"({p.venue} {clean_inline(p.market_id, 100)}) avg cost "
                              f"{p.avg_cost.quantize(Decimal('0.0001'))}, {mark}, unrealised {upnl}")
             else:
-                lines.append(f"- {p.status}: {p.outcome} of '{p.title}' realised "
-                             f"{p.realized_pnl.quantize(Decimal('0.01'))}"
-                             + (f" (resolved {p.settled_outcome})" if p.settled_outcome else ""))
+                lines.append(f"- {p.status}: {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
+                             f"realised {p.realized_pnl.quantize(Decimal('0.01'))}"
+                             + (f" (resolved {quote_label(p.settled_outcome)})" if p.settled_outcome else ""))
         for e in snap.exposure:
-            lines.append(f"Event {e.event_id}: exposure {cur}{e.exposure.quantize(Decimal('0.01'))} of cap "
+            lines.append(f"Event {clean_inline(e.event_id, 100)}: exposure {cur}{e.exposure.quantize(Decimal('0.01'))} of cap "
                          f"{cur}{e.cap.quantize(Decimal('0.01'))}")
-        lines += [f"Warning: {w}" for w in snap.warnings]
+        lines += [f"Warning: {clean_inline(w, 300)}" for w in snap.warnings]
         return tool_result(snap, "\n".join(lines))
 
     @mcp.tool(annotations=READ)
@@ -477,7 +505,8 @@ def register(mcp: MCPServer) -> None:
         for f in tr.forecasts[:20]:
             res = (f"resolved {f.resolved_outcome}, Brier {f.brier.quantize(Decimal('0.0001'))}" if f.resolved
                    else "unresolved")
-            lines.append(f"  {f.intent_id}: p={f.forecast_p} {f.outcome} of '{f.title}' ({f.source}): {res}")
+            lines.append(f"  {f.intent_id}: p={f.forecast_p} {quote_label(f.outcome)} of "
+                         f"{quote_inline(f.title, ORDER_TITLE_CHARS)} ({clean_inline(f.source, 60)}): {res}")
         return tool_result(tr, "\n".join(lines))
 
     @mcp.tool(annotations=TIGHTEN)

@@ -20,10 +20,13 @@ from pm_mcp.domain.rules_compare import RuleComparison
 from pm_mcp.domain.rules_compare import compare_rules as compare_analyses
 from pm_mcp.domain.scorecard import Scorecard
 from pm_mcp.domain.scorecard import assess_market as score_market
+from pm_mcp.domain.untrusted import VENUE_TEXT_LABEL, clean_inline, quote_inline, quote_label
 from pm_mcp.surface.render import ToolError, tool_result
 
 VenueArg = Literal["polymarket", "kalshi", "manifold"]
 MAX_TEXT = 20_000
+# the one line that says what the quotes in a rule analysis are (pm_mcp.domain.untrusted's convention)
+QUOTES_NOTE = f'Quotes "..." are {VENUE_TEXT_LABEL}; @N = offset in the rules.'
 # Read-only (so idempotent); open-world because with a market id they read a venue.
 READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
@@ -108,64 +111,93 @@ async def _analyse(ctx: Context, market: str | None, venue: str | None, text: st
 
 
 def _q(sp: Span | None, n: int = 90) -> str:
+    """A span of the venue's text, quoted (pm_mcp.domain.untrusted.quote_inline) with where it is."""
     if sp is None:
         return ""
-    q = " ".join(sp.quote.split())
-    q = q if len(q) <= n else q[:n - 3] + "..."
-    where = "title" if sp.part == "title" else f"@{sp.start}"
-    return f' "{q}" ({where})'
+    where = f"@{sp.start}" if sp.part == "rules" else sp.part
+    return f" {quote_inline(sp.quote, n)} ({where})"
+
+
+def _c(text: object, n: int = 120) -> str:
+    """Words the analysis took from the venue's text (names, references, notes): one clean capped line."""
+    return clean_inline(text, n)
+
+
+def _quote_labels(text: str, labels: list[str]) -> str:
+    """Our sentence that names outcome labels: the odd ones (long, several words) quoted in place."""
+    for label in sorted(set(labels), key=len, reverse=True):
+        if label and label in text and quote_label(label) != label:
+            text = text.replace(label, quote_label(label))
+    return text
+
+
+def _quote_spans(text: str, spans: list[Span]) -> str:
+    """Our sentence that cites the venue's words as 'x' (the spans it came from): those quoted our way."""
+    for q in sorted({sp.quote for sp in spans if sp.quote}, key=len, reverse=True):
+        text = text.replace(f"'{q}'", quote_inline(q, 60))
+    return text
+
+
+def market_line(m: Market) -> str:
+    """A market named in a rule tool's answer: the title quoted, then venue and id."""
+    return f"{quote_inline(m.title)} ({m.venue} id={_c(m.id, 100)})"
 
 
 def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
     lines = [header] if header else []
-    lines.append(f"Settlement clarity {a.clarity:.2f}: " + "; ".join(a.clarity_reasons[:5]))
+    lines.append(QUOTES_NOTE)
+    lines.append(f"Settlement clarity {a.clarity:.2f}: " + "; ".join(_c(r, 200) for r in a.clarity_reasons[:5]))
     if a.sources.status == Status.FOUND:
-        lines.append("Source: " + "; ".join(f"{i.name}{_q(i.span, 60)}" for i in a.sources.items[:6]))
+        lines.append("Source: " + "; ".join(f"{_c(i.name, 60)}{_q(i.span, 60)}" for i in a.sources.items[:6]))
     else:
-        lines.append(f"Source: UNKNOWN ({a.sources.note})"
-                     + (f" | venue metadata: {a.sources.metadata}" if a.sources.metadata else ""))
+        lines.append(f"Source: UNKNOWN ({_c(a.sources.note, 200)})"
+                     + (f" | venue metadata: {quote_inline(a.sources.metadata, 120)}" if a.sources.metadata else ""))
     if a.oracle:
-        lines.append(f"Oracle: {a.oracle.name} ({a.oracle.basis})")
+        lines.append(f"Oracle: {_c(a.oracle.name, 60)} ({_c(a.oracle.basis, 160)})")
     c = a.condition
     if c.status == Status.UNKNOWN:
-        lines.append(f"Condition: UNKNOWN ({c.note})")
+        lines.append(f"Condition: UNKNOWN ({_c(c.note, 200)})")
     else:
         th = c.threshold
         th_text = "none (event market)" if th is None else (
-            f"{th.comparator} {th.value if th.value is not None else th.reference}{' ' + th.unit if th.unit else ''}"
-            + _q(th.span, 60))
+            f"{th.comparator} {th.value if th.value is not None else _c(th.reference, 60)}"
+            f"{' ' + _c(th.unit, 20) if th.unit else ''}" + _q(th.span, 60))
         lines.append(f"Condition [{c.status.value}]: YES if{_q(c.yes_span, 160) or ' (see threshold)'} | threshold: {th_text}")
         if c.conflicts:
             lines.append("  CONFLICT: title says " + "; ".join(
-                f"{t.comparator} {t.value}{_q(t.span, 60)}" for t in c.conflicts) + " - review the rules")
+                f"{t.comparator} {t.value}{_q(t.span, 60)}" for t in c.conflicts[:4]) + " - review the rules")
     d = a.deadline
     if d.value is None:
-        lines.append(f"Deadline: UNKNOWN ({d.note})")
+        lines.append(f"Deadline: UNKNOWN ({_c(d.note, 200)})")
     else:
         v = d.value
-        when = f"{v.date or '?'}" + (f" {v.time}" if v.time else "") + (f" {v.tz_label}" if v.tz_label else "")
+        when = f"{v.date or '?'}" + (f" {_c(v.time, 20)}" if v.time else "") + (f" {_c(v.tz_label, 20)}"
+                                                                                  if v.tz_label else "")
         utc = f" = {v.utc.isoformat().replace('+00:00', 'Z')}" if v.utc else ""
         lines.append(f"Deadline [{d.status.value}, {v.kind}]: {when}{utc}{_q(v.span, 60)}"
-                     + (f" ({v.note})" if v.note else ""))
+                     + (f" ({_c(v.note, 200)})" if v.note else ""))
         if d.cutoff and d.cutoff is not v:
-            lines.append(f"  fallback cutoff: {d.cutoff.date} {d.cutoff.time or ''} {d.cutoff.tz_label or ''}".rstrip())
+            lines.append(f"  fallback cutoff: {d.cutoff.date} {_c(d.cutoff.time or '', 20)} "
+                         f"{_c(d.cutoff.tz_label or '', 20)}".rstrip())
     if d.early_resolution is not None:
         lines.append(f"Early resolution: {'possible' if d.early_resolution else 'no'}{_q(d.early_resolution_span, 70)}")
     else:
         lines.append("Early resolution: not stated")
     if a.edge_cases:
         lines.append("Edge cases: " + "; ".join(
-            f"{e.kind}" + (f" -> {e.outcome}" if e.outcome else "") for e in a.edge_cases[:8]))
+            f"{e.kind}" + (f" -> {quote_label(e.outcome)}" if e.outcome else "") for e in a.edge_cases[:8]))
     else:
         lines.append("Edge cases: none stated (ties/postponement/cancellation unhandled: review the rules)")
     mo = a.multi_outcome
-    lines.append(f"Outcomes: {mo.kind}" + (f" ({', '.join(mo.outcomes[:6])})" if mo.outcomes else "")
+    lines.append(f"Outcomes: {mo.kind}" + (f" ({', '.join(quote_label(o) for o in mo.outcomes[:6])}"
+                                           + (f", +{len(mo.outcomes) - 6} more" if len(mo.outcomes) > 6 else "")
+                                           + ")" if mo.outcomes else "")
                  + (f"; other-rule{_q(mo.other_rule, 60)}" if mo.other_rule else "")
-                 + (f" | {mo.note}" if mo.note else ""))
+                 + (f" | {_c(mo.note, 200)}" if mo.note else ""))
     if a.ambiguity:
         lines.append("Ambiguity: " + "; ".join(f"{f.kind}{_q(f.span, 50)}" for f in a.ambiguity[:6]))
     if a.review:
-        lines.append("Review the rules for: " + ", ".join(a.review))
+        lines.append("Review the rules for: " + ", ".join(_c(r, 80) for r in a.review[:10]))
     lines.append(f"rules_hash {a.rules_hash}")
     return lines
 
@@ -185,7 +217,7 @@ def register(mcp: MCPServer) -> None:
         field that is not there says UNKNOWN: read the rules. Call before estimating a probability."""
         m, a = await _analyse(ctx, market, venue, text)
         out = ParseOut(market=_ref(m) if m else None, analysis=a)
-        header = f"{m.title} ({m.venue} id={m.id})" if m else f"Pasted rule text ({a.text_length} chars)"
+        header = market_line(m) if m else f"Pasted rule text ({a.text_length} chars)"
         return tool_result(out, "\n".join(render_analysis(a, header)))
 
     @mcp.tool(title="Compare market rules", annotations=READ_OPEN)
@@ -207,13 +239,15 @@ def register(mcp: MCPServer) -> None:
         cmp = compare_analyses(aa, ab)
         out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
                          a=aa, b=ab)
-        name_a = f"A: {ma.title} ({ma.venue} {ma.id})" if ma else "A: pasted text"
-        name_b = f"B: {mb.title} ({mb.venue} {mb.id})" if mb else "B: pasted text"
-        lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}", name_a, name_b]
+        name_a = f"A: {market_line(ma)}" if ma else "A: pasted text"
+        name_b = f"B: {market_line(mb)}" if mb else "B: pasted text"
+        lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}", name_a, name_b,
+                 QUOTES_NOTE]
         for d in cmp.differences[:10]:
             qa = "; ".join(_q(s, 60).strip() for s in d.a[:2])
             qb = "; ".join(_q(s, 60).strip() for s in d.b[:2])
-            lines.append(f"- [{d.severity}] {d.field}: {d.detail}" + (f"\n    A: {qa}" if qa else "")
+            lines.append(f"- [{d.severity}] {d.field}: {_c(_quote_spans(d.detail, d.a + d.b), 240)}"
+                         + (f"\n    A: {qa}" if qa else "")
                          + (f"\n    B: {qb}" if qb else ""))
         if not cmp.differences:
             lines.append("No differences in source, condition, deadline, edge cases or outcome structure.")
@@ -249,12 +283,12 @@ def register(mcp: MCPServer) -> None:
         a = parse_rule_text(market_rule_text(m), venue=m.venue, market=m)
         card = score_market(m, books, a, datetime.now(UTC))
         out = AssessOut(scorecard=card, analysis=a, warnings=warnings)
-        lines = [f"{m.title} ({m.venue} id={m.id})",
-                 f"Verdict: {card.verdict.upper()} | tier cap: {card.tier_cap.max_tier} ({card.tier_cap.note})"]
-        lines += [f"- {r}" for r in card.reasons]
+        lines = [market_line(m),
+                 f"Verdict: {card.verdict.upper()} | tier cap: {card.tier_cap.max_tier} ({_c(card.tier_cap.note, 200)})"]
+        lines += [f"- {_c(_quote_labels(r, [o.label for o in m.outcomes]), 300)}" for r in card.reasons]
         for q in card.books:
-            lines.append(f"Book {q.outcome}: bid {q.best_bid} / ask {q.best_ask}, spread {q.spread}, "
+            lines.append(f"Book {quote_label(q.outcome)}: bid {q.best_bid} / ask {q.best_ask}, spread {q.spread}, "
                          f"within 2c: ${q.bid_depth_usd:.2f} bid / ${q.ask_depth_usd:.2f} ask")
-        lines += [f"warning: {w}" for w in warnings]
+        lines += [f"warning: {_c(w, 300)}" for w in warnings]
         lines.append(f"rules_hash {a.rules_hash} (store it with an intent; re-check before submitting)")
         return tool_result(out, "\n".join(lines))

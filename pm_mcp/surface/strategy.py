@@ -24,6 +24,7 @@ from pm_mcp.domain.money import MoneyError, normalize, pct, to_decimal, usd
 from pm_mcp.domain.policy import RiskPolicy
 from pm_mcp.domain.sizing import (CONFIDENCE_TIERS, DEFAULT_METHOD, RECOMMENDED_KELLY_FRACTIONS, SizingError,
                                   SizingMethod, SizingRequest, SizingResult, Tier, size_position as size_core)
+from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.surface.render import ToolError, tool_result
 
 # A number given as a JSON number or a decimal string ("0.45"); parsed exactly to Decimal in the body.
@@ -200,23 +201,26 @@ def _size_text(r: SizingResult, pol: RiskPolicy) -> str:
 
 
 def _edge_text(r: EdgeOut) -> str:
-    where = f"{r.market_title} [{r.venue}:{r.market_id}] " if r.market_title else (f"{r.venue} " if r.venue else "")
+    where = (f"{quote_inline(r.market_title)} [{r.venue}:{clean_inline(r.market_id, 100)}] " if r.market_title
+             else (f"{r.venue} " if r.venue else ""))
+    outcome = quote_label(r.outcome)
+    warnings = [clean_inline(w, 300) for w in r.warnings]
     if r.filled_size == 0:
-        return f"{where}{r.side} {r.outcome}: nothing fills. " + "; ".join(r.warnings)
+        return f"{where}{r.side} {outcome}: nothing fills. " + "; ".join(warnings)
     src = (f"avg ${normalize(r.average_price)} over {r.levels_used} level(s), worst ${normalize(r.worst_price)}"
            if r.source == "book" else f"at ${normalize(r.average_price)}")
     verdict = "edge" if (r.edge_pp or 0) > 0 else "NO edge"
     lines = [
-        f"{where}{r.side.capitalize()} {normalize(r.filled_size)} {r.outcome} {src}; fees {usd(r.fees_usd)} -> "
-        f"break-even {pct(r.break_even_probability or Decimal(0))}. Your P({r.outcome}) {pct(r.p)} -> {verdict} "
+        f"{where}{r.side.capitalize()} {normalize(r.filled_size)} {outcome} {src}; fees {usd(r.fees_usd)} -> "
+        f"break-even {pct(r.break_even_probability or Decimal(0))}. Your P({outcome}) {pct(r.p)} -> {verdict} "
         f"{'+' if (r.edge_pp or 0) > 0 else ''}{r.edge_pp} pp after costs; EV {usd(r.ev_total_usd)} total "
         f"(${normalize(r.ev_per_contract.quantize(Decimal('0.0001')))}/share)"
         + (f", ROI {pct(r.roi)}" if r.roi is not None else "")
         + f"; Kelly fraction at this price {pct(r.kelly_fraction or Decimal(0))}.",
         f"Fees: {r.fee_model}.",
     ]
-    if r.warnings:
-        lines.append("Warnings: " + "; ".join(r.warnings) + ".")
+    if warnings:
+        lines.append("Warnings: " + "; ".join(warnings) + ".")
     return "\n".join(lines)
 
 
