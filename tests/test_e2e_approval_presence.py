@@ -12,6 +12,7 @@ receives), the approval page driven in Debian's headless Chromium.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -186,3 +187,98 @@ async def test_wrong_pins_lock_the_pin_and_a_direct_post_without_a_factor_is_ref
     home = Path(env["PM_MCP_HOME"])
     assert json.loads((home / presence.PIN_ATTEMPTS_FILE).read_text())["failures"] == presence.MAX_TRIES
     assert stat.S_IMODE((home / presence.PIN_ATTEMPTS_FILE).stat().st_mode) == 0o600
+
+
+VIRTUAL_AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+                         "hasUserVerification": True, "isUserVerified": True}
+
+
+async def enrol_passkey(env: dict, browser):
+    """`pm-mcp enroll --no-browser` in a subprocess; its page in Chromium with a virtual authenticator."""
+    proc = await asyncio.create_subprocess_exec(*pm_mcp_command(), "enroll", "--no-browser", "--timeout", "60",
+                                                "--name", "test laptop", env=env, cwd=str(REPO),
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out = b""
+        while b"/e/" not in out:
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert line, (await proc.stderr.read()).decode()
+            out += line
+        url = re.search(r"http://localhost:\d+/e/\S+", out.decode()).group(0)
+        page = await browser.new_page()
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("WebAuthn.enable")
+        authenticator = (await cdp.send("WebAuthn.addVirtualAuthenticator",
+                                        {"options": VIRTUAL_AUTHENTICATOR}))["authenticatorId"]
+        await page.goto(url)
+        await page.click("#create")
+        await page.wait_for_selector("#done", timeout=20_000)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        rest = (await proc.stdout.read()).decode()
+        assert "Passkey saved" in rest
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    creds = (await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
+    assert len(creds) == 1 and creds[0]["rpId"] == "localhost"
+    # the enrolment page works once
+    async with httpx.AsyncClient() as h:
+        with pytest.raises(httpx.HTTPError):
+            await h.get(url, timeout=3)
+    return page, cdp, authenticator
+
+
+async def test_passkey_enrolled_with_pm_mcp_enroll_approves_a_live_order(live, browser):
+    sim, env = live
+    page, cdp, authenticator = await enrol_passkey(env, browser)
+    home = Path(env["PM_MCP_HOME"])
+    stored = presence.load_passkeys(home)
+    assert len(stored) == 1 and stored[0]["name"] == "test laptop" and stored[0]["alg"] == -7
+    assert stat.S_IMODE((home / presence.PASSKEYS_FILE).stat().st_mode) == 0o600
+    count_before = stored[0]["sign_count"]
+    async with connect(env) as client:
+        d, _ = await call(client, "doctor")
+        assert {c["name"]: c["detail"] for c in d["checks"]}["presence factor"].endswith("1 passkey")
+        p, text = await call(client, "propose_order", ORDER)
+        url = p["approval_url"]
+        assert url.startswith("http://localhost:") and p["status"] == "proposed"
+        # the link alone (an assistant's HTTP tool): refused
+        html_text, csrf, order_hash = await page_fields(url)
+        async with httpx.AsyncClient() as h:
+            r = await h.get(url)
+            csp = r.headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+            r = await h.post(url + "/approve", data={"csrf": csrf, "order_hash": order_hash},
+                             headers={"Origin": url.split("/i/")[0]})
+        assert r.status_code == 403 and "needs your passkey" in r.text
+        assert orders(sim) == []
+        # the person's browser with the passkey: approved and sent, exactly once
+        posted: list[str] = []
+        page.on("request", lambda req: posted.append(req.post_data or "") if req.url.endswith("/approve") else None)
+        await page.goto(url)
+        assert "needs your passkey" in await page.locator("#presence").inner_text()
+        assert await page.locator("#approve").count() == 0
+        await page.click("#approve-passkey")
+        await page.wait_for_selector("#orders", timeout=20_000)
+        assert await page.locator("#status").inner_text() == "executed"
+        assert len(orders(sim)) == 1
+        got, text = await call(client, "get_order", {"ref": p["intent_id"]})
+        assert got["intent"]["status"] == "executed" and len(got["orders"]) == 1, text
+        assert presence.load_passkeys(home)[0]["sign_count"] > count_before
+        # the captured answer replayed for another order: refused (its challenge was single use and bound to
+        # the first intent)
+        [body] = posted
+        assert "passkey_signature=" in body
+        p2, _ = await call(client, "propose_order", ORDER)
+        _, csrf2, hash2 = await page_fields(p2["approval_url"])
+        replay = dict(x.split("=", 1) for x in body.split("&"))
+        replay.update({"csrf": csrf2, "order_hash": hash2})
+        async with httpx.AsyncClient() as h:
+            r = await h.post(p2["approval_url"] + "/approve", content="&".join(f"{k}={v}" for k, v in replay.items()),
+                             headers={"Origin": url.split("/i/")[0],
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 403 and "not for this page" in r.text
+        got, _ = await call(client, "get_order", {"ref": p2["intent_id"]})
+        assert got["intent"]["status"] == "proposed" and got["orders"] == []
+    assert len(orders(sim)) == 1

@@ -19,8 +19,11 @@ import hashlib
 import hmac
 import html
 import logging
+import json
 import secrets
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -33,6 +36,12 @@ from pm_mcp.execution.journal import IntentRecord
 log = logging.getLogger(__name__)
 
 STATIC_PREFIX = "/static/"  # the page's one script (passkeys), served from package data
+STATIC_FILES = frozenset({"passkey.js"})
+# pages that use a passkey run exactly one script: ours, from this origin (no inline script, no eval)
+SCRIPT_CSP = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+              "frame-ancestors 'none'; base-uri 'none'")
+CHALLENGE_TTL = timedelta(minutes=10)
+MAX_CHALLENGES = 256
 MAX_HEADER_BYTES = 16_384
 MAX_BODY_BYTES = 8_192
 SECURITY_HEADERS = {
@@ -144,16 +153,15 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ApprovalServer:
-    def __init__(self, engine: ExecutionEngine, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.engine = engine
+class _LoopbackPages:
+    """A tiny HTTP/1.1 server on loopback for our own pages: strict parsing, one request per connection,
+    security headers on every answer, Host checked against our port (defeats DNS rebinding)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.want_port = port
         self.port = 0
-        self._server: asyncio.base_events.Server | None = None
-        self.urls: dict[str, str] = {}  # intent id -> its page URL (this process)
-        self._pin_lock = asyncio.Lock()  # one PIN check at a time (each is counted)
-        self.opened_in_browser: set[str] = set()  # intents whose page PM_MCP_OPEN_BROWSER already opened
+        self._servers: list[asyncio.base_events.Server] = []
 
     @property
     def origin(self) -> str:
@@ -166,29 +174,20 @@ class ApprovalServer:
 
     async def start(self) -> None:
         self._servers = await listen_loopback(self._handle, self.host, self.want_port)
-        self._server = self._servers[0]
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info("approval page listening on %s", self.origin)
+        self.port = self._servers[0].sockets[0].getsockname()[1]
 
     async def close(self) -> None:
-        for server in getattr(self, "_servers", []):
+        for server in self._servers:
             server.close()
             await server.wait_closed()
 
-    async def new_url(self, intent_id: str) -> str:
-        token = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
-        await self.engine.journal.insert_approval(intent_id, _sha(token), csrf)
-        # live pages are served as localhost (passkeys need a domain); paper pages keep the numeric loopback
-        url = f"{self.localhost_origin if self.engine.mode == 'live' else self.origin}/i/{token}"
-        self.urls[intent_id] = url
-        return url
+    async def _route(self, method: str, target: str, headers: dict[str, str],
+                     body: bytes) -> tuple[int, str, dict[str, str] | None]:
+        raise NotImplementedError
 
-    async def url_for(self, intent_id: str) -> str:
-        """The intent's page URL (a new one after a restart: only token hashes are stored)."""
-        return self.urls.get(intent_id) or await self.new_url(intent_id)
+    def _after_response(self) -> None:
+        """Called once an answer has been written (the enrolment server stops after its last one)."""
 
-    # --- HTTP ------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             try:
@@ -205,10 +204,11 @@ class ApprovalServer:
             body = await asyncio.wait_for(reader.readexactly(length), 10) if length else b""
             status, payload, extra = await self._route(method, target, headers, body)
             await self._send(writer, status, payload, extra)
+            self._after_response()
         except (asyncio.IncompleteReadError, TimeoutError):
             return  # the client went away before sending the body it announced
         except Exception:  # noqa: BLE001 - a page request must never take the server down
-            log.exception("approval page error")
+            log.exception("page server error")
             try:
                 await self._send(writer, 500, _page("Error", "<p>Something went wrong; nothing was placed.</p>"))
             except Exception:  # noqa: BLE001
@@ -240,11 +240,66 @@ class ApprovalServer:
         site = headers.get("sec-fetch-site")
         return site in (None, "same-origin")
 
+    @staticmethod
+    def _static(method: str, path: str) -> tuple[int, str, dict[str, str] | None] | None:
+        """Our one script, from package data (None: not a static path)."""
+        if not path.startswith(STATIC_PREFIX):
+            return None
+        name = path[len(STATIC_PREFIX):]
+        if name not in STATIC_FILES:
+            return 404, _page("Not found", "<p>No such file.</p>"), None
+        if method not in ("GET", "HEAD"):
+            return 405, _page("Not allowed", "<p>Read only.</p>"), {"Allow": "GET"}
+        return 200, static_text(name), {"Content-Type": "text/javascript; charset=utf-8"}
+
+    @staticmethod
+    def _form(headers: dict[str, str], body: bytes) -> dict[str, str] | None:
+        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return None
+        return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def static_text(name: str) -> str:
+    """A file shipped in pm_mcp/execution/static (package data: the wheel carries it)."""
+    from importlib.resources import files
+
+    return files("pm_mcp.execution").joinpath("static", name).read_text(encoding="utf-8")
+
+
+class ApprovalServer(_LoopbackPages):
+    def __init__(self, engine: ExecutionEngine, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self.engine = engine
+        self.urls: dict[str, str] = {}  # intent id -> its page URL (this process)
+        self._pin_lock = asyncio.Lock()  # one PIN check at a time (each is counted)
+        self.opened_in_browser: set[str] = set()  # intents whose page PM_MCP_OPEN_BROWSER already opened
+        self._challenges: dict[str, tuple[str, datetime]] = {}  # passkey challenge -> (intent id, expiry)
+
+    async def start(self) -> None:
+        await super().start()
+        log.info("approval page listening on %s", self.origin)
+
+    async def new_url(self, intent_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        await self.engine.journal.insert_approval(intent_id, _sha(token), csrf)
+        # live pages are served as localhost (passkeys need a domain); paper pages keep the numeric loopback
+        url = f"{self.localhost_origin if self.engine.mode == 'live' else self.origin}/i/{token}"
+        self.urls[intent_id] = url
+        return url
+
+    async def url_for(self, intent_id: str) -> str:
+        """The intent's page URL (a new one after a restart: only token hashes are stored)."""
+        return self.urls.get(intent_id) or await self.new_url(intent_id)
+
     async def _route(self, method: str, target: str, headers: dict[str, str],
                      body: bytes) -> tuple[int, str, dict[str, str] | None]:
         if not self._host_ok(headers):
             return 403, _page("Forbidden", "<p>Wrong host.</p>"), None
         path = target.split("?", 1)[0]
+        static = self._static(method, path)
+        if static is not None:
+            return static
         segs = [s for s in path.split("/") if s]
         if len(segs) < 2 or segs[0] != "i" or len(segs) > 3:
             return 404, _page("Not found", "<p>No such page.</p>"), None
@@ -258,16 +313,16 @@ class ApprovalServer:
                 return 405, _page("Not allowed", "<p>Use the buttons on the page.</p>"), {"Allow": "GET"}
             rec = await self.engine.get_intent(intent_id)
             orders = await self.engine.journal.orders_for_intent(intent_id)
-            return 200, self._render(rec, orders, csrf=csrf, token=token), None
+            return (200, *self._render(rec, orders, csrf=csrf, token=token))
         action = segs[2]
         if method != "POST" or action not in ("approve", "reject"):
             return 405, _page("Not allowed", "<p>Approve and Reject are buttons on the page.</p>"), {"Allow": "POST"}
         if not self._origin_ok(headers):
             return 403, _page("Forbidden", "<p>This request did not come from the approval page; nothing was "
                                            "placed.</p>"), None
-        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = self._form(headers, body)
+        if form is None:
             return 400, _page("Bad request", "<p>Use the buttons on the page.</p>"), None
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         if not hmac.compare_digest(form.get("csrf", ""), csrf):
             return 403, _page("Forbidden", "<p>The page token is missing or wrong; reload the page. Nothing was "
                                            "placed.</p>"), None
@@ -278,7 +333,7 @@ class ApprovalServer:
                 refusal = await self._check_presence(rec, form)
                 if refusal is not None:
                     orders = await self.engine.journal.orders_for_intent(intent_id)
-                    return 403, self._render(rec, orders, csrf=csrf, token=token, notice=refusal), None
+                    return (403, *self._render(rec, orders, csrf=csrf, token=token, notice=refusal))
         try:
             if action == "approve":
                 await self.engine.confirm(intent_id, via="page", order_hash=form.get("order_hash", ""))
@@ -287,9 +342,8 @@ class ApprovalServer:
         except ExecutionError as exc:
             rec = await self.engine.get_intent(intent_id)
             orders = await self.engine.journal.orders_for_intent(intent_id)
-            return 409, self._render(rec, orders, csrf=csrf, token=token, notice=str(exc)), None
+            return (409, *self._render(rec, orders, csrf=csrf, token=token, notice=str(exc)))
         return 303, _page("Done", "<p>Done. <a href=\"" + html.escape(location["Location"]) + "\">Back</a></p>"), location
-
 
     # --- presence (live orders) ---------------------------------------------------------------
     def needs_presence(self, rec: IntentRecord) -> bool:
@@ -300,11 +354,25 @@ class ApprovalServer:
         home = self.engine.settings.home
         return {"pin": presence.pin_enrolled(home), "passkeys": presence.load_passkeys(home)}
 
+    def _new_challenge(self, rec: IntentRecord) -> str:
+        """A single-use passkey challenge bound to this intent (kept in memory only)."""
+        now = datetime.now(UTC)
+        for key, (_, until) in list(self._challenges.items()):
+            if until <= now:
+                del self._challenges[key]
+        while len(self._challenges) >= MAX_CHALLENGES:
+            del self._challenges[next(iter(self._challenges))]
+        challenge = presence.b64url(secrets.token_bytes(32))
+        self._challenges[challenge] = (rec.intent.id, min(rec.intent.expires_at, now + CHALLENGE_TTL))
+        return challenge
+
     async def _check_presence(self, rec: IntentRecord, form: dict[str, str]) -> str | None:
         """None when the form proves the person is there; otherwise the refusal shown on the page."""
         home = self.engine.settings.home
         intent_id = rec.intent.id
         journal = self.engine.journal
+        if form.get("passkey_client_data"):
+            return await self._check_passkey(rec, form)
         pin = form.get("pin", "")
         if pin:
             if not presence.pin_enrolled(home):
@@ -326,10 +394,164 @@ class ApprovalServer:
         return (f"This LIVE order needs your {_factor_names(factors)}: the link alone cannot place it. "
                 "Nothing was placed.")
 
+    async def _check_passkey(self, rec: IntentRecord, form: dict[str, str]) -> str | None:
+        intent_id = rec.intent.id
+        try:
+            client_data = presence.b64url_decode(form.get("passkey_client_data", ""))
+            auth_data = presence.b64url_decode(form.get("passkey_authenticator_data", ""))
+            signature = presence.b64url_decode(form.get("passkey_signature", ""))
+            claimed = json.loads(client_data.decode("utf-8")).get("challenge")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            await self.engine.journal.log("presence.passkey_failed", intent_id, {"why": "malformed answer"})
+            return "The passkey answer is malformed; reload the page and try again. Nothing was placed."
+        entry = self._challenges.pop(str(claimed), None)  # single use, even when the rest fails
+        if entry is None or entry[0] != intent_id or entry[1] <= datetime.now(UTC):
+            await self.engine.journal.log("presence.passkey_failed", intent_id, {"why": "unknown challenge"})
+            return ("The passkey answer is not for this page (stale, used before, or for another order); reload the "
+                    "page and try again. Nothing was placed.")
+        try:
+            name = await asyncio.to_thread(
+                presence.verify_assertion, self.engine.settings.home, credential_id=form.get("passkey_id", ""),
+                client_data=client_data, authenticator_data=auth_data, signature=signature,
+                challenge=presence.b64url_decode(str(claimed)), origin=self.localhost_origin)
+        except presence.WebAuthnError as exc:
+            await self.engine.journal.log("presence.passkey_failed", intent_id, {"why": str(exc)[:200]})
+            return f"Passkey refused: {_sentence(str(exc))} Nothing was placed."
+        await self.engine.journal.log("presence.passkey_ok", intent_id, {"passkey": name})
+        return None
+
     def _render(self, rec: IntentRecord, orders: list[Any], *, csrf: str, token: str,
-                notice: str | None = None) -> str:
+                notice: str | None = None) -> tuple[str, dict[str, str] | None]:
         factors = self._factors() if self.needs_presence(rec) else None
-        return render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}", notice=notice, factors=factors)
+        extra = None
+        if factors and factors["passkeys"] and rec.status == IntentStatus.PROPOSED and rec.intent.policy.ok:
+            factors["challenge"] = self._new_challenge(rec)
+            extra = {"Content-Security-Policy": SCRIPT_CSP}
+        page = render_intent_page(rec, orders, csrf=csrf, action_base=f"/i/{token}", notice=notice, factors=factors)
+        return page, extra
+
+
+class EnrolmentServer(_LoopbackPages):
+    """`pm-mcp enroll`: one page on ``http://localhost:<port>/e/<token>`` that creates a passkey (WebAuthn,
+    user verification required, attestation 'none', relying party ``localhost``) and stores it once
+    verified. The token is printed to the person's terminal; the server stops after the passkey is saved."""
+
+    def __init__(self, home: Path, *, port: int = 0, name: str = "passkey") -> None:
+        super().__init__("127.0.0.1", port)
+        self.home = Path(home)
+        self.name = name
+        self.token = secrets.token_urlsafe(32)
+        self.csrf = secrets.token_urlsafe(32)
+        self.user_id = presence.passkey_user_id(self.home)
+        self.challenge: bytes | None = None
+        self.done = asyncio.Event()
+        self.saved: str | None = None
+        self._finished = False
+
+    @property
+    def url(self) -> str:
+        return f"{self.localhost_origin}/e/{self.token}"
+
+    def _after_response(self) -> None:
+        if self._finished:
+            self.done.set()
+
+    async def _route(self, method: str, target: str, headers: dict[str, str],
+                     body: bytes) -> tuple[int, str, dict[str, str] | None]:
+        if not self._host_ok(headers):
+            return 403, _page("Forbidden", "<p>Wrong host.</p>"), None
+        path = target.split("?", 1)[0]
+        static = self._static(method, path)
+        if static is not None:
+            return static
+        segs = [s for s in path.split("/") if s]
+        if len(segs) not in (2, 3) or segs[0] != "e" or not hmac.compare_digest(segs[1], self.token) \
+                or self._finished:
+            return 404, _page("Not found", "<p>No such page (each enrolment page works once).</p>"), None
+        if len(segs) == 2:
+            if method not in ("GET", "HEAD"):
+                return 405, _page("Not allowed", "<p>Use the button on the page.</p>"), {"Allow": "GET"}
+            return 200, self._enrol_page(headers), {"Content-Security-Policy": SCRIPT_CSP}
+        if segs[2] != "finish" or method != "POST":
+            return 405, _page("Not allowed", "<p>Use the button on the page.</p>"), {"Allow": "POST"}
+        if not self._origin_ok(headers):
+            return 403, _page("Forbidden", "<p>This request did not come from the enrolment page.</p>"), None
+        form = self._form(headers, body)
+        if form is None or not hmac.compare_digest(form.get("csrf", ""), self.csrf):
+            return 403, _page("Forbidden", "<p>The page token is missing or wrong; reload the page.</p>"), None
+        challenge, self.challenge = self.challenge, None  # single use
+        if challenge is None:
+            return 400, self._enrol_page(headers, notice="That answer was stale; try again."), \
+                {"Content-Security-Policy": SCRIPT_CSP}
+        try:
+            record = presence.verify_registration(
+                attestation_object=presence.b64url_decode(form.get("attestation_object", "")),
+                client_data=presence.b64url_decode(form.get("client_data", "")), challenge=challenge,
+                origin=self.localhost_origin, credential_id=presence.b64url_decode(form.get("credential_id", "")))
+            await asyncio.to_thread(presence.add_passkey, self.home, record, user_id=self.user_id, name=self.name)
+        except (presence.WebAuthnError, ValueError) as exc:
+            log.warning("passkey enrolment refused: %s", exc)
+            return 400, self._enrol_page(headers, notice=f"Not saved: {_sentence(str(exc))} Try again."), \
+                {"Content-Security-Policy": SCRIPT_CSP}
+        self.saved = record["id"]
+        self._finished = True
+        return 200, _page("Passkey saved (pm-mcp)", "<h1 id=\"done\">Passkey saved</h1><p>LIVE orders on pm-mcp's "
+                                                      "approval page can now be approved with it. You can close this "
+                                                      "page.</p>"), None
+
+    def _enrol_page(self, headers: dict[str, str], notice: str | None = None) -> str:
+        e = html.escape
+        self.challenge = secrets.token_bytes(32)
+        existing = presence.load_passkeys(self.home)
+        out = ["<h1>Enrol a passkey for pm-mcp</h1>",
+               "<p>The passkey you create here (unlocked by your fingerprint, face or device PIN) approves LIVE orders "
+               "on pm-mcp's approval page. An assistant that only has the page's link cannot use it.</p>"]
+        if notice:
+            out.append(f"<p class=\"notice\" id=\"notice\">{e(notice)}</p>")
+        if headers.get("host", "") != f"localhost:{self.port}":
+            out.append(f"<p class=\"notice\">Passkeys need this page opened as <a href=\"{e(self.url)}\">"
+                       f"{e(self.localhost_origin)}</a>.</p>")
+        if existing:
+            out.append(f"<p>Already enrolled: {len(existing)} passkey(s).</p>")
+        exclude = ",".join(str(c["id"]) for c in existing)
+        algs = ",".join(str(a) for a in presence.SUPPORTED_ALGS)
+        out.append(f"<form method=\"post\" action=\"/e/{e(self.token)}/finish\" id=\"enrol-form\" "
+                   f"data-challenge=\"{e(presence.b64url(self.challenge))}\" data-user-id=\"{e(self.user_id)}\" "
+                   f"data-rp-id=\"{e(presence.RP_ID)}\" data-exclude=\"{e(exclude)}\" data-algs=\"{e(algs)}\">"
+                   f"<input type=\"hidden\" name=\"csrf\" value=\"{e(self.csrf)}\">"
+                   + "".join(f"<input type=\"hidden\" name=\"{n}\" value=\"\">"
+                             for n in ("credential_id", "attestation_object", "client_data"))
+                   + "<button id=\"create\" type=\"button\">Create passkey</button> "
+                     "<span id=\"passkey-status\" role=\"status\"></span></form>")
+        out.append(f"<script src=\"{STATIC_PREFIX}passkey.js\"></script>")
+        return _page("Enrol a passkey (pm-mcp)", "".join(out))
+
+
+async def run_enrolment(home: Path, *, port: int = 0, open_browser: bool = True, timeout_s: float = 600.0,
+                        name: str = "passkey") -> int:
+    """`pm-mcp enroll`: serve the enrolment page, print (and open) its address, wait for the passkey."""
+    import sys
+
+    server = EnrolmentServer(home, port=port, name=name)
+    await server.start()
+    try:
+        print(f"Open this page to create a passkey for pm-mcp approvals:\n  {server.url}\n"
+              f"(waiting up to {int(timeout_s)} s; Ctrl-C to cancel)", flush=True)
+        if open_browser:
+            from pm_mcp.execution import _open_browser
+
+            if not await _open_browser(server.url):
+                print("(no browser could be opened: open the address above yourself)", flush=True)
+        try:
+            await asyncio.wait_for(server.done.wait(), timeout_s)
+        except TimeoutError:
+            print("pm-mcp enroll: timed out; no passkey was added", file=sys.stderr)
+            return 1
+    finally:
+        await server.close()
+    print(f"Passkey saved in {Path(home).expanduser()}. LIVE orders on the approval page can now be approved "
+          "with it.", flush=True)
+    return 0
 
 
 def _sentence(text: str) -> str:
@@ -455,7 +677,7 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
         out.append(f"<h3>How {which} resolves (the venue's rule text, as written)</h3>"
                    f"<blockquote class=\"rules\">{e(text) if text else '(no rule text published)'}</blockquote>")
     if script:
-        out.append(f"<script src=\"{STATIC_PREFIX}approve.js\"></script>")
+        out.append(f"<script src=\"{STATIC_PREFIX}passkey.js\"></script>")
     return _page("Approve order? (pm-mcp)", "".join(out))
 
 

@@ -296,3 +296,301 @@ def load_passkeys(home: Path) -> list[dict[str, Any]]:
         return []
     creds = (data or {}).get("credentials") or []
     return [c for c in creds if isinstance(c, dict) and c.get("id") and c.get("cose")]
+
+
+def passkey_user_id(home: Path) -> str:
+    """The WebAuthn user handle of this installation (b64url): the stored one, or a new random one."""
+    try:
+        data = _read_private(_path(home, PASSKEYS_FILE)) or {}
+    except PresenceError:
+        data = {}
+    return str(data.get("user_id") or b64url(secrets.token_bytes(16)))
+
+
+def add_passkey(home: Path, record: dict[str, Any], *, user_id: str, name: str) -> None:
+    """Store a verified new credential (see :func:`verify_registration`)."""
+    with _locked(home):
+        data = _read_private(_path(home, PASSKEYS_FILE)) or {}
+        creds = [c for c in data.get("credentials") or [] if isinstance(c, dict)]
+        if any(c.get("id") == record["id"] for c in creds):
+            raise WebAuthnError("this passkey is already enrolled")
+        creds.append({**record, "name": str(name)[:60] or "passkey", "created_at": _now().isoformat()})
+        _write_private(_path(home, PASSKEYS_FILE), {"v": 1, "rp_id": RP_ID, "user_id": data.get("user_id") or user_id,
+                                                    "credentials": creds})
+
+
+def remove_passkeys(home: Path) -> int:
+    with _locked(home):
+        n = len(load_passkeys(home))
+        with contextlib.suppress(FileNotFoundError):
+            _path(home, PASSKEYS_FILE).unlink()
+        return n
+
+
+# --- WebAuthn ---------------------------------------------------------------------------------------
+class WebAuthnError(ValueError):
+    """A registration or assertion that does not verify; the message says which check failed."""
+
+
+FLAG_UP, FLAG_UV, FLAG_AT, FLAG_ED = 0x01, 0x04, 0x40, 0x80
+COSE_ES256, COSE_EDDSA, COSE_RS256 = -7, -8, -257
+SUPPORTED_ALGS = (COSE_ES256, COSE_EDDSA, COSE_RS256)  # what the enrolment page asks for, in this order
+
+
+class CborError(WebAuthnError):
+    pass
+
+
+def cbor_decode(data: bytes) -> Any:
+    """Decode one CBOR item that spans all of ``data`` (the definite-length subset WebAuthn uses)."""
+    value, end = cbor_item(data, 0)
+    if end != len(data):
+        raise CborError("trailing bytes after the CBOR item")
+    return value
+
+
+def cbor_item(data: bytes, pos: int, depth: int = 0) -> tuple[Any, int]:
+    """Decode the CBOR item at ``pos``; returns (value, position after it)."""
+    if depth > 16:
+        raise CborError("CBOR nested too deeply")
+    if pos >= len(data):
+        raise CborError("truncated CBOR")
+    initial = data[pos]
+    pos += 1
+    major, info = initial >> 5, initial & 0x1F
+    if info < 24:
+        arg = info
+    elif info <= 27:
+        size = 1 << (info - 24)
+        if pos + size > len(data):
+            raise CborError("truncated CBOR")
+        arg = int.from_bytes(data[pos:pos + size], "big")
+        pos += size
+    else:
+        raise CborError("indefinite-length or reserved CBOR items are not accepted")
+    if major == 0:
+        return arg, pos
+    if major == 1:
+        return -1 - arg, pos
+    if major in (2, 3):
+        if pos + arg > len(data):
+            raise CborError("truncated CBOR string")
+        raw = data[pos:pos + arg]
+        pos += arg
+        if major == 2:
+            return bytes(raw), pos
+        try:
+            return raw.decode("utf-8"), pos
+        except UnicodeDecodeError:
+            raise CborError("CBOR text is not UTF-8") from None
+    if major == 4:
+        if arg > len(data):
+            raise CborError("CBOR array longer than its data")
+        items = []
+        for _ in range(arg):
+            item, pos = cbor_item(data, pos, depth + 1)
+            items.append(item)
+        return items, pos
+    if major == 5:
+        if arg > len(data):
+            raise CborError("CBOR map longer than its data")
+        out: dict[Any, Any] = {}
+        for _ in range(arg):
+            key, pos = cbor_item(data, pos, depth + 1)
+            if not isinstance(key, (int, str, bytes)) or isinstance(key, bool):
+                raise CborError("CBOR map key of an unexpected type")
+            if key in out:
+                raise CborError("duplicate CBOR map key")
+            out[key], pos = cbor_item(data, pos, depth + 1)
+        return out, pos
+    if major == 6:
+        raise CborError("CBOR tags are not accepted")
+    simple = {20: False, 21: True, 22: None, 23: None}
+    if info in simple:
+        return simple[info], pos
+    if info in (25, 26, 27):
+        fmt = {25: ">e", 26: ">f", 27: ">d"}[info]
+        return struct.unpack(fmt, arg.to_bytes(1 << (info - 24), "big"))[0], pos
+    raise CborError("unsupported CBOR simple value")
+
+
+def cose_public_key(cose: Any) -> tuple[int, Any]:
+    """(algorithm, public key object) from a COSE_Key map: ES256 (P-256), EdDSA (Ed25519) or RS256."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if not isinstance(cose, dict):
+        raise WebAuthnError("the credential public key is not a COSE key")
+    kty, alg = cose.get(1), cose.get(3)
+    try:
+        if kty == 2 and alg == COSE_ES256:
+            x, y = cose.get(-2), cose.get(-3)
+            if cose.get(-1) != 1 or not isinstance(x, bytes) or not isinstance(y, bytes) or len(x) != 32 \
+                    or len(y) != 32:
+                raise WebAuthnError("ES256 key is not a P-256 point")
+            return alg, ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+        if kty == 1 and alg == COSE_EDDSA:
+            x = cose.get(-2)
+            if cose.get(-1) != 6 or not isinstance(x, bytes) or len(x) != 32:
+                raise WebAuthnError("EdDSA key is not Ed25519")
+            return alg, ed25519.Ed25519PublicKey.from_public_bytes(x)
+        if kty == 3 and alg == COSE_RS256:
+            n, e = cose.get(-1), cose.get(-2)
+            if not isinstance(n, bytes) or not isinstance(e, bytes):
+                raise WebAuthnError("RS256 key is malformed")
+            key = rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
+            if key.key_size < 2048:
+                raise WebAuthnError("RS256 key shorter than 2048 bits")
+            return alg, key
+    except ValueError as exc:
+        if isinstance(exc, WebAuthnError):
+            raise
+        raise WebAuthnError(f"the credential public key is invalid ({exc})") from None
+    raise WebAuthnError(f"unsupported key (kty {kty!r}, alg {alg!r}); ES256, EdDSA and RS256 are accepted")
+
+
+def verify_signature(alg: int, key: Any, signature: bytes, signed: bytes) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    try:
+        if alg == COSE_ES256:
+            key.verify(signature, signed, ec.ECDSA(hashes.SHA256()))
+        elif alg == COSE_EDDSA:
+            key.verify(signature, signed)
+        elif alg == COSE_RS256:
+            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raise WebAuthnError(f"unsupported algorithm {alg}")
+    except (InvalidSignature, ValueError, TypeError) as exc:
+        if isinstance(exc, WebAuthnError):
+            raise
+        raise WebAuthnError("the passkey's signature does not verify") from None
+
+
+@dataclass(frozen=True)
+class AuthenticatorData:
+    rp_id_hash: bytes
+    flags: int
+    sign_count: int
+    aaguid: bytes | None = None
+    credential_id: bytes | None = None
+    cose_key: bytes | None = None  # the COSE_Key bytes as the authenticator wrote them
+
+
+def parse_authenticator_data(data: bytes) -> AuthenticatorData:
+    if len(data) < 37:
+        raise WebAuthnError("authenticator data is too short")
+    rp_id_hash, flags, count = data[:32], data[32], int.from_bytes(data[33:37], "big")
+    pos = 37
+    aaguid = cred_id = cose = None
+    if flags & FLAG_AT:
+        if len(data) < pos + 18:
+            raise WebAuthnError("attested credential data is truncated")
+        aaguid = data[pos:pos + 16]
+        n = int.from_bytes(data[pos + 16:pos + 18], "big")
+        pos += 18
+        if not 0 < n <= 1023 or pos + n > len(data):
+            raise WebAuthnError("credential id length is invalid")
+        cred_id = data[pos:pos + n]
+        pos += n
+        _, end = cbor_item(data, pos)
+        cose = data[pos:end]
+        pos = end
+    if flags & FLAG_ED:
+        ext, pos = cbor_item(data, pos)
+        if not isinstance(ext, dict):
+            raise WebAuthnError("authenticator extensions are not a map")
+    if pos != len(data):
+        raise WebAuthnError("unexpected bytes after the authenticator data")
+    return AuthenticatorData(bytes(rp_id_hash), flags, count, aaguid and bytes(aaguid), cred_id and bytes(cred_id),
+                             cose and bytes(cose))
+
+
+def check_client_data(raw: bytes, *, kind: str, challenge: bytes, origin: str) -> dict[str, Any]:
+    """clientDataJSON: the ceremony type, OUR challenge, OUR origin, not embedded cross-origin."""
+    try:
+        data = json.loads(bytes(raw).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise WebAuthnError("clientDataJSON is not JSON") from None
+    if not isinstance(data, dict) or data.get("type") != kind:
+        raise WebAuthnError(f"clientDataJSON type is not {kind}")
+    try:
+        got = b64url_decode(str(data.get("challenge", "")))
+    except ValueError:
+        raise WebAuthnError("clientDataJSON challenge is not base64url") from None
+    if not hmac.compare_digest(got, challenge):
+        raise WebAuthnError("the challenge is not the one this page issued")
+    if data.get("origin") != origin:
+        raise WebAuthnError(f"the origin {str(data.get('origin'))[:80]!r} is not {origin}")
+    if data.get("crossOrigin") is True or data.get("topOrigin") not in (None, origin):
+        raise WebAuthnError("the ceremony ran inside another site's frame")
+    return data
+
+
+def _check_flags(ad: AuthenticatorData, rp_id: str) -> None:
+    if not hmac.compare_digest(ad.rp_id_hash, hashlib.sha256(rp_id.encode("ascii")).digest()):
+        raise WebAuthnError(f"the passkey answered for another site (rpIdHash is not sha256({rp_id!r}))")
+    if not ad.flags & FLAG_UP:
+        raise WebAuthnError("the authenticator did not report user presence (UP flag)")
+    if not ad.flags & FLAG_UV:
+        raise WebAuthnError("the authenticator did not verify the user (UV flag): use a passkey unlocked by a "
+                            "fingerprint, face or the device PIN")
+
+
+def verify_registration(*, attestation_object: bytes, client_data: bytes, challenge: bytes, origin: str,
+                        credential_id: bytes | None = None, rp_id: str = RP_ID) -> dict[str, Any]:
+    """Verify a navigator.credentials.create() answer (attestation 'none'); the record to store."""
+    check_client_data(client_data, kind="webauthn.create", challenge=challenge, origin=origin)
+    att = cbor_decode(attestation_object)
+    if not isinstance(att, dict) or not isinstance(att.get("authData"), bytes):
+        raise WebAuthnError("the attestation object is malformed")
+    if att.get("fmt") != "none" or att.get("attStmt") != {}:
+        raise WebAuthnError(f"attestation format {str(att.get('fmt'))[:20]!r}: only 'none' is accepted")
+    ad = parse_authenticator_data(att["authData"])
+    _check_flags(ad, rp_id)
+    if ad.credential_id is None or ad.cose_key is None:
+        raise WebAuthnError("the authenticator data carries no new credential (AT flag)")
+    if credential_id is not None and not hmac.compare_digest(credential_id, ad.credential_id):
+        raise WebAuthnError("the credential id does not match the authenticator data")
+    alg, _key = cose_public_key(cbor_decode(ad.cose_key))
+    return {"id": b64url(ad.credential_id), "alg": alg, "cose": b64url(ad.cose_key), "sign_count": ad.sign_count,
+            "aaguid": (ad.aaguid or b"").hex()}
+
+
+def verify_assertion(home: Path, *, credential_id: str, client_data: bytes, authenticator_data: bytes,
+                     signature: bytes, challenge: bytes, origin: str, rp_id: str = RP_ID,
+                     now: datetime | None = None) -> str:
+    """Verify a navigator.credentials.get() answer against the enrolled passkeys; returns the passkey's name.
+
+    Checks: an enrolled credential; clientDataJSON (type, challenge, origin); rpIdHash; UP and UV; the
+    signature over authenticatorData || sha256(clientDataJSON); a signature counter that went up (unless the
+    authenticator keeps none: both zero). The new counter is stored."""
+    with _locked(home):
+        try:
+            data = _read_private(_path(home, PASSKEYS_FILE)) or {}
+        except PresenceError as exc:
+            raise WebAuthnError(str(exc)) from None
+        creds = [c for c in data.get("credentials") or [] if isinstance(c, dict)]
+        cred = next((c for c in creds if hmac.compare_digest(str(c.get("id", "")), str(credential_id))), None)
+        if cred is None:
+            raise WebAuthnError("this passkey is not enrolled here (pm-mcp enroll adds one)")
+        check_client_data(client_data, kind="webauthn.get", challenge=challenge, origin=origin)
+        ad = parse_authenticator_data(authenticator_data)
+        _check_flags(ad, rp_id)
+        try:
+            alg, key = cose_public_key(cbor_decode(b64url_decode(str(cred["cose"]))))
+        except (KeyError, ValueError) as exc:
+            raise WebAuthnError(f"the stored passkey is unreadable ({exc}); enrol it again") from None
+        if alg != cred.get("alg"):
+            raise WebAuthnError("the stored passkey's algorithm changed; enrol it again")
+        verify_signature(alg, key, signature, authenticator_data + hashlib.sha256(client_data).digest())
+        stored = int(cred.get("sign_count", 0) or 0)
+        if (ad.sign_count or stored) and ad.sign_count <= stored:
+            raise WebAuthnError(f"the signature counter did not go up ({ad.sign_count} after {stored}): a copied "
+                                "passkey? Nothing was placed")
+        cred["sign_count"] = ad.sign_count
+        cred["last_used"] = (now or _now()).isoformat()
+        data["credentials"] = creds
+        _write_private(_path(home, PASSKEYS_FILE), data)
+        return str(cred.get("name") or "passkey")
