@@ -177,39 +177,60 @@ def test_minimum_order_size_above_capacity_is_not_reported():
 # ------------------------------------------------------------------ exhaustiveness
 
 
-def test_kalshi_exclusive_set_without_other_is_flagged_not_risk_free():
+def test_kalshi_exclusive_set_without_other_is_a_basket_not_a_dutch_book():
     s = event_set([binary("P1", "Pizzaballa", venue="kalshi", asks=[(".07", 100)]),
                    binary("P2", "Parolin", venue="kalshi", asks=[(".05", 100)]),
                    binary("P3", "Tagle", venue="kalshi", asks=[(".05", 100)])],
                   title="Who will the next Pope be?", venue="kalshi", neg_risk=False)
     status, _ = assess_exhaustive(s)
     assert status is Exhaustiveness.UNVERIFIED
-    (o,) = detect_dutch_book(s, now=NOW)
-    assert not o.risk_free
+    # mutually exclusive says at most one wins, not that one will: not arbitrage, not listed
+    assert detect_dutch_book(s, now=NOW) == []
+    (o,) = detect_dutch_book(s, now=NOW, baskets=True)
+    assert o.kind is ArbKind.BASKET and not o.risk_free
     assert any(f.startswith("not_exhaustive") for f in o.flags)
     assert o.payoff_by_state["none of the listed"] == 0
+    # its "profit" is its worst case: the whole cost is lost if none of them wins
+    assert o.profit == -o.cost and o.profit < 0
+    assert o.headline.startswith(f"pays {o.payout:f} only if one of these 3 wins") and "loses" in o.headline
     assert o.worst_case_one_leg_fails <= -o.cost
-    # filtered out when only risk-free opportunities are wanted
-    assert rank([o], ArbFilter(risk_free_only=True)) == []
+    # never kept as arbitrage; kept only when baskets are asked for by kind
+    assert rank([o], ArbFilter(risk_free_only=True)) == [] and rank([o], ArbFilter()) == []
+    assert rank([o], ArbFilter(kinds={"basket"})) == [o]
 
 
 def test_augmented_neg_risk_and_placeholders_are_not_exhaustive():
     members = planted()
     s = event_set(members, augmented=True)
     assert assess_exhaustive(s)[0] is Exhaustiveness.NOT_EXHAUSTIVE
-    (o,) = detect_dutch_book(s, now=NOW)
-    assert not o.risk_free and "augmented" in " ".join(o.flags)
+    assert detect_dutch_book(s, now=NOW) == []
+    (o,) = detect_dutch_book(s, now=NOW, baskets=True)
+    assert o.kind is ArbKind.BASKET and not o.risk_free and "augmented" in " ".join(o.flags)
     ph = event_set([binary("a", "Alice", asks=[(".3", 10)]), binary("b", "Person B", asks=[(".3", 10)]),
                     binary("c", "Other", asks=[(".3", 10)])])
     assert assess_exhaustive(ph)[0] is Exhaustiveness.NOT_EXHAUSTIVE
 
 
-def test_neg_risk_event_whose_augmentation_is_unknown_is_not_risk_free():
+def test_neg_risk_event_whose_augmentation_is_unknown_is_not_a_dutch_book():
     # the recorded Democratic-nominee event is augmented; when the data does not say, do not assume
     s = event_set(planted(), augmented=None)
     assert assess_exhaustive(s)[0] is Exhaustiveness.UNVERIFIED
+    assert detect_dutch_book(s, now=NOW) == []
+    (o,) = detect_dutch_book(s, now=NOW, baskets=True)
+    assert not o.risk_free and o.payoff_by_state["none of the listed"] == 0 and o.kind is ArbKind.BASKET
+
+
+def test_every_no_of_an_exclusive_set_needs_no_exhaustiveness():
+    # YES bids sum above 1 on a Kalshi exclusive set without "Other": n-1 NO shares pay if one wins, n if none
+    s = event_set([binary("P1", "Pizzaballa", venue="kalshi", bids=[(".45", 100)], asks=[(".47", 100)]),
+                   binary("P2", "Parolin", venue="kalshi", bids=[(".40", 100)], asks=[(".42", 100)]),
+                   binary("P3", "Tagle", venue="kalshi", bids=[(".30", 100)], asks=[(".32", 100)])],
+                  title="Who will the next Pope be?", venue="kalshi", neg_risk=False)
     (o,) = detect_dutch_book(s, now=NOW)
-    assert not o.risk_free and o.payoff_by_state["none of the listed"] == 0
+    assert o.kind is ArbKind.DUTCH_BOOK and "NO" in o.title
+    assert min(o.payoff_by_state.values()) - o.cost == o.profit > 0
+    assert o.payoff_by_state["none of the listed"] > o.payoff_by_state["Parolin"]
+    assert o.risk_free
 
 
 def test_three_way_game_with_tie_is_exhaustive():

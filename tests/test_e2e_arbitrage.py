@@ -149,12 +149,19 @@ async def test_fees_that_remove_the_edge_and_augmented_sets(pm_env):
             assert not r.is_error, r.content[0].text
             assert r.structured_content["total"] == 0
             assert "No opportunity survives fees" in r.content[0].text
+            # an augmented neg-risk set is not proven exhaustive: buying every YES is not a Dutch book
             r = await client.call_tool("find_arbitrage", {"markets": ["planted-augmented"], "kinds": ["dutch_book"]})
             out = r.structured_content
-            assert out["total"] == 1
+            assert out["total"] == 0 and "No opportunity" in r.content[0].text, r.content[0].text
+            # asked for as a basket it is shown, worst case first, never as profit
+            r = await client.call_tool("find_arbitrage", {"markets": ["planted-augmented"], "kinds": ["basket"]})
+            out, text = r.structured_content, r.content[0].text
+            assert out["total"] == 1, text
             opp = out["opportunities"][0]
-            assert opp["risk_free"] is False and any("augmented" in f for f in opp["flags"])
-            assert "NOT risk-free" in r.content[0].text
+            assert opp["kind"] == "basket" and opp["risk_free"] is False and float(opp["profit"]) < 0
+            line = next(ln for ln in text.splitlines() if ln.startswith("1. "))
+            assert "NOT arbitrage" in line and "only if one of these 3 wins" in line and "loses" in line, line
+            assert "profit" not in line.lower()
             # an unknown opportunity id and a bad cursor are readable errors, and the server stays up
             r = await client.call_tool("propose_bundle", {"opportunity_id": "du-nope"})
             assert r.is_error and "find_arbitrage" in r.content[0].text

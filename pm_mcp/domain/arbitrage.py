@@ -13,6 +13,15 @@ Four kinds:
 - ``resolution``: an outcome priced >= 0.95 shortly before its deadline (the tail-risk trade; NOT
   risk-free: the whole stake is lost if the outcome does not happen).
 
+A Dutch book needs a set proven exclusive AND exhaustive (see :func:`assess_exhaustive`): the venue's own
+structure (a non-augmented neg-risk event, a multiple-choice market with every answer) or its members (a
+game's two sides and a tie, a catch-all member). Kalshi's ``mutually_exclusive`` says at most one wins, not
+that one will. Buying every YES of a set that is not proven exhaustive is a ``basket``, never arbitrage: it
+pays only if one of the listed outcomes wins, and its ``profit`` is its worst case (the loss when none
+does). Buying every NO needs exclusivity only (at most one wins: n-1 of n NO shares pay, all n if none
+does), so it stays a Dutch book with its guaranteed (lowest) payout. ``risk_free`` means the payoff after
+fees and depth is positive in every outcome of a proven set.
+
 The engine (:func:`bundle_curve`) merges the books of every leg level by level: on each stretch of
 bundle size where every leg's price is constant the marginal profit of one more bundle is constant,
 so the profit curve is piecewise linear and one pass over the merged levels gives the size with the
@@ -50,6 +59,9 @@ class ArbKind(StrEnum):
     YES_NO = "yes_no"
     CROSS_VENUE = "cross_venue"
     RESOLUTION = "resolution"
+    # NOT arbitrage: every YES of a set that is not proven exhaustive (pays only if one listed outcome wins);
+    # listed only when asked for, its headline is its worst case
+    BASKET = "basket"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,6 +111,8 @@ class Opportunity(BaseModel):
     annualised_return: Decimal | None = None  # simple: return_pct x 365 / days
     flags: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # for a basket: "pays $X only if one of these N wins; loses $Y if none does" (its worst case first)
+    headline: str = ""
 
 
 class UncertainPair(BaseModel):
@@ -647,23 +661,26 @@ def dutch_book_quick_check(s: ExclusiveSet) -> tuple[bool, bool]:
 
 
 def detect_dutch_book(s: ExclusiveSet, *, now: datetime, max_size: Decimal | None = None,
-                      quick: tuple[bool, bool] | None = None) -> list[Opportunity]:
-    """Buy every YES (asks sum < 1 after fees) and/or buy every NO (YES bids sum > 1 after fees)."""
+                      quick: tuple[bool, bool] | None = None, baskets: bool = False) -> list[Opportunity]:
+    """Buy every YES of a proven exhaustive set (asks sum < 1 after fees) and/or buy every NO of an exclusive
+    set (YES bids sum > 1 after fees). ``baskets``: also return every-YES bundles of sets that are not proven
+    exhaustive, as kind ``basket`` (not arbitrage; worst case first)."""
     if len(s.members) < 2:
         return []
     buy_yes, buy_no = quick if quick is not None else dutch_book_quick_check(s)
     if not (buy_yes or buy_no):
         return []
     status, reasons = assess_exhaustive(s)
+    exhaustive = status is Exhaustiveness.EXHAUSTIVE
     flags = list(s.flags)
     notes: list[str] = []
-    if status is not Exhaustiveness.EXHAUSTIVE:
+    if not exhaustive:
         flags.append(("not_exhaustive: " if status is Exhaustiveness.NOT_EXHAUSTIVE else "not_exhaustive "
                       "(unverified): ") + "; ".join(reasons))
     else:
         notes.append("exhaustive: " + "; ".join(reasons))
     states = [m.label for m in s.members]
-    if status is not Exhaustiveness.EXHAUSTIVE:
+    if not exhaustive:
         states = states + ["none of the listed"]
     markets = [m.market for m in s.members]
     closes = {m.close_time for m in markets if m.close_time is not None}
@@ -672,26 +689,38 @@ def detect_dutch_book(s: ExclusiveSet, *, now: datetime, max_size: Decimal | Non
     resolves = _resolves_at(markets)
     out: list[Opportunity] = []
     core_states = [m.label for m in s.members]
-    if buy_yes:
+    if buy_yes and (exhaustive or baskets):
         legs = []
         for m in s.members:
             lv, derived = _side_levels(m.yes_book, "buy", m.no_book)
             legs.append(_leg(m.market, m.yes_outcome, "buy", lv, [m.label], derived))
         if all(l.levels for l in legs):
             opp = _dutch(s, legs, core_states, states, now, resolves, flags, notes, max_size, "buy every YES")
+            if opp and not exhaustive:
+                opp = _as_basket(opp, len(legs))
             if opp:
                 out.append(opp)
-    if buy_no and all(m.no_outcome is not None for m in s.members):
+    # every NO: n-1 of n pay when one wins, n when none does; needs "at most one wins" (declared exclusive,
+    # no placeholders standing for names that may overlap)
+    exclusive = s.declared_exclusive and not any(_PLACEHOLDER.match(m.label) for m in s.members)
+    if buy_no and exclusive and all(m.no_outcome is not None for m in s.members):
         legs = []
         for m in s.members:
             lv, derived = _side_levels(m.no_book, "buy", m.yes_book)
             others = [x.label for x in s.members if x is not m]
-            if status is not Exhaustiveness.EXHAUSTIVE:
+            if not exhaustive:
                 others.append("none of the listed")
             legs.append(_leg(m.market, m.no_outcome or "No", "buy", lv, others, derived))
         if all(l.levels for l in legs):
             opp = _dutch(s, legs, core_states, states, now, resolves, flags, notes, max_size, "buy every NO")
             if opp:
+                if not exhaustive:
+                    # positive in every outcome (the lowest payout is the one priced); pays more if none wins
+                    opp.risk_free = opp.profit > 0 and min(opp.payoff_by_state.values()) - opp.cost > 0 and not [
+                        f for f in flags if not f.startswith("not_exhaustive")]
+                    opp.flags = [f for f in opp.flags if not f.startswith("unequal_payoff")]
+                    opp.notes.append("not proven exhaustive: the lowest payout (one listed outcome wins) is the one "
+                                     "shown; if none of them wins every NO pays")
                 out.append(opp)
     return out
 
@@ -711,6 +740,24 @@ def _dutch(s: ExclusiveSet, legs: list[LegBook], core_states: list[str], states:
         opp.risk_free = False
         opp.worst_case_one_leg_fails = min(opp.worst_case_one_leg_fails,
                                            min(opp.payoff_by_state.values()) - opp.cost)
+    return opp
+
+
+def _as_basket(opp: Opportunity, n: int) -> Opportunity:
+    """Every YES of a set not proven exhaustive: its worst case is the headline and the 'profit'."""
+    best = max(opp.payoff_by_state.values()) - opp.cost
+    worst = min(opp.payoff_by_state.values()) - opp.cost
+    opp.kind = ArbKind.BASKET
+    opp.id = _opp_id(ArbKind.BASKET.value, opp.legs)
+    opp.title = opp.title.replace("buy every YES", "every YES (a basket, not arbitrage)")
+    opp.risk_free = False
+    opp.profit = worst
+    opp.return_pct = (worst / opp.cost).quantize(Decimal("0.0001")) if opp.cost > 0 else ZERO
+    opp.annualised_return = None
+    opp.profit_at_capacity = None
+    opp.headline = (f"pays {opp.payout:f} only if one of these {n} wins (then {best:+f} after costs); loses "
+                    f"{-worst:f} if none of them does")
+    opp.notes.append("a basket, not arbitrage: the set is not proven to cover every outcome")
     return opp
 
 
@@ -926,6 +973,8 @@ class ArbFilter:
             return False
         if self.kinds and o.kind.value not in self.kinds:
             return False
+        if o.kind is ArbKind.BASKET:  # never arbitrage: only when asked for by kind, whatever its worst case
+            return bool(self.kinds) and ArbKind.BASKET.value in self.kinds and not self.risk_free_only
         if o.profit < self.min_profit or o.capacity < self.min_capacity:
             return False
         return not (self.risk_free_only and not o.risk_free)
@@ -945,13 +994,13 @@ def rank(opps: Iterable[Opportunity], flt: ArbFilter | None = None) -> list[Oppo
 
 
 def scan_dutch_books(sets: Iterable[ExclusiveSet], *, now: datetime, max_size: Decimal | None = None,
-                     on_progress: Callable[[int], None] | None = None) -> list[Opportunity]:
+                     on_progress: Callable[[int], None] | None = None, baskets: bool = False) -> list[Opportunity]:
     """Quick top-of-book check on every set, the full merged walk only where it can pay."""
     out: list[Opportunity] = []
     for i, s in enumerate(sets):
         quick = dutch_book_quick_check(s)
         if quick[0] or quick[1]:
-            out.extend(detect_dutch_book(s, now=now, max_size=max_size, quick=quick))
+            out.extend(detect_dutch_book(s, now=now, max_size=max_size, quick=quick, baskets=baskets))
         if on_progress is not None and i % 500 == 499:
             on_progress(i + 1)
     return out

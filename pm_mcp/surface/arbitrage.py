@@ -65,7 +65,9 @@ FIND = ToolAnnotations(title="Find arbitrage", read_only_hint=True, destructive_
 PROPOSE = ToolAnnotations(title="Propose an arbitrage bundle (places nothing)", read_only_hint=False,
                           destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 Venue = Literal["polymarket", "kalshi", "manifold"]
-Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution"]
+Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution", "basket"]
+# what a scan looks for unless told: arbitrage only (a basket is a position, listed only when asked for)
+DEFAULT_KINDS = frozenset({"dutch_book", "yes_no", "cross_venue", "resolution"})
 BOOK_CONCURRENCY = 6
 SCAN_CACHE = 16  # scans kept for pagination and propose_bundle
 SCAN_TTL_S = 900
@@ -292,7 +294,25 @@ def _opp_title(o: Opportunity) -> str:
     return quote_inline(o.title, 140)
 
 
+def _basket_line(i: int, o: Opportunity) -> str:
+    """A basket leads with its worst case; it is never called profit."""
+    worst = -o.profit
+    head = (f"{i}. {o.id} [basket, NOT arbitrage] {_opp_title(o)}: pays {usd(o.payout)} only if one of these "
+            f"{len(o.legs)} wins; loses {usd(worst)} if none does (cost {usd(o.cost)} incl. fees at size "
+            f"{normalize(o.size)})")
+    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {quote_label(l.outcome)} {quote_inline(l.market_title, 80)} "
+                     f"@<= {normalize(l.limit_price)} ({l.venue})" for l in o.legs[:6])
+    if len(o.legs) > 6:
+        legs += f"; +{len(o.legs) - 6} more legs"
+    lines = [head, "   legs: " + legs]
+    for f in o.flags[:2]:
+        lines.append("   why not arbitrage: " + clean_inline(f, 240))
+    return "\n".join(lines)
+
+
 def _opp_line(i: int, o: Opportunity) -> str:
+    if o.kind is ArbKind.BASKET:
+        return _basket_line(i, o)
     tag = "RISK-FREE" if o.risk_free else "NOT risk-free"
     when = ""
     if o.resolves_at is not None:
@@ -350,7 +370,7 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
     open_markets = [m for m in markets if m.status in (MarketStatus.OPEN, MarketStatus.UNKNOWN)]
 
     # plan the book fetches (quoted prices prefilter where the venue gave quotes)
-    set_sources = await sc.exclusive_sets(open_markets, events) if "dutch_book" in kinds else []
+    set_sources = await sc.exclusive_sets(open_markets, events) if kinds & {"dutch_book", "basket"} else []
     in_sets = {(m.venue, m.id) for kind, src in set_sources if kind == "event" for m in src.markets}
     jobs: list[tuple[Market, str]] = []
     sets_to_walk: list[tuple[str, Any, dict]] = []
@@ -435,7 +455,7 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
         else:
             es = exclusive_set_from_multiple_choice(src, {o.label.lower(): b for o in src.outcomes
                                                           if (b := bk(src, o.label)) is not None})
-        opps += detect_dutch_book(es, now=sc.now)
+        opps += detect_dutch_book(es, now=sc.now, baskets="basket" in kinds)
     if "yes_no" in kinds:
         for m in binaries:
             y, n = yes_no_labels(m)  # type: ignore[misc]
@@ -539,7 +559,8 @@ def register(mcp: MCPServer) -> None:
         ctx: Context,
         query: Annotated[str | None, Field(description="Topic to scan, e.g. 'fed september'.")] = None,
         markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers.")] = None,
-        kinds: Annotated[list[Kind] | None, Field(description="Default: all four.")] = None,
+        kinds: Annotated[list[Kind] | None, Field(description="Default: the four arbitrage kinds. basket: every "
+                                                             "YES of a set not proven exhaustive (not arbitrage).")] = None,
         venues: list[Venue] | None = None,
         min_profit: Annotated[Decimal, Field(ge=0, description="USD.")] = Decimal(0),
         min_capacity: Annotated[Decimal, Field(ge=0, description="Shares/contracts.")] = Decimal(0),
@@ -566,7 +587,7 @@ def register(mcp: MCPServer) -> None:
             return tool_result(out, text)
         refs = [r.strip() for r in (markets or []) if r and r.strip()]
         scan = await run_scan(ctx, refs=refs, query=(query or "").strip() or None,
-                              kinds=set(kinds) if kinds else {k.value for k in ArbKind},
+                              kinds=set(kinds) if kinds else set(DEFAULT_KINDS),
                               venues=set(venues) if venues else None, max_markets=max_markets,
                               tail_min=tail_min_price, tail_days=tail_max_days)
         _remember(state, scan)
