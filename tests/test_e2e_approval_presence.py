@@ -73,7 +73,7 @@ async def browser():
 
 
 def cli(args: list[str], env: dict, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([*pm_mcp_command(), *args], input=stdin, capture_output=True, text=True, env=env,
+    return subprocess.run([*pm_mcp_command(), *args], check=False, input=stdin, capture_output=True, text=True, env=env,
                           cwd=str(REPO), timeout=60)
 
 
@@ -231,7 +231,7 @@ async def enrol_passkey(env: dict, browser):
 
 async def test_passkey_enrolled_with_pm_mcp_enroll_approves_a_live_order(live, browser):
     sim, env = live
-    page, cdp, authenticator = await enrol_passkey(env, browser)
+    page, _cdp, _authenticator = await enrol_passkey(env, browser)
     home = Path(env["PM_MCP_HOME"])
     stored = presence.load_passkeys(home)
     assert len(stored) == 1 and stored[0]["name"] == "test laptop" and stored[0]["alg"] == -7
@@ -244,7 +244,7 @@ async def test_passkey_enrolled_with_pm_mcp_enroll_approves_a_live_order(live, b
         url = p["approval_url"]
         assert url.startswith("http://localhost:") and p["status"] == "proposed"
         # the link alone (an assistant's HTTP tool): refused
-        html_text, csrf, order_hash = await page_fields(url)
+        _, csrf, order_hash = await page_fields(url)
         async with httpx.AsyncClient() as h:
             r = await h.get(url)
             csp = r.headers["content-security-policy"]

@@ -138,7 +138,7 @@ async def browser():
 
 async def test_page_leads_with_our_numbers_and_quotes_the_title_once(env, browser):
     async with connect(env) as client:
-        p, text = await call(client, "propose_order", {"venue": "polymarket", "market": SPOOF_PM, "outcome": "Yes",
+        p, _ = await call(client, "propose_order", {"venue": "polymarket", "market": SPOOF_PM, "outcome": "Yes",
                                                        "side": "buy", "limit_price": "0.55", "size": "10"})
         assert p["confirm_channel"] == "page"
         page = await browser.new_page()

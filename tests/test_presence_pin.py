@@ -95,7 +95,7 @@ def test_no_pin_set_refuses_with_advice(tmp_path):
 
 def _cli(args: list[str], home, stdin: str = "") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PM_MCP_")} | {"PM_MCP_HOME": str(home)}
-    return subprocess.run([*pm_mcp_command(), *args], input=stdin, capture_output=True, text=True, env=env,
+    return subprocess.run([*pm_mcp_command(), *args], check=False, input=stdin, capture_output=True, text=True, env=env,
                           cwd=str(REPO), timeout=60)
 
 

@@ -206,3 +206,22 @@ def test_cbor_decoder_subset():
                 "0101"):  # trailing bytes
         with pytest.raises(presence.CborError):
             presence.cbor_decode(bytes.fromhex(bad))
+
+
+def test_the_page_script_ships_as_package_data():
+    """The wheel carries pm_mcp/execution/static/* (checked by hand with `pip wheel`; here: the package-data
+    globs in pyproject.toml cover every asset, and the server reads it through importlib.resources)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    from pm_mcp.execution.approval import STATIC_FILES, static_text
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pm_mcp"]
+    static = root / "pm_mcp" / "execution" / "static"
+    assets = sorted(p.relative_to(root / "pm_mcp").as_posix() for p in static.iterdir() if p.is_file())
+    assert assets and {Path(a).name for a in assets} == set(STATIC_FILES)
+    for asset in assets:
+        assert any(fnmatch.fnmatch(asset, g) for g in globs), (asset, globs)
+        assert "navigator.credentials" in static_text(Path(asset).name)

@@ -1,14 +1,25 @@
 """The approval page: a loopback web page, served by this process, where the PERSON approves an intent.
 
-- Bound to 127.0.0.1 only, on ``PM_MCP_APPROVAL_PORT`` (0 = a free port); stdlib asyncio, no framework.
-- One unguessable URL per intent (``secrets.token_urlsafe(32)``; only its sha256 is stored).
-- GET shows the order in plain words, the legs, the policy verdict, the market's rule text and the
-  expiry, with Approve / Reject buttons. GET never changes anything.
+- Bound to 127.0.0.1 (and ::1 at the same port, where the machine has it) on ``PM_MCP_APPROVAL_PORT``
+  (0 = a free port); stdlib asyncio, no framework; strict HTTP parsing (a malformed Content-Length, a
+  repeated Host / Content-Length, Transfer-Encoding, folded headers: 400).
+- One unguessable URL per intent (``secrets.token_urlsafe(32)``; only its sha256 is stored). Paper pages
+  are ``http://127.0.0.1:<port>/i/<token>``; live pages ``http://localhost:<port>/i/<token>`` (a secure
+  context with a domain, which passkeys need).
+- GET shows the order: first OUR lines (mode, side, size, limit, worst-case cost and loss with currency,
+  venue, expiry, order hash; pm_mcp.execution.summary), then the policy verdict and the buttons, then the
+  venue's words (titles, outcomes, rule text) cleaned, capped and quoted. GET never changes anything.
 - POST (approve / reject) must carry the page's CSRF token and the order hash it showed, come from
   this origin (``Origin`` equal to the page's origin; ``Sec-Fetch-Site: same-origin`` when sent) and
-  name this host (``Host``: 127.0.0.1 / localhost on our port; defeats DNS rebinding).
-- Every piece of market text is HTML-escaped; the page has a strict Content-Security-Policy (no
-  scripts at all), cannot be framed, and is never cached.
+  name this host (``Host``: 127.0.0.1 / localhost / [::1] on our port; defeats DNS rebinding).
+- A PAPER order is approved by the link alone. A LIVE order also needs a presence factor the assistant
+  cannot pass (pm_mcp.execution.presence): the PIN set with ``pm-mcp set-pin`` (counted, locked out), or a
+  passkey enrolled with ``pm-mcp enroll`` (WebAuthn assertion with user verification against a
+  single-use challenge bound to the intent).
+- Every piece of text is HTML-escaped; pages have a strict Content-Security-Policy (no scripts, except
+  the one passkey script served from package data on pages that use a passkey: ``script-src 'self'``, no
+  inline script), cannot be framed, and are never cached.
+- :class:`EnrolmentServer` / :func:`run_enrolment`: the page ``pm-mcp enroll`` serves to create a passkey.
 """
 
 from __future__ import annotations
@@ -18,8 +29,8 @@ import errno
 import hashlib
 import hmac
 import html
-import logging
 import json
+import logging
 import secrets
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -504,8 +515,8 @@ class EnrolmentServer(_LoopbackPages):
         self.challenge = secrets.token_bytes(32)
         existing = presence.load_passkeys(self.home)
         out = ["<h1>Enrol a passkey for pm-mcp</h1>",
-               "<p>The passkey you create here (unlocked by your fingerprint, face or device PIN) approves LIVE orders "
-               "on pm-mcp's approval page. An assistant that only has the page's link cannot use it.</p>"]
+               ("<p>The passkey you create here (unlocked by your fingerprint, face or device PIN) approves LIVE "
+                "orders on pm-mcp's approval page. An assistant that only has the page's link cannot use it.</p>")]
         if notice:
             out.append(f"<p class=\"notice\" id=\"notice\">{e(notice)}</p>")
         if headers.get("host", "") != f"localhost:{self.port}":
