@@ -140,7 +140,11 @@ class NamedSubject(BaseModel):
 
 
 class PeriodTerm(BaseModel):
+    """A period named in the question. "before Oct 1" / "before 2028" are stored as the last day / year they
+    include (Sep 30, 2027), with ``before`` set, so 'by September 30' and 'before Oct 1' compare equal."""
+
     kind: Literal["date", "month", "quarter", "year"]
+    before: bool = False
     year: int | None = None
     month: int | None = None
     day: int | None = None
@@ -169,6 +173,8 @@ class ContractTerms(BaseModel):
     # everything the market says (question, label, rules): where another market's names are looked for.
     # Not part of the output (it repeats the rules).
     haystack: str = Field("", exclude=True, repr=False)
+    question_text: str = Field("", exclude=True, repr=False)
+    rules_text: str = Field("", exclude=True, repr=False)
 
 
 class RuleAnalysis(BaseModel):

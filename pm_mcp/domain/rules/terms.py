@@ -68,9 +68,14 @@ _ALIASES = [
     ("ecb", "european central bank"), ("boe", "bank of england"), ("boj", "bank of japan"),
     ("bls", "bureau of labor statistics"), ("cpi", "consumer price index"), ("gdp", "gross domestic product"),
     ("nfl", "national football league"), ("nba", "national basketball association"),
+    # the words of a rate decision
+    ("cut", "cuts", "decrease", "decreases", "lower", "lowers", "reduce", "reduces", "reduction"),
+    ("hike", "hikes", "increase", "increases", "raise", "raises"),
+    ("hold", "holds", "maintain", "maintains", "unchanged", "pause", "pauses"),
     ("epl", "premier league", "english premier league"), ("un", "united nations"), ("eu", "european union"),
 ]
 _ALIAS = {spelling: group[0] for group in _ALIASES for spelling in group}
+_CORPORATE = {"inc", "corp", "corporation", "co", "ltd", "llc", "plc", "sa", "ag", "nv", "group", "holdings"}
 _NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|la|le|van|von|der|bin|al|and|&)\s+)?"
                        r"[A-Z0-9][\w'’.&-]*)*")
 _WORD = re.compile(r"[A-Za-z][\w'’&-]*")
@@ -138,7 +143,7 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
             k = w.lower().strip(".,'’?!:;()").removesuffix("'s").removesuffix("’s")
             if not k or k in _NOT_NAMES or k in _MONTHS or k.isdigit() or _YEAR.fullmatch(k):
                 return False
-            if re.fullmatch(r"\d[\d.,%]*\w*", k):  # 25bps, 4.25%, 3rd
+            if k[0].isdigit() or len(k) == 1:  # 25bps, 4.25%, 2026-03-22, the F of °F
                 return False
             return k not in common or k in _ALIAS
 
@@ -166,6 +171,8 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
                 piece = piece[:-1]
             if not piece:
                 continue
+            while len(piece) > 1 and piece[-1].lower().strip(".,") in _CORPORATE:
+                piece = piece[:-1]
             phrase = " ".join(piece).strip(".,'’?!:;()")
             phrase = re.sub(r"['’]s$", "", phrase)
             start = offset_text.find(phrase, m.start())
@@ -179,7 +186,39 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
     return out
 
 
+_BEFORE = re.compile(r"\b(?:before|prior to|earlier than)\s+(?:the\s+(?:start|beginning)\s+of\s+)?$", re.I)
+
+
+def _inclusive(p: PeriodTerm, text: str) -> PeriodTerm:
+    """'before Oct 1, 2026' includes up to Sep 30, 2026; 'before 2028' up to 2027; 'before October' up to
+    September: stored as that last included day / month / year, marked ``before``."""
+    if not _BEFORE.search(text[max(0, p.span.start - 40):p.span.start]):
+        return p
+    from datetime import date, timedelta
+
+    if p.kind == "date" and p.month and p.day:
+        try:
+            d = date(p.year or 2000, p.month, p.day) - timedelta(days=1)  # 2000: a leap year, for Mar 1
+        except ValueError:
+            return p
+        return p.model_copy(update={"year": d.year if p.year else None, "month": d.month, "day": d.day,
+                                    "before": True})
+    if p.kind == "month" and p.month:
+        month, year = (p.month - 1, p.year) if p.month > 1 else (12, (p.year - 1) if p.year else None)
+        return p.model_copy(update={"month": month, "year": year, "before": True})
+    if p.kind == "year" and p.year:
+        return p.model_copy(update={"year": p.year - 1, "before": True})
+    if p.kind == "quarter" and p.quarter:
+        q, year = (p.quarter - 1, p.year) if p.quarter > 1 else (4, (p.year - 1) if p.year else None)
+        return p.model_copy(update={"quarter": q, "year": year, "before": True})
+    return p
+
+
 def _periods_in(text: str, part: Part) -> list[PeriodTerm]:
+    return [_inclusive(p, text) for p in _raw_periods_in(text, part)]
+
+
+def _raw_periods_in(text: str, part: Part) -> list[PeriodTerm]:
     out: list[PeriodTerm] = []
     taken: list[tuple[int, int]] = []
     for m in _MONTH_RX.finditer(text):
@@ -252,7 +291,8 @@ def read_terms(*, title: str, label: str | None, rules: str, yes_clause: str | N
     return ContractTerms(subject_status=Status.FOUND if subjects else Status.UNKNOWN, subjects=subjects,
                          label=label, period_status=Status.FOUND if periods else Status.UNKNOWN, periods=periods,
                          qualifiers=qualifiers, read_from=read_from,
-                         haystack="\n".join(x for x in (title, label or "", rules) if x))
+                         haystack="\n".join(x for x in (title, label or "", rules) if x), question_text=title,
+                         rules_text=rules)
 
 
 # --- comparing two markets' terms ----------------------------------------------------------------------------------
@@ -275,16 +315,85 @@ def _present(name: NamedSubject, text: str) -> bool:
     if re.search(r"(?<![\w])" + re.escape(" ".join(tokens)) + r"(?![\w])", low):
         return True
     last = tokens[-1]
-    if len(last) < 3:
-        return False
-    for m in re.finditer(r"(?<![\w])" + re.escape(last) + r"(?![\w])", low):
-        before = re.search(r"([A-Za-z][\w'’.-]*)\s+$", text[:m.start()])
-        if before is None:
-            return True
-        prev = before.group(1)
-        if prev.lower() in tokens or prev[0].islower() or prev.lower().strip(".") in _NOT_NAMES:
-            return True
+    if len(last) >= 3:
+        # the surname alone ("Newsom" for "Gavin Newsom"), unless another first name stands before it
+        for m in re.finditer(r"(?<![\w])" + re.escape(last) + r"(?![\w])", low):
+            before = re.search(r"([A-Za-z][\w'’.-]*)\s+$", text[:m.start()])
+            if before is None:
+                return True
+            prev = before.group(1)
+            if prev.lower() in tokens or prev[0].islower() or prev.lower().strip(".") in _NOT_NAMES:
+                return True
+    first = tokens[0]
+    if len(tokens) > 1 and len(first) >= 4 and first not in _NOT_NAMES:
+        # the short form of a club or company ("Nottingham" for "Nottingham Forest"), unless another name
+        # follows it ("Real Sociedad" is not "Real Madrid")
+        for m in re.finditer(r"(?<![\w])" + re.escape(first) + r"(?![\w])", low):
+            after = re.match(r"\s+([A-Za-z][\w'’.-]*)", text[m.end():])
+            if after is None:
+                return True
+            nxt = after.group(1)
+            if nxt.lower() in tokens or nxt[0].islower() or nxt.lower().strip(".") in _NOT_NAMES:
+                return True
     return False
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
+_FILLER = {"the", "a", "an", "of", "to", "in", "on", "at", "by", "for", "and", "or", "is", "be", "will", "this",
+           "that", "market", "resolve", "resolves", "their", "its", "his", "her"}
+
+
+_COMPARATORS = {"above", "below", "over", "under", "more", "less", "greater", "higher", "lower", "fewer", "exceed",
+                "exceeds", "exceeding", "least", "most", "than", "equal", "equals", "exactly", "or", "yes", "no", "not",
+                "at", "up", "down", "reach", "reaches", "hit", "hits", "before", "after", "by", "until", "through",
+                "end", "between", "and", "from", "within", "outside", "inclusive", "rise", "rises", "fall", "falls"}
+
+
+_TOKEN_RAW = re.compile(r"[A-Za-z0-9]+(?:[.'’][A-Za-z0-9]+)*")
+
+
+def _canon(t: str) -> str:
+    t = t.lower().replace("’", "'")
+    if t in _MONTHS:
+        t = f"m{_MONTHS[t]}"
+    return _ALIAS.get(t, t)
+
+
+def _canon_tokens(text: str) -> list[str]:
+    return [_canon(t) for t in _TOKEN_RAW.findall(text)]
+
+
+def template_difference(a: str, b: str, *, min_tokens: int) -> tuple[str, str] | None:
+    """Two texts written from one template that differ in a slot's words (not only in numbers, dates and
+    comparators, which the threshold and date comparisons judge): the words as written, e.g. ('Cut', 'Hike')
+    or ('Tottenham', 'Tie')."""
+    from difflib import SequenceMatcher
+
+    ra, rb = _TOKEN_RAW.findall(a), _TOKEN_RAW.findall(b)
+    ta, tb = [_canon(t) for t in ra], [_canon(t) for t in rb]
+    if len(ta) < min_tokens or len(tb) < min_tokens or ta == tb:
+        return None
+    sm = SequenceMatcher(None, ta, tb, autojunk=False)
+    if sm.ratio() < 0.85:
+        return None
+    words_a: list[str] = []
+    words_b: list[str] = []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        # a slot of the template filled differently: a short run of words swapped for another ("Cut" /
+        # "Hike", "Tottenham" / "Tie"); insertions and rewordings are left to the other comparisons
+        if op != "replace" or i2 - i1 > 3 or j2 - j1 > 3:
+            continue
+        seg_a = [ra[i] for i in range(i1, i2) if ta[i] not in _FILLER and ta[i] not in _COMPARATORS]
+        seg_b = [rb[j] for j in range(j1, j2) if tb[j] not in _FILLER and tb[j] not in _COMPARATORS]
+        if not seg_a or not seg_b:
+            continue
+        if all(re.fullmatch(r"m?\d[\d.]*\w*", _canon(t)) for t in seg_a + seg_b):
+            continue  # numbers, dates, strikes: judged by the threshold / period / deadline comparisons
+        words_a += seg_a
+        words_b += seg_b
+    if not (words_a or words_b):
+        return None
+    return " ".join(words_a[:6]), " ".join(words_b[:6])
 
 
 def _names(ns: list[NamedSubject]) -> str:
@@ -296,10 +405,28 @@ def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
     other market says: its ``haystack``)."""
     a_text, b_text = a.haystack, b.haystack
     out: list[TermDifference] = []
+    # one template, other words: the strongest sign of two members of one ladder or event
+    wording = (template_difference(a.question_text, b.question_text, min_tokens=4)
+               or template_difference(a.rules_text, b.rules_text, min_tokens=12))
+    if wording is not None:
+        out.append(TermDifference(field="subject", severity="hard",
+                                  detail=f"the same template with other words: A says '{wording[0]}' where B says "
+                                         f"'{wording[1]}'"))
+    # the members' own labels: words of one label the other market never uses
+    if a.label and b.label and alias_key(a.label) != alias_key(b.label) and wording is None:
+        la = [t for t in _canon_tokens(a.label) if t not in _FILLER and not t[0].isdigit()]
+        lb = [t for t in _canon_tokens(b.label) if t not in _FILLER and not t[0].isdigit()]
+        ca, cb = set(_canon_tokens(a_text)), set(_canon_tokens(b_text))
+        if [t for t in la if t not in cb] and [t for t in lb if t not in ca]:
+            out.append(TermDifference(field="subject", severity="hard",
+                                      detail=f"different members: A is '{a.label}', B is '{b.label}'"))
     # subjects: names of A absent from all of B, and of B from A
+    already = any(d.field == "subject" and d.severity == "hard" for d in out)
     miss_a = [n for n in a.subjects if not _present(n, b_text)]
     miss_b = [n for n in b.subjects if not _present(n, a_text)]
-    if a.label and b.label and alias_key(a.label) != alias_key(b.label) and miss_a and miss_b:
+    if already:
+        pass
+    elif a.label and b.label and alias_key(a.label) != alias_key(b.label) and miss_a and miss_b:
         out.append(TermDifference(field="subject", severity="hard",
                                   detail=f"different members: A is '{a.label}', B is '{b.label}'",
                                   a=[n.span for n in miss_a], b=[n.span for n in miss_b]))

@@ -1,0 +1,103 @@
+"""compare_rules on the labelled pair corpus (tests/fixtures/rules/pairs/pairs.json, labelled blind).
+
+    .venv/bin/python tools/bench/rules_pairs.py                 # figures for dev and heldout
+    .venv/bin/python tools/bench/rules_pairs.py --show-dev      # + every dev mistake (never the held-out ones)
+
+Figures per split:
+- precision of EQUIVALENT: of the pairs we call equivalent, how many are labelled equivalent (the number that
+  matters for money: a wrong "equivalent" calls two different bets the same);
+- recall of hard differences: of the pairs labelled not_equivalent, how many we call not_equivalent (and how
+  many we call at least not equivalent, i.e. uncertain or not_equivalent: never "equivalent");
+- recall of equivalence and the YES-mapping accuracy on the pairs both call equivalent.
+The held-out third is reported as figures only: its mistakes are never printed, so nobody tunes on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from pm_mcp.domain.models import Market  # noqa: E402
+from pm_mcp.domain.rules import parse_rules  # noqa: E402
+from pm_mcp.domain.rules_compare import compare_rules  # noqa: E402
+
+PAIRS = ROOT / "tests" / "fixtures" / "rules" / "pairs" / "pairs.json"
+
+
+def analyse(side: dict):
+    text = side.get("rules") or ""
+    venue = side.get("venue")
+    if side.get("title") or side.get("group_label"):
+        m = Market(id=side.get("ref", "x")[:40] or "x", venue=venue or "unknown", title=side.get("title") or "",
+                   group_label=side.get("group_label"), rule_text=text)
+        return parse_rules(text, venue=venue, market=m)
+    return parse_rules(text, venue=venue)
+
+
+def run(pairs: list[dict]) -> list[dict]:
+    out = []
+    for p in pairs:
+        c = compare_rules(analyse(p["a"]), analyse(p["b"]))
+        out.append({"id": p["id"], "split": p["split"], "kind": p["kind"], "label": p["label"]["verdict"],
+                    "label_mapping": p["label"]["mapping"], "verdict": c.verdict, "mapping": c.mapping,
+                    "summary": c.summary, "note": p["label"].get("note", "")})
+    return out
+
+
+def figures(rows: list[dict]) -> dict:
+    pred_eq = [r for r in rows if r["verdict"] == "equivalent"]
+    lab_eq = [r for r in rows if r["label"] == "equivalent"]
+    lab_ne = [r for r in rows if r["label"] == "not_equivalent"]
+    both_eq = [r for r in pred_eq if r["label"] == "equivalent"]
+
+    def ratio(a: int, b: int) -> str:
+        return f"{a / b:.2f} ({a}/{b})" if b else "n/a"
+
+    return {
+        "pairs": len(rows),
+        "precision of EQUIVALENT": ratio(len(both_eq), len(pred_eq)),
+        "recall of hard differences (not_equivalent)": ratio(sum(r["verdict"] == "not_equivalent" for r in lab_ne),
+                                                            len(lab_ne)),
+        "hard differences never called equivalent": ratio(sum(r["verdict"] != "equivalent" for r in lab_ne),
+                                                          len(lab_ne)),
+        "recall of equivalence": ratio(len(both_eq), len(lab_eq)),
+        "YES mapping right on both-equivalent": ratio(sum(r["mapping"] == r["label_mapping"] for r in both_eq),
+                                                      len(both_eq)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--show-dev", action="store_true", help="print every dev-split mistake")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
+    rows = run(pairs)
+    result = {split: figures([r for r in rows if r["split"] == split]) for split in ("dev", "heldout")}
+    result["all"] = figures(rows)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for split, f in result.items():
+            print(f"== {split}")
+            for k, v in f.items():
+                print(f"  {k}: {v}")
+    if args.show_dev:
+        print("\n== dev mistakes (label -> ours)")
+        for r in rows:
+            if r["split"] != "dev":
+                continue
+            wrong = r["verdict"] != r["label"] or (r["label"] == "equivalent" and r["mapping"] != r["label_mapping"])
+            if wrong:
+                print(f"{r['id']} [{r['kind']}] {r['label']}/{r['label_mapping']} -> {r['verdict']}/{r['mapping']}\n"
+                      f"   label note: {r['note']}\n   ours: {r['summary'][:400]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
