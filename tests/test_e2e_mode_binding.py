@@ -141,6 +141,7 @@ async def test_paper_proposal_accepted_in_a_live_dialog_is_refused(envs, tmp_pat
         text = r.content[0].text
         # refused (an error), or nothing to confirm because start-up already cancelled it: both name the modes
         assert "PAPER" in text and "LIVE" in text, text
+        assert asked == []  # the person is never shown a dialog for an order of the other mode
         got, _ = await call(client, "get_order", {"ref": prop["intent_id"]})
         assert got["intent"]["status"] == "rejected" and got["orders"] == []
     nothing_reached_the_venue(sim)

@@ -26,7 +26,7 @@ from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.money import normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of
-from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
+from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, mode_mismatch
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.doctor import CheckOut
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
@@ -292,10 +292,16 @@ async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoD
         return NoDialog(reason="host")
     if setting == "page":
         return NoDialog(reason="page")
+    engine = _engine(ctx)
     try:
-        rec = await _engine(ctx).get_intent(intent_id)
+        rec = await engine.get_intent(intent_id)
     except ExecutionError as exc:
         raise ToolError(str(exc)) from None
+    if rec.status == IntentStatus.PROPOSED and rec.intent.mode != engine.mode:
+        # never show the person a dialog for an order of the other mode (a PAPER proposal in a LIVE server)
+        await engine.reject(rec.intent.id, via="elicitation",
+                            reason="cancelled: " + mode_mismatch(rec.intent.mode, engine.mode))
+        raise ToolError(mode_mismatch(rec.intent.mode, engine.mode))
     if rec.status != IntentStatus.PROPOSED or not rec.intent.policy.ok:
         return NoDialog(reason="not_proposed")
     if not client_can_elicit(ctx):
