@@ -85,6 +85,13 @@ register_migrations("catalog", [
         count INTEGER NOT NULL
     );
     """,
+    # v2: markets now carry their currency, size step and volume unit; cached copies from before did not
+    # (a Manifold market read back would have said USD), so the cache starts over (it refills from the venues)
+    """
+    DELETE FROM catalog_refs;
+    DELETE FROM catalog_markets;
+    DELETE FROM catalog_refresh;
+    """,
 ])
 
 BODY_CHARS = 1500  # rule text indexed per market (titles and outcomes carry most of the signal)

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     max_event_fraction: Decimal = Decimal("0.15")
     max_daily_usd: Decimal = Decimal("500")
     kelly_fraction: Decimal = Decimal("0.25")
+    # Manifold's mana is play money: its caps are its own, in mana (the single-event fraction is shared)
+    mana_bankroll: Decimal = Decimal("1000")
+    mana_max_order: Decimal = Decimal("100")
+    mana_max_daily: Decimal = Decimal("500")
 
     # confirmation
     confirm: Literal["auto", "elicitation", "page", "host"] = "auto"
@@ -144,11 +148,12 @@ class Settings(BaseSettings):
                                    file_secret_settings):
         return (init_settings, env_settings, _TomlSource(settings_cls))
 
-    @field_validator("bankroll", "max_order_usd", "max_daily_usd")
+    @field_validator("bankroll", "max_order_usd", "max_daily_usd", "mana_bankroll", "mana_max_order",
+                     "mana_max_daily")
     @classmethod
     def _positive(cls, v: Decimal) -> Decimal:
         if v <= 0:
-            raise ValueError("must be a positive amount in USD")
+            raise ValueError("must be a positive amount (USD, or mana for the mana_* settings)")
         return v
 
     @field_validator("max_event_fraction", "kelly_fraction")

@@ -45,7 +45,7 @@ def binary(mid, title, *, venue="polymarket", asks=(), bids=(), no_asks=None, no
            close_days=10, min_size=D(1), status=MarketStatus.OPEN):
     m = Market(id=mid, venue=venue, title=title, outcomes=[Outcome(label="Yes"), Outcome(label="No")],
                status=status, close_time=NOW + timedelta(days=close_days), fees=fees or FeeSchedule(),
-               min_order_size=min_size)
+               min_order_size=min_size, size_step=D(1) if venue == "kalshi" else D("0.01"))
     yes = OrderBook(venue=venue, market_id=mid, outcome="Yes", asks=lv(asks), bids=lv(bids))
     no = None
     if no_asks is not None or no_bids is not None:
@@ -271,7 +271,7 @@ def _kalshi_markets(path):
     for r in data:
         m = Market(id=r["ticker"], venue="kalshi", title=r["yes_sub_title"], event_id=r["event_ticker"],
                    outcomes=[Outcome(label="Yes", side="yes"), Outcome(label="No", side="no")],
-                   status=MarketStatus.OPEN, fees=kalshi_schedule(),
+                   status=MarketStatus.OPEN, fees=kalshi_schedule(), size_step=D(1),
                    close_time=datetime.fromisoformat(r["close_time"].replace("Z", "+00:00")))
         yes = OrderBook(venue="kalshi", market_id=m.id, outcome="Yes",
                         asks=lv([(r["yes_ask_dollars"], 100)]), bids=lv([(r["yes_bid_dollars"], 100)]))
@@ -309,7 +309,7 @@ def test_recorded_kalshi_orderbook_walk_gives_no_yes_no_arbitrage():
     yes_bids = sorted(((D(p), D(q)) for p, q in ob["yes_dollars"]), reverse=True)
     no_bids = sorted(((D(p), D(q)) for p, q in ob["no_dollars"]), reverse=True)
     m = Market(id="KXEPLGAME-26MAR22TOTNFO-TOT", venue="kalshi", title="Tottenham", status=MarketStatus.OPEN,
-               outcomes=[Outcome(label="Yes"), Outcome(label="No")], fees=kalshi_schedule(),
+               outcomes=[Outcome(label="Yes"), Outcome(label="No")], fees=kalshi_schedule(), size_step=D(1),
                close_time=NOW + timedelta(days=5))
     yes = OrderBook(venue="kalshi", market_id=m.id, outcome="Yes", bids=lv(yes_bids),
                     asks=[BookLevel(price=1 - p, size=q) for p, q in no_bids])

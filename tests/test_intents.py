@@ -27,7 +27,7 @@ def kalshi_market(**kw) -> Market:
     base = dict(id="KXFEDDEC-25", venue="kalshi", title="Fed cuts in December", event_id="KXFED",
                 outcomes=[Outcome(label="Yes", ticker="KXFEDDEC-25", side="yes"),
                           Outcome(label="No", ticker="KXFEDDEC-25", side="no")],
-                status=MarketStatus.OPEN, tick_size=D("0.01"), min_order_size=D(1), fees=kalshi_schedule(),
+                status=MarketStatus.OPEN, tick_size=D("0.01"), min_order_size=D(1), size_step=D(1), fees=kalshi_schedule(),
                 close_time=NOW + timedelta(days=30))
     base.update(kw)
     return Market(**base)

@@ -454,8 +454,8 @@ def _side_levels(book: OrderBook | None, side: str, complement: OrderBook | None
 
 
 def size_step_for(market: Market) -> Decimal:
-    """Size granularity: Kalshi trades whole contracts; Polymarket shares to 0.01; Manifold mana 0.01."""
-    return ONE if market.venue == "kalshi" else Decimal("0.01")
+    """Size granularity: the market's own step (Kalshi whole contracts; Polymarket shares to 0.01)."""
+    return market.size_step
 
 
 def yes_no_labels(market: Market) -> tuple[str, str] | None:

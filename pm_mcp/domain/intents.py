@@ -17,12 +17,12 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pm_mcp.domain.fees import trade_fee
-from pm_mcp.domain.models import FeeSchedule, Market, MarketStatus
+from pm_mcp.domain.models import CURRENCY_SYMBOLS, FeeSchedule, Market, MarketStatus
 from pm_mcp.domain.money import (
     ONE,
     ZERO,
@@ -63,8 +63,23 @@ TERMINAL_STATUSES = frozenset({IntentStatus.REJECTED, IntentStatus.EXPIRED, Inte
                                IntentStatus.FAILED})
 
 
-def currency(venue: str) -> str:
-    return CURRENCY.get(venue, "$")
+# intents, orders and positions journaled before amounts carried their currency: Manifold's were mana
+_LEGACY_CURRENCY = {"manifold": "MANA"}
+
+
+def stored_currency(data: dict | None, venue: str) -> str:
+    """The currency of a journaled record: its own ``currency``, else (rows from before) its venue's."""
+    cur = (data or {}).get("currency")
+    return str(cur).upper() if cur else _LEGACY_CURRENCY.get(venue, "USD")
+
+
+def currency(currency_or_venue: str) -> str:
+    """The symbol amounts are written with: '$' for USD, 'M$' for mana. Takes a currency code (what markets
+    and legs carry) or, for older callers, a venue name."""
+    code = (currency_or_venue or "").upper()
+    if code in CURRENCY_SYMBOLS:
+        return CURRENCY_SYMBOLS[code]
+    return CURRENCY.get(currency_or_venue, "$")
 
 
 def money(amount: Decimal, venue: str = "", *, up: bool = False) -> str:
@@ -117,6 +132,14 @@ class OrderLeg(BaseModel):
     close_time: datetime | None = None
     plain: str = Field(description="The order in plain words.")
     notes: list[str] = Field(default_factory=list, description="What was adjusted (tick/step rounding) and why.")
+    currency: str = Field("USD", description="USD, or MANA (Manifold's play money): amounts never mix.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_currency(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("currency"):
+            data = {**data, "currency": _LEGACY_CURRENCY.get(str(data.get("venue", "")), "USD")}
+        return data
 
     def order_fields(self) -> dict[str, str]:
         return {"venue": self.venue, "market_id": self.market_id, "outcome": self.outcome, "side": self.side,
@@ -220,7 +243,7 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
     if not (tick <= limit <= ONE - tick):
         raise IntentError(f"limit_price {_num(limit)} is outside the tradeable range {_num(tick)}..{_num(ONE - tick)} "
                           f"on this market's {_num(tick)} tick")
-    step = size_step_for(market.venue)
+    step = market.size_step
     schedule = market.fees
     if (size is None) == (stake is None):
         raise IntentError("give exactly one of size (shares) or stake (USD to spend incl. fees)")
@@ -247,12 +270,12 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
         qty = floor_to(budget / unit, step)
         while qty > 0 and leg_cost(side, schedule, qty, limit)[2] > budget:
             qty = floor_to(qty - step, step)
-        notes.append(f"stake {money(budget, market.venue)} buys {_num(qty)} shares at up to {_num(limit)} incl. fees")
+        notes.append(f"stake {money(budget, market.currency)} buys {_num(qty)} shares at up to {_num(limit)} incl. fees")
     min_size = market.min_order_size
     if qty <= 0 or qty < min_size:
         need = max(min_size, step)
         need_cost = leg_cost(side, schedule, need, limit)[2] if side == "buy" else None
-        extra = f" (about {money(need_cost, market.venue, up=True)} at this limit)" if need_cost is not None else ""
+        extra = f" (about {money(need_cost, market.currency, up=True)} at this limit)" if need_cost is not None else ""
         raise IntentError(f"size {_num(qty)} is below this market's minimum of {_num(need)} shares{extra}; "
                           "increase the size or stake")
     gross, fees, cost = leg_cost(side, schedule, qty, limit)
@@ -262,22 +285,22 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
     else:
         loss = qty - gross + fees  # you hand over shares worth up to $1 each for the limit price
         payout = gross - fees
-    venue_name = VENUE_NAMES.get(market.venue, market.venue)
+    venue_name = market.venue_name or VENUE_NAMES.get(market.venue, market.venue)
     shown_size = _num(qty)
     if side == "buy":
         plain = (f"Buy {shown_size} {o.label} shares of '{market.title}' on {venue_name} at no more than "
-                 f"{price_text(limit, market.venue)} each; worst-case cost {money(cost, market.venue, up=True)} incl. "
-                 f"{money(fees, market.venue, up=True)} fees; you win {money(payout, market.venue)} if {o.label}")
+                 f"{price_text(limit, market.currency)} each; worst-case cost {money(cost, market.currency, up=True)} incl. "
+                 f"{money(fees, market.currency, up=True)} fees; you win {money(payout, market.currency)} if {o.label}")
     else:
         plain = (f"Sell {shown_size} {o.label} shares of '{market.title}' on {venue_name} at no less than "
-                 f"{price_text(limit, market.venue)} each; you receive at least {money(payout, market.venue)} after up to "
-                 f"{money(fees, market.venue, up=True)} fees; you give up {money(qty, market.venue)} if {o.label}")
+                 f"{price_text(limit, market.currency)} each; you receive at least {money(payout, market.currency)} after up to "
+                 f"{money(fees, market.currency, up=True)} fees; you give up {money(qty, market.currency)} if {o.label}")
     return OrderLeg(venue=market.venue, market_id=market.id, market_title=market.title, event_id=market.event_id,
                     event_title=market.event_title, outcome=o.label, outcome_ref=_outcome_ref(market, o.label),
                     side=side, limit_price=limit, size=qty, time_in_force=tif, tick_size=tick,
                     min_order_size=min_size, size_step=step, fee_schedule=schedule, gross=gross, fees=fees,
                     worst_case_cost=cost, worst_case_loss=loss, payout_if_wins=payout, rules_hash=rules_hash,
-                    close_time=market.close_time, plain=plain, notes=notes)
+                    close_time=market.close_time, plain=plain, notes=notes, currency=market.currency)
 
 
 def _unit_fee(schedule: FeeSchedule, price: Decimal) -> Decimal:
@@ -303,6 +326,10 @@ def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: Pol
             raise IntentError(str(exc)) from None
         if not (ZERO <= p <= ONE):
             raise IntentError(f"forecast_p must be a probability in [0, 1] for the outcome you trade, got {p}")
+    currencies = {leg.currency for leg in legs}
+    if len(currencies) > 1:
+        raise IntentError("one intent cannot mix currencies (" + ", ".join(sorted(currencies)) + "): Manifold's "
+                          "mana is play money and never adds into USD; propose the legs separately")
     cost = sum((leg.worst_case_cost for leg in legs), ZERO)
     fees = sum((leg.fees for leg in legs), ZERO)
     loss = sum((leg.worst_case_loss for leg in legs), ZERO)
@@ -310,7 +337,7 @@ def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: Pol
     if len(legs) == 1:
         plain = legs[0].plain
     else:
-        venue = legs[0].venue
+        venue = legs[0].currency
         plain = (f"A bundle of {len(legs)} orders, confirmed once and sent leg by leg (stops at the first leg that "
                  f"does not fill completely); worst-case cost {money(cost, venue, up=True)} incl. "
                  f"{money(fees, venue, up=True)} fees:\n"

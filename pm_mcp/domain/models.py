@@ -15,6 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 VenueName = str  # "polymarket" | "kalshi" | "manifold"
 
+# currency codes and how amounts in them are written
+CURRENCY_SYMBOLS = {"USD": "$", "MANA": "M$"}
+
+
+def currency_symbol(currency: str) -> str:
+    """'$' for USD, 'M$' for Manifold's mana."""
+    return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+
 
 class MarketStatus(StrEnum):
     OPEN = "open"  # accepting orders
@@ -76,6 +84,12 @@ class Market(BaseModel):
     open_interest: Decimal | None = None
     tick_size: Decimal = Decimal("0.01")
     min_order_size: Decimal = Decimal(1)
+    size_step: Decimal = Field(Decimal("0.01"), description="Order sizes are multiples of this (Kalshi: 1 contract).")
+    # what an amount on this market is: "USD" (Polymarket pUSD, Kalshi dollars) or "MANA" (Manifold's play
+    # money, which is not money and never adds into USD)
+    currency: str = "USD"
+    volume_unit: str = Field("USD", description="Unit of volume/liquidity: USD, contracts or MANA.")
+    venue_name: str | None = None  # display name, e.g. "Kalshi"
     fees: FeeSchedule = Field(default_factory=FeeSchedule)
     neg_risk: bool = False
     group_id: str | None = None  # neg-risk market id / Kalshi mutually exclusive event / Manifold MC

@@ -33,6 +33,8 @@ class RiskPolicy(BaseModel):
     kelly_fraction: Decimal = Field(description="Multiplier applied to full Kelly (0.25 = quarter Kelly).")
     allowed_venues: list[str] = Field(description="Venues orders may go to.")
     live_enabled: bool = Field(description="Whether live (real-money) orders are allowed at all.")
+    currency: str = Field("USD", description="What the amounts are in: USD, or MANA (Manifold's play money, "
+                                             "with caps of its own).")
 
     @field_validator("bankroll", "max_order_usd", "max_daily_usd")
     @classmethod
@@ -54,16 +56,20 @@ class RiskPolicy(BaseModel):
         return [x.strip().lower() for x in v if x.strip()]
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RiskPolicy:
-        """Build the policy from a :class:`pm_mcp.settings.Settings` (duck-typed: domain imports no I/O)."""
+    def from_settings(cls, settings: Any, currency: str = "USD") -> RiskPolicy:
+        """Build the policy from a :class:`pm_mcp.settings.Settings` (duck-typed: domain imports no I/O).
+        ``currency="MANA"``: the mana caps (PM_MCP_MANA_BANKROLL, _MAX_ORDER, _MAX_DAILY); the fractions
+        and venues are shared."""
+        mana = currency.upper() == "MANA"
         return cls(
-            bankroll=settings.bankroll,
-            max_order_usd=settings.max_order_usd,
+            bankroll=getattr(settings, "mana_bankroll", Decimal(1000)) if mana else settings.bankroll,
+            max_order_usd=getattr(settings, "mana_max_order", Decimal(100)) if mana else settings.max_order_usd,
             max_event_fraction=settings.max_event_fraction,
-            max_daily_usd=settings.max_daily_usd,
+            max_daily_usd=getattr(settings, "mana_max_daily", Decimal(500)) if mana else settings.max_daily_usd,
             kelly_fraction=settings.kelly_fraction,
             allowed_venues=list(settings.enabled_venues),
             live_enabled=settings.mode == "live",
+            currency="MANA" if mana else "USD",
         )
 
     @property
@@ -132,8 +138,12 @@ class PolicyCheck(BaseModel):
         return "; ".join(v.message for v in self.violations)
 
 
+def _amount(d: Decimal, currency: str = "USD") -> str:
+    return f"{'M$' if currency == 'MANA' else '$'}{d.quantize(Decimal('0.01'))}"
+
+
 def _usd(d: Decimal) -> str:
-    return f"${d.quantize(Decimal('0.01'))}"
+    return _amount(d)
 
 
 def _pct(fraction: Decimal) -> str:
@@ -150,6 +160,10 @@ def check_order(policy: RiskPolicy, *, venue: str, mode: str, order_cost: Decima
     ``daily_spent_before`` what was already spent today (UTC).
     """
     v: list[PolicyViolation] = []
+
+    def _amt(d: Decimal) -> str:
+        return _amount(d, policy.currency)
+
     if order_cost < 0 or event_exposure_before < 0 or daily_spent_before < 0:
         v.append(PolicyViolation(rule="invalid", limit=">= 0", value=str(min(order_cost, event_exposure_before,
                                                                                daily_spent_before)),
@@ -168,24 +182,24 @@ def check_order(policy: RiskPolicy, *, venue: str, mode: str, order_cost: Decima
                                  message="live orders are disabled: the server runs in paper mode (PM_MCP_MODE=paper)"))
     if order_cost > policy.max_order_usd:
         v.append(PolicyViolation(rule="max_order_usd", limit=str(policy.max_order_usd), value=str(order_cost),
-                                 message=f"order cost {_usd(order_cost)} exceeds the per-order cap "
-                                         f"{_usd(policy.max_order_usd)}"))
+                                 message=f"order cost {_amt(order_cost)} exceeds the per-order cap "
+                                         f"{_amt(policy.max_order_usd)}"))
     event_after = event_exposure_before + order_cost
     if order_cost > 0 and event_after > policy.max_event_usd:
         v.append(PolicyViolation(
             rule="max_event_usd", limit=str(policy.max_event_usd), value=str(event_after),
-            message=f"exposure to this event would be {_usd(event_after)} (already {_usd(event_exposure_before)}), "
-                    f"over the single-event cap {_usd(policy.max_event_usd)} "
-                    f"({_pct(policy.max_event_fraction)} of {_usd(policy.bankroll)})"))
+            message=f"exposure to this event would be {_amt(event_after)} (already {_amt(event_exposure_before)}), "
+                    f"over the single-event cap {_amt(policy.max_event_usd)} "
+                    f"({_pct(policy.max_event_fraction)} of {_amt(policy.bankroll)})"))
     daily_after = daily_spent_before + order_cost
     if order_cost > 0 and daily_after > policy.max_daily_usd:
         v.append(PolicyViolation(
             rule="max_daily_usd", limit=str(policy.max_daily_usd), value=str(daily_after),
-            message=f"today's spend would be {_usd(daily_after)} (already {_usd(daily_spent_before)}), "
-                    f"over the daily cap {_usd(policy.max_daily_usd)}"))
+            message=f"today's spend would be {_amt(daily_after)} (already {_amt(daily_spent_before)}), "
+                    f"over the daily cap {_amt(policy.max_daily_usd)}"))
     if order_cost > policy.bankroll:
         v.append(PolicyViolation(rule="bankroll", limit=str(policy.bankroll), value=str(order_cost),
-                                 message=f"order cost {_usd(order_cost)} exceeds the bankroll {_usd(policy.bankroll)}"))
+                                 message=f"order cost {_amt(order_cost)} exceeds the bankroll {_amt(policy.bankroll)}"))
     return PolicyCheck(ok=not v, violations=v)
 
 

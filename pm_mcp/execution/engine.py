@@ -37,9 +37,16 @@ from pm_mcp.domain.intents import (
     build_intent,
     price_leg,
     recheck_leg,
+    stored_currency,
 )
 from pm_mcp.domain.models import Market, OrderBook
-from pm_mcp.domain.orders import OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.domain.orders import (
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+)
 from pm_mcp.domain.policy import PolicyCheck, RiskPolicy
 from pm_mcp.domain.positions import PositionState
 from pm_mcp.domain.rules import market_contract_hash
@@ -128,8 +135,9 @@ class ExecutionEngine:
         self.settings = state.settings
         self.journal = Journal(state.store)
         self.base_policy = RiskPolicy.from_settings(self.settings)
-        self.policy = self.base_policy  # the session policy: only ever tightened
-        self.risk = RiskBook(self.journal, self.settings.mode, lambda: self.policy)
+        self.policy = self.base_policy  # the session policy (USD): only ever tightened
+        self.mana_policy = RiskPolicy.from_settings(self.settings, currency="MANA")  # Manifold's play money
+        self.risk = RiskBook(self.journal, self.settings.mode, self.policy_for)
         self._brokers: dict[str, Broker] = {}
         self._broker_factory = broker_factory
         self._exec_lock = asyncio.Lock()
@@ -173,8 +181,17 @@ class ExecutionEngine:
             self._brokers[venue] = b
         return b
 
+    def policy_for(self, currency: str) -> RiskPolicy:
+        """The session policy whose amounts are in ``currency`` (USD, or MANA with its own caps)."""
+        return self.mana_policy if currency.upper() == "MANA" else self.policy
+
     def tighten(self, **limits: Any) -> RiskPolicy:
+        """Tighten the USD policy; the limits that are not amounts (fractions, venues) tighten mana's too."""
         self.policy = self.policy.tightened(**limits)
+        shared = {k: v for k, v in limits.items() if k in ("max_event_fraction", "kelly_fraction", "allowed_venues",
+                                                             "live_enabled")}
+        if shared:
+            self.mana_policy = self.mana_policy.tightened(**shared)
         return self.policy
 
     async def _fresh_book(self, market: Market, outcome: str) -> OrderBook:
@@ -190,7 +207,9 @@ class ExecutionEngine:
         """Price the legs, check the policy, store the intent (PROPOSED, or REJECTED by the policy)."""
         if not specs:
             raise ExecutionError("give at least one order")
-        from pm_mcp.execution.presence import live_page_refusal  # a live order on the page needs the person
+        from pm_mcp.execution.presence import (
+            live_page_refusal,  # a live order on the page needs the person
+        )
 
         refusal = live_page_refusal(self.settings.home, self.mode, channel, self.allowed_channels())
         if refusal:
@@ -238,11 +257,12 @@ class ExecutionEngine:
     async def _sell_problems(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> list[str]:
         return await self.risk.sell_problems(legs, exclude)
 
-    async def exposure(self, event_key: str, exclude: frozenset[str] = frozenset()) -> Decimal:
-        return await self.risk.exposure(event_key, exclude)
+    async def exposure(self, event_key: str, exclude: frozenset[str] = frozenset(), currency: str = "USD") -> Decimal:
+        return await self.risk.exposure(event_key, exclude, currency)
 
-    async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = frozenset()) -> Decimal:
-        return await self.risk.daily_spent(now, exclude)
+    async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = frozenset(),
+                          currency: str = "USD") -> Decimal:
+        return await self.risk.daily_spent(now, exclude, currency)
 
     async def policy_check(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> PolicyCheck:
         return await self.risk.check(legs, exclude)
@@ -419,7 +439,7 @@ class ExecutionEngine:
             created_at=now, updated_at=now, status="pending", mode=intent.mode, venue=leg.venue,
             market_id=leg.market_id, market_title=leg.market_title, event_id=leg.event_id, outcome=leg.outcome,
             side=leg.side, limit_price=leg.limit_price, size=leg.size, time_in_force=leg.time_in_force,
-            fee_bound=leg.fees, data={"outcome_ref": leg.outcome_ref})
+            fee_bound=leg.fees, data={"outcome_ref": leg.outcome_ref, "currency": leg.currency})
         await self.journal.insert_order(order)
         await self.journal.log("order.journaled", order.id, {"intent": intent.id, "client_order_id":
                                                              order.client_order_id, "leg": idx})
@@ -604,7 +624,8 @@ class ExecutionEngine:
             pos = PositionRecord(mode=order.mode, venue=order.venue, market_id=order.market_id, outcome=order.outcome,
                                  event_id=order.event_id, size=Decimal(0), avg_cost=Decimal(0),
                                  realized_pnl=Decimal(0), updated_at=now_utc(),
-                                 data={"title": order.market_title})
+                                 data={"title": order.market_title,
+                                       "currency": stored_currency(order.data, order.venue)})
         after = PositionState(pos.size, pos.avg_cost, pos.realized_pnl).after_fill(order.side, price, size, fee)
         pos.size, pos.avg_cost, pos.realized_pnl = after.size, after.avg_cost, after.realized_pnl
         pos.data = {**pos.data, "title": order.market_title or pos.data.get("title", "")}

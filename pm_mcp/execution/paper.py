@@ -25,7 +25,6 @@ from typing import Any
 
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import raw_fee, round_fee
-from pm_mcp.domain.intents import size_step_for
 from pm_mcp.domain.models import Market, OrderBook
 from pm_mcp.execution.journal import Journal, iso, now_utc, parse_iso
 from pm_mcp.venues.base import Fill, OrderRejected, OrderRequest, OrderState, OrderStatus, TimeInForce
@@ -150,7 +149,7 @@ class PaperBroker:
         limit = Decimal(rec["limit_price"])
         size = Decimal(rec["size"])
         walk = walk_book(levels, size=size, limit_price=limit, side=rec["side"], fees=market.fees,
-                         size_step=size_step_for(market.venue))
+                         size_step=market.size_step)
         if walk.filled_size <= 0:
             return
         pieces: list[tuple[Decimal, Decimal]] = []

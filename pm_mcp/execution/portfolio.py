@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Market, MarketStatus
 from pm_mcp.execution.engine import ExecutionEngine
+from pm_mcp.domain.intents import stored_currency
 from pm_mcp.execution.journal import PositionRecord, iso, now_utc
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class MarkedPosition(BaseModel):
     realized_pnl: Decimal
     status: str  # open | closed | settled
     settled_outcome: str | None = None
+    currency: str = "USD"  # USD, or MANA (Manifold's play money)
 
 
 class EventExposure(BaseModel):
@@ -38,6 +40,19 @@ class EventExposure(BaseModel):
     exposure: Decimal
     cap: Decimal
     headroom: Decimal
+    currency: str = "USD"
+
+
+class CurrencyTotals(BaseModel):
+    """Totals in one currency: mana (play money) never adds into USD."""
+
+    currency: str
+    cost_basis: Decimal = ZERO
+    market_value: Decimal = ZERO
+    unrealized_pnl: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    daily_spent: Decimal = ZERO
+    daily_cap: Decimal = ZERO
 
 
 class PortfolioSnapshot(BaseModel):
@@ -52,6 +67,8 @@ class PortfolioSnapshot(BaseModel):
     daily_cap: Decimal = ZERO
     open_orders: int = 0
     warnings: list[str] = Field(default_factory=list)
+    # the totals above are USD only; every currency held (USD, MANA) has its own totals here
+    by_currency: dict[str, CurrencyTotals] = Field(default_factory=dict)
 
 
 async def _market(engine: ExecutionEngine, market_id: str, venue: str, cache: dict, warnings: list[str]) -> Market | None:
@@ -109,8 +126,7 @@ async def portfolio(engine: ExecutionEngine) -> PortfolioSnapshot:
     positions = await engine.journal.positions(engine.mode)
     await asyncio.gather(*(_market(engine, p.market_id, p.venue, cache, warnings) for p in positions if p.size > 0))
     await settle_resolved(engine, cache, warnings)
-    snap = PortfolioSnapshot(mode=engine.mode, daily_cap=engine.policy.max_daily_usd,
-                             daily_spent=await engine.daily_spent(), warnings=warnings)
+    snap = PortfolioSnapshot(mode=engine.mode, warnings=warnings)
     marked: list[MarkedPosition] = []
     for pos in await engine.journal.positions(engine.mode):
         settled = pos.data.get("settled")
@@ -124,20 +140,33 @@ async def portfolio(engine: ExecutionEngine) -> PortfolioSnapshot:
             mark_source=source, market_value=value, unrealized_pnl=(value - basis) if value is not None else None,
             realized_pnl=pos.realized_pnl,
             status="open" if pos.size > 0 else ("settled" if settled else "closed"),
-            settled_outcome=settled.get("outcome") if settled else None))
+            settled_outcome=settled.get("outcome") if settled else None,
+            currency=stored_currency(pos.data, pos.venue)))
     snap.positions = marked
-    snap.cost_basis = sum((p.cost_basis for p in marked), ZERO)
-    snap.market_value = sum((p.market_value or ZERO for p in marked), ZERO)
-    snap.unrealized_pnl = sum((p.unrealized_pnl or ZERO for p in marked), ZERO)
-    snap.realized_pnl = sum((p.realized_pnl for p in marked), ZERO)
     open_orders = await engine.journal.open_orders(engine.mode)
     snap.open_orders = len(open_orders)
-    keys = {p.event_id or p.market_id for p in marked if p.size > 0}
-    keys |= {o.event_id or o.market_id for o in open_orders if o.side == "buy"}
-    cap = engine.policy.max_event_usd
-    for key in sorted(keys):
-        exp = await engine.exposure(key)
-        snap.exposure.append(EventExposure(event_id=key, exposure=exp, cap=cap, headroom=max(ZERO, cap - exp)))
+    currencies = {"USD"} | {p.currency for p in marked} | {stored_currency(o.data, o.venue) for o in open_orders}
+    for cur in sorted(currencies):
+        mine = [p for p in marked if p.currency == cur]
+        policy = engine.policy_for(cur)
+        snap.by_currency[cur] = CurrencyTotals(
+            currency=cur, cost_basis=sum((p.cost_basis for p in mine), ZERO),
+            market_value=sum((p.market_value or ZERO for p in mine), ZERO),
+            unrealized_pnl=sum((p.unrealized_pnl or ZERO for p in mine), ZERO),
+            realized_pnl=sum((p.realized_pnl for p in mine), ZERO),
+            daily_spent=await engine.daily_spent(currency=cur), daily_cap=policy.max_daily_usd)
+        keys = {p.event_id or p.market_id for p in mine if p.size > 0}
+        keys |= {o.event_id or o.market_id for o in open_orders
+                 if o.side == "buy" and stored_currency(o.data, o.venue) == cur}
+        cap = policy.max_event_usd
+        for key in sorted(keys):
+            exp = await engine.exposure(key, currency=cur)
+            snap.exposure.append(EventExposure(event_id=key, exposure=exp, cap=cap, headroom=max(ZERO, cap - exp),
+                                               currency=cur))
+    usd = snap.by_currency["USD"]
+    snap.cost_basis, snap.market_value = usd.cost_basis, usd.market_value
+    snap.unrealized_pnl, snap.realized_pnl = usd.unrealized_pnl, usd.realized_pnl
+    snap.daily_spent, snap.daily_cap = usd.daily_spent, usd.daily_cap
     return snap
 
 

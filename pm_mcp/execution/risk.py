@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pm_mcp.domain.intents import OrderLeg
+from pm_mcp.domain.intents import OrderLeg, stored_currency
 from pm_mcp.domain.policy import PolicyCheck, PolicyViolation, RiskPolicy, check_order
 from pm_mcp.domain.positions import event_key
 from pm_mcp.execution.journal import Journal, now_utc
@@ -22,10 +22,10 @@ NONE: frozenset[str] = frozenset()
 
 
 class RiskBook:
-    def __init__(self, journal: Journal, mode: str, policy: Callable[[], RiskPolicy]) -> None:
+    def __init__(self, journal: Journal, mode: str, policy: Callable[[str], RiskPolicy]) -> None:
         self.journal = journal
         self.mode = mode
-        self._policy = policy  # the session policy as it is now (only ever tightened)
+        self._policy = policy  # currency -> the session policy in it as it is now (only ever tightened)
 
     async def sell_problems(self, legs: list[OrderLeg], exclude: frozenset[str] = NONE) -> list[str]:
         """A sell needs the shares: the position minus what open sells already promise."""
@@ -43,29 +43,35 @@ class RiskBook:
                            f"({self.mode} mode), not {leg.size}")
         return out
 
-    async def exposure(self, key: str, exclude: frozenset[str] = NONE) -> Decimal:
-        """Cash at risk on one event: positions' cost basis plus open buy orders' remaining worst case."""
+    async def exposure(self, key: str, exclude: frozenset[str] = NONE, currency: str = "USD") -> Decimal:
+        """Cash at risk on one event, in one currency: positions' cost basis plus open buy orders' remaining
+        worst case (mana never adds into USD)."""
         total = ZERO
         for p in await self.journal.positions(self.mode):
-            if event_key(p.event_id, p.market_id) == key and p.size > 0:
+            if event_key(p.event_id, p.market_id) == key and p.size > 0 and \
+                    stored_currency(p.data, p.venue) == currency:
                 total += p.size * p.avg_cost
         for o in await self.journal.open_buy_orders_for_event(self.mode, key):
-            if event_key(o.event_id, o.market_id) == key and o.id not in exclude:
+            if event_key(o.event_id, o.market_id) == key and o.id not in exclude and \
+                    stored_currency(o.data, o.venue) == currency:
                 total += o.committed_cost() - ((o.avg_price or ZERO) * o.filled_size + o.fees_paid)
         return total
 
-    async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = NONE) -> Decimal:
+    async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = NONE,
+                          currency: str = "USD") -> Decimal:
+        """Everything bought today (UTC), in one currency."""
         now = now or now_utc()
         start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return sum((o.committed_cost() for o in await self.journal.buy_orders_since(self.mode, start)
-                    if o.id not in exclude), ZERO)
+                    if o.id not in exclude and stored_currency(o.data, o.venue) == currency), ZERO)
 
     async def check(self, legs: list[OrderLeg], exclude: frozenset[str] = NONE) -> PolicyCheck:
         """The legs against the session policy: the per-order cap on the whole intent, the daily cap on
         everything spent today plus this, and per event that event's exposure plus this."""
-        policy = self._policy()
+        currency = legs[0].currency if legs else "USD"  # an intent never mixes currencies (build_intent)
+        policy = self._policy(currency)
         total = sum((leg.worst_case_cost for leg in legs), ZERO)
-        daily = await self.daily_spent(exclude=exclude)
+        daily = await self.daily_spent(exclude=exclude, currency=currency)
         by_event: dict[str, Decimal] = {}
         for leg in legs:
             if leg.side == "buy":
@@ -85,6 +91,6 @@ class RiskBook:
             add(check_order(policy, venue=venue, mode=self.mode, order_cost=total, daily_spent_before=daily))
         for key, cost in by_event.items():
             ev = check_order(policy, venue=venues[0], mode=self.mode, order_cost=cost,
-                             event_exposure_before=await self.exposure(key, exclude))
+                             event_exposure_before=await self.exposure(key, exclude, currency))
             add(PolicyCheck(ok=ev.ok, violations=[v for v in ev.violations if v.rule == "max_event_usd"]))
         return PolicyCheck(ok=not violations, violations=violations)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 import pm_mcp.execution  # noqa: F401 - registers the "execution" startup hook and migrations
 import pm_mcp.venues.service  # noqa: F401 - the market data the engine reads
 from pm_mcp.domain.intents import IntentStatus, money, price_text
+from pm_mcp.domain.models import currency_symbol
 from pm_mcp.domain.money import normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of

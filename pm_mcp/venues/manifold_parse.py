@@ -333,6 +333,10 @@ def parse_market(raw: Mapping[str, Any], *, now: datetime | None = None) -> Mark
         liquidity=dec(raw.get("totalLiquidity")),
         tick_size=PCT,
         min_order_size=ONE,  # M1, an amount of mana
+        size_step=Decimal("0.01"),
+        currency="MANA",  # play money: never added into USD
+        volume_unit="MANA",
+        venue_name="Manifold",
         fees=NO_FEES.model_copy(update={"note": "Manifold charges no trading fee; amounts are mana (play money)"}),
         group_id=market_id if multi and sums_to_one else None,
         mutually_exclusive=multi and sums_to_one,

@@ -213,6 +213,7 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> Market:
     volume = dec(m.get("volume")) if m.get("volume") not in (None, "") else dec(m.get("volumeNum"))
     group = m.get("negRiskMarketID") if neg_risk else None
     return Market(
+        size_step=Decimal("0.01"), currency="USD", volume_unit="USD", venue_name="Polymarket",
         id=str(m["id"]), venue="polymarket", title=(m.get("question") or m.get("title") or "").strip(),
         slug=m.get("slug"), event_id=str(event["id"]) if event and event.get("id") is not None else None,
         event_title=(event or {}).get("title"), condition_id=m.get("conditionId"), outcomes=outcomes,
@@ -262,6 +263,7 @@ def parse_clob_market(c: dict) -> Market:
     desc = (c.get("description") or "").strip()
     end = parse_time(c.get("end_date_iso"))
     return Market(
+        size_step=Decimal("0.01"), currency="USD", volume_unit="USD", venue_name="Polymarket",
         id=c["condition_id"], venue="polymarket", title=(c.get("question") or "").strip(), slug=c.get("market_slug"),
         condition_id=c["condition_id"], outcomes=outcomes, status=status, close_time=end, resolution_time=end,
         tick_size=dec(c.get("minimum_tick_size")) or Decimal("0.01"),

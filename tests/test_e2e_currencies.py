@@ -1,0 +1,61 @@
+"""Currencies never mix: Manifold's mana is play money. A Manifold trade is checked against the mana caps
+(PM_MCP_MANA_*), shows M$, and leaves every USD figure (caps, daily spend, portfolio totals) untouched.
+Through the real server, paper mode, against the Manifold simulator (SynthBin001: a SYNTHETIC binary market,
+see tests/fixtures/manifold/SOURCES.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from conftest import connect
+from tools.sim import start_sims
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+MARKET = "SynthBin001"
+
+
+@pytest.fixture
+def env(pm_env):
+    with start_sims("manifold") as group:
+        # USD caps far below the mana order: if mana were counted as dollars, the order would be refused
+        yield {**pm_env, **group.env(), "PM_MCP_VENUES": "manifold", "PM_MCP_CONFIRM": "host",
+               "PM_MCP_MAX_ORDER_USD": "5", "PM_MCP_MAX_DAILY_USD": "5", "PM_MCP_BANKROLL": "20"}
+
+
+async def call(client, tool, args):
+    r = await client.call_tool(tool, args)
+    assert not r.is_error, r.content[0].text
+    return r.structured_content, r.content[0].text
+
+
+async def test_a_mana_trade_uses_mana_caps_and_leaves_usd_untouched(env):
+    async with connect(env) as client:
+        prop, text = await call(client, "propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes",
+                                                          "side": "buy", "limit_price": "0.60", "stake": "40"})
+        assert prop["policy_ok"], text
+        assert "M$" in prop["plain"] and "$40" not in prop["plain"].replace("M$40", "")
+        done, text = await call(client, "confirm_order", {"intent_id": prop["intent_id"]})
+        got, text = await call(client, "get_order", {"ref": prop["intent_id"]})
+        assert got["orders"][0]["status"] in ("filled", "partially_filled"), text
+        snap, text = await call(client, "get_portfolio", {})
+        assert D(str(snap["cost_basis"])) == 0 and D(str(snap["daily_spent"])) == 0, text
+        mana = snap["by_currency"]["MANA"]
+        assert D(str(mana["cost_basis"])) > 0 and D(str(mana["daily_spent"])) > 0
+        assert D(str(mana["daily_cap"])) == 500  # PM_MCP_MANA_MAX_DAILY default
+        assert [p["currency"] for p in snap["positions"]] == ["MANA"]
+        assert all(e["currency"] == "MANA" for e in snap["exposure"])
+        first = text.splitlines()[0]
+        assert "cost basis $0.00" in first and "spent today $0.00 of $5.00" in first, text
+        assert "MANA (play money, never added to USD): cost basis M$" in text, text
+
+
+async def test_mana_caps_refuse_in_mana(env):
+    async with connect({**env, "PM_MCP_MANA_MAX_ORDER": "20"}) as client:
+        prop, text = await call(client, "propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes",
+                                                          "side": "buy", "limit_price": "0.60", "stake": "40"})
+        assert not prop["policy_ok"]
+        [v] = [v for v in prop["policy_violations"] if v["rule"] == "max_order_usd"]
+        assert "M$20.00" in v["message"] and "$" not in v["message"].replace("M$", ""), v
