@@ -553,12 +553,36 @@ def thinnest_first(priced: list[Any], books: list[LegBook]) -> list[int]:
     return sorted(range(len(priced)), key=lambda i: (spare(i), i))
 
 
+MAX_MARKET_REFS = 50  # distinct references per scan (an event's URL counts once and brings all its markets)
+MAX_REF_CHARS = 500
+
+
+def market_refs(markets: list[str] | None) -> list[str]:
+    """find_arbitrage's ``markets`` argument: stripped, empty ones dropped, duplicates removed (first
+    occurrence kept, order preserved), at most MAX_MARKET_REFS distinct ones (each resolves with venue
+    requests: 5,000 copies of one URL used to cost 5,000 lookups)."""
+    refs: dict[str, None] = {}
+    for i, r in enumerate(markets or []):
+        r = (r or "").strip()
+        if not r:
+            continue
+        if len(r) > MAX_REF_CHARS:
+            raise ToolError(f"argument 'markets': item {i + 1} is {len(r):,} characters long; a market or event "
+                            f"URL, slug, id or ticker has at most {MAX_REF_CHARS}")
+        refs.setdefault(r, None)
+        if len(refs) > MAX_MARKET_REFS:
+            distinct = len({(x or "").strip() for x in markets or [] if (x or "").strip()})
+            raise ToolError(f"argument 'markets': at most {MAX_MARKET_REFS} distinct market references per scan "
+                            f"(got {distinct:,}); pass an event's URL to scan all of its markets, or split the list")
+    return list(refs)
+
+
 def register(mcp: MCPServer) -> None:
     @mcp.tool(annotations=FIND)
     async def find_arbitrage(
         ctx: Context,
         query: Annotated[str | None, Field(description="Topic to scan, e.g. 'fed september'.")] = None,
-        markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers.")] = None,
+        markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers (at most 50).")] = None,
         kinds: Annotated[list[Kind] | None, Field(description="Default: the four arbitrage kinds. basket: every "
                                                              "YES of a set not proven exhaustive (not arbitrage).")] = None,
         venues: list[Venue] | None = None,
@@ -585,7 +609,7 @@ def register(mcp: MCPServer) -> None:
                 raise ToolError("that scan has expired; run find_arbitrage again without a cursor")
             out, text = _page(scan, flt, offset, limit)
             return tool_result(out, text)
-        refs = [r.strip() for r in (markets or []) if r and r.strip()]
+        refs = market_refs(markets)
         scan = await run_scan(ctx, refs=refs, query=(query or "").strip() or None,
                               kinds=set(kinds) if kinds else set(DEFAULT_KINDS),
                               venues=set(venues) if venues else None, max_markets=max_markets,

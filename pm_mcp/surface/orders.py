@@ -259,14 +259,18 @@ def client_can_elicit(ctx: Context) -> bool:
 
 
 def execution_tool_error(exc: Exception) -> ToolError:
+    """The order tools' translator: the engine's and the venues' refusals are sentences already (bounded
+    here); everything else goes through ``user_error`` (validation errors named by argument, a busy database,
+    numbers out of range; internals only in the log, never "TypeName: repr")."""
+    from pm_mcp.surface.render import bound_text, user_error
     from pm_mcp.venues.base import VenueError
 
     if isinstance(exc, ToolError):
         return exc
-    if isinstance(exc, (ExecutionError, VenueError, ValueError, KeyError)):
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        return ToolError(str(msg))
-    return ToolError(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, (ExecutionError, VenueError)):
+        return ToolError(bound_text(str(exc)))
+    return user_error(exc, action="complete this order call",
+                      after="check get_order or list_orders before trying again")
 
 
 def _elicitation_message(rec: IntentRecord) -> str:
