@@ -91,7 +91,7 @@ async def _check_calls(client) -> None:
     assert not r.is_error, r.content[0].text
     s = r.structured_content
     assert "max_order_usd" in s["capped_by"] and D(s["stake_usd"]) <= 60 and D(s["contracts"]) % 1 == 0
-    assert r.content[0].text.startswith("Kelly (1/4): stake $")
+    assert r.content[0].text.startswith("[PAPER] Kelly (1/4): stake $")
     assert "per-order cap" in r.content[0].text
 
     # default method: confidence tiers

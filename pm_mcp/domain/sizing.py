@@ -47,7 +47,8 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import NO_FEES, fee_per_share_upper_bound, trade_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import floor_to, normalize, pct, usd
+from pm_mcp.domain.money import floor_to, normalize, pct
+from pm_mcp.domain.money import usd as money_usd
 from pm_mcp.domain.policy import RiskPolicy, order_headroom
 
 ZERO = Decimal(0)
@@ -120,6 +121,8 @@ class SizingRequest(BaseModel):
     # medium, avoid or unclear rules -> lower / none): a cap on every method's stake
     max_tier: Literal["none", "low", "medium", "high", "very_high"] | None = None
     max_tier_reason: str | None = None
+    # what the amounts are in (the market's currency): "USD", or "MANA" (written M$); the policy must be in it
+    currency: str = "USD"
 
 
 class SizingResult(BaseModel):
@@ -143,6 +146,7 @@ class SizingResult(BaseModel):
     headroom_usd: Decimal = Field(description="largest order cost the policy allows right now")
     arithmetic: str
     warnings: list[str] = Field(default_factory=list)
+    currency: str = Field("USD", description="what the *_usd amounts are in: USD, or MANA (Manifold's play money)")
 
 
 class SizingError(ValueError):
@@ -296,6 +300,12 @@ def _reference_price(req: SizingRequest) -> Decimal:
 # the one entry point
 
 
+def _money_in(currency: str):
+    if currency.upper() == "MANA":
+        return lambda d: money_usd(d).replace("$", "M$")
+    return money_usd
+
+
 def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod | str = DEFAULT_METHOD) -> SizingResult:
     """Size one buy with ``method`` inside ``policy``. Raises SizingError for bad input."""
     try:
@@ -304,6 +314,10 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         raise SizingError(f"unknown sizing method {method!r}; use one of: "
                           + ", ".join(m.value for m in SizingMethod)) from None
     _validate(req, policy)
+    if req.currency.upper() != policy.currency.upper():
+        raise SizingError(f"the market trades in {req.currency} but the policy given is in {policy.currency}: "
+                          "size mana against the mana policy (amounts never mix)")
+    usd = _money_in(req.currency)  # noqa: F841 - shadows the module's USD formatter in this function
     win = win_probability(req.p_yes, req.side)
     ref_price = _reference_price(req)
     fee_ps = fee_per_share_upper_bound(req.fees, ref_price)
@@ -479,7 +493,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     if head.max_cost <= 0 and not no_edge:
         warnings.append(f"no room left under the policy ({head.binding})")
     ev = win * contracts - stake
-    return SizingResult(
+    return SizingResult(currency=req.currency.upper(),
         method=method, side=req.side, p_yes=req.p_yes, win_probability=win,
         price=_q(avg, PRICE_Q) if avg is not None else _q(ref_price, PRICE_Q),
         effective_price=_q(eff, PRICE_Q), edge=_q(edge), full_kelly_fraction=_q(f_full),

@@ -49,9 +49,17 @@ class BookIn(BaseModel):
 class SizeOut(SizingResult):
     fee_model: str = Field(description="fee schedule used")
     policy: str = Field(description="the policy limits in one line")
+    mode: str = "paper"
+    market_id: str | None = None
+    venue: str | None = None
+    fees_from_market: bool = Field(False, description="fees, tick, size step and minimum were read from the market")
+    tier_cap: str | None = Field(None, description="the highest tier allowed and why (assess_market, rule clarity)")
+    confidence_used: str = Field("default (medium)", description="the confidence stated, or 'default (medium)'")
+    what_if: bool = Field(False, description="an explicit price/fee was used instead of the market's")
 
 
 class EdgeOut(EdgeResult):
+    mode: str = "paper"
     outcome: str
     p_yes: Decimal = Field(description="the p you gave: probability of YES / the market's first outcome")
     venue: str | None = None
@@ -153,30 +161,57 @@ def _fraction_words(k: Decimal) -> str:
     return f"{normalize(k)}"
 
 
-def _policy(ctx: Context) -> tuple[RiskPolicy, Any]:
-    """The policy in force for this session: the execution engine's (tightened by
+def _policy(ctx: Context, currency: str = "USD") -> tuple[RiskPolicy, Any]:
+    """The policy in force for this session in ``currency``: the execution engine's (tightened by
     tighten_risk_policy, never loosened) when it runs, else the configured one."""
     state = ctx.request_context.lifespan_context
     engine = state.services.get("execution")
-    session_policy = getattr(engine, "policy", None)
-    if isinstance(session_policy, RiskPolicy):
-        return session_policy, state
-    return RiskPolicy.from_settings(state.settings), state
+    policy_for = getattr(engine, "policy_for", None)
+    if policy_for is not None:
+        pol = policy_for(currency)
+        if isinstance(pol, RiskPolicy):
+            return pol, state
+    return RiskPolicy.from_settings(state.settings, currency=currency), state
+
+
+def _tag(state: Any) -> str:
+    return "[LIVE]" if state.settings.mode == "live" else "[PAPER]"
+
+
+_NOT_TRADING = ("closed", "resolved", "paused")
+
+
+def _refuse_if_not_trading(m: Any, what: str) -> None:
+    """A closed, resolved or halted market is refused for sizing, edge and proposals, with the reason."""
+    from datetime import UTC, datetime
+
+    if m.status.value in _NOT_TRADING:
+        raise ToolError(f"market {m.id} on {m.venue} is {m.status.value}: it does not trade, so there is nothing to "
+                        f"{what}" + (f" (resolved {m.resolved_outcome})" if m.resolved_outcome else ""))
+    if m.close_time is not None and m.close_time <= datetime.now(UTC):
+        raise ToolError(f"market {m.id} on {m.venue} closed for trading at {m.close_time.isoformat()}: nothing to "
+                        f"{what}")
+
+
+def _amount(d: Decimal, currency: str = "USD") -> str:
+    return usd(d).replace("$", "M$") if currency.upper() == "MANA" else usd(d)
 
 
 def _policy_line(pol: RiskPolicy) -> str:
-    return (f"bankroll {usd(pol.bankroll)}, max order {usd(pol.max_order_usd)}, max per event "
-            f"{usd(pol.max_event_usd)} ({pct(pol.max_event_fraction, 0)}), max daily {usd(pol.max_daily_usd)}, "
+    a = lambda d: _amount(d, pol.currency)  # noqa: E731
+    return (f"bankroll {a(pol.bankroll)}, max order {a(pol.max_order_usd)}, max per event "
+            f"{a(pol.max_event_usd)} ({pct(pol.max_event_fraction, 0)}), max daily {a(pol.max_daily_usd)}, "
             f"Kelly fraction {_fraction_words(pol.kelly_fraction)}")
 
 
 _RULE_WORDS = {"max_order_usd": "per-order cap", "max_event_usd": "single-event limit", "max_daily_usd": "daily cap",
                "bankroll": "bankroll", "kelly_fraction": "policy Kelly fraction", "confidence": "stated confidence",
                "full_kelly": "full Kelly", "absolute_cap": "absolute cap", "book_depth": "book depth",
-               "venue_minimum": "venue minimum"}
+               "venue_minimum": "venue minimum", "assessment": "the market assessment's tier cap"}
 
 
-def _size_text(r: SizingResult, pol: RiskPolicy) -> str:
+def _size_text(r: SizeOut, pol: RiskPolicy) -> str:
+    usd = lambda d: _amount(d, r.currency)  # noqa: E731 - amounts in the market's currency
     m = r.method
     if m == SizingMethod.FRACTIONAL_KELLY or m == SizingMethod.EXECUTION_KELLY:
         label = ("Execution-aware Kelly" if m == SizingMethod.EXECUTION_KELLY else "Kelly") + \
@@ -193,25 +228,39 @@ def _size_text(r: SizingResult, pol: RiskPolicy) -> str:
     else:
         head = f"{label}: stake $0 (no bet)"
     if r.capped_by:
-        head += "; capped by " + ", ".join(_RULE_WORDS.get(c, c) for c in r.capped_by)
-    lines = [head + ".", r.arithmetic]
+        words = [_RULE_WORDS.get(c, c) for c in r.capped_by]
+        if "confidence" in r.capped_by and r.confidence_used.startswith("default"):
+            words = ["the default confidence (medium; none was stated)" if c == "confidence" else w
+                     for c, w in zip(r.capped_by, words)]
+        head += "; capped by " + ", ".join(words)
+    where = f"{r.venue}:{clean_inline(r.market_id, 80)} " if r.market_id else ""
+    lines = [f"{'[LIVE]' if r.mode == 'live' else '[PAPER]'} {where}{head}.", r.arithmetic]
+    if r.tier_cap:
+        lines.append(f"Tier cap: {clean_inline(r.tier_cap, 200)}.")
+    if r.fees_from_market:
+        lines.append(f"Fees, tick, size step and minimum from the market ({r.fee_model}); confidence "
+                     f"{r.confidence_used}.")
+    elif r.what_if:
+        lines.append(f"What-if: the numbers given were used ({r.fee_model}); pass market=... to price it as it "
+                     "trades.")
     if r.warnings:
         lines.append("Warnings: " + "; ".join(r.warnings) + ".")
     return "\n".join(lines)
 
 
 def _edge_text(r: EdgeOut) -> str:
+    tag = "[LIVE] " if r.mode == "live" else "[PAPER] "
     where = (f"{quote_inline(r.market_title)} [{r.venue}:{clean_inline(r.market_id, 100)}] " if r.market_title
              else (f"{r.venue} " if r.venue else ""))
     outcome = quote_label(r.outcome)
     warnings = [clean_inline(w, 300) for w in r.warnings]
     if r.filled_size == 0:
-        return f"{where}{r.side} {outcome}: nothing fills. " + "; ".join(warnings)
+        return f"{tag}{where}{r.side} {outcome}: nothing fills. " + "; ".join(warnings)
     src = (f"avg ${normalize(r.average_price)} over {r.levels_used} level(s), worst ${normalize(r.worst_price)}"
            if r.source == "book" else f"at ${normalize(r.average_price)}")
     verdict = "edge" if (r.edge_pp or 0) > 0 else "NO edge"
     lines = [
-        f"{where}{r.side.capitalize()} {normalize(r.filled_size)} {outcome} {src}; fees {usd(r.fees_usd)} -> "
+        f"{tag}{where}{r.side.capitalize()} {normalize(r.filled_size)} {outcome} {src}; fees {usd(r.fees_usd)} -> "
         f"break-even {pct(r.break_even_probability or Decimal(0))}. Your P({outcome}) {pct(r.p)} -> {verdict} "
         f"{'+' if (r.edge_pp or 0) > 0 else ''}{r.edge_pp} pp after costs; EV {usd(r.ev_total_usd)} total "
         f"(${normalize(r.ev_per_contract.quantize(Decimal('0.0001')))}/share)"
@@ -224,7 +273,7 @@ def _edge_text(r: EdgeOut) -> str:
     return "\n".join(lines)
 
 
-async def _market_book(state: Any, venue: str | None, market: str, outcome: str, side: str):
+async def _market_book(state: Any, venue: str | None, market: str, outcome: str, side: str, *, what: str):
     svc = state.services.get("markets")
     if svc is None:
         raise ToolError("market lookup is not available in this server (no market-data service is running); "
@@ -238,6 +287,7 @@ async def _market_book(state: Any, venue: str | None, market: str, outcome: str,
     except VenueError as exc:
         raise ToolError(f"could not get market {market!r} from {venue or 'the venues'}: {exc}. Check the id/URL, "
                         "or pass an explicit price or book instead") from None
+    _refuse_if_not_trading(m, what)
     index, label = _outcome_index(m, outcome)
     try:
         ob = await svc.get_order_book(m, label)
@@ -248,6 +298,47 @@ async def _market_book(state: Any, venue: str | None, market: str, outcome: str,
                         "an explicit price or book instead") from None
     levels = ob.asks if side == "buy" else ob.bids
     return m, index, label, ob, list(levels)
+
+
+_TIERS = ("none", "low", "medium", "high", "very_high")
+
+
+def _tier_index(name: str | None) -> int:
+    return _TIERS.index(name) if name in _TIERS else len(_TIERS)
+
+
+async def _sizing_context(state: Any, venue: str | None, market: str, side: str) -> dict[str, Any]:
+    """What sizing takes from a market: the market (open, or refused), the asks of the share bought, what the
+    journal already has at stake on its event and today (in its currency), and assess_market's tier cap."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from pm_mcp.domain.rules import market_rule_text, parse_rules
+    from pm_mcp.domain.scorecard import assess_market as score_market
+
+    m, _index, label, ob, asks = await _market_book(state, venue, market, "yes" if side == "yes" else "no", "buy",
+                                                    what="size")
+    svc = state.services["markets"]
+    notes: list[str] = []
+
+    async def book(lbl: str):
+        if lbl == label:
+            return ob
+        try:
+            return await svc.get_order_book(m, lbl)
+        except Exception:  # noqa: BLE001 - the scorecard goes on without it (and says so)
+            notes.append(f"the {lbl} book could not be read for the assessment")
+            return None
+
+    books = [b for b in await asyncio.gather(*(book(o.label) for o in m.outcomes[:2])) if b is not None]
+    card = score_market(m, books, parse_rules(market_rule_text(m), venue=m.venue, market=m), datetime.now(UTC))
+    exposure = daily = Decimal(0)
+    engine = state.services.get("execution")
+    if engine is not None:
+        exposure = await engine.exposure(m.event_id or m.id, currency=m.currency)
+        daily = await engine.daily_spent(currency=m.currency)
+    return {"market": m, "label": label, "asks": asks, "notes": notes, "exposure": exposure, "daily": daily,
+            "tier_cap": (card.tier_cap.max_tier, f"assess_market says {card.verdict}; {card.tier_cap.note}")}
 
 
 def _outcome_index(m: Any, outcome: str) -> tuple[int, str]:
@@ -272,12 +363,12 @@ def register(mcp: MCPServer) -> None:
         title="Size a position",
         annotations=ToolAnnotations(title="Size a position", **READ_ONLY_LOCAL.model_dump(exclude={"title"})),
         description=(
-            "How much to stake on one binary outcome, inside the risk policy (per-order, single-event, daily "
-            "caps, bankroll). p = your probability of YES (0-1); side 'yes' buys YES, 'no' buys NO; price = "
-            "price of the share you buy, or asks = its book. Methods: confidence_tiers (default), "
-            "fractional_kelly, pm_kelly, kelly, execution_kelly (walks asks, fees), unit, flat, inverted_risk. "
-            "amount_usd = unit size / flat stake / max loss / tier absolute cap. Returns USD stake, shares, "
-            "caps hit and the arithmetic. Call before proposing an order."),
+            "How much to stake on one binary outcome, inside the risk policy. p = your probability of YES "
+            "(0-1); side 'yes' buys YES, 'no' buys NO. Give market (id/URL): its book, fees, size step, minimum, "
+            "status, currency and assess_market tier cap are used; price/asks alone is a what-if. Methods: "
+            "confidence_tiers (default), fractional_kelly, pm_kelly, kelly, execution_kelly, unit, flat, "
+            "inverted_risk; amount_usd = unit / flat stake / max loss / absolute cap. Returns stake, shares, caps "
+            "hit and the arithmetic."),
     )
     async def size_position(
         ctx: Context,
@@ -300,8 +391,9 @@ def register(mcp: MCPServer) -> None:
         assessment: Annotated[Literal["participate", "caution", "avoid"] | None,
                               Field(description="assess_market verdict: caps the tier")] = None,
         rules_clarity: Annotated[OptNum, Field(description="parse_rules clarity 0-1")] = None,
+        market: Annotated[str | None, Field(description="id/URL: fees, step, minimum, status, tier cap from it")] = None,
     ) -> Annotated[CallToolResult, SizeOut]:
-        pol, _state = _policy(ctx)
+        state = ctx.request_context.lifespan_context
         max_tier, max_tier_reason = None, None
         if assessment is not None:
             from pm_mcp.domain.scorecard import tier_cap_for
@@ -311,30 +403,64 @@ def register(mcp: MCPServer) -> None:
                 raise ToolError("rules_clarity must be in [0, 1] (parse_rules' clarity score)")
             cap = tier_cap_for(assessment, float(clarity) if clarity is not None else None)
             max_tier, max_tier_reason = cap.max_tier, cap.note
-        fees, notes = _fees_for(venue, _opt(fee_rate, "fee_rate"))
+        amount = _opt(amount_usd, "amount_usd")
+        method = SizingMethod(method)
+        explicit_price = _opt(price, "price")
         book = _levels(asks, "asks", ascending=True) if asks else None
         if asks is not None and not book:
             raise ToolError("asks is empty: there is nothing to buy; pass a price or a book with asks")
-        amount = _opt(amount_usd, "amount_usd")
-        method = SizingMethod(method)
+        exposure = _dec(event_exposure_usd, "event_exposure_usd")
+        daily = Decimal(0)
+        currency = "USD"
+        extra: dict[str, Any] = {}
+        if market is not None and market.strip():
+            # the market decides: fees, size step, minimum, status, currency, and the assessment's tier cap
+            if fee_rate is not None:
+                raise ToolError("fee_rate is taken from the market; leave it out when you give market")
+            ctx_m = await _sizing_context(state, venue, market.strip(), side)
+            m = ctx_m["market"]
+            fees, notes = m.fees, list(ctx_m["notes"])
+            currency = m.currency
+            step, min_size = m.size_step, m.min_order_size
+            if explicit_price is None and book is None:
+                book = ctx_m["asks"]
+                if not book:
+                    raise ToolError(f"the {ctx_m['label']} book on {m.venue} has no asks right now: nothing to buy")
+            else:
+                extra["what_if"] = True
+                notes.append("what-if: the price/asks given were used, not the market's book")
+            exposure = max(exposure, ctx_m["exposure"])
+            daily = ctx_m["daily"]
+            cap_tier, cap_note = ctx_m["tier_cap"]
+            if max_tier is None or _tier_index(cap_tier) < _tier_index(max_tier):
+                max_tier, max_tier_reason = cap_tier, cap_note
+            extra.update(market_id=m.id, venue=m.venue, fees_from_market=True,
+                         tier_cap=f"at most '{max_tier}': {max_tier_reason}")
+        else:
+            fees, notes = _fees_for(venue, _opt(fee_rate, "fee_rate"))
+            step = VENUE_SIZE_STEP.get(venue or "", Decimal("0.01"))
+            min_size = _opt(min_order_size, "min_order_size") or Decimal(0)
+            extra["what_if"] = True
+            if max_tier is not None:
+                extra["tier_cap"] = f"at most '{max_tier}': {max_tier_reason}"
+        pol, _state = _policy(ctx, currency)
         req = SizingRequest(
-            p_yes=_p(p), side=side, price=_opt(price, "price"), book=book, fees=fees,
-            size_step=VENUE_SIZE_STEP.get(venue or "", Decimal("0.01")),
-            min_order_size=_opt(min_order_size, "min_order_size") or Decimal(0),
-            event_exposure_usd=_dec(event_exposure_usd, "event_exposure_usd"),
+            p_yes=_p(p), side=side, price=explicit_price, book=book, fees=fees,
+            size_step=step, min_order_size=min_size, event_exposure_usd=exposure, daily_spent_usd=daily,
             confidence=confidence, kelly_fraction=_opt(kelly_fraction, "kelly_fraction"), odds=_opt(odds, "odds"),
             units=_opt(units, "units"), stop_price=_opt(stop_price, "stop_price"),
             unit_usd=amount if method == SizingMethod.UNIT else None,
             flat_usd=amount if method == SizingMethod.FLAT else None,
             max_loss_usd=amount if method == SizingMethod.INVERTED_RISK else None,
             absolute_cap_usd=amount if method == SizingMethod.CONFIDENCE_TIERS else None,
-            max_tier=max_tier, max_tier_reason=max_tier_reason,
+            max_tier=max_tier, max_tier_reason=max_tier_reason, currency=currency,
         )
         try:
             r = size_core(pol, req, method)
         except (SizingError, ValueError) as exc:
             raise ToolError(str(exc)) from None
-        out = SizeOut(**r.model_dump(), fee_model=_fee_words(fees), policy=_policy_line(pol))
+        out = SizeOut(**r.model_dump(), fee_model=_fee_words(fees), policy=_policy_line(pol), mode=state.settings.mode,
+                      confidence_used=confidence or "default (medium)", **extra)
         out.warnings.extend(notes)
         return tool_result(out, _size_text(out, pol))
 
@@ -375,7 +501,7 @@ def register(mcp: MCPServer) -> None:
         if market is not None:
             if fee_rate is not None:
                 raise ToolError("fee_rate is taken from the market; leave it out when you give market")
-            m, index, label, ob, levels = await _market_book(state, venue, market, outcome, side)
+            m, index, label, ob, levels = await _market_book(state, venue, market, outcome, side, what="price")
             fees = m.fees
             venue_name = m.venue
             market_id, title, tick = m.id, m.title, ob.tick_size or m.tick_size
@@ -383,7 +509,7 @@ def register(mcp: MCPServer) -> None:
             win = p_yes if index == 0 else (Decimal(1) - p_yes if index == 1 and len(m.outcomes) == 2 else p_yes)
             outcome_label = label
             explicit_price = None
-            step = VENUE_SIZE_STEP.get(m.venue, Decimal("0.01"))
+            step = m.size_step
             if not levels:
                 raise ToolError(f"the {label} book on {m.venue} has no {'asks' if side == 'buy' else 'bids'} right "
                                 "now: nothing to trade at any price")
@@ -409,7 +535,7 @@ def register(mcp: MCPServer) -> None:
                           fees=fees, size_step=step, min_order_size=min_size or Decimal(0))
         except (EdgeError, ValueError) as exc:
             raise ToolError(str(exc)) from None
-        out = EdgeOut(**r.model_dump(), outcome=outcome_label, p_yes=p_yes, venue=venue_name, market_id=market_id,
+        out = EdgeOut(**r.model_dump(), mode=state.settings.mode, outcome=outcome_label, p_yes=p_yes, venue=venue_name, market_id=market_id,
                       market_title=title, fee_model=_fee_words(fees), tick_size=tick, min_order_size=min_size)
         out.warnings.extend(notes)
         return tool_result(out, _edge_text(out))
