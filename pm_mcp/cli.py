@@ -76,7 +76,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     gc.disable()  # resumed by _build_server_quickly (settings load pulls in pydantic)
     settings = _load_settings_or_exit()
     _configure_logging(settings.log_level)
+    from pm_mcp import redaction
     from pm_mcp.store import StoreError
+
+    # every log line through redact(): the configured secrets (and the key parts of RPC URLs) never reach
+    # stderr, whoever logs them (web3 and aiosqlite print URLs and SQL parameters at DEBUG)
+    redaction.register_secrets(settings.secret_values())
+    redaction.install_log_redaction()
 
     if not args.http:
         if sys.stdin.isatty():
@@ -107,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # tab's DNS-rebound fetch) could otherwise call tools and answer its own confirmation dialogs.
         try:
             token, token_path, fresh = _stored_http_token(settings.home)
+            redaction.register_secret(token)
         except OSError as exc:
             print(f"pm-mcp: cannot store the HTTP bearer token in {settings.home} ({exc.strerror or exc}); set "
                   "PM_MCP_HTTP_TOKEN or PM_MCP_HOME to a writable directory.", file=sys.stderr)

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     open_browser: bool = False
     intent_ttl_s: int = 300
     approval_port: int = 0  # 0 = pick a free loopback port
+    # the one background runner: resting paper orders matched, open orders refreshed at the venue, resolved
+    # markets settled, every this many seconds (reads never do it as a side effect)
+    sync_interval_s: float = Field(5.0, ge=0.2, le=3600)
 
     # HTTP transport
     http_token: SecretStr | None = None
@@ -193,6 +196,32 @@ class Settings(BaseSettings):
             cid, url = part.split("=", 1)
             out[int(cid.strip())] = url.strip()
         return out
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value (for log redaction; never print the result): venue keys and
+        credentials (from env or their files), the HTTP token, and the key-like parts of the RPC URLs."""
+        from pm_mcp.redaction import url_secret_parts
+
+        def read(value: SecretStr | None, file: Path | None) -> str | None:
+            try:
+                return self.secret_from(value, file)
+            except (OSError, ValueError):  # unreadable: reported where it is used
+                return None
+
+        out = [read(self.polymarket_private_key, self.polymarket_private_key_file),
+               read(self.kalshi_private_key, self.kalshi_private_key_file)]
+        for v in (self.polymarket_api_key, self.polymarket_api_secret, self.polymarket_api_passphrase,
+                  self.manifold_api_key, self.http_token):
+            out.append(v.get_secret_value() if v is not None else None)
+        pem = out[1] or ""
+        out += [line for line in pem.splitlines() if len(line) >= 40 and "-----" not in line]
+        try:
+            urls = list(self.rpc_url_map().values())
+        except ValueError:
+            urls = [part.split("=", 1)[-1] for part in self.rpc_urls.split(",") if part.strip()]
+        for url in urls:
+            out += url_secret_parts(url)
+        return [v for v in out if v]
 
     def secret_from(self, value: SecretStr | None, file: Path | None) -> str | None:
         """A secret from its env var or, failing that, from its file. Never log the result."""

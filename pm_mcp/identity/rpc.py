@@ -77,8 +77,11 @@ def redact_url(url: str) -> str:
 
 class ChainReader:
     def __init__(self, chain_id: int, url: str, *, timeout: float = RPC_TIMEOUT_S):
+        from pm_mcp.redaction import register_url_secrets
+
         self.chain_id = chain_id
         self.url = url
+        register_url_secrets(url)  # whoever logs it (web3 at DEBUG, an aiohttp error), the key is redacted
         self.timeout = timeout
         self._provider: Any = None
         self._verified = False
@@ -90,8 +93,9 @@ class ChainReader:
             import aiohttp
             from web3 import AsyncHTTPProvider
 
-            # web3 logs the full endpoint URL (which may embed an API key) at INFO/DEBUG: keep it quiet
-            logging.getLogger("web3.providers").setLevel(logging.WARNING)
+            # web3 logs the full endpoint URL (which may embed an API key) at INFO/DEBUG (its providers and
+            # its HTTPSessionManager: "Async session cached: <url>"): all of web3 held at WARNING
+            logging.getLogger("web3").setLevel(logging.WARNING)
 
             self._provider = AsyncHTTPProvider(
                 self.url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=self.timeout)},

@@ -335,9 +335,17 @@ def _rewrite_error(mcp: Any, tool: str, arguments: dict[str, Any], text: str) ->
 def tool_error_middleware(mcp: Any):
     """A server middleware: every error answer of tools/call becomes a bounded sentence (see the module doc)."""
 
+    from pm_mcp.redaction import has_secrets, redact
+
     async def bounded_tool_errors(ctx, call_next):
         result = await call_next(ctx)
-        if ctx.method != "tools/call" or not isinstance(result, dict) or not result.get("isError"):
+        if ctx.method != "tools/call" or not isinstance(result, dict):
+            return result
+        if not result.get("isError"):
+            if has_secrets() and isinstance(result.get("content"), list):  # the net under "never echo a secret"
+                result = {**result, "content": [
+                    {**c, "text": redact(c["text"])} if isinstance(c, dict) and isinstance(c.get("text"), str) else c
+                    for c in result["content"]]}
             return result
         params = ctx.params if isinstance(ctx.params, dict) else {}
         tool = str(params.get("name") or "")
@@ -351,6 +359,6 @@ def tool_error_middleware(mcp: Any):
         except Exception:  # noqa: BLE001 - never lose the answer over its wording
             log.exception("could not reword the error of %s", tool)
             text = f"Error executing tool {tool}: pm-mcp could not finish {tool}: {INTERNAL_ERROR}"
-        return {**result, "content": [{**content[0], "text": text}, *content[1:]]}
+        return {**result, "content": [{**content[0], "text": redact(text)}, *content[1:]]}
 
     return bounded_tool_errors

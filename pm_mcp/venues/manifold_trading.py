@@ -56,10 +56,12 @@ class ManifoldBroker:
     mode = "live"
 
     def __init__(self, *, http, api_key: str, journal=None):
+        from pm_mcp.redaction import register_secret
         from pm_mcp.venues.live import OrderJournal
 
         self.http = http  # VenueHttp at the Manifold base (paths /v0/...)
         self._api_key = api_key
+        register_secret(api_key)  # never in a log line, whoever prints it
         self.journal = journal or OrderJournal()
         self._me: dict | None = None
 

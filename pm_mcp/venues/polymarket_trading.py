@@ -5,6 +5,9 @@ exact signed body, so a timeout, a dropped response or a crash is resolved by lo
 and a second submit of the same client order id re-sends the identical signed bytes only when the
 CLOB has no such order. Fills are read from the CLOB's order and trade records, never from a
 success flag. Secrets (private key, API secret, passphrase) stay in this object; no message carries them.
+The journaled body carries ``OWNER_PLACEHOLDER`` where the CLOB wants the L2 API key (``"owner"``, which is
+not part of the EIP-712 signature): the key is put back when the body is (re)sent, so the database never
+holds it. The L2 credentials are registered with pm_mcp.redaction, so no log line shows them either.
 """
 
 from __future__ import annotations
@@ -23,6 +26,25 @@ from pm_mcp.venues.polymarket_signing import (MIN_ORDER_SIZE, ApiCreds, PrivateK
 log = logging.getLogger(__name__)
 VENUE = "polymarket"
 END_CURSOR = "LTE="
+OWNER_PLACEHOLDER = "<l2-api-key>"
+
+
+def _register(creds: ApiCreds | None) -> None:
+    from pm_mcp.redaction import register_secrets
+
+    if creds is not None:
+        register_secrets([creds.api_key, creds.secret, creds.passphrase])
+
+
+def journal_body(body: str, owner: str) -> str:
+    """The body as journaled: the L2 API key (the order's "owner") replaced by OWNER_PLACEHOLDER."""
+    return body.replace(f'"owner":"{owner}"', f'"owner":"{OWNER_PLACEHOLDER}"', 1) if owner else body
+
+
+def wire_body(stored: str, owner: str) -> str:
+    """The journaled body with the current L2 API key back in (a body journaled before the placeholder
+    existed is sent as it is)."""
+    return stored.replace(f'"owner":"{OWNER_PLACEHOLDER}"', f'"owner":"{owner}"', 1)
 
 # the CLOB's rejection texts -> what a person should do (research/polymarket.md §5.7)
 _REJECTIONS: list[tuple[str, str]] = [
@@ -76,6 +98,7 @@ class PolymarketBroker:
         self.signature_type = SignatureType(int(signature_type))
         self.funder = funder
         self._creds = creds
+        _register(creds)
         self.chain_id = chain_id
         self.journal = journal or OrderJournal()
         self.api_key_nonce = api_key_nonce
@@ -103,6 +126,7 @@ class PolymarketBroker:
         if not (isinstance(data, dict) and data.get("apiKey") and data.get("secret") and data.get("passphrase")):
             raise VenueError(VENUE, "Polymarket did not return API credentials for this wallet.")
         self._creds = ApiCreds(str(data["apiKey"]), str(data["secret"]), str(data["passphrase"]))
+        _register(self._creds)
         log.info("polymarket: derived L2 API credentials for %s", self.key.address)
         return self._creds
 
@@ -133,10 +157,13 @@ class PolymarketBroker:
             state = await self.get_order(order.client_order_id, prior.venue_order_id)
             if state is not None:
                 return state
-            return await self._post(order.client_order_id, prior.venue_order_id, prior.data["body"])
-        body, order_hash = self.prepare(order, (await self.ensure_creds()).api_key)
+            owner = (await self.ensure_creds()).api_key
+            return await self._post(order.client_order_id, prior.venue_order_id, wire_body(prior.data["body"], owner))
+        owner = (await self.ensure_creds()).api_key
+        body, order_hash = self.prepare(order, owner)
         await self.journal.put(VENUE, order.client_order_id, order_hash,
-                               {"body": body, "token_id": self._token(order), "side": order.side.value})
+                               {"body": journal_body(body, owner), "token_id": self._token(order),
+                                "side": order.side.value})
         if order.side == OrderSide.SELL:
             await self.refresh_conditional_balance(self._token(order))
         return await self._post(order.client_order_id, order_hash, body)
