@@ -59,7 +59,7 @@ class DatabaseBusy(sqlite3.OperationalError):
 
     def __init__(self, detail: str = "") -> None:
         super().__init__("pm-mcp's database is busy (another pm-mcp process or a long write holds it); "
-                         "retry in a moment. Nothing was changed by this call.")
+                         "retry in a moment")
         self.detail = detail
 
 

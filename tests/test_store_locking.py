@@ -247,3 +247,31 @@ async def test_first_calls_after_kill9_during_writes_do_not_fail_locked(pm_env, 
         assert not [e for e in errors if "locked" in e.lower() or "busy" in e.lower()], errors[:3]
         assert "database is locked" not in log, log[-3000:]
         assert not errors, errors[:3]
+
+
+@pytest.mark.e2e
+async def test_a_database_held_by_another_process_is_a_readable_busy_error(pm_env, tmp_path):
+    """Another process holds the write lock longer than busy_timeout: the tool says busy, retry."""
+    from tools.sim import start_sims
+
+    with start_sims("polymarket") as group:
+        env = {**pm_env, **group.env(), "PM_MCP_VENUES": "polymarket", "PM_MCP_HTTP_TIMEOUT_S": "3"}
+        async with _server(env, tmp_path, "busy") as (client, _pid):
+            r = await client.call_tool("propose_order", _propose("5"))
+            assert not r.is_error, r.content[0].text
+            db = Path(env["PM_MCP_HOME"]) / "pm_mcp.sqlite3"
+            holder = sqlite3.connect(db, isolation_level=None, timeout=1)
+            try:
+                holder.execute("BEGIN IMMEDIATE")  # the write lock, held for longer than the server's 5 s
+                t0 = time.monotonic()
+                r = await client.call_tool("propose_order", _propose("6"))
+                waited = time.monotonic() - t0
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            text = r.content[0].text
+            assert r.is_error and waited >= 4.5, (waited, text)  # it waited on busy_timeout, then said so
+            assert "database is busy" in text and "retry" in text, text
+            assert "OperationalError" not in text and "DatabaseBusy" not in text and "locked" not in text
+            r = await client.call_tool("propose_order", _propose("6"))  # and the retry works
+            assert not r.is_error, r.content[0].text

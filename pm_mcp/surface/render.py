@@ -57,7 +57,7 @@ def user_error(exc: Exception, action: str = "complete this call", after: str = 
     if isinstance(exc, ToolError):
         return ToolError(bound_text(str(exc)))
     if is_busy_error(exc):
-        return ToolError(str(exc) if isinstance(exc, DatabaseBusy) else str(DatabaseBusy()))
+        return ToolError(f"{DatabaseBusy()}; {after}")
     if isinstance(exc, ValidationError):
         return ToolError(describe_validation_error(exc))
     if isinstance(exc, ArithmeticError):  # decimal.InvalidOperation / Overflow / DivisionByZero
@@ -301,6 +301,10 @@ def _rewrite_error(mcp: Any, tool: str, arguments: dict[str, Any], text: str) ->
     body = text[len(prefix):].lstrip(": ") if text.startswith(prefix) else text
     numbers = _number_params(mcp, tool)
     huge = _out_of_range(arguments, numbers if numbers is not None else set())
+    typed = re.match(r"([A-Z][A-Za-z0-9]*(?:Error|Exception|Busy|Failed|Warning)): (.*)", body, re.S)
+    if typed and not _leaks(typed.group(2)):  # "DatabaseBusy: pm-mcp's database is busy..." -> the sentence
+        log.info("%s: dropped the type name %s from its error text", tool, typed.group(1))
+        body = typed.group(2).strip() or body
     if _VALIDATION_TEXT.search(body):
         errors: list[dict[str, Any]] = []
         try:
