@@ -19,6 +19,7 @@ from pm_mcp.domain.intents import IntentStatus
 from pm_mcp.execution import LegSpec, propose_intent
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 from pm_mcp.execution.paper import PaperBroker
+from pm_mcp.execution.runner import sync_once
 from pm_mcp.execution.portfolio import portfolio, track_record
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import UnknownOrderState, VenueUnavailable
@@ -45,6 +46,7 @@ def sim():
 def settings_for(sim, tmp_path, **kw) -> Settings:
     urls = {k.removeprefix("PM_MCP_").lower(): v for k, v in sim.env().items()}
     base = dict(home=tmp_path / "home", venues="polymarket", http_timeout_s=3.0, confirm="auto", approval_port=0,
+                sync_interval_s=3600,  # the background runner passes once at start; the tests sync by hand
                 **urls)
     base.update(kw)
     return Settings(**base)
@@ -86,6 +88,8 @@ async def test_paper_fill_walks_the_book_with_fees_and_rests_the_remainder(sim, 
         assert pos.avg_cost == (D("8.20") + order.fees_paid) / 20
         # a later book that crosses the resting bid fills it at our limit (maker: no fee on this market)
         set_book(sim, YES, bids=[("0.40", "50")], asks=[("0.41", "3"), ("0.43", "50")], tick_size="0.01")
+        await portfolio(engine)  # reads are read-only: the resting order is still resting
+        assert (await engine.journal.load_order(order.id)).status == "partially_filled"
         await engine.sync()
         order = await engine.journal.load_order(order.id)
         assert order.status == "filled" and order.filled_size == D(25)
@@ -144,6 +148,9 @@ async def test_settlement_on_resolution_and_track_record(sim, tmp_path):
         assert [f.resolved for f in tr.forecasts] == [False]
         m = sim.state["markets"][NEWSOM]
         m["closed"], m["outcomePrices"] = True, '["1", "0"]'
+        snap = await portfolio(engine)  # a read settles nothing
+        assert [p.status for p in snap.positions] == ["open"]
+        await sync_once(engine)  # the background runner's pass does
         snap = await portfolio(engine)
         [p] = snap.positions
         assert p.status == "settled" and p.settled_outcome == "Yes" and p.size == 0

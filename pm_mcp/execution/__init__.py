@@ -119,14 +119,21 @@ async def _start_execution(state: AppState, stack: AsyncExitStack) -> None:
     if server is not None:
         state.services["approval_page"] = server
 
-    task = asyncio.get_running_loop().create_task(_reconcile(engine))
+    from pm_mcp.execution.runner import run_forever
+
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(_reconcile(engine)),
+             loop.create_task(run_forever(engine, state.settings.sync_interval_s))]
 
     async def _stop() -> None:
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001
-            pass
+        for task in tasks:
+            for _ in range(3):  # a cancel swallowed by a library call is repeated; shutdown never hangs
+                task.cancel()
+                done, _pending = await asyncio.wait([task], timeout=2)
+                if done:
+                    break
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved (and dropped): the runner logs its own errors
 
     stack.push_async_callback(_stop)
 

@@ -149,6 +149,7 @@ class ExecutionEngine:
         self._rechecked: dict[str, list[Market | None]] = {}  # intent id -> the markets its re-check fetched
         # what start-up reconciliation did that the person should hear about (shown by get_portfolio)
         self.notices: list[str] = []
+        self.last_sync_at: datetime | None = None  # set by the background runner (pm_mcp.execution.runner)
 
     # --- configuration ---------------------------------------------------------------------
     @property

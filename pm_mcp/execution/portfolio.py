@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from decimal import Decimal
 from pydantic import BaseModel, Field
 
@@ -69,6 +70,7 @@ class PortfolioSnapshot(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     # the totals above are USD only; every currency held (USD, MANA) has its own totals here
     by_currency: dict[str, CurrencyTotals] = Field(default_factory=dict)
+    last_sync_at: datetime | None = Field(None, description="when the background runner last synced orders")
 
 
 async def _market(engine: ExecutionEngine, market_id: str, venue: str, cache: dict, warnings: list[str]) -> Market | None:
@@ -120,13 +122,13 @@ async def _mark(engine: ExecutionEngine, pos: PositionRecord, market: Market | N
 
 
 async def portfolio(engine: ExecutionEngine) -> PortfolioSnapshot:
-    await engine.sync()
+    """Read-only: positions as the journal holds them (the background runner fills resting orders and
+    settles resolved markets), marked to the current books."""
     warnings: list[str] = list(engine.notices)  # what start-up reconciliation did (mode switch, not sent)
     cache: dict = {}
     positions = await engine.journal.positions(engine.mode)
     await asyncio.gather(*(_market(engine, p.market_id, p.venue, cache, warnings) for p in positions if p.size > 0))
-    await settle_resolved(engine, cache, warnings)
-    snap = PortfolioSnapshot(mode=engine.mode, warnings=warnings)
+    snap = PortfolioSnapshot(mode=engine.mode, warnings=warnings, last_sync_at=engine.last_sync_at)
     marked: list[MarkedPosition] = []
     for pos in await engine.journal.positions(engine.mode):
         settled = pos.data.get("settled")

@@ -31,6 +31,7 @@ from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, mode_mismat
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.doctor import CheckOut
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
+from pm_mcp.execution.runner import sync_age
 from pm_mcp.surface.render import ToolError, tool_result
 
 PROPOSE = ToolAnnotations(title="Propose an order (places nothing)", read_only_hint=False, destructive_hint=False,
@@ -122,6 +123,7 @@ class OrderLookupOut(BaseModel):
     mode: str
     intent: IntentOut | None = None
     orders: list[OrderOut] = Field(default_factory=list)
+    last_sync_at: datetime | None = Field(None, description="when the background sync last refreshed orders")
 
 
 class OrderListOut(BaseModel):
@@ -129,6 +131,7 @@ class OrderListOut(BaseModel):
     orders: list[OrderOut]
     total: int
     next_cursor: str | None = None
+    last_sync_at: datetime | None = Field(None, description="when the background sync last refreshed orders")
 
 
 class PolicyOut(BaseModel):
@@ -414,11 +417,10 @@ def register(mcp: MCPServer) -> None:
         ref: Annotated[str, Field(description="An intent id (i-...) or an order id (o-...).")],
     ) -> Annotated[CallToolResult, OrderLookupOut]:
         """Status of an intent and its orders, or of one order: fills (verified at the venue), average price,
-        fees. Paper resting orders are matched against the current book first."""
+        fees, as of the last background sync (it says when; resting orders fill there, not here)."""
         engine = _engine(ctx)
         await engine.ready()
         try:
-            await engine.sync()
             ref = ref.strip()
             if ref.startswith("i-"):
                 rec = await engine.get_intent(ref)
@@ -427,15 +429,16 @@ def register(mcp: MCPServer) -> None:
                 if rec.status == IntentStatus.PROPOSED:
                     how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=client_can_elicit(ctx))
                 return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how),
-                                                  orders=[order_out(o) for o in orders]),
-                                   intent_text(rec, orders, how))
+                                                  orders=[order_out(o) for o in orders],
+                                                  last_sync_at=engine.last_sync_at),
+                                   intent_text(rec, orders, how) + (f"\n({sync_age(engine)})" if orders else ""))
             o = await engine.journal.load_order(ref)
             if o is None:
                 raise ToolError(f"no order or intent {ref!r}; ids look like 'o-...' or 'i-...' (see list_orders)")
         except Exception as exc:  # noqa: BLE001
             raise execution_tool_error(exc) from None
-        return tool_result(OrderLookupOut(mode=engine.mode, orders=[order_out(o)]),
-                           f"{_tag(engine.mode)} Order {order_line(o)}")
+        return tool_result(OrderLookupOut(mode=engine.mode, orders=[order_out(o)], last_sync_at=engine.last_sync_at),
+                           f"{_tag(engine.mode)} Order {order_line(o)} ({sync_age(engine)})")
 
     @mcp.tool(annotations=READ)
     async def list_orders(
@@ -451,18 +454,15 @@ def register(mcp: MCPServer) -> None:
             offset = int(cursor) if cursor else 0
         except ValueError:
             raise ToolError("cursor must be the next_cursor value from a previous list_orders call") from None
-        try:
-            await engine.sync()
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
         orders, total = await engine.journal.list_orders(engine.mode, status=None if status == "all" else status,
                                                          offset=max(0, offset), limit=limit)
         nxt = str(offset + len(orders)) if offset + len(orders) < total else None
-        head = f"{_tag(engine.mode)} {total} order(s)" + (f" with status {status}" if status != "all" else "")
+        head = (f"{_tag(engine.mode)} {total} order(s)" + (f" with status {status}" if status != "all" else "")
+                + f" ({sync_age(engine)})")
         text = "\n".join([head + (f"; showing {offset + 1}-{offset + len(orders)}" if orders else ".")]
                          + [order_line(o) for o in orders] + ([f"More: cursor='{nxt}'"] if nxt else []))
         return tool_result(OrderListOut(mode=engine.mode, orders=[order_out(o) for o in orders], total=total,
-                                        next_cursor=nxt), text)
+                                        next_cursor=nxt, last_sync_at=engine.last_sync_at), text)
 
     @mcp.tool(annotations=READ)
     async def get_portfolio(ctx: Context) -> Annotated[CallToolResult, PortfolioSnapshot]:
@@ -474,29 +474,36 @@ def register(mcp: MCPServer) -> None:
             snap = await portfolio(engine)
         except Exception as exc:  # noqa: BLE001
             raise execution_tool_error(exc) from None
-        cur = "$"
-        lines = [f"{_tag(snap.mode)} portfolio: cost basis {cur}{snap.cost_basis.quantize(Decimal('0.01'))}, "
-                 f"value {cur}{snap.market_value.quantize(Decimal('0.01'))}, unrealised "
-                 f"{cur}{snap.unrealized_pnl.quantize(Decimal('0.01'))}, realised "
-                 f"{cur}{snap.realized_pnl.quantize(Decimal('0.01'))}; spent today "
-                 f"{cur}{snap.daily_spent.quantize(Decimal('0.01'))} of {cur}{snap.daily_cap}; "
-                 f"{snap.open_orders} open order(s)."]
+        def amt(d: Decimal, currency: str) -> str:
+            q = d.quantize(Decimal("0.01"))
+            return f"{'-' if q < 0 else ''}{currency_symbol(currency)}{abs(q)}"
+
+        lines = []
+        for code, t in sorted(snap.by_currency.items(), key=lambda kv: kv[0] != "USD"):
+            if code != "USD" and not any(p.currency == code for p in snap.positions) and not t.daily_spent:
+                continue
+            what = "portfolio" if code == "USD" else f"{code} (play money, never added to USD)"
+            lines.append(f"{_tag(snap.mode) + ' ' if not lines else ''}{what}: cost basis {amt(t.cost_basis, code)}, "
+                         f"value {amt(t.market_value, code)}, unrealised {amt(t.unrealized_pnl, code)}, realised "
+                         f"{amt(t.realized_pnl, code)}; spent today {amt(t.daily_spent, code)} of "
+                         f"{amt(t.daily_cap, code)}" + (f"; {snap.open_orders} open order(s)." if code == "USD" else "."))
         for p in snap.positions:
             if p.status == "open":
                 mark = f"mark {p.mark_price.quantize(Decimal('0.0001'))} ({p.mark_source})" if p.mark_price is not None \
                     else "no mark"
-                upnl = p.unrealized_pnl.quantize(Decimal("0.01")) if p.unrealized_pnl is not None else "?"
+                upnl = amt(p.unrealized_pnl, p.currency) if p.unrealized_pnl is not None else "?"
                 lines.append(f"- {normalize(p.size)} {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
                              f"({p.venue} {clean_inline(p.market_id, 100)}) avg cost "
                              f"{p.avg_cost.quantize(Decimal('0.0001'))}, {mark}, unrealised {upnl}")
             else:
                 lines.append(f"- {p.status}: {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
-                             f"realised {p.realized_pnl.quantize(Decimal('0.01'))}"
+                             f"realised {amt(p.realized_pnl, p.currency)}"
                              + (f" (resolved {quote_label(p.settled_outcome)})" if p.settled_outcome else ""))
         for e in snap.exposure:
-            lines.append(f"Event {clean_inline(e.event_id, 100)}: exposure {cur}{e.exposure.quantize(Decimal('0.01'))} of cap "
-                         f"{cur}{e.cap.quantize(Decimal('0.01'))}")
+            lines.append(f"Event {clean_inline(e.event_id, 100)}: exposure {amt(e.exposure, e.currency)} of cap "
+                         f"{amt(e.cap, e.currency)}")
         lines += [f"Warning: {clean_inline(w, 300)}" for w in snap.warnings]
+        lines.append(f"({sync_age(engine)})")
         return tool_result(snap, "\n".join(lines))
 
     @mcp.tool(annotations=READ)
