@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
-from pm_mcp.domain.arbitrage import Verdict, VenueSide, bundle_payoff, detect_cross_venue, equivalence_of, rule_flags
+from pm_mcp.domain.arbitrage import VenueSide, Verdict, bundle_payoff, detect_cross_venue, equivalence_of, rule_flags
 from pm_mcp.domain.fees import kalshi_schedule
 from pm_mcp.domain.models import BookLevel, FeeSchedule, Market, MarketStatus, OrderBook, Outcome
 

@@ -300,8 +300,10 @@ async def test_cross_venue_same_contract_is_priced_but_flagged_for_different_ora
     from pathlib import Path
 
     from tools.sim import start_sims
-    from tools.sim.kalshi import add_market as kalshi_add, set_book as kalshi_book
-    from tools.sim.polymarket import add_market as poly_add, set_book as poly_book
+    from tools.sim.kalshi import add_market as kalshi_add
+    from tools.sim.kalshi import set_book as kalshi_book
+    from tools.sim.polymarket import add_market as poly_add
+    from tools.sim.polymarket import set_book as poly_book
 
     close = datetime.now(UTC) + timedelta(days=40)
     end = close.strftime("%Y-%m-%dT%H:%M:%SZ")

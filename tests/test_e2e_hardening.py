@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import socket
 import stat
 import subprocess

@@ -18,8 +18,14 @@ from pm_mcp.identity import abi
 from pm_mcp.identity.chains import MAINNET_IDENTITY, TESTNET_IDENTITY, chain_by_id
 from pm_mcp.identity.lookup import build_reputation, build_validations
 from pm_mcp.identity.refs import parse_agent_ref, parse_chain
-from pm_mcp.identity.registration import (REGISTRATION_TYPE, FetchError, check_url_allowed, decode_data_uri,
-                                          ipfs_to_gateway, parse_registration)
+from pm_mcp.identity.registration import (
+    REGISTRATION_TYPE,
+    FetchError,
+    check_url_allowed,
+    decode_data_uri,
+    ipfs_to_gateway,
+    parse_registration,
+)
 from pm_mcp.identity.rpc import LogScan
 
 REPO = Path(__file__).resolve().parents[1]

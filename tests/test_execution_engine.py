@@ -19,8 +19,8 @@ from pm_mcp.domain.intents import IntentStatus
 from pm_mcp.execution import LegSpec, propose_intent
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 from pm_mcp.execution.paper import PaperBroker
-from pm_mcp.execution.runner import sync_once
 from pm_mcp.execution.portfolio import portfolio, track_record
+from pm_mcp.execution.runner import sync_once
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import UnknownOrderState, VenueUnavailable
 from tools.sim import start_sim

@@ -4,8 +4,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pm_mcp.domain.fees import (NO_FEES, fee_per_share_upper_bound, kalshi_fee, kalshi_schedule, order_fee,
-                                polymarket_fee, polymarket_schedule, raw_fee, trade_fee)
+from pm_mcp.domain.fees import (
+    NO_FEES,
+    fee_per_share_upper_bound,
+    kalshi_fee,
+    kalshi_schedule,
+    order_fee,
+    polymarket_fee,
+    polymarket_schedule,
+    raw_fee,
+    trade_fee,
+)
 
 
 @pytest.mark.parametrize("price,expected", [("0.50", "1.75"), ("0.10", "0.63"), ("0.01", "0.07")])

@@ -457,7 +457,9 @@ async def test_synthetic_market_added_by_a_test(adapter, sim):
 
 
 def test_catalog_index_matches_the_scan_it_replaces():
-    from hypothesis import given, settings as hsettings, strategies as st
+    from hypothesis import given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
 
     texts = []  # (title tokens, other tokens) of real market texts
     for ev in load("get_events_nested_markets_2026-05.json")["events"]:

@@ -13,8 +13,15 @@ from decimal import Decimal
 import pytest
 
 from pm_mcp.domain.models import Market, Outcome
-from pm_mcp.venues.base import (Blocked, OrderRejected, OrderRequest, OrderSide, OrderStatus, TimeInForce,
-                                UnknownOrderState)
+from pm_mcp.venues.base import (
+    Blocked,
+    OrderRejected,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    TimeInForce,
+    UnknownOrderState,
+)
 from pm_mcp.venues.http import VenueHttp
 from pm_mcp.venues.live import OrderJournal
 from pm_mcp.venues.polymarket_signing import ApiCreds, PrivateKey

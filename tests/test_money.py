@@ -1,12 +1,26 @@
-from decimal import ROUND_FLOOR, Decimal as D
+from decimal import ROUND_FLOOR
+from decimal import Decimal as D
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pm_mcp.domain.money import (MoneyError, buy_limit_on_tick, ceil_to, floor_dp, floor_to, is_on_tick,
-                                 normalize, pct, price_in_open_unit, probability, round_to_tick,
-                                 sell_limit_on_tick, to_decimal, usd)
+from pm_mcp.domain.money import (
+    MoneyError,
+    buy_limit_on_tick,
+    ceil_to,
+    floor_dp,
+    floor_to,
+    is_on_tick,
+    normalize,
+    pct,
+    price_in_open_unit,
+    probability,
+    round_to_tick,
+    sell_limit_on_tick,
+    to_decimal,
+    usd,
+)
 
 
 def test_to_decimal_exact():

@@ -14,9 +14,18 @@ from pm_mcp.settings import Settings
 from pm_mcp.venues.base import NotFound, VenueAdapter
 from pm_mcp.venues.http import VenueHttp
 from pm_mcp.venues.polymarket import AmbiguousReference, PolymarketAdapter, parse_polymarket_url
-from pm_mcp.venues.polymarket_parse import (ParseError, fee_schedule, json_list, parse_book, parse_clob_market,
-                                            parse_gamma_event, parse_gamma_market, parse_history_clob,
-                                            parse_history_v2, parse_time)
+from pm_mcp.venues.polymarket_parse import (
+    ParseError,
+    fee_schedule,
+    json_list,
+    parse_book,
+    parse_clob_market,
+    parse_gamma_event,
+    parse_gamma_market,
+    parse_history_clob,
+    parse_history_v2,
+    parse_time,
+)
 from tools.sim import start_sim
 
 FX = Path(__file__).parent / "fixtures" / "polymarket"

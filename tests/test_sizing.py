@@ -7,8 +7,17 @@ from hypothesis import strategies as st
 from pm_mcp.domain.fees import NO_FEES, kalshi_schedule, polymarket_schedule
 from pm_mcp.domain.models import BookLevel
 from pm_mcp.domain.policy import RiskPolicy
-from pm_mcp.domain.sizing import (CONFIDENCE_LEVELS, CONFIDENCE_TIERS, SizingError, SizingMethod, SizingRequest,
-                                  classic_kelly, pm_kelly, size_position, tier_for)
+from pm_mcp.domain.sizing import (
+    CONFIDENCE_LEVELS,
+    CONFIDENCE_TIERS,
+    SizingError,
+    SizingMethod,
+    SizingRequest,
+    classic_kelly,
+    pm_kelly,
+    size_position,
+    tier_for,
+)
 
 
 def policy(**kw) -> RiskPolicy:

@@ -38,7 +38,10 @@ if [ -f tools/devnet/package.json ]; then
   (cd tools/devnet && { [ -d node_modules/@foundry-rs ] || npm install --no-audit --no-fund --silent; })
 fi
 
-# 4. Run. Where we can (root with unshare and ip), pytest runs in a network namespace that has only
+# 4. Lint (pyflakes, pycodestyle, import order; pyproject [tool.ruff]): a failure stops here
+.venv/bin/python -m ruff check pm_mcp tests tools
+
+# 5. Run. Where we can (root with unshare and ip), pytest runs in a network namespace that has only
 #    loopback: a test that tried to reach the internet fails here instead of quietly passing on a
 #    connected machine. PM_MCP_TEST_NETNS=0 runs it in the normal network.
 export PATH="$ROOT/.venv/bin:$ROOT/tools/devnet/node_modules/.bin:$PATH"

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.intents import Intent, IntentStatus
-from pm_mcp.domain.orders import FINAL_ORDER_STATUSES, OPEN_ORDER_STATUSES
+from pm_mcp.domain.orders import OPEN_ORDER_STATUSES
 from pm_mcp.store import Store, register_migrations
 
 register_migrations(

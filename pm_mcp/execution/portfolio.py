@@ -6,11 +6,12 @@ import asyncio
 import logging
 from datetime import datetime
 from decimal import Decimal
+
 from pydantic import BaseModel, Field
 
+from pm_mcp.domain.intents import stored_currency
 from pm_mcp.domain.models import Market, MarketStatus
 from pm_mcp.execution.engine import ExecutionEngine
-from pm_mcp.domain.intents import stored_currency
 from pm_mcp.execution.journal import PositionRecord, iso, now_utc
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,21 @@ import httpx
 
 from pm_mcp.identity import abi
 from pm_mcp.identity.chains import EXPECTED_VERSION, chain_by_id, chain_name
-from pm_mcp.identity.models import (AgentLookup, FeedbackItem, FeedbackResponse, Identity, MetadataItem,
-                                    OwnedAgent, RegistrationFile, Reputation, TagStats, ValidationItem,
-                                    ValidationResponseItem, Validations, ValidatorStats)
+from pm_mcp.identity.models import (
+    AgentLookup,
+    FeedbackItem,
+    FeedbackResponse,
+    Identity,
+    MetadataItem,
+    OwnedAgent,
+    RegistrationFile,
+    Reputation,
+    TagStats,
+    ValidationItem,
+    ValidationResponseItem,
+    Validations,
+    ValidatorStats,
+)
 from pm_mcp.identity.refs import AgentRef, parse_agent_ref
 from pm_mcp.identity.registration import FetchError, fetch_registration_bytes, parse_registration
 from pm_mcp.identity.rpc import ChainError, ChainReader, LogScan, Reverted, count_rpc_calls

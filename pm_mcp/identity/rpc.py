@@ -147,8 +147,7 @@ class ChainReader:
         return reply.get("result")
 
     async def _request(self, method: str, params: list[Any]) -> Any:
-        from tenacity import (AsyncRetrying, retry_if_exception_type, stop_after_attempt,
-                              wait_exponential_jitter)
+        from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
         async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(TransientRpcError), stop=stop_after_attempt(RETRY_ATTEMPTS),

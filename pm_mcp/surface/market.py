@@ -9,9 +9,9 @@ import base64
 import json
 import struct
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer

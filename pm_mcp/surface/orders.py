@@ -27,9 +27,9 @@ from pm_mcp.domain.models import currency_symbol
 from pm_mcp.domain.money import normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of
+from pm_mcp.execution.doctor import CheckOut
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, mode_mismatch
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
-from pm_mcp.execution.doctor import CheckOut
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
 from pm_mcp.execution.runner import sync_age
 from pm_mcp.surface.render import ToolError, tool_result

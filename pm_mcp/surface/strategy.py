@@ -17,13 +17,23 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from pm_mcp.domain.edge import EdgeError, EdgeResult, compute_edge as edge_core
+from pm_mcp.domain.edge import EdgeError, EdgeResult
+from pm_mcp.domain.edge import compute_edge as edge_core
 from pm_mcp.domain.fees import NO_FEES, kalshi_schedule, polymarket_schedule
 from pm_mcp.domain.models import BookLevel, FeeSchedule
 from pm_mcp.domain.money import MoneyError, normalize, pct, to_decimal, usd
 from pm_mcp.domain.policy import RiskPolicy
-from pm_mcp.domain.sizing import (CONFIDENCE_TIERS, DEFAULT_METHOD, RECOMMENDED_KELLY_FRACTIONS, SizingError,
-                                  SizingMethod, SizingRequest, SizingResult, Tier, size_position as size_core)
+from pm_mcp.domain.sizing import (
+    CONFIDENCE_TIERS,
+    DEFAULT_METHOD,
+    RECOMMENDED_KELLY_FRACTIONS,
+    SizingError,
+    SizingMethod,
+    SizingRequest,
+    SizingResult,
+    Tier,
+)
+from pm_mcp.domain.sizing import size_position as size_core
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.surface.render import ToolError, tool_result
 

@@ -89,8 +89,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
-        from email.utils import parsedate_to_datetime
         from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
 
         when = parsedate_to_datetime(value)
         if when.tzinfo is None:

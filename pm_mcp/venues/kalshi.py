@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import sys
-from collections import Counter
 import heapq
 import logging
 import re
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

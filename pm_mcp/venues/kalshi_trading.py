@@ -19,8 +19,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pm_mcp.domain.money import decimal_or_none
-from pm_mcp.venues.base import (explain_rejection, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState, OrderStatus,
-                                TimeInForce, UnknownOrderState, VenueError)
+from pm_mcp.venues.base import (
+    Fill,
+    NotFound,
+    OrderRejected,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+    UnknownOrderState,
+    VenueError,
+    explain_rejection,
+)
 from pm_mcp.venues.kalshi_signing import KalshiKey, auth_headers
 
 log = logging.getLogger(__name__)

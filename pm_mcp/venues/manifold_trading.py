@@ -18,8 +18,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pm_mcp.domain.money import decimal_or_none
-from pm_mcp.venues.base import (explain_rejection, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState, OrderStatus,
-                                TimeInForce, UnknownOrderState, VenueError)
+from pm_mcp.venues.base import (
+    Fill,
+    NotFound,
+    OrderRejected,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+    UnknownOrderState,
+    VenueError,
+    explain_rejection,
+)
 
 log = logging.getLogger(__name__)
 VENUE = "manifold"

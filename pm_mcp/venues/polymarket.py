@@ -21,8 +21,15 @@ from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.polymarket_parse import (INTERVAL_WINDOWS, dec, parse_book, parse_gamma_event,
-                                            parse_gamma_market, parse_history_clob, parse_history_v2)
+from pm_mcp.venues.polymarket_parse import (
+    INTERVAL_WINDOWS,
+    dec,
+    parse_book,
+    parse_gamma_event,
+    parse_gamma_market,
+    parse_history_clob,
+    parse_history_v2,
+)
 
 CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID = re.compile(r"^\d{20,80}$")

@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pm_mcp.domain.money import decimal_or_none
 from pm_mcp.domain.fees import polymarket_schedule
-from pm_mcp.domain.models import (BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome,
-                                  PricePoint)
+from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome, PricePoint
+from pm_mcp.domain.money import decimal_or_none
 
 WEB = "https://polymarket.com"
 GENERIC_TAGS = {"all", "hide from new", "recurring", "weekly", "daily", "multi strikes", "featured", "new",

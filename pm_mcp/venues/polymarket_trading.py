@@ -18,10 +18,32 @@ from decimal import Decimal
 from typing import Any
 
 from pm_mcp.domain.money import decimal_or_none
-from pm_mcp.venues.base import (explain_rejection, Blocked, Fill, NotFound, OrderRejected, OrderRequest, OrderSide, OrderState,
-                                OrderStatus, TimeInForce, UnknownOrderState, VenueError)
-from pm_mcp.venues.polymarket_signing import (MIN_ORDER_SIZE, ApiCreds, PrivateKey, SignatureType, build_order,
-                                              dumps, l1_headers, l2_headers, order_body, sign_order)
+from pm_mcp.venues.base import (
+    Blocked,
+    Fill,
+    NotFound,
+    OrderRejected,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+    UnknownOrderState,
+    VenueError,
+    explain_rejection,
+)
+from pm_mcp.venues.polymarket_signing import (
+    MIN_ORDER_SIZE,
+    ApiCreds,
+    PrivateKey,
+    SignatureType,
+    build_order,
+    dumps,
+    l1_headers,
+    l2_headers,
+    order_body,
+    sign_order,
+)
 
 log = logging.getLogger(__name__)
 VENUE = "polymarket"

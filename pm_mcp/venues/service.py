@@ -263,7 +263,7 @@ class MarketService:
                 key = (h.market.venue, h.market.id)
                 fresh = live_hits.pop(key, None)
                 if fresh is not None:
-                    # fresh data from the venue, the catalog's relevance 
+                    # fresh data from the venue, the catalog's relevance
                     merged[key] = fresh.model_copy(update={"score": h.score})
                 else:
                     merged[key] = SearchHit(market=h.market, score=h.score, source="catalog",

@@ -12,8 +12,19 @@ Venue modules: ``tools/sim/<venue>.py`` with ``install(sim, **options)``; plugin
 Large synthetic catalogs for benchmarks: :mod:`tools.sim.synthetic`.
 """
 
-from tools.sim.base import (FAULT_KINDS, Fault, HttpError, LoggedRequest, Sim, SimGroup, SimRequest, SimResponse,
-                            build_sim, start_sim, start_sims)
+from tools.sim.base import (
+                            FAULT_KINDS,
+                            Fault,
+                            HttpError,
+                            LoggedRequest,
+                            Sim,
+                            SimGroup,
+                            SimRequest,
+                            SimResponse,
+                            build_sim,
+                            start_sim,
+                            start_sims,
+)
 
 __all__ = ["FAULT_KINDS", "Fault", "HttpError", "LoggedRequest", "Sim", "SimGroup", "SimRequest", "SimResponse",
            "build_sim", "start_sim", "start_sims"]

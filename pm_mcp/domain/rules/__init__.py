@@ -31,13 +31,36 @@ single module used to define is still importable from here.
 
 import importlib as _importlib
 
-from pm_mcp.domain.rules.hashing import (contract_hash, market_contract_hash, market_rule_text, normalise_rule_text,
-                                         rules_hash)
-from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, AmbiguityFlag, ConditionField, DeadlineField, EdgeCase, MultiOutcomeField, OracleInfo, REVIEW, RuleAnalysis, SourceItem, SourcesField, Span, Status, Threshold, TimePoint
-from pm_mcp.domain.rules.sentences import Sentence, split_sentences
 from pm_mcp.domain.rules.dates import to_utc
-from pm_mcp.domain.rules.terms import read_terms
+from pm_mcp.domain.rules.hashing import (
+    contract_hash,
+    market_contract_hash,
+    market_rule_text,
+    normalise_rule_text,
+    rules_hash,
+)
+from pm_mcp.domain.rules.models import (
+    REVIEW,
+    AmbiguityFlag,
+    ConditionField,
+    ContractTerms,
+    DeadlineField,
+    EdgeCase,
+    MultiOutcomeField,
+    NamedSubject,
+    OracleInfo,
+    PeriodTerm,
+    RuleAnalysis,
+    SourceItem,
+    SourcesField,
+    Span,
+    Status,
+    Threshold,
+    TimePoint,
+)
 from pm_mcp.domain.rules.parse import parse_rules
+from pm_mcp.domain.rules.sentences import Sentence, split_sentences
+from pm_mcp.domain.rules.terms import read_terms
 
 __all__ = ['contract_hash', 'market_contract_hash', 'ContractTerms', 'NamedSubject', 'PeriodTerm', 'read_terms', 'AmbiguityFlag', 'ConditionField', 'DeadlineField', 'EdgeCase', 'MultiOutcomeField', 'OracleInfo', 'REVIEW', 'RuleAnalysis', 'Sentence', 'SourceItem', 'SourcesField', 'Span', 'Status', 'Threshold', 'TimePoint', 'market_rule_text', 'normalise_rule_text', 'parse_rules', 'rules_hash', 'split_sentences', 'to_utc']
 

@@ -5,9 +5,6 @@
 import re
 from typing import Any
 
-
-
-
 # ---------------------------------------------------------------------------------------------
 # case-insensitive patterns, fast: Python's re.IGNORECASE is ~10x slower on alternations than a
 # case-sensitive pattern on lower-cased text. ``_rx`` compiles both; offsets are identical because

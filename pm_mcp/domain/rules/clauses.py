@@ -8,7 +8,6 @@ from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.models import OracleInfo, Span
 from pm_mcp.domain.rules.sentences import Sentence, _span
 
-
 # ---------------------------------------------------------------------------------------------
 # edge cases, multi-outcome, ambiguity, early resolution
 

@@ -12,7 +12,6 @@ from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.models import REVIEW, TimePoint
 from pm_mcp.domain.rules.sentences import Sentence, _span
 
-
 # ---------------------------------------------------------------------------------------------
 # dates, times, time zones
 

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.dates import _MON, _MONTHS, _classify_date, _find_dates, _timepoint
 from pm_mcp.domain.rules.flags import _Flags
-from pm_mcp.domain.rules.models import DeadlineField, REVIEW, Status, TimePoint
+from pm_mcp.domain.rules.models import REVIEW, DeadlineField, Status, TimePoint
 from pm_mcp.domain.rules.sentences import Sentence, _span
-
 
 _PERIOD = _rx(
     r"\b(?P<pre>before|by|prior to)\s+(?:(?:the\s+)?end\s+of\s+)?(?P<y1>(?:19|20)\d{2})\b(?![-/]\d)|"

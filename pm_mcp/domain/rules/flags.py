@@ -8,7 +8,6 @@ from pm_mcp.domain.rules.dates import _BACKGROUND_SENT, _COND_SENT, _EVENT_SENT,
 from pm_mcp.domain.rules.sentences import Sentence
 from pm_mcp.domain.rules.sources import _sentence_of
 
-
 _FLAG_RX = {"cond": _COND_SENT, "fallback": _FALLBACK_SENT, "background": _BACKGROUND_SENT, "event": _EVENT_SENT}
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from pm_mcp.domain.rules._regex import _rx
 
-
 # ---------------------------------------------------------------------------------------------
 # hashing (the contract used by intents)
 

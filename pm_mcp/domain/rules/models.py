@@ -2,14 +2,13 @@
 
 # No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
 
-from datetime import datetime
 from datetime import date as Date
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
+
 from pydantic import BaseModel, Field
-
-
 
 REVIEW = "review the rules"
 

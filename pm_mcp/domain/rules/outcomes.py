@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 from pm_mcp.domain.rules._regex import _rx
-from pm_mcp.domain.rules.models import MultiOutcomeField, REVIEW, Span, Status
+from pm_mcp.domain.rules.models import REVIEW, MultiOutcomeField, Span, Status
 from pm_mcp.domain.rules.sentences import Sentence, _span
-
 
 _QUOTED_OUTCOME = _rx(r"resolves?\s+(?:to\s+)?[“\"](?P<o>[^”\"]{1,40})[”\"]|"
                              r"(?:,|\band|\bor)\s+(?:to\s+)?[“\"](?P<o2>[^”\"]{1,40})[”\"]\s+if\b", re.I)

@@ -10,11 +10,20 @@ from pm_mcp.domain.rules.clauses import _AMBIG, _EARLY_NO, _EARLY_YES, _EDGE, _O
 from pm_mcp.domain.rules.deadlines import _deadline
 from pm_mcp.domain.rules.flags import _Flags, _sentence_index
 from pm_mcp.domain.rules.hashing import contract_hash, rules_hash
-from pm_mcp.domain.rules.terms import read_terms
-from pm_mcp.domain.rules.models import AmbiguityFlag, ConditionField, EdgeCase, REVIEW, RuleAnalysis, SourcesField, Status, Threshold
+from pm_mcp.domain.rules.models import (
+    REVIEW,
+    AmbiguityFlag,
+    ConditionField,
+    EdgeCase,
+    RuleAnalysis,
+    SourcesField,
+    Status,
+    Threshold,
+)
 from pm_mcp.domain.rules.outcomes import _multi_outcome
 from pm_mcp.domain.rules.sentences import _span, split_sentences
 from pm_mcp.domain.rules.sources import _find_sources, _sentence_of
+from pm_mcp.domain.rules.terms import read_terms
 from pm_mcp.domain.rules.thresholds import _RANGE_MARKET, _threshold_equivalent, _threshold_in
 
 

@@ -8,7 +8,6 @@ from typing import Literal
 
 from pm_mcp.domain.rules.models import Span
 
-
 # ---------------------------------------------------------------------------------------------
 # sentences
 

@@ -9,7 +9,6 @@ from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.models import SourceItem
 from pm_mcp.domain.rules.sentences import Sentence, _span
 
-
 # ---------------------------------------------------------------------------------------------
 # sources
 

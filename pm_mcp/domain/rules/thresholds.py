@@ -10,7 +10,6 @@ from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.models import Threshold
 from pm_mcp.domain.rules.sentences import _span
 
-
 # ---------------------------------------------------------------------------------------------
 # numbers, comparators, thresholds
 
