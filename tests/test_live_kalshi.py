@@ -13,7 +13,7 @@ from pm_mcp.venues.base import OrderRejected, OrderRequest, OrderSide, OrderStat
 from pm_mcp.venues.http import VenueHttp
 from pm_mcp.venues.kalshi_signing import KalshiKey
 from pm_mcp.venues.kalshi_trading import KalshiBroker
-from pm_mcp.venues.live import OrderJournal
+from pm_mcp.venues.send_journal import OrderJournal
 from tools.sim import start_sim
 from tools.sim.kalshi import set_book
 from tools.sim.kalshi_trading import fill_resting, orders, register_key

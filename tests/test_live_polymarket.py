@@ -23,9 +23,9 @@ from pm_mcp.venues.base import (
     UnknownOrderState,
 )
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.live import OrderJournal
 from pm_mcp.venues.polymarket_signing import ApiCreds, PrivateKey
 from pm_mcp.venues.polymarket_trading import PolymarketBroker
+from pm_mcp.venues.send_journal import OrderJournal
 from tools.sim import start_sim
 from tools.sim.polymarket import set_book
 from tools.sim.polymarket_trading import fill_resting, orders, register_wallet, set_geoblocked

@@ -33,6 +33,7 @@ from pm_mcp.venues.base import (
     explain_rejection,
 )
 from pm_mcp.venues.kalshi_signing import KalshiKey, auth_headers
+from pm_mcp.venues.send_journal import OrderJournal
 
 log = logging.getLogger(__name__)
 VENUE = "kalshi"
@@ -81,7 +82,6 @@ class KalshiBroker:
     mode = "live"
 
     def __init__(self, *, http, key_id: str, key: KalshiKey, journal=None):
-        from pm_mcp.venues.live import OrderJournal
 
         self.http = http  # VenueHttp at .../trade-api/v2
         self.key_id = key_id

@@ -31,6 +31,7 @@ from pm_mcp.venues.base import (
     VenueError,
     explain_rejection,
 )
+from pm_mcp.venues.send_journal import OrderJournal
 
 log = logging.getLogger(__name__)
 VENUE = "manifold"
@@ -68,7 +69,6 @@ class ManifoldBroker:
 
     def __init__(self, *, http, api_key: str, journal=None):
         from pm_mcp.redaction import register_secret
-        from pm_mcp.venues.live import OrderJournal
 
         self.http = http  # VenueHttp at the Manifold base (paths /v0/...)
         self._api_key = api_key

@@ -44,6 +44,7 @@ from pm_mcp.venues.polymarket_signing import (
     order_body,
     sign_order,
 )
+from pm_mcp.venues.send_journal import OrderJournal
 
 log = logging.getLogger(__name__)
 VENUE = "polymarket"
@@ -113,7 +114,6 @@ class PolymarketBroker:
 
     def __init__(self, *, http, key: PrivateKey, signature_type: int = 0, funder: str | None = None,
                  creds: ApiCreds | None = None, chain_id: int = 137, journal=None, api_key_nonce: int = 0):
-        from pm_mcp.venues.live import OrderJournal
 
         self.http = http  # VenueHttp at the CLOB base URL
         self.key = key
