@@ -59,6 +59,9 @@ class ArbKind(StrEnum):
     YES_NO = "yes_no"
     CROSS_VENUE = "cross_venue"
     RESOLUTION = "resolution"
+    # two contracts of one ladder whose prices break the logical order (P(above 3.50%) > P(above 3.25%),
+    # P(by June) > P(by December)): buy YES of the weaker and NO of the stronger, paid at least $1 whatever
+    LADDER = "ladder"
     # NOT arbitrage: every YES of a set that is not proven exhaustive (pays only if one listed outcome wins);
     # listed only when asked for, its headline is its worst case
     BASKET = "basket"
@@ -878,6 +881,117 @@ def equivalence_of(a: Market, b: Market) -> Equivalence:
         verdict = Verdict.UNCERTAIN
         diffs.append("outcome mapping unknown: cannot tell whether YES on one is YES or NO on the other")
     return Equivalence(verdict=verdict, inverted=rc.mapping == "inverted", differences=diffs)
+
+
+@dataclass(slots=True)
+class Implication:
+    """``stronger`` happening implies ``weaker`` happening (one ladder: a higher strike, an earlier date)."""
+
+    stronger: Market
+    weaker: Market
+    why: str
+
+
+_LADDER_FIELDS = {"threshold": {"threshold"}, "date": {"deadline", "period"}}
+
+
+def implication_of(a: Market, b: Market) -> Implication | None:
+    """Is one of two markets a rung above the other on one ladder? Only when compare_rules finds them the
+    same contract except for the strike (same comparator direction and unit) or except for a "by" date,
+    with nothing else hard or soft between them; otherwise None (a look-alike is never paired)."""
+    from pm_mcp.domain.rules import parse_rules
+    from pm_mcp.domain.rules_compare import compare_rules
+
+    ra, rb = parse_rules(a.rule_text or "", market=a), parse_rules(b.rule_text or "", market=b)
+    rc = compare_rules(ra, rb)
+    hard = {d.field for d in rc.differences if d.severity == "hard"}
+    other = [d for d in rc.differences if d.severity == "soft" and d.field not in ("unknown_field", "time_zone")]
+    if not hard or other or any(d.severity == "info" and d.field == "oracle" for d in rc.differences):
+        return None
+    ta, tb = ra.condition.threshold, rb.condition.threshold
+    if hard <= _LADDER_FIELDS["threshold"] and ta is not None and tb is not None and ta.value is not None \
+            and tb.value is not None and ta.value != tb.value and (ta.unit or "") == (tb.unit or "") \
+            and ta.upper is None and tb.upper is None:
+        up = {">", ">="}
+        down = {"<", "<="}
+        if ta.comparator in up and tb.comparator in up:
+            hi, lo = (a, b) if ta.value > tb.value else (b, a)
+            return Implication(stronger=hi, weaker=lo, why=f"one ladder: above {max(ta.value, tb.value):f} implies "
+                                                            f"above {min(ta.value, tb.value):f}")
+        if ta.comparator in down and tb.comparator in down:
+            lo_m, hi_m = (a, b) if ta.value < tb.value else (b, a)
+            return Implication(stronger=lo_m, weaker=hi_m, why=f"one ladder: below {min(ta.value, tb.value):f} "
+                                                                f"implies below {max(ta.value, tb.value):f}")
+        return None
+    da, db = ra.deadline.value, rb.deadline.value
+    if hard <= _LADDER_FIELDS["date"] and "deadline" in hard and da is not None and db is not None \
+            and da.kind in ("by", "before") and db.kind in ("by", "before") and da.date and db.date \
+            and da.date != db.date and _same_threshold(ta, tb):
+        early, late = (a, b) if da.date < db.date else (b, a)
+        d1, d2 = sorted([da.date, db.date])
+        return Implication(stronger=early, weaker=late, why=f"one ladder: by {d1.isoformat()} implies by "
+                                                             f"{d2.isoformat()}")
+    return None
+
+
+def _same_threshold(x, y) -> bool:
+    if x is None or y is None:
+        return x is None and y is None
+    return (x.comparator, x.value, x.upper, x.unit) == (y.comparator, y.value, y.upper, y.unit)
+
+
+def detect_ladder(stronger: VenueSide, weaker: VenueSide, why: str, *, now: datetime,
+                  max_size: Decimal | None = None) -> Opportunity | None:
+    """Buy YES of the weaker contract and NO of the stronger one: $1 if the stronger happens (the weaker
+    does too), $2 if only the weaker does, $1 if neither: at least $1 in every outcome. An opportunity when
+    that costs less than $1 after fees and depth (the ladder's prices break their order)."""
+    ys, ns = yes_no_labels(stronger.market) or ("Yes", "No")
+    yw, _nw = yes_no_labels(weaker.market) or ("Yes", "No")
+    states = ["both happen", "only the weaker", "neither"]
+    lv_yes, d_yes = _side_levels(weaker.yes_book, "buy", weaker.no_book)
+    lv_no, d_no = _side_levels(stronger.no_book, "buy", stronger.yes_book)
+    if not lv_yes or not lv_no:
+        return None
+    legs = [_leg(weaker.market, yw, "buy", lv_yes, states[:2], d_yes),
+            _leg(stronger.market, ns, "buy", lv_no, states[1:], d_no)]
+    flags = []
+    if stronger.market.venue != weaker.market.venue:
+        flags.append("different_venues: the two rungs settle on different venues")
+    opp = build_opportunity(ArbKind.LADDER, f"{weaker.market.title} YES + {stronger.market.title} NO ({why})", legs,
+                            states, now=now, resolves_at=_resolves_at([stronger.market, weaker.market]),
+                            flags=flags, notes=[why, "pays at least $1 per pair in every outcome, $2 if only the "
+                                                     "weaker happens"], max_size=max_size)
+    if opp is None:
+        return None
+    opp.flags = [f for f in opp.flags if not f.startswith("unequal_payoff")]
+    opp.risk_free = not flags and min(opp.payoff_by_state.values()) - opp.cost > 0
+    return opp
+
+
+def scan_ladders(sides: Sequence[VenueSide], *, now: datetime, max_size: Decimal | None = None,
+                 max_pairs: int = 2000) -> list[Opportunity]:
+    """Ladder violations among markets of one event / series: every pair whose rules differ only by the
+    strike or the date (see :func:`implication_of`), priced both ways."""
+    out: list[Opportunity] = []
+    groups: dict[str, list[VenueSide]] = {}
+    for side in sides:
+        groups.setdefault(side.market.event_id or side.market.id, []).append(side)
+    pairs = 0
+    for members in groups.values():
+        for i in range(len(members)):
+            for j in range(i + 1, len(members)):
+                pairs += 1
+                if pairs > max_pairs:
+                    return out
+                imp = implication_of(members[i].market, members[j].market)
+                if imp is None:
+                    continue
+                strong = members[i] if imp.stronger is members[i].market else members[j]
+                weak = members[j] if strong is members[i] else members[i]
+                opp = detect_ladder(strong, weak, imp.why, now=now, max_size=max_size)
+                if opp is not None:
+                    out.append(opp)
+    return out
 
 
 def rule_flags(m: Market) -> list[str]:

@@ -32,6 +32,7 @@ from pm_mcp.domain.arbitrage import (
     ArbKind,
     Equivalence,
     ExclusiveSet,
+    Implication,
     LegBook,
     Opportunity,
     UncertainPair,
@@ -40,12 +41,14 @@ from pm_mcp.domain.arbitrage import (
     complement_levels,
     detect_cross_venue,
     detect_dutch_book,
+    detect_ladder,
     detect_resolution,
     detect_yes_no,
     dutch_book_quick_check,
     equivalence_of,
     exclusive_set_from_event,
     exclusive_set_from_multiple_choice,
+    implication_of,
     price_bundle,
     rank,
     rule_flags,
@@ -65,9 +68,10 @@ FIND = ToolAnnotations(title="Find arbitrage", read_only_hint=True, destructive_
 PROPOSE = ToolAnnotations(title="Propose an arbitrage bundle (places nothing)", read_only_hint=False,
                           destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 Venue = Literal["polymarket", "kalshi", "manifold"]
-Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution", "basket"]
+Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution", "ladder", "basket"]
 # what a scan looks for unless told: arbitrage only (a basket is a position, listed only when asked for)
-DEFAULT_KINDS = frozenset({"dutch_book", "yes_no", "cross_venue", "resolution"})
+DEFAULT_KINDS = frozenset({"dutch_book", "yes_no", "cross_venue", "resolution", "ladder"})
+LADDER_MAX_PAIRS = 400  # rule comparisons per scan for ladder rungs (markets of one event, pairwise)
 BOOK_CONCURRENCY = 6
 SCAN_CACHE = 16  # scans kept for pagination and propose_bundle
 SCAN_TTL_S = 900
@@ -359,6 +363,27 @@ def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, ne
     return "\n".join(lines)
 
 
+def _plan_ladders(binaries: list[Market]) -> list[Implication]:
+    """Rungs of one ladder among the markets of each event (the rules decide: pm_mcp.domain.arbitrage
+    .implication_of); at most LADDER_MAX_PAIRS comparisons."""
+    groups: dict[str, list[Market]] = {}
+    for m in binaries:
+        if m.event_id:
+            groups.setdefault(f"{m.venue}:{m.event_id}", []).append(m)
+    out: list[Implication] = []
+    budget = LADDER_MAX_PAIRS
+    for members in groups.values():
+        for i in range(len(members)):
+            for j in range(i + 1, len(members)):
+                if budget <= 0:
+                    return out
+                budget -= 1
+                imp = implication_of(members[i], members[j])
+                if imp is not None:
+                    out.append(imp)
+    return out
+
+
 async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: set[str], venues: set[str] | None,
                    max_markets: int, tail_min: Decimal, tail_days: Decimal) -> _Scan:
     state = _state(ctx)
@@ -428,6 +453,11 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
                         for mk in (a, b):
                             y, n = yes_no_labels(mk)  # type: ignore[misc]
                             jobs += [(mk, y), (mk, n)]
+    ladders = _plan_ladders(binaries) if "ladder" in kinds else []
+    for imp in ladders:
+        for mk in (imp.stronger, imp.weaker):
+            y, n = yes_no_labels(mk)  # type: ignore[misc]
+            jobs += [(mk, y), (mk, n)]
     # fetch every book once, with progress
     unique = list({(m.venue, m.id, o.lower()): (m, o) for m, o in jobs}.values())
     prog = _Progress(ctx, len(unique))
@@ -464,6 +494,13 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
     for m, o in tail:
         opp = detect_resolution(m, o, bk(m, o), now=sc.now, min_price=tail_min, max_days=tail_days,
                                 rule_flags=rule_flags(m))
+        if opp is not None:
+            opps.append(opp)
+    for imp in ladders:
+        ys, ns = yes_no_labels(imp.stronger)  # type: ignore[misc]
+        yw, nw = yes_no_labels(imp.weaker)  # type: ignore[misc]
+        opp = detect_ladder(VenueSide(imp.stronger, bk(imp.stronger, ys), bk(imp.stronger, ns)),
+                            VenueSide(imp.weaker, bk(imp.weaker, yw), bk(imp.weaker, nw)), imp.why, now=sc.now)
         if opp is not None:
             opps.append(opp)
     uncertain: list[UncertainPair] = []
@@ -594,11 +631,11 @@ def register(mcp: MCPServer) -> None:
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
         cursor: str | None = None,
     ) -> Annotated[CallToolResult, FindArbitrageOut]:
-        """Scan markets for arbitrage that survives fees and order-book depth: dutch_book (every outcome of an
-        exclusive set), yes_no (both books of one market), cross_venue (same contract on two venues, only when
-        the rules are equivalent), resolution (>=0.95 near deadline: NOT risk-free). Each result: legs with limit
-        prices and sizes, capacity, guaranteed profit after fees, worst case if a leg fails. Without query or
-        markets it scans the local catalog. Places nothing."""
+        """Scan markets for arbitrage that survives fees and order-book depth: dutch_book (every outcome of a
+        proven exhaustive set), yes_no (both books of one market), cross_venue (same contract on two venues, only
+        when the rules are equivalent), ladder (two rungs priced out of order), resolution (>=0.95 near
+        deadline: NOT risk-free). Each result: legs, limit prices, sizes, capacity, guaranteed profit after
+        fees, worst case if a leg fails. Without query or markets it scans the local catalog. Places nothing."""
         state = _state(ctx)
         flt = ArbFilter(venues=set(venues) if venues else None, kinds=set(kinds) if kinds else None,
                         min_profit=min_profit, min_capacity=min_capacity)
