@@ -45,31 +45,9 @@ def credential_checks(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, pass|fail|missing, advice) for each live credential. Never includes a secret."""
     out: list[tuple[str, str, str]] = []
 
-    pk = settings.secret_from(settings.polymarket_private_key, settings.polymarket_private_key_file)
-    if pk is None:
-        out.append(("polymarket private key", "missing",
-                    "set PM_MCP_POLYMARKET_PRIVATE_KEY or PM_MCP_POLYMARKET_PRIVATE_KEY_FILE for live Polymarket"))
-    elif _HEX_KEY.match(pk):
-        out.append(("polymarket private key", "pass", "32-byte hex key"))
-    else:
-        out.append(("polymarket private key", "fail", "must be 64 hex characters (optionally 0x-prefixed)"))
-    if settings.polymarket_signature_type not in (0, 1, 2, 3):
-        out.append(("polymarket signature type", "fail", "PM_MCP_POLYMARKET_SIGNATURE_TYPE must be 0 (EOA), "
-                    "1 (proxy), 2 (Gnosis Safe) or 3 (deposit wallet)"))
-    elif settings.polymarket_signature_type != 0:
-        if settings.polymarket_funder and _ADDRESS.match(settings.polymarket_funder):
-            out.append(("polymarket funder", "pass", f"signature type {settings.polymarket_signature_type}"))
-        else:
-            out.append(("polymarket funder", "fail", "signature types 1/2/3 need PM_MCP_POLYMARKET_FUNDER = the "
-                        "proxy/safe/deposit wallet address (0x + 40 hex) that holds your pUSD"))
-    api = [settings.polymarket_api_key, settings.polymarket_api_secret, settings.polymarket_api_passphrase]
-    if all(x is None for x in api):
-        out.append(("polymarket api credentials", "missing", "derived from the private key at first use (L1)"))
-    elif any(x is None for x in api):
-        out.append(("polymarket api credentials", "fail", "set all three of PM_MCP_POLYMARKET_API_KEY, "
-                    "_API_SECRET and _API_PASSPHRASE, or none (they are then derived)"))
-    else:
-        out.append(("polymarket api credentials", "pass", "key, secret and passphrase present"))
+    from pm_mcp.venues.polymarket.setup import credential_checks as polymarket_credentials
+
+    out.extend(polymarket_credentials(settings))
 
     kpk = settings.secret_from(settings.kalshi_private_key, settings.kalshi_private_key_file)
     if settings.kalshi_key_id is None and kpk is None:

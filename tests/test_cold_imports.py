@@ -24,7 +24,7 @@ NOT_AT_START = [
     "pm_mcp.venues.polymarket",
     "pm_mcp.venues.kalshi",
     "pm_mcp.venues.manifold",
-    "pm_mcp.venues.polymarket_signing",
+    "pm_mcp.venues.polymarket.signing",
     "pm_mcp.venues.kalshi_signing",
     "pm_mcp.venues.live",
     "pm_mcp.execution.approval",

@@ -23,8 +23,8 @@ from pm_mcp.venues.base import (
     UnknownOrderState,
 )
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.polymarket_signing import ApiCreds, PrivateKey
-from pm_mcp.venues.polymarket_trading import PolymarketBroker
+from pm_mcp.venues.polymarket.broker import PolymarketBroker
+from pm_mcp.venues.polymarket.signing import ApiCreds, PrivateKey
 from pm_mcp.venues.send_journal import OrderJournal
 from tools.sim import start_sim
 from tools.sim.polymarket import set_book

@@ -13,8 +13,8 @@ from pm_mcp.domain.models import Market, MarketStatus, OrderBook
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import NotFound, VenueAdapter
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.polymarket import AmbiguousReference, PolymarketAdapter, parse_polymarket_url
-from pm_mcp.venues.polymarket_parse import (
+from pm_mcp.venues.polymarket.client import AmbiguousReference, PolymarketAdapter, parse_polymarket_url
+from pm_mcp.venues.polymarket.parse import (
     ParseError,
     fee_schedule,
     json_list,
@@ -196,7 +196,7 @@ def test_price_history_shapes():
 
 def test_data_api_v2_positions_trades_activity_numbers_as_decimal():
     # these are used for portfolio views by other areas; here: the numbers survive as exact Decimals
-    from pm_mcp.venues.polymarket_parse import dec
+    from pm_mcp.venues.polymarket.parse import dec
 
     for name in ("data_v2_positions.json", "data_v2_trades.json", "data_v2_activity.json"):
         for item in load(name):

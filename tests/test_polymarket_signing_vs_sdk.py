@@ -30,7 +30,7 @@ from unittest import mock
 
 import pytest
 
-from pm_mcp.venues import polymarket_signing as ps
+from pm_mcp.venues.polymarket import signing as ps
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK_VENV_PY = ROOT / ".venv-polymarket-sdk" / "bin" / "python"

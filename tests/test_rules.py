@@ -262,7 +262,7 @@ def test_venue_resolution_status_is_parsed():
     import json
 
     from pm_mcp.venues.kalshi_parse import parse_market as parse_kalshi
-    from pm_mcp.venues.polymarket_parse import parse_gamma_market
+    from pm_mcp.venues.polymarket.parse import parse_gamma_market
 
     fix = Path(__file__).parent / "fixtures"
     raw = json.loads((fix / "polymarket" / "gamma_market_negrisk_newsom_2028.json").read_text())

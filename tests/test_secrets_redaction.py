@@ -192,7 +192,7 @@ def test_chatty_loggers_are_held_at_info():
 
 
 def test_polymarket_journal_body_carries_no_api_key_and_is_restored_on_send():
-    from pm_mcp.venues.polymarket_trading import OWNER_PLACEHOLDER, journal_body, wire_body
+    from pm_mcp.venues.polymarket.broker import OWNER_PLACEHOLDER, journal_body, wire_body
 
     key = "70871c63-7346-fea7-58d1-fd7c248b60b7"
     body = '{"order":{"salt":1,"signature":"0xabc"},"owner":"' + key + '","orderType":"GTC"}'

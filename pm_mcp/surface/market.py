@@ -239,7 +239,7 @@ def book_summary(book: OrderBook) -> BookSummary:
 def _parse_time(value: str | None, what: str) -> datetime | None:
     if not value:
         return None
-    from pm_mcp.venues.polymarket_parse import parse_time
+    from pm_mcp.venues.polymarket.parse import parse_time
 
     dt = parse_time(value)
     if dt is None:

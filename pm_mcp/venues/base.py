@@ -61,6 +61,15 @@ class UnknownOrderState(VenueError):
     blindly: look the order up by its client order id / hash first."""
 
 
+class LiveSetupError(ValueError):
+    """Live trading cannot start for a venue: the message says which setting to set (never a secret)."""
+
+
+def doctor_check(name: str, status: str, detail: str, advice: str = "") -> dict[str, str]:
+    """One live ``doctor`` check: status pass | fail | could_not_check, and what to do about it."""
+    return {"name": name, "status": status, "detail": detail, "advice": advice}
+
+
 def explain_rejection(what: str, table: list[tuple[str, str]], text: str, shown: str | None = None) -> str:
     """'<what>: <advice> (venue said: ...)' for the first needle of ``table`` found in ``text``
     (case-insensitive); ``what`` is e.g. "Kalshi rejected the order". ``shown`` is what to quote."""
@@ -99,7 +108,7 @@ from pm_mcp.domain.orders import (  # noqa: E402 - after the adapter protocol on
 )
 
 __all__ = ["VenueError", "NotFound", "AmbiguousReference", "VenueUnavailable", "Blocked", "OrderRejected",
-           "UnknownOrderState", "explain_rejection", "VenueAdapter", "Broker", "OrderSide", "TimeInForce",
+           "UnknownOrderState", "LiveSetupError", "doctor_check", "explain_rejection", "VenueAdapter", "Broker", "OrderSide", "TimeInForce",
            "OrderStatus", "OrderRequest", "Fill", "OrderState"]
 
 

@@ -361,6 +361,14 @@ async def _start_http(state: AppState, stack: AsyncExitStack) -> None:
     stack.push_async_callback(pool.aclose)
 
 
+def venue_http(state: AppState, venue: str, base_url: str) -> VenueHttp:
+    """The venue's client from the shared pool (``state.services["http"]``), or a new one outside the server."""
+    pool = state.services.get("http")
+    if isinstance(pool, HttpPool):
+        return pool.for_venue(venue, base_url)
+    return VenueHttp(venue, base_url, timeout_s=state.settings.http_timeout_s)
+
+
 # --- small helpers ------------------------------------------------------------------------------
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not params:

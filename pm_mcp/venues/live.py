@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pm_mcp.venues.base import LiveSetupError
 from pm_mcp.venues.send_journal import JournalEntry, OrderJournal, send_journal_for  # noqa: F401
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,6 @@ KALSHI_PROD_URL = "https://api.elections.kalshi.com/trade-api/v2"
 # --------------------------------------------------------------------------------------------
 # factory
 
-class LiveSetupError(ValueError):
-    """Live trading cannot start for a venue: the message says which setting to set (never a secret)."""
 
 
 def _journal(state: Any) -> OrderJournal:
@@ -58,53 +57,15 @@ def kalshi_base_url(settings: Any) -> str:
     return url
 
 
-def polymarket_geoblock_url(settings: Any) -> str:
-    """Polymarket's geoblock check lives on the web host (``https://polymarket.com/api/geoblock``);
-    for any other CLOB URL (a simulator) it is ``<scheme>://<host>/api/geoblock``."""
-    from urllib.parse import urlsplit
-
-    u = urlsplit(settings.polymarket_clob_url)
-    if u.hostname and u.hostname.endswith("polymarket.com"):
-        return "https://polymarket.com/api/geoblock"
-    return f"{u.scheme}://{u.netloc}/api/geoblock"
-
-
 def make_live_broker(venue: str, state: Any):
     """The live broker for ``venue`` with credentials from settings. Raises LiveSetupError (a sentence
     naming the missing setting) when the venue cannot trade live."""
     s = state.settings
     venue = venue.lower()
     if venue == "polymarket":
-        from pm_mcp.venues.polymarket_signing import ApiCreds, PrivateKey, SignatureType
-        from pm_mcp.venues.polymarket_trading import PolymarketBroker
+        from pm_mcp.venues.polymarket.setup import make_broker
 
-        pk = s.secret_from(s.polymarket_private_key, s.polymarket_private_key_file)
-        if not pk:
-            raise LiveSetupError("Polymarket live trading needs your wallet's private key: set "
-                                 "PM_MCP_POLYMARKET_PRIVATE_KEY_FILE to a file holding it (or "
-                                 "PM_MCP_POLYMARKET_PRIVATE_KEY).")
-        try:
-            key = PrivateKey(pk)
-        except ValueError as exc:
-            raise LiveSetupError(f"PM_MCP_POLYMARKET_PRIVATE_KEY(_FILE): {exc}") from None
-        try:
-            sig_type = SignatureType(int(s.polymarket_signature_type))
-        except ValueError:
-            raise LiveSetupError("PM_MCP_POLYMARKET_SIGNATURE_TYPE must be 0 (EOA), 1 (email/Magic proxy), "
-                                 "2 (browser-wallet Safe) or 3 (deposit wallet)") from None
-        if sig_type != SignatureType.EOA and not s.polymarket_funder:
-            raise LiveSetupError(f"signature type {int(sig_type)} ({sig_type.name}) needs PM_MCP_POLYMARKET_FUNDER: "
-                                 "the address of the wallet that holds your pUSD (your Polymarket profile address)")
-        creds = None
-        parts = [s.polymarket_api_key, s.polymarket_api_secret, s.polymarket_api_passphrase]
-        if all(p is not None and p.get_secret_value() for p in parts):
-            creds = ApiCreds(parts[0].get_secret_value(), parts[1].get_secret_value(), parts[2].get_secret_value())
-        elif any(p is not None and p.get_secret_value() for p in parts):
-            raise LiveSetupError("set all three of PM_MCP_POLYMARKET_API_KEY / _API_SECRET / _API_PASSPHRASE, or "
-                                 "none (then they are derived from the private key)")
-        return PolymarketBroker(http=_http(state, "polymarket", s.polymarket_clob_url), key=key,
-                                signature_type=sig_type, funder=s.polymarket_funder, creds=creds,
-                                chain_id=s.polymarket_chain_id, journal=_journal(state))
+        return make_broker(state)
     if venue == "kalshi":
         from pm_mcp.venues.kalshi_signing import KalshiKey
         from pm_mcp.venues.kalshi_trading import KalshiBroker
@@ -152,81 +113,14 @@ async def live_checks(state: Any) -> list[dict[str, str]]:
                           "Set PM_MCP_MODE=live (and credentials) to trade for real."))
     venues = s.enabled_venues
     if "polymarket" in venues:
-        out.extend(await _polymarket_checks(state))
+        from pm_mcp.venues.polymarket.setup import live_checks as polymarket_checks
+
+        out.extend(await polymarket_checks(state))
     if "kalshi" in venues:
         out.extend(await _kalshi_checks(state, VenueError))
     if "manifold" in venues:
         out.extend(await _manifold_checks(state, VenueError))
     return out
-
-
-async def _polymarket_checks(state: Any) -> list[dict[str, str]]:
-    from decimal import Decimal
-
-    from pm_mcp.venues.base import VenueError
-    from pm_mcp.venues.polymarket_signing import V2_SPENDERS, SignatureType, from_base_units
-
-    s = state.settings
-    out = []
-    try:
-        broker = make_live_broker("polymarket", state)
-    except LiveSetupError as exc:
-        has_any = s.secret_from(s.polymarket_private_key, s.polymarket_private_key_file)
-        out.append(_check("polymarket credentials", "fail" if has_any or s.mode == "live" else "could_not_check",
-                          str(exc), "See the README's 'Live credentials' section."))
-        out.append(await _geoblock_check(state))
-        return out
-    st = SignatureType(int(s.polymarket_signature_type))
-    wallet = broker.funder or broker.key.address
-    out.append(_check("polymarket credentials", "pass",
-                      f"signer {broker.key.address}, wallet type {int(st)} ({st.name}), funds held by {wallet}",
-                      "" if st != SignatureType.EOA else
-                      "EOA (0) is for wallets that trade directly; email accounts use 1, browser wallets 2, "
-                      "new accounts the deposit wallet 3 (with PM_MCP_POLYMARKET_FUNDER)."))
-    try:
-        await broker.ensure_creds()
-        out.append(_check("polymarket api key", "pass", "L2 API credentials are available."))
-        ba = await broker.balance_allowance()
-    except VenueError as exc:
-        out.append(_check("polymarket api key / balance", "fail", str(exc),
-                          "Check the private key, signature type and funder; for type 1/2/3 the funder must be "
-                          "the wallet shown on your Polymarket profile."))
-        out.append(await _geoblock_check(state))
-        return out
-    bal = from_base_units(ba.get("balance") or 0)
-    out.append(_check("polymarket pUSD balance", "pass" if bal > 0 else "fail", f"{bal} pUSD available to trade",
-                      "" if bal > 0 else "Deposit, or wrap USDC.e into pUSD (since the 2026-04-28 V2 cutover "
-                                          "only pUSD is collateral)."))
-    allowances = {k.lower(): v for k, v in (ba.get("allowances") or {}).items()}
-    missing = [name for name, addr in V2_SPENDERS.items()
-               if Decimal(str(allowances.get(addr.lower(), "0") or "0")) <= 0]
-    out.append(_check("polymarket pUSD allowances (V2 spenders)", "fail" if missing else "pass",
-                      "missing: " + ", ".join(missing) if missing else "approved: " + ", ".join(V2_SPENDERS),
-                      "Approve pUSD to the V2 exchange, the NegRisk V2 exchange and the NegRisk Adapter (e.g. "
-                      "place one order on polymarket.com, which sets them), then wait a minute." if missing else ""))
-    out.append(await _geoblock_check(state))
-    return out
-
-
-async def _geoblock_check(state: Any) -> dict[str, str]:
-    from pm_mcp.venues.base import VenueError
-    from pm_mcp.venues.http import VenueHttp
-
-    url = polymarket_geoblock_url(state.settings)
-    http = VenueHttp("polymarket", url, timeout_s=min(5.0, state.settings.http_timeout_s), attempts=1)
-    try:
-        data = await http.get_json("")
-    except VenueError as exc:
-        return _check("polymarket geoblock", "could_not_check", str(exc), "Open polymarket.com from this network.")
-    finally:
-        await http.aclose()
-    if not isinstance(data, dict) or "blocked" not in data:
-        return _check("polymarket geoblock", "could_not_check", "unexpected answer from the geoblock endpoint")
-    where = "/".join(str(data.get(k)) for k in ("country", "region") if data.get(k))
-    if data.get("blocked"):
-        return _check("polymarket geoblock", "fail", f"orders from this network are blocked ({where or 'unknown'})",
-                      "Polymarket refuses orders from restricted regions; trading from here is not possible.")
-    return _check("polymarket geoblock", "pass", f"not blocked ({where or 'region unknown'})")
 
 
 async def _kalshi_checks(state: Any, VenueError) -> list[dict[str, str]]:

@@ -45,7 +45,7 @@ from pm_mcp.venues.http import HttpPool
 log = logging.getLogger(__name__)
 
 VENUE_MODULES = {
-    "polymarket": ("pm_mcp.venues.polymarket", "PolymarketAdapter", "polymarket_gamma_url"),
+    "polymarket": ("pm_mcp.venues.polymarket.client", "PolymarketAdapter", "polymarket_gamma_url"),
     "kalshi": ("pm_mcp.venues.kalshi", "KalshiAdapter", "kalshi_url"),
     "manifold": ("pm_mcp.venues.manifold", "ManifoldAdapter", "manifold_url"),
 }

@@ -1,6 +1,6 @@
 """Benchmark: build + sign one Polymarket CLOB V2 order (amounts, struct, EIP-712 hash, signature, POST body).
 
-Ours (pm_mcp.venues.polymarket_signing) vs the official SDKs on this machine, same inputs:
+Ours (pm_mcp.venues.polymarket.signing) vs the official SDKs on this machine, same inputs:
   * py-clob-client-v2 1.2.1 (in-process; our venv's test extra): OrderBuilder.build_order + order_to_json_v2
   * polymarket-client 0.14.0 (its own venv .venv-polymarket-sdk, timed inside that process): amounts,
     build_order_typed_data, sign_typed_data, build_order_signature, post payload
@@ -42,7 +42,7 @@ def timeit(fn, n: int) -> dict[str, float]:
 
 
 def ours(n: int) -> dict[str, float]:
-    from pm_mcp.venues import polymarket_signing as ps
+    from pm_mcp.venues.polymarket import signing as ps
 
     key = ps.PrivateKey(PK)
 
@@ -54,7 +54,7 @@ def ours(n: int) -> dict[str, float]:
 
 
 def ours_hmac(n: int) -> dict[str, float]:
-    from pm_mcp.venues import polymarket_signing as ps
+    from pm_mcp.venues.polymarket import signing as ps
 
     creds = ps.ApiCreds(OWNER, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "p")
     body = "x" * 900

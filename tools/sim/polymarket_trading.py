@@ -26,7 +26,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from pm_mcp.venues import polymarket_signing as ps
+from pm_mcp.venues.polymarket import signing as ps
 from tools.sim.base import HttpError, Sim, SimRequest
 from tools.sim.trading_faults import apply_after_accept
 

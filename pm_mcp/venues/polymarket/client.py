@@ -1,6 +1,6 @@
 """Polymarket market data: Gamma (search, markets, events, keyset listing), CLOB (books, tick size,
 neg-risk, price history) and the Data API v2 (price history). Read-only; parsing lives in
-:mod:`pm_mcp.venues.polymarket_parse`.
+:mod:`pm_mcp.venues.polymarket.parse`.
 
 ``PolymarketAdapter(settings, http)`` where ``http`` is a :class:`~pm_mcp.venues.http.VenueHttp` for the
 venue (any base URL: the adapter derives Gamma/CLOB/Data with ``http.at(...)`` from the settings).
@@ -21,7 +21,7 @@ from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.polymarket_parse import (
+from pm_mcp.venues.polymarket.parse import (
     INTERVAL_WINDOWS,
     dec,
     parse_book,

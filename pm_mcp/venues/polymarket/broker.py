@@ -32,7 +32,7 @@ from pm_mcp.venues.base import (
     VenueError,
     explain_rejection,
 )
-from pm_mcp.venues.polymarket_signing import (
+from pm_mcp.venues.polymarket.signing import (
     MIN_ORDER_SIZE,
     ApiCreds,
     PrivateKey,

@@ -1,0 +1,30 @@
+"""Polymarket: market data (Gamma, CLOB, Data API), order signing (EIP-712, V2), the live broker, and its
+setup (credentials from settings, the broker factory, the live ``doctor`` checks).
+
+- ``client``: :class:`PolymarketAdapter`, the read-only data adapter (the :class:`~pm_mcp.venues.base.VenueAdapter` protocol);
+- ``parse``: pure parsing of Gamma / CLOB payloads into the domain models;
+- ``signing``: pure order building and EIP-712 / HMAC signing;
+- ``broker``: :class:`PolymarketBroker`, the live CLOB broker (the :class:`~pm_mcp.venues.base.Broker` protocol);
+- ``setup``: ``make_broker(state)``, ``live_checks(state)``, ``credential_checks(settings)``.
+
+The names below load their module on first use (the server starts without importing a venue).
+"""
+
+import importlib as _importlib
+
+_EXPORTS = {
+    "PolymarketAdapter": "client",
+    "PolymarketBroker": "broker",
+    "make_broker": "setup",
+    "live_checks": "setup",
+    "credential_checks": "setup",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    home = _EXPORTS.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(_importlib.import_module(f"{__name__}.{home}"), name)
