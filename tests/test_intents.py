@@ -55,15 +55,17 @@ def test_kalshi_buy_plain_words_and_exact_numbers():
                          "worst-case cost $53.66 incl. $2.06 fees; you win $120.00 if Yes")
 
 
-def test_buy_rounds_down_sell_rounds_up_to_tick():
+def test_a_limit_off_the_tick_is_refused_with_the_nearest_valid_prices():
     m = kalshi_market()
-    assert price_leg(m, outcome="Yes", side="buy", limit_price="0.437", size=10).limit_price == D("0.43")
-    assert price_leg(m, outcome="Yes", side="sell", limit_price="0.431", size=10).limit_price == D("0.44")
+    with pytest.raises(IntentError, match="not on this market's 0.01 tick; the nearest valid prices are 0.43 and 0.44"):
+        price_leg(m, outcome="Yes", side="buy", limit_price="0.437", size=10)
+    with pytest.raises(IntentError, match="0.43 and 0.44"):
+        price_leg(m, outcome="Yes", side="sell", limit_price="0.431", size=10)
     pm = poly_market()
-    leg = price_leg(pm, outcome="Yes", side="buy", limit_price="0.4355", size=10)
-    assert leg.limit_price == D("0.435")
-    assert "rounded down" in leg.notes[0]
-    assert "$0.435 each" in leg.plain
+    with pytest.raises(IntentError, match="0.435 and 0.436"):
+        price_leg(pm, outcome="Yes", side="buy", limit_price="0.4355", size=10)
+    leg = price_leg(pm, outcome="Yes", side="buy", limit_price="0.435", size=10)
+    assert leg.limit_price == D("0.435") and not leg.notes and "$0.435 each" in leg.plain
 
 
 def test_size_floored_to_venue_step():
@@ -122,7 +124,7 @@ def test_bad_inputs_say_what_to_fix():
     with pytest.raises(IntentError, match="closed for trading"):
         price_leg(kalshi_market(close_time=NOW - timedelta(minutes=1)), outcome="Yes", side="buy",
                   limit_price="0.5", size=1, now=NOW)
-    with pytest.raises(IntentError, match="outside the tradeable range"):
+    with pytest.raises(IntentError, match="not on this market's 0.01 tick; the nearest valid price is 0.01"):
         price_leg(m, outcome="Yes", side="buy", limit_price="0.005", size=1)
 
 

@@ -236,10 +236,16 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
         raise IntentError(f"limit_price must be strictly between 0 and 1 (USD per share), got {raw_limit}")
     tick = market.tick_size
     notes: list[str] = []
-    limit = buy_limit_on_tick(raw_limit, tick) if side == "buy" else sell_limit_on_tick(raw_limit, tick)
-    if limit != raw_limit:
-        notes.append(f"limit {_num(raw_limit)} rounded {'down' if side == 'buy' else 'up'} to the "
-                     f"{_num(tick)} tick: {_num(limit)}")
+    if not is_on_tick(raw_limit, tick):
+        # never moved silently: rounding a buy down can leave it resting below the ask, a sell up above the bid
+        near = [p for p in (buy_limit_on_tick(raw_limit, tick), sell_limit_on_tick(raw_limit, tick))
+                if tick <= p <= ONE - tick]
+        which = (f"the nearest valid prices are {_num(near[0])} and {_num(near[1])}" if len(near) == 2 else
+                 f"the nearest valid price is {_num(near[0])}" if near else
+                 f"valid prices are {_num(tick)}..{_num(ONE - tick)}")
+        raise IntentError(f"limit_price {_num(raw_limit)} is not on this market's {_num(tick)} tick; {which}: propose "
+                          "again with one of them")
+    limit = raw_limit
     if not (tick <= limit <= ONE - tick):
         raise IntentError(f"limit_price {_num(limit)} is outside the tradeable range {_num(tick)}..{_num(ONE - tick)} "
                           f"on this market's {_num(tick)} tick")

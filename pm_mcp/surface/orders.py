@@ -222,9 +222,16 @@ def intent_plain(it: Any) -> str:
 
 def intent_text(rec: IntentRecord, orders: list[OrderRecord], how: dict[str, Any] | None = None) -> str:
     it = rec.intent
-    lines = [f"{_tag(it.mode)} intent {it.id} {rec.status.value.upper()}: {intent_plain(it)}"]
+    status = rec.status.value.upper()
+    resting = [o for o in orders if o.status in ("open", "partially_filled")]
+    if rec.status == IntentStatus.EXECUTED and resting:
+        # sent is not filled: say what rests and what filled
+        status += " (RESTING: " + "; ".join(f"{normalize(o.filled_size)} of {normalize(o.size)} filled"
+                                            for o in resting) + ")"
+    lines = [f"{_tag(it.mode)} intent {it.id} {status}: {intent_plain(it)}"]
+    currency = it.legs[0].currency
     if it.policy.ok:
-        lines.append(f"Risk policy: within limits. Worst-case loss {money(it.worst_case_loss, it.venue, up=True)}.")
+        lines.append(f"Risk policy: within limits. Worst-case loss {money(it.worst_case_loss, currency, up=True)}.")
     else:
         lines.append("Risk policy REFUSES it: " + "; ".join(
             f"{clean_inline(v.message, 300)} [rule {v.rule}, limit {v.limit}, value {v.value}]"
