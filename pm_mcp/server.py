@@ -64,12 +64,13 @@ def build_server(settings: Settings) -> MCPServer:
             state.start_hooks(_HOOKS_GRACE_S)
         return result
 
-    from pm_mcp.surface.render import tool_error_middleware
+    from pm_mcp.surface.render import ids_as_clients_send_them, tool_error_middleware
 
     mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
                     middleware=[wait_for_startup])
     # every tools/call error answer as a bounded sentence naming the argument (internals only in the log)
     mcp.middleware.append(tool_error_middleware(mcp))
+    mcp.middleware.append(ids_as_clients_send_them(mcp))
     for name in SURFACE_MODULES:
         module = importlib.import_module(name)
         module.register(mcp)

@@ -366,3 +366,53 @@ def tool_error_middleware(mcp: Any):
         return {**result, "content": [{**content[0], "text": redact(text)}, *content[1:]]}
 
     return bounded_tool_errors
+
+
+def _accepts_string(schema: dict) -> bool:
+    if schema.get("type") == "string":
+        return True
+    return any(isinstance(alt, dict) and alt.get("type") == "string" for alt in schema.get("anyOf", ()))
+
+
+def _string_items(schema: dict) -> bool:
+    for alt in [schema, *schema.get("anyOf", ())]:
+        if isinstance(alt, dict) and alt.get("type") == "array" and isinstance(alt.get("items"), dict) \
+                and _accepts_string(alt["items"]):
+            return True
+    return False
+
+
+def _as_text(v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    return str(v) if isinstance(v, int) or v != int(v) else str(int(v))
+
+
+def ids_as_clients_send_them(mcp: Any):
+    """A server middleware: an id sent as a JSON number (the MCP Inspector CLI sends 559652, not "559652") is
+    taken as the string it stands for, for every argument whose schema is a string (or a list of strings)
+    and does not also accept a number. Nothing else about the arguments changes."""
+
+    async def numbers_to_ids(ctx, call_next):
+        if ctx.method == "tools/call" and isinstance(ctx.params, dict) and isinstance(ctx.params.get("arguments"), dict):
+            try:
+                props = mcp._tool_manager.get_tool(str(ctx.params.get("name"))).parameters.get("properties", {})  # noqa: SLF001
+            except Exception:  # noqa: BLE001 - an unknown tool is reported by the SDK itself
+                props = {}
+            args = dict(ctx.params["arguments"])
+            changed = False
+            for name, value in args.items():
+                schema = props.get(name)
+                if not isinstance(schema, dict) or "number" in str(schema.get("type")) or any(
+                        isinstance(a, dict) and a.get("type") in ("number", "integer") for a in schema.get("anyOf", ())):
+                    continue
+                if _accepts_string(schema) and _as_text(value) is not value:
+                    args[name], changed = _as_text(value), True
+                elif _string_items(schema) and isinstance(value, list) and any(_as_text(x) is not x for x in value):
+                    args[name], changed = [_as_text(x) for x in value], True
+            if changed:
+                ctx.params = {**ctx.params, "arguments": args}
+        return await call_next(ctx)
+
+    return numbers_to_ids
+
