@@ -349,6 +349,14 @@ async def test_bundle_is_confirmed_once_and_stops_at_a_partial_leg(sim, tmp_path
         assert [o.status for o in orders] == ["filled", "cancelled"]  # leg 3 never sent
         assert done.status == IntentStatus.FAILED
         assert "leg 2 was not placed" in done.reason and "exposure now: the first 1 leg" in done.reason
+        # the one-sided exposure comes with its unwind, as a proposal only the person can confirm
+        assert "Unwind proposed as intent i-" in done.reason and "NOT sent unless the person confirms" in done.reason
+        unwind_id = done.reason.split("Unwind proposed as intent ", 1)[1].split(":", 1)[0]
+        unwind = await engine.get_intent(unwind_id)
+        assert unwind.status == IntentStatus.PROPOSED
+        [leg] = unwind.intent.legs
+        assert (leg.side, leg.outcome, leg.size, leg.time_in_force) == ("sell", "Yes", D(10), "FAK")
+        assert await engine.journal.orders_for_intent(unwind_id) == []  # nothing sent
 
 
 async def test_tighten_only(sim, tmp_path):

@@ -59,6 +59,7 @@ from pm_mcp.execution.journal import (
 )
 from pm_mcp.execution.risk import RiskBook
 from pm_mcp.venues.base import Broker, OrderRejected, UnknownOrderState, VenueError
+from pm_mcp.venues.registry import make_live_broker
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,6 @@ class ExecutionEngine:
 
                 b = PaperBroker(venue, self.journal, self._fresh_book)
             else:
-                from pm_mcp.venues.live import make_live_broker
-
                 try:
                     b = make_live_broker(venue, self.state)
                 except ValueError as exc:  # LiveSetupError: names the setting to fix, never a secret
@@ -416,14 +415,51 @@ class ExecutionEngine:
             if order.status in ("rejected", "expired") or (order.status == "cancelled" and order.filled_size == 0):
                 await self._finish(intent, IntentStatus.FAILED,
                                    f"leg {idx + 1} was not placed: {order.message or order.status}"
-                                   + (self._exposure_note(intent, idx) if idx else ""))
+                                   + (self._exposure_note(intent, idx) if idx else "")
+                                   + (await self._unwind_note(intent) if idx else ""))
                 return
             if intent.is_bundle and idx < len(intent.legs) - 1 and order.filled_size < order.size:
                 await self._finish(intent, IntentStatus.FAILED,
                                    f"stopped after leg {idx + 1}: it filled {order.filled_size} of {order.size}; the "
-                                   "remaining legs were not sent" + self._exposure_note(intent, idx + 1))
+                                   "remaining legs were not sent" + self._exposure_note(intent, idx + 1)
+                                   + await self._unwind_note(intent))
                 return
         await self._finish(intent, IntentStatus.EXECUTED, None)
+
+    async def _unwind_note(self, intent: Intent) -> str:
+        """A bundle that stopped half-way leaves one-sided exposure: propose its unwind (sell what the bought
+        legs filled, at the best bids now, fill-and-kill) as a new intent the PERSON confirms. Never sent here."""
+        specs: list[LegSpec] = []
+        for o in await self.journal.orders_for_intent(intent.id):
+            if o.side != "buy" or o.filled_size <= 0:
+                continue
+            try:
+                market = await self._fresh_market(o.market_id, o.venue)
+                book = await self._fresh_book(market, o.outcome)
+            except Exception as exc:  # noqa: BLE001 - the note says it could not be priced
+                log.info("unwind of %s: could not price (%s)", o.id, type(exc).__name__)
+                return " No unwind could be priced (the venue did not answer); sell the filled legs with propose_order."
+            if not book.bids:
+                return (f" No unwind proposed: nobody bids for {o.outcome} of {o.market_id} right now; sell it later "
+                        "with propose_order.")
+            # the lowest bid the filled size needs when it walks the bids (the whole book if it is thinner)
+            need, limit = o.filled_size, book.bids[-1].price
+            for level in book.bids:
+                need -= level.size
+                if need <= 0:
+                    limit = level.price
+                    break
+            specs.append(LegSpec(market=market, venue=o.venue, outcome=o.outcome, side="sell", limit_price=limit,
+                                 size=o.filled_size, time_in_force="FAK"))
+        if not specs:
+            return ""
+        try:
+            rec = await self.propose(specs)
+        except ExecutionError as exc:
+            return f" No unwind proposed ({exc}); sell the filled legs with propose_order."
+        await self.journal.log("intent.unwind_proposed", intent.id, {"unwind": rec.intent.id})
+        return (f" Unwind proposed as intent {rec.intent.id}: it sells what filled ({rec.intent.plain[:160]}); it is "
+                "NOT sent unless the person confirms it (confirm_order / the approval page).")
 
     @staticmethod
     def _exposure_note(intent: Intent, legs_done: int) -> str:
