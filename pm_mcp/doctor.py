@@ -5,16 +5,12 @@ Only says whether a secret is present and well-formed; never prints it.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from pm_mcp import __version__
 from pm_mcp.settings import PRODUCTION_URLS, Settings
-
-_HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def mask(value: object) -> str:
@@ -43,28 +39,9 @@ def _mask_urls(value: str) -> str:
 
 def credential_checks(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, pass|fail|missing, advice) for each live credential. Never includes a secret."""
-    out: list[tuple[str, str, str]] = []
+    from pm_mcp.venues.registry import credential_checks as venue_credential_checks
 
-    from pm_mcp.venues.polymarket.setup import credential_checks as polymarket_credentials
-
-    out.extend(polymarket_credentials(settings))
-
-    kpk = settings.secret_from(settings.kalshi_private_key, settings.kalshi_private_key_file)
-    if settings.kalshi_key_id is None and kpk is None:
-        out.append(("kalshi api key", "missing", "set PM_MCP_KALSHI_KEY_ID and PM_MCP_KALSHI_PRIVATE_KEY_FILE "
-                    "(RSA private key, PEM) for live Kalshi"))
-    elif settings.kalshi_key_id is None or kpk is None:
-        out.append(("kalshi api key", "fail", "both PM_MCP_KALSHI_KEY_ID and the private key are needed"))
-    elif "PRIVATE KEY-----" in kpk:
-        out.append(("kalshi api key", "pass", f"key id {settings.kalshi_key_id}, PEM private key ({settings.kalshi_env})"))
-    else:
-        out.append(("kalshi api key", "fail", "the Kalshi private key must be a PEM file (-----BEGIN ... PRIVATE KEY-----)"))
-
-    if settings.manifold_api_key is None:
-        out.append(("manifold api key", "missing", "set PM_MCP_MANIFOLD_API_KEY for live Manifold bets"))
-    else:
-        out.append(("manifold api key", "pass", "present"))
-    return out
+    return venue_credential_checks(settings)
 
 
 def render_config_report(settings: Settings) -> str:
@@ -73,6 +50,17 @@ def render_config_report(settings: Settings) -> str:
     lines.append(f"database       : {settings.db_path} ({'exists' if Path(settings.db_path).exists() else 'created on first start'})")
     lines.append(f"mode           : {settings.mode}" + ("  (live orders are possible)" if settings.mode == "live" else "  (paper trading; no real orders)"))
     lines.append(f"confirmation   : {settings.confirm}")
+    from pm_mcp.execution.presence import ENROL_ADVICE, enrolled_factors
+
+    factors = enrolled_factors(settings.home)
+    page = settings.confirm in ("auto", "page")
+    if factors:
+        lines.append(f"presence factor: [pass] {', '.join(factors)} (approves LIVE orders on the approval page)")
+    elif settings.mode == "live" and page:
+        lines.append(f"presence factor: [FAIL] none enrolled: live orders on the approval page are refused; "
+                     f"{ENROL_ADVICE}")
+    else:
+        lines.append("presence factor: none enrolled (needed only for LIVE orders on the approval page)")
     lines.append("")
     lines.append("venues:")
     from pm_mcp.settings import KNOWN_VENUES
@@ -87,10 +75,10 @@ def render_config_report(settings: Settings) -> str:
         lines.append(f"  {key:<22} {val}{tag}")
     lines.append("")
     lines.append("risk policy (from configuration only):")
-    lines.append(f"  bankroll            ${settings.bankroll}")
-    lines.append(f"  max order           ${settings.max_order_usd}")
+    lines.append(f"  bankroll            ${settings.bankroll}   (mana: M${settings.mana_bankroll})")
+    lines.append(f"  max order           ${settings.max_order_usd}   (mana: M${settings.mana_max_order})")
     lines.append(f"  max single event    {settings.max_event_fraction * 100}% of bankroll")
-    lines.append(f"  max daily spend     ${settings.max_daily_usd}")
+    lines.append(f"  max daily spend     ${settings.max_daily_usd}   (mana: M${settings.mana_max_daily})")
     lines.append(f"  kelly fraction      {settings.kelly_fraction}")
     lines.append("")
     lines.append("settings (secrets masked):")

@@ -25,8 +25,8 @@ NOT_AT_START = [
     "pm_mcp.venues.kalshi",
     "pm_mcp.venues.manifold",
     "pm_mcp.venues.polymarket.signing",
-    "pm_mcp.venues.kalshi_signing",
-    "pm_mcp.venues.live",
+    "pm_mcp.venues.kalshi.signing",
+    "pm_mcp.venues.send_journal",
     "pm_mcp.execution.approval",
     "pm_mcp.domain.matching",
 ]

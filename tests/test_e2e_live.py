@@ -190,7 +190,7 @@ async def test_kalshi_live_doctor_order_and_no_key_material_anywhere(pm_env, tmp
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from pm_mcp.venues.kalshi_signing import KalshiKey
+    from pm_mcp.venues.kalshi.signing import KalshiKey
     from tools.sim.kalshi import set_book
     from tools.sim.kalshi_trading import orders as kalshi_orders
     from tools.sim.kalshi_trading import register_key

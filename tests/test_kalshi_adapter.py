@@ -12,11 +12,11 @@ import pytest
 
 from pm_mcp.domain.models import Market, MarketStatus
 from pm_mcp.settings import Settings
-from pm_mcp.venues import kalshi as kalshi_mod
-from pm_mcp.venues import kalshi_parse as kp
 from pm_mcp.venues.base import Blocked, NotFound, VenueError
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.kalshi import AmbiguousReference, KalshiAdapter
+from pm_mcp.venues.kalshi import client as kalshi_mod
+from pm_mcp.venues.kalshi import parse as kp
+from pm_mcp.venues.kalshi.client import AmbiguousReference, KalshiAdapter
 from tools.sim import start_sim
 from tools.sim.kalshi import add_market
 

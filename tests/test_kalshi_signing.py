@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from pm_mcp.venues import kalshi_signing as ks
+from pm_mcp.venues.kalshi import signing as ks
 
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 TS = 1703123456789

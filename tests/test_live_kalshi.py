@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pm_mcp.domain.models import Market, Outcome
 from pm_mcp.venues.base import OrderRejected, OrderRequest, OrderSide, OrderStatus, TimeInForce, UnknownOrderState
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.kalshi_signing import KalshiKey
-from pm_mcp.venues.kalshi_trading import KalshiBroker
+from pm_mcp.venues.kalshi.broker import KalshiBroker
+from pm_mcp.venues.kalshi.signing import KalshiKey
 from pm_mcp.venues.send_journal import OrderJournal
 from tools.sim import start_sim
 from tools.sim.kalshi import set_book
@@ -136,7 +136,7 @@ async def test_resting_partial_fill_open_orders_cancel(sim):
 
 def test_demo_environment_selection(tmp_path, monkeypatch):
     from pm_mcp.settings import Settings
-    from pm_mcp.venues.live import KALSHI_DEMO_URL, kalshi_base_url
+    from pm_mcp.venues.kalshi.setup import KALSHI_DEMO_URL, kalshi_base_url
 
     monkeypatch.setenv("PM_MCP_HOME", str(tmp_path))
     monkeypatch.delenv("PM_MCP_KALSHI_URL", raising=False)

@@ -9,7 +9,7 @@ import pytest
 from pm_mcp.domain.models import Market, Outcome
 from pm_mcp.venues.base import OrderRejected, OrderRequest, OrderSide, OrderStatus, TimeInForce, UnknownOrderState
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.manifold_trading import ManifoldBroker
+from pm_mcp.venues.manifold.broker import ManifoldBroker
 from pm_mcp.venues.send_journal import OrderJournal
 from tools.sim import start_sim
 from tools.sim.manifold_trading import bets, register_user

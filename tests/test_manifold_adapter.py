@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.models import MarketStatus
 from pm_mcp.settings import Settings
-from pm_mcp.venues import manifold_parse as mp
 from pm_mcp.venues.base import NotFound, VenueError
 from pm_mcp.venues.http import VenueHttp
-from pm_mcp.venues.manifold import ManifoldAdapter
+from pm_mcp.venues.manifold import parse as mp
+from pm_mcp.venues.manifold.client import ManifoldAdapter
 from tools.sim import start_sim
 
 FIX = Path(__file__).parent / "fixtures" / "manifold"

@@ -261,7 +261,7 @@ def test_scorecard_verdicts():
 def test_venue_resolution_status_is_parsed():
     import json
 
-    from pm_mcp.venues.kalshi_parse import parse_market as parse_kalshi
+    from pm_mcp.venues.kalshi.parse import parse_market as parse_kalshi
     from pm_mcp.venues.polymarket.parse import parse_gamma_market
 
     fix = Path(__file__).parent / "fixtures"

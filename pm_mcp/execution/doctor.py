@@ -112,7 +112,7 @@ async def run_checks(state: Any, engine: ExecutionEngine, *, client_can_elicit: 
     ]
     checks += await asyncio.gather(*(_venue_check(state, v) for v in s.enabled_venues))
     try:
-        from pm_mcp.venues.live import live_checks
+        from pm_mcp.venues.registry import live_checks
     except ImportError:
         live_checks = None
     if live_checks is not None:

@@ -8,8 +8,9 @@
 
 Adapters are built in the startup hook below from the enabled venues (PM_MCP_VENUES) with one shared
 ``VenueHttp`` per venue from ``state.services["http"]``: ``PolymarketAdapter(settings, http)``,
-``KalshiAdapter(settings, http)`` (pm_mcp/venues/kalshi.py), ``ManifoldAdapter(settings, http)``
-(pm_mcp/venues/manifold.py); a venue whose module is missing is skipped with a log line.
+``KalshiAdapter(settings, http)``, ``ManifoldAdapter(settings, http)``
+(each from its package, listed in pm_mcp/venues/registry.py); a venue whose module is missing is skipped
+with a log line.
 
 Search fans out to the venues in parallel (each bounded by ``settings.http_timeout_s``) and to the
 local catalog (FTS5); live results are written to the catalog, everything is ranked together and
@@ -21,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib
 import json
 import logging
-import re
 import time
 import uuid
 from collections import OrderedDict
@@ -41,21 +40,10 @@ from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePo
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import NotFound, VenueAdapter, VenueError
 from pm_mcp.venues.http import HttpPool
+from pm_mcp.venues.registry import VENUES, venue_of_host
 
 log = logging.getLogger(__name__)
 
-VENUE_MODULES = {
-    "polymarket": ("pm_mcp.venues.polymarket.client", "PolymarketAdapter", "polymarket_gamma_url"),
-    "kalshi": ("pm_mcp.venues.kalshi", "KalshiAdapter", "kalshi_url"),
-    "manifold": ("pm_mcp.venues.manifold", "ManifoldAdapter", "manifold_url"),
-}
-VENUE_HOSTS = {
-    "polymarket.com": "polymarket", "www.polymarket.com": "polymarket",
-    "kalshi.com": "kalshi", "www.kalshi.com": "kalshi", "demo.kalshi.co": "kalshi",
-    "manifold.markets": "manifold", "www.manifold.markets": "manifold",
-}
-KALSHI_TICKER = re.compile(r"^KX[A-Z0-9]+(-[A-Z0-9.]+)*$|^[A-Z0-9]+-[A-Z0-9.]+(-[A-Z0-9.]+)*$")
-POLY_ONLY = re.compile(r"^0x[0-9a-fA-F]{64}$|^\d{20,80}$")
 CATALOG_REFRESH_LIMIT = 1000
 
 
@@ -88,7 +76,7 @@ def venue_of_url(ref: str) -> str | None:
         host = (urlsplit(s).hostname or "").lower()
     except ValueError:
         return None
-    return VENUE_HOSTS.get(host)
+    return venue_of_host(host)
 
 
 def _encode_cursor(offset: int, session: str | None) -> str:
@@ -156,10 +144,9 @@ class MarketService:
             for v, mid in await self.catalog.lookup(ref):
                 if v in self.adapters and v not in candidates:
                     candidates.append(v)
-        if POLY_ONLY.match(ref) and "polymarket" in self.adapters:
-            candidates.append("polymarket")
-        if KALSHI_TICKER.match(ref) and "kalshi" in self.adapters:
-            candidates.append("kalshi")
+        for entry in VENUES.values():  # references only one venue uses (condition ids, tickers)
+            if entry.own_refs is not None and entry.own_refs.match(ref) and entry.name in self.adapters:
+                candidates.append(entry.name)
         for v, a in self.adapters.items():  # adapters that recognise the ref (kalshi:..., manifold:..., API URLs)
             parse_ref = getattr(a, "parse_ref", None)
             if parse_ref is not None and v not in candidates and parse_ref(ref):
@@ -376,17 +363,16 @@ class MarketService:
 def build_adapters(settings: Settings, pool: Any) -> dict[str, VenueAdapter]:
     adapters: dict[str, VenueAdapter] = {}
     for venue in settings.enabled_venues:
-        spec = VENUE_MODULES.get(venue)
-        if spec is None:
+        entry = VENUES.get(venue)
+        if entry is None:
             continue
-        module_name, cls_name, url_field = spec
         try:
-            cls = getattr(importlib.import_module(module_name), cls_name)
+            cls = entry.adapter()
         except (ImportError, AttributeError) as exc:
-            log.warning("venue %s is enabled but %s.%s is not available (%s); skipping it", venue, module_name,
-                        cls_name, exc)
+            log.warning("venue %s is enabled but %s.%s is not available (%s); skipping it", venue, entry.package,
+                        entry.adapter_class, exc)
             continue
-        adapters[venue] = cls(settings, pool.for_venue(venue, getattr(settings, url_field)))
+        adapters[venue] = cls(settings, pool.for_venue(venue, getattr(settings, entry.data_url_setting)))
     return adapters
 
 

@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from pm_mcp.settings import Settings  # noqa: E402
-from pm_mcp.venues import manifold_parse as mp  # noqa: E402
 from pm_mcp.venues.http import VenueHttp  # noqa: E402
-from pm_mcp.venues.kalshi import KalshiAdapter  # noqa: E402
+from pm_mcp.venues.kalshi.client import KalshiAdapter  # noqa: E402
+from pm_mcp.venues.manifold import parse as mp  # noqa: E402
 from tools.sim.synthetic import QUERIES  # noqa: E402
 
 

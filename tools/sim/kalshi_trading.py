@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
-from pm_mcp.venues import kalshi_signing as ks
+from pm_mcp.venues.kalshi import signing as ks
 from tools.sim.base import Sim, SimRequest, SimResponse
 from tools.sim.trading_faults import apply_after_accept
 

@@ -5,7 +5,7 @@
     m = await adapter.get_market("https://manifold.markets/CalibratedGhosts/will-the-fed-cut-rates-by-at-least")
     book = await adapter.get_order_book(m, "Yes")  # SYNTHESIZED from the CPMM pool, derived=True
 
-Parsing and the CPMM maths live in :mod:`pm_mcp.venues.manifold_parse` (pure). Manifold has no order
+Parsing and the CPMM maths live in :mod:`pm_mcp.venues.manifold.parse` (pure). Manifold has no order
 book: the book is the AMM's price ladder, one level per percentage point (see that module). Money is
 mana (play money); there are no trading fees. Manifold has no events: ``get_event`` wraps the market.
 Price history comes from the market's bets (``GET /v0/bets?contractId=``): the probability after
@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePoint
-from pm_mcp.venues import manifold_parse as mp
 from pm_mcp.venues.base import NotFound, VenueError
+from pm_mcp.venues.manifold import parse as mp
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@
     m = await adapter.get_market("https://kalshi.com/markets/kxeplgame/epl-game/KXEPLGAME-26MAR22TOTNFO-TOT")
     book = await adapter.get_order_book(m, "Yes")  # best first; YES asks derived from NO bids
 
-Parsing lives in :mod:`pm_mcp.venues.kalshi_parse` (pure). Search: Kalshi v2 has no keyword search, so
+Parsing lives in :mod:`pm_mcp.venues.kalshi.parse` (pure). Search: Kalshi v2 has no keyword search, so
 the adapter keeps a catalog of OPEN events with their nested markets (``GET /events?status=open&
 with_nested_markets=true``, page by page with the cursor, refreshed after ``settings.catalog_ttl_s``)
 and scores it locally (token match, prefix match for 3+ letters), and asks the website's undocumented
@@ -35,9 +35,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, FeeSchedule, Market, MarketStatus, OrderBook, PricePoint
-from pm_mcp.venues import kalshi_parse as kp
 from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
-from pm_mcp.venues.kalshi_parse import KalshiTrade
+from pm_mcp.venues.kalshi import parse as kp
+from pm_mcp.venues.kalshi.parse import KalshiTrade
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Live Kalshi broker: V2 orders (``POST /portfolio/events/orders``) with client_order_id, cancel,
-orders, fills, positions, balance. Every request is RSA-PSS signed (kalshi_signing).
+orders, fills, positions, balance. Every request is RSA-PSS signed (kalshi.signing).
 
 Direction: Kalshi quotes everything on the YES book. Buy YES at p = bid p; sell YES at p = ask p;
 buy NO at p = ask at 1 - p; sell NO at p = bid at 1 - p. Our OrderState prices are in the terms of
@@ -32,7 +32,7 @@ from pm_mcp.venues.base import (
     VenueError,
     explain_rejection,
 )
-from pm_mcp.venues.kalshi_signing import KalshiKey, auth_headers
+from pm_mcp.venues.kalshi.signing import KalshiKey, auth_headers
 from pm_mcp.venues.send_journal import OrderJournal
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,29 @@
+"""Manifold: market data (API v0), the CPMM maths, the live (mana) broker, and its setup (the API key
+from settings, the broker factory, the live ``doctor`` checks). Manifold signs nothing: no ``signing``.
+
+- ``client``: :class:`ManifoldAdapter`, the read-only data adapter (the :class:`~pm_mcp.venues.base.VenueAdapter` protocol);
+- ``parse``: pure parsing of Manifold payloads and the CPMM pool maths;
+- ``broker``: :class:`ManifoldBroker`, the live broker (the :class:`~pm_mcp.venues.base.Broker` protocol);
+- ``setup``: ``make_broker(state)``, ``live_checks(state)``, ``credential_checks(settings)``.
+
+The names below load their module on first use (the server starts without importing a venue).
+"""
+
+import importlib as _importlib
+
+_EXPORTS = {
+    "ManifoldAdapter": "client",
+    "ManifoldBroker": "broker",
+    "make_broker": "setup",
+    "live_checks": "setup",
+    "credential_checks": "setup",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    home = _EXPORTS.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(_importlib.import_module(f"{__name__}.{home}"), name)
