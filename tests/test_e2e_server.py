@@ -52,9 +52,10 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
+def _run(args: list[str], env: dict[str, str], timeout: float = 30, stdin: str | None = None
+         ) -> subprocess.CompletedProcess:
     return subprocess.run([*pm_mcp_command(), *args], env=env, cwd=str(REPO), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+                          timeout=timeout, **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}))
 
 
 # ---- the checks shared by both transports ---------------------------------------------------------
@@ -337,3 +338,14 @@ async def test_compute_edge_on_a_live_market_via_the_simulator(env):
             sim.clear_faults()
             r = await client.call_tool("compute_edge", {"p": 0.3, "venue": "polymarket", "market": newsom})
             assert not r.is_error, r.content[0].text
+
+
+def test_doctor_fails_live_page_without_a_presence_factor_until_a_pin_is_set(env):
+    live = {**env, "PM_MCP_MODE": "live", "PM_MCP_CONFIRM": "auto"}
+    r = _run(["doctor"], live)
+    assert r.returncode == 0, r.stderr
+    assert "presence factor: [FAIL] none enrolled" in r.stdout and "pm-mcp set-pin" in r.stdout
+    r = _run(["set-pin", "--stdin"], live, stdin="482913\n")
+    assert r.returncode == 0, r.stderr
+    r = _run(["doctor"], live)
+    assert "presence factor: [pass] PIN" in r.stdout and "482913" not in r.stdout + r.stderr
