@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from pm_mcp.catalog import Catalog, CatalogFilters, fts_query, fts_terms
 from pm_mcp.domain.models import Market, MarketStatus, Outcome
+from pm_mcp.markets.catalog import Catalog, CatalogFilters, fts_query, fts_terms
+from pm_mcp.markets.service import MarketService, venue_of_url
 from pm_mcp.settings import Settings
 from pm_mcp.store import Store
 from pm_mcp.venues.base import VenueUnavailable
-from pm_mcp.venues.service import MarketService, venue_of_url
 
 pytestmark = pytest.mark.anyio
 

@@ -62,7 +62,7 @@ def test_building_the_server_does_not_import_tool_only_dependencies(tmp_path):
     early = [m for m in NOT_AT_START if m in out["loaded"]]
     assert early == [], f"imported while the server is built (import them on first use): {early}"
     # the start-up hooks of the market area are registered (their module is imported) ...
-    assert "pm_mcp.venues.service" in out["loaded"] and "pm_mcp.venues.http" in out["loaded"]
+    assert "pm_mcp.markets.service" in out["loaded"] and "pm_mcp.venues.http" in out["loaded"]
     # ... and the collector is running again after the build, with the start-up objects frozen
     assert out["gc_enabled"] is True
     assert out["frozen"] > 10_000
@@ -71,7 +71,7 @@ def test_building_the_server_does_not_import_tool_only_dependencies(tmp_path):
 def test_start_up_hooks_wait_for_the_handshake_and_start_when_a_tool_needs_them(tmp_path):
     out = _run("""
         import asyncio, json, sys
-        import pm_mcp.venues.service  # registers the "http" and "markets" hooks
+        import pm_mcp.markets.service  # registers the "http" and "markets" hooks
         from pm_mcp.app import app_lifespan
         from pm_mcp.settings import load_settings
 

@@ -13,7 +13,7 @@ import pytest
 
 import pm_mcp.execution  # noqa: F401 - startup hook + migrations
 import pm_mcp.execution.engine as engine_mod
-import pm_mcp.venues.service  # noqa: F401
+import pm_mcp.markets.service  # noqa: F401
 from pm_mcp.app import app_lifespan
 from pm_mcp.domain.intents import IntentStatus
 from pm_mcp.execution import LegSpec, propose_intent

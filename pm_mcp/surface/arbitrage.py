@@ -25,7 +25,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-import pm_mcp.venues.service  # noqa: F401 - registers the "http" and "markets" startup hooks
+import pm_mcp.markets.service  # noqa: F401 - registers the "http" and "markets" startup hooks
 from pm_mcp.domain.arbitrage import (
     ZERO,
     ArbFilter,

@@ -19,7 +19,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-import pm_mcp.venues.service  # noqa: F401 - registers the "http" and "markets" startup hooks
+import pm_mcp.markets.service  # noqa: F401 - registers the "http" and "markets" startup hooks
 from pm_mcp.domain.models import FeeSchedule, Market, OrderBook
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.surface.render import ToolError, tool_result

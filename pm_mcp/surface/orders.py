@@ -21,7 +21,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 import pm_mcp.execution  # noqa: F401 - registers the "execution" startup hook and migrations
-import pm_mcp.venues.service  # noqa: F401 - the market data the engine reads
+import pm_mcp.markets.service  # noqa: F401 - the market data the engine reads
 from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.models import currency_symbol
 from pm_mcp.domain.money import normalize

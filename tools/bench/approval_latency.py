@@ -35,7 +35,7 @@ async def main(n: int) -> dict[str, list[float]]:
     import httpx
 
     import pm_mcp.execution  # noqa: F401
-    import pm_mcp.venues.service  # noqa: F401
+    import pm_mcp.markets.service  # noqa: F401
     from pm_mcp.app import app_lifespan
     from pm_mcp.execution import LegSpec, confirmation_instructions, propose_intent
     from pm_mcp.execution.approval import ApprovalServer

@@ -34,7 +34,7 @@ N = 50_000
 
 
 async def _load_catalog(path: Path, n: int = N):
-    from pm_mcp.catalog import Catalog
+    from pm_mcp.markets.catalog import Catalog
     from pm_mcp.store import Store
     from tools.sim.synthetic import iter_normalized_markets
 
@@ -56,7 +56,7 @@ async def _load_catalog(path: Path, n: int = N):
 async def bench_local() -> dict:
     from datetime import UTC, datetime
 
-    from pm_mcp.catalog import CatalogFilters
+    from pm_mcp.markets.catalog import CatalogFilters
     from tools.sim.synthetic import QUERIES
 
     with tempfile.TemporaryDirectory() as d:
@@ -84,11 +84,11 @@ async def bench_local() -> dict:
 
 
 async def bench_fanout(latency: float = 0.15, runs: int = 15) -> dict:
-    from pm_mcp.catalog import Catalog
+    from pm_mcp.markets.catalog import Catalog
+    from pm_mcp.markets.service import MarketService, build_adapters
     from pm_mcp.settings import Settings
     from pm_mcp.store import Store
     from pm_mcp.venues.http import HttpPool
-    from pm_mcp.venues.service import MarketService, build_adapters
     from tools.sim import start_sims
 
     venues = ("polymarket", "kalshi", "manifold")

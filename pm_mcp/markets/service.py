@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from pm_mcp.app import AppState, on_startup
-from pm_mcp.catalog import Catalog, CatalogFilters
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePoint
+from pm_mcp.markets.catalog import Catalog, CatalogFilters
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import NotFound, VenueAdapter, VenueError
 from pm_mcp.venues.http import HttpPool
