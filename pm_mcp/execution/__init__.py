@@ -23,6 +23,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from pm_mcp.app import AppState, on_startup
+from pm_mcp.execution.browser import open_browser as _open_browser
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, LegSpec
 from pm_mcp.execution.journal import IntentRecord
 
@@ -85,28 +86,6 @@ async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can
         prefix = "The approval page could not be opened in a browser (PM_MCP_OPEN_BROWSER=1). "
     text = (f"{prefix}Ask the person to open {url} and click Approve or Reject (expires {expires}).{needs} {after}")
     return {"channel": "page", "approval_url": url, "instructions": text}
-
-
-async def _open_browser(url: str) -> bool:
-    """Open ``url`` in the person's browser; True when the browser took it.
-
-    The opener runs in a child process with its standard streams detached: on stdio, our stdout is the MCP
-    protocol, and a browser launcher printing to it would corrupt it."""
-    import subprocess
-    import sys
-
-    code = "import sys, webbrowser; sys.exit(0 if webbrowser.open(sys.argv[1], new=2) else 3)"
-    try:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, url, stdin=subprocess.DEVNULL,
-                                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                                    start_new_session=True)
-    except OSError as exc:
-        log.warning("could not start the browser opener (%s)", type(exc).__name__)
-        return False
-    try:
-        return await asyncio.wait_for(proc.wait(), 15) == 0
-    except TimeoutError:
-        return True  # a launcher that stays in the foreground (a browser started just now) has the address
 
 
 @on_startup("execution", order=150)

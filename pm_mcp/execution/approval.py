@@ -549,7 +549,7 @@ async def run_enrolment(home: Path, *, port: int = 0, open_browser: bool = True,
         print(f"Open this page to create a passkey for pm-mcp approvals:\n  {server.url}\n"
               f"(waiting up to {int(timeout_s)} s; Ctrl-C to cancel)", flush=True)
         if open_browser:
-            from pm_mcp.execution import _open_browser
+            from pm_mcp.execution.browser import open_browser as _open_browser
 
             if not await _open_browser(server.url):
                 print("(no browser could be opened: open the address above yourself)", flush=True)
