@@ -61,8 +61,9 @@ def test_building_the_server_does_not_import_tool_only_dependencies(tmp_path):
     assert out["tools"] >= 20  # the surfaces really were imported and registered
     early = [m for m in NOT_AT_START if m in out["loaded"]]
     assert early == [], f"imported while the server is built (import them on first use): {early}"
-    # the start-up hooks of the market area are registered (their module is imported) ...
-    assert "pm_mcp.markets.service" in out["loaded"] and "pm_mcp.venues.http" in out["loaded"]
+    # the market service and the HTTP layer are imported when the components start (after the handshake,
+    # pm_mcp.app.start_components), not while the server is built ...
+    assert "pm_mcp.markets.service" not in out["loaded"] and "httpx" not in out["loaded"]
     # ... and the collector is running again after the build, with the start-up objects frozen
     assert out["gc_enabled"] is True
     assert out["frozen"] > 10_000
@@ -71,7 +72,6 @@ def test_building_the_server_does_not_import_tool_only_dependencies(tmp_path):
 def test_start_up_hooks_wait_for_the_handshake_and_start_when_a_tool_needs_them(tmp_path):
     out = _run("""
         import asyncio, json, sys
-        import pm_mcp.markets.service  # registers the "http" and "markets" hooks
         from pm_mcp.app import app_lifespan
         from pm_mcp.settings import load_settings
 
@@ -79,17 +79,19 @@ def test_start_up_hooks_wait_for_the_handshake_and_start_when_a_tool_needs_them(
             async with app_lifespan(load_settings()) as state:
                 for _ in range(20):
                     await asyncio.sleep(0)
-                before = {"started": state.started.is_set(), "services": sorted(state.services),
-                          "httpx": "httpx" in sys.modules}
+                def running():
+                    return sorted(n for n in ("http", "markets", "execution") if getattr(state, n) is not None)
+
+                before = {"started": state.started.is_set(), "services": running(), "httpx": "httpx" in sys.modules}
                 await state.wait_started()  # what a tool call does (pm_mcp.server middleware)
-                after = {"started": state.started.is_set(), "services": sorted(state.services)}
+                after = {"started": state.started.is_set(), "services": running()}
             return {"before": before, "after": after}
 
         print(json.dumps(asyncio.run(main())))
     """, tmp_path)
     assert out["before"] == {"started": False, "services": [], "httpx": False}
     assert out["after"]["started"] is True
-    assert {"http", "markets"} <= set(out["after"]["services"])
+    assert out["after"]["services"] == ["execution", "http", "markets"]
 
 
 def test_http_clients_share_one_ssl_context():

@@ -55,7 +55,7 @@ def settings_for(sim, tmp_path, **kw) -> Settings:
 @asynccontextmanager
 async def running(sim, tmp_path, **kw):
     async with app_lifespan(settings_for(sim, tmp_path, **kw), background=False) as state:
-        engine: ExecutionEngine = state.services["execution"]
+        engine: ExecutionEngine = state.execution
         await engine.ready()
         yield state, engine
 

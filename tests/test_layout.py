@@ -1,7 +1,8 @@
 """The layout's rules, checked on the source (ast, no imports run):
 
 - no import cycle between our modules, counting imports inside functions too (a cycle hidden behind a
-  function-level import is still a cycle); ``from pkg import submodule`` is an edge to the submodule;
+  function-level import is still a cycle; ``if TYPE_CHECKING:`` imports never run and do not count);
+  ``from pkg import submodule`` is an edge to the submodule;
 - ``pm_mcp.domain`` imports nothing of ours outside ``pm_mcp.domain``;
 - venue names in code: the goal is none outside the venue packages and the registry. Until the remaining
   modules read what they need from the market model, VENUE_NAMES_ALLOWED lists where they still appear with
@@ -53,7 +54,11 @@ def _edges(mods: dict[str, Path]) -> dict[str, set[str]]:
     for mod, path in mods.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         pkg = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(block.test) for n in ast.walk(block)}
         for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue  # annotations only: never imported at run time
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]

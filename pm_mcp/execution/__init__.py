@@ -20,9 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pm_mcp.app import AppState, on_startup
 from pm_mcp.execution.browser import open_browser as _open_browser
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, LegSpec
 from pm_mcp.execution.journal import IntentRecord
@@ -30,11 +29,15 @@ from pm_mcp.execution.journal import IntentRecord
 __all__ = ["ExecutionEngine", "ExecutionError", "LegSpec", "IntentRecord", "propose_intent", "engine_of",
            "confirmation_instructions"]
 
+
+if TYPE_CHECKING:
+    from pm_mcp.app import AppState  # annotations only: pm_mcp.app starts this component
+
 log = logging.getLogger(__name__)
 
 
 def engine_of(state: Any) -> ExecutionEngine:
-    return state.service("execution")
+    return state.require_execution()
 
 
 async def propose_intent(state: Any, legs: list[LegSpec], *, forecast_p: object = None,
@@ -55,7 +58,7 @@ async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can
         return {"channel": None, "approval_url": None,
                 "instructions": f"Nothing to confirm: the intent is {rec.status.value}. {rec.reason or ''}".strip()}
     setting = state.settings.confirm
-    server: ApprovalServer | None = state.services.get("approval_page")
+    server: ApprovalServer | None = state.approval
     url = await server.url_for(it.id) if server is not None else None
     if setting == "host":
         text = (f"Show the person the order above. Only if they say yes, call confirm_order(intent_id='{it.id}'); "
@@ -88,15 +91,15 @@ async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can
     return {"channel": "page", "approval_url": url, "instructions": text}
 
 
-@on_startup("execution", order=150)
-async def _start_execution(state: AppState, stack: AsyncExitStack) -> None:
+async def start_execution(state: AppState, stack: AsyncExitStack) -> None:
+    """The engine (``state.execution``), its approval page (``state.approval``), start-up reconciliation and the
+    background runner; all stopped on shutdown."""
     from pm_mcp.execution.approval import start_approval_server
 
     engine = ExecutionEngine(state)
-    state.services["execution"] = engine
+    state.execution = engine
     server = await start_approval_server(state, stack, engine)
-    if server is not None:
-        state.services["approval_page"] = server
+    state.approval = server
 
     from pm_mcp.execution.runner import run_forever
 

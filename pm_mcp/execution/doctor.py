@@ -23,7 +23,7 @@ class CheckOut(BaseModel):
 
 def _confirm_check(state: Any, engine: ExecutionEngine, client_can_elicit: bool) -> CheckOut:
     setting = state.settings.confirm
-    server = state.services.get("approval_page")
+    server = state.approval
     page = f"approval page at {server.origin}" if server is not None else None
     if setting == "host":
         return CheckOut(name="confirmation", status="pass",
@@ -82,7 +82,7 @@ async def _venue_check(state: Any, venue: str) -> CheckOut:
     from pm_mcp.venues.base import Blocked, VenueError
 
     try:
-        adapter = state.service("markets").adapter(venue)
+        adapter = state.require_markets().adapter(venue)
         await asyncio.wait_for(adapter.search("election", limit=1), timeout=state.settings.http_timeout_s + 2)
     except Blocked as exc:
         return CheckOut(name=f"{venue} reachable", status="fail", detail=str(exc),

@@ -159,7 +159,7 @@ class ExecutionEngine:
 
     @property
     def markets(self) -> Any:
-        return self.state.service("markets")
+        return self.state.require_markets()
 
     def allowed_channels(self) -> tuple[str, ...]:
         return CHANNELS_FOR_SETTING[self.settings.confirm]

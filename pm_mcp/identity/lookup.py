@@ -1,6 +1,6 @@
 """ERC-8004 agent lookup: identity, registration file, reputation per tag, validations, liveness.
 
-``IdentityService`` lives in ``state.services["erc8004"]`` (created at start-up without importing
+``IdentityService`` lives in ``state.identity`` (created at start-up without importing
 web3; the first lookup imports it). One lookup of an agent runs its reads concurrently on the event
 loop: ownerOf / tokenURI / getAgentWallet / readAllFeedback / getAgentValidations, one block number,
 two bounded eth_getLogs scans (identity+reputation events, validation events), one

@@ -1,6 +1,6 @@
 """Market data for every tool: the market service and the local catalog.
 
-- ``service``: :class:`MarketService` (``state.services["markets"]``): resolution of anything a person
+- ``service``: :class:`MarketService` (``state.markets``): resolution of anything a person
   pastes (URL, id, slug, ticker, condition id, token id), search fanned out to the enabled venues and
   merged with the catalog, books and price history through the venue adapters; the "markets" start-up
   hook that builds it;

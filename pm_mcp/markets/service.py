@@ -1,13 +1,13 @@
-"""MarketService: the one entry point to market data for every tool (``state.services["markets"]``).
+"""MarketService: the one entry point to market data for every tool (``state.markets``).
 
-    svc: MarketService = state.services["markets"]
+    svc: MarketService = state.markets
     market = await svc.get_market("https://polymarket.com/event/<slug>/<market-slug>")   # any ref, any venue
     book = await svc.get_order_book(market, "Yes")                                       # best-first Decimal
     result = await svc.search("fed december", venues=["kalshi"], limit=20)               # SearchResult
     adapter = svc.adapter("polymarket")                                                  # the venue adapter
 
 Adapters are built in the startup hook below from the enabled venues (PM_MCP_VENUES) with one shared
-``VenueHttp`` per venue from ``state.services["http"]``: ``PolymarketAdapter(settings, http)``,
+``VenueHttp`` per venue from ``state.http``: ``PolymarketAdapter(settings, http)``,
 ``KalshiAdapter(settings, http)``, ``ManifoldAdapter(settings, http)``
 (each from its package, listed in pm_mcp/venues/registry.py); a venue whose module is missing is skipped
 with a log line.
@@ -29,18 +29,20 @@ import uuid
 from collections import OrderedDict
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from pm_mcp.app import AppState, on_startup
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePoint
 from pm_mcp.markets.catalog import Catalog, CatalogFilters
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import NotFound, VenueAdapter, VenueError
 from pm_mcp.venues.http import HttpPool
 from pm_mcp.venues.registry import VENUES, venue_of_host
+
+if TYPE_CHECKING:
+    from pm_mcp.app import AppState  # annotations only: pm_mcp.app starts this component
 
 log = logging.getLogger(__name__)
 
@@ -376,18 +378,18 @@ def build_adapters(settings: Settings, pool: Any) -> dict[str, VenueAdapter]:
     return adapters
 
 
-@on_startup("markets", order=50)
-async def _start_markets(state: AppState, stack: AsyncExitStack) -> None:
-    pool = state.services.get("http")
-    if pool is None:  # the http hook registers itself when pm_mcp.venues.http is imported
+async def start_markets(state: AppState, stack: AsyncExitStack) -> None:
+    """The market service (``state.markets``) over the shared HTTP pool and the local catalog."""
+    pool = state.http
+    if pool is None:
         pool = HttpPool(timeout_s=state.settings.http_timeout_s)
-        state.services["http"] = pool
+        state.http = pool
         stack.push_async_callback(pool.aclose)
     catalog = await Catalog.open(state.store.path, state.settings.catalog_ttl_s)
     stack.push_async_callback(catalog.close)
     service = MarketService(state.settings, build_adapters(state.settings, pool), catalog)
     stack.push_async_callback(service.aclose)
-    state.services["markets"] = service
+    state.markets = service
 
 
 __all__ = ["MarketService", "SearchHit", "SearchResult", "venue_of_url", "build_adapters", "MarketStatus"]

@@ -1,6 +1,6 @@
 """Arbitrage tools: find_arbitrage (read-only scan) and propose_bundle (one intent for every leg).
 
-Thin: markets and books come from MarketService (``state.services["markets"]``), the maths from
+Thin: markets and books come from MarketService (``state.markets``), the maths from
 pm_mcp.domain.arbitrage / matching, rule equivalence from pm_mcp.domain.rules_compare, and the
 intent, its single confirmation and the leg-by-leg execution from the execution engine.
 """
@@ -25,7 +25,6 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-import pm_mcp.markets.service  # noqa: F401 - registers the "http" and "markets" startup hooks
 from pm_mcp.domain.arbitrage import (
     ZERO,
     ArbFilter,
@@ -130,11 +129,7 @@ class _Scan:
 
 
 def _cache(state: Any) -> OrderedDict[str, _Scan]:
-    c = state.services.get("arbitrage_scans")
-    if c is None:
-        c = OrderedDict()
-        state.services["arbitrage_scans"] = c
-    return c
+    return state.arbitrage_scans
 
 
 def _remember(state: Any, scan: _Scan) -> None:
@@ -175,7 +170,7 @@ def _state(ctx: Context) -> Any:
 
 def _markets(state: Any) -> Any:
     try:
-        return state.service("markets")
+        return state.require_markets()
     except RuntimeError:
         raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
 

@@ -9,7 +9,6 @@ imported on the first call, so the cold start does not pay for it.
 
 import json
 import logging
-from contextlib import AsyncExitStack
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -18,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from pm_mcp.app import AppState, on_startup
+from pm_mcp.app import AppState
 from pm_mcp.domain.untrusted import clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.identity.models import AgentLookup
 from pm_mcp.surface.render import tool_result
@@ -120,26 +119,14 @@ def resource_json(r: AgentLookup) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False)
 
 
-@on_startup(SERVICE, order=300)
-async def _start_identity(state: AppState, stack: AsyncExitStack) -> None:
-    """The IdentityService is created on first use (see _service); close it at shutdown if it was."""
-
-    async def close() -> None:
-        service = state.services.pop(SERVICE, None)
-        if service is not None:
-            await service.close()
-
-    stack.push_async_callback(close)
-
-
 def _service(state: AppState):
-    """state.services["erc8004"]: a pm_mcp.identity.lookup.IdentityService, created on first use."""
-    service = state.services.get(SERVICE)
-    if service is None:
+    """``state.identity``: a pm_mcp.identity.lookup.IdentityService, created on first use (web3 is slow to
+    import); pm_mcp.app closes it at shutdown."""
+    if state.identity is None:
         from pm_mcp.identity.lookup import IdentityService
 
-        service = state.services[SERVICE] = IdentityService(state.settings)
-    return service
+        state.identity = IdentityService(state.settings)
+    return state.identity
 
 
 def register(mcp: MCPServer) -> None:

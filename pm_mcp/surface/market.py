@@ -1,5 +1,5 @@
 """Market-data tools: search_markets, get_market, get_order_book, get_price_history; resource
-market://{venue}/{market_id}. Thin: they call MarketService (state.services["markets"])."""
+market://{venue}/{market_id}. Thin: they call MarketService (state.markets)."""
 
 # No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
 # every tool's signature several times while registering it) do not compile and eval strings at start-up.
@@ -19,7 +19,6 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-import pm_mcp.markets.service  # noqa: F401 - registers the "http" and "markets" startup hooks
 from pm_mcp.domain.models import FeeSchedule, Market, OrderBook
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.surface.render import ToolError, tool_result
@@ -139,7 +138,7 @@ def _state(ctx: Context) -> Any:
 
 def _service(ctx: Context):
     try:
-        return _state(ctx).services["markets"]
+        return _state(ctx).require_markets()
     except (KeyError, AttributeError):
         raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
 
@@ -241,9 +240,13 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
         return None
     from pm_mcp.venues.polymarket.parse import parse_time
 
-    dt = parse_time(value)
+    try:
+        dt = parse_time(value)
+    except (OverflowError, ValueError, OSError):  # a timestamp beyond what a date can hold
+        dt = None
     if dt is None:
-        raise ToolError(f"{what} {value!r} is not a date; use ISO 8601 like 2026-12-31 or 2026-12-31T16:00:00Z")
+        raise ToolError(f"{what} {clean_inline(value, 40)!r} is not a date; use ISO 8601 like 2026-12-31 or "
+                        "2026-12-31T16:00:00Z")
     return dt
 
 

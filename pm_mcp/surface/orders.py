@@ -1,6 +1,6 @@
 """Order tools: propose_order, confirm_order, cancel_order, get_order, list_orders, get_portfolio,
 get_track_record, tighten_risk_policy, doctor. Thin: they call the execution engine
-(``state.services["execution"]``). Only the person can confirm an order (approval page, elicitation
+(``state.execution``). Only the person can confirm an order (approval page, elicitation
 dialog, or the host's own prompt when PM_MCP_CONFIRM=host)."""
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from mcp.server.mcpserver import (
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-import pm_mcp.execution  # noqa: F401 - registers the "execution" startup hook and migrations
-import pm_mcp.markets.service  # noqa: F401 - the market data the engine reads
 from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.models import currency_symbol
 from pm_mcp.domain.money import normalize
@@ -459,6 +457,8 @@ def register(mcp: MCPServer) -> None:
         await engine.ready()
         try:
             offset = int(cursor) if cursor else 0
+            if not 0 <= offset <= 10**9:
+                raise ValueError(offset)
         except ValueError:
             raise ToolError("cursor must be the next_cursor value from a previous list_orders call") from None
         orders, total = await engine.journal.list_orders(engine.mode, status=None if status == "all" else status,

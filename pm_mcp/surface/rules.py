@@ -1,5 +1,5 @@
 """Rule tools: parse_rules, compare_rules, assess_market. Thin: fetch through MarketService
-(state.services["markets"]), compute with pm_mcp.domain.rules / rules_compare / scorecard."""
+(state.markets), compute with pm_mcp.domain.rules / rules_compare / scorecard."""
 
 # No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
 # every tool's signature several times while registering it) do not compile and eval strings at start-up.
@@ -60,7 +60,7 @@ class AssessOut(BaseModel):
 # --- helpers -------------------------------------------------------------------------------------------
 def _service(ctx: Context) -> Any:
     try:
-        return ctx.request_context.lifespan_context.services["markets"]
+        return ctx.request_context.lifespan_context.require_markets()
     except (KeyError, AttributeError):
         raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
 

@@ -175,7 +175,7 @@ def _policy(ctx: Context, currency: str = "USD") -> tuple[RiskPolicy, Any]:
     """The policy in force for this session in ``currency``: the execution engine's (tightened by
     tighten_risk_policy, never loosened) when it runs, else the configured one."""
     state = ctx.request_context.lifespan_context
-    engine = state.services.get("execution")
+    engine = state.execution
     policy_for = getattr(engine, "policy_for", None)
     if policy_for is not None:
         pol = policy_for(currency)
@@ -284,7 +284,7 @@ def _edge_text(r: EdgeOut) -> str:
 
 
 async def _market_book(state: Any, venue: str | None, market: str, outcome: str, side: str, *, what: str):
-    svc = state.services.get("markets")
+    svc = state.markets
     if svc is None:
         raise ToolError("market lookup is not available in this server (no market-data service is running); "
                         "pass price=... or book={bids, asks} instead")
@@ -328,7 +328,7 @@ async def _sizing_context(state: Any, venue: str | None, market: str, side: str)
 
     m, _index, label, ob, asks = await _market_book(state, venue, market, "yes" if side == "yes" else "no", "buy",
                                                     what="size")
-    svc = state.services["markets"]
+    svc = state.require_markets()
     notes: list[str] = []
 
     async def book(lbl: str):
@@ -343,7 +343,7 @@ async def _sizing_context(state: Any, venue: str | None, market: str, side: str)
     books = [b for b in await asyncio.gather(*(book(o.label) for o in m.outcomes[:2])) if b is not None]
     card = score_market(m, books, parse_rules(market_rule_text(m), venue=m.venue, market=m), datetime.now(UTC))
     exposure = daily = Decimal(0)
-    engine = state.services.get("execution")
+    engine = state.execution
     if engine is not None:
         exposure = await engine.exposure(m.event_id or m.id, currency=m.currency)
         daily = await engine.daily_spent(currency=m.currency)

@@ -4,9 +4,9 @@ and venue failures translated into the :mod:`pm_mcp.venues.base` error hierarchy
 How to use it
 -------------
 In the server, a startup hook (registered below, order 10) puts an :class:`HttpPool` into
-``state.services["http"]``; it is closed on shutdown. Adapters get a :class:`VenueHttp` from it::
+``state.http``; it is closed on shutdown. Adapters get a :class:`VenueHttp` from it::
 
-    pool: HttpPool = state.services["http"]
+    pool: HttpPool = state.http
     http = pool.for_venue("kalshi", settings.kalshi_url)         # one AsyncClient per venue name
     gamma = pool.for_venue("polymarket", settings.polymarket_gamma_url)
     clob = gamma.at(settings.polymarket_clob_url)                 # same client, another base URL
@@ -52,12 +52,15 @@ from typing import TYPE_CHECKING, Any
 # httpx and tenacity are imported where they are used (first request / first client), not here: this
 # module is imported while the server starts (it registers the "http" start-up hook) and the MCP
 # handshake should not pay for them.
-from pm_mcp.app import AppState, on_startup
 from pm_mcp.venues.base import Blocked, NotFound, UnknownOrderState, VenueError, VenueUnavailable
 
 if TYPE_CHECKING:
     import httpx
     from tenacity import RetryCallState
+
+
+if TYPE_CHECKING:
+    from pm_mcp.app import AppState  # annotations only: pm_mcp.app starts this component
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +309,7 @@ class VenueHttp:
 
 
 class HttpPool:
-    """One AsyncClient per venue for the whole process (``state.services["http"]``)."""
+    """One AsyncClient per venue for the whole process (``state.http``)."""
 
     def __init__(self, timeout_s: float = 10.0, **policy: Any):
         self.timeout_s = timeout_s
@@ -354,16 +357,16 @@ def make_client(timeout_s: float, headers: Mapping[str, str] | None = None) -> h
                              headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})})
 
 
-@on_startup("http", order=10)
-async def _start_http(state: AppState, stack: AsyncExitStack) -> None:
+async def start_http(state: AppState, stack: AsyncExitStack) -> None:
+    """The shared pool for this process (``state.http``), closed on shutdown."""
     pool = HttpPool(timeout_s=state.settings.http_timeout_s)
-    state.services["http"] = pool
+    state.http = pool
     stack.push_async_callback(pool.aclose)
 
 
 def venue_http(state: AppState, venue: str, base_url: str) -> VenueHttp:
-    """The venue's client from the shared pool (``state.services["http"]``), or a new one outside the server."""
-    pool = state.services.get("http")
+    """The venue's client from the shared pool (``state.http``), or a new one outside the server."""
+    pool = getattr(state, "http", None)
     if isinstance(pool, HttpPool):
         return pool.for_venue(venue, base_url)
     return VenueHttp(venue, base_url, timeout_s=state.settings.http_timeout_s)

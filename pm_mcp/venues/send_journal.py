@@ -10,7 +10,7 @@ order again by it (``get_order``), and a second ``submit`` of the same client or
 up first and re-sends the very same signed bytes only when the venue has no such order: a venue never
 sees two different orders for one client order id.
 
-    journal = send_journal_for(state)        # one per process, in state.services["live_journal"]
+    journal = send_journal_for(state)        # one per process, in state.send_journal
     await journal.put("kalshi", client_order_id, None, {"body": ...})
     entry = await journal.get("kalshi", client_order_id)
 
@@ -125,10 +125,10 @@ def _entry(row) -> JournalEntry:
 
 def send_journal_for(state: Any) -> OrderJournal:
     """The process's send journal (created on first use, on the state's store)."""
-    j = state.services.get("live_journal")
+    j = getattr(state, "send_journal", None)
     if j is None:
         j = OrderJournal(getattr(state, "store", None))
-        state.services["live_journal"] = j
+        state.send_journal = j
     return j
 
 

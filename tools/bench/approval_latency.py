@@ -53,9 +53,9 @@ async def main(n: int) -> dict[str, list[float]]:
         settings = Settings(home=Path(tmp), venues="polymarket", max_daily_usd=10**9, max_event_fraction=1,
                             bankroll=10**9, max_order_usd=10**6, log_level="WARNING", **urls)
         async with app_lifespan(settings, background=False) as state:
-            engine = state.services["execution"]
+            engine = state.execution
             await engine.ready()
-            server: ApprovalServer = state.services["approval_page"]
+            server: ApprovalServer = state.approval
             marks: dict[str, float] = {}
             venue_time = [0.0]
             adapter = engine.markets.adapter("polymarket")

@@ -139,24 +139,27 @@ from pm_mcp.settings import load_settings
 settings = load_settings()
 out["import pm_mcp.server + settings (pydantic-settings)"] = time.perf_counter() - t
 m = MCPServer("x")
-for name in S.SURFACE_MODULES:
-    short = name.rsplit('.', 1)[-1]
+for short in S.SURFACE_MODULES:
+    name = "pm_mcp.surface." + short
     t = time.perf_counter(); mod = importlib.import_module(name)
     out[f"surface {short}: import"] = time.perf_counter() - t
     t = time.perf_counter(); mod.register(m)
     out[f"surface {short}: register tools (SDK builds input/output JSON schemas)"] = time.perf_counter() - t
 gc.freeze(); gc.enable()
 from contextlib import AsyncExitStack
-from pm_mcp.app import AppState, _STARTUP_HOOKS
+from pm_mcp.app import AppState
 from pm_mcp.store import Store
+from pm_mcp.venues.http import start_http
+from pm_mcp.markets.service import start_markets
+from pm_mcp.execution import start_execution
 async def life():
     async with AsyncExitStack() as stack:
         t = time.perf_counter(); store = await Store.open(settings.db_path); stack.push_async_callback(store.close)
         out["store open + migrations (fresh file)"] = time.perf_counter() - t
         state = AppState(settings=settings, store=store)
-        for _o, name, hook in sorted(_STARTUP_HOOKS, key=lambda h: h[0]):
-            t = time.perf_counter(); await hook(state, stack)
-            out[f"startup hook {name} (background, after the handshake)"] = time.perf_counter() - t
+        for name, start in (("http", start_http), ("markets", start_markets), ("execution", start_execution)):
+            t = time.perf_counter(); await start(state, stack)
+            out[f"start {name} (background, after the handshake)"] = time.perf_counter() - t
 asyncio.run(life())
 print(json.dumps(out))
 """
