@@ -9,9 +9,9 @@
 The names below load their module on first use.
 """
 
-import importlib as _importlib
+from pm_mcp.lazy_exports import lazy_exports
 
-_EXPORTS = {
+__all__, __getattr__ = lazy_exports(__name__, {
     "MarketService": "service",
     "SearchHit": "service",
     "SearchResult": "service",
@@ -19,13 +19,4 @@ _EXPORTS = {
     "venue_of_url": "service",
     "Catalog": "catalog",
     "CatalogFilters": "catalog",
-}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    home = _EXPORTS.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(_importlib.import_module(f"{__name__}.{home}"), name)
+})

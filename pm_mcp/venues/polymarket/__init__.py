@@ -10,21 +10,12 @@ setup (credentials from settings, the broker factory, the live ``doctor`` checks
 The names below load their module on first use (the server starts without importing a venue).
 """
 
-import importlib as _importlib
+from pm_mcp.lazy_exports import lazy_exports
 
-_EXPORTS = {
+__all__, __getattr__ = lazy_exports(__name__, {
     "PolymarketAdapter": "client",
     "PolymarketBroker": "broker",
     "make_broker": "setup",
     "live_checks": "setup",
     "credential_checks": "setup",
-}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    home = _EXPORTS.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(_importlib.import_module(f"{__name__}.{home}"), name)
+})
