@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/bench/cold_start.py            # 15 runs, updates tools/bench/REPORT.md
     .venv/bin/python tools/bench/cold_start.py --runs 30 --no-write
+    .venv/bin/python tools/bench/cold_start.py --baseline REV --pairs 9   # before/after: REV vs this tree
 
 Each run uses a fresh PM_MCP_HOME (so the SQLite file is created and migrated, as on first use) and
 venue URLs on a closed loopback port (nothing touches the network). The clock starts just before
@@ -96,11 +97,15 @@ def _recv(proc: subprocess.Popen, want_id: int) -> dict:
             return msg
 
 
-def one_run(bytecode: bool = True) -> tuple[float, float, int]:
-    """(seconds to initialize response, seconds to tools/list response, number of tools)."""
+def one_run(bytecode: bool = True, source: Path | None = None) -> tuple[float, float, int]:
+    """(seconds to initialize response, seconds to tools/list response, number of tools). ``source``: a
+    checkout whose pm_mcp/ is imported instead of this tree's (the baseline of a paired run)."""
     with tempfile.TemporaryDirectory() as home:
+        env = env_for(home, bytecode)
+        if source is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         t0 = time.perf_counter()
-        proc = subprocess.Popen(command(), env=env_for(home, bytecode), cwd=str(REPO), stdin=subprocess.PIPE,
+        proc = subprocess.Popen(command(), env=env, cwd=str(source or REPO), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             _send(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -191,12 +196,41 @@ def write_section(body: str) -> None:
     REPORT.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
+def paired(rev: str, pairs: int) -> int:
+    """Before/after in one run: ``rev`` (a git worktree under tools/bench/.work) against this tree, the runs
+    interleaved so machine load hits both alike; prints each pair and the median ratio after/before."""
+    base = PYCACHE.parent / f"baseline-{rev[:12]}"
+    if not base.exists():
+        subprocess.run(["git", "worktree", "add", "-f", "--detach", str(base), rev], cwd=str(REPO), check=True,
+                       capture_output=True)
+    for _ in range(2):
+        one_run(source=base)
+        one_run()
+    ratios, before, after = [], [], []
+    for i in range(pairs):
+        b = one_run(source=base)[1]
+        a = one_run()[1]
+        before.append(b)
+        after.append(a)
+        ratios.append(a / b)
+        print(f"pair {i + 1}: before {b * 1000:.0f} ms, after {a * 1000:.0f} ms, ratio {a / b:.3f}")
+    print(json.dumps({"baseline": rev, "pairs": pairs, "median_before_ms": round(statistics.median(before) * 1000),
+                      "median_after_ms": round(statistics.median(after) * 1000),
+                      "median_ratio": round(statistics.median(ratios), 3),
+                      "load": round(os.getloadavg()[0], 2)}))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", help="a git revision to compare with (paired, interleaved runs)")
+    ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured runs first (warm the disk cache)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch REPORT.md")
     args = ap.parse_args()
+    if args.baseline:
+        return paired(args.baseline, args.pairs)
     if args.runs < 10:
         ap.error("--runs must be >= 10")
     for _ in range(args.warmup):
