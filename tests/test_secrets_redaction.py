@@ -200,3 +200,11 @@ def test_polymarket_journal_body_carries_no_api_key_and_is_restored_on_send():
     assert key not in stored and OWNER_PLACEHOLDER in stored
     assert wire_body(stored, key) == body  # the very same bytes go out
     assert wire_body(body, key) == body  # a body journaled by an older version is sent as it was
+
+
+def test_polymarket_api_credentials_never_show_in_a_repr():
+    from pm_mcp.venues.polymarket.signing import ApiCreds
+
+    creds = ApiCreds(api_key="key-FAKE-9191", secret="c2VjcmV0LUZBS0U=", passphrase="pass-FAKE-8181")
+    text = repr(creds) + str(creds)
+    assert "key-FAKE-9191" not in text and "c2VjcmV0LUZBS0U=" not in text and "pass-FAKE-8181" not in text

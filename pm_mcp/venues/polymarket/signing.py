@@ -544,7 +544,7 @@ def l1_headers(key: PrivateKey, timestamp: int | None = None, nonce: int = 0,
 
 @dataclass(frozen=True)
 class ApiCreds:
-    api_key: str
+    api_key: str = field(repr=False)  # the L2 key is a credential too: never in a repr, a log or a traceback
     secret: str = field(repr=False)
     passphrase: str = field(repr=False)
 
