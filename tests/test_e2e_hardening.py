@@ -275,3 +275,11 @@ async def test_find_arbitrage_deduplicates_and_caps_its_markets(sim_env):
         assert "51" in r.content[0].text and sim.count() == 0  # refused before any request
         r = await client.call_tool("find_arbitrage", {"markets": ["x" * 10_000]})
         assert r.is_error and "argument 'markets'" in r.content[0].text and len(r.content[0].text) < 400
+
+
+async def test_a_huge_search_query_is_refused_naming_the_argument_not_echoed(pm_env):
+    from conftest import connect
+
+    async with connect(pm_env) as client:
+        r = await client.call_tool("search_markets", {"query": "fed " * 25_000})
+        assert r.is_error and "query" in r.content[0].text and len(r.content[0].text) < 1_000, r.content[0].text[:300]

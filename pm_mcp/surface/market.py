@@ -413,7 +413,7 @@ def market_json(m: Market) -> str:
 def register(mcp: MCPServer) -> None:
     @mcp.tool(title="Search markets", annotations=READ)
     async def search_markets(
-        query: Annotated[str, Field(description="Keywords, e.g. 'fed december cut'")],
+        query: Annotated[str, Field(max_length=300, description="Keywords, e.g. 'fed december cut'")],
         ctx: Context,
         venues: Annotated[list[Literal["polymarket", "kalshi", "manifold"]] | None,
                           Field(description="Default: all enabled")] = None,
