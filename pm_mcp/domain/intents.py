@@ -22,8 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pm_mcp.domain.fees import trade_fee
-from pm_mcp.domain.models import CURRENCY_SYMBOLS, FeeSchedule, Market, MarketStatus
+from pm_mcp.domain.models import FeeSchedule, Market, MarketStatus
 from pm_mcp.domain.money import (
+    CURRENCY_SYMBOLS,
     ONE,
     ZERO,
     MoneyError,
@@ -38,8 +39,6 @@ from pm_mcp.domain.money import (
 )
 from pm_mcp.domain.policy import PolicyCheck
 
-# Size step per venue (shares / contracts): Polymarket takes 2 decimals, Kalshi whole contracts.
-SIZE_STEPS: dict[str, Decimal] = {"polymarket": Decimal("0.01"), "kalshi": Decimal(1), "manifold": Decimal("0.01")}
 VENUE_NAMES = {"polymarket": "Polymarket", "kalshi": "Kalshi", "manifold": "Manifold"}
 CURRENCY = {"manifold": "M$"}  # everything else is USD ($); Manifold trades play money (mana)
 TIME_IN_FORCE = ("GTC", "GTD", "FOK", "FAK")
@@ -188,10 +187,6 @@ def compute_order_hash(mode: str, legs: list[OrderLeg]) -> str:
     payload = {"v": 1, "mode": mode, "legs": [leg.order_fields() for leg in legs]}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()
-
-
-def size_step_for(venue: str) -> Decimal:
-    return SIZE_STEPS.get(venue, Decimal("0.01"))
 
 
 def _outcome_ref(market: Market, label: str) -> str | None:

@@ -13,15 +13,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# how amounts in each currency are written: one map, in pm_mcp.domain.money (re-exported here)
+from pm_mcp.domain.money import CURRENCY_SYMBOLS, currency_symbol  # noqa: F401
+
 VenueName = str  # "polymarket" | "kalshi" | "manifold"
 
-# currency codes and how amounts in them are written
-CURRENCY_SYMBOLS = {"USD": "$", "MANA": "M$"}
 
-
-def currency_symbol(currency: str) -> str:
-    """'$' for USD, 'M$' for Manifold's mana."""
-    return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
 
 
 class MarketStatus(StrEnum):

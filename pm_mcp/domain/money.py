@@ -111,8 +111,23 @@ def ceil_dp(value: Decimal, dp: int) -> Decimal:
 
 def usd(value: Decimal) -> str:
     """$12.34 for display (banker's rounding to the cent for display only)."""
+    return in_currency(value, "USD")
+
+
+# how amounts in each currency are written: Manifold's mana (play money) is M$, never $
+CURRENCY_SYMBOLS = {"USD": "$", "MANA": "M$"}
+
+
+def currency_symbol(currency: str) -> str:
+    """'$' for USD, 'M$' for Manifold's mana."""
+    return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+
+
+def in_currency(value: Decimal, currency: str = "USD") -> str:
+    """'$1,234.50' / 'M$12.00' / '-M$3.10' for display (banker's rounding to the cent, display only)."""
     q = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
-    return f"-${-q:,}" if q < 0 else f"${q:,}"
+    sym = currency_symbol(currency)
+    return f"-{sym}{-q:,}" if q < 0 else f"{sym}{q:,}"
 
 
 def pct(value: Decimal, dp: int = 1) -> str:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pm_mcp.domain.money import in_currency
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -139,11 +141,7 @@ class PolicyCheck(BaseModel):
 
 
 def _amount(d: Decimal, currency: str = "USD") -> str:
-    return f"{'M$' if currency == 'MANA' else '$'}{d.quantize(Decimal('0.01'))}"
-
-
-def _usd(d: Decimal) -> str:
-    return _amount(d)
+    return in_currency(d, currency)
 
 
 def _pct(fraction: Decimal) -> str:

@@ -47,8 +47,7 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import NO_FEES, fee_per_share_upper_bound, trade_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import floor_to, normalize, pct
-from pm_mcp.domain.money import usd as money_usd
+from pm_mcp.domain.money import floor_to, in_currency, normalize, pct
 from pm_mcp.domain.policy import RiskPolicy, order_headroom
 
 ZERO = Decimal(0)
@@ -301,9 +300,7 @@ def _reference_price(req: SizingRequest) -> Decimal:
 
 
 def _money_in(currency: str):
-    if currency.upper() == "MANA":
-        return lambda d: money_usd(d).replace("$", "M$")
-    return money_usd
+    return lambda d: in_currency(d, currency)
 
 
 def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod | str = DEFAULT_METHOD) -> SizingResult:

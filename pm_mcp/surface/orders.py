@@ -21,8 +21,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.intents import IntentStatus, money, price_text
-from pm_mcp.domain.models import currency_symbol
-from pm_mcp.domain.money import normalize
+from pm_mcp.domain.money import in_currency, normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of
 from pm_mcp.execution.doctor import CheckOut
@@ -481,9 +480,7 @@ def register(mcp: MCPServer) -> None:
             snap = await portfolio(engine)
         except Exception as exc:  # noqa: BLE001
             raise execution_tool_error(exc) from None
-        def amt(d: Decimal, currency: str) -> str:
-            q = d.quantize(Decimal("0.01"))
-            return f"{'-' if q < 0 else ''}{currency_symbol(currency)}{abs(q)}"
+        amt = in_currency
 
         lines = []
         for code, t in sorted(snap.by_currency.items(), key=lambda kv: kv[0] != "USD"):

@@ -21,7 +21,7 @@ from pm_mcp.domain.edge import EdgeError, EdgeResult
 from pm_mcp.domain.edge import compute_edge as edge_core
 from pm_mcp.domain.fees import NO_FEES, kalshi_schedule, polymarket_schedule
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import MoneyError, normalize, pct, to_decimal, usd
+from pm_mcp.domain.money import MoneyError, in_currency, normalize, pct, to_decimal, usd
 from pm_mcp.domain.policy import RiskPolicy
 from pm_mcp.domain.sizing import (
     CONFIDENCE_TIERS,
@@ -204,7 +204,7 @@ def _refuse_if_not_trading(m: Any, what: str) -> None:
 
 
 def _amount(d: Decimal, currency: str = "USD") -> str:
-    return usd(d).replace("$", "M$") if currency.upper() == "MANA" else usd(d)
+    return in_currency(d, currency)
 
 
 def _policy_line(pol: RiskPolicy) -> str:
