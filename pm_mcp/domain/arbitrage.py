@@ -900,9 +900,13 @@ def implication_of(a: Market, b: Market) -> Implication | None:
     same contract except for the strike (same comparator direction and unit) or except for a "by" date,
     with nothing else hard or soft between them; otherwise None (a look-alike is never paired)."""
     from pm_mcp.domain.rules import parse_rules
+
+    return _implication(a, parse_rules(a.rule_text or "", market=a), b, parse_rules(b.rule_text or "", market=b))
+
+
+def _implication(a: Market, ra, b: Market, rb) -> Implication | None:
     from pm_mcp.domain.rules_compare import compare_rules
 
-    ra, rb = parse_rules(a.rule_text or "", market=a), parse_rules(b.rule_text or "", market=b)
     rc = compare_rules(ra, rb)
     hard = {d.field for d in rc.differences if d.severity == "hard"}
     other = [d for d in rc.differences if d.severity == "soft" and d.field not in ("unknown_field", "time_zone")]
@@ -968,29 +972,41 @@ def detect_ladder(stronger: VenueSide, weaker: VenueSide, why: str, *, now: date
     return opp
 
 
+def ladder_pairs(markets: Sequence[Market], *, max_pairs: int = 2000) -> list[Implication]:
+    """The rungs of one ladder among the markets of each event (pairwise within an event, each market's rules
+    parsed once; at most ``max_pairs`` comparisons)."""
+    from pm_mcp.domain.rules import parse_rules
+
+    groups: dict[str, list[Market]] = {}
+    for m in markets:
+        groups.setdefault(f"{m.venue}:{m.event_id or m.id}", []).append(m)
+    out: list[Implication] = []
+    budget = max_pairs
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        parsed = [parse_rules(m.rule_text or "", market=m) for m in members]
+        for i in range(len(members)):
+            for j in range(i + 1, len(members)):
+                if budget <= 0:
+                    return out
+                budget -= 1
+                imp = _implication(members[i], parsed[i], members[j], parsed[j])
+                if imp is not None:
+                    out.append(imp)
+    return out
+
+
 def scan_ladders(sides: Sequence[VenueSide], *, now: datetime, max_size: Decimal | None = None,
                  max_pairs: int = 2000) -> list[Opportunity]:
     """Ladder violations among markets of one event / series: every pair whose rules differ only by the
     strike or the date (see :func:`implication_of`), priced both ways."""
+    by_id = {id(s.market): s for s in sides}
     out: list[Opportunity] = []
-    groups: dict[str, list[VenueSide]] = {}
-    for side in sides:
-        groups.setdefault(side.market.event_id or side.market.id, []).append(side)
-    pairs = 0
-    for members in groups.values():
-        for i in range(len(members)):
-            for j in range(i + 1, len(members)):
-                pairs += 1
-                if pairs > max_pairs:
-                    return out
-                imp = implication_of(members[i].market, members[j].market)
-                if imp is None:
-                    continue
-                strong = members[i] if imp.stronger is members[i].market else members[j]
-                weak = members[j] if strong is members[i] else members[i]
-                opp = detect_ladder(strong, weak, imp.why, now=now, max_size=max_size)
-                if opp is not None:
-                    out.append(opp)
+    for imp in ladder_pairs([s.market for s in sides], max_pairs=max_pairs):
+        opp = detect_ladder(by_id[id(imp.stronger)], by_id[id(imp.weaker)], imp.why, now=now, max_size=max_size)
+        if opp is not None:
+            out.append(opp)
     return out
 
 

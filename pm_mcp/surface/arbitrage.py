@@ -31,7 +31,6 @@ from pm_mcp.domain.arbitrage import (
     ArbKind,
     Equivalence,
     ExclusiveSet,
-    Implication,
     LegBook,
     Opportunity,
     UncertainPair,
@@ -47,7 +46,7 @@ from pm_mcp.domain.arbitrage import (
     equivalence_of,
     exclusive_set_from_event,
     exclusive_set_from_multiple_choice,
-    implication_of,
+    ladder_pairs,
     price_bundle,
     rank,
     rule_flags,
@@ -293,17 +292,19 @@ def _opp_title(o: Opportunity) -> str:
     return quote_inline(o.title, 140)
 
 
+def _legs_text(o: Opportunity) -> str:
+    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {quote_label(l.outcome)} {quote_inline(l.market_title, 80)} "
+                     f"@<= {normalize(l.limit_price)} ({l.venue})" for l in o.legs[:6])
+    return legs + (f"; +{len(o.legs) - 6} more legs" if len(o.legs) > 6 else "")
+
+
 def _basket_line(i: int, o: Opportunity) -> str:
     """A basket leads with its worst case; it is never called profit."""
     worst = -o.profit
     head = (f"{i}. {o.id} [basket, NOT arbitrage] {_opp_title(o)}: pays {usd(o.payout)} only if one of these "
             f"{len(o.legs)} wins; loses {usd(worst)} if none does (cost {usd(o.cost)} incl. fees at size "
             f"{normalize(o.size)})")
-    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {quote_label(l.outcome)} {quote_inline(l.market_title, 80)} "
-                     f"@<= {normalize(l.limit_price)} ({l.venue})" for l in o.legs[:6])
-    if len(o.legs) > 6:
-        legs += f"; +{len(o.legs) - 6} more legs"
-    lines = [head, "   legs: " + legs]
+    lines = [head, "   legs: " + _legs_text(o)]
     for f in o.flags[:2]:
         lines.append("   why not arbitrage: " + clean_inline(f, 240))
     return "\n".join(lines)
@@ -322,11 +323,7 @@ def _opp_line(i: int, o: Opportunity) -> str:
     head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {_opp_title(o)}: profit {usd(o.profit)} on {usd(o.cost)} "
             f"({(o.return_pct * 100).quantize(Decimal('0.1'))}%) at size {normalize(o.size)}, capacity "
             f"{normalize(o.capacity)}{when}; if one leg fails {usd(o.worst_case_one_leg_fails)}")
-    legs = "; ".join(f"{l.side.upper()} {normalize(l.size)} {quote_label(l.outcome)} {quote_inline(l.market_title, 80)} "
-                     f"@<= {normalize(l.limit_price)} ({l.venue})" for l in o.legs[:6])
-    if len(o.legs) > 6:
-        legs += f"; +{len(o.legs) - 6} more legs"
-    lines = [head, "   legs: " + legs]
+    lines = [head, "   legs: " + _legs_text(o)]
     for f in o.flags[:3]:
         lines.append("   flag: " + clean_inline(f, 240))
     return "\n".join(lines)
@@ -356,27 +353,6 @@ def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, ne
     if next_cursor:
         lines.append(f"More: find_arbitrage(cursor='{next_cursor}')")
     return "\n".join(lines)
-
-
-def _plan_ladders(binaries: list[Market]) -> list[Implication]:
-    """Rungs of one ladder among the markets of each event (the rules decide: pm_mcp.domain.arbitrage
-    .implication_of); at most LADDER_MAX_PAIRS comparisons."""
-    groups: dict[str, list[Market]] = {}
-    for m in binaries:
-        if m.event_id:
-            groups.setdefault(f"{m.venue}:{m.event_id}", []).append(m)
-    out: list[Implication] = []
-    budget = LADDER_MAX_PAIRS
-    for members in groups.values():
-        for i in range(len(members)):
-            for j in range(i + 1, len(members)):
-                if budget <= 0:
-                    return out
-                budget -= 1
-                imp = implication_of(members[i], members[j])
-                if imp is not None:
-                    out.append(imp)
-    return out
 
 
 async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: set[str], venues: set[str] | None,
@@ -448,7 +424,8 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
                         for mk in (a, b):
                             y, n = yes_no_labels(mk)  # type: ignore[misc]
                             jobs += [(mk, y), (mk, n)]
-    ladders = _plan_ladders(binaries) if "ladder" in kinds else []
+    ladders = (ladder_pairs([m for m in binaries if m.event_id], max_pairs=LADDER_MAX_PAIRS)
+               if "ladder" in kinds else [])
     for imp in ladders:
         for mk in (imp.stronger, imp.weaker):
             y, n = yes_no_labels(mk)  # type: ignore[misc]
