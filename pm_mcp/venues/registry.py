@@ -33,6 +33,7 @@ class VenueEntry:
     data_url_setting: str  # the Settings field with the adapter's base URL
     web_hosts: tuple[str, ...]  # hosts of the venue's web pages (a pasted URL names its venue)
     own_refs: re.Pattern[str] | None = None  # references only this venue uses (tried first when pasted bare)
+    display_name: str = ""  # how the person reads the venue's name ("Kalshi"); the name when empty
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.package)
@@ -50,15 +51,23 @@ class VenueEntry:
 VENUES: dict[str, VenueEntry] = {v.name: v for v in (
     VenueEntry("polymarket", "pm_mcp.venues.polymarket", "PolymarketAdapter", "PolymarketBroker",
                "polymarket_gamma_url", ("polymarket.com", "www.polymarket.com"),
-               re.compile(r"^0x[0-9a-fA-F]{64}$|^\d{20,80}$")),  # condition id, CLOB token id
+               re.compile(r"^0x[0-9a-fA-F]{64}$|^\d{20,80}$"), "Polymarket"),  # condition id, CLOB token id
     VenueEntry("kalshi", "pm_mcp.venues.kalshi", "KalshiAdapter", "KalshiBroker",
                "kalshi_url", ("kalshi.com", "www.kalshi.com", "demo.kalshi.co"),
-               re.compile(r"^KX[A-Z0-9]+(-[A-Z0-9.]+)*$|^[A-Z0-9]+-[A-Z0-9.]+(-[A-Z0-9.]+)*$")),  # tickers
+               re.compile(r"^KX[A-Z0-9]+(-[A-Z0-9.]+)*$|^[A-Z0-9]+-[A-Z0-9.]+(-[A-Z0-9.]+)*$"), "Kalshi"),  # tickers
     VenueEntry("manifold", "pm_mcp.venues.manifold", "ManifoldAdapter", "ManifoldBroker",
-               "manifold_url", ("manifold.markets", "www.manifold.markets")),
+               "manifold_url", ("manifold.markets", "www.manifold.markets"), None, "Manifold"),
 )}
 
 _HOSTS = {host: v.name for v in VENUES.values() for host in v.web_hosts}
+
+
+def display_name(venue: str | None) -> str:
+    """The venue's name as a person reads it ("Kalshi"); an unknown name is returned as it is."""
+    if not venue:
+        return ""
+    entry = VENUES.get(venue.lower())
+    return (entry.display_name or entry.name) if entry is not None else venue
 
 
 def venue_of_host(host: str) -> str | None:
@@ -99,4 +108,4 @@ def credential_checks(settings: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-__all__ = ["VenueEntry", "VENUES", "venue_of_host", "make_live_broker", "live_checks", "credential_checks"]
+__all__ = ["VenueEntry", "VENUES", "display_name", "venue_of_host", "make_live_broker", "live_checks", "credential_checks"]

@@ -1,0 +1,86 @@
+"""What every tool module shares: the one state accessor, the one translator from our exceptions to a
+``ToolError``, and the annotation presets.
+
+    state = app_state(ctx)                 # the typed AppState of this server
+    markets = markets_of(ctx)              # the market service, or a ToolError saying it is not running
+    engine = engine_of_ctx(ctx)            # the execution engine, likewise
+    raise to_tool_error(exc)               # any failure, as a sentence the person can act on
+    @mcp.tool(annotations=titled(READ_OPEN, "Get a market"))
+
+A tool is a module-level function (importable and testable on its own); each surface module's
+``register(mcp)`` only hands its functions to the server with their names and annotations.
+"""
+
+# No `from __future__ import annotations`: see pm_mcp.surface.render.
+
+from typing import TYPE_CHECKING
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from pm_mcp.surface.render import bound_text, user_error
+
+if TYPE_CHECKING:
+    from pm_mcp.app import AppState
+    from pm_mcp.execution.engine import ExecutionEngine
+    from pm_mcp.markets.service import MarketService
+
+__all__ = ["app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
+
+# Reads venue data (the open world), changes nothing, the same answer for the same call.
+READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# Pure computation or our own store: changes nothing, reaches no venue.
+READ_LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                             open_world_hint=False)
+
+
+def titled(preset: ToolAnnotations, title: str) -> ToolAnnotations:
+    """``preset`` with a title (the presets themselves are never changed)."""
+    return preset.model_copy(update={"title": title})
+
+
+def app_state(ctx: Context) -> "AppState":
+    return ctx.request_context.lifespan_context
+
+
+def markets_of(ctx: Context) -> "MarketService":
+    try:
+        return app_state(ctx).require_markets()
+    except (RuntimeError, KeyError, AttributeError):
+        raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
+
+
+def engine_of_ctx(ctx: Context) -> "ExecutionEngine":
+    try:
+        return app_state(ctx).require_execution()
+    except (RuntimeError, AttributeError):
+        raise ToolError("order execution is not running in this server (startup failed; see the server log)") from None
+
+
+def to_tool_error(exc: BaseException, *, action: str = "complete this call",
+                  after: str = "nothing was changed") -> ToolError:
+    """The one translator. A ToolError passes; a venue's refusal is one sentence led by the venue's display
+    name ("Kalshi: market not found"); an execution refusal is its sentence; everything else goes through
+    ``user_error`` (arguments named, numbers out of range, a busy database, internals only in the log)."""
+    from pm_mcp.execution.engine import ExecutionError
+    from pm_mcp.venues.base import VenueError
+    from pm_mcp.venues.registry import display_name
+
+    if isinstance(exc, ToolError):
+        return exc
+    if isinstance(exc, VenueError):
+        text = str(exc)
+        name = display_name(exc.venue)
+        if text.startswith(f"{exc.venue}: "):
+            text = text[len(exc.venue) + 2:]
+        if not text.startswith(name):
+            text = f"{name}: {text}"
+        return ToolError(bound_text(text))
+    if isinstance(exc, ExecutionError):
+        return ToolError(bound_text(str(exc)))
+    if isinstance(exc, KeyError) and exc.args:
+        return ToolError(bound_text(str(exc.args[0])))
+    if not isinstance(exc, Exception):
+        raise exc
+    return user_error(exc, action=action, after=after)
