@@ -14,6 +14,8 @@ Pure; every difference carries the spans on both sides.
 # No `from __future__ import annotations`: the pydantic models here are built while the server starts, and
 # object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -96,10 +98,59 @@ def _compare_thresholds(a: Threshold, b: Threshold) -> tuple[str, Difference | N
                                  detail=f"different thresholds: {_fmt(a)} vs {_fmt(b)}", a=[a.span], b=[b.span])
 
 
-def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
+def _named_outcomes(x: RuleAnalysis) -> list[str]:
+    return [o for o in x.multi_outcome.outcomes if o.lower() not in ("yes", "no")]
+
+
+def _side(outcome: str | None) -> str | None:
+    """'yes' / 'no' for those words (and for no outcome: YES by convention), else the outcome's name."""
+    o = (outcome or "yes").strip()
+    return o.lower() if o.lower() in ("yes", "no") else o
+
+
+def _outcome_differences(a: RuleAnalysis, b: RuleAnalysis, oa: str | None, ob: str | None,
+                         same_contract: bool) -> tuple[list[Difference], bool]:
+    """Which outcome of each market is the bet. -> (differences, inverted): a market that settles to named
+    outcomes ("FaZe" / "illwill") has no YES of its own, so the bet must name one; two outcomes of one
+    two-outcome market are each other's NO."""
+    out: list[Difference] = []
+    na, nb = _named_outcomes(a), _named_outcomes(b)
+    for side, named, o in (("A", na, oa), ("B", nb, ob)):
+        if len(named) >= 2 and _side(o) in ("yes", "no"):
+            out.append(Difference(field="outcome_mapping", severity="soft",
+                                  detail=f"{side} settles to named outcomes ({' / '.join(named[:4])}): say which "
+                                         f"one is the bet ({side.lower()}_outcome) before reading the mapping"))
+    sa, sb = _side(oa), _side(ob)
+    if out or sa in ("yes", "no") or sb in ("yes", "no"):
+        for side, named, o in (("A", na, sa), ("B", nb, sb)):
+            if o not in ("yes", "no") and named and o not in named:
+                out.append(Difference(field="outcome_mapping", severity="soft",
+                                      detail=f"{side}'s outcome {o!r} is not one its rules name "
+                                             f"({' / '.join(named[:4])})"))
+        return out, False
+    # both bets name an outcome
+    if same_contract:
+        if sa.lower() == sb.lower():
+            return out, False
+        if len(na) == 2 and {sa.lower(), sb.lower()} == {x.lower() for x in na}:
+            return [Difference(field="outcome_mapping", severity="info",
+                               detail=f"the two outcomes of one market: '{sa}' on A is NO on B ('{sb}')")], True
+        return [Difference(field="subject", severity="hard",
+                           detail=f"different outcomes of one market: A is '{sa}', B is '{sb}'")], False
+    return [Difference(field="outcome_mapping", severity="soft",
+                       detail=f"A's outcome '{sa}' and B's '{sb}': check they name the same result")], False
+
+
+def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = None,
+                  b_outcome: str | None = None) -> RuleComparison:
+    """``a_outcome`` / ``b_outcome``: the outcome of each market that is the bet (default its YES; "No" compares
+    the NO side; a named outcome for a market that settles to names)."""
     diffs: list[Difference] = []
     mapping = "same"
     unknown: list[str] = []
+    same_contract = a.rules_hash == b.rules_hash
+    outcome_diffs, outcome_inverted = _outcome_differences(a, b, a_outcome, b_outcome, same_contract)
+    diffs += outcome_diffs
 
     # what each is a bet on: the named subject, the period, the measured quantity (a different one is a
     # different bet whatever the rule template says)
@@ -149,7 +200,11 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
     # deadline
     da, db = a.deadline.value, b.deadline.value
     if a.deadline.status == Status.FOUND and b.deadline.status == Status.FOUND and da and db:
-        if da.date and db.date and da.date != db.date:
+        if da.utc and db.utc and abs((da.utc - db.utc).total_seconds()) <= 60:
+            pass  # one instant: other zones, or "by 11:59:59 PM" and "before 12:00 AM" the next day
+        elif da.date and db.date and _last_day(a, da) == _last_day(b, db) and not (da.utc and db.utc):
+            pass  # "by December 31, 2027" and "before Jan 1, 2028": the same last day
+        elif da.date and db.date and da.date != db.date:
             if da.utc and db.utc and da.utc == db.utc:
                 pass  # same instant written in different zones
             else:
@@ -196,8 +251,19 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
             diffs.append(Difference(field="multi_outcome", severity="soft",
                                     detail=f"outcome structure {ma.kind} vs {mb.kind}", a=ma.spans, b=mb.spans))
 
-    # the same words (whatever the question): unknown fields settle identically on both sides
-    identical = (a.text_hash or a.rules_hash) == (b.text_hash or b.rules_hash)
+    # the same contract (rule text, question and label): unknown fields settle identically on both sides.
+    # The same rule text under another question or label is a template filled twice: nothing is implied.
+    identical = same_contract
+    if not identical and a.text_hash and a.text_hash == b.text_hash and not any(
+            d.field == "subject" and d.severity == "hard" for d in diffs):
+        diffs.append(Difference(field="subject", severity="soft",
+                                detail="the same rule text under another question or label: the rules say "
+                                       "nothing of what differs; compare the two questions"))
+    if not identical and a.terms is not None and b.terms is not None and \
+            a.terms.subject_status == Status.UNKNOWN and b.terms.subject_status == Status.UNKNOWN:
+        diffs.append(Difference(field="subject", severity="soft",
+                                detail="what each side is a bet on (a name, a team, an asset) could not be read: "
+                                       "check both are about the same thing"))
     if a.oracle and b.oracle and a.oracle.name != b.oracle.name:
         # The contract terms can still be the same; who settles them is a risk (a dispute may end
         # differently), not a different contract. Listed, but it does not block equivalence; callers
@@ -226,11 +292,29 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis) -> RuleComparison:
     if verdict != "equivalent" and mapping == "same" and any(
             d.field in ("threshold", "subject", "period", "quantity") for d in hard):
         mapping = "unknown"
+    if outcome_inverted:
+        mapping = {"same": "inverted", "inverted": "same"}.get(mapping, mapping)
+    if (_side(a_outcome) == "no") != (_side(b_outcome) == "no"):  # the NO side of one market: flip
+        mapping = {"same": "inverted", "inverted": "same"}.get(mapping, mapping)
     parts = [f"{verdict.replace('_', ' ')} (mapping: {mapping})"]
     for d in diffs[:6]:
         parts.append(f"{d.severity}: {d.field}: {d.detail}")
     return RuleComparison(verdict=verdict, mapping=mapping, differences=diffs,  # type: ignore[arg-type]
                           summary="; ".join(parts), a_hash=a.rules_hash, b_hash=b.rules_hash)
+
+
+_BEFORE = re.compile(r"\b(?:before|prior\s+to|earlier\s+than)\s+(?:the\s+(?:start|beginning)\s+of\s+)?$", re.I)
+
+
+def _last_day(x: RuleAnalysis, d) -> date | None:
+    """The last day a deadline includes: "before Jan 1, 2028" (no time, or midnight) includes Dec 31, 2027."""
+    if d.date is None:
+        return None
+    text = x.terms.rules_text if x.terms is not None else ""
+    if d.span.part == "rules" and text and (d.time in (None, "00:00:00", "00:00")) and \
+            _BEFORE.search(text[max(0, d.span.start - 40):d.span.start]):
+        return d.date - timedelta(days=1)
+    return d.date
 
 
 def _both_unknown(a: RuleAnalysis, b: RuleAnalysis, f: str) -> bool:

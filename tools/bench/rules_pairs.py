@@ -4,8 +4,10 @@
     .venv/bin/python tools/bench/rules_pairs.py --show-dev      # + every dev mistake (never the held-out ones)
 
 Figures per split:
-- precision of EQUIVALENT: of the pairs we call equivalent, how many are labelled equivalent (the number that
-  matters for money: a wrong "equivalent" calls two different bets the same);
+- precision of EQUIVALENT: of the pairs we call equivalent, how many are labelled equivalent with the same YES
+  mapping (the number that matters for money: a wrong "equivalent" calls two different bets the same, and a
+  wrong mapping calls a bet the same as its opposite); each side's ``outcome`` is the bet (a named outcome for
+  a market that settles to names);
 - recall of hard differences: of the pairs labelled not_equivalent, how many we call not_equivalent (and how
   many we call at least not equivalent, i.e. uncertain or not_equivalent: never "equivalent");
 - recall of equivalence and the YES-mapping accuracy on the pairs both call equivalent.
@@ -42,7 +44,8 @@ def analyse(side: dict):
 def run(pairs: list[dict]) -> list[dict]:
     out = []
     for p in pairs:
-        c = compare_rules(analyse(p["a"]), analyse(p["b"]))
+        c = compare_rules(analyse(p["a"]), analyse(p["b"]), a_outcome=p["a"].get("outcome"),
+                          b_outcome=p["b"].get("outcome"))
         out.append({"id": p["id"], "split": p["split"], "kind": p["kind"], "label": p["label"]["verdict"],
                     "label_mapping": p["label"]["mapping"], "verdict": c.verdict, "mapping": c.mapping,
                     "summary": c.summary, "note": p["label"].get("note", "")})
@@ -53,7 +56,8 @@ def figures(rows: list[dict]) -> dict:
     pred_eq = [r for r in rows if r["verdict"] == "equivalent"]
     lab_eq = [r for r in rows if r["label"] == "equivalent"]
     lab_ne = [r for r in rows if r["label"] == "not_equivalent"]
-    both_eq = [r for r in pred_eq if r["label"] == "equivalent"]
+    # a right verdict with the wrong YES mapping is a wrong "equivalent": it bets one side against itself
+    both_eq = [r for r in pred_eq if r["label"] == "equivalent" and r["mapping"] == r["label_mapping"]]
 
     def ratio(a: int, b: int) -> str:
         return f"{a / b:.2f} ({a}/{b})" if b else "n/a"

@@ -159,6 +159,26 @@ class PeriodTerm(BaseModel):
         return str(self.year)
 
 
+class Clause(BaseModel):
+    """One clause of the rules that takes cases out of YES (pm_mcp.domain.rules.conditions)."""
+
+    words: str
+    span: Span
+    keys: list[str] = Field(default_factory=list, description="content words, for matching the other side")
+
+
+class ConditionClauses(BaseModel):
+    """What counts as YES beyond subject, period and threshold (pm_mcp.domain.rules.conditions)."""
+
+    rank: int | None = Field(None, description="the worst place that still pays YES (1: a win; 2: the top two)")
+    rank_span: Span | None = None
+    announcement: bool | None = Field(None, description="True: an announcement resolves YES; False: it does not "
+                                                        "(the event itself is needed); None: not said")
+    announcement_span: Span | None = None
+    exclusions: list[Clause] = Field(default_factory=list)
+    sweeping: Span | None = None
+
+
 class ContractTerms(BaseModel):
     """What the market is a bet on, as read from its question, label and YES clause."""
 
@@ -168,6 +188,9 @@ class ContractTerms(BaseModel):
     period_status: Status = Status.UNKNOWN
     periods: list[PeriodTerm] = Field(default_factory=list)
     qualifiers: list[str] = Field(default_factory=list, description="core, year-over-year, daily high ...")
+    conditions: ConditionClauses = Field(default_factory=ConditionClauses,
+                                         description="rank, announcement, exclusions: what counts as YES")
+    yes_text: str = Field("", exclude=True, repr=False)  # the YES clause, for comparing exclusions
     read_from: Literal["question", "rules", "none"] = "none"
     # everything the market says (question, label, rules): where another market's names are looked for.
     # Not part of the output (it repeats the rules).

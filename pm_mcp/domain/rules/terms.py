@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from pm_mcp.domain.rules.conditions import compare_conditions, read_conditions
 from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, Span, Status
 
 Part = Literal["rules", "title", "label"]
@@ -72,6 +73,7 @@ _ALIASES = [
     ("cut", "cuts", "decrease", "decreases", "lower", "lowers", "reduce", "reduces", "reduction"),
     ("hike", "hikes", "increase", "increases", "raise", "raises"),
     ("hold", "holds", "maintain", "maintains", "unchanged", "pause", "pauses"),
+    ("tie", "draw", "a tie", "a draw"),
     ("epl", "premier league", "english premier league"), ("un", "united nations"), ("eu", "european union"),
 ]
 _ALIAS = {spelling: group[0] for group in _ALIASES for spelling in group}
@@ -290,7 +292,8 @@ def read_terms(*, title: str, label: str | None, rules: str, yes_clause: str | N
         qualifiers.remove("seasonally adjusted")
     return ContractTerms(subject_status=Status.FOUND if subjects else Status.UNKNOWN, subjects=subjects,
                          label=label, period_status=Status.FOUND if periods else Status.UNKNOWN, periods=periods,
-                         qualifiers=qualifiers, read_from=read_from,
+                         qualifiers=qualifiers, conditions=read_conditions(rules), yes_text=yes_clause or "",
+                         read_from=read_from,
                          haystack="\n".join(x for x in (title, label or "", rules) if x), question_text=title,
                          rules_text=rules)
 
@@ -349,6 +352,7 @@ _COMPARATORS = {"above", "below", "over", "under", "more", "less", "greater", "h
                 "end", "between", "and", "from", "within", "outside", "inclusive", "rise", "rises", "fall", "falls"}
 
 
+_MAGNITUDES = {"thousand", "million", "billion", "trillion", "k", "m", "mm", "bn", "b", "t", "percent", "pct"}
 _TOKEN_RAW = re.compile(r"[A-Za-z0-9]+(?:[.'’][A-Za-z0-9]+)*")
 
 
@@ -387,8 +391,9 @@ def template_difference(a: str, b: str, *, min_tokens: int) -> tuple[str, str] |
         seg_b = [rb[j] for j in range(j1, j2) if tb[j] not in _FILLER and tb[j] not in _COMPARATORS]
         if not seg_a or not seg_b:
             continue
-        if all(re.fullmatch(r"m?\d[\d.]*\w*", _canon(t)) for t in seg_a + seg_b):
-            continue  # numbers, dates, strikes: judged by the threshold / period / deadline comparisons
+        if all(re.fullmatch(r"m?\d[\d.]*\w*", _canon(t)) or _canon(t) in _MAGNITUDES for t in seg_a + seg_b):
+            continue  # numbers, dates, strikes ("650 million" / "650M"): judged by the threshold / period / deadline
+            # comparisons
         words_a += seg_a
         words_b += seg_b
     if not (words_a or words_b):
@@ -462,6 +467,10 @@ def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
         if not re.search(r"\bcore\b", other_text, re.I):
             out.append(TermDifference(field="quantity", severity="hard",
                                       detail=f"{side} measures the core figure, the other the headline one"))
+    # what counts as YES: the place that pays, an announcement, cases taken out
+    for cd in compare_conditions(a.conditions, b.conditions, a_yes=a.yes_text or a.rules_text[:600],
+                                 b_yes=b.yes_text or b.rules_text[:600]):
+        out.append(TermDifference(field="quantity", severity=cd.severity, detail=cd.detail, a=cd.a, b=cd.b))
     return out
 
 
