@@ -4,17 +4,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pm_mcp.domain import fees as domain_fees
 from pm_mcp.domain.fees import (
     NO_FEES,
     fee_per_share_upper_bound,
-    kalshi_fee,
-    kalshi_schedule,
+    formula_of,
     order_fee,
-    polymarket_fee,
-    polymarket_schedule,
     raw_fee,
     trade_fee,
 )
+from pm_mcp.domain.models import FeeSchedule
+from pm_mcp.venues.kalshi.fees import FORMULA as KALSHI_FORMULA
+from pm_mcp.venues.kalshi.fees import kalshi_fee, kalshi_schedule
+from pm_mcp.venues.polymarket.fees import FORMULA as POLYMARKET_FORMULA
+from pm_mcp.venues.polymarket.fees import polymarket_fee, polymarket_schedule
 
 
 @pytest.mark.parametrize("price,expected", [("0.50", "1.75"), ("0.10", "0.63"), ("0.01", "0.07")])
@@ -76,3 +79,32 @@ def test_fee_formulas(size, price):
     assert trade_fee(kalshi_schedule(), size, 1 - price) == k
     assert fee_per_share_upper_bound(kalshi_schedule(), price) <= fee_per_share_upper_bound(kalshi_schedule(), D("0.5"))
     assert raw_fee(kalshi_schedule(), size, price) == raw_k
+
+
+def test_the_generic_formulas_by_name_compute_what_the_venues_schedules_do():
+    assert KALSHI_FORMULA.kind == "pq:ceiling:0.01" and POLYMARKET_FORMULA.kind == "pq:half_up:0.00001"
+    for venue_schedule in (kalshi_schedule(), kalshi_schedule(maker_fees=True, multiplier=D("0.5")),
+                           polymarket_schedule(D("0.04")), polymarket_schedule(D("0.25"), D(2), taker_only=False)):
+        formula = formula_of(venue_schedule)
+        generic = venue_schedule.model_copy(update={"kind": formula.kind})
+        for size, price in [(D(100), D("0.5")), (D(1), D("0.01")), (D("0.01"), D("0.01")), (D(37), D("0.43"))]:
+            for maker in (False, True):
+                assert trade_fee(generic, size, price, maker=maker) == trade_fee(venue_schedule, size, price,
+                                                                                 maker=maker)
+    assert formula_of(NO_FEES) is None and formula_of(FeeSchedule(kind="something new")) is None
+
+
+def test_schedules_stored_with_the_venue_as_kind_still_load_and_compute_the_same():
+    # the catalog cache and journaled intents hold FeeSchedule JSON with kind "kalshi" / "polymarket"
+    k = FeeSchedule.model_validate_json('{"kind":"kalshi","taker_rate":"0.07","maker_rate":"0","exponent":"1",'
+                                        '"taker_only":true,"note":null}')
+    assert formula_of(k) == KALSHI_FORMULA and trade_fee(k, D(100), D("0.01")) == D("0.07")
+    p = FeeSchedule.model_validate({"kind": "polymarket", "taker_rate": "0.03"})
+    assert formula_of(p) == POLYMARKET_FORMULA and trade_fee(p, D(1), D("0.01")) == D("0.00030")
+
+
+def test_the_domain_compatibility_builders_equal_the_venue_packages():
+    assert domain_fees.kalshi_schedule() == kalshi_schedule()
+    assert domain_fees.kalshi_schedule(True, D("0.5")) == kalshi_schedule(True, D("0.5"))
+    assert domain_fees.polymarket_schedule(D("0.04")) == polymarket_schedule(D("0.04"))
+    assert domain_fees.polymarket_schedule(D("0.04"), D(2), False) == polymarket_schedule(D("0.04"), D(2), False)

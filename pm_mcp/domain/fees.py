@@ -1,69 +1,118 @@
-"""Trading fees, per venue, exactly as the venues compute them.
+"""Trading fees: generic formulas, named by what they compute. Each venue package builds its own schedule
+(``pm_mcp.venues.<name>.fees``: its rates, its rounding, where its formula is documented); this module only
+computes.
 
-Polymarket (CLOB V2, operator-set at match time): fee = shares x rate x (p x (1 - p)) ** exponent,
-charged to takers only (makers pay 0 and receive a rebate) unless the schedule says otherwise.
-The rate and exponent are per market (Gamma ``feeSchedule``; ``feesEnabled: false`` = 0).
-docs.polymarket.com/trading/fees: "Fees are rounded to 5 decimal places. The smallest fee charged is
-0.00001 pUSD. Anything smaller rounds to zero". The direction is not documented: we round to the
-nearest 0.00001, half up (it differs from any other choice by at most $0.00001).
+One formula covers the venues we trade: fee = size x rate x (p x (1 - p)) ** exponent, the rate the taker's
+or the maker's, and the fee of one order (its fills' raw fees summed) rounded once to the formula's quantum
+in its rounding direction. Its kind names both: ``pq:<rounding>:<quantum>``, e.g. ``pq:ceiling:0.01``
+(rounded up to the cent) or ``pq:half_up:0.00001`` (to the nearest 0.00001, half up). ``none``: no fee.
 
-Kalshi: fee = M x rate x C x P x (1 - P), rate 0.07 for takers, 0.0175 for makers on series that charge
-makers (else 0), M the series fee multiplier (default 1). For a retail (non-direct) account the fee of
-an order is rounded UP to the cent; across several partial fills Kalshi's fee accumulator refunds the
-over-rounding so the order's total converges to the single-fill fee (docs: getting_started/fee_rounding).
-So the fee of a multi-level fill is ceil_to_cent(sum of the raw fees), not the sum of per-level ceilings.
-Published examples at 100 contracts: P=0.50 -> $1.75, P=0.10 -> $0.63, P=0.01 -> raw 0.0693 -> $0.07.
-
-Manifold: no trading fee on bets (mana).
+Schedules stored before the formulas had names (the catalog cache, journaled intents) carry the kind of the
+venue that built them; :data:`LEGACY_KINDS` reads them as the formula they always meant, so they compute
+exactly the same numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+)
+from functools import lru_cache
 
 from pm_mcp.domain.models import FeeSchedule
-
-KALSHI_TAKER_RATE = Decimal("0.07")
-KALSHI_MAKER_RATE = Decimal("0.0175")
-POLYMARKET_FEE_QUANTUM = Decimal("0.00001")
-KALSHI_FEE_QUANTUM = Decimal("0.01")
 
 NO_FEES = FeeSchedule(kind="none")
 
 
-def polymarket_schedule(rate: Decimal, exponent: Decimal = Decimal(1), taker_only: bool = True) -> FeeSchedule:
-    return FeeSchedule(kind="polymarket", taker_rate=rate, maker_rate=Decimal(0) if taker_only else rate,
-                       exponent=exponent, taker_only=taker_only)
+class FeeRateNotTaken(ValueError):
+    """A fee rate was given for a venue whose fees are not set by one."""
+
+PQ = "pq"  # size x rate x (p(1-p))^exponent
+
+_ROUNDINGS = {"half_up": ROUND_HALF_UP, "ceiling": ROUND_CEILING, "floor": ROUND_FLOOR,
+              "half_even": ROUND_HALF_EVEN, "up": ROUND_UP, "down": ROUND_DOWN}
 
 
-def kalshi_schedule(maker_fees: bool = False, multiplier: Decimal = Decimal(1)) -> FeeSchedule:
-    return FeeSchedule(kind="kalshi", taker_rate=KALSHI_TAKER_RATE * multiplier,
-                       maker_rate=(KALSHI_MAKER_RATE * multiplier) if maker_fees else Decimal(0),
-                       taker_only=not maker_fees)
+@dataclass(frozen=True, slots=True)
+class FeeFormula:
+    """How a schedule's fee is computed: the p(1-p) proportional fee, rounded to ``quantum`` (``rounding``:
+    a name of :data:`_ROUNDINGS`) once per order."""
+
+    quantum: Decimal
+    rounding: str
+    name: str = PQ
+
+    @property
+    def kind(self) -> str:
+        return f"{self.name}:{self.rounding}:{self.quantum}"
+
+    def round(self, raw: Decimal) -> Decimal:
+        return raw.quantize(self.quantum, rounding=_ROUNDINGS[self.rounding])
 
 
-def _pq(price: Decimal) -> Decimal:
-    return price * (1 - price)
+def pq_formula(quantum: Decimal | str, rounding: str) -> FeeFormula:
+    if rounding not in _ROUNDINGS:
+        raise ValueError(f"unknown fee rounding {rounding!r}; one of {', '.join(_ROUNDINGS)}")
+    return FeeFormula(Decimal(quantum), rounding)
+
+
+# Kinds stored before the formulas had names: read as the formula their venue always used.
+_OLD_POLYMARKET_KIND, _OLD_KALSHI_KIND = "polymarket", "kalshi"
+LEGACY_KINDS: dict[str, FeeFormula] = {
+    _OLD_POLYMARKET_KIND: pq_formula("0.00001", "half_up"),
+    _OLD_KALSHI_KIND: pq_formula("0.01", "ceiling"),
+}
+
+
+@lru_cache(maxsize=64)
+def _parse_kind(kind: str) -> FeeFormula | None:
+    legacy = LEGACY_KINDS.get(kind)
+    if legacy is not None:
+        return legacy
+    parts = kind.split(":")
+    if len(parts) != 3 or parts[0] != PQ or parts[1] not in _ROUNDINGS:
+        return None  # "none", or a kind this version does not know: no fee (as before)
+    try:
+        return pq_formula(parts[2], parts[1])
+    except ArithmeticError:
+        return None
+
+
+def formula_of(schedule: FeeSchedule) -> FeeFormula | None:
+    """The formula a schedule computes with (None: it charges nothing)."""
+    return _parse_kind(schedule.kind)
+
+
+def pq_schedule(formula: FeeFormula, taker_rate: Decimal, maker_rate: Decimal = Decimal(0), *,
+                exponent: Decimal = Decimal(1), taker_only: bool = True, kind: str | None = None) -> FeeSchedule:
+    """A schedule of the p(1-p) formula. ``kind`` defaults to the formula's name; a venue may still label
+    its schedules with its legacy kind (an alias of the same formula in :data:`LEGACY_KINDS`)."""
+    name = kind or formula.kind
+    if _parse_kind(name) != formula:
+        raise ValueError(f"fee kind {name!r} does not compute {formula.kind}")
+    return FeeSchedule(kind=name, taker_rate=taker_rate, maker_rate=maker_rate, exponent=exponent,
+                       taker_only=taker_only)
 
 
 def _factor(price: Decimal, exponent: Decimal) -> Decimal:
-    base = _pq(price)
+    base = price * (1 - price)
     return base if exponent == 1 else base ** exponent
 
 
-def polymarket_fee(shares: Decimal, price: Decimal, rate: Decimal, exponent: Decimal = Decimal(1)) -> Decimal:
-    """shares x rate x (p(1-p))^exponent, rounded to 0.00001 pUSD (half up)."""
-    if shares <= 0 or rate <= 0:
+def pq_fee(formula: FeeFormula, size: Decimal, price: Decimal, rate: Decimal,
+           exponent: Decimal = Decimal(1)) -> Decimal:
+    """size x rate x (p(1-p))^exponent, rounded by ``formula``."""
+    if size <= 0 or rate <= 0:
         return Decimal(0)
-    return (shares * rate * _factor(price, exponent)).quantize(POLYMARKET_FEE_QUANTUM, rounding=ROUND_HALF_UP)
-
-
-def kalshi_fee(contracts: Decimal, price: Decimal, rate: Decimal = KALSHI_TAKER_RATE) -> Decimal:
-    """rate x C x P x (1-P), rounded UP to the cent (retail account)."""
-    if contracts <= 0 or rate <= 0:
-        return Decimal(0)
-    return (rate * contracts * _pq(price)).quantize(KALSHI_FEE_QUANTUM, rounding=ROUND_CEILING)
+    return formula.round(size * rate * _factor(price, exponent))
 
 
 def _rate(schedule: FeeSchedule, maker: bool) -> Decimal:
@@ -74,28 +123,21 @@ def raw_fee(schedule: FeeSchedule, size: Decimal, price: Decimal, *, maker: bool
     """The unrounded fee for ``size`` at ``price`` (sum these over the fills of one order, then
     :func:`round_fee` once)."""
     rate = _rate(schedule, maker)
-    if size <= 0 or rate <= 0:
+    if size <= 0 or rate <= 0 or formula_of(schedule) is None:
         return Decimal(0)
-    if schedule.kind == "polymarket":
-        return size * rate * _factor(price, schedule.exponent)
-    if schedule.kind == "kalshi":
-        return rate * size * _pq(price)
-    return Decimal(0)
+    return size * rate * _factor(price, schedule.exponent)
 
 
 def round_fee(schedule: FeeSchedule, raw: Decimal) -> Decimal:
     """Round a (summed) raw fee the way the venue charges it."""
-    if raw <= 0:
+    formula = formula_of(schedule)
+    if raw <= 0 or formula is None:
         return Decimal(0)
-    if schedule.kind == "polymarket":
-        return raw.quantize(POLYMARKET_FEE_QUANTUM, rounding=ROUND_HALF_UP)
-    if schedule.kind == "kalshi":
-        return raw.quantize(KALSHI_FEE_QUANTUM, rounding=ROUND_CEILING)
-    return Decimal(0)
+    return formula.round(raw)
 
 
 def trade_fee(schedule: FeeSchedule, size: Decimal, price: Decimal, *, maker: bool = False) -> Decimal:
-    """The fee in USD for one fill of ``size`` shares/contracts at ``price`` under ``schedule``."""
+    """The fee in the market's currency for one fill of ``size`` shares/contracts at ``price``."""
     return round_fee(schedule, raw_fee(schedule, size, price, maker=maker))
 
 
@@ -107,3 +149,17 @@ def order_fee(schedule: FeeSchedule, fills: Iterable[tuple[Decimal, Decimal]], *
 def fee_per_share_upper_bound(schedule: FeeSchedule, price: Decimal) -> Decimal:
     """Unrounded taker fee per share at ``price`` (for break-even maths and budget estimates)."""
     return raw_fee(schedule, Decimal(1), price)
+
+
+# --- compatibility: the venue packages own these (pm_mcp.venues.polymarket.fees, pm_mcp.venues.kalshi.fees).
+# Kept for the modules that still import them from here (the venues' parse modules, tests, tools/bench);
+# tests/test_fees.py checks they build exactly the venue packages' schedules.
+def polymarket_schedule(rate: Decimal, exponent: Decimal = Decimal(1), taker_only: bool = True) -> FeeSchedule:
+    return pq_schedule(LEGACY_KINDS[_OLD_POLYMARKET_KIND], rate, Decimal(0) if taker_only else rate,
+                       exponent=exponent, taker_only=taker_only, kind=_OLD_POLYMARKET_KIND)
+
+
+def kalshi_schedule(maker_fees: bool = False, multiplier: Decimal = Decimal(1)) -> FeeSchedule:
+    return pq_schedule(LEGACY_KINDS[_OLD_KALSHI_KIND], Decimal("0.07") * multiplier,
+                       (Decimal("0.0175") * multiplier) if maker_fees else Decimal(0),
+                       taker_only=not maker_fees, kind=_OLD_KALSHI_KIND)
