@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, Threshold
-from pm_mcp.domain.rules.terms import compare_terms
+from pm_mcp.domain.rules.terms import canon_tokens, compare_terms
 
 Verdict = Literal["equivalent", "not_equivalent", "uncertain"]
 
@@ -254,7 +254,13 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
     # the same contract (rule text, question and label): unknown fields settle identically on both sides.
     # The same rule text under another question or label is a template filled twice: nothing is implied.
     identical = same_contract
-    if not identical and a.text_hash and a.text_hash == b.text_hash and not any(
+    both_asked = a.terms is not None and b.terms is not None and \
+        (a.terms.question_text.strip() or a.terms.label) and (b.terms.question_text.strip() or b.terms.label)
+    if not identical and a.text_hash and a.text_hash == b.text_hash and not both_asked:
+        identical = True  # one side is the text alone: the text is the whole contract (terms compared above)
+    elif not identical and a.text_hash and a.text_hash == b.text_hash and _same_question(a, b):
+        identical = True  # one text, and two questions that say the same words ("4%" / "4.0%", "Nov" / "November")
+    elif not identical and a.text_hash and a.text_hash == b.text_hash and not any(
             d.field == "subject" and d.severity == "hard" for d in diffs):
         diffs.append(Difference(field="subject", severity="soft",
                                 detail="the same rule text under another question or label: the rules say "
@@ -315,6 +321,31 @@ def _last_day(x: RuleAnalysis, d) -> date | None:
             _BEFORE.search(text[max(0, d.span.start - 40):d.span.start]):
         return d.date - timedelta(days=1)
     return d.date
+
+
+_QUESTION_FILLER = {"will", "the", "a", "an", "be", "in", "for", "on", "at", "of", "by", "is", "does", "do", "to"}
+
+
+def _question_words(x: RuleAnalysis) -> list[str]:
+    t = x.terms
+    if t is None:
+        return []
+    out = []
+    for w in canon_tokens(f"{t.question_text} {t.label or ''}"):
+        if w in _QUESTION_FILLER:
+            continue
+        try:
+            w = f"{Decimal(w).normalize():f}"
+        except ArithmeticError:
+            pass
+        out.append(w)
+    return sorted(out)
+
+
+def _same_question(a: RuleAnalysis, b: RuleAnalysis) -> bool:
+    """The two questions (and labels) say the same words, numbers and months compared by value."""
+    wa, wb = _question_words(a), _question_words(b)
+    return bool(wa) and wa == wb
 
 
 def _both_unknown(a: RuleAnalysis, b: RuleAnalysis, f: str) -> bool:

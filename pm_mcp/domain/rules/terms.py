@@ -31,7 +31,7 @@ from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, 
 
 Part = Literal["rules", "title", "label"]
 
-__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key"]
+__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key", "canon_tokens"]
 
 _MONTHS = {"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
            "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
@@ -363,8 +363,12 @@ def _canon(t: str) -> str:
     return _ALIAS.get(t, t)
 
 
-def _canon_tokens(text: str) -> list[str]:
+def canon_tokens(text: str) -> list[str]:
+    """The words of ``text`` in one spelling: lower case, aliases to their first name, months as m1..m12."""
     return [_canon(t) for t in _TOKEN_RAW.findall(text)]
+
+
+_canon_tokens = canon_tokens
 
 
 def template_difference(a: str, b: str, *, min_tokens: int) -> tuple[str, str] | None:
