@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # how amounts in each currency are written: one map, in pm_mcp.domain.money (re-exported here)
 from pm_mcp.domain.money import CURRENCY_SYMBOLS, currency_symbol  # noqa: F401
 
-VenueName = str  # "polymarket" | "kalshi" | "manifold"
+VenueName = str  # a venue's name in pm_mcp.venues.registry.VENUES
 
 
 
