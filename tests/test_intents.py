@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pm_mcp.domain.fees import kalshi_schedule, polymarket_schedule
 from pm_mcp.domain.intents import (
     IntentError,
     IntentStatus,
@@ -18,13 +17,16 @@ from pm_mcp.domain.intents import (
 )
 from pm_mcp.domain.models import Market, MarketStatus, Outcome
 from pm_mcp.domain.policy import PolicyCheck
+from pm_mcp.venues.kalshi.fees import kalshi_schedule
+from pm_mcp.venues.polymarket.fees import polymarket_schedule
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 OK = PolicyCheck(ok=True)
 
 
 def kalshi_market(**kw) -> Market:
-    base = dict(id="KXFEDDEC-25", venue="kalshi", title="Fed cuts in December", event_id="KXFED",
+    base = dict(id="KXFEDDEC-25", venue="kalshi", venue_name="Kalshi", title="Fed cuts in December",
+                event_id="KXFED",
                 outcomes=[Outcome(label="Yes", ticker="KXFEDDEC-25", side="yes"),
                           Outcome(label="No", ticker="KXFEDDEC-25", side="no")],
                 status=MarketStatus.OPEN, tick_size=D("0.01"), min_order_size=D(1), size_step=D(1), fees=kalshi_schedule(),
@@ -34,7 +36,8 @@ def kalshi_market(**kw) -> Market:
 
 
 def poly_market(**kw) -> Market:
-    base = dict(id="5123", venue="polymarket", title="Will it rain?", event_id="ev1",
+    base = dict(id="5123", venue="polymarket", venue_name="Polymarket", title="Will it rain?",
+                event_id="ev1",
                 outcomes=[Outcome(label="Yes", token_id="111"), Outcome(label="No", token_id="222")],
                 status=MarketStatus.OPEN, tick_size=D("0.001"), min_order_size=D(5),
                 fees=polymarket_schedule(D("0.04")))

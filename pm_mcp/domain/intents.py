@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pm_mcp.domain.fees import trade_fee
+from pm_mcp.domain.fees import fee_per_share_upper_bound, trade_fee
 from pm_mcp.domain.models import FeeSchedule, Market, MarketStatus
 from pm_mcp.domain.money import (
     CURRENCY_SYMBOLS,
@@ -39,8 +39,6 @@ from pm_mcp.domain.money import (
 )
 from pm_mcp.domain.policy import PolicyCheck
 
-VENUE_NAMES = {"polymarket": "Polymarket", "kalshi": "Kalshi", "manifold": "Manifold"}
-CURRENCY = {"manifold": "M$"}  # everything else is USD ($); Manifold trades play money (mana)
 TIME_IN_FORCE = ("GTC", "GTD", "FOK", "FAK")
 
 
@@ -74,11 +72,12 @@ def stored_currency(data: dict | None, venue: str) -> str:
 
 def currency(currency_or_venue: str) -> str:
     """The symbol amounts are written with: '$' for USD, 'M$' for mana. Takes a currency code (what markets
-    and legs carry) or, for older callers, a venue name."""
+    and legs carry) or, for older callers, a venue name (read as the currency its records had before they
+    carried one)."""
     code = (currency_or_venue or "").upper()
-    if code in CURRENCY_SYMBOLS:
-        return CURRENCY_SYMBOLS[code]
-    return CURRENCY.get(currency_or_venue, "$")
+    if code not in CURRENCY_SYMBOLS:
+        code = _LEGACY_CURRENCY.get(currency_or_venue, "USD")
+    return CURRENCY_SYMBOLS[code]
 
 
 def money(amount: Decimal, venue: str = "", *, up: bool = False) -> str:
@@ -249,24 +248,14 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
     if (size is None) == (stake is None):
         raise IntentError("give exactly one of size (shares) or stake (USD to spend incl. fees)")
     if size is not None:
-        try:
-            want = to_decimal(size, "size")
-        except MoneyError as exc:
-            raise IntentError(str(exc)) from None
-        if want <= 0:
-            raise IntentError(f"size must be positive (shares), got {want}")
+        want = _positive(size, "size", "positive (shares)")
         qty = floor_to(want, step)
         if qty != want:
             notes.append(f"size {_num(want)} floored to the venue's {_num(step)} step: {_num(qty)}")
     else:
         if side != "buy":
             raise IntentError("a stake (USD to spend) only applies to a buy; give the number of shares to sell as size")
-        try:
-            budget = to_decimal(stake, "stake")
-        except MoneyError as exc:
-            raise IntentError(str(exc)) from None
-        if budget <= 0:
-            raise IntentError(f"stake must be a positive amount, got {budget}")
+        budget = _positive(stake, "stake", "a positive amount")
         unit = limit + _unit_fee(schedule, limit)
         qty = floor_to(budget / unit, step)
         while qty > 0 and leg_cost(side, schedule, qty, limit)[2] > budget:
@@ -286,7 +275,7 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
     else:
         loss = qty - gross + fees  # you hand over shares worth up to $1 each for the limit price
         payout = gross - fees
-    venue_name = market.venue_name or VENUE_NAMES.get(market.venue, market.venue)
+    venue_name = market.venue_name or market.venue  # every adapter sets the display name
     shown_size = _num(qty)
     if side == "buy":
         plain = (f"Buy {shown_size} {o.label} shares of '{market.title}' on {venue_name} at no more than "
@@ -304,9 +293,18 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
                     close_time=market.close_time, plain=plain, notes=notes, currency=market.currency)
 
 
-def _unit_fee(schedule: FeeSchedule, price: Decimal) -> Decimal:
-    from pm_mcp.domain.fees import fee_per_share_upper_bound
+def _positive(value: object, what: str, must_be: str) -> Decimal:
+    """``value`` as a Decimal above zero, or an IntentError naming ``what`` ("size must be positive ...")."""
+    try:
+        d = to_decimal(value, what)
+    except MoneyError as exc:
+        raise IntentError(str(exc)) from None
+    if d <= 0:
+        raise IntentError(f"{what} must be {must_be}, got {d}")
+    return d
 
+
+def _unit_fee(schedule: FeeSchedule, price: Decimal) -> Decimal:
     return fee_per_share_upper_bound(schedule, price)
 
 

@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from pm_mcp.domain.intents import VENUE_NAMES, IntentStatus, money, price_text
+from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.untrusted import clean_block, clean_inline, quote_inline
 from pm_mcp.execution import presence, summary
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 from pm_mcp.execution.journal import IntentRecord
+from pm_mcp.venues.registry import display_name
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,18 @@ class _LoopbackPages:
                      body: bytes) -> tuple[int, str, dict[str, str] | None]:
         raise NotImplementedError
 
+    def _our_path(self, method: str, target: str,
+                  headers: dict[str, str]) -> tuple[tuple[int, str, dict[str, str] | None] | None, list[str]]:
+        """What every page route checks first: the Host (403), our static script (served here); else the
+        path's segments for the page's own routing. Returns (the answer when already decided, segments)."""
+        if not self._host_ok(headers):
+            return (403, _page("Forbidden", "<p>Wrong host.</p>"), None), []
+        path = target.split("?", 1)[0]
+        static = self._static(method, path)
+        if static is not None:
+            return static, []
+        return None, [s for s in path.split("/") if s]
+
     def _after_response(self) -> None:
         """Called once an answer has been written (the enrolment server stops after its last one)."""
 
@@ -305,13 +318,9 @@ class ApprovalServer(_LoopbackPages):
 
     async def _route(self, method: str, target: str, headers: dict[str, str],
                      body: bytes) -> tuple[int, str, dict[str, str] | None]:
-        if not self._host_ok(headers):
-            return 403, _page("Forbidden", "<p>Wrong host.</p>"), None
-        path = target.split("?", 1)[0]
-        static = self._static(method, path)
-        if static is not None:
-            return static
-        segs = [s for s in path.split("/") if s]
+        answer, segs = self._our_path(method, target, headers)
+        if answer is not None:
+            return answer
         if len(segs) < 2 or segs[0] != "i" or len(segs) > 3:
             return 404, _page("Not found", "<p>No such page.</p>"), None
         token = segs[1]
@@ -469,13 +478,9 @@ class EnrolmentServer(_LoopbackPages):
 
     async def _route(self, method: str, target: str, headers: dict[str, str],
                      body: bytes) -> tuple[int, str, dict[str, str] | None]:
-        if not self._host_ok(headers):
-            return 403, _page("Forbidden", "<p>Wrong host.</p>"), None
-        path = target.split("?", 1)[0]
-        static = self._static(method, path)
-        if static is not None:
-            return static
-        segs = [s for s in path.split("/") if s]
+        answer, segs = self._our_path(method, target, headers)
+        if answer is not None:
+            return answer
         if len(segs) not in (2, 3) or segs[0] != "e" or not hmac.compare_digest(segs[1], self.token) \
                 or self._finished:
             return 404, _page("Not found", "<p>No such page (each enrolment page works once).</p>"), None
@@ -673,11 +678,11 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
     out.append("<table><tr><th>leg</th><th>venue</th><th>market id</th><th>outcome</th><th>side</th><th>limit</th>"
                "<th>size</th><th>worst-case cost</th></tr>")
     for i, leg in enumerate(it.legs, 1):
-        out.append(f"<tr><td>{i}</td><td>{e(VENUE_NAMES.get(leg.venue, leg.venue))}</td>"
+        out.append(f"<tr><td>{i}</td><td>{e(display_name(leg.venue))}</td>"
                    f"<td><small>{e(clean_inline(leg.market_id, 100))}</small></td>"
                    f"<td>{e(quote_inline(leg.outcome, summary.OUTCOME_LIMIT))}</td><td>{e(leg.side)}</td>"
-                   f"<td>{e(price_text(leg.limit_price, leg.venue))}</td><td>{e(format(leg.size, 'f'))}</td>"
-                   f"<td>{e(money(leg.worst_case_cost, leg.venue, up=True))}</td></tr>")
+                   f"<td>{e(price_text(leg.limit_price, leg.currency))}</td><td>{e(format(leg.size, 'f'))}</td>"
+                   f"<td>{e(money(leg.worst_case_cost, leg.currency, up=True))}</td></tr>")
     out.append("</table>")
     if it.forecast_p is not None:
         out.append(f"<p>Forecast behind it (from the assistant): {e(str(it.forecast_p))}, source "

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from pm_mcp.domain.intents import VENUE_NAMES, Intent, OrderLeg, money, price_text
+from pm_mcp.domain.intents import Intent, OrderLeg, money, price_text
 from pm_mcp.domain.money import normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline
+from pm_mcp.venues.registry import display_name
 
 TITLE_LIMIT = 120
 OUTCOME_LIMIT = 60
@@ -44,12 +45,12 @@ def leg_line(leg: OrderLeg) -> str:
     shares = f"{word} shares" if word else "shares of the outcome quoted below"
     bound = "no more than" if leg.side == "buy" else "no less than"
     tif = "" if leg.time_in_force == "GTC" else f", {leg.time_in_force}"
-    return (f"{leg.side.upper()} {_size(leg)} {shares} at {bound} {price_text(leg.limit_price, leg.venue)} each "
+    return (f"{leg.side.upper()} {_size(leg)} {shares} at {bound} {price_text(leg.limit_price, leg.currency)} each "
             f"(limit{tif})")
 
 
 def cost_line(it: Intent) -> str:
-    v = it.venue
+    v = it.legs[0].currency
     cost, fees, loss = (money(it.worst_case_cost, v, up=True), money(it.fees, v, up=True),
                         money(it.worst_case_loss, v, up=True))
     if it.is_bundle:
@@ -65,7 +66,7 @@ def cost_line(it: Intent) -> str:
 def where_line(it: Intent) -> str:
     venues = []
     for leg in it.legs:
-        name = VENUE_NAMES.get(leg.venue, leg.venue)
+        name = display_name(leg.venue)
         if name not in venues:
             venues.append(name)
     return (f"Venue: {', '.join(venues)} · expires {it.expires_at.astimezone(UTC).strftime('%H:%M:%S UTC')} · "
@@ -77,7 +78,7 @@ def order_lines(it: Intent) -> list[str]:
     lines = [headline(it)]
     if it.is_bundle:
         for i, leg in enumerate(it.legs, 1):
-            lines.append(f"Leg {i} on {VENUE_NAMES.get(leg.venue, leg.venue)}: {leg_line(leg)}")
+            lines.append(f"Leg {i} on {display_name(leg.venue)}: {leg_line(leg)}")
     else:
         lines.append(leg_line(it.legs[0]))
     lines.append(cost_line(it))
