@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 
 from pydantic import BaseModel, Field
 
@@ -324,11 +325,16 @@ def solve_bundle(legs: Sequence[LegBook], states: Sequence[str], *, minted: Deci
     if size > cap or size <= 0:
         return None
 
+    priced_at: dict[str, tuple[Decimal, _Priced] | None] = {}
+
     def exact_profit(q: Decimal) -> tuple[Decimal, _Priced] | None:
-        p = price_bundle(legs, q, minted)
-        if p is None:
-            return None
-        return q * guaranteed - p.cash, p
+        # each size is priced once (the capacity is asked for again after the size and the search); keyed
+        # by its text, so 5 and 5.00 stay apart as they would be priced apart
+        key = str(q)
+        if key not in priced_at:
+            p = price_bundle(legs, q, minted)
+            priced_at[key] = None if p is None else (q * guaranteed - p.cash, p)
+        return priced_at[key]
 
     got = exact_profit(size)
     if got is None or got[0] <= 0:
@@ -362,23 +368,36 @@ def solve_bundle(legs: Sequence[LegBook], states: Sequence[str], *, minted: Deci
 def worst_case_one_leg_fails(legs: Sequence[ArbLeg], states: Sequence[str], minted: Decimal = ZERO,
                              size: Decimal = ZERO) -> tuple[Decimal, str | None]:
     """If every leg but one fills (at its priced cost) and that one does not: the lowest P&L over
-    states, minimised over which leg fails."""
+    states, minimised over which leg fails. Linear in the legs: the payoff of the whole bundle less the
+    missing leg's (every leg has the bundle's size), and the cash of the legs before it plus the legs
+    after it (the same exact Decimal sum, with the same exponent, as adding up the other legs one by one)."""
+    base = minted * size
+    pay_all = dict.fromkeys(states, base)
+    cash: list[Decimal] = []
+    taken: list[tuple[Decimal, frozenset[str]]] = []
+    for leg in legs:
+        cash.append((leg.cost + leg.fees) if leg.side == "buy" else (leg.fees - leg.cost))
+        paid = leg.size if leg.side == "buy" else -leg.size
+        pays = frozenset(leg.pays_in).intersection(pay_all)
+        for s in pays:
+            pay_all[s] += paid
+        taken.append((paid, pays))
+    after: list[Decimal | None] = [None] * len(legs)  # the cash of the legs after leg j (None: no leg after it)
+    run: Decimal | None = None
+    for j in range(len(legs) - 1, -1, -1):
+        after[j] = run
+        run = cash[j] if run is None else cash[j] + run
     worst: Decimal | None = None
     which: str | None = None
+    before = base
     for j, missing in enumerate(legs):
-        cash = minted * size
-        payoff = {s: minted * size for s in states}
-        for i, leg in enumerate(legs):
-            if i == j:
-                continue
-            sign = ONE if leg.side == "buy" else -ONE
-            cash += (leg.cost + leg.fees) if leg.side == "buy" else (leg.fees - leg.cost)
-            for s in states:
-                if s in leg.pays_in:
-                    payoff[s] += sign * leg.size
-        pnl = min(payoff.values()) - cash
+        paid, pays = taken[j]
+        rest = after[j]
+        others = before if rest is None else before + rest
+        pnl = min((v - paid if s in pays else v) for s, v in pay_all.items()) - others
         if worst is None or pnl < worst:
             worst, which = pnl, f"{missing.venue} {missing.market_title} {missing.outcome} ({missing.side})"
+        before += cash[j]
     return (worst if worst is not None else ZERO), which
 
 
@@ -655,12 +674,22 @@ def member_labels(markets: Sequence[Market]) -> dict[str, str]:
 
 def dutch_book_quick_check(s: ExclusiveSet) -> tuple[bool, bool]:
     """Necessary conditions at the top of the books (fees and depth only make them harder): (YES asks
-    sum < 1, YES bids sum > 1). Cheap enough for a catalog-wide scan."""
-    asks = [m.best_ask for m in s.members]
-    bids = [m.best_bid for m in s.members]
-    buy_yes = None not in asks and sum(asks, ZERO) < ONE  # type: ignore[arg-type]
-    buy_no = None not in bids and sum(bids, ZERO) > ONE  # type: ignore[arg-type]
+    sum < 1, YES bids sum > 1); a member without a quote fails its side. Cheap enough for a catalog-wide
+    scan: the sums run in C (``sum`` over ``map``), and a missing quote (None) stops one with a TypeError
+    (no comparison of each Decimal with None, which costs two isinstance checks per member)."""
+    try:
+        buy_yes = sum(map(_BEST_ASK, s.members), ZERO) < ONE
+    except TypeError:
+        buy_yes = False
+    try:
+        buy_no = sum(map(_BEST_BID, s.members), ZERO) > ONE
+    except TypeError:
+        buy_no = False
     return buy_yes, buy_no
+
+
+_BEST_ASK = attrgetter("best_ask")
+_BEST_BID = attrgetter("best_bid")
 
 
 def detect_dutch_book(s: ExclusiveSet, *, now: datetime, max_size: Decimal | None = None,

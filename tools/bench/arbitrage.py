@@ -3,6 +3,7 @@
     .venv/bin/python tools/bench/arbitrage.py            # both benchmarks
     .venv/bin/python tools/bench/arbitrage.py dutch      # Dutch-book scan only
     .venv/bin/python tools/bench/arbitrage.py match      # cross-venue matching only
+    .venv/bin/python tools/bench/arbitrage.py dutch --baseline REV --pairs 9   # before/after: REV vs this tree
 
 1. Dutch-book scan: 3,000 mutually exclusive events with 30,000 outcomes (10 per event), each outcome
    with a 4-level YES book, Polymarket fees on half the events; 12 Dutch books planted (8 buy-every-YES,
@@ -32,7 +33,9 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+# a worker of a paired run imports pm_mcp from the checkout it is given (--source DIR) instead of this tree's
+SOURCE = Path(sys.argv[sys.argv.index("--source") + 1]).resolve() if "--source" in sys.argv[:-1] else ROOT
+sys.path.insert(0, str(SOURCE))
 
 from pm_mcp.domain.arbitrage import (  # noqa: E402
     ExclusiveSet,
@@ -312,11 +315,102 @@ def bench_match(repeats: int = 5) -> dict:
             "real_pairs_found": f"{sum(real_hits)}/{len(real_hits)}", "repeats": repeats}
 
 
+# ----------------------------------------------------------------------------- paired before/after
+
+
+def worker() -> None:
+    """One tree's side of a paired run: builds the sets once, then answers "scan N" lines on stdin with the
+    N scan times and a digest of what the scan found (the two trees must find the same)."""
+    sets, _ = dutch_sets()
+    scan_dutch_books(sets, now=NOW)
+    print(json.dumps({"ready": str(SOURCE)}), flush=True)
+    for line in sys.stdin:
+        n = int(line.split()[1])
+        times, cpu, found = [], [], []
+        for _ in range(n):
+            gc.collect()
+            t0, c0 = time.perf_counter(), time.process_time()
+            found = scan_dutch_books(sets, now=NOW)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        digest = [[o.id, str(o.size), str(o.capacity), str(o.profit), str(o.cost)] for o in found]
+        print(json.dumps({"times": times, "cpu": cpu, "found": digest}), flush=True)
+
+
+def paired(rev: str, pairs: int, per_run: int = 5) -> None:
+    """Before/after in one run: ``rev`` checked out into a git worktree (tools/bench/.work/) against this
+    tree, one worker process each (the sets built once per worker); the pairs interleaved, and who goes
+    first alternating, so machine load hits both alike. A pair compares the median of ``per_run`` scans."""
+    import os
+    import subprocess
+
+    base = Path(__file__).resolve().parent / ".work" / f"arb-baseline-{rev[:12]}"
+    if not base.exists():
+        subprocess.run(["git", "worktree", "add", "-f", "--detach", str(base), rev], cwd=str(ROOT), check=True,
+                       capture_output=True)
+    me = Path(__file__).resolve()
+    procs = {name: subprocess.Popen([sys.executable, str(me), "--worker", "--source", str(src)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(src))
+             for name, src in (("before", base), ("after", ROOT))}
+    for p in procs.values():
+        json.loads(p.stdout.readline())
+
+    def run(name: str, n: int) -> dict:
+        p = procs[name]
+        p.stdin.write(f"scan {n}\n")
+        p.stdin.flush()
+        return json.loads(p.stdout.readline())
+
+    for name in procs:  # warm-up
+        run(name, 3)
+    before, after, ratios, cpu_b, cpu_a = [], [], [], [], []
+    same = True
+    for i in range(pairs):
+        order = ("before", "after") if i % 2 == 0 else ("after", "before")
+        got = {name: run(name, per_run) for name in order}
+        same = same and got["before"]["found"] == got["after"]["found"]
+        b, a = (statistics.median(got[k]["times"]) for k in ("before", "after"))
+        before.append(b)
+        after.append(a)
+        ratios.append(a / b)
+        cpu_b.append(statistics.median(got["before"]["cpu"]))
+        cpu_a.append(statistics.median(got["after"]["cpu"]))
+        print(f"pair {i + 1}: before {b * 1000:.1f} ms, after {a * 1000:.1f} ms, ratio {a / b:.3f} (CPU "
+              f"{cpu_b[-1] * 1000:.1f} / {cpu_a[-1] * 1000:.1f} ms)", flush=True)
+    for p in procs.values():
+        p.stdin.close()
+        p.wait(timeout=60)
+    print("dutch_book_scan_paired", json.dumps({
+        "baseline": rev, "pairs": pairs, "scans_per_pair_side": per_run,
+        "median_before_ms": round(statistics.median(before) * 1000, 1),
+        "median_after_ms": round(statistics.median(after) * 1000, 1),
+        "median_ratio": round(statistics.median(ratios), 3),
+        "median_cpu_before_ms": round(statistics.median(cpu_b) * 1000, 1),
+        "median_cpu_after_ms": round(statistics.median(cpu_a) * 1000, 1), "same_opportunities": same,
+        "found": len(got["after"]["found"]), "load": [round(x, 2) for x in os.getloadavg()]}))
+
+
 def main(argv: list[str]) -> None:
+    import argparse
     import os
 
-    what = set(argv) or {"dutch", "match"}
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", nargs="*", help="dutch and/or match (default: both)")
+    ap.add_argument("--baseline", help="a git revision to compare the Dutch-book scan with (paired, interleaved)")
+    ap.add_argument("--pairs", type=int, default=9)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--source", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        return worker()
     print("load average", os.getloadavg(), "cores", os.cpu_count())
+    if args.baseline:
+        if args.pairs < 9:
+            ap.error("--pairs must be >= 9")
+        return paired(args.baseline, args.pairs)
+    what = set(args.what) or {"dutch", "match"}
+    if what - {"dutch", "match"}:
+        ap.error(f"unknown benchmark(s) {sorted(what - {'dutch', 'match'})}: choose dutch, match")
     if "dutch" in what:
         print("dutch_book_scan", json.dumps(bench_dutch(), default=str))
     if "match" in what:
