@@ -28,6 +28,7 @@ class VenueError(Exception):
     def __init__(self, venue: str, message: str, *, status: int | None = None, retryable: bool = False):
         super().__init__(f"{venue}: {message}")
         self.venue = venue
+        self.message = message  # the sentence without the venue prefix
         self.status = status
         self.retryable = retryable
 

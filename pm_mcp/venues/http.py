@@ -217,7 +217,7 @@ class VenueHttp:
                     return await attempt()
         except _Retryable as exc:
             err = exc.error
-            raise type(err)(err.venue, _strip_venue(err) + f" (gave up after {self.attempts} attempts)",
+            raise type(err)(err.venue, err.message + f" (gave up after {self.attempts} attempts)",
                             status=err.status, retryable=True) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -412,8 +412,3 @@ def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text[:120]
 
-
-def _strip_venue(err: VenueError) -> str:
-    text = str(err)
-    prefix = f"{err.venue}: "
-    return text[len(prefix):] if text.startswith(prefix) else text

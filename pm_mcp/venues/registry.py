@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from pm_mcp.lazy_exports import lazy_exports
 from pm_mcp.venues.base import LiveSetupError, doctor_check
 
 
@@ -70,6 +71,15 @@ def display_name(venue: str | None) -> str:
     return (entry.display_name or entry.name) if entry is not None else venue
 
 
+def package_exports(package: str, extra: dict[str, str] | None = None) -> tuple[list[str], Any]:
+    """``(__all__, __getattr__)`` of a venue package (``package`` is its ``__name__``): the data adapter and
+    the live broker its entry names, the three setup functions and ``extra`` (name -> module), each loaded
+    on first use."""
+    entry = next(v for v in VENUES.values() if v.package == package)
+    return lazy_exports(package, {entry.adapter_class: "client", entry.broker_class: "broker", "make_broker": "setup",
+                                  "live_checks": "setup", "credential_checks": "setup", **(extra or {})})
+
+
 def venue_of_host(host: str) -> str | None:
     return _HOSTS.get(host.lower())
 
@@ -108,4 +118,4 @@ def credential_checks(settings: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-__all__ = ["VenueEntry", "VENUES", "display_name", "venue_of_host", "make_live_broker", "live_checks", "credential_checks"]
+__all__ = ["VenueEntry", "VENUES", "display_name", "package_exports", "venue_of_host", "make_live_broker", "live_checks", "credential_checks"]

@@ -10,13 +10,6 @@
 The names below load their module on first use (the server starts without importing a venue).
 """
 
-from pm_mcp.lazy_exports import lazy_exports
+from pm_mcp.venues.registry import package_exports
 
-__all__, __getattr__ = lazy_exports(__name__, {
-    "KalshiAdapter": "client",
-    "KalshiBroker": "broker",
-    "make_broker": "setup",
-    "live_checks": "setup",
-    "credential_checks": "setup",
-    "kalshi_base_url": "setup",
-})
+__all__, __getattr__ = package_exports(__name__, {"kalshi_base_url": "setup"})

@@ -18,22 +18,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from pm_mcp.domain.money import decimal_or_none
-from pm_mcp.venues.base import (
-    Fill,
-    NotFound,
-    OrderRejected,
-    OrderRequest,
-    OrderSide,
-    OrderState,
-    OrderStatus,
-    TimeInForce,
-    UnknownOrderState,
-    VenueError,
-    explain_rejection,
-)
+from pm_mcp.domain.orders import Fill, OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.venues.base import NotFound, OrderRejected, UnknownOrderState, VenueError
 from pm_mcp.venues.kalshi.signing import KalshiKey, auth_headers
-from pm_mcp.venues.send_journal import OrderJournal
+from pm_mcp.venues.live_broker import LiveBroker, fill_totals
+from pm_mcp.venues.live_broker import amount as _dec
 
 log = logging.getLogger(__name__)
 VENUE = "kalshi"
@@ -55,15 +44,6 @@ _REJECTIONS = [
 ]
 
 
-def explain(code: str, message: str) -> str:
-    return explain_rejection("Kalshi rejected the order", _REJECTIONS, f"{code} {message}", message or code)
-
-
-def _dec(x: Any) -> Decimal:
-    """A venue amount, 0 when absent or unreadable."""
-    return decimal_or_none(x) or Decimal(0)
-
-
 def _err(resp) -> tuple[str, str]:
     try:
         body = resp.json()
@@ -77,17 +57,18 @@ def _err(resp) -> tuple[str, str]:
     return "", str(body)[:200]
 
 
-class KalshiBroker:
+class KalshiBroker(LiveBroker):
     venue = VENUE
-    mode = "live"
+    rejections = _REJECTIONS
 
     def __init__(self, *, http, key_id: str, key: KalshiKey, journal=None):
-
-        self.http = http  # VenueHttp at .../trade-api/v2
+        super().__init__(http=http, journal=journal)  # VenueHttp at .../trade-api/v2
         self.key_id = key_id
         self.key = key
-        self.journal = journal or OrderJournal()
         self._prefix = urlsplit(http.base_url).path.rstrip("/")  # "/trade-api/v2": part of the signed path
+
+    def _explain(self, code: str, message: str) -> str:
+        return self.explain(f"{code} {message}", message or code)
 
     async def _req(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                    expect: tuple[int, ...] = (), retry: bool | None = None):
@@ -99,19 +80,14 @@ class KalshiBroker:
         resp = await self._req("GET", path, params=params, expect=(401, 403))
         if resp.status_code in (401, 403):
             code, msg = _err(resp)
-            raise VenueError(VENUE, explain(code or "authentication", msg).replace("rejected the order",
+            raise VenueError(VENUE, self._explain(code or "authentication", msg).replace("rejected the order",
                                                                                     "refused the request"),
                              status=resp.status_code)
         return self.http.decode_json(resp)
 
     # --- order mapping --------------------------------------------------------------------------
     def order_body(self, order: OrderRequest) -> dict[str, Any]:
-        if order.venue != VENUE:
-            raise OrderRejected(VENUE, f"this is the Kalshi broker, the order is for {order.venue}")
-        try:
-            outcome = order.market.outcome(order.outcome)
-        except KeyError as exc:
-            raise OrderRejected(VENUE, str(exc).strip("'\"")) from None
+        outcome = self.outcome_of(order)
         side = (outcome.side or outcome.label).lower()
         if side not in ("yes", "no"):
             raise OrderRejected(VENUE, f"outcome {order.outcome!r} is neither the YES nor the NO side of a Kalshi market")
@@ -132,21 +108,19 @@ class KalshiBroker:
             "count": f"{order.size:.2f}", "price": f"{yes_price:.4f}",
             "time_in_force": TIF[TimeInForce(order.time_in_force)], "self_trade_prevention_type": "taker_at_cross",
         }
-        if TimeInForce(order.time_in_force) == TimeInForce.GTD:
-            if order.expires_at is None:
-                raise OrderRejected(VENUE, "a GTD order needs an expiry time")
-            body["expiration_time"] = int(order.expires_at.timestamp())
+        expires = self.gtd_expiry(order)
+        if expires is not None:
+            body["expiration_time"] = int(expires.timestamp())
         return body
 
     # --- Broker protocol ------------------------------------------------------------------------
     async def submit(self, order: OrderRequest) -> OrderState:
         body = self.order_body(order)
         outcome_side = (order.market.outcome(order.outcome).side or order.outcome).lower()
-        prior = await self.journal.get(VENUE, order.client_order_id)
+        prior, state = await self.journaled(order.client_order_id)
+        if state is not None:
+            return state
         if prior is not None:
-            state = await self.get_order(order.client_order_id, prior.venue_order_id)
-            if state is not None:
-                return state
             body = prior.data.get("body", body)
         await self.journal.put(VENUE, order.client_order_id, None,
                                {"body": body, "ticker": body["ticker"], "outcome_side": outcome_side})
@@ -154,8 +128,8 @@ class KalshiBroker:
             resp = await self._req("POST", ORDERS_V2, json=body, retry=False,
                                    expect=(400, 401, 403, 409, 500, 502, 503, 504))
         except UnknownOrderState as exc:
-            raise UnknownOrderState(VENUE, f"{str(exc).split(': ', 1)[-1]} Client order id {order.client_order_id} "
-                                    "is journaled; look it up with get_order.") from None
+            raise self.lost(exc, f"Client order id {order.client_order_id} is journaled; look it up with "
+                            "get_order.") from None
         status = resp.status_code
         if status >= 500:
             raise UnknownOrderState(VENUE, f"Kalshi answered HTTP {status} to the order; it may or may not have been "
@@ -171,18 +145,13 @@ class KalshiBroker:
             code, msg = _err(resp)
             if status in (401, 403) and not code:
                 code = "authentication"
-            raise OrderRejected(VENUE, explain(code, msg), status=status)
+            raise OrderRejected(VENUE, self._explain(code, msg), status=status)
         data = self.http.decode_json(resp) or {}
         oid = str(data.get("order_id") or (data.get("order") or {}).get("order_id") or "")
         if oid:
             await self.journal.set_venue_order_id(VENUE, order.client_order_id, oid)
-        state = await self.get_order(order.client_order_id, oid or None)  # fills from the venue's records
-        if state is None:
-            return OrderState(client_order_id=order.client_order_id, venue_order_id=oid or None,
-                              status=OrderStatus.PENDING, message="accepted; not yet visible in the order list",
-                              raw={"ack": data})
-        state.raw["ack"] = data
-        return state
+        return await self.accepted(order.client_order_id, oid or None, data,
+                                   "accepted; not yet visible in the order list")
 
     async def get_order(self, client_order_id: str, venue_order_id: str | None = None) -> OrderState | None:
         entry = await self.journal.get(VENUE, client_order_id)
@@ -212,9 +181,7 @@ class KalshiBroker:
         return await self._state(client_order_id, o, side)
 
     async def cancel(self, client_order_id: str, venue_order_id: str | None = None) -> OrderState:
-        state = await self.get_order(client_order_id, venue_order_id)
-        if state is None or not state.venue_order_id:
-            raise NotFound(VENUE, f"Kalshi has no order for {client_order_id}")
+        state = await self.existing(client_order_id, venue_order_id)
         resp = await self._req("DELETE", f"{ORDERS_V2}/{state.venue_order_id}", retry=True, expect=(400, 404))
         after = await self.get_order(client_order_id, state.venue_order_id)
         if after is None:
@@ -275,8 +242,11 @@ class KalshiBroker:
                 fills.append(Fill(fill_id=str(f.get("fill_id") or f.get("trade_id")),
                                   price=yes if outcome_side == "yes" else no,
                                   size=_dec(f.get("count_fp") or f.get("count")), fee=_dec(f.get("fee_cost")), at=at))
-            if fills:
-                filled = sum((f.size for f in fills), Decimal(0))
+        size, avg, fees = fill_totals(fills)
+        if fills:
+            filled = size
+        else:
+            fees = _dec(o.get("taker_fees_dollars")) + _dec(o.get("maker_fees_dollars"))
         raw = str(o.get("status") or "").lower()
         if raw == "executed" or (initial > 0 and filled >= initial):
             status = OrderStatus.FILLED
@@ -288,9 +258,6 @@ class KalshiBroker:
             status = OrderStatus.PENDING
         else:
             status = OrderStatus.UNKNOWN
-        avg = (sum((f.price * f.size for f in fills), Decimal(0)) / filled) if fills and filled else None
-        fees = sum((f.fee for f in fills), Decimal(0)) if fills else \
-            _dec(o.get("taker_fees_dollars")) + _dec(o.get("maker_fees_dollars"))
         return OrderState(client_order_id=client_order_id, venue_order_id=oid, status=status, filled_size=filled,
                           average_price=avg, fees_paid=fees, fills=fills,
                           message=f"Kalshi status {raw or 'unknown'}; {remaining} contracts resting" if remaining

@@ -9,12 +9,6 @@ from settings, the broker factory, the live ``doctor`` checks). Manifold signs n
 The names below load their module on first use (the server starts without importing a venue).
 """
 
-from pm_mcp.lazy_exports import lazy_exports
+from pm_mcp.venues.registry import package_exports
 
-__all__, __getattr__ = lazy_exports(__name__, {
-    "ManifoldAdapter": "client",
-    "ManifoldBroker": "broker",
-    "make_broker": "setup",
-    "live_checks": "setup",
-    "credential_checks": "setup",
-})
+__all__, __getattr__ = package_exports(__name__)

@@ -17,21 +17,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pm_mcp.domain.money import decimal_or_none
-from pm_mcp.venues.base import (
-    Fill,
-    NotFound,
-    OrderRejected,
-    OrderRequest,
-    OrderSide,
-    OrderState,
-    OrderStatus,
-    TimeInForce,
-    UnknownOrderState,
-    VenueError,
-    explain_rejection,
-)
-from pm_mcp.venues.send_journal import OrderJournal
+from pm_mcp.domain.orders import Fill, OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.venues.base import OrderRejected, UnknownOrderState, VenueError
+from pm_mcp.venues.live_broker import LiveBroker, answer_text, fill_totals
+from pm_mcp.venues.live_broker import amount as _dec
 
 log = logging.getLogger(__name__)
 VENUE = "manifold"
@@ -49,31 +38,22 @@ _REJECTIONS = [
 ]
 
 
-def explain(message: str) -> str:
-    return explain_rejection("Manifold rejected the bet", _REJECTIONS, message)
-
-
-def _dec(x: Any) -> Decimal:
-    """A venue amount, 0 when absent or unreadable."""
-    return decimal_or_none(x) or Decimal(0)
-
-
 def _num(x: Decimal) -> float | int:
     """A JSON number for Manifold (its API takes numbers); exact for our 2-decimal values."""
     return int(x) if x == x.to_integral_value() else float(x)
 
 
-class ManifoldBroker:
+class ManifoldBroker(LiveBroker):
     venue = VENUE
-    mode = "live"
+    noun = "bet"
+    rejections = _REJECTIONS
 
     def __init__(self, *, http, api_key: str, journal=None):
         from pm_mcp.redaction import register_secret
 
-        self.http = http  # VenueHttp at the Manifold base (paths /v0/...)
+        super().__init__(http=http, journal=journal)  # VenueHttp at the Manifold base (paths /v0/...)
         self._api_key = api_key
         register_secret(api_key)  # never in a log line, whoever prints it
-        self.journal = journal or OrderJournal()
         self._me: dict | None = None
 
     def _headers(self) -> dict[str, str]:
@@ -99,12 +79,7 @@ class ManifoldBroker:
 
     # --- mapping --------------------------------------------------------------------------------
     def bet_body(self, order: OrderRequest, *, dry_run: bool = False) -> dict[str, Any]:
-        if order.venue != VENUE:
-            raise OrderRejected(VENUE, f"this is the Manifold broker, the order is for {order.venue}")
-        try:
-            outcome = order.market.outcome(order.outcome)
-        except KeyError as exc:
-            raise OrderRejected(VENUE, str(exc).strip("'\"")) from None
+        outcome = self.outcome_of(order)
         p = order.limit_price
         if not (Decimal("0.01") <= p <= Decimal("0.99")) or p % PERCENT != 0:
             raise OrderRejected(VENUE, f"Manifold limits are whole percents from 1% to 99%; {p} is not one")
@@ -130,10 +105,9 @@ class ManifoldBroker:
             raise OrderRejected(VENUE, "Manifold has no fill-or-kill orders; use GTC, GTD or FAK")
         if tif == TimeInForce.FAK:
             body["expiresMillisAfter"] = 1  # what crosses fills now; the rest expires at once
-        if tif == TimeInForce.GTD:
-            if order.expires_at is None:
-                raise OrderRejected(VENUE, "a GTD order needs an expiry time")
-            body["expiresAt"] = int(order.expires_at.timestamp() * 1000)
+        expires = self.gtd_expiry(order)
+        if expires is not None:
+            body["expiresAt"] = int(expires.timestamp() * 1000)
         if dry_run:
             body["dryRun"] = True
         return body
@@ -143,17 +117,16 @@ class ManifoldBroker:
         resp = await self._call("POST", "/v0/bet", json=self.bet_body(order, dry_run=True), retry=True,
                                 expect=(400, 401, 403, 404))
         if resp.status_code >= 400:
-            raise OrderRejected(VENUE, explain(_msg(resp)), status=resp.status_code)
+            raise OrderRejected(VENUE, self.explain(_msg(resp)), status=resp.status_code)
         return self.http.decode_json(resp) or {}
 
     # --- Broker protocol ------------------------------------------------------------------------
     async def submit(self, order: OrderRequest) -> OrderState:
         body = self.bet_body(order)
-        prior = await self.journal.get(VENUE, order.client_order_id)
+        prior, state = await self.journaled(order.client_order_id)
+        if state is not None:
+            return state
         if prior is not None:
-            state = await self.get_order(order.client_order_id, prior.venue_order_id)
-            if state is not None:
-                return state
             body = prior.data.get("body", body)
         sent_at = datetime.now(UTC)
         await self.journal.put(VENUE, order.client_order_id, None,
@@ -163,8 +136,7 @@ class ManifoldBroker:
             resp = await self._call("POST", "/v0/bet", json=body, retry=False,
                                     expect=(400, 401, 403, 404, 500, 502, 503, 504))
         except UnknownOrderState as exc:
-            raise UnknownOrderState(VENUE, f"{str(exc).split(': ', 1)[-1]} The bet is journaled; look it up with "
-                                    "get_order.") from None
+            raise self.lost(exc, "The bet is journaled; look it up with get_order.") from None
         status = resp.status_code
         if status >= 500:
             text = _msg(resp)
@@ -176,7 +148,7 @@ class ManifoldBroker:
         if status == 401:
             raise OrderRejected(VENUE, "Manifold refused the API key (PM_MCP_MANIFOLD_API_KEY).", status=401)
         if status >= 400:
-            raise OrderRejected(VENUE, explain(_msg(resp)), status=status)
+            raise OrderRejected(VENUE, self.explain(_msg(resp)), status=status)
         data = self.http.decode_json(resp) or {}
         bet_id = str(data.get("betId") or data.get("id") or "")
         if bet_id:
@@ -218,9 +190,7 @@ class ManifoldBroker:
         return self._state(client_order_id, bet, order_side)
 
     async def cancel(self, client_order_id: str, venue_order_id: str | None = None) -> OrderState:
-        state = await self.get_order(client_order_id, venue_order_id)
-        if state is None or not state.venue_order_id:
-            raise NotFound(VENUE, f"Manifold has no bet for {client_order_id}")
+        state = await self.existing(client_order_id, venue_order_id)
         resp = await self._call("POST", f"/v0/bet/cancel/{state.venue_order_id}", retry=True, expect=(400, 403, 404))
         after = await self.get_order(client_order_id, state.venue_order_id) or state
         if resp.status_code >= 400 and after.status != OrderStatus.CANCELLED:
@@ -248,8 +218,7 @@ class ManifoldBroker:
             if order_side == "sell":  # we bought the opposite side: report in the terms of what was sold
                 price = 1 - price
             fills.append(Fill(fill_id=f"{bet.get('id')}:{i}", price=price, size=shares, fee=fee, at=at))
-        filled = sum((f.size for f in fills), Decimal(0))
-        avg = (sum((f.price * f.size for f in fills), Decimal(0)) / filled) if filled else None
+        filled, avg, fees = fill_totals(fills)
         limit = bet.get("limitProb")
         if bet.get("isCancelled"):
             status = OrderStatus.CANCELLED
@@ -264,17 +233,10 @@ class ManifoldBroker:
                 datetime.fromtimestamp(int(expires) / 1000, UTC) < datetime.now(UTC) - timedelta(seconds=1):
             status = OrderStatus.EXPIRED
         return OrderState(client_order_id=client_order_id, venue_order_id=str(bet.get("id") or "") or None,
-                          status=status, filled_size=filled, average_price=avg,
-                          fees_paid=sum((f.fee for f in fills), Decimal(0)), fills=fills,
+                          status=status, filled_size=filled, average_price=avg, fees_paid=fees, fills=fills,
                           message=f"M{bet.get('amount')} of M{bet.get('orderAmount', bet.get('amount'))} filled",
                           raw={"bet": bet})
 
 
 def _msg(resp) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text[:200] or f"HTTP {resp.status_code}"
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:300]
-    return str(body)[:200]
+    return answer_text(resp, ("message", "error"), limit=300)

@@ -17,21 +17,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pm_mcp.domain.money import decimal_or_none
-from pm_mcp.venues.base import (
-    Blocked,
-    Fill,
-    NotFound,
-    OrderRejected,
-    OrderRequest,
-    OrderSide,
-    OrderState,
-    OrderStatus,
-    TimeInForce,
-    UnknownOrderState,
-    VenueError,
-    explain_rejection,
-)
+from pm_mcp.domain.orders import Fill, OrderRequest, OrderSide, OrderState, OrderStatus, TimeInForce
+from pm_mcp.venues.base import Blocked, NotFound, OrderRejected, UnknownOrderState, VenueError
+from pm_mcp.venues.live_broker import LiveBroker, answer_text, fill_totals
+from pm_mcp.venues.live_broker import amount as _dec
 from pm_mcp.venues.polymarket.signing import (
     MIN_ORDER_SIZE,
     ApiCreds,
@@ -44,7 +33,6 @@ from pm_mcp.venues.polymarket.signing import (
     order_body,
     sign_order,
 )
-from pm_mcp.venues.send_journal import OrderJournal
 
 log = logging.getLogger(__name__)
 VENUE = "polymarket"
@@ -99,30 +87,19 @@ _REJECTIONS: list[tuple[str, str]] = [
 ]
 
 
-def explain(message: str) -> str:
-    return explain_rejection("Polymarket rejected the order", _REJECTIONS, message)
-
-
-def _dec(x: Any) -> Decimal:
-    """A venue amount, 0 when absent or unreadable."""
-    return decimal_or_none(x) or Decimal(0)
-
-
-class PolymarketBroker:
+class PolymarketBroker(LiveBroker):
     venue = VENUE
-    mode = "live"
+    rejections = _REJECTIONS
 
     def __init__(self, *, http, key: PrivateKey, signature_type: int = 0, funder: str | None = None,
                  creds: ApiCreds | None = None, chain_id: int = 137, journal=None, api_key_nonce: int = 0):
-
-        self.http = http  # VenueHttp at the CLOB base URL
+        super().__init__(http=http, journal=journal)  # VenueHttp at the CLOB base URL
         self.key = key
         self.signature_type = SignatureType(int(signature_type))
         self.funder = funder
         self._creds = creds
         _register(creds)
         self.chain_id = chain_id
-        self.journal = journal or OrderJournal()
         self.api_key_nonce = api_key_nonce
 
     # --- auth ---------------------------------------------------------------------------------
@@ -173,12 +150,10 @@ class PolymarketBroker:
 
     # --- Broker protocol ------------------------------------------------------------------------
     async def submit(self, order: OrderRequest) -> OrderState:
-        prior = await self.journal.get(VENUE, order.client_order_id)
+        prior, state = await self.journaled(order.client_order_id)  # a second submit: ask the CLOB first
+        if state is not None:
+            return state
         if prior is not None:
-            # A second submit of the same order (after a crash or an unknown result): ask the CLOB first.
-            state = await self.get_order(order.client_order_id, prior.venue_order_id)
-            if state is not None:
-                return state
             owner = (await self.ensure_creds()).api_key
             return await self._post(order.client_order_id, prior.venue_order_id, wire_body(prior.data["body"], owner))
         owner = (await self.ensure_creds()).api_key
@@ -203,8 +178,6 @@ class PolymarketBroker:
 
     def prepare(self, order: OrderRequest, owner: str) -> tuple[str, str]:
         """(exact JSON body, order hash) for an OrderRequest; OrderRejected (with what to fix) if invalid."""
-        if order.venue != VENUE:
-            raise OrderRejected(VENUE, f"this is the Polymarket broker, the order is for {order.venue}")
         m = order.market
         token = self._token(order)
         min_size = m.min_order_size if m.min_order_size and m.min_order_size > 1 else MIN_ORDER_SIZE
@@ -213,10 +186,9 @@ class PolymarketBroker:
                                 f"for {order.size}. Propose at least {min_size} shares.")
         tif = TimeInForce(order.time_in_force)
         expiration = 0
-        if tif == TimeInForce.GTD:
-            if order.expires_at is None:
-                raise OrderRejected(VENUE, "a GTD order needs an expiry time")
-            expiration = int(order.expires_at.timestamp())
+        expires = self.gtd_expiry(order)
+        if expires is not None:
+            expiration = int(expires.timestamp())
             if expiration < int(datetime.now(UTC).timestamp()) + 60:
                 raise OrderRejected(VENUE, "Polymarket needs a GTD expiry at least 60 seconds ahead "
                                     "(it keeps a one-minute safety margin)")
@@ -233,10 +205,7 @@ class PolymarketBroker:
         return body, signed.order_hash
 
     def _token(self, order: OrderRequest) -> str:
-        try:
-            outcome = order.market.outcome(order.outcome)
-        except KeyError as exc:
-            raise OrderRejected(VENUE, str(exc).strip("'\"")) from None
+        outcome = self.outcome_of(order)
         if not outcome.token_id:
             raise OrderRejected(VENUE, f"outcome {order.outcome!r} has no CLOB token id; fetch the market again")
         return outcome.token_id
@@ -246,12 +215,12 @@ class PolymarketBroker:
             resp = await self._signed("POST", "/order", body=body, retry=False,
                                       expect=(400, 401, 403, 500, 502, 503, 504))
         except UnknownOrderState as exc:
-            raise UnknownOrderState(VENUE, f"{_strip(exc)} Order hash {order_hash} is journaled; look it up "
-                                    "with get_order before doing anything else.") from None
+            raise self.lost(exc, f"Order hash {order_hash} is journaled; look it up with get_order before doing "
+                            "anything else.") from None
         status = resp.status_code
         if status >= 500:
             if status == 503 and b"disabled" in resp.content.lower():
-                raise OrderRejected(VENUE, explain(_error_text(resp)), status=status)
+                raise OrderRejected(VENUE, self.explain(_error_text(resp)), status=status)
             raise UnknownOrderState(VENUE, f"Polymarket answered HTTP {status} to the order; it may or may not "
                                     f"have been accepted. Order hash {order_hash} is journaled: look it up with "
                                     "get_order, never resubmit blindly.", status=status)
@@ -263,23 +232,18 @@ class PolymarketBroker:
             text = _error_text(resp)
             cls = Blocked if status == 403 and ("region" in text.lower() or "geoblock" in text.lower()) \
                 else OrderRejected
-            raise cls(VENUE, explain(text), status=status)
+            raise cls(VENUE, self.explain(text), status=status)
         data = self.http.decode_json(resp) or {}
         if not data.get("success", True) or data.get("errorMsg"):
             msg = data.get("errorMsg") or "the order was not accepted"
-            raise OrderRejected(VENUE, explain(msg), status=status)
+            raise OrderRejected(VENUE, self.explain(msg), status=status)
         venue_id = str(data.get("orderID") or order_hash)
         if venue_id.lower() != order_hash.lower():
             log.warning("polymarket: CLOB order id %s differs from our hash %s", venue_id, order_hash)
             await self.journal.set_venue_order_id(VENUE, client_order_id, venue_id)
         # Fills are verified from the CLOB's own records, not from this acknowledgement.
-        state = await self.get_order(client_order_id, venue_id)
-        if state is None:
-            return OrderState(client_order_id=client_order_id, venue_order_id=venue_id, status=OrderStatus.PENDING,
-                              message=f"accepted ({data.get('status')}); not yet visible in the order records",
-                              raw={"ack": data})
-        state.raw["ack"] = data
-        return state
+        return await self.accepted(client_order_id, venue_id, data,
+                                   f"accepted ({data.get('status')}); not yet visible in the order records")
 
     async def get_order(self, client_order_id: str, venue_order_id: str | None = None) -> OrderState | None:
         if venue_order_id is None:
@@ -363,7 +327,8 @@ class PolymarketBroker:
                     f = _fill_for(oid, t)
                     if f is not None and all(x.fill_id != f.fill_id for x in fills):
                         fills.append(f)
-        filled = sum((f.size for f in fills), Decimal(0)) if fills else matched
+        size, avg, fees = fill_totals(fills)
+        filled = size if fills else matched
         if raw_status in ("CANCELED", "CANCELLED", "CANCELED_MARKET_RESOLVED", "UNMATCHED"):
             status = OrderStatus.CANCELLED
         elif raw_status == "INVALID":
@@ -379,11 +344,8 @@ class PolymarketBroker:
             status = OrderStatus.OPEN
         else:
             status = OrderStatus.UNKNOWN
-        avg = None
-        if fills and filled > 0:
-            avg = sum((f.price * f.size for f in fills), Decimal(0)) / filled
         return OrderState(client_order_id=client_order_id, venue_order_id=oid, status=status, filled_size=filled,
-                          average_price=avg, fees_paid=sum((f.fee for f in fills), Decimal(0)), fills=fills,
+                          average_price=avg, fees_paid=fees, fills=fills,
                           message=f"CLOB status {raw_status.lower() or 'unknown'}", raw={"order": o})
 
 
@@ -409,17 +371,5 @@ def _fill_for(order_id: str, t: dict) -> Fill | None:
 
 
 def _error_text(resp) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text[:200] or f"HTTP {resp.status_code}"
-    if isinstance(body, dict):
-        for k in ("error", "errorMsg", "message"):
-            if body.get(k):
-                return str(body[k])
-    return str(body)[:200]
+    return answer_text(resp, ("error", "errorMsg", "message"))
 
-
-def _strip(exc: VenueError) -> str:
-    s = str(exc)
-    return s.split(": ", 1)[1] if s.startswith(f"{exc.venue}: ") else s
