@@ -9,17 +9,20 @@ it is given a market to look up (through the market-data service).
 # No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
 # every tool's signature several times while registering it) do not compile and eval strings at start-up.
 
+import importlib
+from dataclasses import dataclass, field
 from decimal import Decimal
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from pm_mcp.domain.edge import EdgeError, EdgeResult
 from pm_mcp.domain.edge import compute_edge as edge_core
-from pm_mcp.domain.fees import NO_FEES, kalshi_schedule, polymarket_schedule
+from pm_mcp.domain.fees import NO_FEES, FeeRateNotTaken, formula_of
 from pm_mcp.domain.models import BookLevel, FeeSchedule
 from pm_mcp.domain.money import MoneyError, in_currency, normalize, pct, to_decimal, usd
 from pm_mcp.domain.policy import RiskPolicy
@@ -35,15 +38,17 @@ from pm_mcp.domain.sizing import (
 )
 from pm_mcp.domain.sizing import size_position as size_core
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
+from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, titled
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.venues.registry import VENUES
 
 # A number given as a JSON number or a decimal string ("0.45"); parsed exactly to Decimal in the body.
 Num = Annotated[int | float | str, WithJsonSchema({"type": ["number", "string"]})]
 OptNum = Annotated[int | float | str | None, WithJsonSchema({"type": ["number", "string", "null"]})]
 
-READ_ONLY_LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                  open_world_hint=False)
-VENUE_SIZE_STEP = {"kalshi": Decimal(1), "polymarket": Decimal("0.01"), "manifold": Decimal("0.01")}
+# The venues, as the tools' schemas name them (the registry's order).
+VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
+DEFAULT_SIZE_STEP = Decimal("0.01")  # a what-if without a venue
 
 
 class LevelIn(BaseModel):
@@ -80,14 +85,26 @@ class EdgeOut(EdgeResult):
     min_order_size: Decimal | None = None
 
 
-class PolicyOut(BaseModel):
-    mode: Literal["paper", "live"]
+class PolicyLimitsOut(BaseModel):
+    # the limits both policy answers lead with (get_risk_policy here, tighten_risk_policy in surface.orders);
+    # no docstring: it would become the subclasses' schema description
+    mode: str
     bankroll: Decimal
     max_order_usd: Decimal
     max_event_fraction: Decimal
     max_event_usd: Decimal
     max_daily_usd: Decimal
     kelly_fraction: Decimal
+
+    @staticmethod
+    def limits_of(pol: Any) -> dict[str, Decimal]:
+        return {"bankroll": pol.bankroll, "max_order_usd": pol.max_order_usd,
+                "max_event_fraction": pol.max_event_fraction, "max_event_usd": pol.max_event_usd,
+                "max_daily_usd": pol.max_daily_usd, "kelly_fraction": pol.kelly_fraction}
+
+
+class PolicyOut(PolicyLimitsOut):
+    mode: Literal["paper", "live"]
     recommended_kelly_range: list[Decimal]
     allowed_venues: list[str]
     live_enabled: bool
@@ -133,35 +150,41 @@ def _levels(raw: list[LevelIn], what: str, *, ascending: bool) -> list[BookLevel
     return out
 
 
-def _fees_for(venue: str | None, fee_rate: Decimal | None) -> tuple[FeeSchedule, list[str]]:
-    notes: list[str] = []
+def _venue_fees(venue: str) -> ModuleType:
+    """The venue package's fee module (pm_mcp.venues.<name>.fees: its schedule and what-if defaults)."""
+    return importlib.import_module(f"{VENUES[venue].package}.fees")
+
+
+def _names(names: list[str], quote: bool = False) -> str:
+    shown = [repr(n) if quote else n for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _what_if_terms(venue: str | None, fee_rate: Decimal | None) -> tuple[FeeSchedule, list[str], Decimal]:
+    """(fees, notes, size step) when no market is given: the venue's defaults (its package says), else none."""
     v = (venue or "").strip().lower()
-    if v == "kalshi":
-        if fee_rate is not None:
-            notes.append("fee_rate is ignored for Kalshi (0.07 x C x P x (1-P) taker formula)")
-        return kalshi_schedule(), notes
-    if v == "polymarket":
-        if fee_rate is None:
-            notes.append("no fee_rate given: assumed a fee-free Polymarket market; pass the market's "
-                         "feeSchedule rate (e.g. 0.04) to include taker fees")
-            return NO_FEES, notes
-        if not (Decimal(0) <= fee_rate < Decimal(1)):
-            raise ToolError(f"fee_rate must be a fraction like 0.04, got {fee_rate}")
-        return polymarket_schedule(fee_rate), notes
-    if v in ("", "manifold"):
-        if fee_rate is not None:
-            raise ToolError("fee_rate applies to venue='polymarket'; set venue too")
-        return NO_FEES, notes
-    raise ToolError(f"unknown venue {venue!r}; use polymarket, kalshi or manifold")
+    try:
+        if not v:
+            if fee_rate is not None:
+                raise FeeRateNotTaken("no venue")
+            return NO_FEES, [], DEFAULT_SIZE_STEP
+        if v not in VENUES:
+            raise ToolError(f"unknown venue {venue!r}; use {_names(list(VENUES))}")
+        fees, notes, step = _venue_fees(v).what_if_terms(fee_rate)
+        return fees, list(notes), step
+    except FeeRateNotTaken:
+        takers = [n for n in VENUES if _venue_fees(n).TAKES_FEE_RATE]
+        raise ToolError(f"fee_rate applies to venue={_names(takers, quote=True)}; set venue too") from None
+    except ToolError:
+        raise
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
 
 
-def _fee_words(s: FeeSchedule) -> str:
-    if s.kind == "kalshi":
-        return f"Kalshi taker {normalize(s.taker_rate)} x C x P x (1-P), rounded up to the cent"
-    if s.kind == "polymarket":
-        return f"Polymarket taker shares x {normalize(s.taker_rate)} x p(1-p)" + (
-            f"^{normalize(s.exponent)}" if s.exponent != 1 else "")
-    return "no trading fee"
+def _fee_words(s: FeeSchedule, venue: str | None) -> str:
+    if formula_of(s) is None or venue not in VENUES:
+        return "no trading fee"
+    return _venue_fees(venue).fee_words(s)
 
 
 def _fraction_words(k: Decimal) -> str:
@@ -174,7 +197,7 @@ def _fraction_words(k: Decimal) -> str:
 def _policy(ctx: Context, currency: str = "USD") -> tuple[RiskPolicy, Any]:
     """The policy in force for this session in ``currency``: the execution engine's (tightened by
     tighten_risk_policy, never loosened) when it runs, else the configured one."""
-    state = ctx.request_context.lifespan_context
+    state = app_state(ctx)
     engine = state.execution
     policy_for = getattr(engine, "policy_for", None)
     if policy_for is not None:
@@ -366,214 +389,256 @@ def _outcome_index(m: Any, outcome: str) -> tuple[int, str]:
 # ----------------------------------------------------------------------------------------------
 # tools
 
+SIZE_POSITION = (
+    "How much to stake on one binary outcome, inside the risk policy. p = your probability of YES "
+    "(0-1); side 'yes' buys YES, 'no' buys NO. Give market (id/URL): its book, fees, size step, minimum, "
+    "status, currency and assess_market tier cap are used; price/asks alone is a what-if. Methods: "
+    "confidence_tiers (default), fractional_kelly, pm_kelly, kelly, execution_kelly, unit, flat, "
+    "inverted_risk; amount_usd = unit / flat stake / max loss / absolute cap. Returns stake, shares, caps "
+    "hit and the arithmetic.")
+COMPUTE_EDGE = (
+    "Is a trade worth it at the executable price? For your probability p (YES / the market's first "
+    "outcome, 0-1) and a side (buy/sell) of outcome (yes/no or a label): average fill price, fees, "
+    "EV per share and total, edge in percentage points after costs, break-even probability, ROI and "
+    "the Kelly fraction. Price source: price, or book {bids, asks} of that outcome, or venue+market "
+    "(fetches the live book and the market's fees). size in shares or budget in USD (buys); default 1 share.")
+GET_RISK_POLICY = (
+    "The risk limits every sizing and order must respect (from the server configuration; no tool can "
+    "loosen them): bankroll, per-order, single-event and daily caps in USD, the Kelly fraction, "
+    "enabled venues, paper/live mode, and the sizing methods with the confidence-tier table.")
+
+
+@dataclass
+class _SizingTerms:
+    """What a sizing prices with: from the market when one is given, else the arguments (a what-if)."""
+
+    fees: FeeSchedule
+    notes: list[str]
+    step: Decimal
+    min_size: Decimal
+    book: list[BookLevel] | None
+    exposure: Decimal
+    max_tier: str | None
+    max_tier_reason: str | None
+    currency: str = "USD"
+    daily: Decimal = Decimal(0)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _assessment_cap(assessment: str | None, rules_clarity: Any) -> tuple[str | None, str | None]:
+    """The tier cap the caller's assess_market verdict (and rules clarity) allows: (max tier, why)."""
+    if assessment is None:
+        return None, None
+    from pm_mcp.domain.scorecard import tier_cap_for
+
+    clarity = _opt(rules_clarity, "rules_clarity")
+    if clarity is not None and not (0 <= clarity <= 1):
+        raise ToolError("rules_clarity must be in [0, 1] (parse_rules' clarity score)")
+    cap = tier_cap_for(assessment, float(clarity) if clarity is not None else None)
+    return cap.max_tier, cap.note
+
+
+async def _market_sizing(state: Any, venue: str | None, market: str, side: str, fee_rate: Any,
+                         explicit_price: Decimal | None, t: _SizingTerms) -> _SizingTerms:
+    """The market decides: fees, size step, minimum, status, currency, and the assessment's tier cap."""
+    if fee_rate is not None:
+        raise ToolError("fee_rate is taken from the market; leave it out when you give market")
+    ctx_m = await _sizing_context(state, venue, market, side)
+    m = ctx_m["market"]
+    t.fees, t.notes, t.currency = m.fees, list(ctx_m["notes"]), m.currency
+    t.step, t.min_size = m.size_step, m.min_order_size
+    if explicit_price is None and t.book is None:
+        t.book = ctx_m["asks"]
+        if not t.book:
+            raise ToolError(f"the {ctx_m['label']} book on {m.venue} has no asks right now: nothing to buy")
+    else:
+        t.extra["what_if"] = True
+        t.notes.append("what-if: the price/asks given were used, not the market's book")
+    t.exposure = max(t.exposure, ctx_m["exposure"])
+    t.daily = ctx_m["daily"]
+    cap_tier, cap_note = ctx_m["tier_cap"]
+    if t.max_tier is None or _tier_index(cap_tier) < _tier_index(t.max_tier):
+        t.max_tier, t.max_tier_reason = cap_tier, cap_note
+    t.extra.update(market_id=m.id, venue=m.venue, fees_from_market=True,
+                   tier_cap=f"at most '{t.max_tier}': {t.max_tier_reason}")
+    return t
+
+
+def _what_if_sizing(venue: str | None, fee_rate: Any, min_order_size: Any, t: _SizingTerms) -> _SizingTerms:
+    t.fees, t.notes, t.step = _what_if_terms(venue, _opt(fee_rate, "fee_rate"))
+    t.min_size = _opt(min_order_size, "min_order_size") or Decimal(0)
+    t.extra["what_if"] = True
+    if t.max_tier is not None:
+        t.extra["tier_cap"] = f"at most '{t.max_tier}': {t.max_tier_reason}"
+    return t
+
+
+async def size_position(
+    ctx: Context,
+    p: Annotated[Num, Field(description="probability of YES, 0-1 (0.62 = 62%)")],
+    price: Annotated[OptNum, Field(description="USD per share of the side bought")] = None,
+    side: Literal["yes", "no"] = "yes",
+    method: SizingMethod = DEFAULT_METHOD,
+    asks: Annotated[list[LevelIn] | None, Field(description="asks of the share bought")] = None,
+    venue: Annotated[VenueName | None, Field(description="for fees and size step")] = None,
+    fee_rate: Annotated[OptNum, Field(description="Polymarket feeSchedule rate, e.g. 0.04")] = None,
+    event_exposure_usd: Annotated[Num, Field(description="already at risk on this event")] = 0,
+    confidence: Literal["low", "medium", "high", "very_high"] | None = None,
+    kelly_fraction: Annotated[OptNum, Field(description="<= policy fraction")] = None,
+    amount_usd: OptNum = None,
+    units: OptNum = None,
+    stop_price: OptNum = None,
+    odds: Annotated[OptNum, Field(description="kelly: net odds b")] = None,
+    min_order_size: OptNum = None,
+    assessment: Annotated[Literal["participate", "caution", "avoid"] | None,
+                          Field(description="assess_market verdict: caps the tier")] = None,
+    rules_clarity: Annotated[OptNum, Field(description="parse_rules clarity 0-1")] = None,
+    market: Annotated[str | None, Field(description="id/URL: fees, step, minimum, status, tier cap from it")] = None,
+) -> Annotated[CallToolResult, SizeOut]:
+    state = app_state(ctx)
+    max_tier, max_tier_reason = _assessment_cap(assessment, rules_clarity)
+    amount = _opt(amount_usd, "amount_usd")
+    method = SizingMethod(method)
+    explicit_price = _opt(price, "price")
+    book = _levels(asks, "asks", ascending=True) if asks else None
+    if asks is not None and not book:
+        raise ToolError("asks is empty: there is nothing to buy; pass a price or a book with asks")
+    t = _SizingTerms(fees=NO_FEES, notes=[], step=DEFAULT_SIZE_STEP, min_size=Decimal(0), book=book,
+                     exposure=_dec(event_exposure_usd, "event_exposure_usd"), max_tier=max_tier,
+                     max_tier_reason=max_tier_reason)
+    if market is not None and market.strip():
+        t = await _market_sizing(state, venue, market.strip(), side, fee_rate, explicit_price, t)
+    else:
+        t = _what_if_sizing(venue, fee_rate, min_order_size, t)
+    pol, _state = _policy(ctx, t.currency)
+    req = SizingRequest(
+        p_yes=_p(p), side=side, price=explicit_price, book=t.book, fees=t.fees,
+        size_step=t.step, min_order_size=t.min_size, event_exposure_usd=t.exposure, daily_spent_usd=t.daily,
+        confidence=confidence, kelly_fraction=_opt(kelly_fraction, "kelly_fraction"), odds=_opt(odds, "odds"),
+        units=_opt(units, "units"), stop_price=_opt(stop_price, "stop_price"),
+        unit_usd=amount if method == SizingMethod.UNIT else None,
+        flat_usd=amount if method == SizingMethod.FLAT else None,
+        max_loss_usd=amount if method == SizingMethod.INVERTED_RISK else None,
+        absolute_cap_usd=amount if method == SizingMethod.CONFIDENCE_TIERS else None,
+        max_tier=t.max_tier, max_tier_reason=t.max_tier_reason, currency=t.currency,
+    )
+    try:
+        r = size_core(pol, req, method)
+    except (SizingError, ValueError) as exc:
+        raise ToolError(str(exc)) from None
+    out = SizeOut(**r.model_dump(), fee_model=_fee_words(t.fees, t.extra.get("venue") or venue),
+                  policy=_policy_line(pol), mode=state.settings.mode,
+                  confidence_used=confidence or "default (medium)", **t.extra)
+    out.warnings.extend(t.notes)
+    return tool_result(out, _size_text(out, pol))
+
+
+@dataclass
+class _EdgeTerms:
+    """What an edge is priced with: the market's book and fees, or the price/book given (a what-if)."""
+
+    win: Decimal  # the probability that the outcome traded wins
+    outcome_label: str
+    fees: FeeSchedule
+    step: Decimal
+    venue: str | None
+    levels: list[BookLevel] | None = None
+    price: Decimal | None = None
+    market_id: str | None = None
+    title: str | None = None
+    tick: Decimal | None = None
+    min_size: Decimal | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+async def _market_edge(state: Any, venue: str | None, market: str, outcome: str, side: str, fee_rate: Any,
+                       p_yes: Decimal) -> _EdgeTerms:
+    if fee_rate is not None:
+        raise ToolError("fee_rate is taken from the market; leave it out when you give market")
+    m, index, label, ob, levels = await _market_book(state, venue, market, outcome, side, what="price")
+    win = p_yes if index == 0 else (Decimal(1) - p_yes if index == 1 and len(m.outcomes) == 2 else p_yes)
+    if not levels:
+        raise ToolError(f"the {label} book on {m.venue} has no {'asks' if side == 'buy' else 'bids'} right "
+                        "now: nothing to trade at any price")
+    return _EdgeTerms(win=win, outcome_label=label, fees=m.fees, step=m.size_step, venue=m.venue, levels=levels,
+                      market_id=m.id, title=m.title, tick=ob.tick_size or m.tick_size,
+                      min_size=ob.min_order_size or m.min_order_size)
+
+
+def _what_if_edge(venue: str | None, fee_rate: Any, outcome: str, side: str, p_yes: Decimal, price: Any,
+                  book: BookIn | None) -> _EdgeTerms:
+    fees, notes, step = _what_if_terms(venue, _opt(fee_rate, "fee_rate"))
+    o = outcome.strip().lower()
+    if o not in ("yes", "no"):
+        raise ToolError("without a market, outcome must be 'yes' or 'no' (p is the probability of YES)")
+    t = _EdgeTerms(win=p_yes if o == "yes" else Decimal(1) - p_yes, outcome_label=o.upper(), fees=fees, step=step,
+                   venue=venue, price=_opt(price, "price"), notes=notes)
+    if book is not None:
+        raw = book.asks if side == "buy" else book.bids
+        t.levels = _levels(raw, "book.asks" if side == "buy" else "book.bids", ascending=side == "buy")
+        if not t.levels:
+            raise ToolError(f"book has no {'asks' if side == 'buy' else 'bids'}: nothing to {side}; "
+                            f"a {side} walks the {'asks' if side == 'buy' else 'bids'}")
+    return t
+
+
+async def compute_edge(
+    ctx: Context,
+    p: Annotated[Num, Field(description="probability of YES / first outcome, 0-1")],
+    outcome: Annotated[str, Field(description="yes, no, or an outcome label")] = "yes",
+    side: Literal["buy", "sell"] = "buy",
+    price: Annotated[OptNum, Field(description="USD per share of outcome")] = None,
+    book: Annotated[BookIn | None, Field(description="order book of outcome")] = None,
+    size: Annotated[OptNum, Field(description="shares")] = None,
+    budget: Annotated[OptNum, Field(description="USD incl. fees (buy)")] = None,
+    venue: VenueName | None = None,
+    market: Annotated[str | None, Field(description="id, slug, ticker or URL")] = None,
+    fee_rate: Annotated[OptNum, Field(description="Polymarket rate, with price/book")] = None,
+) -> Annotated[CallToolResult, EdgeOut]:
+    p_yes = _p(p)
+    sources = sum(x is not None for x in (price, book, market))
+    if sources != 1:
+        raise ToolError("give exactly one price source: price, book {bids, asks}, or market (+ venue)")
+    size_d, budget_d = _opt(size, "size"), _opt(budget, "budget")
+    state = app_state(ctx)
+    if market is not None:
+        t = await _market_edge(state, venue, market, outcome, side, fee_rate, p_yes)
+    else:
+        t = _what_if_edge(venue, fee_rate, outcome, side, p_yes, price, book)
+    try:
+        r = edge_core(t.win, side=side, price=t.price, levels=t.levels, size=size_d, budget=budget_d,
+                      fees=t.fees, size_step=t.step, min_order_size=t.min_size or Decimal(0))
+    except (EdgeError, ValueError) as exc:
+        raise ToolError(str(exc)) from None
+    out = EdgeOut(**r.model_dump(), mode=state.settings.mode, outcome=t.outcome_label, p_yes=p_yes, venue=t.venue,
+                  market_id=t.market_id, market_title=t.title, fee_model=_fee_words(t.fees, t.venue),
+                  tick_size=t.tick, min_order_size=t.min_size)
+    out.warnings.extend(t.notes)
+    return tool_result(out, _edge_text(out))
+
+
+async def get_risk_policy(ctx: Context) -> Annotated[CallToolResult, PolicyOut]:
+    pol, state = _policy(ctx)
+    out = PolicyOut(
+        mode=state.settings.mode, **PolicyLimitsOut.limits_of(pol),
+        recommended_kelly_range=list(RECOMMENDED_KELLY_FRACTIONS), allowed_venues=pol.allowed_venues,
+        live_enabled=pol.live_enabled, default_method=DEFAULT_METHOD.value,
+        methods=[m.value for m in SizingMethod], tiers=list(CONFIDENCE_TIERS),
+        note="Set by PM_MCP_BANKROLL, PM_MCP_MAX_ORDER_USD, PM_MCP_MAX_EVENT_FRACTION, PM_MCP_MAX_DAILY_USD, "
+             "PM_MCP_KELLY_FRACTION, PM_MCP_VENUES, PM_MCP_MODE.")
+    tiers = ", ".join(f"{t.name} (edge >= {pct(t.min_edge, 0)}: up to {pct(t.cap_fraction)})"
+                      for t in CONFIDENCE_TIERS[1:])
+    text = (f"Risk policy ({state.settings.mode} mode{'; live orders allowed' if pol.live_enabled else ''}): "
+            f"{_policy_line(pol)}. Venues: {', '.join(pol.allowed_venues) or 'none'}.\n"
+            f"Default sizing: confidence tiers by edge after fees: {tiers} of bankroll, never above full Kelly "
+            f"or the per-order cap. Kelly fractions: usually 1/10 to 1/4; at most {_fraction_words(pol.kelly_fraction)}.")
+    return tool_result(out, text)
+
 
 def register(mcp: MCPServer) -> None:
-    @mcp.tool(
-        name="size_position",
-        title="Size a position",
-        annotations=ToolAnnotations(title="Size a position", **READ_ONLY_LOCAL.model_dump(exclude={"title"})),
-        description=(
-            "How much to stake on one binary outcome, inside the risk policy. p = your probability of YES "
-            "(0-1); side 'yes' buys YES, 'no' buys NO. Give market (id/URL): its book, fees, size step, minimum, "
-            "status, currency and assess_market tier cap are used; price/asks alone is a what-if. Methods: "
-            "confidence_tiers (default), fractional_kelly, pm_kelly, kelly, execution_kelly, unit, flat, "
-            "inverted_risk; amount_usd = unit / flat stake / max loss / absolute cap. Returns stake, shares, caps "
-            "hit and the arithmetic."),
-    )
-    async def size_position(
-        ctx: Context,
-        p: Annotated[Num, Field(description="probability of YES, 0-1 (0.62 = 62%)")],
-        price: Annotated[OptNum, Field(description="USD per share of the side bought")] = None,
-        side: Literal["yes", "no"] = "yes",
-        method: SizingMethod = DEFAULT_METHOD,
-        asks: Annotated[list[LevelIn] | None, Field(description="asks of the share bought")] = None,
-        venue: Annotated[Literal["polymarket", "kalshi", "manifold"] | None,
-                         Field(description="for fees and size step")] = None,
-        fee_rate: Annotated[OptNum, Field(description="Polymarket feeSchedule rate, e.g. 0.04")] = None,
-        event_exposure_usd: Annotated[Num, Field(description="already at risk on this event")] = 0,
-        confidence: Literal["low", "medium", "high", "very_high"] | None = None,
-        kelly_fraction: Annotated[OptNum, Field(description="<= policy fraction")] = None,
-        amount_usd: OptNum = None,
-        units: OptNum = None,
-        stop_price: OptNum = None,
-        odds: Annotated[OptNum, Field(description="kelly: net odds b")] = None,
-        min_order_size: OptNum = None,
-        assessment: Annotated[Literal["participate", "caution", "avoid"] | None,
-                              Field(description="assess_market verdict: caps the tier")] = None,
-        rules_clarity: Annotated[OptNum, Field(description="parse_rules clarity 0-1")] = None,
-        market: Annotated[str | None, Field(description="id/URL: fees, step, minimum, status, tier cap from it")] = None,
-    ) -> Annotated[CallToolResult, SizeOut]:
-        state = ctx.request_context.lifespan_context
-        max_tier, max_tier_reason = None, None
-        if assessment is not None:
-            from pm_mcp.domain.scorecard import tier_cap_for
-
-            clarity = _opt(rules_clarity, "rules_clarity")
-            if clarity is not None and not (0 <= clarity <= 1):
-                raise ToolError("rules_clarity must be in [0, 1] (parse_rules' clarity score)")
-            cap = tier_cap_for(assessment, float(clarity) if clarity is not None else None)
-            max_tier, max_tier_reason = cap.max_tier, cap.note
-        amount = _opt(amount_usd, "amount_usd")
-        method = SizingMethod(method)
-        explicit_price = _opt(price, "price")
-        book = _levels(asks, "asks", ascending=True) if asks else None
-        if asks is not None and not book:
-            raise ToolError("asks is empty: there is nothing to buy; pass a price or a book with asks")
-        exposure = _dec(event_exposure_usd, "event_exposure_usd")
-        daily = Decimal(0)
-        currency = "USD"
-        extra: dict[str, Any] = {}
-        if market is not None and market.strip():
-            # the market decides: fees, size step, minimum, status, currency, and the assessment's tier cap
-            if fee_rate is not None:
-                raise ToolError("fee_rate is taken from the market; leave it out when you give market")
-            ctx_m = await _sizing_context(state, venue, market.strip(), side)
-            m = ctx_m["market"]
-            fees, notes = m.fees, list(ctx_m["notes"])
-            currency = m.currency
-            step, min_size = m.size_step, m.min_order_size
-            if explicit_price is None and book is None:
-                book = ctx_m["asks"]
-                if not book:
-                    raise ToolError(f"the {ctx_m['label']} book on {m.venue} has no asks right now: nothing to buy")
-            else:
-                extra["what_if"] = True
-                notes.append("what-if: the price/asks given were used, not the market's book")
-            exposure = max(exposure, ctx_m["exposure"])
-            daily = ctx_m["daily"]
-            cap_tier, cap_note = ctx_m["tier_cap"]
-            if max_tier is None or _tier_index(cap_tier) < _tier_index(max_tier):
-                max_tier, max_tier_reason = cap_tier, cap_note
-            extra.update(market_id=m.id, venue=m.venue, fees_from_market=True,
-                         tier_cap=f"at most '{max_tier}': {max_tier_reason}")
-        else:
-            fees, notes = _fees_for(venue, _opt(fee_rate, "fee_rate"))
-            step = VENUE_SIZE_STEP.get(venue or "", Decimal("0.01"))
-            min_size = _opt(min_order_size, "min_order_size") or Decimal(0)
-            extra["what_if"] = True
-            if max_tier is not None:
-                extra["tier_cap"] = f"at most '{max_tier}': {max_tier_reason}"
-        pol, _state = _policy(ctx, currency)
-        req = SizingRequest(
-            p_yes=_p(p), side=side, price=explicit_price, book=book, fees=fees,
-            size_step=step, min_order_size=min_size, event_exposure_usd=exposure, daily_spent_usd=daily,
-            confidence=confidence, kelly_fraction=_opt(kelly_fraction, "kelly_fraction"), odds=_opt(odds, "odds"),
-            units=_opt(units, "units"), stop_price=_opt(stop_price, "stop_price"),
-            unit_usd=amount if method == SizingMethod.UNIT else None,
-            flat_usd=amount if method == SizingMethod.FLAT else None,
-            max_loss_usd=amount if method == SizingMethod.INVERTED_RISK else None,
-            absolute_cap_usd=amount if method == SizingMethod.CONFIDENCE_TIERS else None,
-            max_tier=max_tier, max_tier_reason=max_tier_reason, currency=currency,
-        )
-        try:
-            r = size_core(pol, req, method)
-        except (SizingError, ValueError) as exc:
-            raise ToolError(str(exc)) from None
-        out = SizeOut(**r.model_dump(), fee_model=_fee_words(fees), policy=_policy_line(pol), mode=state.settings.mode,
-                      confidence_used=confidence or "default (medium)", **extra)
-        out.warnings.extend(notes)
-        return tool_result(out, _size_text(out, pol))
-
-    @mcp.tool(
-        name="compute_edge",
-        title="Compute edge after costs",
-        annotations=ToolAnnotations(title="Compute edge after costs", read_only_hint=True, destructive_hint=False,
-                                    idempotent_hint=True, open_world_hint=True),
-        description=(
-            "Is a trade worth it at the executable price? For your probability p (YES / the market's first "
-            "outcome, 0-1) and a side (buy/sell) of outcome (yes/no or a label): average fill price, fees, "
-            "EV per share and total, edge in percentage points after costs, break-even probability, ROI and "
-            "the Kelly fraction. Price source: price, or book {bids, asks} of that outcome, or venue+market "
-            "(fetches the live book and the market's fees). size in shares or budget in USD (buys); default 1 share."),
-    )
-    async def compute_edge(
-        ctx: Context,
-        p: Annotated[Num, Field(description="probability of YES / first outcome, 0-1")],
-        outcome: Annotated[str, Field(description="yes, no, or an outcome label")] = "yes",
-        side: Literal["buy", "sell"] = "buy",
-        price: Annotated[OptNum, Field(description="USD per share of outcome")] = None,
-        book: Annotated[BookIn | None, Field(description="order book of outcome")] = None,
-        size: Annotated[OptNum, Field(description="shares")] = None,
-        budget: Annotated[OptNum, Field(description="USD incl. fees (buy)")] = None,
-        venue: Literal["polymarket", "kalshi", "manifold"] | None = None,
-        market: Annotated[str | None, Field(description="id, slug, ticker or URL")] = None,
-        fee_rate: Annotated[OptNum, Field(description="Polymarket rate, with price/book")] = None,
-    ) -> Annotated[CallToolResult, EdgeOut]:
-        p_yes = _p(p)
-        sources = sum(x is not None for x in (price, book, market))
-        if sources != 1:
-            raise ToolError("give exactly one price source: price, book {bids, asks}, or market (+ venue)")
-        size_d, budget_d = _opt(size, "size"), _opt(budget, "budget")
-        state = ctx.request_context.lifespan_context
-        notes: list[str] = []
-        market_id = title = None
-        tick = min_size = None
-        if market is not None:
-            if fee_rate is not None:
-                raise ToolError("fee_rate is taken from the market; leave it out when you give market")
-            m, index, label, ob, levels = await _market_book(state, venue, market, outcome, side, what="price")
-            fees = m.fees
-            venue_name = m.venue
-            market_id, title, tick = m.id, m.title, ob.tick_size or m.tick_size
-            min_size = ob.min_order_size or m.min_order_size
-            win = p_yes if index == 0 else (Decimal(1) - p_yes if index == 1 and len(m.outcomes) == 2 else p_yes)
-            outcome_label = label
-            explicit_price = None
-            step = m.size_step
-            if not levels:
-                raise ToolError(f"the {label} book on {m.venue} has no {'asks' if side == 'buy' else 'bids'} right "
-                                "now: nothing to trade at any price")
-        else:
-            fees, notes = _fees_for(venue, _opt(fee_rate, "fee_rate"))
-            venue_name = venue
-            o = outcome.strip().lower()
-            if o not in ("yes", "no"):
-                raise ToolError("without a market, outcome must be 'yes' or 'no' (p is the probability of YES)")
-            win = p_yes if o == "yes" else Decimal(1) - p_yes
-            outcome_label = o.upper()
-            step = VENUE_SIZE_STEP.get(venue or "", Decimal("0.01"))
-            explicit_price = _opt(price, "price")
-            levels = None
-            if book is not None:
-                raw = book.asks if side == "buy" else book.bids
-                levels = _levels(raw, "book.asks" if side == "buy" else "book.bids", ascending=side == "buy")
-                if not levels:
-                    raise ToolError(f"book has no {'asks' if side == 'buy' else 'bids'}: nothing to {side}; "
-                                    f"a {side} walks the {'asks' if side == 'buy' else 'bids'}")
-        try:
-            r = edge_core(win, side=side, price=explicit_price, levels=levels, size=size_d, budget=budget_d,
-                          fees=fees, size_step=step, min_order_size=min_size or Decimal(0))
-        except (EdgeError, ValueError) as exc:
-            raise ToolError(str(exc)) from None
-        out = EdgeOut(**r.model_dump(), mode=state.settings.mode, outcome=outcome_label, p_yes=p_yes, venue=venue_name, market_id=market_id,
-                      market_title=title, fee_model=_fee_words(fees), tick_size=tick, min_order_size=min_size)
-        out.warnings.extend(notes)
-        return tool_result(out, _edge_text(out))
-
-    @mcp.tool(
-        name="get_risk_policy",
-        title="Get the risk policy",
-        annotations=ToolAnnotations(title="Get the risk policy", **READ_ONLY_LOCAL.model_dump(exclude={"title"})),
-        description=(
-            "The risk limits every sizing and order must respect (from the server configuration; no tool can "
-            "loosen them): bankroll, per-order, single-event and daily caps in USD, the Kelly fraction, "
-            "enabled venues, paper/live mode, and the sizing methods with the confidence-tier table."),
-    )
-    async def get_risk_policy(ctx: Context) -> Annotated[CallToolResult, PolicyOut]:
-        pol, state = _policy(ctx)
-        out = PolicyOut(
-            mode=state.settings.mode, bankroll=pol.bankroll, max_order_usd=pol.max_order_usd,
-            max_event_fraction=pol.max_event_fraction, max_event_usd=pol.max_event_usd,
-            max_daily_usd=pol.max_daily_usd, kelly_fraction=pol.kelly_fraction,
-            recommended_kelly_range=list(RECOMMENDED_KELLY_FRACTIONS), allowed_venues=pol.allowed_venues,
-            live_enabled=pol.live_enabled, default_method=DEFAULT_METHOD.value,
-            methods=[m.value for m in SizingMethod], tiers=list(CONFIDENCE_TIERS),
-            note="Set by PM_MCP_BANKROLL, PM_MCP_MAX_ORDER_USD, PM_MCP_MAX_EVENT_FRACTION, PM_MCP_MAX_DAILY_USD, "
-                 "PM_MCP_KELLY_FRACTION, PM_MCP_VENUES, PM_MCP_MODE.")
-        tiers = ", ".join(f"{t.name} (edge >= {pct(t.min_edge, 0)}: up to {pct(t.cap_fraction)})"
-                          for t in CONFIDENCE_TIERS[1:])
-        text = (f"Risk policy ({state.settings.mode} mode{'; live orders allowed' if pol.live_enabled else ''}): "
-                f"{_policy_line(pol)}. Venues: {', '.join(pol.allowed_venues) or 'none'}.\n"
-                f"Default sizing: confidence tiers by edge after fees: {tiers} of bankroll, never above full Kelly "
-                f"or the per-order cap. Kelly fractions: usually 1/10 to 1/4; at most {_fraction_words(pol.kelly_fraction)}.")
-        return tool_result(out, text)
+    mcp.tool(name="size_position", title="Size a position", annotations=titled(READ_LOCAL, "Size a position"),
+             description=SIZE_POSITION)(size_position)
+    mcp.tool(name="compute_edge", title="Compute edge after costs",
+             annotations=titled(READ_OPEN, "Compute edge after costs"), description=COMPUTE_EDGE)(compute_edge)
+    mcp.tool(name="get_risk_policy", title="Get the risk policy",
+             annotations=titled(READ_LOCAL, "Get the risk policy"), description=GET_RISK_POLICY)(get_risk_policy)
