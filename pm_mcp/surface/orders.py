@@ -5,9 +5,10 @@ dialog, or the host's own prompt when PM_MCP_CONFIRM=host)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import (
@@ -20,16 +21,18 @@ from mcp.server.mcpserver import (
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from pm_mcp.domain.intents import IntentStatus, money, price_text
+from pm_mcp.domain.intents import IntentStatus, money, price_text, stored_currency
 from pm_mcp.domain.money import in_currency, normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
-from pm_mcp.execution import LegSpec, confirmation_instructions, engine_of
+from pm_mcp.execution import LegSpec, confirmation_instructions
 from pm_mcp.execution.doctor import CheckOut
 from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, mode_mismatch
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
 from pm_mcp.execution.runner import sync_age
+from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.strategy import PolicyLimitsOut, VenueName
 
 PROPOSE = ToolAnnotations(title="Propose an order (places nothing)", read_only_hint=False, destructive_hint=False,
                           idempotent_hint=False, open_world_hint=True)
@@ -37,9 +40,11 @@ CONFIRM = ToolAnnotations(title="Confirm an order intent", read_only_hint=False,
                           idempotent_hint=False, open_world_hint=True)
 CANCEL = ToolAnnotations(title="Cancel an order or proposal", read_only_hint=False, destructive_hint=True,
                          idempotent_hint=True, open_world_hint=True)
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 TIGHTEN = ToolAnnotations(title="Tighten the risk policy (session)", read_only_hint=False, destructive_hint=False,
                           idempotent_hint=True, open_world_hint=False)
+
+
+T = TypeVar("T")
 
 
 def _n(d: Decimal | None) -> Decimal | None:
@@ -131,14 +136,7 @@ class OrderListOut(BaseModel):
     last_sync_at: datetime | None = Field(None, description="when the background sync last refreshed orders")
 
 
-class PolicyOut(BaseModel):
-    mode: str
-    bankroll: Decimal
-    max_order_usd: Decimal
-    max_event_fraction: Decimal
-    max_event_usd: Decimal
-    max_daily_usd: Decimal
-    kelly_fraction: Decimal
+class PolicyOut(PolicyLimitsOut):
     allowed_venues: list[str]
     live_enabled: bool
     changed: list[str] = Field(default_factory=list)
@@ -191,10 +189,10 @@ def order_line(o: OrderRecord) -> str:
     if o.avg_price is not None and o.filled_size > 0:
         filled += f" @ avg {o.avg_price.quantize(Decimal('0.0001'))}"
     if o.fees_paid:
-        filled += f", fees {money(o.fees_paid, o.venue, up=True)}"
+        filled += f", fees {money(o.fees_paid, stored_currency(o.data, o.venue), up=True)}"
     msg = f" ({clean_inline(o.message, 200)})" if o.message else ""
     return (f"{o.id} {o.status}: {o.side} {normalize(o.size)} {quote_label(o.outcome)} of "
-            f"{quote_inline(o.market_title, ORDER_TITLE_CHARS)} at {price_text(o.limit_price, o.venue)}; {filled}{msg}")
+            f"{quote_inline(o.market_title, ORDER_TITLE_CHARS)} at {price_text(o.limit_price, stored_currency(o.data, o.venue))}; {filled}{msg}")
 
 
 def leg_plain(leg: Any) -> str:
@@ -248,15 +246,10 @@ def intent_text(rec: IntentRecord, orders: list[OrderRecord], how: dict[str, Any
 
 
 # --- helpers --------------------------------------------------------------------------------
-def _state(ctx: Context) -> Any:
-    return ctx.request_context.lifespan_context
-
-
-def _engine(ctx: Context) -> ExecutionEngine:
-    try:
-        return engine_of(_state(ctx))
-    except (RuntimeError, AttributeError):
-        raise ToolError("order execution is not running in this server (startup failed; see the server log)") from None
+async def _ready_engine(ctx: Context) -> ExecutionEngine:
+    engine = engine_of_ctx(ctx)
+    await engine.ready()
+    return engine
 
 
 def client_can_elicit(ctx: Context) -> bool:
@@ -265,19 +258,21 @@ def client_can_elicit(ctx: Context) -> bool:
     return el is not None and (el.form is not None or el.url is None)
 
 
-def execution_tool_error(exc: Exception) -> ToolError:
-    """The order tools' translator: the engine's and the venues' refusals are sentences already (bounded
-    here); everything else goes through ``user_error`` (validation errors named by argument, a busy database,
-    numbers out of range; internals only in the log, never "TypeName: repr")."""
-    from pm_mcp.surface.render import bound_text, user_error
-    from pm_mcp.venues.base import VenueError
+def _order_error(exc: BaseException) -> ToolError:
+    """The order tools' failures, through the one translator (the engine's and the venues' refusals are
+    sentences already; anything else says what the person can check)."""
+    return to_tool_error(exc, action="complete this order call",
+                         after="check get_order or list_orders before trying again")
 
-    if isinstance(exc, ToolError):
-        return exc
-    if isinstance(exc, (ExecutionError, VenueError)):
-        return ToolError(bound_text(str(exc)))
-    return user_error(exc, action="complete this order call",
-                      after="check get_order or list_orders before trying again")
+
+execution_tool_error = _order_error  # the name surface.arbitrage imports
+
+
+async def _attempt(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a sentence (internals only in the log)
+        raise _order_error(exc) from None
 
 
 def _elicitation_message(rec: IntentRecord) -> str:
@@ -298,13 +293,12 @@ class NoDialog(BaseModel):
 
 
 async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoDialog:
-    state = _state(ctx)
-    setting = state.settings.confirm
+    setting = app_state(ctx).settings.confirm
     if setting == "host":
         return NoDialog(reason="host")
     if setting == "page":
         return NoDialog(reason="page")
-    engine = _engine(ctx)
+    engine = engine_of_ctx(ctx)
     try:
         rec = await engine.get_intent(intent_id)
     except ExecutionError as exc:
@@ -321,262 +315,266 @@ async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoD
     return Elicit(_elicitation_message(rec), ApproveOrder)
 
 
-def register(mcp: MCPServer) -> None:
-    @mcp.tool(annotations=PROPOSE)
-    async def propose_order(
-        ctx: Context,
-        venue: Annotated[Literal["polymarket", "kalshi", "manifold"], Field(description="Venue.")],
-        market: Annotated[str, Field(description="Market id, slug, ticker or URL (as from search_markets).")],
-        outcome: Annotated[str, Field(description="Outcome LABEL, e.g. 'Yes', 'No', a candidate's name.")],
-        side: Literal["buy", "sell"],
-        limit_price: Annotated[Decimal, Field(description="Worst price per share in USD, 0-1.")],
-        size: Annotated[Decimal | None, Field(description="Shares. Give size OR stake.")] = None,
-        stake: Annotated[Decimal | None, Field(description="USD to spend incl. fees (buy).")] = None,
-        forecast_p: Annotated[Decimal | None, Field(description="Your probability for this outcome.")] = None,
-        forecast_source: Annotated[str | None, Field(description="Who made the forecast.")] = None,
-        time_in_force: Literal["GTC", "FOK", "FAK"] = "GTC",
-    ) -> Annotated[CallToolResult, IntentOut]:
-        """Price an order as an intent for the PERSON to approve; places nothing. Returns the order in plain
-        words, worst-case cost incl. fees, the risk-policy verdict (refusals name rule, limit, value), the
-        expiry and how the person confirms. Tell the person the order and how to confirm; you cannot confirm
-        it yourself. Any change means a new proposal."""
-        engine = _engine(ctx)
-        await engine.ready()
-        can = client_can_elicit(ctx)
-        try:
-            rec = await engine.propose([LegSpec(market=market, venue=venue, outcome=outcome, side=side,
-                                                limit_price=limit_price, size=size, stake=stake,
-                                                time_in_force=time_in_force)],
-                                       forecast_p=forecast_p, forecast_source=forecast_source,
-                                       channel="elicitation" if can else "page")
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=can)
-        return tool_result(intent_out(rec, [], how), intent_text(rec, [], how))
+async def propose_order(
+    ctx: Context,
+    venue: Annotated[VenueName, Field(description="Venue.")],
+    market: Annotated[str, Field(description="Market id, slug, ticker or URL (as from search_markets).")],
+    outcome: Annotated[str, Field(description="Outcome LABEL, e.g. 'Yes', 'No', a candidate's name.")],
+    side: Literal["buy", "sell"],
+    limit_price: Annotated[Decimal, Field(description="Worst price per share in USD, 0-1.")],
+    size: Annotated[Decimal | None, Field(description="Shares. Give size OR stake.")] = None,
+    stake: Annotated[Decimal | None, Field(description="USD to spend incl. fees (buy).")] = None,
+    forecast_p: Annotated[Decimal | None, Field(description="Your probability for this outcome.")] = None,
+    forecast_source: Annotated[str | None, Field(description="Who made the forecast.")] = None,
+    time_in_force: Literal["GTC", "FOK", "FAK"] = "GTC",
+) -> Annotated[CallToolResult, IntentOut]:
+    """Price an order as an intent for the PERSON to approve; places nothing. Returns the order in plain
+    words, worst-case cost incl. fees, the risk-policy verdict (refusals name rule, limit, value), the
+    expiry and how the person confirms. Tell the person the order and how to confirm; you cannot confirm
+    it yourself. Any change means a new proposal."""
+    engine = await _ready_engine(ctx)
+    can = client_can_elicit(ctx)
+    try:
+        rec = await engine.propose([LegSpec(market=market, venue=venue, outcome=outcome, side=side,
+                                            limit_price=limit_price, size=size, stake=stake,
+                                            time_in_force=time_in_force)],
+                                   forecast_p=forecast_p, forecast_source=forecast_source,
+                                   channel="elicitation" if can else "page")
+    except Exception as exc:  # noqa: BLE001
+        raise _order_error(exc) from None
+    how = await confirmation_instructions(app_state(ctx), rec, client_can_elicit=can)
+    return tool_result(intent_out(rec, [], how), intent_text(rec, [], how))
 
-    @mcp.tool(annotations=CONFIRM)
-    async def confirm_order(
-        intent_id: Annotated[str, Field(description="The intent id from propose_order.")],
-        ctx: Context,
-        decision: Annotated[ElicitationResult[ApproveOrder], Resolve(ask_person)],
-    ) -> Annotated[CallToolResult, OrderLookupOut]:
-        """Ask the person to approve an intent. With a client that shows dialogs the person sees the order and
-        only their Accept places it; with PM_MCP_CONFIRM=host the host's own approval prompt is the gate. Otherwise
-        it places nothing and repeats how the person approves (the approval page)."""
-        engine = _engine(ctx)
-        state = _state(ctx)
-        try:
-            match decision:
-                case AcceptedElicitation(data=NoDialog(reason="host")):
-                    rec = await engine.get_intent(intent_id)
-                    rec = await engine.confirm(rec.intent.id, via="host", order_hash=rec.intent.order_hash)
-                case AcceptedElicitation(data=NoDialog(reason=reason)):
-                    rec = await engine.get_intent(intent_id)
-                    orders = await engine.journal.orders_for_intent(rec.intent.id)
-                    if rec.status != IntentStatus.PROPOSED:
-                        text = (f"{_tag(rec.intent.mode)} Nothing to confirm: intent {rec.intent.id} is "
-                                f"{rec.status.value}" + (f" ({rec.reason})" if rec.reason else "") + ".")
-                        return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders),
-                                                          orders=[order_out(o) for o in orders]),
-                                           text + "".join("\nOrder " + order_line(o) for o in orders))
-                    how = await confirmation_instructions(state, rec, client_can_elicit=False)
-                    why = ("this client cannot show a confirmation dialog" if reason == "no_capability"
-                           else "confirmation is by the approval page (PM_MCP_CONFIRM=page)")
-                    text = (f"{_tag(rec.intent.mode)} Not placed: {why}; only the person can approve. "
-                            + (how.get("instructions") or ""))
-                    return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how)), text)
-                case AcceptedElicitation(data=ApproveOrder(approve=True)):
-                    rec = await engine.get_intent(intent_id)
-                    rec = await engine.confirm(rec.intent.id, via="elicitation", order_hash=rec.intent.order_hash)
-                case _:
-                    rec = await engine.reject(intent_id, via="elicitation",
-                                              reason=f"the person answered no in the dialog ({decision.action})")
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        orders = await engine.journal.orders_for_intent(rec.intent.id)
+
+async def _not_placed(state: Any, engine: ExecutionEngine, intent_id: str, reason: str) -> CallToolResult:
+    """No dialog was shown (the page confirms, or the client cannot show one): nothing is placed; say why and
+    how the person approves (or that the intent is no longer waiting)."""
+    rec = await engine.get_intent(intent_id)
+    orders = await engine.journal.orders_for_intent(rec.intent.id)
+    if rec.status != IntentStatus.PROPOSED:
+        text = (f"{_tag(rec.intent.mode)} Nothing to confirm: intent {rec.intent.id} is "
+                f"{rec.status.value}" + (f" ({rec.reason})" if rec.reason else "") + ".")
         return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders),
-                                          orders=[order_out(o) for o in orders]), intent_text(rec, orders))
+                                          orders=[order_out(o) for o in orders]),
+                           text + "".join("\nOrder " + order_line(o) for o in orders))
+    how = await confirmation_instructions(state, rec, client_can_elicit=False)
+    why = ("this client cannot show a confirmation dialog" if reason == "no_capability"
+           else "confirmation is by the approval page (PM_MCP_CONFIRM=page)")
+    text = (f"{_tag(rec.intent.mode)} Not placed: {why}; only the person can approve. "
+            + (how.get("instructions") or ""))
+    return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how)), text)
 
-    @mcp.tool(annotations=CANCEL)
-    async def cancel_order(
-        ctx: Context,
-        ref: Annotated[str, Field(description="An order id (o-...) or an intent id (i-...).")],
-    ) -> Annotated[CallToolResult, OrderLookupOut]:
-        """Cancel a proposal that was not approved yet, or the open (resting) orders of an intent / one order.
-        Filled shares stay in the position."""
-        engine = _engine(ctx)
-        await engine.ready()
-        try:
-            rec, orders = await engine.cancel(ref)
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        lines = [f"{_tag(engine.mode)} " + (f"intent {rec.intent.id} is {rec.status.value}." if rec else "")]
-        lines += ["Order " + order_line(o) for o in orders]
-        return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec) if rec else None,
-                                          orders=[order_out(o) for o in orders]), "\n".join(lines).strip())
 
-    @mcp.tool(annotations=READ)
-    async def get_order(
-        ctx: Context,
-        ref: Annotated[str, Field(description="An intent id (i-...) or an order id (o-...).")],
-    ) -> Annotated[CallToolResult, OrderLookupOut]:
-        """Status of an intent and its orders, or of one order: fills (verified at the venue), average price,
-        fees, as of the last background sync (it says when; resting orders fill there, not here)."""
-        engine = _engine(ctx)
-        await engine.ready()
-        try:
-            ref = ref.strip()
-            if ref.startswith("i-"):
-                rec = await engine.get_intent(ref)
-                orders = await engine.journal.orders_for_intent(rec.intent.id)
-                how = None
-                if rec.status == IntentStatus.PROPOSED:
-                    how = await confirmation_instructions(_state(ctx), rec, client_can_elicit=client_can_elicit(ctx))
-                return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how),
-                                                  orders=[order_out(o) for o in orders],
-                                                  last_sync_at=engine.last_sync_at),
-                                   intent_text(rec, orders, how) + (f"\n({sync_age(engine)})" if orders else ""))
-            o = await engine.journal.load_order(ref)
-            if o is None:
-                raise ToolError(f"no order or intent {ref!r}; ids look like 'o-...' or 'i-...' (see list_orders)")
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        return tool_result(OrderLookupOut(mode=engine.mode, orders=[order_out(o)], last_sync_at=engine.last_sync_at),
-                           f"{_tag(engine.mode)} Order {order_line(o)} ({sync_age(engine)})")
+async def confirm_order(
+    intent_id: Annotated[str, Field(description="The intent id from propose_order.")],
+    ctx: Context,
+    decision: Annotated[ElicitationResult[ApproveOrder], Resolve(ask_person)],
+) -> Annotated[CallToolResult, OrderLookupOut]:
+    """Ask the person to approve an intent. With a client that shows dialogs the person sees the order and
+    only their Accept places it; with PM_MCP_CONFIRM=host the host's own approval prompt is the gate. Otherwise
+    it places nothing and repeats how the person approves (the approval page)."""
+    engine = engine_of_ctx(ctx)
+    try:
+        match decision:
+            case AcceptedElicitation(data=NoDialog(reason="host")):
+                rec = await engine.get_intent(intent_id)
+                rec = await engine.confirm(rec.intent.id, via="host", order_hash=rec.intent.order_hash)
+            case AcceptedElicitation(data=NoDialog(reason=reason)):
+                return await _not_placed(app_state(ctx), engine, intent_id, reason)
+            case AcceptedElicitation(data=ApproveOrder(approve=True)):
+                rec = await engine.get_intent(intent_id)
+                rec = await engine.confirm(rec.intent.id, via="elicitation", order_hash=rec.intent.order_hash)
+            case _:
+                rec = await engine.reject(intent_id, via="elicitation",
+                                          reason=f"the person answered no in the dialog ({decision.action})")
+    except Exception as exc:  # noqa: BLE001
+        raise _order_error(exc) from None
+    orders = await engine.journal.orders_for_intent(rec.intent.id)
+    return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders),
+                                      orders=[order_out(o) for o in orders]), intent_text(rec, orders))
 
-    @mcp.tool(annotations=READ)
-    async def list_orders(
-        ctx: Context,
-        status: Literal["all", "open", "filled", "partially_filled", "cancelled", "rejected", "unknown"] = "all",
-        limit: Annotated[int, Field(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
-    ) -> Annotated[CallToolResult, OrderListOut]:
-        """Orders in the current mode, newest first, paginated (status 'open' = pending, resting or unknown)."""
-        engine = _engine(ctx)
-        await engine.ready()
-        try:
-            offset = int(cursor) if cursor else 0
-            if not 0 <= offset <= 10**9:
-                raise ValueError(offset)
-        except ValueError:
-            raise ToolError("cursor must be the next_cursor value from a previous list_orders call") from None
-        orders, total = await engine.journal.list_orders(engine.mode, status=None if status == "all" else status,
-                                                         offset=max(0, offset), limit=limit)
-        nxt = str(offset + len(orders)) if offset + len(orders) < total else None
-        head = (f"{_tag(engine.mode)} {total} order(s)" + (f" with status {status}" if status != "all" else "")
-                + f" ({sync_age(engine)})")
-        text = "\n".join([head + (f"; showing {offset + 1}-{offset + len(orders)}" if orders else ".")]
-                         + [order_line(o) for o in orders] + ([f"More: cursor='{nxt}'"] if nxt else []))
-        return tool_result(OrderListOut(mode=engine.mode, orders=[order_out(o) for o in orders], total=total,
-                                        next_cursor=nxt, last_sync_at=engine.last_sync_at), text)
 
-    @mcp.tool(annotations=READ)
-    async def get_portfolio(ctx: Context) -> Annotated[CallToolResult, PortfolioSnapshot]:
-        """Positions (size, average cost, mark from the current book, unrealised and realised P&L; resolved
-        markets settled), exposure per event against the single-event cap, today's spend against the daily cap."""
-        engine = _engine(ctx)
-        await engine.ready()
-        try:
-            snap = await portfolio(engine)
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        amt = in_currency
+async def cancel_order(
+    ctx: Context,
+    ref: Annotated[str, Field(description="An order id (o-...) or an intent id (i-...).")],
+) -> Annotated[CallToolResult, OrderLookupOut]:
+    """Cancel a proposal that was not approved yet, or the open (resting) orders of an intent / one order.
+    Filled shares stay in the position."""
+    engine = await _ready_engine(ctx)
+    try:
+        rec, orders = await engine.cancel(ref)
+    except Exception as exc:  # noqa: BLE001
+        raise _order_error(exc) from None
+    lines = [f"{_tag(engine.mode)} " + (f"intent {rec.intent.id} is {rec.status.value}." if rec else "")]
+    lines += ["Order " + order_line(o) for o in orders]
+    return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec) if rec else None,
+                                      orders=[order_out(o) for o in orders]), "\n".join(lines).strip())
 
-        lines = []
-        for code, t in sorted(snap.by_currency.items(), key=lambda kv: kv[0] != "USD"):
-            if code != "USD" and not any(p.currency == code for p in snap.positions) and not t.daily_spent:
-                continue
-            what = "portfolio" if code == "USD" else f"{code} (play money, never added to USD)"
-            lines.append(f"{_tag(snap.mode) + ' ' if not lines else ''}{what}: cost basis {amt(t.cost_basis, code)}, "
-                         f"value {amt(t.market_value, code)}, unrealised {amt(t.unrealized_pnl, code)}, realised "
-                         f"{amt(t.realized_pnl, code)}; spent today {amt(t.daily_spent, code)} of "
-                         f"{amt(t.daily_cap, code)}" + (f"; {snap.open_orders} open order(s)." if code == "USD" else "."))
-        for p in snap.positions:
-            if p.status == "open":
-                mark = f"mark {p.mark_price.quantize(Decimal('0.0001'))} ({p.mark_source})" if p.mark_price is not None \
-                    else "no mark"
-                upnl = amt(p.unrealized_pnl, p.currency) if p.unrealized_pnl is not None else "?"
-                lines.append(f"- {normalize(p.size)} {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
-                             f"({p.venue} {clean_inline(p.market_id, 100)}) avg cost "
-                             f"{p.avg_cost.quantize(Decimal('0.0001'))}, {mark}, unrealised {upnl}")
-            else:
-                lines.append(f"- {p.status}: {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
-                             f"realised {amt(p.realized_pnl, p.currency)}"
-                             + (f" (resolved {quote_label(p.settled_outcome)})" if p.settled_outcome else ""))
-        for e in snap.exposure:
-            lines.append(f"Event {clean_inline(e.event_id, 100)}: exposure {amt(e.exposure, e.currency)} of cap "
-                         f"{amt(e.cap, e.currency)}")
-        lines += [f"Warning: {clean_inline(w, 300)}" for w in snap.warnings]
-        lines.append(f"({sync_age(engine)})")
-        return tool_result(snap, "\n".join(lines))
 
-    @mcp.tool(annotations=READ)
-    async def get_track_record(ctx: Context) -> Annotated[CallToolResult, TrackRecord]:
-        """Every forecast (forecast_p + forecast_source given to propose_order) that led to a fill, its outcome
-        once resolved, and the Brier score per forecast source (lower is better; 0.25 = always saying 50%)."""
-        engine = _engine(ctx)
-        await engine.ready()
-        try:
-            tr = await track_record(engine)
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        lines = [f"{_tag(tr.mode)} {len(tr.forecasts)} forecast(s) led to trades."]
-        for s in tr.by_source:
-            brier = f"Brier {s.brier.quantize(Decimal('0.0001'))}" if s.brier is not None else "no resolved yet"
-            lines.append(f"- {s.source}: {s.trades} trade(s), {s.resolved} resolved, {brier}")
-        for f in tr.forecasts[:20]:
-            res = (f"resolved {f.resolved_outcome}, Brier {f.brier.quantize(Decimal('0.0001'))}" if f.resolved
-                   else "unresolved")
-            lines.append(f"  {f.intent_id}: p={f.forecast_p} {quote_label(f.outcome)} of "
-                         f"{quote_inline(f.title, ORDER_TITLE_CHARS)} ({clean_inline(f.source, 60)}): {res}")
-        return tool_result(tr, "\n".join(lines))
+async def get_order(
+    ctx: Context,
+    ref: Annotated[str, Field(description="An intent id (i-...) or an order id (o-...).")],
+) -> Annotated[CallToolResult, OrderLookupOut]:
+    """Status of an intent and its orders, or of one order: fills (verified at the venue), average price,
+    fees, as of the last background sync (it says when; resting orders fill there, not here)."""
+    engine = await _ready_engine(ctx)
+    try:
+        ref = ref.strip()
+        if ref.startswith("i-"):
+            rec = await engine.get_intent(ref)
+            orders = await engine.journal.orders_for_intent(rec.intent.id)
+            how = None
+            if rec.status == IntentStatus.PROPOSED:
+                how = await confirmation_instructions(app_state(ctx), rec, client_can_elicit=client_can_elicit(ctx))
+            return tool_result(OrderLookupOut(mode=engine.mode, intent=intent_out(rec, orders, how),
+                                              orders=[order_out(o) for o in orders],
+                                              last_sync_at=engine.last_sync_at),
+                               intent_text(rec, orders, how) + (f"\n({sync_age(engine)})" if orders else ""))
+        o = await engine.journal.load_order(ref)
+        if o is None:
+            raise ToolError(f"no order or intent {ref!r}; ids look like 'o-...' or 'i-...' (see list_orders)")
+    except Exception as exc:  # noqa: BLE001
+        raise _order_error(exc) from None
+    return tool_result(OrderLookupOut(mode=engine.mode, orders=[order_out(o)], last_sync_at=engine.last_sync_at),
+                       f"{_tag(engine.mode)} Order {order_line(o)} ({sync_age(engine)})")
 
-    @mcp.tool(annotations=TIGHTEN)
-    async def tighten_risk_policy(
-        ctx: Context,
-        max_order_usd: Annotated[Decimal | None, Field(description="Per-order cap, USD.")] = None,
-        max_event_fraction: Annotated[Decimal | None, Field(description="Single-event cap, fraction of bankroll.")] = None,
-        max_daily_usd: Annotated[Decimal | None, Field(description="Daily spend cap, USD.")] = None,
-        bankroll: Annotated[Decimal | None, Field(description="Bankroll, USD.")] = None,
-        kelly_fraction: Annotated[Decimal | None, Field(description="Kelly multiplier.")] = None,
-        allowed_venues: Annotated[list[str] | None, Field(description="Subset of the enabled venues.")] = None,
-    ) -> Annotated[CallToolResult, PolicyOut]:
-        """Make the risk limits stricter for the rest of this server session (never looser: a looser value is
-        refused). Applies to new proposals and to every execution. Call with no arguments to read the policy."""
-        engine = _engine(ctx)
-        limits = {k: v for k, v in dict(max_order_usd=max_order_usd, max_event_fraction=max_event_fraction,
-                                        max_daily_usd=max_daily_usd, bankroll=bankroll, kelly_fraction=kelly_fraction,
-                                        allowed_venues=allowed_venues).items() if v is not None}
-        before = engine.policy
-        try:
-            p = engine.tighten(**limits)
-        except ValueError as exc:
-            raise ToolError(str(exc)) from None
-        changed = [k for k in limits if getattr(before, k) != getattr(p, k)]
-        if changed:
-            await engine.journal.log("policy.tightened", None, {k: str(getattr(p, k)) for k in changed})
-        out = PolicyOut(mode=engine.mode, bankroll=p.bankroll, max_order_usd=p.max_order_usd,
-                        max_event_fraction=p.max_event_fraction, max_event_usd=p.max_event_usd,
-                        max_daily_usd=p.max_daily_usd, kelly_fraction=p.kelly_fraction,
-                        allowed_venues=p.allowed_venues, live_enabled=p.live_enabled, changed=changed)
-        text = (f"{_tag(engine.mode)} risk policy ({'tightened: ' + ', '.join(changed) if changed else 'unchanged'}): "
-                f"per order ${p.max_order_usd}, per event {normalize(p.max_event_fraction * 100)}% of "
-                f"${p.bankroll} = ${p.max_event_usd.quantize(Decimal('0.01'))}, daily ${p.max_daily_usd}, "
-                f"Kelly x{p.kelly_fraction}, venues {', '.join(p.allowed_venues)}.")
-        return tool_result(out, text)
 
-    @mcp.tool(annotations=ToolAnnotations(title="Why would an order fail?", read_only_hint=True,
-                                          destructive_hint=False, idempotent_hint=True, open_world_hint=True))
-    async def doctor(ctx: Context) -> Annotated[CallToolResult, DoctorOut]:
-        """Checks why an order would fail: mode, confirmation channel, credentials and wallet type, venue
-        reachability/geoblock, balances and allowances (live), each pass / fail / could_not_check with what to do.
-        Never shows a secret."""
-        engine = _engine(ctx)
-        from pm_mcp.execution.doctor import run_checks
+async def list_orders(
+    ctx: Context,
+    status: Literal["all", "open", "filled", "partially_filled", "cancelled", "rejected", "unknown"] = "all",
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+) -> Annotated[CallToolResult, OrderListOut]:
+    """Orders in the current mode, newest first, paginated (status 'open' = pending, resting or unknown)."""
+    engine = await _ready_engine(ctx)
+    try:
+        offset = int(cursor) if cursor else 0
+        if not 0 <= offset <= 10**9:
+            raise ValueError(offset)
+    except ValueError:
+        raise ToolError("cursor must be the next_cursor value from a previous list_orders call") from None
+    orders, total = await engine.journal.list_orders(engine.mode, status=None if status == "all" else status,
+                                                     offset=max(0, offset), limit=limit)
+    nxt = str(offset + len(orders)) if offset + len(orders) < total else None
+    head = (f"{_tag(engine.mode)} {total} order(s)" + (f" with status {status}" if status != "all" else "")
+            + f" ({sync_age(engine)})")
+    text = "\n".join([head + (f"; showing {offset + 1}-{offset + len(orders)}" if orders else ".")]
+                     + [order_line(o) for o in orders] + ([f"More: cursor='{nxt}'"] if nxt else []))
+    return tool_result(OrderListOut(mode=engine.mode, orders=[order_out(o) for o in orders], total=total,
+                                    next_cursor=nxt, last_sync_at=engine.last_sync_at), text)
 
-        checks = await run_checks(_state(ctx), engine, client_can_elicit=client_can_elicit(ctx))
-        lines = [f"{_tag(engine.mode)} doctor:"]
-        for c in checks:
-            lines.append(f"[{c.status}] {c.name}: {c.detail}" + (f" -> {c.advice}" if c.advice and c.status != "pass"
-                                                                  else ""))
-        return tool_result(DoctorOut(mode=engine.mode, checks=checks), "\n".join(lines))
+
+async def get_portfolio(ctx: Context) -> Annotated[CallToolResult, PortfolioSnapshot]:
+    """Positions (size, average cost, mark from the current book, unrealised and realised P&L; resolved
+    markets settled), exposure per event against the single-event cap, today's spend against the daily cap."""
+    engine = await _ready_engine(ctx)
+    snap = await _attempt(portfolio(engine))
+    return tool_result(snap, portfolio_text(snap, sync_age(engine)))
+
+
+def portfolio_text(snap: PortfolioSnapshot, synced: str) -> str:
+    amt = in_currency
+    lines = []
+    for code, t in sorted(snap.by_currency.items(), key=lambda kv: kv[0] != "USD"):
+        if code != "USD" and not any(p.currency == code for p in snap.positions) and not t.daily_spent:
+            continue
+        what = "portfolio" if code == "USD" else f"{code} (play money, never added to USD)"
+        lines.append(f"{_tag(snap.mode) + ' ' if not lines else ''}{what}: cost basis {amt(t.cost_basis, code)}, "
+                     f"value {amt(t.market_value, code)}, unrealised {amt(t.unrealized_pnl, code)}, realised "
+                     f"{amt(t.realized_pnl, code)}; spent today {amt(t.daily_spent, code)} of "
+                     f"{amt(t.daily_cap, code)}" + (f"; {snap.open_orders} open order(s)." if code == "USD" else "."))
+    for p in snap.positions:
+        if p.status == "open":
+            mark = f"mark {p.mark_price.quantize(Decimal('0.0001'))} ({p.mark_source})" if p.mark_price is not None \
+                else "no mark"
+            upnl = amt(p.unrealized_pnl, p.currency) if p.unrealized_pnl is not None else "?"
+            lines.append(f"- {normalize(p.size)} {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
+                         f"({p.venue} {clean_inline(p.market_id, 100)}) avg cost "
+                         f"{p.avg_cost.quantize(Decimal('0.0001'))}, {mark}, unrealised {upnl}")
+        else:
+            lines.append(f"- {p.status}: {quote_label(p.outcome)} of {quote_inline(p.title, ORDER_TITLE_CHARS)} "
+                         f"realised {amt(p.realized_pnl, p.currency)}"
+                         + (f" (resolved {quote_label(p.settled_outcome)})" if p.settled_outcome else ""))
+    for e in snap.exposure:
+        lines.append(f"Event {clean_inline(e.event_id, 100)}: exposure {amt(e.exposure, e.currency)} of cap "
+                     f"{amt(e.cap, e.currency)}")
+    lines += [f"Warning: {clean_inline(w, 300)}" for w in snap.warnings]
+    lines.append(f"({synced})")
+    return "\n".join(lines)
+
+
+async def get_track_record(ctx: Context) -> Annotated[CallToolResult, TrackRecord]:
+    """Every forecast (forecast_p + forecast_source given to propose_order) that led to a fill, its outcome
+    once resolved, and the Brier score per forecast source (lower is better; 0.25 = always saying 50%)."""
+    tr = await _attempt(track_record(await _ready_engine(ctx)))
+    lines = [f"{_tag(tr.mode)} {len(tr.forecasts)} forecast(s) led to trades."]
+    for s in tr.by_source:
+        brier = f"Brier {s.brier.quantize(Decimal('0.0001'))}" if s.brier is not None else "no resolved yet"
+        lines.append(f"- {s.source}: {s.trades} trade(s), {s.resolved} resolved, {brier}")
+    for f in tr.forecasts[:20]:
+        res = (f"resolved {f.resolved_outcome}, Brier {f.brier.quantize(Decimal('0.0001'))}" if f.resolved
+               else "unresolved")
+        lines.append(f"  {f.intent_id}: p={f.forecast_p} {quote_label(f.outcome)} of "
+                     f"{quote_inline(f.title, ORDER_TITLE_CHARS)} ({clean_inline(f.source, 60)}): {res}")
+    return tool_result(tr, "\n".join(lines))
+
+
+async def tighten_risk_policy(
+    ctx: Context,
+    max_order_usd: Annotated[Decimal | None, Field(description="Per-order cap, USD.")] = None,
+    max_event_fraction: Annotated[Decimal | None, Field(description="Single-event cap, fraction of bankroll.")] = None,
+    max_daily_usd: Annotated[Decimal | None, Field(description="Daily spend cap, USD.")] = None,
+    bankroll: Annotated[Decimal | None, Field(description="Bankroll, USD.")] = None,
+    kelly_fraction: Annotated[Decimal | None, Field(description="Kelly multiplier.")] = None,
+    allowed_venues: Annotated[list[str] | None, Field(description="Subset of the enabled venues.")] = None,
+) -> Annotated[CallToolResult, PolicyOut]:
+    """Make the risk limits stricter for the rest of this server session (never looser: a looser value is
+    refused). Applies to new proposals and to every execution. Call with no arguments to read the policy."""
+    engine = engine_of_ctx(ctx)
+    limits = {k: v for k, v in dict(max_order_usd=max_order_usd, max_event_fraction=max_event_fraction,
+                                    max_daily_usd=max_daily_usd, bankroll=bankroll, kelly_fraction=kelly_fraction,
+                                    allowed_venues=allowed_venues).items() if v is not None}
+    before = engine.policy
+    try:
+        p = engine.tighten(**limits)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+    changed = [k for k in limits if getattr(before, k) != getattr(p, k)]
+    if changed:
+        await engine.journal.log("policy.tightened", None, {k: str(getattr(p, k)) for k in changed})
+    out = PolicyOut(mode=engine.mode, **PolicyLimitsOut.limits_of(p), allowed_venues=p.allowed_venues,
+                    live_enabled=p.live_enabled, changed=changed)
+    text = (f"{_tag(engine.mode)} risk policy ({'tightened: ' + ', '.join(changed) if changed else 'unchanged'}): "
+            f"per order ${p.max_order_usd}, per event {normalize(p.max_event_fraction * 100)}% of "
+            f"${p.bankroll} = ${p.max_event_usd.quantize(Decimal('0.01'))}, daily ${p.max_daily_usd}, "
+            f"Kelly x{p.kelly_fraction}, venues {', '.join(p.allowed_venues)}.")
+    return tool_result(out, text)
+
+
+async def doctor(ctx: Context) -> Annotated[CallToolResult, DoctorOut]:
+    """Checks why an order would fail: mode, confirmation channel, credentials and wallet type, venue
+    reachability/geoblock, balances and allowances (live), each pass / fail / could_not_check with what to do.
+    Never shows a secret."""
+    from pm_mcp.execution.doctor import run_checks
+
+    engine = engine_of_ctx(ctx)
+    checks = await run_checks(app_state(ctx), engine, client_can_elicit=client_can_elicit(ctx))
+    lines = [f"{_tag(engine.mode)} doctor:"]
+    for c in checks:
+        lines.append(f"[{c.status}] {c.name}: {c.detail}" + (f" -> {c.advice}" if c.advice and c.status != "pass"
+                                                              else ""))
+    return tool_result(DoctorOut(mode=engine.mode, checks=checks), "\n".join(lines))
+
+
+def _wire_doc(fn: Any) -> str:
+    """The tool's description: its docstring as the wire has always carried it (written when the tools were
+    functions nested in register(), continuation lines indented 8 spaces; tools/list is a contract)."""
+    return fn.__doc__.replace("\n    ", "\n        ")
+
+
+def register(mcp: MCPServer) -> None:
+    for fn, preset in ((propose_order, PROPOSE), (confirm_order, CONFIRM), (cancel_order, CANCEL),
+                       (get_order, READ_OPEN), (list_orders, READ_OPEN), (get_portfolio, READ_OPEN),
+                       (get_track_record, READ_OPEN), (tighten_risk_policy, TIGHTEN),
+                       (doctor, titled(READ_OPEN, "Why would an order fail?"))):
+        mcp.tool(annotations=preset, description=_wire_doc(fn))(fn)
