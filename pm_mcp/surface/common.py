@@ -79,8 +79,6 @@ def to_tool_error(exc: BaseException, *, action: str = "complete this call",
         return ToolError(bound_text(text))
     if isinstance(exc, ExecutionError):
         return ToolError(bound_text(str(exc)))
-    if isinstance(exc, KeyError) and exc.args:
-        return ToolError(bound_text(str(exc.args[0])))
     if not isinstance(exc, Exception):
         raise exc
     return user_error(exc, action=action, after=after)
