@@ -179,6 +179,21 @@ def register_migrations(component: str, scripts: Sequence[str]) -> None:
     _MIGRATIONS[component] = list(scripts)
 
 
+# The terms of an order as both the intents and the orders table record them, in this order (one list:
+# the two tables must agree). Part of the shipped core v1 script: never edit it; append a migration.
+_ORDER_TERMS = """\
+            status TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            venue TEXT NOT NULL,
+            market_id TEXT NOT NULL,
+            event_id TEXT,
+            outcome TEXT NOT NULL,
+            side TEXT NOT NULL,
+            limit_price TEXT NOT NULL,
+            size TEXT NOT NULL,
+"""
+
+
 register_migrations(
     "core",
     [
@@ -196,15 +211,7 @@ register_migrations(
             id TEXT PRIMARY KEY,
             created_at TEXT NOT NULL,
             expires_at TEXT NOT NULL,
-            status TEXT NOT NULL,
-            mode TEXT NOT NULL,
-            venue TEXT NOT NULL,
-            market_id TEXT NOT NULL,
-            event_id TEXT,
-            outcome TEXT NOT NULL,
-            side TEXT NOT NULL,
-            limit_price TEXT NOT NULL,
-            size TEXT NOT NULL,
+""" + _ORDER_TERMS + """\
             worst_case_cost TEXT NOT NULL,
             fees TEXT NOT NULL,
             order_hash TEXT NOT NULL,
@@ -222,15 +229,7 @@ register_migrations(
             venue_order_id TEXT,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
-            status TEXT NOT NULL,
-            mode TEXT NOT NULL,
-            venue TEXT NOT NULL,
-            market_id TEXT NOT NULL,
-            event_id TEXT,
-            outcome TEXT NOT NULL,
-            side TEXT NOT NULL,
-            limit_price TEXT NOT NULL,
-            size TEXT NOT NULL,
+""" + _ORDER_TERMS + """\
             filled_size TEXT NOT NULL DEFAULT '0',
             avg_price TEXT,
             fees_paid TEXT NOT NULL DEFAULT '0',

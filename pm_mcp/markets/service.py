@@ -3,8 +3,8 @@
     svc: MarketService = state.markets
     market = await svc.get_market("https://polymarket.com/event/<slug>/<market-slug>")   # any ref, any venue
     book = await svc.get_order_book(market, "Yes")                                       # best-first Decimal
-    result = await svc.search("fed december", venues=["kalshi"], limit=20)               # SearchResult
-    adapter = svc.adapter("polymarket")                                                  # the venue adapter
+    result = await svc.search("fed december", venues=[entry.name], limit=20)             # SearchResult
+    adapter = svc.adapter(market.venue)                                                  # the venue adapter
 
 Adapters are built in the startup hook below from the enabled venues (PM_MCP_VENUES) with one shared
 ``VenueHttp`` per venue from ``state.http``: ``PolymarketAdapter(settings, http)``,

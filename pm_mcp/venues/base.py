@@ -16,8 +16,9 @@ Trading (live brokers; the paper broker implements the same):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 
@@ -66,6 +67,20 @@ class LiveSetupError(ValueError):
     """Live trading cannot start for a venue: the message says which setting to set (never a secret)."""
 
 
+_Key = TypeVar("_Key")
+
+
+def live_key(parse: Callable[[str], _Key], secret: str | None, setting: str, missing: str) -> _Key:
+    """A venue's signing key from its secret setting (``settings.secret_from``): LiveSetupError ``missing``
+    when there is none, LiveSetupError naming ``setting`` when ``parse`` refuses it (never the secret)."""
+    if not secret:
+        raise LiveSetupError(missing)
+    try:
+        return parse(secret)
+    except ValueError as exc:
+        raise LiveSetupError(f"{setting}: {exc}") from None
+
+
 def doctor_check(name: str, status: str, detail: str, advice: str = "") -> dict[str, str]:
     """One live ``doctor`` check: status pass | fail | could_not_check, and what to do about it."""
     return {"name": name, "status": status, "detail": detail, "advice": advice}
@@ -109,7 +124,7 @@ from pm_mcp.domain.orders import (  # noqa: E402 - after the adapter protocol on
 )
 
 __all__ = ["VenueError", "NotFound", "AmbiguousReference", "VenueUnavailable", "Blocked", "OrderRejected",
-           "UnknownOrderState", "LiveSetupError", "doctor_check", "explain_rejection", "VenueAdapter", "Broker", "OrderSide", "TimeInForce",
+           "UnknownOrderState", "LiveSetupError", "live_key", "doctor_check", "explain_rejection", "VenueAdapter", "Broker", "OrderSide", "TimeInForce",
            "OrderStatus", "OrderRequest", "Fill", "OrderState"]
 
 

@@ -7,14 +7,13 @@ In the server, a startup hook (registered below, order 10) puts an :class:`HttpP
 ``state.http``; it is closed on shutdown. Adapters get a :class:`VenueHttp` from it::
 
     pool: HttpPool = state.http
-    http = pool.for_venue("kalshi", settings.kalshi_url)         # one AsyncClient per venue name
-    gamma = pool.for_venue("polymarket", settings.polymarket_gamma_url)
-    clob = gamma.at(settings.polymarket_clob_url)                 # same client, another base URL
+    http = pool.for_venue(entry.name, base_url)                   # one AsyncClient per venue (registry) name
+    clob = http.at(other_base_url)                                # same client, another base URL
 
     data = await http.get_json("/markets", params={"limit": 100})   # GET: retried when safe
     body = await clob.request_json("POST", "/order", json=payload)  # POST: never retried
 
-Outside the server (tests, benchmarks) build one directly: ``VenueHttp("manifold", base_url)``
+Outside the server (tests, benchmarks) build one directly: ``VenueHttp(entry.name, base_url)``
 (it owns its client then; ``await http.aclose()`` or ``async with VenueHttp(...) as http``).
 
 What it does for you
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 # module is imported while the server starts (it registers the "http" start-up hook) and the MCP
 # handshake should not pay for them.
 from pm_mcp.venues.base import Blocked, NotFound, UnknownOrderState, VenueError, VenueUnavailable
+from pm_mcp.venues.registry import display_name
 
 if TYPE_CHECKING:
     import httpx
@@ -66,7 +66,6 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 USER_AGENT = "pm-mcp (+https://github.com/pm-mcp)"
-PRETTY = {"polymarket": "Polymarket", "kalshi": "Kalshi", "manifold": "Manifold"}
 
 
 class _Retryable(Exception):
@@ -76,10 +75,6 @@ class _Retryable(Exception):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
-
-
-def _pretty(venue: str) -> str:
-    return PRETTY.get(venue, venue)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -230,7 +225,7 @@ class VenueHttp:
             return resp.json()
         except ValueError:
             excerpt = resp.text[:80].replace("\n", " ")
-            raise VenueError(self.venue, f"{_pretty(self.venue)} returned malformed JSON from "
+            raise VenueError(self.venue, f"{display_name(self.venue)} returned malformed JSON from "
                              f"{resp.request.url.path} (starts with {excerpt!r}); the venue may be having "
                              "problems, try again shortly.", status=resp.status_code, retryable=True) from None
 
@@ -240,7 +235,7 @@ class VenueHttp:
                        expect: frozenset[int]) -> httpx.Response:
         import httpx
 
-        name = _pretty(self.venue)
+        name = display_name(self.venue)
         try:
             async with asyncio.timeout(self.timeout_s * 1.5):
                 resp = await self.client.request(method, url, params=params, json=json_body, content=content,
@@ -289,7 +284,7 @@ class VenueHttp:
                          status=status)
 
     def _blocked(self, resp: httpx.Response) -> Blocked:
-        name = _pretty(self.venue)
+        name = display_name(self.venue)
         return Blocked(self.venue, f"{name} answered with an HTML page instead of data (HTTP {resp.status_code}): "
                        "access is blocked from this network (Cloudflare challenge or geoblock). Reads may work "
                        "from another network; trading from a blocked region is not possible.",

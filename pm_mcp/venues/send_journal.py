@@ -11,8 +11,8 @@ up first and re-sends the very same signed bytes only when the venue has no such
 sees two different orders for one client order id.
 
     journal = send_journal_for(state)        # one per process, in state.send_journal
-    await journal.put("kalshi", client_order_id, None, {"body": ...})
-    entry = await journal.get("kalshi", client_order_id)
+    await journal.put(broker.venue, client_order_id, None, {"body": ...})
+    entry = await journal.get(broker.venue, client_order_id)
 
 SQLite when a store is given (survives kill -9), otherwise in memory (unit tests, benchmarks).
 """

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, FeeSchedule, Market, MarketStatus, OrderBook, PricePoint
 from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
+from pm_mcp.venues.history import HISTORY_WINDOWS, history_bucket, history_window
 from pm_mcp.venues.kalshi import parse as kp
 from pm_mcp.venues.kalshi.parse import KalshiTrade
 
@@ -46,17 +47,12 @@ MARKETS_PAGE = 1000  # GET /markets max page size
 CATALOG_MAX_PAGES = 150  # 30,000 open events: a cap, not a target
 CATALOG_WAIT_S = 4.0  # a search waits this long for a catalog (re)load, then answers with what is there
 # ``interval`` is the window ending now, as for every venue (1h, 6h, 1d, 1w, 1m = 30 days, max)
-WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1), "1w": timedelta(weeks=1),
-           "1m": timedelta(days=30), "max": timedelta(days=3 * 365)}
+WINDOWS = {**HISTORY_WINDOWS, "max": timedelta(days=3 * 365)}
 
 
 def candle_period(window: timedelta) -> int:
     """Kalshi's period_interval (minutes: 1, 60 or 1440) for a window: at most a few hundred candles."""
-    if window <= timedelta(hours=6):
-        return 1
-    if window <= timedelta(weeks=1):
-        return 60
-    return 1440
+    return history_bucket(window) // timedelta(minutes=1)
 _STOP = {"will", "the", "a", "an", "of", "in", "at", "by", "to", "be", "on", "for", "and", "or", "what", "who",
          "how", "is", "are", "does", "do", "this", "that", "with", "vs", "market", "markets", "kalshi"}
 
@@ -424,12 +420,7 @@ class KalshiAdapter:
         1m, max) unless ``start`` is given; candles are 1 min up to 6 h, 1 h up to a week, else 1 day."""
         if outcome.strip().lower() not in ("yes", "no"):
             raise KeyError(f"Kalshi markets have outcomes 'Yes' and 'No', not {outcome!r}")
-        if interval not in WINDOWS:
-            raise VenueError(self.name, f"interval {interval!r} is not one of {', '.join(WINDOWS)}")
-        end = end or self.now()
-        start = start or end - WINDOWS[interval]
-        if start >= end:
-            raise ValueError("the history start must be before its end")
+        start, end = history_window(self.name, interval, WINDOWS, start, end, self.now)
         series_ticker = await self._series_ticker_of(market)
         data = await self._get(f"/series/{series_ticker}/markets/{market.id}/candlesticks",
                                {"start_ts": int(start.timestamp()), "end_ts": int(end.timestamp()),

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from pm_mcp.domain.fees import kalshi_schedule
 from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome, PricePoint
 from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.venues.payloads import text_fields
 
 VENUE = "kalshi"
 WEB = "https://kalshi.com"
@@ -60,27 +61,27 @@ MAKER_FEE_TYPES = {"quadratic_with_maker_fees", "quadratic_with_combo_maker_fees
 dec = decimal_or_none  # venue JSON value -> Decimal, None for blanks or garbage
 
 
-def field_dollars(raw: Mapping[str, Any], name: str) -> Decimal | None:
-    """``<name>_dollars`` when present, else the legacy integer cents ``<name>`` / 100."""
-    key = f"{name}_dollars"
+def _fixed_point(raw: Mapping[str, Any], name: str, suffix: str, *, legacy_cents: bool) -> Decimal | None:
+    """``<name><suffix>`` (the fixed-point field) when present, else the legacy integer ``<name>`` (cents
+    / 100 when ``legacy_cents``)."""
+    key = f"{name}{suffix}"
     if key in raw and raw[key] is not None:
         return dec(raw[key])
     legacy = raw.get(name)
     if legacy is None or isinstance(legacy, bool):
         return None
     d = dec(legacy)
-    return None if d is None else d / 100
+    return d / 100 if legacy_cents and d is not None else d
+
+
+def field_dollars(raw: Mapping[str, Any], name: str) -> Decimal | None:
+    """``<name>_dollars`` when present, else the legacy integer cents ``<name>`` / 100."""
+    return _fixed_point(raw, name, "_dollars", legacy_cents=True)
 
 
 def field_count(raw: Mapping[str, Any], name: str) -> Decimal | None:
     """``<name>_fp`` when present, else the legacy integer ``<name>``."""
-    key = f"{name}_fp"
-    if key in raw and raw[key] is not None:
-        return dec(raw[key])
-    legacy = raw.get(name)
-    if legacy is None or isinstance(legacy, bool):
-        return None
-    return dec(legacy)
+    return _fixed_point(raw, name, "_fp", legacy_cents=False)
 
 
 def utc(value: Any) -> datetime | None:
@@ -282,15 +283,8 @@ def parse_market(raw: Mapping[str, Any], *, event: Mapping[str, Any] | None = No
     ticker = str(raw["ticker"])
     event_ticker = str(raw.get("event_ticker") or (event or {}).get("event_ticker") or ticker.rsplit("-", 1)[0])
     series_ticker = str((event or {}).get("series_ticker") or (series or {}).get("ticker") or series_of(event_ticker))
-    primary = (raw.get("rules_primary") or "").strip()
-    secondary = (raw.get("rules_secondary") or "").strip()
-    rule_sources: dict[str, str] = {}
-    if primary:
-        rule_sources["rules_primary"] = primary
-    if secondary:
-        rule_sources["rules_secondary"] = secondary
-    if (raw.get("early_close_condition") or "").strip():
-        rule_sources["early_close_condition"] = raw["early_close_condition"].strip()
+    rule_sources = text_fields(raw, "rules_primary", "rules_secondary", "early_close_condition")
+    primary, secondary = rule_sources.get("rules_primary", ""), rule_sources.get("rules_secondary", "")
     settle = _sources_text((event or {}).get("settlement_sources") or (series or {}).get("settlement_sources"))
     if settle:
         rule_sources["settlement_sources"] = settle

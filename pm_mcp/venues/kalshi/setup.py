@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pm_mcp.settings import PRODUCTION_URLS
-from pm_mcp.venues.base import LiveSetupError, VenueError
+from pm_mcp.venues.base import LiveSetupError, VenueError, live_key
 from pm_mcp.venues.base import doctor_check as _check
 from pm_mcp.venues.http import venue_http
 from pm_mcp.venues.kalshi.broker import KalshiBroker
@@ -39,14 +39,9 @@ def make_broker(state: Any) -> KalshiBroker:
     the missing setting) when Kalshi cannot trade live."""
     s = state.settings
     pem = s.secret_from(s.kalshi_private_key, s.kalshi_private_key_file)
-    if not s.kalshi_key_id or not pem:
-        raise LiveSetupError("Kalshi live trading needs PM_MCP_KALSHI_KEY_ID and the RSA private key "
-                             "(PM_MCP_KALSHI_PRIVATE_KEY_FILE pointing at the downloaded .pem, or "
-                             "PM_MCP_KALSHI_PRIVATE_KEY)")
-    try:
-        key = KalshiKey(pem)
-    except ValueError as exc:
-        raise LiveSetupError(f"PM_MCP_KALSHI_PRIVATE_KEY(_FILE): {exc}") from None
+    key = live_key(KalshiKey, pem if s.kalshi_key_id else None, "PM_MCP_KALSHI_PRIVATE_KEY(_FILE)",
+                   "Kalshi live trading needs PM_MCP_KALSHI_KEY_ID and the RSA private key "
+                   "(PM_MCP_KALSHI_PRIVATE_KEY_FILE pointing at the downloaded .pem, or PM_MCP_KALSHI_PRIVATE_KEY)")
     return KalshiBroker(http=venue_http(state, "kalshi", kalshi_base_url(s)), key_id=s.kalshi_key_id, key=key,
                         journal=send_journal_for(state))
 

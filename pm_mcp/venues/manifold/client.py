@@ -21,6 +21,7 @@ from typing import Any
 
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePoint
 from pm_mcp.venues.base import NotFound, VenueError
+from pm_mcp.venues.history import HISTORY_WINDOWS, history_bucket, history_window
 from pm_mcp.venues.manifold import parse as mp
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,7 @@ log = logging.getLogger(__name__)
 TRADEABLE_MECHANISMS = {"cpmm-1", "cpmm-multi-1"}
 FILTERS = {None: "all", MarketStatus.OPEN: "open", MarketStatus.CLOSED: "closed", MarketStatus.RESOLVED: "resolved"}
 # ``interval`` is the window ending now, as for every venue (1h, 6h, 1d, 1w, 1m = 30 days, max)
-WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1), "1w": timedelta(weeks=1),
-           "1m": timedelta(days=30), "max": timedelta(days=10 * 365)}
-
-
-def bucket_for(window: timedelta) -> timedelta:
-    """One point per bucket: 1 min up to 6 h, 1 h up to a week, else 1 day."""
-    if window <= timedelta(hours=6):
-        return timedelta(minutes=1)
-    if window <= timedelta(weeks=1):
-        return timedelta(hours=1)
-    return timedelta(days=1)
+WINDOWS = {**HISTORY_WINDOWS, "max": timedelta(days=10 * 365)}
 
 
 class ManifoldAdapter:
@@ -109,13 +100,8 @@ class ManifoldAdapter:
         """The probability after each bet, the last one per bucket, from ``GET /v0/bets`` (up to 1000 bets).
         ``interval`` is the window ending now (1h, 6h, 1d, 1w, 1m, max) unless ``start`` is given; buckets
         are 1 min up to 6 h, 1 h up to a week, else 1 day. Multiple choice: ``outcome`` is an answer."""
-        if interval not in WINDOWS:
-            raise VenueError(self.name, f"interval {interval!r} is not one of {', '.join(WINDOWS)}")
-        end = end or self.now()
-        start = start or end - WINDOWS[interval]
-        if start >= end:
-            raise ValueError("the history start must be before its end")
-        step = bucket_for(end - start)
+        start, end = history_window(self.name, interval, WINDOWS, start, end, self.now)
+        step = history_bucket(end - start)
         answer_id = None
         flip = False
         want = outcome.strip().lower()

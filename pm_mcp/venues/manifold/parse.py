@@ -21,7 +21,7 @@ bet, so the single-answer ladder understates the price move: use ``dryRun`` for 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from typing import Any
@@ -158,29 +158,30 @@ def cpmm_ladder(pool_yes: Decimal, pool_no: Decimal, p: Decimal, *, levels: int 
     Ask price = average price of the YES shares bought over the slice (rounded UP to 0.0001); bid price =
     1 - average price of the NO shares over the slice (rounded DOWN). Sizes are shares, floored to 0.01."""
     prob = cpmm_probability(pool_yes, pool_no, p)
-    asks: list[BookLevel] = []
+    asks = _ladder_side(_targets_up(prob, levels), lambda q: cpmm_buy_yes_to(pool_yes, pool_no, p, q),
+                        lambda avg: avg.quantize(PRICE_Q, rounding=ROUND_CEILING))
+    bids = _ladder_side(_targets_down(prob, levels), lambda q: cpmm_buy_no_to(pool_yes, pool_no, p, q),
+                        lambda avg: (ONE - avg).quantize(PRICE_Q, rounding=ROUND_FLOOR))
+    return bids, asks
+
+
+def _ladder_side(targets: Sequence[Decimal], buy_to: Callable[[Decimal], tuple[Decimal, Decimal]],
+                 price_of: Callable[[Decimal], Decimal]) -> list[BookLevel]:
+    """One level per slice between consecutive target probabilities: ``buy_to(q)`` is (mana spent, shares
+    bought) to move the pool to q; the level's price is ``price_of`` the slice's average price, its size
+    the slice's shares (floored to 0.01). Empty slices and levels priced at 0 are left out."""
+    out: list[BookLevel] = []
     spent, got = ZERO, ZERO
-    for q in _targets_up(prob, levels):
-        amount, shares = cpmm_buy_yes_to(pool_yes, pool_no, p, q)
+    for q in targets:
+        amount, shares = buy_to(q)
         d_amt, d_sh = amount - spent, shares - got
         if d_sh > 0 and d_amt > 0:
-            price = (d_amt / d_sh).quantize(PRICE_Q, rounding=ROUND_CEILING)
-            size = d_sh.quantize(SIZE_Q, rounding=ROUND_FLOOR)
-            if size > 0:
-                asks.append(BookLevel(price=price, size=size))
-        spent, got = amount, shares
-    bids: list[BookLevel] = []
-    spent, got = ZERO, ZERO
-    for q in _targets_down(prob, levels):
-        amount, shares = cpmm_buy_no_to(pool_yes, pool_no, p, q)
-        d_amt, d_sh = amount - spent, shares - got
-        if d_sh > 0 and d_amt > 0:
-            price = (ONE - d_amt / d_sh).quantize(PRICE_Q, rounding=ROUND_FLOOR)
+            price = price_of(d_amt / d_sh)
             size = d_sh.quantize(SIZE_Q, rounding=ROUND_FLOOR)
             if size > 0 and price > 0:
-                bids.append(BookLevel(price=price, size=size))
+                out.append(BookLevel(price=price, size=size))
         spent, got = amount, shares
-    return bids, asks
+    return out
 
 
 def mirror(bids: Sequence[BookLevel], asks: Sequence[BookLevel]) -> tuple[list[BookLevel], list[BookLevel]]:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pm_mcp.domain.fees import polymarket_schedule
 from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome, PricePoint
 from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.venues.history import HISTORY_WINDOWS
+from pm_mcp.venues.payloads import text_fields
 
 WEB = "https://polymarket.com"
 GENERIC_TAGS = {"all", "hide from new", "recurring", "weekly", "daily", "multi strikes", "featured", "new",
@@ -150,13 +152,8 @@ def _status(m: dict, prices: list[Decimal | None]) -> tuple[MarketStatus, int | 
 
 
 def rule_text(m: dict) -> tuple[str, dict[str, str]]:
-    desc = (m.get("description") or "").strip()
-    src = (m.get("resolutionSource") or "").strip()
-    sources: dict[str, str] = {}
-    if desc:
-        sources["description"] = desc
-    if src:
-        sources["resolutionSource"] = src
+    sources = text_fields(m, "description", "resolutionSource")
+    desc, src = sources.get("description", ""), sources.get("resolutionSource", "")
     text = desc
     if src and src not in desc:
         text = f"{desc}\n\nResolution source: {src}" if desc else f"Resolution source: {src}"
@@ -314,5 +311,4 @@ def parse_history_clob(payload: dict) -> list[PricePoint]:
     return sorted(out, key=lambda x: x.t)
 
 
-INTERVAL_WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1),
-                    "1w": timedelta(weeks=1), "1m": timedelta(days=30), "max": None}
+INTERVAL_WINDOWS = {**HISTORY_WINDOWS, "max": None}  # "max" is the whole history (the venue's ``interval=max``)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from pm_mcp.venues.base import LiveSetupError, VenueError
+from pm_mcp.venues.base import LiveSetupError, VenueError, live_key
 from pm_mcp.venues.base import doctor_check as _check
 from pm_mcp.venues.http import VenueHttp, venue_http
 from pm_mcp.venues.polymarket.broker import PolymarketBroker
@@ -39,15 +39,10 @@ def make_broker(state: Any) -> PolymarketBroker:
     """The live Polymarket broker with credentials from settings. Raises LiveSetupError (a sentence
     naming the missing setting) when Polymarket cannot trade live."""
     s = state.settings
-    pk = s.secret_from(s.polymarket_private_key, s.polymarket_private_key_file)
-    if not pk:
-        raise LiveSetupError("Polymarket live trading needs your wallet's private key: set "
-                             "PM_MCP_POLYMARKET_PRIVATE_KEY_FILE to a file holding it (or "
-                             "PM_MCP_POLYMARKET_PRIVATE_KEY).")
-    try:
-        key = PrivateKey(pk)
-    except ValueError as exc:
-        raise LiveSetupError(f"PM_MCP_POLYMARKET_PRIVATE_KEY(_FILE): {exc}") from None
+    key = live_key(PrivateKey, s.secret_from(s.polymarket_private_key, s.polymarket_private_key_file),
+                   "PM_MCP_POLYMARKET_PRIVATE_KEY(_FILE)",
+                   "Polymarket live trading needs your wallet's private key: set PM_MCP_POLYMARKET_PRIVATE_KEY_FILE "
+                   "to a file holding it (or PM_MCP_POLYMARKET_PRIVATE_KEY).")
     try:
         sig_type = SignatureType(int(s.polymarket_signature_type))
     except ValueError:
