@@ -9,18 +9,24 @@ imported on the first call, so the cold start does not pay for it.
 
 import json
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from pm_mcp.app import AppState
 from pm_mcp.domain.untrusted import clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.identity.models import AgentLookup
+from pm_mcp.surface.common import READ_OPEN, app_state, titled
 from pm_mcp.surface.render import tool_result
+
+if TYPE_CHECKING:
+    from pm_mcp.identity.lookup import IdentityService
+
+__all__ = ["lookup_agent", "erc8004_agent", "register", "agent_text", "resource_json"]
 
 log = logging.getLogger(__name__)
 SERVICE = "erc8004"
@@ -119,9 +125,10 @@ def resource_json(r: AgentLookup) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False)
 
 
-def _service(state: AppState):
+def _identity(ctx: Context) -> "IdentityService":
     """``state.identity``: a pm_mcp.identity.lookup.IdentityService, created on first use (web3 is slow to
     import); pm_mcp.app closes it at shutdown."""
+    state = app_state(ctx)
     if state.identity is None:
         from pm_mcp.identity.lookup import IdentityService
 
@@ -129,52 +136,49 @@ def _service(state: AppState):
     return state.identity
 
 
+async def lookup_agent(
+    agent: Annotated[str, Field(description="The agent: '8453:1234', 'base 1234', "
+                                            "'eip155:8453:0x8004…:1234' or an owner/wallet address.",
+                                max_length=200)],
+    ctx: Context[AppState],
+    chain: Annotated[str | None, Field(description="Chain name or id when `agent` has none (e.g. 'base').",
+                                       max_length=40)] = None,
+    trusted_clients: Annotated[list[str] | None, Field(description="Count only feedback from these client "
+                                                                   "addresses.", max_length=100)] = None,
+    check_liveness: Annotated[bool, Field(description="Probe the https/MCP/A2A endpoints (slower).")] = False,
+    limit: Annotated[int, Field(ge=1, le=100, description="Recent feedback / owned agents per page.")] = 10,
+    offset: Annotated[int, Field(ge=0, description="Page offset for those lists.")] = 0,
+) -> Annotated[CallToolResult, AgentLookup]:
+    """Look up one ERC-8004 agent (its wire description is LOOKUP_DESCRIPTION, given at registration)."""
+    from pm_mcp.identity.lookup import LookupProblem
+
+    try:
+        result = await _identity(ctx).lookup(agent, chain=chain, trusted_clients=trusted_clients,
+                                             check_liveness=check_liveness, limit=limit, offset=offset)
+    except LookupProblem as exc:
+        raise ToolError(str(exc)) from None
+    except Exception as exc:  # keep the server up and say something useful
+        log.exception("lookup_agent failed")
+        raise ToolError(f"lookup failed unexpectedly ({type(exc).__name__}); try again, or check "
+                        f"PM_MCP_RPC_URLS and the agent id") from None
+    return tool_result(result, agent_text(result))
+
+
+async def erc8004_agent(chainId: str, agentId: str, ctx: Context) -> str:  # noqa: N803 - URI variable names
+    from pm_mcp.identity.lookup import AgentNotFound, LookupProblem
+
+    try:
+        result: AgentLookup = await _identity(ctx).lookup(f"{chainId}:{agentId}")
+    except AgentNotFound as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+    except LookupProblem as exc:
+        raise ResourceError(str(exc)) from None
+    return resource_json(result)
+
+
 def register(mcp: MCPServer) -> None:
-    @mcp.tool(
-        name="lookup_agent",
-        title="Look up an ERC-8004 agent",
-        description=LOOKUP_DESCRIPTION,
-        annotations=ToolAnnotations(title="Look up an ERC-8004 agent", read_only_hint=True, destructive_hint=False,
-                                    idempotent_hint=True, open_world_hint=True),
-    )
-    async def lookup_agent(
-        agent: Annotated[str, Field(description="The agent: '8453:1234', 'base 1234', "
-                                                "'eip155:8453:0x8004…:1234' or an owner/wallet address.",
-                                    max_length=200)],
-        ctx: Context[AppState],
-        chain: Annotated[str | None, Field(description="Chain name or id when `agent` has none (e.g. 'base').",
-                                           max_length=40)] = None,
-        trusted_clients: Annotated[list[str] | None, Field(description="Count only feedback from these client "
-                                                                       "addresses.", max_length=100)] = None,
-        check_liveness: Annotated[bool, Field(description="Probe the https/MCP/A2A endpoints (slower).")] = False,
-        limit: Annotated[int, Field(ge=1, le=100, description="Recent feedback / owned agents per page.")] = 10,
-        offset: Annotated[int, Field(ge=0, description="Page offset for those lists.")] = 0,
-    ) -> Annotated[CallToolResult, AgentLookup]:
-        from pm_mcp.identity.lookup import LookupProblem
-
-        service = _service(ctx.request_context.lifespan_context)
-        try:
-            result = await service.lookup(agent, chain=chain, trusted_clients=trusted_clients,
-                                          check_liveness=check_liveness, limit=limit, offset=offset)
-        except LookupProblem as exc:
-            raise ToolError(str(exc)) from None
-        except Exception as exc:  # keep the server up and say something useful
-            log.exception("lookup_agent failed")
-            raise ToolError(f"lookup failed unexpectedly ({type(exc).__name__}); try again, or check "
-                            f"PM_MCP_RPC_URLS and the agent id") from None
-        return tool_result(result, agent_text(result))
-
-    @mcp.resource("erc8004://{chainId}/{agentId}", name="erc8004_agent", title="ERC-8004 agent",
-                  description="The lookup_agent result for one agent as JSON; third-party text is listed in "
-                              "untrusted_fields.", mime_type="application/json")
-    async def erc8004_agent(chainId: str, agentId: str, ctx: Context) -> str:  # noqa: N803 - URI variable names
-        from pm_mcp.identity.lookup import AgentNotFound, LookupProblem
-
-        service = _service(ctx.request_context.lifespan_context)
-        try:
-            result: AgentLookup = await service.lookup(f"{chainId}:{agentId}")
-        except AgentNotFound as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        except LookupProblem as exc:
-            raise ResourceError(str(exc)) from None
-        return resource_json(result)
+    mcp.tool(name="lookup_agent", title="Look up an ERC-8004 agent", description=LOOKUP_DESCRIPTION,
+             annotations=titled(READ_OPEN, "Look up an ERC-8004 agent"))(lookup_agent)
+    mcp.resource("erc8004://{chainId}/{agentId}", name="erc8004_agent", title="ERC-8004 agent",
+                 description="The lookup_agent result for one agent as JSON; third-party text is listed in "
+                             "untrusted_fields.", mime_type="application/json")(erc8004_agent)

@@ -1,19 +1,22 @@
-"""Rule tools: parse_rules, compare_rules, assess_market. Thin: fetch through MarketService
-(state.markets), compute with pm_mcp.domain.rules / rules_compare / scorecard."""
+"""Rule tools: parse_rules, compare_rules, assess_market. Thin: fetch through the market service
+(markets_of(ctx)), compute with pm_mcp.domain.rules / rules_compare / scorecard, write the text."""
 
 # No `from __future__ import annotations` here: annotations stay objects, so pydantic and the SDK (which reads
 # every tool's signature several times while registering it) do not compile and eval strings at start-up.
+#
+# A tool's docstring is its description on the wire (the SDK sends ``__doc__`` as it is): the continuation
+# lines keep the 8-space indent they had when the tools were nested in register(), so tools/list is unchanged.
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from pm_mcp.domain.models import Market
+from pm_mcp.domain.models import Market, OrderBook
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, market_rule_text
 from pm_mcp.domain.rules import parse_rules as parse_rule_text
 from pm_mcp.domain.rules_compare import RuleComparison
@@ -21,14 +24,18 @@ from pm_mcp.domain.rules_compare import compare_rules as compare_analyses
 from pm_mcp.domain.scorecard import Scorecard
 from pm_mcp.domain.scorecard import assess_market as score_market
 from pm_mcp.domain.untrusted import VENUE_TEXT_LABEL, clean_inline, quote_inline, quote_label
+from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.venues.registry import VENUES
 
-VenueArg = Literal["polymarket", "kalshi", "manifold"]
+__all__ = ["parse_rules", "compare_rules", "assess_market", "register", "render_analysis", "market_line"]
+
+# a venue argument: one of the registry's venue names, in its order (the enum in the tools' input schemas)
+VenueArg = Literal[tuple(VENUES)]
 MAX_TEXT = 20_000
 # the one line that says what the quotes in a rule analysis are (pm_mcp.domain.untrusted's convention)
 QUOTES_NOTE = f'Quotes "..." are {VENUE_TEXT_LABEL}; @N = offset in the rules.'
-# Read-only (so idempotent); open-world because with a market id they read a venue.
-READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# The tools are READ_OPEN: read-only (so idempotent), open-world because with a market id they read a venue.
 
 
 class MarketRef(BaseModel):
@@ -58,29 +65,11 @@ class AssessOut(BaseModel):
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-def _service(ctx: Context) -> Any:
-    try:
-        return ctx.request_context.lifespan_context.require_markets()
-    except (KeyError, AttributeError):
-        raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
-
-
-def _venue_error(exc: Exception) -> ToolError:
-    try:
-        from pm_mcp.surface.market import _venue_error as translate
-
-        return translate(exc)
-    except ImportError:  # pragma: no cover - the market surface ships with the package
-        return ToolError(str(exc) or type(exc).__name__)
-
-
 async def _fetch(ctx: Context, ref: str, venue: str | None) -> Market:
     try:
-        return await _service(ctx).get_market(ref, venue)
-    except ToolError:
-        raise
+        return await markets_of(ctx).get_market(ref, venue)
     except Exception as exc:  # noqa: BLE001 - translated for the model
-        raise _venue_error(exc) from None
+        raise to_tool_error(exc, action="get the market") from None
 
 
 def _ref(m: Market) -> MarketRef:
@@ -162,7 +151,8 @@ def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
         th_text = "none (event market)" if th is None else (
             f"{th.comparator} {th.value if th.value is not None else _c(th.reference, 60)}"
             f"{' ' + _c(th.unit, 20) if th.unit else ''}" + _q(th.span, 60))
-        lines.append(f"Condition [{c.status.value}]: YES if{_q(c.yes_span, 160) or ' (see threshold)'} | threshold: {th_text}")
+        yes = _q(c.yes_span, 160) or " (see threshold)"
+        lines.append(f"Condition [{c.status.value}]: YES if{yes} | threshold: {th_text}")
         if c.conflicts:
             lines.append("  CONFLICT: title says " + "; ".join(
                 f"{t.comparator} {t.value}{_q(t.span, 60)}" for t in c.conflicts[:4]) + " - review the rules")
@@ -202,93 +192,117 @@ def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
     return lines
 
 
-# --- tools -----------------------------------------------------------------------------------------------
-def register(mcp: MCPServer) -> None:
-    @mcp.tool(title="Parse market rules", annotations=READ_OPEN)
-    async def parse_rules(
-        ctx: Context,
-        market: Annotated[str | None, Field(description="Market id, ticker, slug or URL")] = None,
-        venue: VenueArg | None = None,
-        text: Annotated[str | None, Field(description="Raw rule text instead of a market")] = None,
-    ) -> Annotated[CallToolResult, ParseOut]:
-        """Read a market's rules into cited fields: resolution source, YES condition and threshold,
+# --- parse_rules ---------------------------------------------------------------------------------------------
+async def parse_rules(
+    ctx: Context,
+    market: Annotated[str | None, Field(description="Market id, ticker, slug or URL")] = None,
+    venue: VenueArg | None = None,
+    text: Annotated[str | None, Field(description="Raw rule text instead of a market")] = None,
+) -> Annotated[CallToolResult, ParseOut]:
+    """Read a market's rules into cited fields: resolution source, YES condition and threshold,
         deadline (UTC), early resolution, edge cases (tie, postponement, 50-50), outcome structure,
         ambiguous wording, and a settlement clarity score 0-1. Every fact quotes the rule text; a
         field that is not there says UNKNOWN: read the rules. Call before estimating a probability."""
-        m, a = await _analyse(ctx, market, venue, text)
-        out = ParseOut(market=_ref(m) if m else None, analysis=a)
-        header = market_line(m) if m else f"Pasted rule text ({a.text_length} chars)"
-        return tool_result(out, "\n".join(render_analysis(a, header)))
+    m, a = await _analyse(ctx, market, venue, text)
+    out = ParseOut(market=_ref(m) if m else None, analysis=a)
+    header = market_line(m) if m else f"Pasted rule text ({a.text_length} chars)"
+    return tool_result(out, "\n".join(render_analysis(a, header)))
 
-    @mcp.tool(title="Compare market rules", annotations=READ_OPEN)
-    async def compare_rules(
-        ctx: Context,
-        a: Annotated[str | None, Field(description="Market A: id, ticker, slug or URL")] = None,
-        b: Annotated[str | None, Field(description="Market B: id, ticker, slug or URL")] = None,
-        a_venue: VenueArg | None = None,
-        b_venue: VenueArg | None = None,
-        a_text: Annotated[str | None, Field(description="Rule text of A instead of a market")] = None,
-        b_text: Annotated[str | None, Field(description="Rule text of B instead of a market")] = None,
-    ) -> Annotated[CallToolResult, CompareOut]:
-        """Do two markets (same or different venues) settle the same way? Returns equivalent /
+
+# --- compare_rules -------------------------------------------------------------------------------------------
+def comparison_text(cmp: RuleComparison, ma: Market | None, mb: Market | None, aa: RuleAnalysis,
+                    ab: RuleAnalysis) -> str:
+    """compare_rules' text: the verdict, both markets, each difference quoting both rule texts."""
+    name_a = f"A: {market_line(ma)}" if ma else "A: pasted text"
+    name_b = f"B: {market_line(mb)}" if mb else "B: pasted text"
+    lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}", name_a, name_b,
+             QUOTES_NOTE]
+    for d in cmp.differences[:10]:
+        qa = "; ".join(_q(s, 60).strip() for s in d.a[:2])
+        qb = "; ".join(_q(s, 60).strip() for s in d.b[:2])
+        lines.append(f"- [{d.severity}] {d.field}: {_c(_quote_spans(d.detail, d.a + d.b), 240)}"
+                     + (f"\n    A: {qa}" if qa else "")
+                     + (f"\n    B: {qb}" if qb else ""))
+    if not cmp.differences:
+        lines.append("No differences in source, condition, deadline, edge cases or outcome structure.")
+    lines.append(f"Clarity A {aa.clarity:.2f}, B {ab.clarity:.2f}")
+    return "\n".join(lines)
+
+
+async def compare_rules(
+    ctx: Context,
+    a: Annotated[str | None, Field(description="Market A: id, ticker, slug or URL")] = None,
+    b: Annotated[str | None, Field(description="Market B: id, ticker, slug or URL")] = None,
+    a_venue: VenueArg | None = None,
+    b_venue: VenueArg | None = None,
+    a_text: Annotated[str | None, Field(description="Rule text of A instead of a market")] = None,
+    b_text: Annotated[str | None, Field(description="Rule text of B instead of a market")] = None,
+) -> Annotated[CallToolResult, CompareOut]:
+    """Do two markets (same or different venues) settle the same way? Returns equivalent /
         not_equivalent / uncertain, the YES mapping (same or inverted), and each difference (source,
         threshold, deadline/time zone, edge cases, outcome mapping) quoting both rule texts. Call
         before treating two prices as the same bet (arbitrage, hedging)."""
-        (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
-                                                  _analyse(ctx, b, b_venue, b_text, "b"))
-        cmp = compare_analyses(aa, ab)
-        out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
-                         a=aa, b=ab)
-        name_a = f"A: {market_line(ma)}" if ma else "A: pasted text"
-        name_b = f"B: {market_line(mb)}" if mb else "B: pasted text"
-        lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}", name_a, name_b,
-                 QUOTES_NOTE]
-        for d in cmp.differences[:10]:
-            qa = "; ".join(_q(s, 60).strip() for s in d.a[:2])
-            qb = "; ".join(_q(s, 60).strip() for s in d.b[:2])
-            lines.append(f"- [{d.severity}] {d.field}: {_c(_quote_spans(d.detail, d.a + d.b), 240)}"
-                         + (f"\n    A: {qa}" if qa else "")
-                         + (f"\n    B: {qb}" if qb else ""))
-        if not cmp.differences:
-            lines.append("No differences in source, condition, deadline, edge cases or outcome structure.")
-        lines.append(f"Clarity A {aa.clarity:.2f}, B {ab.clarity:.2f}")
-        return tool_result(out, "\n".join(lines))
+    (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
+                                              _analyse(ctx, b, b_venue, b_text, "b"))
+    cmp = compare_analyses(aa, ab)
+    out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
+                     a=aa, b=ab)
+    return tool_result(out, comparison_text(cmp, ma, mb, aa, ab))
 
-    @mcp.tool(title="Assess market (scorecard)", annotations=READ_OPEN)
-    async def assess_market(
-        market: Annotated[str, Field(description="Market id, ticker, slug or URL")],
-        ctx: Context,
-        venue: VenueArg | None = None,
-    ) -> Annotated[CallToolResult, AssessOut]:
-        """Is this market worth trading? Scores settlement clarity, liquidity (spread, depth within 2
+
+# --- assess_market -------------------------------------------------------------------------------------------
+async def _scored_books(ctx: Context, m: Market, warnings: list[str]) -> list[OrderBook]:
+    """The first two outcomes' books (none once the market is resolved); a book that fails is a warning."""
+    if m.status.value == "resolved":
+        return []
+    svc = markets_of(ctx)
+
+    async def book(label: str) -> OrderBook | None:
+        try:
+            return await svc.get_order_book(m, label)
+        except Exception as exc:  # noqa: BLE001 - reported, the scorecard goes on without it
+            warnings.append(f"book {label}: {to_tool_error(exc)}")
+            return None
+
+    return [b for b in await asyncio.gather(*(book(o.label) for o in m.outcomes[:2])) if b is not None]
+
+
+def assessment_text(m: Market, out: AssessOut) -> str:
+    """assess_market's text: the verdict and tier cap, the reasons, the books, the warnings."""
+    card, a = out.scorecard, out.analysis
+    lines = [market_line(m),
+             f"Verdict: {card.verdict.upper()} | tier cap: {card.tier_cap.max_tier} ({_c(card.tier_cap.note, 200)})"]
+    lines += [f"- {_c(_quote_labels(r, [o.label for o in m.outcomes]), 300)}" for r in card.reasons]
+    for q in card.books:
+        lines.append(f"Book {quote_label(q.outcome)}: bid {q.best_bid} / ask {q.best_ask}, spread {q.spread}, "
+                     f"within 2c: ${q.bid_depth_usd:.2f} bid / ${q.ask_depth_usd:.2f} ask")
+    lines += [f"warning: {_c(w, 300)}" for w in out.warnings]
+    lines.append(f"rules_hash {a.rules_hash} (store it with an intent; re-check before submitting)")
+    return "\n".join(lines)
+
+
+async def assess_market(
+    market: Annotated[str, Field(description="Market id, ticker, slug or URL")],
+    ctx: Context,
+    venue: VenueArg | None = None,
+) -> Annotated[CallToolResult, AssessOut]:
+    """Is this market worth trading? Scores settlement clarity, liquidity (spread, depth within 2
         cents, volume), time to close/resolution and insider or manipulation risk, and returns
         participate / caution / avoid with reasons plus tier_cap: the highest confidence tier sizing
         may use (unclear rules lower it). Call before proposing an order."""
-        if not market or not market.strip():
-            raise ToolError("market is missing: pass a market id, ticker, slug or URL.")
-        m = await _fetch(ctx, market.strip(), venue)
-        svc = _service(ctx)
-        warnings: list[str] = []
-        labels = [o.label for o in m.outcomes[:2]]
+    if not market or not market.strip():
+        raise ToolError("market is missing: pass a market id, ticker, slug or URL.")
+    m = await _fetch(ctx, market.strip(), venue)
+    warnings: list[str] = []
+    books = await _scored_books(ctx, m, warnings)
+    a = parse_rule_text(market_rule_text(m), venue=m.venue, market=m)
+    card = score_market(m, books, a, datetime.now(UTC))
+    out = AssessOut(scorecard=card, analysis=a, warnings=warnings)
+    return tool_result(out, assessment_text(m, out))
 
-        async def book(label: str):
-            try:
-                return await svc.get_order_book(m, label)
-            except Exception as exc:  # noqa: BLE001 - reported, the scorecard goes on without it
-                warnings.append(f"book {label}: {_venue_error(exc)}")
-                return None
 
-        books = [b for b in await asyncio.gather(*(book(x) for x in labels)) if b is not None] \
-            if m.status.value != "resolved" else []
-        a = parse_rule_text(market_rule_text(m), venue=m.venue, market=m)
-        card = score_market(m, books, a, datetime.now(UTC))
-        out = AssessOut(scorecard=card, analysis=a, warnings=warnings)
-        lines = [market_line(m),
-                 f"Verdict: {card.verdict.upper()} | tier cap: {card.tier_cap.max_tier} ({_c(card.tier_cap.note, 200)})"]
-        lines += [f"- {_c(_quote_labels(r, [o.label for o in m.outcomes]), 300)}" for r in card.reasons]
-        for q in card.books:
-            lines.append(f"Book {quote_label(q.outcome)}: bid {q.best_bid} / ask {q.best_ask}, spread {q.spread}, "
-                         f"within 2c: ${q.bid_depth_usd:.2f} bid / ${q.ask_depth_usd:.2f} ask")
-        lines += [f"warning: {_c(w, 300)}" for w in warnings]
-        lines.append(f"rules_hash {a.rules_hash} (store it with an intent; re-check before submitting)")
-        return tool_result(out, "\n".join(lines))
+# --- registration ----------------------------------------------------------------------------------------------
+def register(mcp: MCPServer) -> None:
+    mcp.tool(title="Parse market rules", annotations=READ_OPEN)(parse_rules)
+    mcp.tool(title="Compare market rules", annotations=READ_OPEN)(compare_rules)
+    mcp.tool(title="Assess market (scorecard)", annotations=READ_OPEN)(assess_market)
