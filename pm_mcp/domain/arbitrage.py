@@ -1,6 +1,6 @@
 """Arbitrage that survives fees, depth and the fine print. Pure: no I/O, no clock (pass ``now``).
 
-Four kinds:
+The kinds:
 
 - ``dutch_book``: a mutually exclusive and exhaustive set (Polymarket neg-risk event, Kalshi mutually
   exclusive event, Manifold multiple choice). Buy every YES when the walked asks sum below 1 after
@@ -10,6 +10,9 @@ Four kinds:
   both (a complete set minted for $1) when the bids sum above 1.
 - ``cross_venue``: the same contract on two venues, after the rules were found equivalent: buy YES on
   one and NO on the other (YES and YES when the mapping is inverted).
+- ``ladder``: two rungs of one ladder priced out of order (P(above 3.50%) > P(above 3.25%)).
+- ``member_vs_event``: members of a set exclusive by the venue's structure whose YES bids sum above 1 (each
+  priced above what the rest of its event leaves it): their NOs pay at least $(k-1) for k legs.
 - ``resolution``: an outcome priced >= 0.95 shortly before its deadline (the tail-risk trade; NOT
   risk-free: the whole stake is lost if the outcome does not happen).
 
@@ -63,6 +66,10 @@ class ArbKind(StrEnum):
     # two contracts of one ladder whose prices break the logical order (P(above 3.50%) > P(above 3.25%),
     # P(by June) > P(by December)): buy YES of the weaker and NO of the stronger, paid at least $1 whatever
     LADDER = "ladder"
+    # a member against its event: in an event the venue declares exclusive (at most one member wins), the YES
+    # bids of a few members sum above 1 (each priced above what the others leave it): buy their NOs, paid at
+    # least $(k-1) for k legs whatever happens
+    MEMBER_VS_EVENT = "member_vs_event"
     # NOT arbitrage: every YES of a set that is not proven exhaustive (pays only if one listed outcome wins);
     # listed only when asked for, its headline is its worst case
     BASKET = "basket"
@@ -190,8 +197,7 @@ def _leg_margins(leg: LegBook) -> list[tuple[Decimal, Decimal]]:
 def _concave(legs: Sequence[LegBook]) -> bool:
     # p + r*p(1-p) is increasing in p for r < 1 (exponent 1), so walking worse prices only lowers the
     # marginal profit: the curve is concave and the walk may stop once it turns negative.
-    return all(leg.fees.kind != "polymarket" or leg.fees.exponent == 1 for leg in legs) and \
-        all(leg.fees.taker_rate < 1 for leg in legs)
+    return all(leg.fees.exponent == 1 and leg.fees.taker_rate < 1 for leg in legs)
 
 
 def bundle_curve(legs: Sequence[LegBook], value_per_unit: Decimal, *, max_size: Decimal | None = None) -> BundleCurve:
@@ -475,6 +481,18 @@ def _side_levels(book: OrderBook | None, side: str, complement: OrderBook | None
     return (), False
 
 
+def can_mint(market: Market) -> bool:
+    """A complete set (one YES + one NO for $1) can be split from collateral: the market is a conditional-token
+    condition (it has a condition id)."""
+    return market.condition_id is not None
+
+
+def own_books(market: Market) -> bool:
+    """Every outcome is a token with its own order book (a conditional token id), so the YES and NO books can
+    cross each other; a NO book mirrored from the YES book never can."""
+    return bool(market.outcomes) and all(o.token_id for o in market.outcomes)
+
+
 def size_step_for(market: Market) -> Decimal:
     """Size granularity: the market's own step (Kalshi whole contracts; Polymarket shares to 0.01)."""
     return market.size_step
@@ -565,6 +583,9 @@ class ExclusiveSet:
     declared_exclusive: bool = True
     rule_text: str = ""
     flags: list[str] = field(default_factory=list)
+    # the members are the answers of ONE market that resolves to one of them (a multiple-choice market whose
+    # answers sum to one), not separate markets grouped by an event
+    one_market: bool = False
 
 
 def assess_exhaustive(s: ExclusiveSet) -> tuple[Exhaustiveness, list[str]]:
@@ -587,14 +608,14 @@ def assess_exhaustive(s: ExclusiveSet) -> tuple[Exhaustiveness, list[str]]:
         return Exhaustiveness.NOT_EXHAUSTIVE, ["fewer than two outcomes"]
     if any(_TIE.match(l) for l in labels) and _VERSUS.search(s.title) and len(labels) == 3:
         return Exhaustiveness.EXHAUSTIVE, ["two sides and a tie of one game"]
-    if s.venue == "polymarket" and s.neg_risk and s.augmented is None:
+    if s.neg_risk and s.augmented is None:
         return Exhaustiveness.UNVERIFIED, ["the data does not say whether this neg-risk event is augmented "
                                            "(outcomes added later; 'Other' changes meaning): check the event"]
     if has_catch_all:
         return Exhaustiveness.EXHAUSTIVE, ["a catch-all outcome covers everything not listed"]
-    if s.venue == "polymarket" and s.neg_risk:
+    if s.neg_risk:
         return Exhaustiveness.EXHAUSTIVE, ["standard neg-risk event: exactly one market resolves YES"]
-    if s.venue == "manifold" and s.declared_exclusive:
+    if s.one_market and s.declared_exclusive:
         return Exhaustiveness.EXHAUSTIVE, ["multiple choice whose answers sum to one"]
     if _VERSUS.search(s.title) and len(labels) == 2:
         return Exhaustiveness.UNVERIFIED, ["two-sided game without a tie outcome: check that a tie or "
@@ -632,7 +653,7 @@ def exclusive_set_from_event(event: Event, books: Mapping[tuple[str, str], Order
                 member.best_bid = o.best_bid
         members.append(member)
     aug = augmented if augmented is not None else event.neg_risk_augmented
-    if aug is None and event.venue != "polymarket":
+    if aug is None and not event.neg_risk:  # only a neg-risk event can be augmented
         aug = False
     return ExclusiveSet(key=f"{event.venue}:{event.id}", venue=event.venue, title=event.title, members=members,
                         neg_risk=event.neg_risk, augmented=aug,
@@ -645,7 +666,7 @@ def exclusive_set_from_multiple_choice(market: Market, books: Mapping[str, Order
     members = [SetMember(market=market, label=o.label, yes_outcome=o.label, no_outcome=None,
                          yes_book=books.get(o.label.lower())) for o in market.outcomes]
     return ExclusiveSet(key=f"{market.venue}:{market.id}", venue=market.venue, title=market.title, members=members,
-                        declared_exclusive=market.mutually_exclusive, rule_text=market.rule_text)
+                        declared_exclusive=market.mutually_exclusive, rule_text=market.rule_text, one_market=True)
 
 
 def member_labels(markets: Sequence[Market]) -> dict[str, str]:
@@ -794,6 +815,68 @@ def _as_basket(opp: Opportunity, n: int) -> Opportunity:
 
 
 # ---------------------------------------------------------------------------------------------
+# A member against its event
+
+
+def exclusive_by_structure(s: ExclusiveSet) -> bool:
+    """At most one member resolves YES, by the venue's own structure: a neg-risk event, an event the venue
+    declares mutually exclusive, a multiple-choice market whose answers sum to one; and no placeholder member
+    (a name not yet assigned could be one already listed). A set that is merely exclusive in the reading of
+    its titles ("Will Ramp or Brex IPO first?" undeclared) is not."""
+    return s.declared_exclusive and not any(_PLACEHOLDER.match(m.label) for m in s.members)
+
+
+def overpriced_members(s: ExclusiveSet) -> list[SetMember]:
+    """The fewest members whose YES bids sum above 1, highest bids first, when they are a strict part of the
+    set (the whole set is the every-NO Dutch book); [] when there are none. Top of the books only: fees and
+    depth are the walk's."""
+    if not exclusive_by_structure(s):
+        return []
+    quoted = sorted((m for m in s.members if m.best_bid is not None and m.no_outcome is not None),
+                    key=lambda m: m.best_bid, reverse=True)  # type: ignore[arg-type,return-value]
+    part: list[SetMember] = []
+    total = ZERO
+    for m in quoted:
+        part.append(m)
+        total += m.best_bid  # type: ignore[operator]
+        if total > ONE:
+            return part if len(part) < len(s.members) else []
+    return []
+
+
+def detect_member_vs_event(s: ExclusiveSet, *, now: datetime, max_size: Decimal | None = None) -> list[Opportunity]:
+    """A member against its event. In a set exclusive by the venue's structure, P(member) <= 1 - P(any of the
+    others): when the YES bids of k members sum above 1, buying the NO of each costs less than the $(k-1) it
+    is paid whatever happens ($k if none of them wins). Needs exclusivity only, not exhaustiveness; the
+    fewest legs that make the edge (the whole set is :func:`detect_dutch_book`'s every-NO bundle)."""
+    part = overpriced_members(s)
+    if not part:
+        return []
+    rest = "none of these"
+    states = [m.label for m in part] + [rest]
+    legs = []
+    for m in part:
+        lv, derived = _side_levels(m.no_book, "buy", m.yes_book)
+        if not lv:
+            return []
+        legs.append(_leg(m.market, m.no_outcome or "No", "buy", lv, [x.label for x in part if x is not m] + [rest],
+                         derived))
+    k = len(part)
+    why = (f"{s.title}: at most one member wins (the venue's structure), yet the YES bids of "
+           + ", ".join(m.label for m in part) + " sum above 1")
+    opp = build_opportunity(ArbKind.MEMBER_VS_EVENT, f"{s.title}: buy NO of {k} members priced above what the "
+                            f"event leaves them", legs, states, now=now,
+                            resolves_at=_resolves_at([m.market for m in part]), flags=list(s.flags),
+                            notes=[why, f"pays at least ${k - 1} per bundle whatever happens, ${k} if none of them "
+                                   "wins"], max_size=max_size)
+    if opp is None:
+        return []
+    opp.flags = [f for f in opp.flags if not f.startswith("unequal_payoff")]
+    opp.risk_free = not s.flags and min(opp.payoff_by_state.values()) - opp.cost > 0
+    return [opp]
+
+
+# ---------------------------------------------------------------------------------------------
 # YES + NO within one binary market
 
 
@@ -823,7 +906,7 @@ def detect_yes_no(market: Market, yes_book: OrderBook | None, no_book: OrderBook
         opp = build_opportunity(ArbKind.YES_NO, f"{market.title}: sell YES and NO", legs, states, now=now,
                                 resolves_at=resolves, minted_per_unit=ONE, notes=[note], max_size=max_size)
         if opp:
-            if market.venue != "polymarket":
+            if not can_mint(market):
                 opp.flags.append("needs a complete set: this venue cannot mint one; only with shares held")
                 opp.risk_free = False
             out.append(opp)

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -40,6 +40,7 @@ from pm_mcp.domain.arbitrage import (
     detect_cross_venue,
     detect_dutch_book,
     detect_ladder,
+    detect_member_vs_event,
     detect_resolution,
     detect_yes_no,
     dutch_book_quick_check,
@@ -47,6 +48,8 @@ from pm_mcp.domain.arbitrage import (
     exclusive_set_from_event,
     exclusive_set_from_multiple_choice,
     ladder_pairs,
+    overpriced_members,
+    own_books,
     price_bundle,
     rank,
     rule_flags,
@@ -56,19 +59,25 @@ from pm_mcp.domain.arbitrage import (
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook
 from pm_mcp.domain.money import floor_to, normalize, usd
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
+from pm_mcp.surface.common import READ_OPEN, app_state, markets_of, titled, to_tool_error
 from pm_mcp.surface.orders import IntentOut
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.venues.registry import VENUES
+
+if TYPE_CHECKING:
+    from pm_mcp.app import AppState
+    from pm_mcp.markets.service import MarketService
 
 log = logging.getLogger(__name__)
 
-FIND = ToolAnnotations(title="Find arbitrage", read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                       open_world_hint=True)
+FIND = titled(READ_OPEN, "Find arbitrage")
 PROPOSE = ToolAnnotations(title="Propose an arbitrage bundle (places nothing)", read_only_hint=False,
                           destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-Venue = Literal["polymarket", "kalshi", "manifold"]
-Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution", "ladder", "basket"]
+Venue = Literal[tuple(VENUES)]  # the registry's venues, in its order
+Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution", "ladder", "member_vs_event", "basket"]
 # what a scan looks for unless told: arbitrage only (a basket is a position, listed only when asked for)
-DEFAULT_KINDS = frozenset({"dutch_book", "yes_no", "cross_venue", "resolution", "ladder"})
+DEFAULT_KINDS = frozenset({"dutch_book", "yes_no", "cross_venue", "resolution", "ladder", "member_vs_event"})
+SET_KINDS = frozenset({"dutch_book", "basket", "member_vs_event"})  # the kinds read from exclusive sets
 LADDER_MAX_PAIRS = 400  # rule comparisons per scan for ladder rungs (markets of one event, pairwise)
 BOOK_CONCURRENCY = 6
 SCAN_CACHE = 16  # scans kept for pagination and propose_bundle
@@ -127,11 +136,11 @@ class _Scan:
     legs: dict[str, list[_LegRef]] = field(default_factory=dict)
 
 
-def _cache(state: Any) -> OrderedDict[str, _Scan]:
+def _cache(state: "AppState") -> OrderedDict[str, _Scan]:
     return state.arbitrage_scans
 
 
-def _remember(state: Any, scan: _Scan) -> None:
+def _remember(state: "AppState", scan: _Scan) -> None:
     c = _cache(state)
     c[scan.id] = scan
     now = time.time()
@@ -141,7 +150,7 @@ def _remember(state: Any, scan: _Scan) -> None:
         c.popitem(last=False)
 
 
-def _find_opportunity(state: Any, opp_id: str) -> tuple[_Scan, Opportunity]:
+def _find_opportunity(state: "AppState", opp_id: str) -> tuple[_Scan, Opportunity]:
     for scan in reversed(list(_cache(state).values())):
         for o in scan.opportunities:
             if o.id == opp_id:
@@ -163,17 +172,6 @@ def _uncursor(cursor: str) -> tuple[str, int]:
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def _state(ctx: Context) -> Any:
-    return ctx.request_context.lifespan_context
-
-
-def _markets(state: Any) -> Any:
-    try:
-        return state.require_markets()
-    except RuntimeError:
-        raise ToolError("market data is not running in this server (startup failed; see the server log)") from None
-
-
 class _Progress:
     """MCP progress notifications, throttled; a no-op when the caller sent no progress token."""
 
@@ -193,10 +191,10 @@ class _Progress:
 
 # --- the scan -------------------------------------------------------------------------------------
 class _Scanner:
-    def __init__(self, ctx: Context, state: Any, kinds: set[str], venues: set[str] | None, tail_min: Decimal,
+    def __init__(self, ctx: Context, kinds: set[str], venues: set[str] | None, tail_min: Decimal,
                  tail_days: Decimal):
-        self.ctx, self.state, self.kinds, self.venues = ctx, state, kinds, venues
-        self.svc = _markets(state)
+        self.ctx, self.kinds, self.venues = ctx, kinds, venues
+        self.svc = markets_of(ctx)
         self.tail_min, self.tail_days = tail_min, tail_days
         self.warnings: list[str] = []
         self.books: dict[tuple[str, str, str], OrderBook | None] = {}
@@ -244,6 +242,10 @@ class _Scanner:
             except Exception:  # noqa: BLE001
                 continue
         return None
+
+    def book_of(self, m: Market, outcome: str | None) -> OrderBook | None:
+        """A book already fetched (None if it was not, or could not be)."""
+        return self.books.get((m.venue, m.id, outcome.lower())) if outcome else None
 
     async def book(self, m: Market, outcome: str) -> OrderBook | None:
         key = (m.venue, m.id, outcome.lower())
@@ -298,16 +300,20 @@ def _legs_text(o: Opportunity) -> str:
     return legs + (f"; +{len(o.legs) - 6} more legs" if len(o.legs) > 6 else "")
 
 
+def _with_legs_and_flags(head: str, o: Opportunity, flag_label: str, n_flags: int) -> str:
+    """An opportunity's headline, then its legs, then its first flags (each on its own indented line)."""
+    lines = [head, "   legs: " + _legs_text(o)]
+    lines += [f"   {flag_label}: " + clean_inline(f, 240) for f in o.flags[:n_flags]]
+    return "\n".join(lines)
+
+
 def _basket_line(i: int, o: Opportunity) -> str:
     """A basket leads with its worst case; it is never called profit."""
     worst = -o.profit
     head = (f"{i}. {o.id} [basket, NOT arbitrage] {_opp_title(o)}: pays {usd(o.payout)} only if one of these "
             f"{len(o.legs)} wins; loses {usd(worst)} if none does (cost {usd(o.cost)} incl. fees at size "
             f"{normalize(o.size)})")
-    lines = [head, "   legs: " + _legs_text(o)]
-    for f in o.flags[:2]:
-        lines.append("   why not arbitrage: " + clean_inline(f, 240))
-    return "\n".join(lines)
+    return _with_legs_and_flags(head, o, "why not arbitrage", 2)
 
 
 def _opp_line(i: int, o: Opportunity) -> str:
@@ -323,10 +329,7 @@ def _opp_line(i: int, o: Opportunity) -> str:
     head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {_opp_title(o)}: profit {usd(o.profit)} on {usd(o.cost)} "
             f"({(o.return_pct * 100).quantize(Decimal('0.1'))}%) at size {normalize(o.size)}, capacity "
             f"{normalize(o.capacity)}{when}; if one leg fails {usd(o.worst_case_one_leg_fails)}")
-    lines = [head, "   legs: " + _legs_text(o)]
-    for f in o.flags[:3]:
-        lines.append("   flag: " + clean_inline(f, 240))
-    return "\n".join(lines)
+    return _with_legs_and_flags(head, o, "flag", 3)
 
 
 def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, next_cursor: str | None) -> str:
@@ -355,82 +358,109 @@ def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, ne
     return "\n".join(lines)
 
 
-async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: set[str], venues: set[str] | None,
-                   max_markets: int, tail_min: Decimal, tail_days: Decimal) -> _Scan:
-    state = _state(ctx)
-    t0 = time.perf_counter()
-    sc = _Scanner(ctx, state, kinds, venues, tail_min, tail_days)
-    await ctx.report_progress(0, None, "collecting markets")
-    markets, events = await sc.gather_markets(refs, query, max_markets)
-    markets = markets[:max(max_markets, sum(len(e.markets) for e in events))]
+@dataclass
+class _Plan:
+    """What a scan will price, and every book it needs (fetched once each)."""
+
+    sets: list[tuple[str, Any, bool]] = field(default_factory=list)  # (kind, source, skip: its quick check failed)
+    binaries: list[Market] = field(default_factory=list)
+    tail: list[tuple[Market, str]] = field(default_factory=list)
+    pairs: list[tuple[Market, Market, Equivalence, float]] = field(default_factory=list)
+    ladders: list[Any] = field(default_factory=list)
+    jobs: list[tuple[Market, str]] = field(default_factory=list)
+
+    def both_books(self, m: Market) -> None:
+        y, n = yes_no_labels(m)  # type: ignore[misc]
+        self.jobs += [(m, y), (m, n)]
+
+
+def _quoted_set(kind: str, src: Any) -> tuple[ExclusiveSet, list[tuple[Market, str]]]:
+    """A set priced from the venue's quotes (no books yet), and the books its walk would need."""
+    if kind == "event":
+        quoted = exclusive_set_from_event(src, {}, quotes=True)
+        return quoted, [(mb.market, mb.yes_outcome) for mb in quoted.members]
+    return exclusive_set_from_multiple_choice(src, {}), [(src, o.label) for o in src.outcomes]
+
+
+def _can_pay(quoted: ExclusiveSet, kinds: set[str]) -> bool:
+    """Whether the set's quotes leave any of the asked kinds possible (True when some quote is missing)."""
+    if not quoted.members or any(mb.best_ask is None or mb.best_bid is None for mb in quoted.members):
+        return True
+    buy_yes, buy_no = dutch_book_quick_check(quoted)
+    return bool(buy_yes or buy_no or ("member_vs_event" in kinds and overpriced_members(quoted)))
+
+
+async def _plan_sets(sc: _Scanner, plan: _Plan, markets: list[Market], events: list[Event]) -> set[tuple[str, str]]:
+    """The exclusive sets worth walking; returns the markets that are members of an event's set."""
+    sources = await sc.exclusive_sets(markets, events) if sc.kinds & SET_KINDS else []
+    for kind, src in sources:
+        quoted, members = _quoted_set(kind, src)
+        if not _can_pay(quoted, sc.kinds):
+            plan.sets.append((kind, src, True))
+            continue
+        plan.sets.append((kind, src, False))
+        plan.jobs += members
+    return {(m.venue, m.id) for kind, src in sources if kind == "event" for m in src.markets}
+
+
+def _plan_tail(sc: _Scanner, plan: _Plan, markets: list[Market]) -> None:
+    """Outcomes quoted near the tail minimum whose deadline is within the window (resolution kind)."""
+    for m in markets:
+        when = m.resolution_time or m.close_time
+        if when is None or not (0 < (when - sc.now).total_seconds() <= float(sc.tail_days) * 86400):
+            continue
+        for o in m.outcomes:
+            quote = o.best_ask if o.best_ask is not None else o.price
+            if quote is not None and quote >= sc.tail_min - Decimal("0.02"):
+                plan.tail.append((m, o.label))
+    plan.jobs += plan.tail
+
+
+def _plan_cross_venue(plan: _Plan) -> None:
+    """Candidates by title across each pair of venues, then the rules decide; books only for equivalent ones."""
+    from pm_mcp.domain.matching import MatchItem, match_candidates  # slow to import: only when a scan asks
+
+    by_venue: dict[str, list[Market]] = {}
+    for m in plan.binaries:
+        by_venue.setdefault(m.venue, []).append(m)
+    names = sorted(by_venue)
+    for i, va in enumerate(names):
+        for vb in names[i + 1:]:
+            A, B = by_venue[va], by_venue[vb]
+            cands = match_candidates([MatchItem(m.id, m.title, m.close_time) for m in A],
+                                     [MatchItem(m.id, m.title, m.close_time) for m in B])
+            for c in cands:
+                a, b = A[c.a], B[c.b]
+                eq = equivalence_of(a, b)
+                plan.pairs.append((a, b, eq, c.score))
+                if eq.verdict is Verdict.EQUIVALENT:
+                    plan.both_books(a)
+                    plan.both_books(b)
+
+
+async def _plan(sc: _Scanner, markets: list[Market], events: list[Event]) -> _Plan:
+    plan = _Plan()
     open_markets = [m for m in markets if m.status in (MarketStatus.OPEN, MarketStatus.UNKNOWN)]
+    in_sets = await _plan_sets(sc, plan, open_markets, events)
+    plan.binaries = [m for m in open_markets if yes_no_labels(m) is not None]
+    if "yes_no" in sc.kinds:  # only where YES and NO are separate books that can cross
+        for m in plan.binaries:
+            if own_books(m) and (m.venue, m.id) not in in_sets:
+                plan.both_books(m)
+    if "resolution" in sc.kinds:
+        _plan_tail(sc, plan, open_markets)
+    if "cross_venue" in sc.kinds:
+        _plan_cross_venue(plan)
+    if "ladder" in sc.kinds:
+        plan.ladders = ladder_pairs([m for m in plan.binaries if m.event_id], max_pairs=LADDER_MAX_PAIRS)
+        for imp in plan.ladders:
+            plan.both_books(imp.stronger)
+            plan.both_books(imp.weaker)
+    return plan
 
-    # plan the book fetches (quoted prices prefilter where the venue gave quotes)
-    set_sources = await sc.exclusive_sets(open_markets, events) if kinds & {"dutch_book", "basket"} else []
-    in_sets = {(m.venue, m.id) for kind, src in set_sources if kind == "event" for m in src.markets}
-    jobs: list[tuple[Market, str]] = []
-    sets_to_walk: list[tuple[str, Any, dict]] = []
-    for kind, src in set_sources:
-        meta: dict = {}
-        if kind == "event":
-            quoted = exclusive_set_from_event(src, {}, quotes=True)
-            members = [(mb.market, mb.yes_outcome) for mb in quoted.members]
-        else:
-            quoted = exclusive_set_from_multiple_choice(src, {})
-            members = [(src, o.label) for o in src.outcomes]
-        if quoted.members and all(mb.best_ask is not None and mb.best_bid is not None for mb in quoted.members):
-            q = dutch_book_quick_check(quoted)
-            if not (q[0] or q[1]):
-                sets_to_walk.append((kind, src, {**meta, "skip": True}))
-                continue
-        sets_to_walk.append((kind, src, meta))
-        jobs += members
-    binaries = [m for m in open_markets if yes_no_labels(m) is not None]
-    if "yes_no" in kinds:
-        for m in binaries:
-            if m.venue == "polymarket" and (m.venue, m.id) not in in_sets:
-                y, n = yes_no_labels(m)  # type: ignore[misc]
-                jobs += [(m, y), (m, n)]
-    tail: list[tuple[Market, str]] = []
-    if "resolution" in kinds:
-        for m in open_markets:
-            when = m.resolution_time or m.close_time
-            if when is None or not (0 < (when - sc.now).total_seconds() <= float(tail_days) * 86400):
-                continue
-            for o in m.outcomes:
-                quote = o.best_ask if o.best_ask is not None else o.price
-                if quote is not None and quote >= tail_min - Decimal("0.02"):
-                    tail.append((m, o.label))
-        jobs += tail
-    # cross venue: candidates by title, then the rules decide
-    pairs: list[tuple[Market, Market, Equivalence, float]] = []
-    if "cross_venue" in kinds:
-        from pm_mcp.domain.matching import MatchItem, match_candidates
 
-        by_venue: dict[str, list[Market]] = {}
-        for m in binaries:
-            by_venue.setdefault(m.venue, []).append(m)
-        names = sorted(by_venue)
-        for i, va in enumerate(names):
-            for vb in names[i + 1:]:
-                A, B = by_venue[va], by_venue[vb]
-                cands = match_candidates([MatchItem(m.id, m.title, m.close_time) for m in A],
-                                         [MatchItem(m.id, m.title, m.close_time) for m in B])
-                for c in cands:
-                    a, b = A[c.a], B[c.b]
-                    eq = equivalence_of(a, b)
-                    pairs.append((a, b, eq, c.score))
-                    if eq.verdict is Verdict.EQUIVALENT:
-                        for mk in (a, b):
-                            y, n = yes_no_labels(mk)  # type: ignore[misc]
-                            jobs += [(mk, y), (mk, n)]
-    ladders = (ladder_pairs([m for m in binaries if m.event_id], max_pairs=LADDER_MAX_PAIRS)
-               if "ladder" in kinds else [])
-    for imp in ladders:
-        for mk in (imp.stronger, imp.weaker):
-            y, n = yes_no_labels(mk)  # type: ignore[misc]
-            jobs += [(mk, y), (mk, n)]
-    # fetch every book once, with progress
+async def _fetch_books(ctx: Context, sc: _Scanner, jobs: list[tuple[Market, str]]) -> None:
+    """Every book the plan needs, once each, with progress."""
     unique = list({(m.venue, m.id, o.lower()): (m, o) for m, o in jobs}.values())
     prog = _Progress(ctx, len(unique))
 
@@ -440,64 +470,79 @@ async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: s
 
     await asyncio.gather(*(fetch(m, o) for m, o in unique))
 
-    def bk(m: Market, o: str | None) -> OrderBook | None:
-        return sc.books.get((m.venue, m.id, o.lower())) if o else None
 
+def _walked_set(sc: _Scanner, kind: str, src: Any) -> ExclusiveSet:
+    if kind == "event":
+        books = {(m.id, o.label.lower()): b for m in src.markets for o in m.outcomes
+                 if (b := sc.book_of(m, o.label)) is not None}
+        return exclusive_set_from_event(src, books)
+    return exclusive_set_from_multiple_choice(src, {o.label.lower(): b for o in src.outcomes
+                                                    if (b := sc.book_of(src, o.label)) is not None})
+
+
+def _sides(sc: _Scanner, m: Market) -> VenueSide:
+    y, n = yes_no_labels(m)  # type: ignore[misc]
+    return VenueSide(m, sc.book_of(m, y), sc.book_of(m, n))
+
+
+def _detect(sc: _Scanner, plan: _Plan) -> tuple[list[Opportunity], list[UncertainPair]]:
+    """Every kind asked for, on the books fetched."""
     opps: list[Opportunity] = []
-    legs: dict[str, list[_LegRef]] = {}
-    n_sets = 0
-    for kind, src, meta in sets_to_walk:
-        n_sets += 1
-        if meta.get("skip"):
+    for kind, src, skip in plan.sets:
+        if skip:
             continue
-        if kind == "event":
-            books = {(m.id, o.label.lower()): b for m in src.markets for o in m.outcomes
-                     if (b := bk(m, o.label)) is not None}
-            es: ExclusiveSet = exclusive_set_from_event(src, books)
-        else:
-            es = exclusive_set_from_multiple_choice(src, {o.label.lower(): b for o in src.outcomes
-                                                          if (b := bk(src, o.label)) is not None})
-        opps += detect_dutch_book(es, now=sc.now, baskets="basket" in kinds)
-    if "yes_no" in kinds:
-        for m in binaries:
-            y, n = yes_no_labels(m)  # type: ignore[misc]
-            if bk(m, y) is not None and bk(m, n) is not None:
-                opps += detect_yes_no(m, bk(m, y), bk(m, n), now=sc.now)
-    for m, o in tail:
-        opp = detect_resolution(m, o, bk(m, o), now=sc.now, min_price=tail_min, max_days=tail_days,
+        es = _walked_set(sc, kind, src)
+        if sc.kinds & {"dutch_book", "basket"}:
+            opps += detect_dutch_book(es, now=sc.now, baskets="basket" in sc.kinds)
+        if "member_vs_event" in sc.kinds:
+            opps += detect_member_vs_event(es, now=sc.now)
+    if "yes_no" in sc.kinds:
+        for m in plan.binaries:
+            side = _sides(sc, m)
+            if side.yes_book is not None and side.no_book is not None:
+                opps += detect_yes_no(m, side.yes_book, side.no_book, now=sc.now)
+    for m, o in plan.tail:
+        opp = detect_resolution(m, o, sc.book_of(m, o), now=sc.now, min_price=sc.tail_min, max_days=sc.tail_days,
                                 rule_flags=rule_flags(m))
-        if opp is not None:
-            opps.append(opp)
-    for imp in ladders:
-        ys, ns = yes_no_labels(imp.stronger)  # type: ignore[misc]
-        yw, nw = yes_no_labels(imp.weaker)  # type: ignore[misc]
-        opp = detect_ladder(VenueSide(imp.stronger, bk(imp.stronger, ys), bk(imp.stronger, ns)),
-                            VenueSide(imp.weaker, bk(imp.weaker, yw), bk(imp.weaker, nw)), imp.why, now=sc.now)
-        if opp is not None:
-            opps.append(opp)
+        opps += [opp] if opp is not None else []
+    for imp in plan.ladders:
+        opp = detect_ladder(_sides(sc, imp.stronger), _sides(sc, imp.weaker), imp.why, now=sc.now)
+        opps += [opp] if opp is not None else []
     uncertain: list[UncertainPair] = []
-    for a, b, eq, score in pairs:
-        ya, na = yes_no_labels(a)  # type: ignore[misc]
-        yb, nb = yes_no_labels(b)  # type: ignore[misc]
-        found, unc = detect_cross_venue(VenueSide(a, bk(a, ya), bk(a, na)), VenueSide(b, bk(b, yb), bk(b, nb)), eq,
-                                        now=sc.now, match_score=Decimal(str(score)))
+    for a, b, eq, score in plan.pairs:
+        found, unc = detect_cross_venue(_sides(sc, a), _sides(sc, b), eq, now=sc.now, match_score=Decimal(str(score)))
         opps += found
-        if unc is not None:
-            uncertain.append(unc)
-    # the markets behind every leg, for propose_bundle
+        uncertain += [unc] if unc is not None else []
+    return opps, uncertain
+
+
+def _leg_refs(opps: list[Opportunity], markets: list[Market], plan: _Plan) -> dict[str, list[_LegRef]]:
+    """The markets behind every leg, for propose_bundle."""
     index = {(m.venue, m.id): m for m in markets}
-    for kind, src, _meta in sets_to_walk:
+    for kind, src, _skip in plan.sets:
         for m in (src.markets if kind == "event" else [src]):
             index.setdefault((m.venue, m.id), m)
-    for o in opps:
-        legs[o.id] = [_LegRef(index[(l.venue, l.market_id)], l.outcome, l.side, frozenset(l.pays_in))
-                      for l in o.legs if (l.venue, l.market_id) in index]
-    stats = ScanStats(markets=len(markets), exclusive_sets=n_sets, cross_venue_pairs=len(pairs),
+    return {o.id: [_LegRef(index[(l.venue, l.market_id)], l.outcome, l.side, frozenset(l.pays_in))
+                   for l in o.legs if (l.venue, l.market_id) in index] for o in opps}
+
+
+async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: set[str], venues: set[str] | None,
+                   max_markets: int, tail_min: Decimal, tail_days: Decimal) -> _Scan:
+    """Collect the markets, plan what to price (quotes prefilter where the venue gave them), fetch every
+    book once, detect each kind asked for."""
+    t0 = time.perf_counter()
+    sc = _Scanner(ctx, kinds, venues, tail_min, tail_days)
+    await ctx.report_progress(0, None, "collecting markets")
+    markets, events = await sc.gather_markets(refs, query, max_markets)
+    markets = markets[:max(max_markets, sum(len(e.markets) for e in events))]
+    plan = await _plan(sc, markets, events)
+    await _fetch_books(ctx, sc, plan.jobs)
+    opps, uncertain = _detect(sc, plan)
+    stats = ScanStats(markets=len(markets), exclusive_sets=len(plan.sets), cross_venue_pairs=len(plan.pairs),
                       books=sum(1 for b in sc.books.values() if b is not None),
                       seconds=round(time.perf_counter() - t0, 3))
-    scan = _Scan(id="s-" + secrets.token_hex(4), at=time.time(), as_of=sc.now, opportunities=opps,
-                 uncertain=uncertain, stats=stats, warnings=sc.warnings, legs=legs)
-    return scan
+    return _Scan(id="s-" + secrets.token_hex(4), at=time.time(), as_of=sc.now, opportunities=opps,
+                 uncertain=uncertain, stats=stats, warnings=sc.warnings, legs=_leg_refs(opps, markets, plan))
 
 
 def _page(scan: _Scan, flt: ArbFilter, offset: int, limit: int) -> tuple[FindArbitrageOut, str]:
@@ -511,33 +556,35 @@ def _page(scan: _Scan, flt: ArbFilter, offset: int, limit: int) -> tuple[FindArb
 
 
 # --- bundles --------------------------------------------------------------------------------------
-async def reprice(state: Any, scan: _Scan, opp: Opportunity, size: Decimal
+async def _fresh_leg(svc: "MarketService", ref: _LegRef) -> LegBook:
+    """A leg's book read again now (a token without its own asks: the complement's bids, NO asks = 1 - YES bids)."""
+    try:
+        book = await svc.get_order_book(ref.market, ref.outcome)
+    except Exception as exc:  # noqa: BLE001 - said as a sentence naming the book
+        raise ToolError(f"could not read the book of {ref.market.venue_name or ref.market.venue} "
+                        f"'{ref.market.title}' {ref.outcome}: {exc}") from None
+    levels = book.asks if ref.side == "buy" else book.bids
+    derived = book.derived
+    if not levels:
+        comp = next((o.label for o in ref.market.outcomes if o.label.lower() != ref.outcome.lower()), None)
+        if comp is not None and len(ref.market.outcomes) == 2:
+            cb = await svc.get_order_book(ref.market, comp)
+            levels = list(complement_levels(cb.bids if ref.side == "buy" else cb.asks))
+            derived = True
+    return LegBook(venue=ref.market.venue, market_id=ref.market.id, market_title=ref.market.title,
+                   outcome=ref.outcome, side=ref.side, levels=tuple(levels), fees=ref.market.fees,
+                   pays_in=ref.pays_in, min_size=ref.market.min_order_size, size_step=size_step_for(ref.market),
+                   derived=derived)
+
+
+async def reprice(svc: "MarketService", scan: _Scan, opp: Opportunity, size: Decimal
                   ) -> tuple[list[Any], list[LegBook], Decimal, Decimal, Decimal]:
     """Fresh books for every leg, the bundle priced exactly at ``size``:
     (priced legs, fresh leg books, cost, payout, profit)."""
     refs = scan.legs.get(opp.id) or []
     if len(refs) != len(opp.legs):
         raise ToolError("this opportunity's markets are no longer known; run find_arbitrage again")
-    svc = _markets(state)
-    fresh: list[LegBook] = []
-    for ref in refs:
-        try:
-            book = await svc.get_order_book(ref.market, ref.outcome)
-        except Exception as exc:  # noqa: BLE001
-            raise ToolError(f"could not read the book of {ref.market.venue} '{ref.market.title}' {ref.outcome}: {exc}") from None
-        levels = book.asks if ref.side == "buy" else book.bids
-        derived = book.derived
-        if not levels:
-            # a token without its own asks: the complement's bids (NO asks = 1 - YES bids)
-            comp = next((o.label for o in ref.market.outcomes if o.label.lower() != ref.outcome.lower()), None)
-            if comp is not None and len(ref.market.outcomes) == 2:
-                cb = await svc.get_order_book(ref.market, comp)
-                levels = list(complement_levels(cb.bids if ref.side == "buy" else cb.asks))
-                derived = True
-        fresh.append(LegBook(venue=ref.market.venue, market_id=ref.market.id, market_title=ref.market.title,
-                             outcome=ref.outcome, side=ref.side, levels=tuple(levels), fees=ref.market.fees,
-                             pays_in=ref.pays_in, min_size=ref.market.min_order_size,
-                             size_step=size_step_for(ref.market), derived=derived))
+    fresh = [await _fresh_leg(svc, ref) for ref in refs]
     priced = price_bundle(fresh, size, opp.complete_sets_minted / opp.size if opp.size else ZERO)
     if priced is None:
         raise ToolError(f"the books are too thin now for {normalize(size)} of every leg; try a smaller size or "
@@ -586,97 +633,113 @@ def market_refs(markets: list[str] | None) -> list[str]:
     return list(refs)
 
 
-def register(mcp: MCPServer) -> None:
-    @mcp.tool(annotations=FIND)
-    async def find_arbitrage(
-        ctx: Context,
-        query: Annotated[str | None, Field(description="Topic to scan, e.g. 'fed september'.")] = None,
-        markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers (at most 50).")] = None,
-        kinds: Annotated[list[Kind] | None, Field(description="Default: the four arbitrage kinds. basket: every "
-                                                             "YES of a set not proven exhaustive (not arbitrage).")] = None,
-        venues: list[Venue] | None = None,
-        min_profit: Annotated[Decimal, Field(ge=0, description="USD.")] = Decimal(0),
-        min_capacity: Annotated[Decimal, Field(ge=0, description="Shares/contracts.")] = Decimal(0),
-        tail_min_price: Annotated[Decimal, Field(gt=0, lt=1, description="resolution kind: min price.")] = Decimal("0.95"),
-        tail_max_days: Annotated[Decimal, Field(gt=0, le=365, description="resolution kind: max days left.")] = Decimal(30),
-        max_markets: Annotated[int, Field(ge=1, le=200)] = 40,
-        limit: Annotated[int, Field(ge=1, le=50)] = 10,
-        cursor: str | None = None,
-    ) -> Annotated[CallToolResult, FindArbitrageOut]:
-        """Scan markets for arbitrage that survives fees and order-book depth: dutch_book (every outcome of a
+# --- the tools ------------------------------------------------------------------------------------
+async def find_arbitrage(
+    ctx: Context,
+    query: Annotated[str | None, Field(description="Topic to scan, e.g. 'fed september'.")] = None,
+    markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers (at most 50).")] = None,
+    kinds: Annotated[list[Kind] | None, Field(description="Default: the six arbitrage kinds. basket: every "
+                                                         "YES of a set not proven exhaustive (not arbitrage).")] = None,
+    venues: list[Venue] | None = None,
+    min_profit: Annotated[Decimal, Field(ge=0, description="USD.")] = Decimal(0),
+    min_capacity: Annotated[Decimal, Field(ge=0, description="Shares/contracts.")] = Decimal(0),
+    tail_min_price: Annotated[Decimal, Field(gt=0, lt=1, description="resolution kind: min price.")] = Decimal("0.95"),
+    tail_max_days: Annotated[Decimal, Field(gt=0, le=365, description="resolution kind: max days left.")] = Decimal(30),
+    max_markets: Annotated[int, Field(ge=1, le=200)] = 40,
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    cursor: str | None = None,
+) -> Annotated[CallToolResult, FindArbitrageOut]:
+    """Scan markets for arbitrage that survives fees and order-book depth: dutch_book (every outcome of a
         proven exhaustive set), yes_no (both books of one market), cross_venue (same contract on two venues, only
-        when the rules are equivalent), ladder (two rungs priced out of order), resolution (>=0.95 near
-        deadline: NOT risk-free). Each result: legs, limit prices, sizes, capacity, guaranteed profit after
-        fees, worst case if a leg fails. Without query or markets it scans the local catalog. Places nothing."""
-        state = _state(ctx)
-        flt = ArbFilter(venues=set(venues) if venues else None, kinds=set(kinds) if kinds else None,
-                        min_profit=min_profit, min_capacity=min_capacity)
-        if cursor:
-            sid, offset = _uncursor(cursor)
-            scan = _cache(state).get(sid)
-            if scan is None:
-                raise ToolError("that scan has expired; run find_arbitrage again without a cursor")
-            out, text = _page(scan, flt, offset, limit)
-            return tool_result(out, text)
-        refs = market_refs(markets)
-        scan = await run_scan(ctx, refs=refs, query=(query or "").strip() or None,
-                              kinds=set(kinds) if kinds else set(DEFAULT_KINDS),
-                              venues=set(venues) if venues else None, max_markets=max_markets,
-                              tail_min=tail_min_price, tail_days=tail_max_days)
-        _remember(state, scan)
-        out, text = _page(scan, flt, 0, limit)
+        when the rules are equivalent), ladder (two rungs priced out of order), member_vs_event (members of an
+        exclusive event whose YES bids sum above 1), resolution (>=0.95 near deadline: NOT risk-free).
+        Each: legs, limits, sizes, capacity, profit after fees, worst case if a leg fails. Without query
+        or markets it scans the local catalog. Places nothing."""
+    state = app_state(ctx)
+    flt = ArbFilter(venues=set(venues) if venues else None, kinds=set(kinds) if kinds else None,
+                    min_profit=min_profit, min_capacity=min_capacity)
+    if cursor:
+        sid, offset = _uncursor(cursor)
+        scan = _cache(state).get(sid)
+        if scan is None:
+            raise ToolError("that scan has expired; run find_arbitrage again without a cursor")
+        out, text = _page(scan, flt, offset, limit)
         return tool_result(out, text)
+    refs = market_refs(markets)
+    scan = await run_scan(ctx, refs=refs, query=(query or "").strip() or None,
+                          kinds=set(kinds) if kinds else set(DEFAULT_KINDS),
+                          venues=set(venues) if venues else None, max_markets=max_markets,
+                          tail_min=tail_min_price, tail_days=tail_max_days)
+    _remember(state, scan)
+    out, text = _page(scan, flt, 0, limit)
+    return tool_result(out, text)
 
-    @mcp.tool(annotations=PROPOSE)
-    async def propose_bundle(
-        ctx: Context,
-        opportunity_id: Annotated[str, Field(description="An id from find_arbitrage.")],
-        size: Annotated[Decimal | None, Field(gt=0, description="Bundle size (shares per leg); default the "
-                                                                  "opportunity's size.")] = None,
-    ) -> Annotated[CallToolResult, BundleOut]:
-        """Turn a find_arbitrage opportunity into ONE intent with every leg, re-priced on fresh books; the person
+
+def _bundle_size(scan: _Scan, opp: Opportunity, size: Decimal | None) -> Decimal:
+    """The size asked for (default the opportunity's), on the coarsest size step of its legs."""
+    if opp.complete_sets_minted > 0:
+        raise ToolError("this bundle sells a complete set that must be minted (split) first, which this server "
+                        "does not do; it cannot be proposed as orders")
+    refs = scan.legs.get(opp.id)
+    step = max(size_step_for(r.market) for r in refs) if refs else Decimal("0.01")
+    want = floor_to(size if size is not None else opp.size, step)
+    if want <= 0:
+        raise ToolError(f"size must be at least {step}")
+    return want
+
+
+def _bundle_head(opp: Opportunity, n_legs: int, want: Decimal, cost: Decimal, payout: Decimal,
+                 profit: Decimal) -> str:
+    head = (f"Bundle for {opp.id} ({opp.kind.value}, {'risk-free' if opp.risk_free else 'NOT risk-free'}): "
+            f"{n_legs} legs x {normalize(want)}; at the current books it costs {usd(cost)} incl. fees and "
+            f"pays {usd(payout)} whatever happens -> profit {usd(profit)} (found at size {normalize(opp.size)}: "
+            f"if one leg had failed there, {usd(opp.worst_case_one_leg_fails)}). One confirmation covers every leg; legs "
+            "run in order as fill-and-kill orders and a partly filled leg stops the rest (the exposure is "
+            "reported).")
+    if opp.flags:
+        head += " Flags: " + "; ".join(clean_inline(f, 240) for f in opp.flags[:3])
+    return head
+
+
+async def propose_bundle(
+    ctx: Context,
+    opportunity_id: Annotated[str, Field(description="An id from find_arbitrage.")],
+    size: Annotated[Decimal | None, Field(gt=0, description="Bundle size (shares per leg); default the "
+                                                              "opportunity's size.")] = None,
+) -> Annotated[CallToolResult, BundleOut]:
+    """Turn a find_arbitrage opportunity into ONE intent with every leg, re-priced on fresh books; the person
         confirms once (same channels as propose_order; then confirm_order). Legs execute in order as
         fill-and-kill orders; if a leg fills only partly the rest are not sent and the exposure is reported.
         Places nothing itself."""
-        from pm_mcp.execution import LegSpec, confirmation_instructions, propose_intent
-        from pm_mcp.surface.orders import client_can_elicit, execution_tool_error, intent_out, intent_text
+    from pm_mcp.execution import LegSpec, confirmation_instructions, propose_intent  # execution loads on use
+    from pm_mcp.surface.orders import client_can_elicit, intent_out, intent_text
 
-        state = _state(ctx)
-        scan, opp = _find_opportunity(state, opportunity_id)
-        if opp.complete_sets_minted > 0:
-            raise ToolError("this bundle sells a complete set that must be minted (split) first, which this server "
-                            "does not do; it cannot be proposed as orders")
-        want = size if size is not None else opp.size
-        step = max(size_step_for(r.market) for r in scan.legs.get(opp.id, [])) if scan.legs.get(opp.id) else Decimal("0.01")
-        want = floor_to(want, step)
-        if want <= 0:
-            raise ToolError(f"size must be at least {step}")
-        legs, books, cost, payout, profit = await reprice(state, scan, opp, want)
-        if opp.risk_free and profit <= 0:
-            raise ToolError(f"the edge is gone: at the current books {normalize(want)} of every leg costs {usd(cost)} "
-                            f"and pays {usd(payout)} (profit {usd(profit)}); nothing was proposed")
-        refs = scan.legs[opp.id]
-        # the thinnest leg first: if anything fails to fill, it is most likely that one, and then
-        # nothing else has been bought yet
-        order = thinnest_first(legs, books)
-        specs = [LegSpec(market=refs[i].market, outcome=refs[i].outcome, side=refs[i].side,
-                         limit_price=legs[i].limit_price, size=want, venue=refs[i].market.venue,
-                         time_in_force="FAK") for i in order]
-        can = client_can_elicit(ctx)
-        try:
-            rec = await propose_intent(state, specs, client_can_elicit=can)
-        except Exception as exc:  # noqa: BLE001
-            raise execution_tool_error(exc) from None
-        how = await confirmation_instructions(state, rec, client_can_elicit=can)
-        head = (f"Bundle for {opp.id} ({opp.kind.value}, {'risk-free' if opp.risk_free else 'NOT risk-free'}): "
-                f"{len(specs)} legs x {normalize(want)}; at the current books it costs {usd(cost)} incl. fees and "
-                f"pays {usd(payout)} whatever happens -> profit {usd(profit)} (found at size {normalize(opp.size)}: "
-                f"if one leg had failed there, {usd(opp.worst_case_one_leg_fails)}). One confirmation covers every leg; legs "
-                "run in order as fill-and-kill orders and a partly filled leg stops the rest (the exposure is "
-                "reported).")
-        if opp.flags:
-            head += " Flags: " + "; ".join(clean_inline(f, 240) for f in opp.flags[:3])
-        out = BundleOut(opportunity_id=opp.id, kind=opp.kind.value, size=want, expected_cost=cost,
-                        guaranteed_payout=payout, expected_profit=profit,
-                        intent=intent_out(rec, [], how))
-        return tool_result(out, head + "\n" + intent_text(rec, [], how))
+    state = app_state(ctx)
+    scan, opp = _find_opportunity(state, opportunity_id)
+    want = _bundle_size(scan, opp, size)
+    legs, books, cost, payout, profit = await reprice(markets_of(ctx), scan, opp, want)
+    if opp.risk_free and profit <= 0:
+        raise ToolError(f"the edge is gone: at the current books {normalize(want)} of every leg costs {usd(cost)} "
+                        f"and pays {usd(payout)} (profit {usd(profit)}); nothing was proposed")
+    refs = scan.legs[opp.id]
+    # the thinnest leg first: if anything fails to fill, it is most likely that one, and then nothing else has
+    # been bought yet
+    specs = [LegSpec(market=refs[i].market, outcome=refs[i].outcome, side=refs[i].side,
+                     limit_price=legs[i].limit_price, size=want, venue=refs[i].market.venue,
+                     time_in_force="FAK") for i in thinnest_first(legs, books)]
+    can = client_can_elicit(ctx)
+    try:
+        rec = await propose_intent(state, specs, client_can_elicit=can)
+    except Exception as exc:  # noqa: BLE001 - the one translator says it
+        raise to_tool_error(exc, action="complete this order call",
+                            after="check get_order or list_orders before trying again") from None
+    how = await confirmation_instructions(state, rec, client_can_elicit=can)
+    out = BundleOut(opportunity_id=opp.id, kind=opp.kind.value, size=want, expected_cost=cost,
+                    guaranteed_payout=payout, expected_profit=profit, intent=intent_out(rec, [], how))
+    return tool_result(out, _bundle_head(opp, len(specs), want, cost, payout, profit) + "\n"
+                       + intent_text(rec, [], how))
+
+
+def register(mcp: MCPServer) -> None:
+    mcp.tool(annotations=FIND)(find_arbitrage)
+    mcp.tool(annotations=PROPOSE)(propose_bundle)
