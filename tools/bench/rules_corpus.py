@@ -38,16 +38,19 @@ from pm_mcp.domain.rules import RuleAnalysis, Status, parse_rules  # noqa: E402
 CORPUS_DIR = REPO / "tests" / "fixtures" / "rules"
 HELDOUT_DIR = CORPUS_DIR / "heldout"
 SETS = {"corpus": (CORPUS_DIR / "corpus.json", CORPUS_DIR / "labels.json"),
-        "heldout": (HELDOUT_DIR / "heldout.json", HELDOUT_DIR / "labels.json")}
+        "heldout": (HELDOUT_DIR / "heldout.json", HELDOUT_DIR / "labels.json"),
+        # collected and labelled 2026-12-02 before any parser run (fresh/SOURCES.md): the next held-out yardstick
+        "fresh": (CORPUS_DIR / "fresh" / "fresh.json", CORPUS_DIR / "fresh" / "labels.json")}
 TZ_ALIASES = {"EASTERN": "ET", "EASTERN TIME": "ET"}
 
 
 def load_corpus(which: str = "corpus") -> tuple[list[dict], dict[str, dict]]:
-    """Texts and labels of one set: "corpus" (in-sample), "heldout", or "all" (both)."""
+    """Texts and labels of one set: "corpus" (in-sample), "heldout", "fresh", or "all" (every set)."""
     if which == "all":
         c1, l1 = load_corpus("corpus")
         c2, l2 = load_corpus("heldout")
-        return c1 + c2, {**l1, **l2}
+        c3, l3 = load_corpus("fresh")
+        return c1 + c2 + c3, {**l1, **l2, **l3}
     texts_path, labels_path = SETS[which]
     corpus = json.loads(texts_path.read_text())
     labels = json.loads(labels_path.read_text())
