@@ -90,3 +90,39 @@ async def test_identical_contracts_are_still_equivalent(env):
             b_text="Resolves YES if US CPI inflation for November 2026, as published by the Bureau of Labor "
                    "Statistics, is 3.0% or higher.")
         assert cmp["mapping"] == "inverted" and cmp["verdict"] != "not_equivalent", text
+
+
+MATCH = ("This market refers to the Counter-Strike match between FaZe and illwill, scheduled for April 5 at 11:00AM "
+         "ET.\n\nThis market will resolve to \"FaZe\" if FaZe win the match against illwill.\n\nThis market will "
+         "resolve to \"illwill\" if illwill win the match against FaZe.\n\nIf the match is canceled, this market will "
+         "resolve to 50-50. The resolution source for this market will be official information from https://hltv.org.")
+NOMINATION_RULES = ("This market will resolve to \"Yes\" if Tom Steyer finishes in 1st place in the 2026 California "
+                    "Governor primary election. Otherwise, this market will resolve to \"No\".")
+ADVANCE_RULES = ("The top two candidates in this election by number of votes won will advance to the general election "
+                 "for Governor of California. This market will resolve to \"Yes\" if Tom Steyer advances from the "
+                 "2026 California Governor primary to the general election. Otherwise, this market will resolve to "
+                 "\"No\".")
+
+
+async def test_the_bet_is_an_outcome_and_what_counts_as_yes_is_read(env):
+    async with connect(env) as client:
+        # a market that settles to names has no YES of its own: UNCERTAIN until the outcome is named
+        cmp, text = await compare(client, a_text=MATCH, b_text=MATCH)
+        assert cmp["verdict"] == "uncertain" and "say which one is the bet" in text, text
+        cmp, text = await compare(client, a_text=MATCH, b_text=MATCH, a_outcome="FaZe")
+        assert cmp["verdict"] == "uncertain" and "B settles to named outcomes" in text, text
+        # the two outcomes of one two-outcome market are each other's NO
+        cmp, text = await compare(client, a_text=MATCH, b_text=MATCH, a_outcome="FaZe", b_outcome="illwill")
+        assert cmp["verdict"] == "equivalent" and cmp["mapping"] == "inverted", text
+        cmp, text = await compare(client, a_text=MATCH, b_text=MATCH, a_outcome="FaZe", b_outcome="FaZe")
+        assert cmp["verdict"] == "equivalent" and cmp["mapping"] == "same", text
+        # the NO side of the same binary contract flips the mapping
+        cmp, text = await compare(client, a_text=NOMINATION_RULES, b_text=NOMINATION_RULES, b_outcome="No")
+        assert cmp["mapping"] == "inverted", text
+        # finishing first is not advancing (top two): a different bet, named as such
+        cmp, text = await compare(client, a_text=NOMINATION_RULES, b_text=ADVANCE_RULES)
+        assert cmp["verdict"] == "not_equivalent", text
+        assert any("1st place" in d and "top-2" in d for d in hard(cmp, "quantity")), text
+        # an outcome argument that is not plain text is refused, naming the argument
+        r = await client.call_tool("compare_rules", {"a_text": MATCH, "b_text": MATCH, "a_outcome": "Fa\u202eZe"})
+        assert r.is_error and "a_outcome" in r.content[0].text

@@ -237,6 +237,9 @@ async def compare_rules(
     b_venue: VenueArg | None = None,
     a_text: Annotated[str | None, Field(description="Rule text of A instead of a market")] = None,
     b_text: Annotated[str | None, Field(description="Rule text of B instead of a market")] = None,
+    a_outcome: Annotated[str | None, Field(description="A's outcome you bet on: Yes (default), No, or a named one",
+                                           max_length=100)] = None,
+    b_outcome: Annotated[str | None, Field(description="B's outcome, likewise", max_length=100)] = None,
 ) -> Annotated[CallToolResult, CompareOut]:
     """Do two markets (same or different venues) settle the same way? Returns equivalent /
         not_equivalent / uncertain, the YES mapping (same or inverted), and each difference (source,
@@ -244,10 +247,21 @@ async def compare_rules(
         before treating two prices as the same bet (arbitrage, hedging)."""
     (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
                                               _analyse(ctx, b, b_venue, b_text, "b"))
-    cmp = compare_analyses(aa, ab)
+    cmp = compare_analyses(aa, ab, a_outcome=_outcome(a_outcome, "a_outcome"),
+                           b_outcome=_outcome(b_outcome, "b_outcome"))
     out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
                      a=aa, b=ab)
     return tool_result(out, comparison_text(cmp, ma, mb, aa, ab))
+
+
+def _outcome(value: str | None, arg: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    cleaned = clean_inline(value.strip(), 100)
+    if cleaned != value.strip():
+        raise ToolError(f"{arg} must be an outcome's name as the market writes it (plain text, at most 100 "
+                        f"characters): got {quote_inline(value[:40])}")
+    return cleaned
 
 
 # --- assess_market -------------------------------------------------------------------------------------------
