@@ -15,6 +15,14 @@ the parser was run on them: its first figures are the out-of-sample ones. Scorin
 - deadline: right when the date matches and, where the label has a time and zone, those match too.
 - edge_cases: set overlap of kinds; early_resolution, multi_outcome, ambiguous: one value per text.
 A prediction where the label has none is a false positive; a label the parser missed a false negative.
+Where the labels carry them (the fresh set), also (issue #13):
+- primary_sources / fallback_sources: set overlap of names, the parser's items split by ``role``;
+- deadline_utc: right when the UTC instant is within a minute of the label's ``utc`` (texts whose label
+  has no UTC and whose prediction has none are not counted);
+- phrases: the labelled vague phrases located in the text (or title) against the spans of the ambiguity
+  flags: a flag overlapping a labelled phrase is a TP, one overlapping none a FP, a phrase no flag
+  overlaps a FN;
+- clarity: Spearman rank correlation of the clarity score with the 1-5 human rating.
 """
 
 from __future__ import annotations
@@ -76,6 +84,8 @@ class Score:
     fp: int = 0
     fn: int = 0
     errors: list[str] = field(default_factory=list)
+    tp_phrases: int = 0  # "phrases": labelled phrases some flag overlaps (recall), tp counting flags (precision)
+    rho: float | None = None  # "clarity": Spearman's rho
 
     @property
     def precision(self) -> float:
@@ -150,10 +160,83 @@ def _dl_ok(label: dict, pred: dict) -> bool:
 
 
 FIELDS = ["sources", "threshold", "deadline", "edge_cases", "early_resolution", "multi_outcome", "ambiguous"]
+EXTRA_FIELDS = ["primary_sources", "fallback_sources", "deadline_utc", "phrases"]
+
+
+def _role_names(a: RuleAnalysis, role: str) -> set[str]:
+    return {i.name.lower() for i in a.sources.items if getattr(i, "role", "primary") == role}
+
+
+def _utc_pred(a: RuleAnalysis):
+    d = a.deadline
+    if d.status == Status.UNKNOWN or d.value is None or d.value.utc is None:
+        return None
+    return d.value.utc
+
+
+def _utc_ok(label: str, pred: datetime) -> bool:
+    want = datetime.fromisoformat(label.replace("Z", "+00:00"))
+    return abs((want - pred).total_seconds()) <= 60
+
+
+def _phrase_spans(entry: dict, phrases: list[str]) -> list[tuple[str, int, int]]:
+    out = []
+    for ph in phrases:
+        for part, txt in (("rules", entry["text"]), ("title", entry.get("title") or "")):
+            i = txt.find(ph)
+            if i >= 0:
+                out.append((part, i, i + len(ph)))
+                break
+    return out
+
+
+def _score_phrases(score: Score, tid: str, entry: dict, lab: dict, a: RuleAnalysis) -> None:
+    want = _phrase_spans(entry, lab.get("ambiguous_phrases") or [])
+    got = [(f.span.part, f.span.start, f.span.end) for f in a.ambiguity]
+    hit = [False] * len(want)
+    for part, s, e in got:
+        over = [k for k, (p2, s2, e2) in enumerate(want) if p2 == part and s < e2 and s2 < e]
+        if over:
+            score.tp += 1
+            for k in over:
+                hit[k] = True
+        else:
+            score.fp += 1
+            score.errors.append(f"{tid}: flagged {entry['text'][s:e] if part == 'rules' else '(title)'!r}")
+    for k, ok in enumerate(hit):
+        if not ok:
+            score.fn += 1
+            score.errors.append(f"{tid}: missed phrase {lab['ambiguous_phrases'][k]!r}")
+    score.tp_phrases += sum(hit)
+
+
+def spearman(xs: list[float], ys: list[float]) -> float | None:
+    """Spearman's rho with average ranks for ties (None with fewer than 3 pairs or no variance)."""
+    if len(xs) < 3:
+        return None
+
+    def ranks(v: list[float]) -> list[float]:
+        order = sorted(range(len(v)), key=v.__getitem__)
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2 + 1
+            i = j + 1
+        return r
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    num = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    den = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+    return num / den if den else None
 
 
 def evaluate(corpus: list[dict], labels: dict[str, dict]) -> dict[str, Score]:
     scores = {f: Score() for f in FIELDS}
+    clar: list[tuple[float, float]] = []
     for e in corpus:
         tid = e["id"]
         lab = labels[tid]
@@ -171,7 +254,27 @@ def evaluate(corpus: list[dict], labels: dict[str, dict]) -> dict[str, Score]:
         scores["multi_outcome"].single(tid, lab["multi_outcome"], pm, pm == lab["multi_outcome"])
         pa = True if a.ambiguity else None
         scores["ambiguous"].single(tid, True if lab["ambiguous"] else None, pa, True)
+        _score_extra(scores, tid, e, lab, a)
+        if "clarity" in lab:
+            clar.append((a.clarity, float(lab["clarity"])))
+    if clar:
+        rho = spearman([c for c, _ in clar], [h for _, h in clar])
+        scores["clarity"] = Score(rho=rho)
     return scores
+
+
+def _score_extra(scores: dict[str, Score], tid: str, e: dict, lab: dict, a: RuleAnalysis) -> None:
+    """The fields only the fresh labels carry (primary / fallback sources, UTC deadline, vague phrases)."""
+    if "primary_sources" in lab:
+        scores.setdefault("primary_sources", Score()).sets(
+            tid, {s.lower() for s in lab["primary_sources"]}, _role_names(a, "primary"))
+        scores.setdefault("fallback_sources", Score()).sets(
+            tid, {s.lower() for s in lab.get("fallback_sources") or []}, _role_names(a, "fallback"))
+    if lab.get("deadline") is not None and "utc" in lab["deadline"]:
+        want, got = lab["deadline"]["utc"], _utc_pred(a)
+        scores.setdefault("deadline_utc", Score()).single(tid, want, got, bool(want and got and _utc_ok(want, got)))
+    if "ambiguous_phrases" in lab:
+        _score_phrases(scores.setdefault("phrases", Score()), tid, e, lab, a)
 
 
 def floor_failures(scores: dict[str, Score], floors: dict[str, tuple[float, float]]) -> list[str]:
@@ -216,11 +319,24 @@ def main(argv: list[str]) -> int:
           f"Manifold), mean {t['mean_chars']:.0f} characters\n")
     print("| field | precision | recall | TP | FP | FN |\n|---|---|---|---|---|---|")
     for f, s in scores.items():
+        if f == "clarity":
+            continue
+        if f == "phrases":  # precision over flags, recall over labelled phrases
+            tpp = s.tp_phrases
+            rec = tpp / (tpp + s.fn) if tpp + s.fn else 1.0
+            print(f"| {f} | {s.precision:.2f} | {rec:.2f} | {s.tp} flags / {tpp} phrases | {s.fp} | {s.fn} |")
+            continue
         print(f"| {f} | {s.precision:.2f} | {s.recall:.2f} | {s.tp} | {s.fp} | {s.fn} |")
+    if "clarity" in scores:
+        rho = scores["clarity"].rho
+        print(f"\nclarity vs the 1-5 human rating: Spearman {'n/a' if rho is None else f'{rho:.2f}'}")
     print(f"\nparse time per text ({t['n']} parses): mean {t['mean_ms']:.3f} ms, median {t['median_ms']:.3f} ms, "
           f"p95 {t['p95_ms']:.3f} ms, max {t['max_ms']:.3f} ms; CPU time {t['cpu_ms']:.3f} ms per text "
           f"(1-min load average {t['load']:.2f} on {os.cpu_count()} cores)")
     if "--errors" in argv:
+        if which in ("fresh", "all"):
+            print("--errors is not shown for the fresh set (it is held out: aggregate figures only)", file=sys.stderr)
+            return 0
         for f, s in scores.items():
             for err in s.errors:
                 print(f"[{f}] {err}")
