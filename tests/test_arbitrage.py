@@ -500,3 +500,28 @@ def test_property_cross_venue_payoff_is_equal(a, b, inverted, fees):
     for o in opps:
         assert {bundle_payoff(o, s) for s in o.states} == {o.size}
         assert o.profit == o.size - o.cost > 0
+
+
+def test_play_money_stays_play_money_and_never_mixes_with_dollars():
+    m = Market(id="mc", venue="manifold", title="Which team wins?", mutually_exclusive=True, currency="MANA",
+               outcomes=[Outcome(label="Red"), Outcome(label="Blue"), Outcome(label="Other")],
+               status=MarketStatus.OPEN, close_time=NOW + timedelta(days=3))
+    books = {k.lower(): OrderBook(venue="manifold", market_id="mc", outcome=k, asks=lv([(p, 50)]))
+             for k, p in (("Red", ".40"), ("Blue", ".30"), ("Other", ".20"))}
+    (o,) = detect_dutch_book(exclusive_set_from_multiple_choice(m, books), now=NOW)
+    assert o.currency == "MANA" and o.profit == D(5)
+    from pm_mcp.surface.arbitrage import _opp_line
+
+    line = _opp_line(1, o)
+    assert "profit M$5.00 on M$45.00" in line and " $" not in line.replace("M$", "")
+    # a bundle whose legs trade in dollars and in mana has no payoff that can be summed: not built
+    from pm_mcp.domain.arbitrage import LegBook, build_opportunity
+
+    def leg(cur, outcome, price):
+        return LegBook(venue="x", market_id=outcome, market_title=outcome, outcome="Yes", side="buy",
+                       levels=tuple(lv([(price, 50)])), fees=FeeSchedule(), pays_in=frozenset([outcome]),
+                       currency=cur)
+    legs = [leg("USD", "a", ".40"), leg("MANA", "b", ".40")]
+    assert build_opportunity(ArbKind.DUTCH_BOOK, "mixed", legs, ["a", "b"], now=NOW, resolves_at=None) is None
+    same = [leg("USD", "a", ".40"), leg("USD", "b", ".40")]
+    assert build_opportunity(ArbKind.DUTCH_BOOK, "usd", same, ["a", "b"], now=NOW, resolves_at=None).currency == "USD"

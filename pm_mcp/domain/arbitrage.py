@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import fee_per_share_upper_bound
 from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook
-from pm_mcp.domain.money import floor_to
+from pm_mcp.domain.money import floor_to, in_currency
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -124,6 +124,7 @@ class Opportunity(BaseModel):
     notes: list[str] = Field(default_factory=list)
     # for a basket: "pays $X only if one of these N wins; loses $Y if none does" (its worst case first)
     headline: str = ""
+    currency: str = "USD"  # every amount above is in it (M$ for Manifold's mana); one bundle never mixes two
 
 
 class UncertainPair(BaseModel):
@@ -160,6 +161,7 @@ class LegBook:
     min_size: Decimal = ONE
     size_step: Decimal = Decimal("0.01")
     derived: bool = False
+    currency: str = "USD"  # what the venue trades in (mana is play money: never summed with dollars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +438,9 @@ def build_opportunity(kind: ArbKind, title: str, legs: Sequence[LegBook], states
                       flags: Sequence[str] = (), notes: Sequence[str] = (),
                       max_size: Decimal | None = None) -> Opportunity | None:
     """Solve the bundle and wrap it as an Opportunity (None when no size makes a profit after fees)."""
+    currencies = {l.currency for l in legs}
+    if len(currencies) != 1:
+        return None  # dollars and play money: no payoff can be summed across them, so no bundle
     res = solve_bundle(legs, states, minted=minted_per_unit, max_size=max_size)
     if res is None:
         return None
@@ -455,7 +460,8 @@ def build_opportunity(kind: ArbKind, title: str, legs: Sequence[LegBook], states
         payout=res.payout + res.priced.proceeds, profit=res.profit, return_pct=ret, profit_at_capacity=res.profit_at_capacity,
         risk_free=risk_free and not flags, states=list(states), payoff_by_state=res.payoff_by_state,
         complete_sets_minted=minted, worst_case_one_leg_fails=worst, worst_failing_leg=which,
-        resolves_at=resolves_at, days_to_resolution=days, annualised_return=ann, flags=all_flags, notes=list(notes))
+        resolves_at=resolves_at, days_to_resolution=days, annualised_return=ann, flags=all_flags, notes=list(notes),
+        currency=next(iter(currencies)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,7 +521,7 @@ def _leg(market: Market, outcome: str, side: str, levels: tuple[BookLevel, ...],
          derived: bool) -> LegBook:
     return LegBook(venue=market.venue, market_id=market.id, market_title=market.title, outcome=outcome, side=side,
                    levels=levels, fees=market.fees, pays_in=frozenset(pays_in), min_size=market.min_order_size,
-                   size_step=size_step_for(market), derived=derived)
+                   size_step=size_step_for(market), derived=derived, currency=market.currency)
 
 
 def _resolves_at(markets: Iterable[Market]) -> datetime | None:
@@ -808,8 +814,10 @@ def _as_basket(opp: Opportunity, n: int) -> Opportunity:
     opp.return_pct = (worst / opp.cost).quantize(Decimal("0.0001")) if opp.cost > 0 else ZERO
     opp.annualised_return = None
     opp.profit_at_capacity = None
-    opp.headline = (f"pays {opp.payout:f} only if one of these {n} wins (then {best:+f} after costs); loses "
-                    f"{-worst:f} if none of them does")
+    c = opp.currency
+    opp.headline = (f"pays {in_currency(opp.payout, c)} only if one of these {n} wins (then "
+                    f"{'+' if best >= 0 else '-'}{in_currency(abs(best), c)} after costs); loses "
+                    f"{in_currency(-worst, c)} if none of them does")
     opp.notes.append("a basket, not arbitrage: the set is not proven to cover every outcome")
     return opp
 
@@ -1195,7 +1203,8 @@ def detect_resolution(market: Market, outcome: str, book: OrderBook | None, *, n
         return_pct=ret, profit_at_capacity=res.profit_at_capacity, risk_free=False, states=states,
         payoff_by_state={"as priced": res.size, "upset": ZERO}, worst_case_one_leg_fails=-cost,
         worst_failing_leg=None, resolves_at=resolves, days_to_resolution=d, annualised_return=ann, flags=flags,
-        notes=["profit and return are IF it resolves as priced; the worst case is losing the cost"])
+        notes=["profit and return are IF it resolves as priced; the worst case is losing the cost"],
+        currency=market.currency)
 
 
 # ---------------------------------------------------------------------------------------------

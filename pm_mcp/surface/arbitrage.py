@@ -57,7 +57,7 @@ from pm_mcp.domain.arbitrage import (
     yes_no_labels,
 )
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook
-from pm_mcp.domain.money import floor_to, normalize, usd
+from pm_mcp.domain.money import floor_to, in_currency, normalize, usd
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.surface.common import READ_OPEN, app_state, markets_of, titled, to_tool_error
 from pm_mcp.surface.orders import IntentOut
@@ -307,11 +307,16 @@ def _with_legs_and_flags(head: str, o: Opportunity, flag_label: str, n_flags: in
     return "\n".join(lines)
 
 
+def _amounts(o: Opportunity):
+    """A formatter for the opportunity's amounts in its own currency ($ or M$: mana is never written as $)."""
+    return lambda x: in_currency(x, o.currency)
+
+
 def _basket_line(i: int, o: Opportunity) -> str:
     """A basket leads with its worst case; it is never called profit."""
-    worst = -o.profit
-    head = (f"{i}. {o.id} [basket, NOT arbitrage] {_opp_title(o)}: pays {usd(o.payout)} only if one of these "
-            f"{len(o.legs)} wins; loses {usd(worst)} if none does (cost {usd(o.cost)} incl. fees at size "
+    worst, amt = -o.profit, _amounts(o)
+    head = (f"{i}. {o.id} [basket, NOT arbitrage] {_opp_title(o)}: pays {amt(o.payout)} only if one of these "
+            f"{len(o.legs)} wins; loses {amt(worst)} if none does (cost {amt(o.cost)} incl. fees at size "
             f"{normalize(o.size)})")
     return _with_legs_and_flags(head, o, "why not arbitrage", 2)
 
@@ -326,9 +331,10 @@ def _opp_line(i: int, o: Opportunity) -> str:
         if o.days_to_resolution is not None:
             when += f" ({normalize(o.days_to_resolution.quantize(Decimal('0.1')))} d"
             when += f", {(o.annualised_return * 100).quantize(Decimal('1'))}%/yr)" if o.annualised_return else ")"
-    head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {_opp_title(o)}: profit {usd(o.profit)} on {usd(o.cost)} "
+    amt = _amounts(o)
+    head = (f"{i}. {o.id} [{o.kind.value}, {tag}] {_opp_title(o)}: profit {amt(o.profit)} on {amt(o.cost)} "
             f"({(o.return_pct * 100).quantize(Decimal('0.1'))}%) at size {normalize(o.size)}, capacity "
-            f"{normalize(o.capacity)}{when}; if one leg fails {usd(o.worst_case_one_leg_fails)}")
+            f"{normalize(o.capacity)}{when}; if one leg fails {amt(o.worst_case_one_leg_fails)}")
     return _with_legs_and_flags(head, o, "flag", 3)
 
 
@@ -337,7 +343,8 @@ def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, ne
     rf = sum(1 for o in scan.opportunities if o.risk_free)
     lines = [f"Arbitrage scan {scan.id}: {total} opportunit{'y' if total == 1 else 'ies'} ({rf} risk-free) from "
              f"{st.markets} markets, {st.exclusive_sets} exclusive sets, {st.cross_venue_pairs} cross-venue pairs; "
-             f"{st.books} books walked with fees. Prices in USD per share; profit after fees at the walked books."]
+             f"{st.books} books walked with fees. Prices per share; amounts in each bundle's own currency ($, or M$ "
+             "for Manifold's play money, never added to dollars); profit after fees at the walked books."]
     if total:
         lines.append(f"Showing {offset + 1}-{offset + len(page)} of {total} (risk-free first, then by profit):")
         lines += [_opp_line(offset + i + 1, o) for i, o in enumerate(page)]
@@ -690,10 +697,11 @@ def _bundle_size(scan: _Scan, opp: Opportunity, size: Decimal | None) -> Decimal
 
 def _bundle_head(opp: Opportunity, n_legs: int, want: Decimal, cost: Decimal, payout: Decimal,
                  profit: Decimal) -> str:
+    amt = _amounts(opp)
     head = (f"Bundle for {opp.id} ({opp.kind.value}, {'risk-free' if opp.risk_free else 'NOT risk-free'}): "
-            f"{n_legs} legs x {normalize(want)}; at the current books it costs {usd(cost)} incl. fees and "
-            f"pays {usd(payout)} whatever happens -> profit {usd(profit)} (found at size {normalize(opp.size)}: "
-            f"if one leg had failed there, {usd(opp.worst_case_one_leg_fails)}). One confirmation covers every leg; legs "
+            f"{n_legs} legs x {normalize(want)}; at the current books it costs {amt(cost)} incl. fees and "
+            f"pays {amt(payout)} whatever happens -> profit {amt(profit)} (found at size {normalize(opp.size)}: "
+            f"if one leg had failed there, {amt(opp.worst_case_one_leg_fails)}). One confirmation covers every leg; legs "
             "run in order as fill-and-kill orders and a partly filled leg stops the rest (the exposure is "
             "reported).")
     if opp.flags:
@@ -719,8 +727,9 @@ async def propose_bundle(
     want = _bundle_size(scan, opp, size)
     legs, books, cost, payout, profit = await reprice(markets_of(ctx), scan, opp, want)
     if opp.risk_free and profit <= 0:
-        raise ToolError(f"the edge is gone: at the current books {normalize(want)} of every leg costs {usd(cost)} "
-                        f"and pays {usd(payout)} (profit {usd(profit)}); nothing was proposed")
+        amt = _amounts(opp)
+        raise ToolError(f"the edge is gone: at the current books {normalize(want)} of every leg costs {amt(cost)} "
+                        f"and pays {amt(payout)} (profit {amt(profit)}); nothing was proposed")
     refs = scan.legs[opp.id]
     # the thinnest leg first: if anything fails to fill, it is most likely that one, and then nothing else has
     # been bought yet
