@@ -192,7 +192,7 @@ def test_kalshi_exclusive_set_without_other_is_a_basket_not_a_dutch_book():
     assert o.payoff_by_state["none of the listed"] == 0
     # its "profit" is its worst case: the whole cost is lost if none of them wins
     assert o.profit == -o.cost and o.profit < 0
-    assert o.headline.startswith(f"pays {o.payout:f} only if one of these 3 wins") and "loses" in o.headline
+    assert o.headline.startswith(f"pays ${o.payout:.2f} only if one of these 3 wins") and "loses" in o.headline
     assert o.worst_case_one_leg_fails <= -o.cost
     # never kept as arbitrage; kept only when baskets are asked for by kind
     assert rank([o], ArbFilter(risk_free_only=True)) == [] and rank([o], ArbFilter()) == []
