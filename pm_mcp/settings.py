@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # the one background runner: resting paper orders matched, open orders refreshed at the venue, resolved
     # markets settled, every this many seconds (reads never do it as a side effect)
     sync_interval_s: float = Field(5.0, ge=0.2, le=3600)
+    # the same runner checks the watches every this many seconds (pm_mcp.execution.watches)
+    watch_interval_s: float = Field(15.0, ge=0.2, le=3600)
+    # optional: every alert POSTed here as JSON, signed with HMAC-SHA256 of the secret (pm_mcp.execution.webhook)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     # HTTP transport
     http_token: SecretStr | None = None
@@ -211,7 +216,7 @@ class Settings(BaseSettings):
         out = [read(self.polymarket_private_key, self.polymarket_private_key_file),
                read(self.kalshi_private_key, self.kalshi_private_key_file)]
         for v in (self.polymarket_api_key, self.polymarket_api_secret, self.polymarket_api_passphrase,
-                  self.manifold_api_key, self.http_token):
+                  self.manifold_api_key, self.http_token, self.webhook_secret):
             out.append(v.get_secret_value() if v is not None else None)
         pem = out[1] or ""
         out += [line for line in pem.splitlines() if len(line) >= 40 and "-----" not in line]
