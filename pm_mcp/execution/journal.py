@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.intents import Intent, IntentStatus
 from pm_mcp.domain.orders import OPEN_ORDER_STATUSES
+from pm_mcp.domain.times import parse_iso  # noqa: F401 - re-exported: the store's rows are read with it
 from pm_mcp.store import Store, register_migrations
 
 register_migrations(
@@ -58,11 +59,6 @@ def now_utc() -> datetime:
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat()
-
-
-def parse_iso(s: str) -> datetime:
-    dt = datetime.fromisoformat(s)
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def D(v: Any) -> Decimal:

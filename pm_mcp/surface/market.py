@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.fees import NO_FEES, formula_of
 from pm_mcp.domain.models import FeeSchedule, Market, OrderBook, PricePoint
 from pm_mcp.domain.money import CENT, currency_symbol
+from pm_mcp.domain.times import parse_time
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.surface.chart import downsample, png_line_chart
 from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
@@ -227,8 +228,6 @@ def book_summary(book: OrderBook) -> BookSummary:
 def _parse_time(value: str | None, what: str) -> datetime | None:
     if not value:
         return None
-    from pm_mcp.venues.polymarket.parse import parse_time
-
     try:
         dt = parse_time(value)
     except (OverflowError, ValueError, OSError):  # a timestamp beyond what a date can hold

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from pm_mcp.domain.fees import kalshi_schedule
 from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome, PricePoint
 from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.domain.times import parse_time
 from pm_mcp.venues.payloads import text_fields
 
 VENUE = "kalshi"
@@ -84,22 +85,7 @@ def field_count(raw: Mapping[str, Any], name: str) -> Decimal | None:
     return _fixed_point(raw, name, "_fp", legacy_cents=False)
 
 
-def utc(value: Any) -> datetime | None:
-    """ISO-8601 ('...Z', '+00:00') or unix seconds -> aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        s = value.strip()
-        if s.isdigit():
-            return datetime.fromtimestamp(int(s), UTC)
-        try:
-            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-    return None
+utc = parse_time  # ISO 8601 or unix seconds -> aware UTC (pm_mcp.domain.times, the one time parser)
 
 
 def slugify(text: str) -> str:

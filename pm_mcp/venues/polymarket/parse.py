@@ -14,14 +14,13 @@ Quirks handled here (research/polymarket.md section 8):
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pm_mcp.domain.fees import polymarket_schedule
 from pm_mcp.domain.models import BookLevel, Event, FeeSchedule, Market, MarketStatus, OrderBook, Outcome, PricePoint
 from pm_mcp.domain.money import decimal_or_none
+from pm_mcp.domain.times import parse_time
 from pm_mcp.venues.history import HISTORY_WINDOWS
 from pm_mcp.venues.payloads import text_fields
 
@@ -58,38 +57,6 @@ def json_list(value: Any) -> list:
             raise ParseError(f"expected a JSON list, got {type(out).__name__}")
         return out
     raise ParseError(f"expected a JSON list string, got {type(value).__name__}")
-
-
-_TZ_SHORT = re.compile(r"([+-]\d{2})$")
-_TZ_NOCOLON = re.compile(r"([+-]\d{2})(\d{2})$")
-_FRACTION = re.compile(r"\.(\d+)")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Lenient UTC time: ISO 8601 with Z/offset, "YYYY-MM-DD HH:MM:SS+00", date-only, unix s or ms."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        ts = float(value)
-        if ts > 1e11:  # milliseconds
-            ts /= 1000
-        return datetime.fromtimestamp(ts, UTC)
-    s = str(value).strip()
-    if s.isdigit():
-        return parse_time(int(s))
-    s = s.replace(" ", "T", 1)
-    if s.endswith("Z") or s.endswith("z"):
-        s = s[:-1] + "+00:00"
-    s = _TZ_SHORT.sub(r"\1:00", s)
-    s = _TZ_NOCOLON.sub(r"\1:\2", s)
-    s = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], s)
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
 
 
 def fee_schedule(m: dict) -> FeeSchedule:
