@@ -23,7 +23,7 @@ not typed at. To use it:
   - MCP Inspector:           npx @modelcontextprotocol/inspector pm-mcp
   - over HTTP:               pm-mcp serve --http --port 8765   (then connect to http://127.0.0.1:8765/mcp)
   - check the setup:         pm-mcp doctor
-Waiting for an MCP client on stdin (Ctrl-C to quit)...
+Waiting for an MCP client on stdin (Ctrl-C or Ctrl-D to quit)...
 """
 
 
@@ -42,14 +42,14 @@ def _configure_logging(level: str) -> None:
 
 
 def _load_settings_or_exit():
-    from pydantic import ValidationError
-
-    from pm_mcp.settings import load_settings
+    from pm_mcp.settings import describe_config_error, load_settings
 
     try:
         return load_settings()
-    except (ValidationError, ValueError) as exc:
-        print(f"pm-mcp: configuration error:\n{exc}", file=sys.stderr)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        problems = describe_config_error(exc)
+        print("pm-mcp: configuration error" + (": " + problems[0] if len(problems) == 1 else ":\n  "
+                                               + "\n  ".join(problems)), file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -85,20 +85,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     redaction.install_log_redaction()
 
     if not args.http:
-        if sys.stdin.isatty():
+        in_terminal = sys.stdin.isatty()
+        if in_terminal:
+            _quit_on_ctrl_c()  # before the hint that says so
             sys.stderr.write(TTY_HINT.format(version=__version__))
             sys.stderr.flush()
         mcp = _build_server_quickly(settings)
         try:
             mcp.run()
         except KeyboardInterrupt:
-            return 0
+            pass
         except BaseException as exc:  # the SDK wraps lifespan failures in exception groups
             store_error = _find_exception(exc, StoreError)
             if store_error is None:
                 raise
             print(f"pm-mcp: {store_error}", file=sys.stderr)
             return 2
+        if in_terminal:
+            print("pm-mcp: stopped.", file=sys.stderr, flush=True)
         return 0
 
     host = args.host
@@ -138,6 +142,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     mcp = _build_server_quickly(settings)
     return _serve_http(mcp, host, args.port, token)
+
+
+def _quit_on_ctrl_c() -> None:
+    """Typed in a terminal, Ctrl-C ends the stdio server at once, as Ctrl-D does.
+
+    The SDK reads stdin in a worker thread that a KeyboardInterrupt cannot stop: the server would wait for
+    that read (Enter or Ctrl-D) before it could exit. So the terminal is read by a daemon thread of ours that
+    forwards what is typed to a pipe, the pipe becomes stdin, and Ctrl-C closes the pipe: the server sees the
+    end of its input and shuts down the normal way (the store closed, the background runner stopped). A second
+    Ctrl-C interrupts as usual."""
+    import signal
+    import threading
+
+    terminal = os.dup(0)
+    read_end, write_end = os.pipe()
+    os.dup2(read_end, 0)
+    os.close(read_end)
+    lock = threading.Lock()
+    open_end = [write_end]
+
+    def close_input() -> None:
+        with lock:
+            if open_end:
+                os.close(open_end.pop())
+
+    def forward() -> None:
+        try:
+            while data := os.read(terminal, 65536):
+                with lock:
+                    if not open_end:
+                        return
+                    os.write(open_end[0], data)
+        except OSError:
+            pass
+        finally:
+            close_input()
+
+    def on_ctrl_c(_signum, _frame) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.stderr.write("\npm-mcp: Ctrl-C: stopping...\n")
+        sys.stderr.flush()
+        close_input()
+
+    threading.Thread(target=forward, name="pm-mcp-terminal-stdin", daemon=True).start()
+    signal.signal(signal.SIGINT, on_ctrl_c)
 
 
 HTTP_TOKEN_FILE = "http_token"
@@ -223,16 +272,21 @@ def _serve_http(mcp, host: str, port: int, token: str) -> int:
     print(f"pm-mcp {__version__}: serving MCP (Streamable HTTP) on http://{host}:{port}/mcp",
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn shut down gracefully (lifespan included), then re-raised the signal
+        pass
+    print("pm-mcp: stopped.", file=sys.stderr, flush=True)
     return 0
 
 
 def cmd_doctor(_args: argparse.Namespace) -> int:
-    from pm_mcp.doctor import render_config_report
+    from pm_mcp.doctor import config_report
 
     settings = _load_settings_or_exit()
-    print(render_config_report(settings))
-    return 0
+    report, status = config_report(settings)
+    print(report)
+    return status
 
 
 def _read_new_pin(args: argparse.Namespace) -> str | None:

@@ -37,18 +37,68 @@ def _mask_urls(value: str) -> str:
     return ", ".join(out) or "(not set)"
 
 
-def credential_checks(settings: Settings) -> list[tuple[str, str, str]]:
-    """(name, pass|fail|missing, advice) for each live credential. Never includes a secret."""
-    from pm_mcp.venues.registry import credential_checks as venue_credential_checks
+# A credential the server derives by itself (Polymarket's API key from the private key) is reported by its venue
+# as not set with advice starting "derived": that is not a missing credential, and it is shown as "derived".
+DERIVED = "derived"
 
-    return venue_credential_checks(settings)
+
+def _normalised(row: tuple[str, str, str]) -> tuple[str, str, str]:
+    name, status, advice = row
+    if status == "missing" and advice.lower().startswith(DERIVED):
+        return name, DERIVED, advice
+    return name, status, advice
+
+
+def credential_checks(settings: Settings) -> list[tuple[str, str, str]]:
+    """(name, pass|fail|missing|derived, advice) for each live credential. Never includes a secret."""
+    return [row for _venue, rows in venue_credentials(settings) for row in rows]
+
+
+def venue_credentials(settings: Settings) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(venue, its credential rows) for every venue, in the registry's order (offline; never a secret)."""
+    from pm_mcp.venues.registry import VENUES
+
+    return [(name, [_normalised(r) for r in entry.setup().credential_checks(settings)])
+            for name, entry in VENUES.items()]
+
+
+def usable_live_venues(settings: Settings) -> list[str]:
+    """The enabled venues whose live credentials are all present (or derived) and well-formed: where a live
+    order can be sent at all (the `doctor` tool then checks them with the venue)."""
+    return [venue for venue, rows in venue_credentials(settings)
+            if venue in settings.enabled_venues and rows and all(st in ("pass", DERIVED) for _, st, _ in rows)]
+
+
+LIVE_ADVICE = "see the README section \"Live credentials\""
+
+
+def _mode_line(settings: Settings) -> tuple[str, bool]:
+    """(the mode line, whether it is a failure)."""
+    from pm_mcp.venues.registry import display_name
+
+    if settings.mode != "live":
+        return f"mode           : {settings.mode}  (paper trading; no real orders)", False
+    usable = usable_live_venues(settings)
+    if not usable:
+        return ("mode           : live  [FAIL] no enabled venue has usable live credentials, so every live order "
+                f"is refused; set them ({LIVE_ADVICE}) or use PM_MCP_MODE=paper"), True
+    return (f"mode           : live  (credentials present and well-formed for {', '.join(map(display_name, usable))};"
+            " the `doctor` tool checks them with the venue)"), False
 
 
 def render_config_report(settings: Settings) -> str:
+    return config_report(settings)[0]
+
+
+def config_report(settings: Settings) -> tuple[str, int]:
+    """(the report, the exit status: 1 when a check failed, else 0)."""
+    failed = False
     lines = [f"pm-mcp {__version__}", ""]
     lines.append(f"data directory : {settings.home}")
     lines.append(f"database       : {settings.db_path} ({'exists' if Path(settings.db_path).exists() else 'created on first start'})")
-    lines.append(f"mode           : {settings.mode}" + ("  (live orders are possible)" if settings.mode == "live" else "  (paper trading; no real orders)"))
+    mode_line, mode_failed = _mode_line(settings)
+    lines.append(mode_line)
+    failed |= mode_failed
     lines.append(f"confirmation   : {settings.confirm}")
     from pm_mcp.execution.presence import ENROL_ADVICE, enrolled_factors
 
@@ -57,6 +107,7 @@ def render_config_report(settings: Settings) -> str:
     if factors:
         lines.append(f"presence factor: [pass] {', '.join(factors)} (approves LIVE orders on the approval page)")
     elif settings.mode == "live" and page:
+        failed = True
         lines.append(f"presence factor: [FAIL] none enrolled: live orders on the approval page are refused; "
                      f"{ENROL_ADVICE}")
     else:
@@ -88,7 +139,15 @@ def render_config_report(settings: Settings) -> str:
             continue
         lines.append(f"  {name:<28} {_mask_urls(val) if name == 'rpc_urls' else mask(val)}")
     lines.append("")
-    lines.append("live trading credentials:")
-    for name, status, advice in credential_checks(settings):
-        lines.append(f"  [{status:<7}] {name}: {advice}")
-    return "\n".join(lines)
+    lines.append(f"live trading credentials ({'needed: live mode' if settings.mode == 'live' else 'not needed in paper mode'}"
+                 f"; {LIVE_ADVICE}):")
+    for venue, rows in venue_credentials(settings):
+        enabled = venue in settings.enabled_venues
+        for name, status, advice in rows:
+            label = status
+            if status == "missing" and (settings.mode != "live" or not enabled):
+                label = "not set"
+            if status == "fail" and enabled:
+                failed = True
+            lines.append(f"  [{label:<7}] {name}: {advice}")
+    return "\n".join(lines), 1 if failed else 0

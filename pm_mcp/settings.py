@@ -177,7 +177,8 @@ class Settings(BaseSettings):
         names = [x.strip().lower() for x in v.split(",") if x.strip()]
         unknown = [n for n in names if n not in KNOWN_VENUES]
         if unknown:
-            raise ValueError(f"unknown venue(s) {unknown}; known: {', '.join(KNOWN_VENUES)}")
+            raise ValueError(f"must name venues from {', '.join(KNOWN_VENUES)}, separated by commas; unknown: "
+                             f"{', '.join(unknown)}")
         return ",".join(names)
 
     # --- derived -------------------------------------------------------------------------
@@ -241,3 +242,78 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     return Settings()
+
+
+# --- configuration errors, as a person reads them -----------------------------------------------
+# "PM_MCP_MODE must be paper or live, got 'liev'": the variable (or config.toml key) that was set, the
+# value, and what is allowed; never pydantic's field names, error codes or links. Secret values are
+# never repeated.
+
+def _words(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
+def _allowed_values(field: str) -> list[str]:
+    from typing import get_args, get_origin
+
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return []
+    kinds = [info.annotation]
+    while kinds:
+        kind = kinds.pop()
+        if get_origin(kind) is Literal:
+            return [str(v) for v in get_args(kind)]
+        kinds.extend(get_args(kind))
+    return []
+
+
+def _is_secret(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    return info is not None and "SecretStr" in str(info.annotation)
+
+
+def setting_name(field: str) -> str:
+    """Where a setting was given: its environment variable when one is set, otherwise its config.toml key
+    (named with the file), otherwise the environment variable a person would set."""
+    env = f"PM_MCP_{field.upper()}"
+    if any(k.upper() == env for k in os.environ):
+        return env
+    path = default_home() / "config.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    table = data.get("pm_mcp") if isinstance(data.get("pm_mcp"), dict) else {}
+    if any(str(k).lower() == field for k in (*data, *table)):
+        return f"{field} in {path}"
+    return env
+
+
+def _problem(err: dict[str, Any], field: str) -> str:
+    allowed = _allowed_values(field)
+    if allowed:
+        return f"must be {_words(allowed)}"
+    msg = str(err.get("msg", "is not valid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if msg.startswith("Input should be "):
+        msg = "must be " + msg.removeprefix("Input should be ")
+    return msg
+
+
+def describe_config_error(exc: Exception) -> list[str]:
+    """One line per problem of a failed ``load_settings()``: the setting's name, what is wrong, the value."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return [str(exc)]
+    lines = []
+    for err in errors():
+        loc = err.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        name = setting_name(field) if field else "the configuration"
+        got = "" if _is_secret(field) or "input" not in err or isinstance(err["input"], dict) \
+            else f", got {str(err['input'])!r}"
+        problem = _problem(err, field)
+        lines.append(f"{name} {problem}{got}" if problem.startswith("must ") else f"{name}: {problem}{got}")
+    return lines or [str(exc)]

@@ -96,14 +96,29 @@ async def _venue_check(state: Any, venue: str) -> CheckOut:
     return CheckOut(name=f"{venue} reachable", status="pass", detail="market data answers")
 
 
+def _mode_check(settings: Any) -> CheckOut:
+    """Paper, or live with the venues whose credentials are usable; live with none of them is a failure."""
+    from pm_mcp.doctor import LIVE_ADVICE, usable_live_venues
+    from pm_mcp.venues.registry import display_name
+
+    if settings.mode != "live":
+        return CheckOut(name="mode", status="pass", detail="paper: orders fill against live books, no real money",
+                        advice="PM_MCP_MODE=live plus credentials for real orders.")
+    usable = usable_live_venues(settings)
+    if not usable:
+        return CheckOut(name="mode", status="fail",
+                        detail="live, but no enabled venue has usable credentials: every live order is refused",
+                        advice=f"Set one venue's credentials ({LIVE_ADVICE}) or use PM_MCP_MODE=paper.")
+    return CheckOut(name="mode", status="pass",
+                    detail="live: confirmed orders go to the venues with real money; credentials present for "
+                           + ", ".join(map(display_name, usable)))
+
+
 async def run_checks(state: Any, engine: ExecutionEngine, *, client_can_elicit: bool) -> list[CheckOut]:
     s = state.settings
     p = engine.policy
     checks = [
-        CheckOut(name="mode", status="pass",
-                 detail="paper: orders fill against live books, no real money" if s.mode == "paper"
-                 else "live: confirmed orders go to the venues with real money",
-                 advice="" if s.mode == "live" else "PM_MCP_MODE=live plus credentials for real orders."),
+        _mode_check(s),
         _confirm_check(state, engine, client_can_elicit),
         CheckOut(name="risk policy", status="pass",
                  detail=f"per order ${p.max_order_usd}, per event ${p.max_event_usd:.2f}, "
@@ -134,7 +149,9 @@ async def run_checks(state: Any, engine: ExecutionEngine, *, client_can_elicit: 
         from pm_mcp.doctor import credential_checks
 
         for name, status, advice in credential_checks(s):
-            if status == "missing":
+            if status == "derived":
+                checks.append(CheckOut(name=name, status="pass", detail=advice))
+            elif status == "missing":
                 st = "fail" if s.mode == "live" else "could_not_check"
                 checks.append(CheckOut(name=name, status=st, detail="not set", advice=advice))
             else:
