@@ -94,7 +94,12 @@ def _yes_clause(text: str, sents: list[Sentence]) -> tuple[str | None, Span | No
         _rx(r"resolves?\s+to\s+[“\"]?Yes[”\"]?,?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|\.\n|$|,? (?:and|or) [“\"]No|"
                    r"\. Otherwise|,? otherwise)", re.I | re.S),
         _rx(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
-        _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
+        _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
+            r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+(?:and\s+)?(?:resolves?\s+(?:to\s+)?)?[“\"]?No[”\"]?\s+(?:if|otherwise|when)\b)",
+            re.I | re.S),
+        # Manifold: "YES if ... otherwise NO", "Yes: if ...", "YES = ..." at the start of a line or sentence
+        _rx(r"(?:^|(?<=[.\n]) *)[“\"]?YES[”\"]?\s*(?:[:=–-]\s*)?(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
+            r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+[“\"]?NO[”\"]?\s+(?:if|otherwise|when)\b)", re.I | re.S | re.M),
         _rx(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
         _rx(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
                    re.I | re.S),

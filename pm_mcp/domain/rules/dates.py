@@ -24,8 +24,12 @@ _DATE_MDY = _rx(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?!\d|:\d)"
 _DATE_DMY = _rx(r"(?<!\d)(?P<day>\d{1,2})\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2}|['’]\d{2})(?!\d)")
 _DATE_YMD = _rx(r"(?<![\d/])(?P<year>(?:19|20)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])")
 
-_TZ = r"(?P<tz>ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|UTC|GMT|BST|CET|CEST|Z\b|Eastern(?: Time)?|" \
-      r"Pacific(?: Time)?|Central(?: Time)?|Mountain(?: Time)?)(?![A-Za-z])"
+_TZ = r"(?P<tz>ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|UTC|GMT|BST|CET|CEST|EET|EEST|WET|WEST|JST|KST|HKT|" \
+      r"SGT|AEST|AEDT|AWST|NZST|NZDT|BRT|ART|Z\b|Eastern(?: Time)?|" \
+      r"Pacific(?: Time)?|Central(?: Time)?|Mountain(?: Time)?|(?:London|UK|Paris|Berlin|Madrid|Rome|Brussels|" \
+      r"Central European|Tokyo|Seoul|Hong Kong|Singapore|Sydney|Melbourne|Brasilia|São Paulo|Buenos Aires|" \
+      r"Kyiv|Moscow|Istanbul|Jerusalem|Israel|India|New Delhi|Mumbai|Beijing|Mexico City|Toronto|New York|" \
+      r"Chicago|Los Angeles) (?:time|local time))(?![A-Za-z])"
 _TIME = (r"(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)|"
          r"(?P<h24>\d{1,2}):(?P<mi24>\d{2})(?::(?P<s24>\d{2}))?|(?P<noon>noon|midnight))")
 _TAIL = _rx(r"^(?:,?\s*(?:at\s+)?\(?\s*)" + _TIME + r"(?:\s*\(?\s*" + _TZ + r")?\s*\)?")
@@ -41,8 +45,23 @@ _TZMAP: dict[str, Any] = {
     "PT": "America/Los_Angeles", "PACIFIC": "America/Los_Angeles", "PACIFIC TIME": "America/Los_Angeles",
     "UTC": "UTC", "GMT": "UTC", "Z": "UTC",
     "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-    "BST": 1, "CET": 1, "CEST": 2,
+    "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "WET": 0, "WEST": 1, "JST": 9, "KST": 9, "HKT": 8,
+    "SGT": 8, "AEST": 10, "AEDT": 11, "AWST": 8, "NZST": 12, "NZDT": 13, "BRT": -3, "ART": -3,
 }
+# "London time", "Tokyo local time": the city's zone, daylight saving applied
+_CITY_ZONES = {"LONDON": "Europe/London", "UK": "Europe/London", "PARIS": "Europe/Paris", "BERLIN": "Europe/Berlin",
+               "MADRID": "Europe/Madrid", "ROME": "Europe/Rome", "BRUSSELS": "Europe/Brussels",
+               "CENTRAL EUROPEAN": "Europe/Berlin", "TOKYO": "Asia/Tokyo", "SEOUL": "Asia/Seoul",
+               "HONG KONG": "Asia/Hong_Kong", "SINGAPORE": "Asia/Singapore", "SYDNEY": "Australia/Sydney",
+               "MELBOURNE": "Australia/Melbourne", "BRASILIA": "America/Sao_Paulo", "SÃO PAULO": "America/Sao_Paulo",
+               "BUENOS AIRES": "America/Argentina/Buenos_Aires", "KYIV": "Europe/Kyiv", "MOSCOW": "Europe/Moscow",
+               "ISTANBUL": "Europe/Istanbul", "JERUSALEM": "Asia/Jerusalem", "ISRAEL": "Asia/Jerusalem",
+               "INDIA": "Asia/Kolkata", "NEW DELHI": "Asia/Kolkata", "MUMBAI": "Asia/Kolkata",
+               "BEIJING": "Asia/Shanghai", "MEXICO CITY": "America/Mexico_City", "TORONTO": "America/Toronto",
+               "NEW YORK": "America/New_York", "CHICAGO": "America/Chicago", "LOS ANGELES": "America/Los_Angeles"}
+for _city, _zone in _CITY_ZONES.items():
+    _TZMAP[_city + " TIME"] = _zone
+    _TZMAP[_city + " LOCAL TIME"] = _zone
 _DST_LABELS = {"EST": "America/New_York", "EDT": "America/New_York", "CST": "America/Chicago",
                "CDT": "America/Chicago", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
                "MST": "America/Denver", "MDT": "America/Denver"}
@@ -51,7 +70,7 @@ _DST_LABELS = {"EST": "America/New_York", "EDT": "America/New_York", "CST": "Ame
 def to_utc(d: date, hh: int, mm: int, ss: int, tz_label: str) -> tuple[datetime, str, str | None]:
     """Local wall time + zone label -> (UTC datetime, zone used, note). ET/PT... follow DST via
     zoneinfo; EST/EDT... are the fixed offsets they name (with a note when it disagrees with DST)."""
-    key = tz_label.upper().strip()
+    key = " ".join(tz_label.upper().split())
     z = _TZMAP.get(key)
     if z is None:
         raise ValueError(f"unknown time zone {tz_label!r}")
@@ -69,6 +88,38 @@ def to_utc(d: date, hh: int, mm: int, ss: int, tz_label: str) -> tuple[datetime,
     return naive.replace(tzinfo=off).astimezone(UTC), f"UTC{z:+03d}:00", note
 
 
+def local_iso(d: date, hms: tuple[int, int, int], utc: datetime, tz_used: str) -> str:
+    """The wall time as written with the offset it has on that date: '2026-11-04T10:00:00-05:00'."""
+    zone = ZoneInfo(tz_used) if "/" in tz_used or tz_used == "UTC" else None
+    if zone is not None:
+        return utc.astimezone(zone).isoformat()
+    naive = datetime(d.year, d.month, d.day, *hms)
+    off = naive - utc.replace(tzinfo=None)
+    return naive.replace(tzinfo=timezone(off)).isoformat()
+
+
+# a time of day anywhere in a sentence (joined to a date of the same sentence that has none)
+FREE_TIME = _rx(r"(?<![\d:])" + _TIME + r"(?:\s*\(?\s*" + _TZ + r"\s*\)?)?")
+# "the day following", "two business days after", "the first Monday after": arithmetic on the date after it
+_NUMW = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "fourteen": 14,
+         "thirty": 30}
+RELATIVE_BEFORE = _rx(r"(?:the\s+)?(?:(?P<day>day|calendar day|business day|trading day)|(?P<n>\d{1,3}|one|two|three|"
+                      r"four|five|six|seven|ten|fourteen|thirty)\s+(?P<unit>calendar |business |trading )?days?)\s+"
+                      r"(?P<dir>following|after|before|prior to)\s+(?:the\s+\w+(?:\s+\w+)?\s+(?:on|of)\s+|\(?)?$", re.I)
+
+
+def shift_days(d: date, n: int, business: bool) -> date:
+    step = 1 if n >= 0 else -1
+    if not business:
+        return d + timedelta(days=n)
+    left = abs(n)
+    while left:
+        d += timedelta(days=step)
+        if d.weekday() < 5:
+            left -= 1
+    return d
+
+
 @dataclass
 class _DateHit:
     start: int
@@ -80,6 +131,10 @@ class _DateHit:
     hms: tuple[int, int, int] | None
     hms2: tuple[int, int, int] | None
     tz_label: str | None
+    time_at: tuple[int, int] | None = None  # where a time joined from elsewhere in the sentence was read
+    rel_days: int = 0  # "the day following": +1
+    rel_business: bool = False
+    rel_words: str | None = None
 
 
 def _parse_time(gd: dict[str, Any]) -> tuple[int, int, int] | None:
@@ -179,6 +234,39 @@ _COND_SENT = _rx(r"resolves? to\s+[“\"]?(?:yes|no)|will resolve to|resolve[sd]
                         r"resolve according to|resolution time", re.I)
 
 
+def join_times(text: str, hits: list[_DateHit], sent_at) -> None:
+    """A date with no time of day takes the one time stated elsewhere in its sentence ("at 10:00 AM ET, once
+    ..., on the day following the election (November 3, 2026)"); and "the day following <date>" shifts it."""
+    taken = [(h.start, h.end) for h in hits]
+    for h in hits:
+        rel = RELATIVE_BEFORE.search(text[max(0, h.start - 60):h.start])
+        if rel is not None:
+            g = rel.groupdict()
+            n = 1 if g.get("day") else (_NUMW.get((g.get("n") or "").lower()) or int(g["n"]))
+            if g["dir"].lower() in ("before", "prior to"):
+                n = -n
+            h.rel_days = n
+            h.rel_business = "business" in (g.get("day") or g.get("unit") or "").lower() or \
+                "trading" in (g.get("day") or g.get("unit") or "").lower()
+            h.rel_words = " ".join(rel.group(0).split()).rstrip(" (")
+        if h.hms is not None:
+            continue
+        s = sent_at(h.start)
+        if s is None:
+            continue
+        free = []
+        for m in FREE_TIME.finditer(s.text):
+            a, b = s.start + m.start(), s.start + m.end()
+            if any(x <= a < y or x < b <= y for x, y in taken):
+                continue
+            hms = _parse_time(m.groupdict())
+            if hms is not None:
+                free.append((hms, m.group("tz"), a, b))
+        same_sentence = [o for o in hits if o is not h and s.start <= o.start < s.end]
+        if len(free) == 1 and not same_sentence:
+            h.hms, h.tz_label, h.time_at = free[0][0], h.tz_label or free[0][1], (free[0][2], free[0][3])
+
+
 def _infer_year(hit: _DateHit, hits: list[_DateHit], default_year: int | None) -> tuple[int | None, bool]:
     if hit.year:
         return hit.year, False
@@ -217,27 +305,38 @@ def _timepoint(text: str, hit: _DateHit, kind: str, hits: list[_DateHit], defaul
             d = date(year, hit.month, day)
         except ValueError:
             notes.append(f"not a calendar date: {REVIEW}")
+    if d is not None and hit.rel_days:
+        d = shift_days(d, hit.rel_days, hit.rel_business)
+        notes.append(f"{hit.rel_words}: {hit.rel_days:+d} {'business ' if hit.rel_business else ''}day(s) "
+                     "from the date written")
     else:
         notes.append(f"the year is not stated: {REVIEW}")
     if inferred:
         notes.append("year inferred from context")
     utc = None
     tz_used = None
+    local = None
     if d is not None and hms is not None and tz_label:
         try:
             utc, tz_used, n = to_utc(d, *hms, tz_label)
+            local = local_iso(d, hms, utc, tz_used)
             if n:
                 notes.append(n)
         except ValueError:
             notes.append(f"time zone {tz_label!r} not understood: {REVIEW}")
     elif d is not None and hms is None:
         notes.append("no time of day stated")
+    if hit.time_at is not None:
+        notes.append("time of day read from elsewhere in the sentence")
     elif d is not None and not tz_label:
         notes.append(f"no time zone stated: {REVIEW}")
     return TimePoint(kind=kind, date=d,  # type: ignore[arg-type]
                      time=(f"{hms[0]:02d}:{hms[1]:02d}:{hms[2]:02d}" if hms else None),
-                     tz_label=tz_label, tz=tz_used, utc=utc, year_inferred=inferred,
-                     span=_span(text, hit.start, hit.end, part), note="; ".join(notes) or None)
+                     tz_label=tz_label, tz=tz_used, utc=utc, year_inferred=inferred, local=local,
+                     span=_span(text, hit.start, hit.end, part), note="; ".join(notes) or None,
+                     time_span=_span(text, *hit.time_at, part) if hit.time_at else None,
+                     relative=(f"{hit.rel_words} ({hit.rel_days:+d} {'business ' if hit.rel_business else ''}day)"
+                               if hit.rel_days else None))
 
 
 def _classify_date(text: str, hit: _DateHit, sent: Sentence) -> str:

@@ -6,7 +6,19 @@ import re
 from datetime import date, timedelta
 
 from pm_mcp.domain.rules._regex import _rx
-from pm_mcp.domain.rules.dates import _MON, _MONTHS, _classify_date, _find_dates, _timepoint
+from pm_mcp.domain.rules.dates import (
+    _MON,
+    _MONTHS,
+    _SENT_TZ,
+    FREE_TIME,
+    _classify_date,
+    _find_dates,
+    _parse_time,
+    _timepoint,
+    join_times,
+    local_iso,
+    to_utc,
+)
 from pm_mcp.domain.rules.flags import _Flags
 from pm_mcp.domain.rules.models import REVIEW, DeadlineField, Status, TimePoint
 from pm_mcp.domain.rules.sentences import Sentence, _span
@@ -26,7 +38,44 @@ _PERIOD = _rx(
 _PERIOD_NOTE = "a period, not a day"
 
 
-def _period_timepoint(text: str, m: re.Match[str]) -> TimePoint | None:
+# the rules defer the date to the title: "the date specified in the title", "the specified date"
+_TITLE_DATE = _rx(r"(?:date|time|deadline|day|time range|period)(?: and time)? (?:specified|stated|listed|given|named|"
+                  r"mentioned|indicated|shown|set out) in the (?:market'?s? )?(?:title|question)|"
+                  r"\bthe (?:specified|listed|stated) (?:date|deadline|day|end date)|the date in the title", re.I)
+_TIME_NEAR = FREE_TIME
+
+
+def _with_rules_time(tp: TimePoint, text: str, sent: Sentence | None) -> TimePoint:
+    """A title date joined to the time (and zone) the rules state in the sentence that points at the title."""
+    if sent is None or tp.date is None:
+        return tp
+    times = []
+    for m in _TIME_NEAR.finditer(sent.text):  # "12:00 ... (noon)" is one time
+        hm = _parse_time(m.groupdict())
+        if hm is not None and all(_parse_time(t.groupdict()) != hm for t in times):
+            times.append(m)
+    mz = _SENT_TZ.search(sent.text)
+    tz = (times[0].group("tz") if len(times) == 1 else None) or (mz.group("tz") if mz else None)
+    upd: dict = {}
+    hms = None
+    if len(times) == 1:
+        m = times[0]
+        hms = _parse_time(m.groupdict())
+        upd.update(time=f"{hms[0]:02d}:{hms[1]:02d}:{hms[2]:02d}",  # type: ignore[index]
+                   time_span=_span(text, sent.start + m.start(), sent.start + m.end()),
+                   note="date from the title; time of day from the rules")
+    if tz:
+        upd["tz_label"] = tz
+    if hms is not None and tz:
+        try:
+            utc, used, _ = to_utc(tp.date, *hms, tz)
+            upd.update(tz=used, utc=utc, local=local_iso(tp.date, hms, utc, used))
+        except ValueError:
+            pass
+    return tp.model_copy(update=upd)
+
+
+def _period_timepoint(text: str, m: re.Match[str], part: str = "rules") -> TimePoint | None:
     import calendar
     g = m.groupdict()
     kind = "window_end"
@@ -54,7 +103,7 @@ def _period_timepoint(text: str, m: re.Match[str]) -> TimePoint | None:
         d = date(int(g["y6"]), 12, 31)
     else:
         return None
-    return TimePoint(kind=kind, date=d, span=_span(text, m.start(), m.end()),  # type: ignore[arg-type]
+    return TimePoint(kind=kind, date=d, span=_span(text, m.start(), m.end(), part),  # type: ignore[arg-type]
                      note=_PERIOD_NOTE + ": the last day of the period (or the day it ends before); "
                                         "no time of day stated")
 
@@ -62,6 +111,7 @@ def _period_timepoint(text: str, m: re.Match[str]) -> TimePoint | None:
 def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | None, title: str,
               review: list[str], _flags: _Flags) -> DeadlineField:
     hits = _find_dates(text)
+    join_times(text, hits, sent_at)
     # title dates are used when the rules point at the title ("the time range specified in the title")
     title_hits = _find_dates(title) if title else []
     scored: list[tuple[int, int, TimePoint]] = []
@@ -118,11 +168,22 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
         sc = (3 if _flags(s, "cond") else 0) + 1  # below an explicit date in the same kind of sentence
         if sc >= 1 and (_flags(s, "cond") or pt.kind == "by"):
             scored.append((max(sc, 2), -pm.start(), pt))
-    refers_title = re.search(r"(?:time range|date|time) specified in the title", text, re.I)
+    refers_title = _TITLE_DATE.search(text)
     if refers_title and title_hits:
         h = title_hits[-1]
-        tp = _timepoint(title, h, "at", title_hits, default_year, Sentence(0, len(title), title), "title")
-        scored.append((10, 0, tp))
+        kind = _classify_date(title, h, Sentence(0, len(title), title))
+        tp = _timepoint(title, h, "by" if kind == "by" else "at", title_hits, default_year,
+                        Sentence(0, len(title), title), "title")
+        if tp.time is None and tp.date is not None:
+            # the rules may state the time and zone ("12:00 in the ET timezone on the date specified in the title")
+            tp = _with_rules_time(tp, text, sent_at(refers_title.start()))
+        if tp.date is not None:
+            scored.append((10, 0, tp))
+    elif refers_title and title:
+        pm = _PERIOD.search(title)
+        pt = _period_timepoint(title, pm, "title") if pm else None
+        if pt is not None:
+            scored.append((10, 0, _with_rules_time(pt, text, sent_at(refers_title.start()))))
     cutoff = None
     if cutoffs:
         cutoff = max(cutoffs, key=lambda t: (t.date or date.min, t.time or ""))

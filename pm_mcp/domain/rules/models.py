@@ -29,7 +29,7 @@ class Span(BaseModel):
     start: int
     end: int
     quote: str
-    part: Literal["rules", "title", "label"] = "rules"
+    part: Literal["rules", "title", "label", "metadata"] = "rules"
 
 
 class SourceItem(BaseModel):
@@ -37,6 +37,14 @@ class SourceItem(BaseModel):
     kind: Literal["url", "agency", "data_series", "reporting", "official", "oracle"]
     url: str | None = None
     span: Span
+    role: Literal["primary", "fallback", "contract_terms"] = Field(
+        "primary", description="primary: what decides; fallback: used when the primary is unavailable, "
+                               "secondary or a tie-breaker; contract_terms: the venue's terms document.")
+    via: Literal["cue", "name", "url", "reporter", "metadata"] = Field(
+        "name", description="How it was found: the phrase a cue governs, a known name in a source sentence, "
+                            "a URL, 'If X reports', or the venue's metadata (span part 'metadata').")
+    metadata_key: str | None = Field(None, description="For part='metadata': the Market.rule_sources key "
+                                                       "(or 'resolution_source') whose text the span quotes.")
 
 
 class SourcesField(BaseModel):
@@ -45,6 +53,10 @@ class SourcesField(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict,
                                      description="Venue fields outside the rule text (no span).")
     note: str | None = None
+    venue_items: list[SourceItem] = Field(default_factory=list, description=(
+        "Sources the venue's metadata names (Kalshi settlement sources, contract terms, Polymarket's "
+        "resolutionSource), each quoting the metadata text it came from."))
+    words: str | None = Field(None, description="Who settles it, in words: primary, fallback, venue metadata.")
 
     @property
     def names(self) -> list[str]:
@@ -83,6 +95,11 @@ class TimePoint(BaseModel):
     year_inferred: bool = False
     span: Span
     note: str | None = None
+    local: str | None = Field(None, description="The local wall time as written, ISO 8601 with its UTC offset "
+                                                "on that date (daylight saving applied).")
+    time_span: Span | None = Field(None, description="Where the time of day was read when it is not next to "
+                                                     "the date (same sentence).")
+    relative: str | None = Field(None, description="The arithmetic applied: 'the day following' +1 day, ...")
 
 
 class DeadlineField(BaseModel):

@@ -6,6 +6,7 @@ import re
 from bisect import bisect_right
 
 from pm_mcp.domain.rules._regex import _rx
+from pm_mcp.domain.rules.cues import CUE_AT_END, governed_phrases, lead_trim, split_list
 from pm_mcp.domain.rules.models import SourceItem
 from pm_mcp.domain.rules.sentences import Sentence, _span
 
@@ -21,7 +22,9 @@ _SOURCE_CUE = _rx(
     r"resolution of this market will be based|refers to the result|will be checked|calculated from|"
     r"prices listed|listed on|resolve (?:based )?on the (?:value|price|data)|settlement source|"
     r"source agency|source is|sources? will be|resolved? using|api url|used to determine|verified from|"
-    r"information from", re.I)
+    r"information from|\bsources?\s*:|will be used to (?:settle|determine)|primary source|data source|"
+    r"as (?:announced|published|confirmed|certified|determined|released) by|"
+    r"(?:will|may|shall) (?:instead )?be (?:used|consulted|relied)", re.I)
 _NOT_SOURCE = _rx(r"may be found here|you can read|invitation|discussion thread|for more information", re.I)
 _NOT_THIS_SOURCE = _rx(r"(?:a source like|sources? such as|rather than|instead of|not according to)\s+"
                        r"(?:[\w.]+\s+){0,3}$", re.I)
@@ -95,6 +98,65 @@ _YES_SENT = _rx(r"then the market resolves to Yes|resolves? to [“\"]?Yes[”\"
 _REPORTER = _rx(r"\bIf (?P<name>[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of)){0,4}) reports\b")
 
 
+# a sentence naming a source to use only when the primary fails, or a secondary / tie-breaking one
+_FALLBACK_SRC = _rx(
+    r"\bif (?:the |this |that |such )?[^.;]{0,80}?(?:is |are |becomes? )?(?:unavailable|not available|"
+    r"inaccessible|not published|not (?:yet )?released|(?:does|do|did) not (?:publish|release|report|provide)|"
+    r"fails? to|cannot be|can't be|has not (?:published|released|reported)|is delayed|is discontinued|"
+    r"goes? down|offline|ambiguous|unclear|conflict)|\bin the event (?:that )?(?:of )?(?:the |a |an )?"
+    r"[^.;]{0,60}?(?:unavailab|not available|not publish|discontinu|ambigu|conflict|disagree|dispute)|"
+    r"\b(?:secondary|fallback|fall-back|back-?up|alternative|tie-?break(?:er|ing)?) (?:resolution )?sources?\b|"
+    r"\bas a (?:fallback|back-?up|secondary source|tie-?breaker)\b|\botherwise,? (?:a |the )?(?:consensus|"
+    r"credible|other|alternative)|\bmay (?:also )?(?:be used|use|rely on|consult|refer to)\b|"
+    r"\bwill (?:instead )?(?:be used|use|rely on) (?:if|when|in case|should)|\binstead\b|\bin case\b|"
+    r"\bshould [^.;]{0,60}?(?:unavailable|not be available|fail|not publish|be delayed)", re.I)
+
+
+def _role(sents: list[Sentence], i: int | None) -> str:
+    return "fallback" if i is not None and _FALLBACK_SRC.search(sents[i].text) else "primary"
+
+
+def _url_ok(sents: list[Sentence], ok: list[bool], i: int) -> bool:
+    """A URL counts in a cue sentence, or on the line right after one ("Resolution source:\nhttps://...")."""
+    if ok[i]:
+        return True
+    if i == 0 or not sents[i].text.lstrip("-•* ").lower().startswith("http"):
+        return False
+    prev = sents[i - 1].text
+    return bool(CUE_AT_END.search(prev)) or (ok[i - 1] and prev.rstrip().endswith(":"))
+
+
+def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tuple[int, int]]) \
+        -> list[tuple[int, SourceItem]]:
+    """Sources from the phrase each cue governs, canonicalised by the organisation list when it names one."""
+    out: list[tuple[int, SourceItem]] = []
+    for i, s in enumerate(sents):
+        if not ok[i]:
+            continue
+        for a, b in governed_phrases(text, s.start, s.text):
+            for na, nb in split_list(text, a, b):
+                na, nb = lead_trim(text, na, nb)
+                if nb - na < 2 or any(x < nb and na < y for x, y in taken):
+                    continue  # a URL or a known name already covers it
+                if _NOT_THIS_SOURCE.search(text[max(0, na - 40):na]):
+                    continue
+                phrase = text[na:nb]
+                canon = next(((nm, kd, m) for rx, nm, kd in _AGENCIES for m in [rx.search(phrase)] if m), None)
+                if canon is not None:
+                    nm, kd, m = canon
+                    sp = _span(text, na + m.start(), na + m.end())
+                    item = SourceItem(name=nm, kind=kd, span=sp, via="cue", role=_role(sents, i))  # type: ignore[arg-type]
+                else:
+                    kind = "reporting" if re.search(r"credible|consensus|media|reputable|news", phrase, re.I) \
+                        else "official"
+                    name = "credible reporting" if kind == "reporting" else phrase
+                    item = SourceItem(name=name, kind=kind, span=_span(text, na, nb), via="cue",  # type: ignore[arg-type]
+                                      role=_role(sents, i))
+                taken.append((item.span.start, item.span.end))
+                out.append((item.span.start, item))
+    return out
+
+
 def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
     starts = [s.start for s in sents]
     ok = [bool(_SOURCE_CUE.search(s.text)) and not _NOT_SOURCE.search(s.text) for s in sents]
@@ -107,16 +169,16 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         name = m.group("name").rstrip(",")
         if name.endswith(".") and not re.search(r"\b(?:Inc|Corp|Co|Ltd|Plc|N\.V|S\.A)\.$", name):
             name = name[:-1]
-        found.append((m.start("name"), SourceItem(name=name, kind="official",
+        found.append((m.start("name"), SourceItem(name=name, kind="official", via="reporter",
                                                   span=_span(text, m.start("name"), m.start("name") + len(name)))))
     url_spans: list[tuple[int, int]] = []
     for m in _URL.finditer(text):
         i = _sentence_of(sents, starts, m.start())
         url = m.group(0).rstrip(".;:")
         url_spans.append((m.start(), m.start() + len(url)))
-        if i is None or not ok[i]:
+        if i is None or not _url_ok(sents, ok, i):
             continue
-        found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url,
+        found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url, via="url", role=_role(sents, i),
                                             span=_span(text, m.start(), m.start() + len(url)))))
     any_cue = any(ok)
     for rx, name, kind in _AGENCIES:
@@ -130,9 +192,14 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
             i = _sentence_of(sents, starts, m.start())
             if i is None or not (ok[i] or (kind == "data_series" and yes_sent[i])):
                 continue
-            found.append((m.start(), SourceItem(name=name, kind=kind,  # type: ignore[arg-type]
+            found.append((m.start(), SourceItem(name=name, kind=kind, role=_role(sents, i),  # type: ignore[arg-type]
                                                 span=_span(text, m.start(), m.end()))))
             break
+    taken = url_spans + [(it.span.start, it.span.end) for _, it in found]
+    # a name the list knows anywhere in the text is taken: the cue phrase adds only what the list does not know
+    for rx, _name, _kind in _AGENCIES:
+        taken.extend((m.start(), m.end()) for m in rx.finditer(text))
+    found.extend(_cue_items(text, sents, ok, taken))
     items: list[SourceItem] = []
     seen: set[str] = set()
     for _, it in sorted(found, key=lambda x: x[0]):
