@@ -17,7 +17,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-KNOWN_VENUES = ("polymarket", "kalshi", "manifold")
+from pm_mcp.venues.registry import VENUES
+
+KNOWN_VENUES = tuple(VENUES)  # every venue the registry lists, in its order
 
 PRODUCTION_URLS = {
     "polymarket_gamma_url": "https://gamma-api.polymarket.com",
@@ -89,7 +91,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, description="Data directory (SQLite file lives here).")
     mode: Literal["paper", "live"] = "paper"
-    venues: str = "polymarket,kalshi,manifold"
+    venues: str = ",".join(KNOWN_VENUES)
     log_level: str = "WARNING"
 
     # venue base URLs

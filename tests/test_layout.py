@@ -22,7 +22,6 @@ VENUE_PACKAGES = ("pm_mcp.venues.polymarket", "pm_mcp.venues.kalshi", "pm_mcp.ve
 # module -> the most venue-name literals it may still hold (2026-12-02); shrink it, never grow it
 VENUE_NAMES_ALLOWED = {
     "pm_mcp.venues.registry": 99,  # the registry itself: the one place that lists the venues
-    "pm_mcp.settings": 3,  # KNOWN_VENUES and the default of PM_MCP_VENUES (a settings contract)
     "pm_mcp.domain.fees": 2,  # LEGACY_KINDS: fee kinds as rows stored before 2026-12-02 spell them (data, not code)
     "pm_mcp.domain.intents": 1,  # the currency of journal rows written before markets carried one (data)
     # who settles a market when the rules do not say (parse_rules(text, venue=...) without a market): the one
