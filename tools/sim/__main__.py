@@ -1,4 +1,4 @@
-"""Run a venue simulator by hand: ``python -m tools.sim polymarket --port 8801 [--synthetic 50000]``.
+"""Run a venue simulator by hand: ``python -m tools.sim polymarket --port 8801 [--synthetic 50000] [--world 3000]``.
 
 Prints the PM_MCP_* variables to point a server at it; faults via the control endpoint, e.g.
 ``curl -X POST localhost:8801/_sim/faults -d '{"kind":"status","status":429,"retry_after":1,"times":2}'``.
@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--latency", type=float, default=0.0, help="added latency per request, seconds")
     p.add_argument("--synthetic", type=int, default=0, help="add N synthetic markets (benchmarks)")
+    p.add_argument("--world", type=int, default=0, help="add the SYNTHETIC world (tools/sim/world.py), about N markets")
     args = p.parse_args(argv)
-    options = {"synthetic": args.synthetic} if args.synthetic else {}
+    options: dict = {"synthetic": args.synthetic} if args.synthetic else {}
+    if args.world:
+        options["world"] = args.world
     sim = build_sim(args.venue, port=args.port, host=args.host, **options).start()
     sim.set_latency(args.latency)
     print(f"{args.venue} simulator on {sim.url}  (Ctrl-C to stop)", file=sys.stderr)

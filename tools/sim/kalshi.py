@@ -21,7 +21,10 @@ What the recordings lack is SYNTHETIC and built here in code (marked SYNTHETIC b
 - candlesticks (no genuine recording was fetchable): a deterministic path ending at the market's last
   price, every 4th period without a trade (price null), in the SDK 3.34 shape;
 - trades for markets other than the EPL one: none (an empty page);
-- with ``synthetic=N`` (benchmarks), N generated open markets (``add_synthetic_catalog``).
+- with ``synthetic=N`` (benchmarks), N generated open markets (``add_synthetic_catalog``);
+- v2 market and event objects for the markets the recorded v1 search quotes (``add_v1_search_markets``), so
+  every id a search returns opens with get_market;
+- with ``world=True`` (or a number of markets), the SYNTHETIC world of tools/sim/world.py (``add_world``).
 
 State (``sim.state``, shared with plugins such as tools/sim/kalshi_trading.py):
     markets: {ticker: Market dict}     events: {event_ticker: Event dict without "markets"}
@@ -251,7 +254,7 @@ def get_markets(req: SimRequest):
 
 
 def get_market(req: SimRequest):
-    m = req.sim.state["markets"].get(req.params["ticker"])
+    m = _one_market(req.sim.state, req.params["ticker"])
     if m is None:
         raise KalshiError(404, "not_found", "market not found")
     return {"market": m}
@@ -260,9 +263,10 @@ def get_market(req: SimRequest):
 def get_orderbook(req: SimRequest):
     st = req.sim.state
     ticker = req.params["ticker"]
-    if ticker not in st["markets"]:
+    market = _one_market(st, ticker)
+    if market is None:
         raise KalshiError(404, "not_found", "market not found")
-    book = copy.deepcopy(st["books"].get(ticker) or _synthetic_book(st["markets"][ticker]))
+    book = copy.deepcopy(st["books"].get(ticker) or _synthetic_book(market))
     depth = int(req.arg("depth") or 0)
     if depth > 0:  # the best levels are LAST
         fp = book["orderbook_fp"]
@@ -305,10 +309,12 @@ def get_events(req: SimRequest):
 
 def get_event(req: SimRequest):
     st = req.sim.state
-    ev = st["events"].get(req.params["event_ticker"])
+    extra = st.get("v1_objects", {"events": {}, "markets": {}, "by_event": {}})
+    ev = st["events"].get(req.params["event_ticker"]) or extra["events"].get(req.params["event_ticker"])
     if ev is None:
         raise KalshiError(404, "not_found", "event not found")
-    markets = _event_markets(req.sim, ev["event_ticker"])
+    markets = _event_markets(req.sim, ev["event_ticker"]) or [
+        extra["markets"][t] for t in extra["by_event"].get(ev["event_ticker"], [])]
     e = dict(ev)
     if req.arg("with_nested_markets") == "true":
         e["markets"] = markets
@@ -323,7 +329,9 @@ def get_series_list(req: SimRequest):
 
 
 def get_series(req: SimRequest):
-    s = req.sim.state["series"].get(req.params["series_ticker"])
+    st = req.sim.state
+    s = st["series"].get(req.params["series_ticker"]) or \
+        st.get("v1_objects", {}).get("series", {}).get(req.params["series_ticker"])
     if s is None:
         raise KalshiError(404, "not_found", "series not found")
     return {"series": s}
@@ -333,7 +341,7 @@ def get_candlesticks(req: SimRequest):
     """SYNTHETIC candlesticks (see the module docstring)."""
     st = req.sim.state
     ticker = req.params["ticker"]
-    m = st["markets"].get(ticker)
+    m = _one_market(st, ticker)
     if m is None or _series_ticker(m.get("event_ticker", "")) != req.params["series_ticker"] and \
             st["events"].get(m.get("event_ticker"), {}).get("series_ticker") != req.params["series_ticker"]:
         raise KalshiError(404, "not_found", "market not found")
@@ -426,10 +434,74 @@ def add_synthetic_catalog(sim: Sim, n: int, seed: int = 11) -> None:
             sim.state["series"][series] = _synthetic_series(sim, series, event)
 
 
+def add_v1_search_markets(sim: Sim) -> None:
+    """SYNTHETIC v2 objects for the markets the recorded v1 search quotes (its series were not recorded on the
+    v2 paths), so every id the search returns opens, books and charts: the search item's own fields (title,
+    subtitle, bid/ask, close, volume, result), a generic rule text marked SYNTHETIC. They answer on the
+    one-object paths (/markets/{t}, its book and candlesticks, /events/{e}, /series/{s}) and stay out of the
+    listings, which serve the recorded responses as they were."""
+    st = sim.state
+    extra = st.setdefault("v1_objects", {"markets": {}, "events": {}, "series": {}, "by_event": {}})
+    for item in st["v1_search"].get("current_page") or []:
+        et, series = item.get("event_ticker"), item.get("series_ticker")
+        if not et or not series or _is_mve(item) or et in st["events"]:
+            continue
+        title = (item.get("event_title") or item.get("series_title") or et).strip()
+        ev = {"event_ticker": et, "series_ticker": series, "title": title,
+              "sub_title": item.get("event_subtitle") or "", "category": item.get("category") or "",
+              "collateral_return_type": "", "mutually_exclusive": False, "strike_period": "",
+              "settlement_sources": [], "available_on_brokers": True}
+        extra["events"][et] = ev
+        for m in item.get("markets") or []:
+            ticker = m.get("ticker")
+            if not ticker or ticker in st["markets"] or _is_mve(m):
+                continue
+            sub = (m.get("yes_subtitle") or "").strip()
+            bid = Decimal(m.get("yes_bid_dollars") or "0")
+            ask = Decimal(m.get("yes_ask_dollars") or "0")
+            extra["markets"][ticker] = {
+                "ticker": ticker, "event_ticker": et, "market_type": "binary", "title": title,
+                "yes_sub_title": sub, "no_sub_title": sub, "status": "finalized" if m.get("result") else "active",
+                "close_time": m.get("close_ts"), "expected_expiration_time": m.get("expected_expiration_ts"),
+                "expiration_time": m.get("expected_expiration_ts") or m.get("close_ts"),
+                "yes_bid_dollars": f"{bid:.4f}", "yes_ask_dollars": f"{ask:.4f}",
+                "no_bid_dollars": f"{(1 - ask if ask else Decimal(0)):.4f}",
+                "no_ask_dollars": f"{(1 - bid if bid else Decimal(1)):.4f}",
+                "last_price_dollars": m.get("last_price_dollars") or f"{bid:.4f}",
+                "volume_fp": f"{int(m.get('volume') or 0)}.00", "volume_24h_fp": "0.00", "open_interest_fp": "0.00",
+                "liquidity_dollars": "0.0000", "price_level_structure": "linear_cent",
+                "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+                "rules_primary": f"SYNTHETIC rule text (the v1 search carries none): {title} {sub}".strip(),
+                "rules_secondary": "", "result": m.get("result") or ""}
+            extra["by_event"].setdefault(et, []).append(ticker)
+        if series not in st["series"] and series not in extra["series"]:
+            extra["series"][series] = _synthetic_series(sim, series, ev)
+
+
+def _one_market(st: dict, ticker: str) -> dict | None:
+    """A market by ticker: the listed ones, then the v1 search's (``add_v1_search_markets``)."""
+    return st["markets"].get(ticker) or st.get("v1_objects", {}).get("markets", {}).get(ticker)
+
+
+def add_world(sim: Sim, n: int | bool = True) -> None:
+    """SYNTHETIC: the tools/sim/world.py events of this venue (``world=True``: the curated ones; a number: up to
+    about that many markets with generated ladders)."""
+    from tools.sim.world import kalshi_items, world_events
+
+    for market, event in kalshi_items(world_events("kalshi", n)):
+        add_market(sim, market, event)
+        s = event["series_ticker"]
+        if s not in sim.state["series"]:
+            sim.state["series"][s] = _synthetic_series(sim, s, event)
+
+
 def install(sim: Sim, **options: Any) -> None:
     load_recorded(sim)
+    add_v1_search_markets(sim)
     if options.get("synthetic"):
         add_synthetic_catalog(sim, int(options["synthetic"]))
+    if options.get("world"):
+        add_world(sim, options["world"])
     sim.set_env(PM_MCP_KALSHI_URL="{url}" + API)
     for path, fn in [
         ("/markets", get_markets), ("/markets/trades", get_trades), ("/markets/{ticker}", get_market),

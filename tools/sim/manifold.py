@@ -16,6 +16,8 @@ description and a cpmm-multi-1 multiple-choice one). The synthetic markets' ``cl
 Bets are SYNTHETIC (no list of bets was recorded): a deterministic path of ``probAfter`` values per
 market / answer over the 7 days before the sim started, ending at the current probability.
 
+Option ``world=True`` (or a number of markets): the SYNTHETIC world of tools/sim/world.py.
+
 State: ``markets`` {id: market dict}, ``bets`` {id: [bet dicts, newest first]}. Helper for tests:
 ``add_market(sim, market)``.
 """
@@ -197,8 +199,13 @@ def get_bets(req: SimRequest):
     return bets[:limit]
 
 
-def install(sim: Sim, **_options: Any) -> None:
+def install(sim: Sim, **options: Any) -> None:
     load_all(sim)
+    if options.get("world"):  # SYNTHETIC events of tools/sim/world.py (multiple choice for events with members)
+        from tools.sim.world import manifold_items, world_events
+
+        for m in manifold_items(world_events("manifold", options["world"]), sim.state["started_ms"]):
+            add_market(sim, m)
     sim.set_env(PM_MCP_MANIFOLD_URL="{url}")
     sim.add_route("GET", "/v0/search-markets", search_markets)
     sim.add_route("GET", "/v0/market/{id}", get_market)

@@ -16,7 +16,9 @@ State (``sim.state``, shared with plugins such as polymarket_trading.py):
     markets: {gamma id: market dict}   events: {event id: event dict (with "markets")}
     books: {token id: book dict}       history: {token id: [{"timestamp", "price", ...}]}
 Helpers for tests: ``add_market(sim, market, event=None)``, ``set_book(sim, token_id, bids, asks)``.
-Options: ``synthetic=N`` adds N generated markets (tools/sim/synthetic.py) for benchmarks.
+Options: ``synthetic=N`` adds N generated markets (tools/sim/synthetic.py) for benchmarks; ``world=True`` (or a
+number of markets) adds the SYNTHETIC world of tools/sim/world.py (events with members, ladders, closed and
+resolved markets).
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _synth_book(market: dict, token: str, index: int) -> dict:
     }
 
 
-def install(sim: Sim, *, synthetic: int = 0, **_: Any) -> None:
+def install(sim: Sim, *, synthetic: int = 0, world: int | bool = False, **_: Any) -> None:
     sim.set_env(PM_MCP_POLYMARKET_GAMMA_URL="{url}/gamma", PM_MCP_POLYMARKET_CLOB_URL="{url}/clob",
                 PM_MCP_POLYMARKET_DATA_URL="{url}/data")
     st = sim.state
@@ -137,6 +139,11 @@ def install(sim: Sim, *, synthetic: int = 0, **_: Any) -> None:
         from tools.sim.synthetic import gamma_catalog
 
         for market, event in gamma_catalog(synthetic):
+            add_market(sim, market, event)
+    if world:  # SYNTHETIC events of tools/sim/world.py
+        from tools.sim.world import gamma_items, world_events
+
+        for market, event in gamma_items(world_events("polymarket", world)):
             add_market(sim, market, event)
 
     g, c, d = "/gamma", "/clob", "/data"
