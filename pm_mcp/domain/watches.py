@@ -1,0 +1,335 @@
+"""Watches: a condition on one market (or one resting order), checked by the background runner.
+
+Pure: the models, the refusal of impossible conditions, the plain-words description and the evaluation of
+one watch against one :class:`Observation` (what a single pass read from the venue, at one moment). No I/O,
+no clock of its own: every function takes ``now``.
+
+Kinds (``level`` means):
+    price_below / price_above   a price in [0, 1] on the ask (default), bid or mid
+    move                        points (0.05 = 5 cents) within ``window_s`` seconds, either way (mid default)
+    spread_above                the spread (ask - bid) in (0, 1)
+    depth_below                 shares offered within 5 cents of the best price on ``side`` (ask default)
+    closes_within               hours before the market's close time
+    settlement_change           (no level) the venue's settlement state or result changes
+    rules_change                (no level) the rules hash changes
+    order_done                  (no level; ``order_id``) a resting order fills, is cancelled or expires
+
+Firing: a level kind fires at a check where its condition is true and it is armed: it was false at the
+previous check, or ``cooldown_s`` has passed since it last fired. A condition already true at creation is
+therefore said at creation and waits to turn false and true again (or for the cool-down). A change kind
+fires when the value differs from the one it last saw (its baseline), then takes the new value as baseline;
+order_done fires once and is then done. Nothing fires on data older than the check that read it: an
+observation that failed (venue down) only moves the watch's note to "not checked since ...".
+"""
+
+# No `from __future__ import annotations` (pydantic models built at start-up; see pm_mcp.domain.models).
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pm_mcp.domain.orders import FINAL_ORDER_STATUSES
+
+DEFAULT_EXPIRY = timedelta(days=7)
+MAX_EXPIRY = timedelta(days=30)
+DEFAULT_COOLDOWN_S = 3600
+MIN_COOLDOWN_S = 0
+MAX_COOLDOWN_S = 7 * 86400
+MIN_WINDOW_S = 60
+MAX_WINDOW_S = 7 * 86400
+DEPTH_BAND = Decimal("0.05")  # depth_below counts the shares within this of the best price
+MAX_SAMPLES = 2000  # move: price samples kept per watch (older than the window are dropped first)
+DONE_ORDER_STATES = FINAL_ORDER_STATUSES  # order_done fires on the first of these
+
+
+class WatchKind(StrEnum):
+    PRICE_BELOW = "price_below"
+    PRICE_ABOVE = "price_above"
+    MOVE = "move"
+    SPREAD_ABOVE = "spread_above"
+    DEPTH_BELOW = "depth_below"
+    CLOSES_WITHIN = "closes_within"
+    SETTLEMENT_CHANGE = "settlement_change"
+    RULES_CHANGE = "rules_change"
+    ORDER_DONE = "order_done"
+
+
+LEVEL_KINDS = (WatchKind.PRICE_BELOW, WatchKind.PRICE_ABOVE, WatchKind.MOVE, WatchKind.SPREAD_ABOVE,
+               WatchKind.DEPTH_BELOW, WatchKind.CLOSES_WITHIN)
+BOOK_KINDS = (WatchKind.PRICE_BELOW, WatchKind.PRICE_ABOVE, WatchKind.MOVE, WatchKind.SPREAD_ABOVE,
+              WatchKind.DEPTH_BELOW)
+TRADING_KINDS = BOOK_KINDS + (WatchKind.CLOSES_WITHIN,)  # refused on a market that no longer trades
+
+
+class PriceSide(StrEnum):
+    ASK = "ask"
+    BID = "bid"
+    MID = "mid"
+
+
+class WatchRefused(ValueError):
+    """An impossible condition; the message names the argument, the value and what is allowed."""
+
+
+class WatchSpec(BaseModel):
+    """What the person asked to watch (validated by :func:`check_spec`)."""
+
+    kind: WatchKind
+    venue: str
+    market_id: str
+    outcome: str | None = None  # book kinds: the outcome whose book is read
+    level: Decimal | None = None
+    side: PriceSide | None = None  # None: the kind's default (ask; mid for move)
+    window_s: int | None = None  # move only
+    order_id: str | None = None  # order_done only
+    market_title: str = ""
+
+    @property
+    def price_side(self) -> PriceSide:
+        if self.side is not None:
+            return self.side
+        return PriceSide.MID if self.kind == WatchKind.MOVE else PriceSide.ASK
+
+
+class Observation(BaseModel):
+    """What one pass read, at ``at``. ``error`` set: the read failed and nothing else may be used."""
+
+    at: datetime
+    error: str | None = None
+    best_bid: Decimal | None = None
+    best_ask: Decimal | None = None
+    bid_depth: Decimal | None = None  # shares within DEPTH_BAND of the best bid
+    ask_depth: Decimal | None = None
+    market_status: str | None = None
+    settlement: str | None = None  # "<status>|<resolution status>|<result>"
+    close_time: datetime | None = None
+    rules_hash: str | None = None
+    order_status: str | None = None
+    order_filled: str | None = None
+
+    def price(self, side: PriceSide) -> Decimal | None:
+        if side == PriceSide.ASK:
+            return self.best_ask
+        if side == PriceSide.BID:
+            return self.best_bid
+        if self.best_ask is None or self.best_bid is None:
+            return None
+        return (self.best_ask + self.best_bid) / 2
+
+
+class Watch(BaseModel):
+    id: str
+    spec: WatchSpec
+    created_at: datetime
+    expires_at: datetime
+    cooldown_s: int = DEFAULT_COOLDOWN_S
+    description: str
+    status: str = "active"  # active | expired | done | deleted
+    state: dict[str, Any] = Field(default_factory=dict)  # last_true, baseline, samples
+    last_checked_at: datetime | None = None
+    last_fired_at: datetime | None = None
+    fire_count: int = 0
+    note: str | None = None
+
+
+class Evaluation(BaseModel):
+    fired: bool = False
+    true_now: bool = False
+    text: str = ""  # what happened, in words (the alert text when fired)
+    value: str | None = None  # the value that was compared
+    state: dict[str, Any] = Field(default_factory=dict)  # the watch's new state
+    done: bool = False  # a one-shot watch that has fired
+
+
+# --- creation ------------------------------------------------------------------------------------------------
+def _need_level(spec: WatchSpec, low: Decimal, high: Decimal, what: str, *, low_open: bool = True,
+                high_open: bool = True) -> Decimal:
+    lv = spec.level
+    if lv is None:
+        raise WatchRefused(f"level is missing: {spec.kind.value} needs {what}")
+    if not lv.is_finite():
+        raise WatchRefused(f"level must be a number: got {lv}")
+    too_low = lv <= low if low_open else lv < low
+    too_high = lv >= high if high_open else lv > high
+    if too_low or too_high:
+        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
+        raise WatchRefused(f"level {lv} is impossible for {spec.kind.value}: {what} must be in {lo}{low}, {high}{hi}")
+    return lv
+
+
+def check_spec(spec: WatchSpec, *, market_status: str | None, close_time: datetime | None, now: datetime,
+               expires_at: datetime, cooldown_s: int) -> None:
+    """Refuse an impossible watch (:class:`WatchRefused` with the reason)."""
+    k = spec.kind
+    if expires_at <= now:
+        raise WatchRefused(f"expires_at {expires_at.isoformat()} is in the past; give a future time")
+    if expires_at - now > MAX_EXPIRY:
+        raise WatchRefused(f"expires_at {expires_at.isoformat()} is more than {MAX_EXPIRY.days} days away; "
+                           f"a watch lasts at most {MAX_EXPIRY.days} days")
+    if not (MIN_COOLDOWN_S <= cooldown_s <= MAX_COOLDOWN_S):
+        raise WatchRefused(f"cooldown_s {cooldown_s} must be in [{MIN_COOLDOWN_S}, {MAX_COOLDOWN_S}] seconds")
+    if k in TRADING_KINDS and market_status in ("closed", "resolved"):
+        raise WatchRefused(f"the market is {market_status}: its prices and close time no longer change; "
+                           "watch settlement_change instead")
+    if k == WatchKind.SETTLEMENT_CHANGE and market_status == "resolved":
+        raise WatchRefused("the market is already resolved: its settlement will not change")
+    if k in BOOK_KINDS and not spec.outcome:
+        raise WatchRefused(f"outcome is missing: {k.value} reads one outcome's book")
+    if k != WatchKind.MOVE and spec.window_s is not None:
+        raise WatchRefused(f"window_s applies to move only, not {k.value}")
+    if k not in BOOK_KINDS and spec.side is not None:
+        raise WatchRefused(f"side applies to the price kinds only, not {k.value}")
+    if k in (WatchKind.SETTLEMENT_CHANGE, WatchKind.RULES_CHANGE, WatchKind.ORDER_DONE) and spec.level is not None:
+        raise WatchRefused(f"level does not apply to {k.value}")
+    if k == WatchKind.PRICE_BELOW:
+        _need_level(spec, Decimal(0), Decimal(1), "a price", high_open=False)
+    elif k == WatchKind.PRICE_ABOVE:
+        _need_level(spec, Decimal(0), Decimal(1), "a price", low_open=False)
+    elif k == WatchKind.MOVE:
+        _need_level(spec, Decimal(0), Decimal(1), "a move in points (0.05 = 5 cents)")
+        w = spec.window_s
+        if w is None or not (MIN_WINDOW_S <= w <= MAX_WINDOW_S):
+            raise WatchRefused(f"window_s {w} must be in [{MIN_WINDOW_S}, {MAX_WINDOW_S}] seconds for move")
+    elif k == WatchKind.SPREAD_ABOVE:
+        _need_level(spec, Decimal(0), Decimal(1), "a spread")
+    elif k == WatchKind.DEPTH_BELOW:
+        _need_level(spec, Decimal(0), Decimal(10) ** 12, "a number of shares")
+    elif k == WatchKind.CLOSES_WITHIN:
+        hours = _need_level(spec, Decimal(0), Decimal(MAX_EXPIRY.days * 24 * 10), "hours")
+        if close_time is None:
+            raise WatchRefused("the venue gives no close time for this market: closes_within cannot be watched")
+        if close_time <= now:
+            raise WatchRefused(f"the market's close time {close_time.isoformat()} has passed")
+        if close_time - timedelta(hours=float(hours)) >= expires_at:
+            raise WatchRefused(f"the market closes at {close_time.isoformat()}: {hours} h before that is after the "
+                               f"watch expires ({expires_at.isoformat()}); give a later expires_at or more hours")
+    elif k == WatchKind.ORDER_DONE and not spec.order_id:
+        raise WatchRefused("order_id is missing: order_done watches one of your resting orders")
+
+
+def describe(spec: WatchSpec, cooldown_s: int, expires_at: datetime) -> str:
+    """The watch in plain words (market titles are the caller's to quote)."""
+    k, lv = spec.kind, spec.level
+    on = f" {spec.outcome}" if spec.outcome else ""
+    side = spec.price_side.value
+    what = {
+        WatchKind.PRICE_BELOW: f"the{on} {side} is at or below {lv}",
+        WatchKind.PRICE_ABOVE: f"the{on} {side} is at or above {lv}",
+        WatchKind.MOVE: f"the{on} {side} moves {lv} or more (either way) within {_dur(spec.window_s or 0)}",
+        WatchKind.SPREAD_ABOVE: f"the{on} spread (ask - bid) is at or above {lv}",
+        WatchKind.DEPTH_BELOW: f"fewer than {lv} shares are offered on the{on} {side} within {DEPTH_BAND} of the best",
+        WatchKind.CLOSES_WITHIN: f"the market closes within {lv} h",
+        WatchKind.SETTLEMENT_CHANGE: "the settlement state changes (proposed, disputed, resolved, the result)",
+        WatchKind.RULES_CHANGE: "the rules text changes (rules hash)",
+        WatchKind.ORDER_DONE: f"order {spec.order_id} fills, is cancelled or expires",
+    }[k]
+    again = "" if k == WatchKind.ORDER_DONE else f"; again at most every {_dur(cooldown_s)} while it stays true"
+    if k in (WatchKind.SETTLEMENT_CHANGE, WatchKind.RULES_CHANGE):
+        again = ""
+    return f"Alert when {what}{again}; until {expires_at.strftime('%Y-%m-%d %H:%M UTC')}."
+
+
+def _dur(seconds: int) -> str:
+    if seconds % 86400 == 0 and seconds >= 86400:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+# --- evaluation ------------------------------------------------------------------------------------------------
+def _level_condition(spec: WatchSpec, obs: Observation, samples: list[list[str]], now: datetime
+                     ) -> tuple[bool | None, str | None, str]:
+    """(true, value, words) of a level kind; true None = cannot be judged from this observation."""
+    k, lv = spec.kind, spec.level or Decimal(0)
+    if k in (WatchKind.PRICE_BELOW, WatchKind.PRICE_ABOVE, WatchKind.MOVE):
+        p = obs.price(spec.price_side)
+        if p is None:
+            return None, None, f"no {spec.price_side.value} in the book"
+        if k == WatchKind.PRICE_BELOW:
+            return p <= lv, str(p), f"{spec.price_side.value} {p} <= {lv}"
+        if k == WatchKind.PRICE_ABOVE:
+            return p >= lv, str(p), f"{spec.price_side.value} {p} >= {lv}"
+        since = now - timedelta(seconds=spec.window_s or 0)
+        window = [Decimal(v) for t, v in samples if datetime.fromisoformat(t) >= since]
+        if not window:
+            return False, str(p), "first price of the window"
+        hi, lo = max(window), min(window)
+        move = max(p - lo, hi - p)
+        ref = lo if p - lo >= hi - p else hi
+        return move >= lv, str(p), f"{spec.price_side.value} {ref} -> {p} within {_dur(spec.window_s or 0)}"
+    if k == WatchKind.SPREAD_ABOVE:
+        if obs.best_bid is None or obs.best_ask is None:
+            return None, None, "one side of the book is empty"
+        s = obs.best_ask - obs.best_bid
+        return s >= lv, str(s), f"spread {s} >= {lv}"
+    if k == WatchKind.DEPTH_BELOW:
+        d = obs.bid_depth if spec.price_side == PriceSide.BID else obs.ask_depth
+        d = d if d is not None else Decimal(0)
+        return d < lv, str(d), f"{d} shares on the {spec.price_side.value} within {DEPTH_BAND} < {lv}"
+    if obs.close_time is None:
+        return None, None, "no close time"
+    left = obs.close_time - now
+    hours = Decimal(int(left.total_seconds())) / 3600
+    return left <= timedelta(hours=float(lv)), f"{hours:.2f}", f"closes in {hours:.1f} h ({obs.close_time:%Y-%m-%d %H:%M} UTC)"
+
+
+def _change_value(spec: WatchSpec, obs: Observation) -> str | None:
+    if spec.kind == WatchKind.SETTLEMENT_CHANGE:
+        return obs.settlement
+    if spec.kind == WatchKind.RULES_CHANGE:
+        return obs.rules_hash
+    return obs.order_status
+
+
+def initial_state(spec: WatchSpec, obs: Observation, now: datetime) -> tuple[dict[str, Any], bool, str]:
+    """The state a new watch starts from, whether its condition is already true, and the words for it."""
+    if spec.kind in LEVEL_KINDS:
+        true, value, words = _level_condition(spec, obs, [], now)
+        state: dict[str, Any] = {"last_true": bool(true)}
+        if spec.kind == WatchKind.MOVE and value is not None:
+            state["samples"] = [[now.isoformat(), value]]
+        return state, bool(true), words
+    value = _change_value(spec, obs)
+    if spec.kind == WatchKind.ORDER_DONE and value in DONE_ORDER_STATES:
+        raise WatchRefused(f"order {spec.order_id} is already {value}: nothing left to watch")
+    return {"baseline": value}, False, f"now: {value}" if value else "now: unknown"
+
+
+def evaluate(w: Watch, obs: Observation, now: datetime) -> Evaluation:
+    """One check of ``w`` against ``obs`` (read at ``obs.at``, at most one pass old)."""
+    spec, state = w.spec, dict(w.state)
+    if obs.error is not None:
+        return Evaluation(state=state, text=obs.error)
+    if spec.kind in LEVEL_KINDS:
+        samples = [s for s in state.get("samples", []) if spec.kind == WatchKind.MOVE]
+        true, value, words = _level_condition(spec, obs, samples, now)
+        if spec.kind == WatchKind.MOVE and value is not None:
+            since = now - timedelta(seconds=spec.window_s or 0)
+            kept = [s for s in samples if datetime.fromisoformat(s[0]) >= since][-MAX_SAMPLES + 1:]
+            state["samples"] = kept + [[now.isoformat(), value]]
+        if true is None:
+            return Evaluation(state=state, text=words)
+        armed = not state.get("last_true", False) or (
+            w.last_fired_at is not None and (now - w.last_fired_at).total_seconds() >= w.cooldown_s)
+        state["last_true"] = bool(true)
+        fired = bool(true) and armed
+        if fired and spec.kind == WatchKind.MOVE:
+            state["samples"] = [[now.isoformat(), value]]  # the next move is measured from here
+        return Evaluation(fired=fired, true_now=bool(true), value=value, text=words, state=state)
+    value = _change_value(spec, obs)
+    before = state.get("baseline")
+    if value is None or value == before:
+        return Evaluation(state=state, value=value, text=f"unchanged: {value}")
+    state["baseline"] = value
+    if spec.kind == WatchKind.ORDER_DONE:
+        done = value in DONE_ORDER_STATES
+        words = f"order {spec.order_id} is {value}" + (f" ({obs.order_filled} filled)" if obs.order_filled else "")
+        return Evaluation(fired=done, done=done, true_now=done, value=value, text=words, state=state)
+    what = "settlement" if spec.kind == WatchKind.SETTLEMENT_CHANGE else "rules hash"
+    return Evaluation(fired=True, true_now=True, value=value, text=f"{what} changed: {before} -> {value}", state=state)

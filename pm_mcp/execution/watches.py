@@ -1,0 +1,500 @@
+"""Watches at run time: their tables, creation, one evaluation pass, the runner's lease and alert delivery.
+
+    ws = WatchStore(store)                                   # rows of the "watches" component
+    rec, already = await create_watch(state, spec, expires_at=..., cooldown_s=...)
+    runner = WatchRunner(state)                              # one per process (pm_mcp.execution.runner)
+    await runner.pass_once()                                 # lease, expiry, fetch once per market, fire
+
+One runner at a time: :class:`RunnerLease` is a row in the store with an expiry, renewed every pass; a
+runner that crashed is replaced when its lease runs out, or at once when its process is gone (same host).
+Whichever process fires, a watch fires once per condition: the fire is a compare-and-set on the watch's
+fire count and the alert row is unique per (watch, fire number). Every process tails the alerts table and
+hands new alerts to its sinks (MCP notifications, ``state.alert_sinks``); the firing process also posts the
+webhook (pm_mcp.execution.webhook).
+
+Nothing fires on stale data: each pass reads the venues afresh; a read that fails leaves the watch
+unevaluated with the note "not checked since ...". A venue answering 429 is left alone for a growing
+back-off (said in the note). ``PM_MCP_TEST_CLOCK_FILE`` (tests): a file holding seconds added to the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pm_mcp.domain.models import Market, OrderBook
+from pm_mcp.domain.watches import (
+    BOOK_KINDS,
+    DEFAULT_COOLDOWN_S,
+    DEFAULT_EXPIRY,
+    DEPTH_BAND,
+    Evaluation,
+    Observation,
+    Watch,
+    WatchKind,
+    WatchRefused,
+    WatchSpec,
+    check_spec,
+    describe,
+    evaluate,
+    initial_state,
+)
+from pm_mcp.execution.engine import market_rules_hash
+from pm_mcp.execution.journal import iso, now_utc, parse_iso
+from pm_mcp.store import Store, register_migrations
+from pm_mcp.venues.base import VenueError
+from pm_mcp.venues.registry import display_name
+
+log = logging.getLogger(__name__)
+
+CLOCK_ENV = "PM_MCP_TEST_CLOCK_FILE"
+LEASE_NAME = "watch-runner"
+MARKET_REFRESH_S = 60.0  # a book-only watch re-reads its market (ids, status) at most this often
+BACKOFF_MAX_S = 300.0
+ALERTS_READ_KEY = "watch_alerts_read_seq"
+
+register_migrations("watches", [
+    """
+    CREATE TABLE watches (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        market_id TEXT NOT NULL,
+        outcome TEXT,
+        spec TEXT NOT NULL,
+        description TEXT NOT NULL,
+        cooldown_s INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT '{}',
+        last_checked_at TEXT,
+        last_fired_at TEXT,
+        fire_count INTEGER NOT NULL DEFAULT 0,
+        note TEXT
+    );
+    CREATE INDEX watches_status ON watches(status);
+
+    CREATE TABLE alerts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        watch_id TEXT NOT NULL REFERENCES watches(id),
+        fire_no INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        text TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (watch_id, fire_no)
+    );
+
+    CREATE TABLE runner_lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+])
+
+
+def clock() -> datetime:
+    """Now (UTC), plus the seconds in ``PM_MCP_TEST_CLOCK_FILE`` when tests set it."""
+    now = now_utc()
+    path = os.environ.get(CLOCK_ENV)
+    if path:
+        try:
+            now += timedelta(seconds=float(Path(path).read_text(encoding="utf-8").strip() or 0))
+        except (OSError, ValueError):
+            pass
+    return now
+
+
+# --- rows ------------------------------------------------------------------------------------------------------
+class WatchStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _from_row(r: Any) -> Watch:
+        return Watch(id=r["id"], spec=WatchSpec.model_validate_json(r["spec"]), created_at=parse_iso(r["created_at"]),
+                     expires_at=parse_iso(r["expires_at"]), cooldown_s=r["cooldown_s"], description=r["description"],
+                     status=r["status"], state=json.loads(r["state"] or "{}"),
+                     last_checked_at=parse_iso(r["last_checked_at"]) if r["last_checked_at"] else None,
+                     last_fired_at=parse_iso(r["last_fired_at"]) if r["last_fired_at"] else None,
+                     fire_count=r["fire_count"], note=r["note"])
+
+    async def insert(self, w: Watch) -> None:
+        s = w.spec
+        await self.store.conn.execute(
+            "INSERT INTO watches (id, created_at, expires_at, status, kind, venue, market_id, outcome, spec, "
+            "description, cooldown_s, state, last_checked_at, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (w.id, iso(w.created_at), iso(w.expires_at), w.status, s.kind.value, s.venue, s.market_id, s.outcome,
+             s.model_dump_json(), w.description, w.cooldown_s, json.dumps(w.state), iso(w.created_at), w.note))
+
+    async def get(self, watch_id: str) -> Watch | None:
+        row = await (await self.store.conn.execute("SELECT * FROM watches WHERE id = ?", (watch_id,))).fetchone()
+        return self._from_row(row) if row else None
+
+    async def list(self, statuses: tuple[str, ...] | None = ("active",), limit: int = 500) -> list[Watch]:
+        if statuses is None:
+            sql, args = "SELECT * FROM watches WHERE status != 'deleted' ORDER BY created_at LIMIT ?", (limit,)
+        else:
+            marks = ",".join("?" * len(statuses))
+            sql, args = f"SELECT * FROM watches WHERE status IN ({marks}) ORDER BY created_at LIMIT ?", (*statuses, limit)
+        return [self._from_row(r) for r in await (await self.store.conn.execute(sql, args)).fetchall()]
+
+    async def set_status(self, watch_id: str, status: str, note: str | None) -> bool:
+        cur = await self.store.conn.execute(
+            "UPDATE watches SET status = ?, note = ? WHERE id = ? AND status = 'active'", (status, note, watch_id))
+        return (cur.rowcount or 0) > 0
+
+    async def checked(self, w: Watch, state: dict[str, Any], at: datetime | None, note: str | None) -> None:
+        """After a check that did not fire: the new state; ``at`` None = not checked (note says why)."""
+        if at is None:
+            await self.store.conn.execute("UPDATE watches SET note = ? WHERE id = ? AND status = 'active'",
+                                          (note, w.id))
+            return
+        await self.store.conn.execute(
+            "UPDATE watches SET state = ?, last_checked_at = ?, note = ? WHERE id = ? AND status = 'active' "
+            "AND fire_count = ?", (json.dumps(state), iso(at), note, w.id, w.fire_count))
+
+    async def fire(self, w: Watch, ev: Evaluation, at: datetime) -> int | None:
+        """Record one firing (compare-and-set on the fire count); the alert's seq, or None if another runner
+        fired this watch first or it is no longer active."""
+        data = {"watch_id": w.id, "kind": w.spec.kind.value, "venue": w.spec.venue, "market_id": w.spec.market_id,
+                "outcome": w.spec.outcome, "value": ev.value, "fire_no": w.fire_count + 1}
+        async with self.store.transaction() as c:
+            cur = await c.execute(
+                "UPDATE watches SET fire_count = fire_count + 1, last_fired_at = ?, last_checked_at = ?, state = ?, "
+                "status = ?, note = ? WHERE id = ? AND status = 'active' AND fire_count = ?",
+                (iso(at), iso(at), json.dumps(ev.state), "done" if ev.done else "active", None, w.id, w.fire_count))
+            if (cur.rowcount or 0) == 0:
+                return None
+            cur = await c.execute("INSERT INTO alerts (watch_id, fire_no, at, text, data) VALUES (?,?,?,?,?)",
+                                  (w.id, w.fire_count + 1, iso(at), ev.text, json.dumps(data, sort_keys=True)))
+            return cur.lastrowid
+
+    async def alerts_after(self, seq: int, limit: int = 200) -> list[dict[str, Any]]:
+        rows = await (await self.store.conn.execute(
+            "SELECT a.seq, a.watch_id, a.fire_no, a.at, a.text, a.data, w.description FROM alerts a "
+            "JOIN watches w ON w.id = a.watch_id WHERE a.seq > ? ORDER BY a.seq LIMIT ?", (seq, limit))).fetchall()
+        return [{"seq": r["seq"], "watch_id": r["watch_id"], "fire_no": r["fire_no"], "at": r["at"], "text": r["text"],
+                 "description": r["description"], **{k: v for k, v in json.loads(r["data"]).items()
+                                                     if k not in ("watch_id", "fire_no")}} for r in rows]
+
+    async def alerts_for(self, watch_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = await (await self.store.conn.execute(
+            "SELECT seq, at, text, data FROM alerts WHERE watch_id = ? ORDER BY seq DESC LIMIT ?",
+            (watch_id, limit))).fetchall()
+        return [{"seq": r["seq"], "at": r["at"], "text": r["text"], "value": json.loads(r["data"]).get("value")}
+                for r in reversed(rows)]
+
+    async def last_seq(self) -> int:
+        row = await (await self.store.conn.execute("SELECT MAX(seq) FROM alerts")).fetchone()
+        return int(row[0] or 0)
+
+    async def read_pointer(self) -> int:
+        return int(await self.store.kv_get(ALERTS_READ_KEY) or 0)
+
+    async def set_read_pointer(self, seq: int) -> None:
+        await self.store.kv_set(ALERTS_READ_KEY, str(seq))
+
+
+# --- creation --------------------------------------------------------------------------------------------------
+def new_watch_id() -> str:
+    return "w-" + secrets.token_hex(6)
+
+
+async def create_watch(state: Any, spec: WatchSpec, *, expires_at: datetime | None, cooldown_s: int | None
+                       ) -> tuple[Watch, bool, str]:
+    """Check, describe, read the current value and store one watch: (watch, already true, words about now).
+    Raises WatchRefused (impossible), VenueError / ValueError / KeyError (market, outcome, order)."""
+    now = clock()
+    expires = expires_at or now + DEFAULT_EXPIRY
+    cooldown = DEFAULT_COOLDOWN_S if cooldown_s is None else cooldown_s
+    market: Market | None = None
+    if spec.kind == WatchKind.ORDER_DONE:
+        order = await state.require_execution().journal.load_order(spec.order_id or "")
+        if order is None:
+            raise WatchRefused(f"order_id {spec.order_id!r} is not one of your orders (list_orders shows them)")
+        spec = spec.model_copy(update={"venue": order.venue, "market_id": order.market_id,
+                                       "market_title": order.market_title})
+    else:
+        market = await state.require_markets().get_market(spec.market_id, spec.venue)
+        if spec.outcome is not None:
+            spec = spec.model_copy(update={"outcome": market.outcome(spec.outcome).label})
+        spec = spec.model_copy(update={"venue": market.venue, "market_id": market.id, "market_title": market.title})
+    check_spec(spec, market_status=market.status.value if market else None,
+               close_time=market.close_time if market else None, now=now, expires_at=expires, cooldown_s=cooldown)
+    obs = await _observe_one(state, spec, market, now)
+    if obs.error:
+        raise WatchRefused(f"cannot read the current value to start from: {obs.error}")
+    st, already, words = initial_state(spec, obs, now)
+    w = Watch(id=new_watch_id(), spec=spec, created_at=now, expires_at=expires, cooldown_s=cooldown,
+              description=describe(spec, cooldown, expires), state=st)
+    await WatchStore(state.store).insert(w)
+    await state.store.journal("watch_created", w.id, {"spec": spec.model_dump(mode="json"), "already_true": already})
+    return w, already, words
+
+
+async def _observe_one(state: Any, spec: WatchSpec, market: Market | None, now: datetime) -> Observation:
+    if spec.kind == WatchKind.ORDER_DONE:
+        return await _order_observation(state, spec.order_id or "", now)
+    assert market is not None
+    book = None
+    if spec.kind in BOOK_KINDS and spec.outcome:
+        try:
+            book = await state.require_markets().get_order_book(market, spec.outcome)
+        except VenueError as exc:
+            return Observation(at=now, error=str(exc))
+    return market_observation(market, book, now)
+
+
+# --- observations ----------------------------------------------------------------------------------------------
+def _depth(levels: list, best: Decimal | None, buying_side: bool) -> Decimal:
+    if best is None:
+        return Decimal(0)
+    if buying_side:  # bids: best is the highest
+        return sum((lv.size for lv in levels if lv.price >= best - DEPTH_BAND), Decimal(0))
+    return sum((lv.size for lv in levels if lv.price <= best + DEPTH_BAND), Decimal(0))
+
+
+def settlement_words(m: Market) -> str:
+    parts = [m.status.value]
+    if m.resolution_status:
+        parts.append(f"venue says {m.resolution_status}")
+    if m.resolved_outcome:
+        parts.append(f"result {m.resolved_outcome}")
+    return ", ".join(parts)
+
+
+def market_observation(m: Market, book: OrderBook | None, at: datetime) -> Observation:
+    obs = Observation(at=at, market_status=m.status.value, settlement=settlement_words(m), close_time=m.close_time,
+                      rules_hash=market_rules_hash(m))
+    if book is not None:
+        obs.best_bid, obs.best_ask = book.best_bid, book.best_ask
+        obs.bid_depth = _depth(book.bids, book.best_bid, True)
+        obs.ask_depth = _depth(book.asks, book.best_ask, False)
+    return obs
+
+
+async def _order_observation(state: Any, order_id: str, at: datetime) -> Observation:
+    order = await state.require_execution().journal.load_order(order_id)
+    if order is None:
+        return Observation(at=at, error=f"order {order_id} is no longer in the journal")
+    return Observation(at=at, order_status=order.status, order_filled=str(order.filled_size))
+
+
+# --- the lease ------------------------------------------------------------------------------------------------
+class RunnerLease:
+    """One runner at a time: a row (name, holder, expires_at) taken when free, expired or left by a dead process."""
+
+    def __init__(self, store: Store, ttl_s: float, name: str = LEASE_NAME) -> None:
+        self.store, self.ttl_s, self.name = store, ttl_s, name
+        self.host = socket.gethostname()
+        self.holder = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.held = False
+
+    def _gone(self, holder: str) -> bool:
+        host, _, rest = holder.partition(":")
+        pid = rest.partition(":")[0]
+        if host != self.host or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+
+    async def acquire(self) -> bool:
+        """Take or renew the lease; False while another live runner holds it."""
+        now = time.time()
+        async with self.store.transaction() as c:
+            row = await (await c.execute("SELECT holder, expires_at FROM runner_lease WHERE name = ?",
+                                         (self.name,))).fetchone()
+            if row is not None and row[0] != self.holder and row[1] > now and not self._gone(row[0]):
+                self.held = False
+                return False
+            await c.execute(
+                "INSERT INTO runner_lease (name, holder, expires_at, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, "
+                "updated_at = excluded.updated_at", (self.name, self.holder, now + self.ttl_s, iso(now_utc())))
+        if not self.held:
+            log.info("watch runner: this process (%s) now runs the watches", self.holder)
+        self.held = True
+        return True
+
+    async def release(self) -> None:
+        if self.held:
+            await self.store.conn.execute("DELETE FROM runner_lease WHERE name = ? AND holder = ?",
+                                          (self.name, self.holder))
+            self.held = False
+
+    async def holder_now(self) -> str | None:
+        row = await (await self.store.conn.execute("SELECT holder, expires_at FROM runner_lease WHERE name = ?",
+                                                   (self.name,))).fetchone()
+        return row[0] if row and row[1] > time.time() else None
+
+
+# --- the pass ---------------------------------------------------------------------------------------------------
+class WatchRunner:
+    """The watch half of the background runner; ``pass_once`` every PM_MCP_WATCH_INTERVAL_S."""
+
+    def __init__(self, state: Any, interval_s: float, *, webhook: Any = None) -> None:
+        self.state = state
+        self.interval_s = interval_s
+        self.watches = WatchStore(state.store)
+        self.lease = RunnerLease(state.store, ttl_s=max(5.0, 3 * interval_s))
+        self.webhook = webhook
+        self.notified_seq: int | None = None
+        self._markets: dict[tuple[str, str], tuple[Market, float]] = {}
+        self._backoff: dict[str, tuple[float, float, str]] = {}  # venue -> (until monotonic, seconds, reason)
+        self.requests = 0  # venue reads made (bench)
+
+    async def pass_once(self) -> list[dict[str, Any]]:
+        """Evaluate (when this process holds the lease), then deliver new alerts. Returns the new alerts."""
+        if self.notified_seq is None:
+            self.notified_seq = await self.watches.last_seq()
+        fired: set[int] = set()
+        if await self.lease.acquire():
+            fired = await self._evaluate_all()
+        return await self._deliver(fired)
+
+    async def _evaluate_all(self) -> set[int]:
+        now = clock()
+        fired: set[int] = set()
+        active = await self.watches.list(("active",))
+        live: list[Watch] = []
+        for w in active:
+            if w.expires_at <= now:
+                await self.watches.set_status(w.id, "expired", f"expired at {w.expires_at:%Y-%m-%d %H:%M} UTC")
+            else:
+                live.append(w)
+        if not live:
+            return fired
+        observations = await self._observe(live, now)
+        for w in live:
+            obs = observations[_obs_key(w.spec)]
+            ev = evaluate(w, obs, clock())
+            if ev.fired:
+                seq = await self.watches.fire(w, ev, obs.at)
+                if seq is not None:
+                    fired.add(seq)
+                continue
+            if obs.error is not None:
+                since = w.last_checked_at or w.created_at
+                await self.watches.checked(w, ev.state, None, f"not checked since {since:%Y-%m-%d %H:%M:%S} UTC: "
+                                                              f"{obs.error}")
+            else:
+                await self.watches.checked(w, ev.state, obs.at, None)
+        return fired
+
+    async def _observe(self, live: list[Watch], now: datetime) -> dict[tuple, Observation]:
+        """One read per market, one per (market, outcome) book, whatever the number of watches on them."""
+        groups: dict[tuple[str, str], set[str | None]] = {}
+        out: dict[tuple, Observation] = {}
+        for w in live:
+            s = w.spec
+            if s.kind == WatchKind.ORDER_DONE:
+                out[_obs_key(s)] = await _order_observation(self.state, s.order_id or "", now)
+                continue
+            groups.setdefault((s.venue, s.market_id), set()).add(s.outcome if s.kind in BOOK_KINDS else None)
+            if s.kind not in BOOK_KINDS:
+                groups[(s.venue, s.market_id)].add("")  # the market itself must be fresh
+        results = await asyncio.gather(*(self._observe_market(k, v) for k, v in groups.items()))
+        for part in results:
+            out.update(part)
+        return out
+
+    async def _observe_market(self, key: tuple[str, str], outcomes: set[str | None]) -> dict[tuple, Observation]:
+        venue, market_id = key
+        books = sorted(o for o in outcomes if o)
+        keys = [(venue, market_id, o) for o in books] + ([(venue, market_id, None)] if None in outcomes else [])
+        blocked = self._blocked(venue)
+        if blocked:
+            return {k: Observation(at=clock(), error=blocked) for k in keys}
+        try:
+            market = await self._market(key, force="" in outcomes)
+            got = await asyncio.gather(*(self._book(market, o) for o in books))
+        except VenueError as exc:
+            return {k: Observation(at=clock(), error=self._failed(venue, exc)) for k in keys}
+        except (KeyError, ValueError) as exc:
+            return {k: Observation(at=clock(), error=str(exc.args[0] if exc.args else exc)) for k in keys}
+        self._backoff.pop(venue, None)
+        at = clock()
+        out = {(venue, market_id, o): market_observation(market, b, at) for o, b in zip(books, got, strict=True)}
+        if None in outcomes:
+            out[(venue, market_id, None)] = market_observation(market, None, at)
+        return out
+
+    async def _market(self, key: tuple[str, str], *, force: bool) -> Market:
+        hit = self._markets.get(key)
+        if hit is not None and not force and time.monotonic() - hit[1] < MARKET_REFRESH_S:
+            return hit[0]
+        self.requests += 1
+        market = await self.state.require_markets().get_market(key[1], key[0])
+        self._markets[key] = (market, time.monotonic())
+        return market
+
+    async def _book(self, market: Market, outcome: str) -> OrderBook:
+        self.requests += 1
+        return await self.state.require_markets().get_order_book(market, outcome)
+
+    def _blocked(self, venue: str) -> str | None:
+        b = self._backoff.get(venue)
+        if b is None or time.monotonic() >= b[0]:
+            return None
+        return b[2]
+
+    def _failed(self, venue: str, exc: VenueError) -> str:
+        name = display_name(venue)
+        if exc.status == 429:
+            prev = self._backoff.get(venue)
+            secs = min(BACKOFF_MAX_S, (prev[1] * 2) if prev else max(2.0, 2 * self.interval_s))
+            until = clock() + timedelta(seconds=secs)
+            reason = f"{name} is rate-limiting us (429); backing off until {until:%H:%M:%S} UTC"
+            self._backoff[venue] = (time.monotonic() + secs, secs, reason)
+            log.info("watches: %s", reason)
+            return reason
+        return f"{name} did not answer: {exc.message}"
+
+    async def _deliver(self, fired: set[int]) -> list[dict[str, Any]]:
+        new = await self.watches.alerts_after(self.notified_seq or 0)
+        if not new:
+            return []
+        self.notified_seq = new[-1]["seq"]
+        for sink in list(getattr(self.state, "alert_sinks", ()) or ()):
+            try:
+                await sink(new)
+            except Exception:  # noqa: BLE001 - one broken client must not stop the others or the runner
+                log.exception("an alert sink failed")
+        if self.webhook is not None:
+            for a in new:
+                if a["seq"] in fired:
+                    self.webhook.submit(a)
+        return new
+
+    async def close(self) -> None:
+        try:
+            await self.lease.release()
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            log.debug("could not release the watch lease", exc_info=True)
+
+
+def _obs_key(spec: WatchSpec) -> tuple:
+    if spec.kind == WatchKind.ORDER_DONE:
+        return ("order", spec.order_id)
+    return (spec.venue, spec.market_id, spec.outcome if spec.kind in BOOK_KINDS else None)
+
+
+__all__ = ["WatchStore", "WatchRunner", "RunnerLease", "create_watch", "clock", "WatchRefused", "WatchSpec",
+           "market_observation", "settlement_words", "CLOCK_ENV"]
