@@ -53,6 +53,10 @@ class AppState:
     send_journal: OrderJournal | None = None  # created on first use (live orders)
     # find_arbitrage results by scan id, newest last, for propose_bundle (pm_mcp.surface.arbitrage)
     arbitrage_scans: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    # watches (pm_mcp.execution.watches): async callables the runner hands each batch of new alerts to, and the
+    # legacy MCP sessions subscribed to each watch://<id> (pm_mcp.surface.watches)
+    alert_sinks: list[Any] = field(default_factory=list)
+    watch_subscriptions: dict[str, set[Any]] = field(default_factory=dict)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     startup_error: BaseException | None = None
     go: asyncio.Event = field(default_factory=asyncio.Event)  # set: start the hooks now
@@ -131,6 +135,7 @@ async def app_lifespan(settings: Settings, *, background: bool = True) -> AsyncI
     ``pm_mcp.server`` makes every tool call wait for ``state.started``."""
     # the components that own tables: their migrations are registered when these modules are imported
     import pm_mcp.execution.journal  # noqa: F401 - intents, orders, fills, positions, approvals, paper orders
+    import pm_mcp.execution.watches  # noqa: F401 - watches, alerts, the runner's lease
     import pm_mcp.markets.catalog  # noqa: F401 - the local catalog
     import pm_mcp.venues.send_journal  # noqa: F401 - the live send journal
 
