@@ -1,19 +1,30 @@
-"""A small PNG line chart (zlib + struct, no imaging library): get_price_history's chart=true image.
+"""get_price_history's chart=true image, two ways:
 
+    png = price_chart_png(times, prices, title=m.title, outcome="Yes", venue="Kalshi",
+                          volumes=volumes, volume_unit="contracts", now=now, close=m.close_time)
     png = png_line_chart([0.41, 0.43, 0.40], y_format=lambda v: f"{v * 100:.1f}c", x_labels=("05-01", "05-08"))
     shown = downsample(points, 400)            # at most 400 evenly spaced items, first and last kept
+
+``price_chart_png`` is the chart a person reads: matplotlib (Agg, no display; imported on the first chart, never
+at start-up) draws the price line in cents with a title (market, outcome, venue), dated axes with the year,
+volume bars where the venue gives them, and marks for now and for the close date. ``png_line_chart`` is the
+small dependency-free encoder (zlib + struct, a 3x5 pixel font) kept for callers that pass only values.
 
 Pure: no MCP, no I/O. The values are floats because they are only drawn (never priced).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import struct
+import unicodedata
 import zlib
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-__all__ = ["png_line_chart", "downsample"]
+__all__ = ["price_chart_png", "png_line_chart", "downsample", "chart_available"]
 
 T = TypeVar("T")
 RGB = tuple[int, int, int]
@@ -159,3 +170,122 @@ def png_line_chart(values: list[float], width: int = 480, height: int = 200, *,
     if len(pts) == 1:
         c.line(*pts[0], *pts[0])
     return c.png()
+
+
+# --- the chart a person reads (matplotlib) -------------------------------------------------------------------
+PRICE_COLOUR = "#1f61c9"  # the price line (LINE above, as a hex colour)
+VOLUME_COLOUR = "#9aa5b1"
+NOW_COLOUR = "#2e7d32"
+CLOSE_COLOUR = "#c62828"
+TITLE_CHARS = 90  # a longer market title is cut (with an ellipsis) so that it fits the width
+
+
+def chart_available() -> bool:
+    """Whether matplotlib is installed (price_chart_png needs it; png_line_chart does not)."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _plain(text: str, limit: int) -> str:
+    """Venue text for a title: one line, no control/format characters, cut at ``limit`` characters."""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(text))
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit - 1].rstrip() + "…"
+
+
+def _utc(t: datetime) -> datetime:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _date_format(span: timedelta) -> str:
+    if span <= timedelta(days=2):
+        return "%Y-%m-%d\n%H:%M"
+    return "%Y-%m-%d"
+
+
+def _price_band(prices: Sequence[float]) -> tuple[float, float]:
+    """The y range in probability units: the data's range padded, at least 10 cents tall, inside [0, 1]."""
+    lo, hi = (min(prices), max(prices)) if prices else (0.0, 1.0)
+    pad = max((hi - lo) * 0.15, (0.10 - (hi - lo)) / 2, 0.01)
+    lo, hi = max(0.0, lo - pad), min(1.0, hi + pad)
+    return lo, hi
+
+
+def price_chart_png(times: Sequence[datetime], prices: Sequence[float], *, title: str, outcome: str, venue: str,
+                    volumes: Sequence[float | None] | None = None, volume_unit: str = "",
+                    now: datetime | None = None, close: datetime | None = None,
+                    width: int = 800, height: int = 450) -> bytes:
+    """A PNG of one outcome's price over time (``prices`` in [0, 1], drawn in cents) at ``times`` (UTC).
+    ``volumes`` (same length; None where unknown) are drawn as bars on their own axis; ``now`` and ``close``
+    as labelled vertical lines when they fall on the chart (a close date past the data is drawn when it is
+    near, otherwise named in the subtitle). Raises ImportError without matplotlib (see chart_available)."""
+    from matplotlib import dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ts = [_utc(t) for t in times]
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    subtitle = [f"outcome: {_plain(outcome, 40)}", _plain(venue, 30)]
+    start, end = (ts[0], ts[-1]) if ts else (_utc(now or datetime.now(UTC)) - timedelta(days=1),
+                                              _utc(now or datetime.now(UTC)))
+    span = max(end - start, timedelta(hours=1))
+    right = end
+    if close is not None:
+        close = _utc(close)
+        if start <= close <= end + span / 2:
+            right = max(right, close)
+        else:
+            subtitle.append(f"closes {close:%Y-%m-%d %H:%M} UTC")
+    if volumes is not None and any(v is not None for v in volumes):
+        _volume_bars(ax, ts, volumes, volume_unit)
+    if ts:
+        ax.plot(ts, list(prices), color=PRICE_COLOUR, linewidth=2, zorder=3)
+        ax.plot([ts[-1]], [prices[-1]], "o", color=PRICE_COLOUR, markersize=5, zorder=4)
+        ax.annotate(f"{prices[-1] * 100:.1f}¢", (ts[-1], prices[-1]), xytext=(-6, 8), textcoords="offset points",
+                    ha="right", color=PRICE_COLOUR, fontsize=10, fontweight="bold", zorder=5,
+                    annotation_clip=False)
+    else:
+        ax.text(0.5, 0.5, "no price points in this window", transform=ax.transAxes, ha="center", va="center",
+                color="#666666")
+    lo, hi = _price_band(prices)
+    ax.set_ylim(lo, hi)
+    ax.set_xlim(start - span * 0.01, right + span * 0.04)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v * 100:.0f}¢"))
+    ax.set_ylabel("price (¢ per share = implied %)")
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=7))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(_date_format(right - start), tz=UTC))
+    ax.set_xlabel("UTC")
+    ax.grid(True, color="#e6e6e6", zorder=0)
+    for t, colour, label in ((_utc(now) if now else None, NOW_COLOUR, "now"),
+                             (close if close is not None and close <= right else None, CLOSE_COLOUR, "close")):
+        if t is not None and start - span * 0.01 <= t <= right + span * 0.04:
+            ax.axvline(t, color=colour, linestyle="--", linewidth=1.5, zorder=2)
+            ax.annotate(label if label == "now" else f"close {t:%Y-%m-%d}", (t, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(-3, -12), textcoords="offset points", ha="right", color=colour, fontsize=9)
+    fig.suptitle(_plain(title, TITLE_CHARS), fontsize=12, fontweight="bold", x=0.01, ha="left", parse_math=False)
+    ax.set_title("  ·  ".join(subtitle), fontsize=10, loc="left", color="#444444", parse_math=False)
+    fig.subplots_adjust(left=0.09, right=0.9, top=0.85, bottom=0.17)  # fixed margins (tight_layout costs a draw)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", metadata={"Software": None})
+    return out.getvalue()
+
+
+def _volume_bars(ax, ts: list[datetime], volumes: Sequence[float | None], unit: str) -> None:
+    """Volume per point as grey bars on a right-hand axis below the price line."""
+    pairs = [(t, v) for t, v in zip(ts, volumes, strict=False) if v is not None]
+    vax = ax.twinx()
+    # one line collection (not a rectangle per bar): as wide as 70% of a point's share of the plot width
+    fig = ax.get_figure()
+    plot_px = fig.get_figwidth() * fig.dpi * 0.81
+    bar_pt = max(0.8, min(12.0, 0.7 * plot_px / max(1, len(ts)) * 72 / fig.dpi))
+    vax.vlines([t for t, _ in pairs], 0, [v for _, v in pairs], colors=VOLUME_COLOUR, alpha=0.55,
+               linewidth=bar_pt, zorder=1)
+    top = max((v for _, v in pairs), default=0) or 1
+    vax.set_ylim(0, top * 3)  # bars in the lower third, under the price line
+    vax.set_ylabel(f"volume ({unit})" if unit else "volume", color="#777777")
+    vax.tick_params(axis="y", colors="#777777", labelsize=8)
+    ax.set_zorder(vax.get_zorder() + 1)
+    ax.patch.set_visible(False)
