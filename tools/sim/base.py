@@ -336,6 +336,10 @@ class Sim:
         if req.path == "/_sim/log" and req.method == "DELETE":
             self.reset_log()
             return SimResponse.json({"ok": True})
+        if req.path == "/_sim/market" and req.method == "POST":  # tools/sim/control.py: books, status, rules
+            from tools.sim.control import handle
+
+            return handle(self, req)
         return SimResponse.json({"error": "unknown control endpoint"}, 404)
 
 
