@@ -14,9 +14,10 @@ Kinds (``level`` means):
     rules_change                (no level) the rules hash changes
     order_done                  (no level; ``order_id``) a resting order fills, is cancelled or expires
 
-Firing: a level kind fires at a check where its condition is true and it is armed: it was false at the
-previous check, or ``cooldown_s`` has passed since it last fired. A condition already true at creation is
-therefore said at creation and waits to turn false and true again (or for the cool-down). A change kind
+Firing: a level kind fires when its condition turns true (false at the previous check, true at this one) and
+at least ``cooldown_s`` has passed since it last fired; while it stays true it does not fire again. A
+condition already true at creation is therefore said at creation and fires once it has turned false and
+true again. A change kind
 fires when the value differs from the one it last saw (its baseline), then takes the new value as baseline;
 order_done fires once and is then done. Nothing fires on data older than the check that read it: an
 observation that failed (venue down) only moves the watch's note to "not checked since ...".
@@ -226,9 +227,9 @@ def describe(spec: WatchSpec, cooldown_s: int, expires_at: datetime) -> str:
         WatchKind.RULES_CHANGE: "the rules text changes (rules hash)",
         WatchKind.ORDER_DONE: f"order {spec.order_id} fills, is cancelled or expires",
     }[k]
-    again = "" if k == WatchKind.ORDER_DONE else f"; again at most every {_dur(cooldown_s)} while it stays true"
-    if k in (WatchKind.SETTLEMENT_CHANGE, WatchKind.RULES_CHANGE):
-        again = ""
+    again = ""
+    if k in LEVEL_KINDS:
+        again = f" (when it turns true; at most once per {_dur(cooldown_s)})" if cooldown_s else " (when it turns true)"
     return f"Alert when {what}{again}; until {expires_at.strftime('%Y-%m-%d %H:%M UTC')}."
 
 
@@ -315,8 +316,8 @@ def evaluate(w: Watch, obs: Observation, now: datetime) -> Evaluation:
             state["samples"] = kept + [[now.isoformat(), value]]
         if true is None:
             return Evaluation(state=state, text=words)
-        armed = not state.get("last_true", False) or (
-            w.last_fired_at is not None and (now - w.last_fired_at).total_seconds() >= w.cooldown_s)
+        rested = w.last_fired_at is None or (now - w.last_fired_at).total_seconds() >= w.cooldown_s
+        armed = not state.get("last_true", False) and rested
         state["last_true"] = bool(true)
         fired = bool(true) and armed
         if fired and spec.kind == WatchKind.MOVE:

@@ -165,11 +165,11 @@ class WatchStore:
             "UPDATE watches SET state = ?, last_checked_at = ?, note = ? WHERE id = ? AND status = 'active' "
             "AND fire_count = ?", (json.dumps(state), iso(at), note, w.id, w.fire_count))
 
-    async def fire(self, w: Watch, ev: Evaluation, at: datetime) -> int | None:
+    async def fire(self, w: Watch, ev: Evaluation, at: datetime, runner: str = "") -> int | None:
         """Record one firing (compare-and-set on the fire count); the alert's seq, or None if another runner
         fired this watch first or it is no longer active."""
         data = {"watch_id": w.id, "kind": w.spec.kind.value, "venue": w.spec.venue, "market_id": w.spec.market_id,
-                "outcome": w.spec.outcome, "value": ev.value, "fire_no": w.fire_count + 1}
+                "outcome": w.spec.outcome, "value": ev.value, "fire_no": w.fire_count + 1, "runner": runner}
         async with self.store.transaction() as c:
             cur = await c.execute(
                 "UPDATE watches SET fire_count = fire_count + 1, last_fired_at = ?, last_checked_at = ?, state = ?, "
@@ -386,7 +386,7 @@ class WatchRunner:
             obs = observations[_obs_key(w.spec)]
             ev = evaluate(w, obs, clock())
             if ev.fired:
-                seq = await self.watches.fire(w, ev, obs.at)
+                seq = await self.watches.fire(w, ev, obs.at, self.lease.holder)
                 if seq is not None:
                     fired.add(seq)
                 continue

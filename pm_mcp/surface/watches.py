@@ -152,7 +152,7 @@ async def create_watch(
     out = CreateWatchOut(watch=watch_out(w), already_true=already, now=now_words)
     text = f"Created {watch_line(out.watch)} Now: {now_words}."
     if already:
-        text += " ALREADY TRUE now: it alerts when it turns true again, or after the cool-down if it stays true."
+        text += " ALREADY TRUE now: it alerts once it has turned false and then true again."
     text += f" Alerts: get_alerts, or subscribe to {out.watch.uri}."
     return tool_result(out, text)
 
