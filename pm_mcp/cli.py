@@ -350,6 +350,20 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_watch(_args: argparse.Namespace) -> int:
+    """`pm-mcp watch`: the runner (watches, resting orders) as a long-running process (pm_mcp.watcher)."""
+    import asyncio
+
+    from pm_mcp import redaction
+    from pm_mcp.watcher import run_watcher
+
+    settings = _load_settings_or_exit()
+    _configure_logging(settings.log_level)
+    redaction.register_secrets(settings.secret_values())
+    redaction.install_log_redaction()
+    return asyncio.run(run_watcher(settings))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pm-mcp", description="Prediction-market MCP server (stdio by default).")
@@ -370,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     enroll.add_argument("--port", type=int, default=0, help="port on localhost (default: a free one)")
     enroll.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the passkey")
     enroll.add_argument("--name", default="passkey", help="a name for this passkey (shown by doctor)")
+    sub.add_parser("watch", help="run the watches and resting-order sync without a client (same data directory)")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
@@ -382,4 +397,6 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_set_pin(args)
     if args.command == "enroll":
         return cmd_enroll(args)
+    if args.command == "watch":
+        return cmd_watch(args)
     return cmd_serve(args)
