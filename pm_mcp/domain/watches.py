@@ -277,7 +277,7 @@ def _level_condition(spec: WatchSpec, obs: Observation, samples: list[list[str]]
         return None, None, "no close time"
     left = obs.close_time - now
     hours = Decimal(int(left.total_seconds())) / 3600
-    return left <= timedelta(hours=float(lv)), f"{hours:.2f}", f"closes in {hours:.1f} h ({obs.close_time:%Y-%m-%d %H:%M} UTC)"
+    return left <= timedelta(hours=float(lv)), f"{hours:.2f}", f"closes in {hours:.2f} h ({obs.close_time:%Y-%m-%d %H:%M} UTC)"
 
 
 def _change_value(spec: WatchSpec, obs: Observation) -> str | None:
