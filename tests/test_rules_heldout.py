@@ -10,6 +10,7 @@ must carry its citation. The floors sit under the figures measured after tuning 
 from __future__ import annotations
 
 from pm_mcp.domain.rules import RuleAnalysis, Status, parse_rules
+from pm_mcp.domain.rules.metadata import metadata_text
 from tools.bench.rules_corpus import FIELDS, evaluate, floor_failures, load_corpus, market_for
 
 FLOORS = {  # (precision, recall); measured after tuning: see REPORT.md
@@ -24,9 +25,16 @@ FLOORS = {  # (precision, recall); measured after tuning: see REPORT.md
 LABEL_KEYS = {"sources", "threshold", "deadline", "early_resolution", "edge_cases", "multi_outcome", "ambiguous"}
 
 
-def _spans_exact(a: RuleAnalysis, text: str, title: str) -> list[str]:
+def _spans_exact(a: RuleAnalysis, text: str, title: str, market=None) -> list[str]:
     bad = []
+    for it in a.sources.venue_items:  # part="metadata": the venue field named by metadata_key
+        src = metadata_text(market, it.metadata_key or "") or ""
+        sp = it.span
+        if sp.part != "metadata" or src[sp.start:sp.end] != sp.quote:
+            bad.append(f"metadata[{sp.start}:{sp.end}] {sp.quote!r}")
     for sp in a.spans():
+        if sp.part == "metadata":
+            continue
         src = text if sp.part == "rules" else title
         if not (0 <= sp.start <= sp.end <= len(src)) or src[sp.start:sp.end] != sp.quote:
             bad.append(f"{sp.part}[{sp.start}:{sp.end}] {sp.quote!r}")
@@ -72,7 +80,7 @@ def test_every_heldout_text_parses_and_every_span_quotes_exactly():
         m = market_for(e)
         a = parse_rules(e["text"], venue=e["venue"], market=m)
         assert parse_rules(e["text"], venue=e["venue"], market=m) == a, e["id"]  # deterministic
-        bad = _spans_exact(a, e["text"], m.title) + _found_fields_cited(a)
+        bad = _spans_exact(a, e["text"], m.title, m) + _found_fields_cited(a)
         if bad:
             failures.append((e["id"], bad))
     assert not failures, failures

@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
 
 import re
+from typing import Any
 
 from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.models import OracleInfo, Span
@@ -55,6 +56,18 @@ _AMBIG: list[tuple[str, re.Pattern[str]]] = [
                                      r"\bfinal determination\b", re.I)),
     ("catch_all", _rx(r"may also be considered|further official|other relevant (?:announcements|information)|"
                             r"at the time of resolution, any", re.I)),
+    # a status the rules leave undefined: does an interim / acting holder count?
+    ("undefined_status", _rx(r"\b(?:interim|caretaker|acting|de facto|provisional|transitional)\b", re.I)),
+    # an act whose moment is not fixed: agreed? announced? signed? in force?
+    ("unfixed_moment", _rx(r"\b(?:agrees? (?:to|on) (?:a |an |the )?(?:deal|agreement|ceasefire|truce|accord|treaty|"
+                           r"peace)|reach(?:es|ed)? (?:an? |any |the )?(?:deal|agreement|ceasefire|truce|accord|treaty)|"
+                           r"(?:deal|agreement|ceasefire|truce|accord|treaty) (?:is |are |be |being |has been )?"
+                           r"(?:reached|agreed|struck|made))\b", re.I)),
+    # a fallback source left to someone's choice
+    ("discretionary_source", _rx(r"(?:another|other|an alternative|a different|any other) (?:credible )?(?:resolution )?"
+                                 r"sources? (?:may|will|can|could) be (?:chosen|used|selected|consulted)|"
+                                 r"may (?:use|rely on|consult|refer to) (?:other|another|any|additional) (?:\w+ )?"
+                                 r"(?:sources?|information|data)", re.I)),
 ]
 
 _EARLY_YES = _rx(
@@ -73,10 +86,20 @@ _EARLY_NO = _rx(r"may only resolve once|only resolve (?:after|once)(?! the)|will
 # the parser
 
 
-def _oracle_for(venue: str | None, text: str) -> OracleInfo | None:
+def _oracle_for(venue: str | None, text: str, market: Any = None) -> OracleInfo | None:
+    """Who settles: the oracle the rules name; else what the market carries (a ``resolver`` with ``name`` and
+    ``basis``, or an OracleInfo); else, for ``venue=`` without a market, the venue's known resolver."""
     m = re.search(r"\bUMA\b", text)
     if m:
         return OracleInfo(name="UMA", basis="named in the rules", span=_span(text, m.start(), m.end()))
+    carried = getattr(market, "resolver", None) if market is not None else None
+    if carried is not None:
+        if isinstance(carried, OracleInfo):
+            return carried
+        name = getattr(carried, "name", None) or (carried.get("name") if isinstance(carried, dict) else None)
+        basis = getattr(carried, "basis", None) or (carried.get("basis") if isinstance(carried, dict) else None)
+        if name:
+            return OracleInfo(name=str(name), basis=str(basis or "carried by the market"))
     v = (venue or "").lower()
     if v == "polymarket":
         return OracleInfo(name="UMA Optimistic Oracle",
@@ -89,22 +112,26 @@ def _oracle_for(venue: str | None, text: str) -> OracleInfo | None:
     return None
 
 
+_YES_PATS = [
+    _rx(r"resolves?\s+to\s+[“\"]?Yes[”\"]?,?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|\.\n|$|,? (?:and|or) [“\"]No|"
+               r"\. Otherwise|,? otherwise)", re.I | re.S),
+    _rx(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
+    _rx(r"\bIf\s+(?P<c>[^.;\n]+?),\s*(?:then\s+)?(?:the market\s+|this market\s+|it\s+)?(?:will\s+)?resolves?\s+"
+        r"(?:to\s+)?[“\"]?Yes\b", re.I | re.S),
+    _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
+        r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+(?:and\s+)?(?:resolves?\s+(?:to\s+)?)?[“\"]?No[”\"]?\s+(?:if|otherwise|when)\b)",
+        re.I | re.S),
+    # Manifold: "YES if ... otherwise NO", "Yes: if ...", "YES = ..." at the start of a line or sentence
+    _rx(r"(?:^|(?<=[.\n]) *)[“\"]?YES[”\"]?\s*(?:[:=–-]\s*)?(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
+        r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+[“\"]?NO[”\"]?\s+(?:if|otherwise|when)\b)", re.I | re.S | re.M),
+    _rx(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
+    _rx(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
+               re.I | re.S),
+]
+
+
 def _yes_clause(text: str, sents: list[Sentence]) -> tuple[str | None, Span | None]:
-    pats = [
-        _rx(r"resolves?\s+to\s+[“\"]?Yes[”\"]?,?\s+if\s+(?P<c>.+?)(?=\.\s|\.$|\.\n|$|,? (?:and|or) [“\"]No|"
-                   r"\. Otherwise|,? otherwise)", re.I | re.S),
-        _rx(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
-        _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
-            r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+(?:and\s+)?(?:resolves?\s+(?:to\s+)?)?[“\"]?No[”\"]?\s+(?:if|otherwise|when)\b)",
-            re.I | re.S),
-        # Manifold: "YES if ... otherwise NO", "Yes: if ...", "YES = ..." at the start of a line or sentence
-        _rx(r"(?:^|(?<=[.\n]) *)[“\"]?YES[”\"]?\s*(?:[:=–-]\s*)?(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
-            r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+[“\"]?NO[”\"]?\s+(?:if|otherwise|when)\b)", re.I | re.S | re.M),
-        _rx(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
-        _rx(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
-                   re.I | re.S),
-    ]
-    for rx in pats:
+    for rx in _YES_PATS:
         m = rx.search(text)
         if m and m.group("c").strip():
             sp = _span(text, m.start("c"), m.end("c"))

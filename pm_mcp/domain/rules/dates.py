@@ -105,7 +105,8 @@ _NUMW = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven"
          "thirty": 30}
 RELATIVE_BEFORE = _rx(r"(?:the\s+)?(?:(?P<day>day|calendar day|business day|trading day)|(?P<n>\d{1,3}|one|two|three|"
                       r"four|five|six|seven|ten|fourteen|thirty)\s+(?P<unit>calendar |business |trading )?days?)\s+"
-                      r"(?P<dir>following|after|before|prior to)\s+(?:the\s+\w+(?:\s+\w+)?\s+(?:on|of)\s+|\(?)?$", re.I)
+                      r"(?P<dir>following|after|before|prior to)\s+(?:the\s+\w+(?:\s+\w+)?\s+(?:on|of)\s+|"
+                      r"the\s+\w+(?:\s+\w+)?\s*\(|\(?)?$", re.I)
 
 
 def shift_days(d: date, n: int, business: bool) -> date:
@@ -229,7 +230,7 @@ _FALLBACK_SENT = _rx(
 _EVENT_SENT = _rx(r"\bgame\b|\bmatch\b|matchup|\bmeeting\b|\bfight\b|\bbout\b|\brace\b|in the upcoming|"
                          r"\bmatch(?:es)?\b", re.I)
 _BACKGROUND_SENT = _rx(r"\b(?:was|were|had|has been|sworn in|theatrical release|started on|began on|born)\b", re.I)
-_COND_SENT = _rx(r"resolves? to\s+[“\"]?(?:yes|no)|will resolve to|resolve[sd]? (?:to )?[“\"]|"
+_COND_SENT = _rx(r"resolves? to\s+[“\"]?(?:yes|no)|resolves? [“\"]?(?:yes|no)\b|will resolve to|resolve[sd]? (?:to )?[“\"]|"
                         r"this is a market on|this market asks|then the market resolves|market on (?:if|whether|who|how)|"
                         r"resolve according to|resolution time", re.I)
 

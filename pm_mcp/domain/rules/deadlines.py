@@ -123,6 +123,8 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
         if s is None:
             continue
         kind = _classify_date(text, h, s)
+        if kind == "other" and h.rel_days:
+            kind = "at"  # "on the day following the election (November 3, 2026)"
         if kind == "by" and prev_kind in ("window_start", "scheduled") and \
                 re.search(r"(?:and|through|to|[-–])\s*$", text[max(0, h.start - 12):h.start]):
             kind = "window_end"

@@ -134,9 +134,20 @@ class MultiOutcomeField(BaseModel):
 
 class AmbiguityFlag(BaseModel):
     kind: Literal["credible_reporting", "consensus", "discretion", "subjective", "undefined_term",
-                  "creator_judgement", "catch_all"]
+                  "creator_judgement", "catch_all", "undefined_status", "unfixed_moment", "discretionary_source"]
     phrase: str
     span: Span
+
+
+class ClarityEvidence(BaseModel):
+    """What the clarity score rests on: the fields found, missing or contested, and the vague phrases."""
+
+    found: list[str] = Field(default_factory=list, description="source, condition, threshold, deadline, time of "
+                                                               "day, time zone, fallback, edge cases ...")
+    missing: list[str] = Field(default_factory=list)
+    contested: list[str] = Field(default_factory=list, description="fields the texts state differently")
+    vague: list[str] = Field(default_factory=list, description="'kind: phrase' for each vague phrase flagged")
+    resolver: str | None = Field(None, description="who settles (the oracle), when known")
 
 
 class OracleInfo(BaseModel):
@@ -233,6 +244,8 @@ class RuleAnalysis(BaseModel):
     clarity: float = Field(description="Settlement clarity in [0, 1]; 1 = every field found, no ambiguity.")
     clarity_reasons: list[str] = Field(default_factory=list)
     review: list[str] = Field(default_factory=list, description="What a person must check by reading the rules.")
+    clarity_evidence: ClarityEvidence | None = Field(None, description="The evidence behind clarity: fields "
+                                                                       "found / missing / contested, vague phrases.")
     terms: ContractTerms | None = Field(None, description="What the market is a bet on: subject, period, quantity "
                                                           "(from the question, the member's label, the YES clause).")
 

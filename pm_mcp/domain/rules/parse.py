@@ -8,8 +8,10 @@ from typing import Any
 
 from pm_mcp.domain.rules.clauses import _AMBIG, _EARLY_NO, _EARLY_YES, _EDGE, _OUTCOME_IN, _oracle_for, _yes_clause
 from pm_mcp.domain.rules.deadlines import _deadline
+from pm_mcp.domain.rules.evidence import evidence
 from pm_mcp.domain.rules.flags import _Flags, _sentence_index
 from pm_mcp.domain.rules.hashing import contract_hash, rules_hash
+from pm_mcp.domain.rules.metadata import venue_items, words
 from pm_mcp.domain.rules.models import (
     REVIEW,
     AmbiguityFlag,
@@ -25,6 +27,10 @@ from pm_mcp.domain.rules.sentences import _span, split_sentences
 from pm_mcp.domain.rules.sources import _find_sources, _sentence_of
 from pm_mcp.domain.rules.terms import read_terms
 from pm_mcp.domain.rules.thresholds import _RANGE_MARKET, _threshold_equivalent, _threshold_in
+
+
+def _venue_label(market: Any, venue: str | None) -> str:
+    return (getattr(market, "venue_name", None) if market is not None else None) or (venue or "the venue")
 
 
 def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> RuleAnalysis:
@@ -53,12 +59,21 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     rs = getattr(market, "resolution_source", None) if market is not None else None
     if rs:
         meta_sources["resolution_source"] = str(rs)
-    only_reporting = items and all(i.kind == "reporting" for i in items)
+    for key in ("settlement_sources", "contract_terms_url", "contract_url"):
+        v = (getattr(market, "rule_sources", None) or {}).get(key) if market is not None else None
+        if v:
+            meta_sources[key] = str(v)
+    only_reporting = items and all(i.kind == "reporting" for i in items if i.role == "primary")
+    v_items = venue_items(market)
     if items:
-        sources = SourcesField(status=Status.FOUND, items=items, metadata=meta_sources)
+        sources = SourcesField(status=Status.FOUND, items=items, metadata=meta_sources, venue_items=v_items)
     else:
-        sources = SourcesField(status=Status.UNKNOWN, metadata=meta_sources,
-                               note=f"no resolution source named in the rule text: {REVIEW}")
+        sources = SourcesField(status=Status.UNKNOWN, metadata=meta_sources, venue_items=v_items,
+                               note=(f"no resolution source named in the rule text: {REVIEW}" if not v_items else
+                                     "no resolution source named in the rule text; the venue's metadata names: "
+                                     + ", ".join(i.name for i in v_items if i.role != "contract_terms")))
+    sources.words = words(sources)
+    if not items:
         review.append("resolution source")
         score -= 0.2 if meta_sources else 0.25
         reasons.append("-0.25 no resolution source in the rule text" if not meta_sources
@@ -191,11 +206,14 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
                 continue  # the title is at hand: the term is defined by it
             flags.append(AmbiguityFlag(kind=kind, phrase=text[m.start():m.end()],  # type: ignore[arg-type]
                                        span=_span(text, m.start(), m.end())))
-    if (venue or "").lower() == "manifold" and not any(f.kind == "creator_judgement" for f in flags):
-        review.append("Manifold: the creator resolves; check their track record")
+    oracle = _oracle_for(venue, text, market)
+    creator = oracle is not None and oracle.name == "market creator"
+    if creator and not any(f.kind == "creator_judgement" for f in flags):
+        review.append(f"{_venue_label(market, venue)}: the creator resolves; check their track record")
     flags.sort(key=lambda f: f.span.start)
     weights = {"credible_reporting": 0.05, "consensus": 0.05, "discretion": 0.15, "subjective": 0.05,
-               "undefined_term": 0.07, "creator_judgement": 0.2, "catch_all": 0.05}
+               "undefined_term": 0.07, "creator_judgement": 0.2, "catch_all": 0.05, "unfixed_moment": 0.1,
+               "undefined_status": 0.07, "discretionary_source": 0.1}
     kinds_seen: dict[str, int] = {}
     amb_pen = 0.0
     for f in flags:
@@ -206,9 +224,9 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     if amb_pen:
         score -= amb_pen
         reasons.append(f"-{amb_pen:.2f} ambiguous wording: " + ", ".join(sorted(kinds_seen)))
-    if (venue or "").lower() == "manifold":
+    if creator:
         score -= 0.1
-        reasons.append("-0.10 resolved by the market creator (Manifold)")
+        reasons.append(f"-0.10 resolved by the market creator ({_venue_label(market, venue)})")
     if not text.strip():
         score = 0.0
         reasons = ["0.00 no rule text"]
@@ -224,8 +242,9 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     return RuleAnalysis(
         venue=venue, market_id=(getattr(market, "id", None) if market is not None else None),
         text_length=len(text), rules_hash=contract_hash(text, title, label), text_hash=rules_hash(text),
-        oracle=_oracle_for(venue, text),
+        oracle=oracle,
         sources=sources, condition=condition, deadline=deadline, edge_cases=edges, multi_outcome=multi,
         ambiguity=flags, clarity=score, clarity_reasons=reasons, review=review,
+        clarity_evidence=evidence(sources, condition, deadline, edges, flags, oracle, bool(text.strip())),
         terms=read_terms(title=title, label=label, rules=text, yes_clause=yes_if,
                          yes_clause_start=yes_span.start if yes_span is not None else None))

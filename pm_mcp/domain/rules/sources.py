@@ -195,10 +195,8 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
             found.append((m.start(), SourceItem(name=name, kind=kind, role=_role(sents, i),  # type: ignore[arg-type]
                                                 span=_span(text, m.start(), m.end()))))
             break
+    # what a URL or a known name already covers is taken (a known name inside a cue phrase is canonicalised)
     taken = url_spans + [(it.span.start, it.span.end) for _, it in found]
-    # a name the list knows anywhere in the text is taken: the cue phrase adds only what the list does not know
-    for rx, _name, _kind in _AGENCIES:
-        taken.extend((m.start(), m.end()) for m in rx.finditer(text))
     found.extend(_cue_items(text, sents, ok, taken))
     items: list[SourceItem] = []
     seen: set[str] = set()

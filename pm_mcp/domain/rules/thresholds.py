@@ -33,9 +33,11 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (_rx(r"\b(?:reach(?:es)?|hits?)\s+or\s+(?:exceeds?|goes above|rises above)\s*" + _NU, re.I), ">="),
     # "5+ times" (mention and count markets, usually in the title)
     (_rx(r"(?<![\w.-])(?P<num>\d[\d,]*)\+" + _UNIT, re.I), ">="),
-    (_rx(r"(?:greater than or equal to|at least|no less than|not less than|a minimum of|≥|>=)\s*" + _NU,
+    (_rx(r"(?:equal to or (?:greater|higher|more) than|greater than or equal to|at least|no less than|not less than|"
+         r"a minimum of|≥|>=)\s*" + _NU,
                 re.I), ">="),
-    (_rx(r"(?:less than or equal to|at most|no more than|not more than|a maximum of|≤|<=)\s*" + _NU,
+    (_rx(r"(?:equal to or (?:less|lower|fewer) than|less than or equal to|at most|no more than|not more than|"
+         r"a maximum of|≤|<=)\s*" + _NU,
                 re.I), "<="),
     (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:more|higher|greater|above|over)\b", re.I), ">="),
     (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:less|lower|fewer|below|under)\b", re.I), "<="),
@@ -43,6 +45,10 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
                 re.I), ">"),
     (_rx(r"(?:less than|lower than|fewer than|below|under|<)\s*" + _NU, re.I), "<"),
     (_rx(r"\bexactly\s+" + _NU, re.I), "=="),
+    # a verb phrase with a price, as titles put it: "dip to $2,500", "hit $150k", "reach $5"
+    (_rx(r"\b(?:dips?|drops?|falls?|sinks?|crash(?:es)?|plunges?|declines?)\s+(?:to|below|under)\s*" + _NU, re.I), "<="),
+    (_rx(r"\b(?:hits?|reach(?:es)?|rises?\s+to|climbs?\s+to|surges?\s+to|pumps?\s+to|jumps?\s+to|tops?)\s*"
+         + _NU, re.I), ">="),
     (_rx(r"\b(?:cut|hike|raise|increase|decrease|change)\s+of\s+(?P<cmpsym>[<>]=?)?\s*" + _NU, re.I), "=="),
     (_rx(r"\b(?:increased?|decreased?|cut|hiked?|raised?|rates)\s+(?:\w+\s+)?(?:by\s+)?(?P<cmpsym>[<>]=?)?\s*"
                 + _NUM + r"\s?(?P<unit>bps\b|basis points?\b|%|percent\b)", re.I), "=="),
@@ -52,8 +58,9 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 _REF = r"(?P<ref>the (?:(?:listed|specified|open|opening|starting|beginning|final|closing|simple)\s+)?" \
        r"(?:price|value|level|average)[^.,;]*)"
 _REL_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (_rx(r"(?:greater than or equal to|at least|no less than)\s+" + _REF, re.I), ">="),
-    (_rx(r"(?:less than or equal to|at most)\s+" + _REF, re.I), "<="),
+    (_rx(r"(?:equal to or (?:greater|higher|more) than|greater than or equal to|at least|no less than)\s+" + _REF,
+         re.I), ">="),
+    (_rx(r"(?:equal to or (?:less|lower) than|less than or equal to|at most)\s+" + _REF, re.I), "<="),
     (_rx(r"(?:higher than|greater than|above|more than)\s+" + _REF, re.I), ">"),
     (_rx(r"(?:lower than|less than|below)\s+" + _REF, re.I), "<"),
 ]
@@ -120,6 +127,8 @@ def _threshold_in(text: str, s_start: int, s_text: str, part: Literal["rules", "
             sym = gd.get("cmpsym")
             if sym:
                 comparator = sym
+            if comparator in (">", "<") and re.match(r"\s*\(?inclusive\b", s_text[m.end():m.end() + 15], re.I):
+                comparator += "="  # "> 95% inclusive"
             upper = None
             if cmp == "between" and gd.get("num_hi"):
                 upper = _to_decimal(gd["num_hi"].lstrip("$-−"), "-" if gd["num_hi"][:1] in "-−" else None,
