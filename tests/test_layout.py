@@ -25,9 +25,8 @@ VENUE_NAMES_ALLOWED = {
     "pm_mcp.domain.fees": 2,  # LEGACY_KINDS: fee kinds as rows stored before 2026-12-02 spell them (data, not code)
     "pm_mcp.domain.intents": 1,  # the currency of journal rows written before markets carried one (data)
     # who settles a market when the rules do not say (parse_rules(text, venue=...) without a market): the one
-    # venue fact the pure rule reader still keys by name; to move once markets carry their resolver
+    # venue fact the pure rule reader still keys by name (a market given: what it carries, pm_mcp.domain.rules.parse)
     "pm_mcp.domain.rules.clauses": 3,
-    "pm_mcp.domain.rules.parse": 2,
 }
 
 
