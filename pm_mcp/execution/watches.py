@@ -155,6 +155,10 @@ class WatchStore:
             "UPDATE watches SET status = ?, note = ? WHERE id = ? AND status = 'active'", (status, note, watch_id))
         return (cur.rowcount or 0) > 0
 
+    async def delete(self, watch_id: str) -> None:
+        await self.store.conn.execute("UPDATE watches SET status = 'deleted', note = NULL WHERE id = ?", (watch_id,))
+        await self.store.journal("watch_deleted", watch_id, {})
+
     async def checked(self, w: Watch, state: dict[str, Any], at: datetime | None, note: str | None) -> None:
         """After a check that did not fire: the new state; ``at`` None = not checked (note says why)."""
         if at is None:

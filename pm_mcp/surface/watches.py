@@ -182,8 +182,7 @@ async def delete_watch(
         w = await ws.get(watch_id.strip())
         if w is None or w.status == "deleted":
             raise ToolError(f"watch_id {watch_id[:40]!r} is not one of your watches (list_watches shows them)")
-        await ws.store.conn.execute("UPDATE watches SET status = 'deleted', note = NULL WHERE id = ?", (w.id,))
-        await ws.store.journal("watch_deleted", w.id, {})
+        await ws.delete(w.id)
         w.status = "deleted"
     except Exception as exc:  # noqa: BLE001 - translated for the model
         raise to_tool_error(exc, action="delete the watch") from None
