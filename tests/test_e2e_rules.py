@@ -139,3 +139,13 @@ async def test_bad_inputs_are_tool_errors_and_server_stays_up(env):
         # still alive and answering
         out, _ = await ok(client, "parse_rules", {"text": "Resolves Yes if it rains in Paris on May 1, 2026."})
         assert out["analysis"]["deadline"]["value"]["date"] == "2026-05-01"
+
+
+async def test_the_venues_own_settlement_data_is_read_as_words(env):
+    # Kalshi lists an event's settlement sources in its metadata, not always in the rule text
+    async with connect(env) as client:
+        sc, text = await ok(client, "parse_rules", {"market": "KXELONMARS-99", "venue": "kalshi"})
+        assert "Venue's own settlement data:" in text and "The Guardian" in text, text
+        assert "{'name'" not in text  # never the raw dict
+        names = [i["name"] for i in sc["analysis"]["sources"]["venue_items"]]
+        assert "The Guardian" in " ".join(names)

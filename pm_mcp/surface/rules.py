@@ -137,10 +137,15 @@ def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
     lines.append(QUOTES_NOTE)
     lines.append(f"Settlement clarity {a.clarity:.2f}: " + "; ".join(_c(r, 200) for r in a.clarity_reasons[:5]))
     if a.sources.status == Status.FOUND:
-        lines.append("Source: " + "; ".join(f"{_c(i.name, 60)}{_q(i.span, 60)}" for i in a.sources.items[:6]))
+        lines.append("Source: " + "; ".join(f"{_c(i.name, 60)}{'' if i.role == 'primary' else f' [{i.role}]'}"
+                                            f"{_q(i.span, 60)}" for i in a.sources.items[:6]))
     else:
-        lines.append(f"Source: UNKNOWN ({_c(a.sources.note, 200)})"
-                     + (f" | venue metadata: {quote_inline(a.sources.metadata, 120)}" if a.sources.metadata else ""))
+        lines.append(f"Source: UNKNOWN in the rules ({_c(a.sources.note, 200)})"
+                     + (f" | venue metadata: {quote_inline(a.sources.metadata, 120)}"
+                        if a.sources.metadata and not a.sources.venue_items else ""))
+    if a.sources.venue_items:
+        lines.append("Venue's own settlement data: " + "; ".join(
+            f"{_c(i.name, 60)}{'' if i.role == 'primary' else f' [{i.role}]'}" for i in a.sources.venue_items[:4]))
     if a.oracle:
         lines.append(f"Oracle: {_c(a.oracle.name, 60)} ({_c(a.oracle.basis, 160)})")
     c = a.condition
@@ -186,6 +191,10 @@ def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
                  + (f" | {_c(mo.note, 200)}" if mo.note else ""))
     if a.ambiguity:
         lines.append("Ambiguity: " + "; ".join(f"{f.kind}{_q(f.span, 50)}" for f in a.ambiguity[:6]))
+    ev = getattr(a, "clarity_evidence", None)
+    if ev is not None and (ev.missing or ev.contested):
+        lines.append("Clarity rests on: missing " + (", ".join(_c(x, 60) for x in ev.missing[:6]) or "nothing")
+                     + ("; contested " + ", ".join(_c(x, 60) for x in ev.contested[:4]) if ev.contested else ""))
     if a.review:
         lines.append("Review the rules for: " + ", ".join(_c(r, 80) for r in a.review[:10]))
     lines.append(f"rules_hash {a.rules_hash}")
