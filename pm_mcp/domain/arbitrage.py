@@ -875,10 +875,12 @@ def detect_member_vs_event(s: ExclusiveSet, *, now: datetime, max_size: Decimal 
     opp = build_opportunity(ArbKind.MEMBER_VS_EVENT, f"{s.title}: buy NO of {k} members priced above what the "
                             f"event leaves them", legs, states, now=now,
                             resolves_at=_resolves_at([m.market for m in part]), flags=list(s.flags),
-                            notes=[why, f"pays at least ${k - 1} per bundle whatever happens, ${k} if none of them "
-                                   "wins"], max_size=max_size)
+                            notes=[why], max_size=max_size)
     if opp is None:
         return []
+    c = opp.currency
+    opp.notes.append(f"pays at least {in_currency(Decimal(k - 1), c)} per bundle whatever happens, "
+                     f"{in_currency(Decimal(k), c)} if none of them wins")
     opp.flags = [f for f in opp.flags if not f.startswith("unequal_payoff")]
     opp.risk_free = not s.flags and min(opp.payoff_by_state.values()) - opp.cost > 0
     return [opp]
