@@ -1085,10 +1085,11 @@ def detect_ladder(stronger: VenueSide, weaker: VenueSide, why: str, *, now: date
         flags.append("different_venues: the two rungs settle on different venues")
     opp = build_opportunity(ArbKind.LADDER, f"{weaker.market.title} YES + {stronger.market.title} NO ({why})", legs,
                             states, now=now, resolves_at=_resolves_at([stronger.market, weaker.market]),
-                            flags=flags, notes=[why, "pays at least $1 per pair in every outcome, $2 if only the "
-                                                     "weaker happens"], max_size=max_size)
+                            flags=flags, notes=[why], max_size=max_size)
     if opp is None:
         return None
+    opp.notes.append(f"pays at least {in_currency(ONE, opp.currency)} per pair in every outcome, "
+                     f"{in_currency(ONE + ONE, opp.currency)} if only the weaker happens")
     opp.flags = [f for f in opp.flags if not f.startswith("unequal_payoff")]
     opp.risk_free = not flags and min(opp.payoff_by_state.values()) - opp.cost > 0
     return opp
