@@ -87,7 +87,9 @@ class _TomlSource(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PM_MCP_", extra="ignore", case_sensitive=False)
+    # env_ignore_empty: a variable set to "" counts as unset (a blank field of a config template, e.g. an optional
+    # key of the MCP bundle left empty, must not become an empty credential)
+    model_config = SettingsConfigDict(env_prefix="PM_MCP_", extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     home: Path = Field(default_factory=default_home, description="Data directory (SQLite file lives here).")
     mode: Literal["paper", "live"] = "paper"

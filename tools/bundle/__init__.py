@@ -1,0 +1,1 @@
+"""The MCP Bundle builder: python -m tools.bundle (see __main__.py)."""
