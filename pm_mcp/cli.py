@@ -6,6 +6,7 @@ import argparse
 import gc
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import sys
@@ -19,8 +20,9 @@ pm-mcp {version}: a prediction-market MCP server (Polymarket, Kalshi, Manifold; 
 
 It speaks the Model Context Protocol on stdin/stdout and is meant to be started by an MCP client,
 not typed at. To use it:
-  - Claude Desktop / Cursor: add it to the client's config (see claude_desktop_config.example.json)
-  - MCP Inspector:           npx @modelcontextprotocol/inspector pm-mcp
+  - Claude Desktop / Cursor: add it to the client's config with {config}
+                             (see claude_desktop_config.example.json and the README)
+  - MCP Inspector:           npx @modelcontextprotocol/inspector {command}
   - over HTTP:               pm-mcp serve --http --port 8765   (then connect to http://127.0.0.1:8765/mcp)
   - check the setup:         pm-mcp doctor
 Waiting for an MCP client on stdin (Ctrl-C or Ctrl-D to quit)...
@@ -88,7 +90,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         in_terminal = sys.stdin.isatty()
         if in_terminal:
             _quit_on_ctrl_c()  # before the hint that says so
-            sys.stderr.write(TTY_HINT.format(version=__version__))
+            command = _this_command()
+            config = ", ".join(f'"{k}": {json.dumps(v)}' for k, v in
+                               zip(("command", "args"), (command[0], command[1:]), strict=True) if v)
+            sys.stderr.write(TTY_HINT.format(version=__version__, config=config, command=" ".join(command)))
             sys.stderr.flush()
         mcp = _build_server_quickly(settings)
         try:
@@ -142,6 +147,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     mcp = _build_server_quickly(settings)
     return _serve_http(mcp, host, args.port, token)
+
+
+def _this_command() -> list[str]:
+    """The command being run, absolute (what a client's config needs): `pm-mcp`'s path, else python -m pm_mcp."""
+    import shutil
+    from pathlib import Path
+
+    found = shutil.which(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if found and Path(found).name.startswith("pm-mcp"):
+        return [str(Path(found).absolute())]
+    return [sys.executable, "-m", "pm_mcp"]
 
 
 def _quit_on_ctrl_c() -> None:

@@ -96,6 +96,8 @@ def test_ctrl_c_ends_the_stdio_server_in_a_terminal_at_once(env):
     term = Terminal([], env)
     try:
         assert term.read_until(b"Ctrl-C or Ctrl-D to quit", 30), term.text
+        command = pm_mcp_command()  # the hint names what a client's config needs: this command, absolute
+        assert f'"command": {json.dumps(command[0])}' in term.text, term.text
         # it still serves what is typed (a client's first message, pasted), through the terminal
         term.type(json.dumps(INITIALIZE).encode() + b"\n")
         assert term.read_until(b'"serverInfo"', 30), term.text  # the answer (the echo has no serverInfo)
