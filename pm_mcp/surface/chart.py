@@ -243,9 +243,10 @@ def price_chart_png(times: Sequence[datetime], prices: Sequence[float], *, title
     if ts:
         ax.plot(ts, list(prices), color=PRICE_COLOUR, linewidth=2, zorder=3)
         ax.plot([ts[-1]], [prices[-1]], "o", color=PRICE_COLOUR, markersize=5, zorder=4)
-        ax.annotate(f"{prices[-1] * 100:.1f}¢", (ts[-1], prices[-1]), xytext=(-6, 8), textcoords="offset points",
+        ax.annotate(f"{prices[-1] * 100:.1f}¢", (ts[-1], prices[-1]), xytext=(-2, 16), textcoords="offset points",
                     ha="right", color=PRICE_COLOUR, fontsize=10, fontweight="bold", zorder=5,
-                    annotation_clip=False)
+                    annotation_clip=False, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
+                                                 "alpha": 0.85})
     else:
         ax.text(0.5, 0.5, "no price points in this window", transform=ax.transAxes, ha="center", va="center",
                 color="#666666")
