@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import os
+import shlex
 import sys
 
 from pm_mcp import __version__
@@ -93,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             command = _this_command()
             config = ", ".join(f'"{k}": {json.dumps(v)}' for k, v in
                                zip(("command", "args"), (command[0], command[1:]), strict=True) if v)
-            sys.stderr.write(TTY_HINT.format(version=__version__, config=config, command=" ".join(command)))
+            sys.stderr.write(TTY_HINT.format(version=__version__, config=config, command=shlex.join(command)))
             sys.stderr.flush()
         mcp = _build_server_quickly(settings)
         try:
