@@ -271,6 +271,24 @@ register_migrations(
     ],
 )
 
+# The assistant's verified readings of a market's rules (pm_mcp.markets.readings; pm_mcp.domain.reading): one per
+# market, bound to the contract hash it was verified against (a changed rule text, title or label retires it).
+register_migrations(
+    "readings",
+    [
+        """
+        CREATE TABLE verified_readings (
+            venue TEXT NOT NULL,
+            market_id TEXT NOT NULL,
+            rules_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (venue, market_id)
+        );
+        """
+    ],
+)
+
 
 def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat()
