@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import io
 import json
 import struct
-import zlib
 from decimal import Decimal
 
 import pytest
@@ -160,19 +160,22 @@ async def test_order_book_and_price_history_with_chart(env):
         png = base64.b64decode(image.data)
         assert image.mime_type == "image/png" and png[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", png[16:24])
-        assert (width, height) == (480, 200)
-        idat = png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8]
-        raw = zlib.decompress(idat)
-        assert len(raw) == height * (1 + width * 3)
+        assert (width, height) == (800, 450)
+        # decoded: the price line in its colour inside the plot, the title's dark ink at the top left, and the
+        # date labels under the plot
+        from matplotlib.image import imread
 
-        def pixel(x, y):
-            i = y * (1 + width * 3) + 1 + x * 3
-            return tuple(raw[i:i + 3])
-        # the y-axis labels (band top / bottom) are drawn left of the plot, the dates under it
-        ink = (60, 60, 60)
-        assert any(pixel(x, y) == ink for x in range(10, 50) for y in range(10, 20))
-        assert any(pixel(x, y) == ink for x in range(10, 100) for y in range(height - 25, height - 5))
-        assert any(pixel(x, y) == (31, 97, 201) for x in range(60, width - 10) for y in range(10, height - 30))
+        img = imread(io.BytesIO(png))
+        assert img.shape[:2] == (450, 800)
+
+        def rgb(x, y):
+            return tuple(round(float(c) * 255) for c in img[y, x][:3])
+
+        line = (0x1F, 0x61, 0xC9)
+        assert sum(rgb(x, y) == line for x in range(80, 720, 2) for y in range(70, 370, 2)) > 20
+        assert any(max(rgb(x, y)) < 90 for x in range(5, 300) for y in range(5, 40))
+        assert any(max(rgb(x, y)) < 120 for x in range(80, 720) for y in range(375, 420))
+        assert "chart attached" in r.content[0].text
 
 
 async def test_fault_knobs_through_the_server(env, sims):

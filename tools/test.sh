@@ -38,6 +38,16 @@ if [ -f tools/devnet/package.json ]; then
   (cd tools/devnet && { [ -d node_modules/@foundry-rs ] || npm install --no-audit --no-fund --silent; })
 fi
 
+# 3b. Offline packaging tests: a wheelhouse (build, twine, setuptools, wheel and our dependencies) for the
+#     build-and-install test, and the official MCP Bundle CLI (@anthropic-ai/mcpb, pinned) for the bundle test
+mkdir -p .wheelhouse
+.venv/bin/python -m pip download -q -d .wheelhouse build twine "setuptools>=77" wheel . >/dev/null 2>&1 \
+  || echo "warning: could not fill .wheelhouse; the packaging test will skip" >&2
+if [ -f tools/bundle/package.json ]; then
+  (cd tools/bundle && { [ -x node_modules/.bin/mcpb ] || npm ci --no-audit --no-fund --silent; }) \
+    || echo "warning: could not install the mcpb CLI; the bundle test will skip" >&2
+fi
+
 # 4. Lint (pyflakes, pycodestyle, import order; pyproject [tool.ruff]): a failure stops here
 .venv/bin/python -m ruff check pm_mcp tests tools
 

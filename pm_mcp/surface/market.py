@@ -26,7 +26,7 @@ from pm_mcp.domain.models import FeeSchedule, Market, OrderBook, PricePoint
 from pm_mcp.domain.money import CENT, currency_symbol
 from pm_mcp.domain.times import parse_time
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
-from pm_mcp.surface.chart import downsample, png_line_chart
+from pm_mcp.surface.chart import chart_available, downsample, png_line_chart, price_chart_png
 from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.venues.base import NotFound, VenueError
@@ -458,12 +458,27 @@ def history_text(m: Market, out: HistoryOut, pts: list[PricePoint], shown: list[
     return lines
 
 
-def chart_image(pts: list[PricePoint]) -> ImageContent:
-    """The prices as a PNG line chart, cents on the y axis, the first and last day under the x axis."""
+def _plain_chart(sampled: list[PricePoint]) -> bytes:
+    """The dependency-free chart (pm_mcp.surface.chart.png_line_chart), used when matplotlib is missing."""
+    return png_line_chart([float(p.price) for p in sampled],  # display only
+                          y_format=lambda v: f"{v * 100:.1f}c",
+                          x_labels=(f"{sampled[0].t.astimezone(UTC):%m-%d}", f"{sampled[-1].t.astimezone(UTC):%m-%d}"))
+
+
+def _chart_png(m: Market, outcome: str, sampled: list[PricePoint]) -> bytes:
+    if not chart_available():
+        return _plain_chart(sampled)
+    volumes = [float(p.volume) if p.volume is not None else None for p in sampled]  # display only
+    return price_chart_png([p.t for p in sampled], [float(p.price) for p in sampled], title=m.title,
+                           outcome=outcome, venue=venue_label(m), volumes=volumes, volume_unit=m.volume_unit,
+                           now=datetime.now(UTC), close=m.close_time)
+
+
+async def chart_image(m: Market, outcome: str, pts: list[PricePoint]) -> ImageContent:
+    """The outcome's price as a PNG: title (market, outcome, venue), dated axes, cents, volume bars, now and
+    the close marked (matplotlib, drawn off the event loop; the plain chart without it)."""
     sampled = downsample(pts, CHART_POINTS)
-    png = png_line_chart([float(p.price) for p in sampled],  # display only
-                         y_format=lambda v: f"{v * 100:.1f}c",
-                         x_labels=(f"{sampled[0].t.astimezone(UTC):%m-%d}", f"{sampled[-1].t.astimezone(UTC):%m-%d}"))
+    png = await asyncio.to_thread(_chart_png, m, outcome, sampled)
     return ImageContent(data=base64.b64encode(png).decode(), mime_type="image/png")
 
 
@@ -493,7 +508,7 @@ async def get_price_history(
     lines = history_text(m, out, pts, shown)
     extra = []
     if chart and pts:
-        extra.append(chart_image(pts))
+        extra.append(await chart_image(m, out.outcome, pts))
         lines.append("(chart attached as a PNG image)")
     return tool_result(out, "\n".join(lines), extra)
 
