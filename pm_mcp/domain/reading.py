@@ -61,7 +61,7 @@ Verdict = Literal["agree", "adds", "review"]
 
 
 class ReadingItem(BaseModel):
-    """One field of the assistant's reading (the tool's input item)."""
+    """One field of a reading: the exact words, and what they say."""
 
     model_config = ConfigDict(extra="forbid")
 

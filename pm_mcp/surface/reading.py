@@ -138,4 +138,4 @@ async def submit_reading(
 
 
 def register(mcp: MCPServer) -> None:
-    mcp.tool(annotations=SUBMIT)(submit_reading)
+    mcp.tool(title="Submit a rules reading", annotations=SUBMIT)(submit_reading)
