@@ -2,7 +2,7 @@
 
     broker = make_broker(state)              # LiveSetupError naming the missing setting
     checks = await live_checks(state)        # [{name, status, detail, advice}, ...]
-    rows = credential_checks(settings)       # [(name, pass|fail|missing, advice), ...] for `pm-mcp doctor`
+    rows = credential_checks(settings)       # [(name, pass|fail|missing|derived, advice), ...] for `pm-mcp doctor`
 
 Credentials come from settings (env ``PM_MCP_POLYMARKET_*`` or the files they name) through
 ``settings.secret_from``; never from tool arguments; never logged, never put in an error message.
@@ -126,7 +126,8 @@ async def _geoblock_check(state: Any) -> dict[str, str]:
 
 
 def credential_checks(settings: Any) -> list[tuple[str, str, str]]:
-    """(name, pass|fail|missing, advice) for each Polymarket credential (offline). Never includes a secret."""
+    """(name, pass|fail|missing|derived, advice) for each Polymarket credential (offline). Never includes a
+    secret. "derived": not set, and made by the server itself (the L2 API key from the private key)."""
     out: list[tuple[str, str, str]] = []
     pk = settings.secret_from(settings.polymarket_private_key, settings.polymarket_private_key_file)
     if pk is None:
@@ -147,7 +148,7 @@ def credential_checks(settings: Any) -> list[tuple[str, str, str]]:
                         "proxy/safe/deposit wallet address (0x + 40 hex) that holds your pUSD"))
     api = [settings.polymarket_api_key, settings.polymarket_api_secret, settings.polymarket_api_passphrase]
     if all(x is None for x in api):
-        out.append(("polymarket api credentials", "missing", "derived from the private key at first use (L1)"))
+        out.append(("polymarket api credentials", "derived", "derived from the private key at first use (L1)"))
     elif any(x is None for x in api):
         out.append(("polymarket api credentials", "fail", "set all three of PM_MCP_POLYMARKET_API_KEY, "
                     "_API_SECRET and _API_PASSPHRASE, or none (they are then derived)"))
