@@ -60,7 +60,7 @@ def test_recorded_positions_activity_trades_and_holders_parse_as_decimal():
     assert acts[0].usd == Decimal("13.285715") and acts[0].side == "BUY"
     trades = [parse_activity(r) for r in load("data_v2_trades.json")]
     assert trades[1].side == "SELL" and trades[1].price == Decimal("0.84")
-    groups = load("data_v2_holders.json")
+    groups = load("signals/data_v2_holders.json")
     h = parse_holder(groups[1]["holders"][0], groups[1]["token_id"])
     assert h.shares == Decimal("7493500.0") and h.name == "12Alexander12" and h.outcome_index == 1
     assert parse_holder(groups[0]["holders"][0]).name == ""  # display_username_public false

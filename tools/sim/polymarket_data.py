@@ -8,7 +8,7 @@ the recorded snake_case shape of tests/fixtures/polymarket/data_v2_*.json)::
     GET /data/v2/activity?user=&limit=&cursor=          GET /data/v2/trades?user=|condition=&limit=&cursor=
     GET /data/v2/holders?condition=&include_pnl=true&limit=(<=100)      GET /data/v2/value?user=
 
-Recorded: the wallet 0x7c3d...5c6b of data_v2_positions.json / data_v2_activity.json / data_v2_value.json (its two
+Recorded: the wallet 0x7c3d...5c6b of data_v2_positions.json / data_v2_activity.json / signals/data_v2_value.json (its two
 open positions, two activity rows and portfolio value) and the two rows of data_v2_trades.json.
 
 SYNTHETIC (generated here, following the documented shapes above and the recorded rows' fields; marked by the
@@ -163,7 +163,7 @@ def install(sim: Sim, **_: Any) -> None:
         _wallet(sim, row["proxy_wallet"])["OPEN"].append(row)
     for row in _load("data_v2_activity.json"):
         _wallet(sim, row["proxy_wallet"])["activity"].append(row)
-    value = _load("data_v2_value.json")
+    value = _load("signals/data_v2_value.json")
     _wallet(sim, value["proxy_wallet"])["value"] = value["value"]
     st["data_trades"] = _load("data_v2_trades.json")
     _seed_target(sim, int(time.time()))
