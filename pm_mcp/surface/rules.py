@@ -17,6 +17,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Market, OrderBook
+from pm_mcp.domain.reading import review_comparison
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, market_rule_text
 from pm_mcp.domain.rules import parse_rules as parse_rule_text
 from pm_mcp.domain.rules_compare import RuleComparison
@@ -25,6 +26,7 @@ from pm_mcp.domain.scorecard import Scorecard
 from pm_mcp.domain.scorecard import assess_market as score_market
 from pm_mcp.domain.untrusted import VENUE_TEXT_LABEL, clean_inline, quote_inline, quote_label
 from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
+from pm_mcp.surface.reading import reading_for
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.venues.registry import VENUES
 
@@ -256,11 +258,14 @@ async def compare_rules(
         before treating two prices as the same bet (arbitrage, hedging)."""
     (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
                                               _analyse(ctx, b, b_venue, b_text, "b"))
+    # each side's stored verified reading (pm_mcp.surface.reading), composed in; its disagreements are differences
+    (aa, ra, la), (ab, rb, lb) = await asyncio.gather(reading_for(ctx, ma, aa, "A"), reading_for(ctx, mb, ab, "B"))
     cmp = compare_analyses(aa, ab, a_outcome=_outcome(a_outcome, "a_outcome"),
                            b_outcome=_outcome(b_outcome, "b_outcome"))
+    cmp = review_comparison(cmp, ra, rb)
     out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
                      a=aa, b=ab)
-    return tool_result(out, comparison_text(cmp, ma, mb, aa, ab))
+    return tool_result(out, "\n".join([comparison_text(cmp, ma, mb, aa, ab), *la, *lb]))
 
 
 def _outcome(value: str | None, arg: str) -> str | None:
@@ -319,9 +324,10 @@ async def assess_market(
     warnings: list[str] = []
     books = await _scored_books(ctx, m, warnings)
     a = parse_rule_text(market_rule_text(m), venue=m.venue, market=m)
+    a, _reading, lines = await reading_for(ctx, m, a)  # a stored verified reading, composed in
     card = score_market(m, books, a, datetime.now(UTC))
     out = AssessOut(scorecard=card, analysis=a, warnings=warnings)
-    return tool_result(out, assessment_text(m, out))
+    return tool_result(out, "\n".join([assessment_text(m, out), *lines]))
 
 
 # --- registration ----------------------------------------------------------------------------------------------
