@@ -19,6 +19,8 @@ Evaluate the prediction market {market} for a possible trade, with discipline:
 1. get_market (venue {venue}) to read its outcomes, book, fees, tick, minimum, close and resolution times.
 2. parse_rules, then assess_market: what resolves it, by which source, by when, how ambiguous; note the
    verdict (participate / caution / avoid) and the settlement clarity.
+   If a field is UNKNOWN or the wording is ambiguous, read the rules yourself and submit_reading (each field
+   with its exact words); then assess_market again. A REVIEW means you and the parser differ: tell me.
 3. State MY probability for the outcome and where it comes from{belief}. If I gave none, ask me for one;
    do not invent it.
 4. compute_edge at the executable price for a realistic size (walk the book, fees included).
