@@ -324,3 +324,18 @@ def test_an_added_source_settles_a_comparison_and_a_disagreement_makes_it_uncert
     out = review_comparison(same, fake, None)
     assert out.verdict == "uncertain" and out.differences[-1].field == "deadline"
     assert out.differences[-1].a[0].quote == "5:00 PM ET on November 20, 2026"
+
+
+# --- bad input ------------------------------------------------------------------------------------------------
+def test_hostile_input_is_a_clear_rejection_or_an_exact_span_never_a_crash():
+    huge = ("Filler sentence without facts. " * 2000) + 'This market resolves to "Yes" if the index exceeds 5%.'
+    assert len(huge) > 50_000
+    r = verify([{"field": "threshold", "quote": "exceeds 5%", "value": "> 5%"}], huge)
+    assert r.items[0].span.start == huge.index("exceeds 5%")
+    for junk in ("\x00\x01\xff\ufffd" * 10, "<script>alert(1)</script>", "</p><b>Yes</b>", "\u202e\u200bYES"):
+        assert "not in the rule text" in _rejected([{"field": "condition", "quote": junk}])
+    assert "item 1" in _rejected([{"field": "condition", "quote": "x" * 601}])
+    ru = 'Рынок разрешится «Да», если Центральный банк России снизит ключевую ставку до 15% к 31 декабря 2026.'
+    r = verify([{"field": "source", "quote": "Центральный банк России", "value": "Центральный банк"}], ru)
+    assert r.items[0].verdict in ("adds", "agree")
+    assert "not named" in _rejected([{"field": "source", "quote": "Центральный банк России", "value": "ФРС"}], ru)

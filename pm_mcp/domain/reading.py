@@ -112,7 +112,7 @@ class _Bad(ValueError):
 
 # --- small readers ---------------------------------------------------------------------------------------------
 _NUM_RX = re.compile(_NUM, re.I)
-_WORD = re.compile(r"[0-9a-z]+")
+_WORD = re.compile(r"[^\W_]+")
 _STOP = frozenset({"the", "of", "and", "by", "for", "in", "on", "at", "to", "a", "an", "as", "or", "its", "s"})
 _ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?\s*"
                   r"(Z|[+-]\d{2}:?\d{2}|[A-Za-z][A-Za-z ]{0,24})?)?\s*$")
