@@ -216,6 +216,7 @@ class Catalog:
         self.conn = conn
         self.ttl_s = ttl_s
         self._write_lock = asyncio.Lock()  # one write transaction at a time on this connection
+        self.bad_rows = 0  # rows that did not read back as markets since the last rebuild
 
     @classmethod
     async def open(cls, path: Path, ttl_s: float) -> Catalog:
@@ -276,7 +277,8 @@ class Catalog:
         row = await (await self.conn.execute(
             "SELECT data, fetched_at FROM catalog_markets WHERE venue = ? AND market_id = ?",
             (venue, market_id))).fetchone()
-        return (Market.model_validate_json(row[0]), row[1]) if row else None
+        m = self._decode(row[0]) if row else None
+        return (m, row[1]) if m is not None else None
 
     async def lookup(self, ref: str, venue: str | None = None) -> list[tuple[str, str]]:
         """(venue, market_id) pairs a pasted id / slug / condition id / token id / ticker refers to."""
@@ -331,12 +333,42 @@ class Catalog:
                        "FROM catalog_fts JOIN catalog_markets m ON m.rid = catalog_fts.rowid "
                        f"WHERE catalog_fts MATCH ? AND {where} ORDER BY score LIMIT ?")
                 rows = await (await self.conn.execute(sql, [match, *args, want])).fetchall()
-        return [CatalogHit(Market.model_validate_json(r[0]), -float(r[2]), r[1], self.is_stale(r[1], now))
-                for r in rows]
+        return [CatalogHit(m, -float(r[2]), r[1], self.is_stale(r[1], now)) for r in rows
+                if (m := self._decode(r[0])) is not None]
+
+    def _decode(self, data: str) -> Market | None:
+        """A stored row as a Market; None (and the row is dropped at the next rebuild) when it no longer reads."""
+        try:
+            return Market.model_validate_json(data)
+        except ValueError:  # pydantic's ValidationError is a ValueError: a corrupted or outdated row
+            self.bad_rows += 1
+            return None
+
+    async def rebuild(self) -> int:
+        """Rebuild the FTS index from the rows and delete the rows that no longer read as markets (a damaged
+        or outdated catalog is rebuilt, not trusted). Returns the rows deleted."""
+        bad = []
+        for rid, data in await (await self.conn.execute("SELECT rid, data FROM catalog_markets")).fetchall():
+            try:
+                Market.model_validate_json(data)
+            except ValueError:
+                bad.append((rid,))
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self.conn.executemany("DELETE FROM catalog_markets WHERE rid = ?", bad)
+                await self.conn.execute("INSERT INTO catalog_fts(catalog_fts) VALUES ('rebuild')")
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+        self.bad_rows = 0
+        return len(bad)
 
     async def _browse(self, filters: CatalogFilters, limit: int, offset: int, now: float) -> list[CatalogHit]:
         where, args = filters.sql()
         sql = ("SELECT m.data, m.fetched_at FROM catalog_markets m" + (f" WHERE {where}" if where else "") +
                " ORDER BY m.volume DESC LIMIT ? OFFSET ?")
         rows = await (await self.conn.execute(sql, [*args, limit, offset])).fetchall()
-        return [CatalogHit(Market.model_validate_json(r[0]), 0.0, r[1], self.is_stale(r[1], now)) for r in rows]
+        return [CatalogHit(m, 0.0, r[1], self.is_stale(r[1], now)) for r in rows
+                if (m := self._decode(r[0])) is not None]

@@ -22,19 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
+import sqlite3
 import time
 import uuid
 from collections import OrderedDict
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePoint
+from pm_mcp.markets import ranking
 from pm_mcp.markets.catalog import Catalog, CatalogFilters
 from pm_mcp.settings import Settings
 from pm_mcp.venues.base import NotFound, VenueAdapter, VenueError
@@ -50,11 +55,18 @@ CATALOG_REFRESH_LIMIT = 1000
 
 
 class SearchHit(BaseModel):
+    """One row of a search: a market, or the member of an event the query picks (``members``: the event's
+    best matching members, ``member_count`` of them in all, prices from ``price_low`` to ``price_high``)."""
     market: Market
     score: float
     source: str  # "live" (the venue answered just now) or "catalog" (local index)
     fetched_at: datetime
     stale: bool
+    relevance: float = 1.0
+    members: list[Market] = Field(default_factory=list)
+    member_count: int = 1
+    price_low: Decimal | None = None
+    price_high: Decimal | None = None
 
 
 class SearchResult(BaseModel):
@@ -64,6 +76,12 @@ class SearchResult(BaseModel):
     warnings: dict[str, str] = Field(default_factory=dict)  # venue -> what went wrong
     next_cursor: str | None = None
     stale: bool = False  # True when any hit is older than the catalog TTL
+    total: int = 0  # rows in the whole ranking (every page)
+    total_exact: bool = True  # False when a venue returned as many as asked (it may have more)
+    dropped: int = 0  # matches below the relevance floor, not shown
+    unreachable: list[str] = Field(default_factory=list)  # venues that failed this time
+    offset: int = 0
+    note: str | None = None
 
     @property
     def markets(self) -> list[Market]:
@@ -81,25 +99,40 @@ def venue_of_url(ref: str) -> str | None:
     return venue_of_host(host)
 
 
-def _encode_cursor(offset: int, session: str | None) -> str:
-    raw = json.dumps({"o": offset, "s": session}).encode()
+def _encode_cursor(offset: int, session: str | None, fingerprint: str = "") -> str:
+    raw = json.dumps({"o": offset, "s": session, "f": fingerprint}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str | None) -> tuple[int, str | None]:
+def _decode_cursor(cursor: str | None) -> tuple[int, str | None, str | None]:
     if not cursor:
-        return 0, None
+        return 0, None, None
     try:
         pad = "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(cursor + pad))
-        return max(0, int(data["o"])), data.get("s")
-    except (ValueError, KeyError, TypeError):
+        return max(0, int(data["o"])), data.get("s"), data.get("f")
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise ValueError("the cursor is not one this server returned; start again without a cursor") from None
 
 
 SESSION_TTL_S = 900
 MAX_SESSIONS = 64
-RANKED_KEEP = 500  # results kept per search for the following pages
+VENUE_DEPTH = 50  # markets asked of each venue per search (the adapters' page)
+MAX_QUERY_CHARS = 300
+
+
+@dataclass
+class _Ranking:
+    """A whole search's rows in page order, kept for its next pages."""
+    fingerprint: str
+    hits: list[SearchHit]
+    warnings: dict[str, str]
+    unreachable: list[str]
+    venues: list[str]
+    total_exact: bool
+    dropped: int
+    note: str | None
+    expires: float = 0.0
 
 
 class MarketService:
@@ -110,7 +143,7 @@ class MarketService:
         self._tasks: set[asyncio.Task] = set()
         self._refreshing: set[str] = set()
         # search sessions: the full ranking of a first page, so later pages neither repeat nor skip
-        self._sessions: OrderedDict[str, tuple[float, list[tuple[str, str]], str]] = OrderedDict()
+        self._sessions: OrderedDict[str, _Ranking] = OrderedDict()
 
     @property
     def venues(self) -> list[str]:
@@ -208,7 +241,10 @@ class MarketService:
                      closes_after: datetime | None = None, min_liquidity: float | None = None,
                      min_volume: float | None = None, category: str | None = None, cursor: str | None = None,
                      live: bool = True) -> SearchResult:
-        query = (query or "").strip()
+        """One ranked list across venues (pm_mcp.markets.ranking): events as one row, weak matches dropped
+        and counted, every venue with results on every page. The cursor pages through the whole ranking
+        (kept for SESSION_TTL_S; an expired one is recomputed the same way)."""
+        query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
         if venues:
             asked = [v.strip().lower() for v in venues if v.strip()]
             for v in asked:
@@ -216,90 +252,131 @@ class MarketService:
         else:
             asked = list(self.adapters)
         limit = max(1, min(int(limit), 100))
-        offset, session = _decode_cursor(cursor)
-        if session is not None:
-            page = await self._page_from_session(session, offset, limit, query)
-            if page is not None:
-                return page
+        offset, session, fp_seen = _decode_cursor(cursor)
         statuses = None if status in (None, "any", "all") else [status]
         filters = CatalogFilters(venues=asked, statuses=statuses, closes_before=closes_before,
                                  closes_after=closes_after, min_liquidity=min_liquidity, min_volume=min_volume,
                                  category=category)
-        want = offset + limit
-        result = SearchResult(query=query, venues=asked if (live and query) else [])
+        fp = hashlib.sha256(repr((query.lower(), asked, filters)).encode()).hexdigest()[:16]
+        if fp_seen and fp_seen != fp:
+            raise ValueError("this cursor belongs to another search; repeat that search's arguments with it, or "
+                             "start again without a cursor")
+        ranked = self._session(session, fp) if session else None
+        if ranked is None:
+            ranked = await self._rank(query, asked, filters, status, live, limit, fp)
+            session = self._save_session(ranked)
+        return self._page(query, ranked, offset, limit, session)
 
-        live_hits: dict[tuple[str, str], SearchHit] = {}
-        if live and query:
-            venue_status = status if status in ("open", "closed", "resolved") else None
-            outcomes = await asyncio.gather(*(self._venue_search(v, query, want, venue_status) for v in asked))
-            now = time.time()
-            fetched = datetime.fromtimestamp(now, UTC)
-            for v, got in zip(asked, outcomes, strict=True):
-                if isinstance(got, str):
-                    result.warnings[v] = got
-                    continue
-                await self._remember(got, now)
-                for rank, m in enumerate(got):
-                    if filters.accepts(m):
-                        live_hits[(m.venue, m.id)] = SearchHit(market=m, score=-float(rank), source="live",
-                                                               fetched_at=fetched, stale=False)
-            self._maybe_refresh(asked)
+    def _page(self, query: str, ranked: _Ranking, offset: int, limit: int, session: str | None) -> SearchResult:
+        now = time.time()
+        hits = []
+        for h in ranked.hits[offset:offset + limit]:
+            stale = h.stale or (h.source == "catalog" and self.catalog is not None
+                                and self.catalog.is_stale(h.fetched_at.timestamp(), now))
+            hits.append(h.model_copy(update={"stale": stale}) if stale != h.stale else h)
+        more = len(ranked.hits) > offset + limit
+        return SearchResult(query=query, hits=hits, venues=ranked.venues, warnings=ranked.warnings,
+                            next_cursor=_encode_cursor(offset + limit, session, ranked.fingerprint) if more else None,
+                            stale=any(h.stale for h in hits), total=len(ranked.hits), total_exact=ranked.total_exact,
+                            dropped=ranked.dropped, unreachable=ranked.unreachable, offset=offset, note=ranked.note)
 
-        merged: dict[tuple[str, str], SearchHit] = {}
+    async def _rank(self, query: str, asked: list[str], filters: CatalogFilters, status: str | None, live: bool,
+                    page: int, fingerprint: str) -> _Ranking:
+        searchable = not ranking.Query.parse(query).empty
+        out = _Ranking(fingerprint=fingerprint, hits=[], warnings={}, unreachable=[], venues=asked if (live and searchable) else [],
+                       total_exact=True, dropped=0, note=None)
+        found: dict[tuple[str, str], SearchHit] = {}
+        if live and searchable:
+            await self._live_hits(query, asked, filters, status, out, found)
         if self.catalog is not None:
-            depth = max(want + 1, min(RANKED_KEEP, 100)) + len(live_hits)
-            for h in await self.catalog.search(query, filters, limit=depth, offset=0):
-                key = (h.market.venue, h.market.id)
-                fresh = live_hits.pop(key, None)
-                if fresh is not None:
-                    # fresh data from the venue, the catalog's relevance
-                    merged[key] = fresh.model_copy(update={"score": h.score})
-                else:
-                    merged[key] = SearchHit(market=h.market, score=h.score, source="catalog",
-                                            fetched_at=datetime.fromtimestamp(h.fetched_at, UTC),
-                                            stale=h.stale)
-        # venue matches our index did not find (the venue's search is broader): after the indexed ones
-        floor = min((h.score for h in merged.values()), default=0.0)
-        for key, h in live_hits.items():
-            merged[key] = h.model_copy(update={"score": floor - 1.0 + h.score / 1000.0})
-        ranked = sorted(merged.values(), key=lambda h: h.score, reverse=True)
-        ranked.sort(key=lambda h: (-h.score, h.market.venue, h.market.id))
-        page = ranked[offset:offset + limit]
-        result.hits = page
-        if len(ranked) > offset + limit:
-            sid = self._save_session([(h.market.venue, h.market.id) for h in ranked[:RANKED_KEEP]], query)
-            result.next_cursor = _encode_cursor(offset + limit, sid)
-        result.stale = any(h.stale for h in page)
-        return result
+            await self._catalog_hits(query if searchable else "", filters, out, found)
+        if not searchable:
+            out.note = ("the query has no words to search for; these are the largest markets in the local catalog"
+                        if query else None)
+            out.hits = sorted(found.values(), key=lambda h: -float(h.market.volume or 0))
+            return out
+        rows, out.dropped = ranking.rank(query, [h.market for h in found.values()])
+        for row in ranking.diversify(rows, page):
+            h = found[row.key]
+            out.hits.append(h.model_copy(update={
+                "score": round(row.score, 4), "relevance": round(row.relevance, 4), "members": row.members,
+                "member_count": row.member_count, "price_low": row.price_low, "price_high": row.price_high}))
+        return out
 
-    def _save_session(self, keys: list[tuple[str, str]], query: str) -> str | None:
-        if self.catalog is None:
+    async def _live_hits(self, query: str, asked: list[str], filters: CatalogFilters, status: str | None,
+                         out: _Ranking, found: dict[tuple[str, str], SearchHit]) -> None:
+        venue_status = status if status in ("open", "closed", "resolved") else None
+        words = ranking.venue_query(query)
+        answers = await asyncio.gather(*(self._venue_search(v, words, VENUE_DEPTH, venue_status) for v in asked))
+        now = time.time()
+        fetched = datetime.fromtimestamp(now, UTC)
+        for v, got in zip(asked, answers, strict=True):
+            if isinstance(got, str):
+                out.warnings[v] = got
+                out.unreachable.append(v)
+                continue
+            if len(got) >= VENUE_DEPTH:
+                out.total_exact = False
+            await self._remember(got, now)
+            for m in got:
+                if filters.accepts(m):
+                    found.setdefault((m.venue, m.id), SearchHit(market=m, score=0.0, source="live",
+                                                                fetched_at=fetched, stale=False))
+        self._maybe_refresh(asked)
+
+    async def _catalog_hits(self, query: str, filters: CatalogFilters, out: _Ranking,
+                            found: dict[tuple[str, str], SearchHit]) -> None:
+        assert self.catalog is not None
+        try:
+            hits = await self.catalog.search(query, filters, limit=ranking.CANDIDATES)
+        except sqlite3.DatabaseError as exc:
+            log.warning("the local catalog could not be searched (%s); rebuilding its index", exc)
+            out.warnings["catalog"] = "the local catalog could not be read; it is being rebuilt (live results only)"
+            if "rebuild" not in self._refreshing:
+                self._refreshing.add("rebuild")
+                self._spawn(self._rebuild_catalog())
+            return
+        if self.catalog.bad_rows and "rebuild" not in self._refreshing:
+            self._refreshing.add("rebuild")
+            self._spawn(self._rebuild_catalog())
+        for h in hits:
+            key = (h.market.venue, h.market.id)
+            if key not in found:
+                found[key] = SearchHit(market=h.market, score=h.score, source="catalog",
+                                       fetched_at=datetime.fromtimestamp(h.fetched_at, UTC), stale=h.stale)
+
+    def _session(self, sid: str, fingerprint: str) -> _Ranking | None:
+        entry = self._sessions.get(sid)
+        if entry is None or entry.expires < time.time() or entry.fingerprint != fingerprint:
             return None
+        return entry
+
+    def _save_session(self, ranked: _Ranking) -> str:
         now = time.time()
         while self._sessions and (len(self._sessions) >= MAX_SESSIONS or
-                                  next(iter(self._sessions.values()))[0] < now):
+                                  next(iter(self._sessions.values())).expires < now):
             self._sessions.popitem(last=False)
         sid = uuid.uuid4().hex[:12]
-        self._sessions[sid] = (now + SESSION_TTL_S, keys, query)
+        ranked.expires = now + SESSION_TTL_S
+        self._sessions[sid] = ranked
         return sid
 
-    async def _page_from_session(self, sid: str, offset: int, limit: int, query: str) -> SearchResult | None:
-        """The next page of a ranking made by an earlier call (same order, no repeats); None if expired."""
-        entry = self._sessions.get(sid)
-        if entry is None or entry[0] < time.time() or entry[2] != query or self.catalog is None:
-            return None
-        keys = entry[1][offset:offset + limit]
-        hits = []
-        for venue, mid in keys:
-            got = await self.catalog.get(venue, mid)
-            if got is None:
-                continue
-            market, at = got
-            hits.append(SearchHit(market=market, score=0.0, source="catalog",
-                                  fetched_at=datetime.fromtimestamp(at, UTC), stale=self.catalog.is_stale(at)))
-        more = len(entry[1]) > offset + limit
-        return SearchResult(query=query, hits=hits, venues=[], next_cursor=_encode_cursor(offset + limit, sid)
-                            if more else None, stale=any(h.stale for h in hits))
+    async def _rebuild_catalog(self) -> None:
+        try:
+            if self.catalog is not None:
+                n = await self.catalog.rebuild()
+                log.info("catalog: index rebuilt, %d unreadable rows deleted", n)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - background repair of a cache
+            log.warning("catalog rebuild failed: %s", exc)
+        finally:
+            self._refreshing.discard("rebuild")
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _venue_search(self, venue: str, query: str, limit: int, status: str | None) -> list[Market] | str:
         timeout = max(1.0, float(self.settings.http_timeout_s))

@@ -14,7 +14,7 @@ import base64
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -26,11 +26,15 @@ from pm_mcp.domain.models import FeeSchedule, Market, OrderBook, PricePoint
 from pm_mcp.domain.money import CENT, currency_symbol
 from pm_mcp.domain.times import parse_time
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
+from pm_mcp.markets import ranking
 from pm_mcp.surface.chart import chart_available, downsample, png_line_chart, price_chart_png
 from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.venues.base import NotFound, VenueError
 from pm_mcp.venues.registry import VENUES, display_name
+
+if TYPE_CHECKING:
+    from pm_mcp.markets.service import SearchHit  # annotations only: the service loads when markets start
 
 __all__ = ["search_markets", "get_market", "get_order_book", "get_price_history", "market_resource", "register",
            "png_line_chart", "market_text", "market_json", "summary_of", "book_summary", "money_short", "fees_text"]
@@ -61,6 +65,22 @@ class OutcomeQuote(BaseModel):
     best_ask: Decimal | None = None
 
 
+class MemberQuote(BaseModel):
+    id: str
+    label: str
+    price: Decimal | None = None
+
+
+class GroupOut(BaseModel):
+    """An event's matching markets shown as one row (the row's id is the member the query picked)."""
+    event_id: str | None = None
+    title: str | None = None
+    markets: int
+    price_low: Decimal | None = None
+    price_high: Decimal | None = None
+    best: list[MemberQuote] = Field(default_factory=list)
+
+
 class MarketSummary(BaseModel):
     venue: str
     id: str
@@ -75,6 +95,11 @@ class MarketSummary(BaseModel):
     url: str | None = None
     source: str = "live"
     stale: bool = False
+    volume_unit: str = "USD"
+    spread: Decimal | None = None
+    past_close: bool = False  # trading time over, not resolved
+    age_minutes: int | None = None  # catalog rows: how old the copy is
+    group: GroupOut | None = None
 
 
 class SearchOut(BaseModel):
@@ -83,6 +108,11 @@ class SearchOut(BaseModel):
     warnings: dict[str, str] = Field(default_factory=dict)
     next_cursor: str | None = None
     stale: bool = False
+    total: int = 0
+    total_exact: bool = True
+    dropped: int = 0  # weak matches left out
+    unreachable: list[str] = Field(default_factory=list)
+    note: str | None = None
 
 
 class BookSummary(BaseModel):
@@ -181,12 +211,14 @@ def when(dt: datetime | None) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if dt else "unknown"
 
 
-def summary_of(m: Market, *, source: str = "live", stale: bool = False) -> MarketSummary:
+def summary_of(m: Market, *, source: str = "live", stale: bool = False, now: datetime | None = None) -> MarketSummary:
     return MarketSummary(venue=m.venue, id=m.id, title=m.title, status=m.status.value,
                          outcomes=[OutcomeQuote(label=o.label, price=o.price, best_bid=o.best_bid,
                                                 best_ask=o.best_ask) for o in m.outcomes[:6]],
                          close_time=m.close_time, volume=m.volume, liquidity=m.liquidity, category=m.category,
-                         event_title=m.event_title, url=m.url, source=source, stale=stale)
+                         event_title=m.event_title, url=m.url, source=source, stale=stale,
+                         volume_unit=m.volume_unit, spread=ranking.spread_of(m),
+                         past_close=ranking.past_close(m, now or datetime.now(UTC)))
 
 
 def _outcomes_line(m: MarketSummary | Market, n: int = 3) -> str:
@@ -290,19 +322,87 @@ def market_json(m: Market) -> str:
 
 
 # --- search_markets ----------------------------------------------------------------------------------
-def search_text(out: SearchOut, markets: list[Market]) -> str:
-    """search_markets' text: one numbered entry per hit (``markets`` are the hits' markets, in order)."""
-    lines = [f"{len(out.results)} market(s) for {out.query!r}" + (" (some from the local catalog, stale)"
-                                                                   if out.stale else "") + ":"]
-    for i, (s, m) in enumerate(zip(out.results, markets, strict=True), 1):
-        flags = "" if s.status == "open" else f" [{s.status}]"
-        lines.append(f"{i}. {quote_inline(s.title, SEARCH_TITLE_CHARS)}{flags}\n   {_outcomes_line(s)} | "
-                     f"vol {money_short(s.volume, m.volume_unit)} | closes {day(s.close_time)} | "
-                     f"venue={s.venue} id={clean_inline(s.id, 100)}")
+def hit_summary(h: "SearchHit", now: datetime) -> MarketSummary:
+    """One search row: the market shown, its event's other matching members when it stands for several."""
+    s = summary_of(h.market, source=h.source, stale=h.stale, now=now)
+    if h.source == "catalog":
+        s.age_minutes = max(0, int((now - h.fetched_at).total_seconds() // 60))
+    if h.member_count > 1:
+        s.group = GroupOut(event_id=h.market.group_id or h.market.event_id, title=h.market.event_title,
+                           markets=h.member_count, price_low=h.price_low, price_high=h.price_high,
+                           best=[MemberQuote(id=m.id, label=m.group_label or m.title,
+                                             price=m.outcomes[0].price if m.outcomes else None)
+                                 for m in h.members])
+    return s
+
+
+def _total_words(out: SearchOut) -> str:
+    n = out.total
+    if not out.total_exact:
+        return f"at least {n} results"
+    return f"{n} result" + ("" if n == 1 else "s")
+
+
+def _quote_line(s: MarketSummary) -> str:
+    """Price (bid/ask and spread where the list quotes them), volume and liquidity in the venue's unit, close."""
+    parts = [_outcomes_line(s)]
+    o = s.outcomes[0] if s.outcomes else None
+    if o is not None and o.best_bid is not None and o.best_ask is not None:
+        parts.append(f"bid {cents(o.best_bid)} / ask {cents(o.best_ask)}" +
+                     (f", spread {cents(s.spread)}" if s.spread is not None else ""))
+    parts.append(f"vol {money_short(s.volume, s.volume_unit)}")
+    if s.liquidity is not None and s.liquidity > 0:
+        parts.append(f"liq {money_short(s.liquidity, s.volume_unit)}")
+    parts.append(f"closes {when(s.close_time)}")
+    return " | ".join(parts)
+
+
+def _row_lines(i: int, s: MarketSummary) -> list[str]:
+    flags = "" if s.status == "open" else f" [{s.status}]"
+    if s.past_close:
+        flags += " [past close, not resolved]"
+    if s.source == "catalog":
+        flags += f" (from the local catalog, {s.age_minutes or 0} min old" + (", stale)" if s.stale else ")")
+    head = s.title
+    if s.group is not None and s.group.title:
+        head = s.group.title
+    lines = [f"{i}. {quote_inline(head, SEARCH_TITLE_CHARS)}{flags}"]
+    if s.group is not None:
+        g = s.group
+        rng = f"{cents(g.price_low)}–{cents(g.price_high)}" if g.price_low is not None else "prices –"
+        best = ", ".join(f"{quote_label(b.label, 30)} {cents(b.price)}" for b in g.best)
+        lines.append(f"   event of {g.markets} markets, {rng}; best: {best}")
+        lines.append(f"   shown: {quote_inline(s.title, SEARCH_TITLE_CHARS)}")
+    lines.append(f"   {_quote_line(s)} | venue={s.venue} id={clean_inline(s.id, 100)}")
+    return lines
+
+
+def search_text(out: SearchOut, markets: list[Market] | None = None) -> str:
+    """search_markets' text: what failed first, then the total and one numbered entry per row."""
+    del markets  # the rows carry their unit
+    lines = []
+    if out.unreachable:
+        names = ", ".join(display_name(v) for v in out.unreachable)
+        lines.append(f"Could not reach {names} this time; their results are missing below"
+                     + (" except what the local catalog holds." if out.results else "."))
+        for v in out.unreachable:
+            lines.append(f"warning ({v}): {clean_inline(out.warnings.get(v, 'no answer'), 300)}")
+    first = out.results and (out.next_cursor or out.total > len(out.results))
+    lines.append(f"{_total_words(out)} for {clean_inline(out.query, 100)!r}"
+                 + (f" (showing {len(out.results)})" if first else "")
+                 + (f"; {out.dropped} weak match(es) left out" if out.dropped else "")
+                 + (" (some from the local catalog, stale)" if out.stale else "") + ":")
+    if out.note:
+        lines.append(f"note: {clean_inline(out.note, 200)}")
+    for i, s in enumerate(out.results, 1):
+        lines += _row_lines(i, s)
     for v, w in out.warnings.items():
-        lines.append(f"warning ({v}): {clean_inline(w, 300)}")
-    if not out.results:
-        lines.append("No matches. Try fewer or different words, status='any', or another venue.")
+        if v not in out.unreachable:
+            lines.append(f"warning ({v}): {clean_inline(w, 300)}")
+    if not out.results and not out.unreachable:
+        lines.append("No market matches these words closely enough on the venues asked"
+                     + (f" ({out.dropped} weaker matches left out)" if out.dropped else "")
+                     + "; status='any' includes closed and resolved markets.")
     if out.next_cursor:
         lines.append(f"More: call again with cursor={out.next_cursor}")
     return "\n".join(lines)
@@ -321,10 +421,11 @@ async def search_markets(
     limit: Annotated[int, Field(ge=1, le=25)] = 10,
     cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
 ) -> Annotated[CallToolResult, SearchOut]:
-    """Find prediction markets on Polymarket, Kalshi and Manifold (live venue search + local index),
-        ranked by relevance. Call first when the person names a topic; then get_market with the
-        venue and id shown. Prices are USD per share (cents). A venue that fails is reported in
-        warnings while the others still answer. Paginate with next_cursor."""
+    """Find prediction markets on Polymarket, Kalshi and Manifold in one ranked list (relevance, then
+        liquidity and volume in each venue's unit). An event's markets (candidates, strikes, answers)
+        are one row showing the member the query picks, the price range and the best members. Call first
+        when the person names a topic, then get_market with the venue and id shown. Prices are USD per
+        share (cents). Unreachable venues are named first. Paginate with next_cursor."""
     svc = markets_of(ctx)
     try:
         res = await svc.search(query, venues=list(venues) if venues else None, limit=limit, status=status,
@@ -335,9 +436,11 @@ async def search_markets(
                                category=category, cursor=cursor)
     except Exception as exc:  # noqa: BLE001 - translated for the model
         raise to_tool_error(exc, action="search the markets") from None
-    out = SearchOut(query=query, results=[summary_of(h.market, source=h.source, stale=h.stale) for h in res.hits],
-                    warnings=res.warnings, next_cursor=res.next_cursor, stale=res.stale)
-    return tool_result(out, search_text(out, [h.market for h in res.hits]))
+    now = datetime.now(UTC)
+    out = SearchOut(query=query, results=[hit_summary(h, now) for h in res.hits], warnings=res.warnings,
+                    next_cursor=res.next_cursor, stale=res.stale, total=res.total, total_exact=res.total_exact,
+                    dropped=res.dropped, unreachable=res.unreachable, note=res.note)
+    return tool_result(out, search_text(out))
 
 
 # --- get_market ---------------------------------------------------------------------------------------

@@ -1,0 +1,318 @@
+"""Search ranking: one list across venues, events as one row, a relevance floor, venue diversity per page.
+
+    rows, dropped = rank("fed cut december", markets, now=now)      # relevant rows, best first
+    pages = diversify(rows, page=10)                                 # the same rows, each page mixed
+
+Relevance (0..1) is field-weighted term coverage: each query term counts once, at the weight of the best
+field it appears in (title and the member's own label 1.0, event title 0.8, outcome labels 0.7,
+category 0.5, the first words of the rules 0.25); common words in market titles ("will", "price",
+"above"...) weigh less than names, and numbers and months are terms of their own ("100k" = "$100,000",
+"4%" = "4.00%", "Dec" = "December"), so date and threshold words pick the member that says them.
+Term weights are fixed (not taken from the candidates), so a market scores the same whatever else the
+local catalog holds: a cold and a warm server rank the venues' answers alike.
+
+Quality (0..1), second: volume and liquidity on a log scale against a large market *in the market's own
+unit* (dollars, contracts or mana are never added or compared as if they were one currency), the spread
+of the quotes the list already carries, and time to close (past close, not resolved: lowest).
+
+Rows: markets of one event (neg-risk members, strike ladders, brackets) that match become one row showing
+the member the query picks (the best relevance, then the favourite), the price range and the best few
+members. A venue's multiple-choice market is one market already: one row.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pm_mcp.domain.models import Market, MarketStatus
+
+CANDIDATES = 150  # catalog candidates ranked per search
+FLOOR = 0.55  # rows below this relevance are dropped (and counted)
+QUALITY_WEIGHT = 0.3
+MEMBERS_SHOWN = 3
+RULE_CHARS = 300
+
+STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was with what who when does do "
+                      "did at as this that vs v".split())
+GENERIC = frozenset("will win wins winner price prices rate rates market markets today tomorrow end year years "
+                    "above below before after how many much next new be hit reach over under more less than "
+                    "number yes no".split())
+MONTHS = {m: i for i, names in enumerate([
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+    ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+    ("dec", "december")], 1) for m in names}
+# volume / liquidity of a large market in each unit (Market.volume_unit): each venue judged on its own scale
+VOLUME_SCALE = {"usd": 1e7, "contracts": 2e6, "mana": 1e5}
+LIQUIDITY_SCALE = {"usd": 1e6, "contracts": 2e5, "mana": 1e4}
+FIELD_WEIGHTS = (1.0, 1.0, 0.8, 0.7, 0.5, 0.25)  # title, member label, event title, outcomes, category, rules
+
+_TOKEN = re.compile(r"(\d[\d,]*(?:\.\d+)?)([km](?![a-z]))?|([^\W\d_]+)", re.UNICODE | re.IGNORECASE)
+
+
+def _num(text: str, suffix: str | None) -> str:
+    try:
+        v = Decimal(text.replace(",", ""))
+    except ArithmeticError:
+        return text
+    if suffix:
+        v *= 1000 if suffix.lower() == "k" else 1_000_000
+    return f"{v.normalize():f}"
+
+
+_SUFFIXES = ("ations", "ation", "ating", "ated", "ates", "ions", "ion", "ings", "ing", "ees", "ee", "ed", "es")
+
+
+def _stem(w: str) -> str:
+    """A light suffix stripper, the same on both sides: nominee / nominated / nomination -> "nomin"."""
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    for suf in _SUFFIXES:
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[:-len(suf)]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    if len(w) >= 5 and w.endswith("e"):
+        return w[:-1]
+    return w
+
+
+def tokens(text: str) -> list[str]:
+    """Words (lower case, plural-stemmed), numbers in one form, months as m1..m12."""
+    out = []
+    for num, suffix, word in _TOKEN.findall(text.lower()[:2000]):
+        if num:
+            out.append(_num(num, suffix))
+        elif word in MONTHS:
+            out.append(f"m{MONTHS[word]}")
+        else:
+            out.append(_stem(word))
+    return out
+
+
+_STOP_STEMS = frozenset(_stem(w) for w in STOPWORDS)
+_GENERIC_STEMS = frozenset(_stem(w) for w in GENERIC)
+
+
+@dataclass(frozen=True)
+class Query:
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Query:
+        seen: list[str] = []
+        for t in tokens(text):
+            if t not in _STOP_STEMS and t not in seen:
+                seen.append(t)
+        return cls(tuple(seen), tuple(_weight(t) for t in seen))
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+    @property
+    def informative(self) -> int:
+        return sum(1 for w in self.weights if w >= 1.0)
+
+
+def venue_query(text: str) -> str:
+    """What to send to a venue's own search: the person's words without stop and generic words ("will",
+    "price", "above"...), which make an all-words search miss; the words as typed ("$150,000" stays)."""
+    kept = [w for w in text.split() if any(t not in _STOP_STEMS and t not in _GENERIC_STEMS for t in tokens(w))]
+    return " ".join(kept) if kept else text
+
+
+def _weight(t: str) -> float:
+    if t in _GENERIC_STEMS:
+        return 0.4
+    if t.isdigit() and len(t) == 4 and 1990 <= int(t) <= 2100:
+        return 0.6  # a year: informative, but most titles carry one
+    if len(t) == 1 and not t.isdigit():
+        return 0.2
+    return 1.0
+
+
+def _fields(m: Market) -> list[set[str]]:
+    return [set(tokens(m.title)), set(tokens(m.group_label or "")), set(tokens(m.event_title or "")),
+            set(tokens(" ".join(o.label for o in m.outcomes[:12]))), set(tokens(m.category or "")),
+            set(tokens(m.rule_text[:RULE_CHARS]))]
+
+
+def _matches(term: str, words: set[str]) -> bool:
+    if term in words:
+        return True
+    if len(term) >= 3 and not term[0].isdigit():
+        return any(w.startswith(term) for w in words)
+    return False
+
+
+def relevance(q: Query, m: Market) -> float:
+    """Weighted share of the query's terms found (each at its best field), 0 when more of the informative
+    terms (names, numbers, months) are missing than a long query may miss: one of three, two of five."""
+    if q.empty:
+        return 1.0
+    fields = _fields(m)
+    got = [0.0, 0.0]  # informative, other
+    total = [0.0, 0.0]
+    missing = 0
+    for term, w in zip(q.terms, q.weights, strict=True):
+        best = 0.0
+        for fw, words in zip(FIELD_WEIGHTS, fields, strict=True):
+            if fw > best and _matches(term, words):
+                best = fw
+        kind = 0 if w >= 1.0 else 1
+        got[kind] += w * best
+        total[kind] += w
+        if kind == 0 and best < FIELD_WEIGHTS[-1] + 0.01:  # absent, or only in the rules' fine print
+            missing += 1
+    if q.informative and missing > (q.informative - 1) // 2:
+        return 0.0
+    if not total[0]:
+        return got[1] / total[1]
+    # the names, numbers and months decide; generic words ("price", "will", a year) refine
+    return 0.8 * got[0] / total[0] + (0.2 * got[1] / total[1] if total[1] else 0.2)
+
+
+def _log_share(x: Decimal | None, scale: float) -> float | None:
+    if x is None or x <= 0:
+        return None
+    return min(1.0, math.log10(1 + float(x)) / math.log10(1 + scale))  # display-free ordering only
+
+
+def spread_of(m: Market) -> Decimal | None:
+    """The first outcome's ask - bid, when the list carried both (no book request)."""
+    if not m.outcomes:
+        return None
+    o = m.outcomes[0]
+    if o.best_bid is None or o.best_ask is None or o.best_ask < o.best_bid:
+        return None
+    return o.best_ask - o.best_bid
+
+
+def past_close(m: Market, now: datetime) -> bool:
+    """Trading time is over but the market is not resolved (the venue still lists it open or closed)."""
+    return (m.status != MarketStatus.RESOLVED and m.close_time is not None
+            and m.close_time.astimezone(UTC) < now)
+
+
+def quality(m: Market, now: datetime, volume: Decimal | None = None, liquidity: Decimal | None = None) -> float:
+    unit = (m.volume_unit or "USD").lower()
+    vol = _log_share(volume if volume is not None else m.volume, VOLUME_SCALE.get(unit, 1e7)) or 0.0
+    liq = _log_share(liquidity if liquidity is not None else m.liquidity, LIQUIDITY_SCALE.get(unit, 1e6))
+    sp = spread_of(m)
+    spread = 0.5 if sp is None else max(0.0, 1.0 - float(sp) / 0.2)
+    if past_close(m, now):
+        timing = 0.0
+    elif m.status == MarketStatus.RESOLVED:
+        timing = 0.3
+    elif m.close_time is not None and (m.close_time.astimezone(UTC) - now).total_seconds() < 3600:
+        timing = 0.6
+    else:
+        timing = 1.0
+    if liq is None:  # no liquidity figure (some lists carry none): volume speaks for both
+        return 0.6 * vol + 0.15 * spread + 0.25 * timing
+    return 0.45 * vol + 0.15 * liq + 0.15 * spread + 0.25 * timing
+
+
+def _price(m: Market) -> Decimal | None:
+    return m.outcomes[0].price if m.outcomes else None
+
+
+@dataclass
+class Row:
+    """One search row: a market, or an event's matching members with the one the query picks first."""
+    market: Market  # the member shown (the query's pick)
+    relevance: float
+    score: float
+    members: list[Market] = field(default_factory=list)  # best first; [market] for a lone market
+    member_count: int = 1
+    price_low: Decimal | None = None
+    price_high: Decimal | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.market.venue, self.market.id)
+
+    @property
+    def grouped(self) -> bool:
+        return self.member_count > 1
+
+
+def _group_key(m: Market) -> tuple[str, str]:
+    gid = m.group_id or m.event_id
+    return (m.venue, "g:" + gid) if gid else (m.venue, "m:" + m.id)
+
+
+def rank(query: str, markets: Sequence[Market], *, now: datetime | None = None,
+         floor: float = FLOOR) -> tuple[list[Row], int]:
+    """(rows best first, number of markets dropped below the relevance floor: those of events none of whose
+    members reaches it). ``markets`` may hold one market twice (the first copy counts)."""
+    now = now or datetime.now(UTC)
+    q = Query.parse(query)
+    groups: dict[tuple[str, str], list[tuple[float, Market]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for m in markets:
+        if (m.venue, m.id) in seen:
+            continue
+        seen.add((m.venue, m.id))
+        groups.setdefault(_group_key(m), []).append((relevance(q, m), m))
+    rows, dropped = [], 0
+    for members in groups.values():
+        # an event counts when one of its members matches; then all its members found are its row
+        if max(r for r, _ in members) < floor:
+            dropped += len(members)
+            continue
+        rows.append(_row(members, now))
+    rows.sort(key=lambda r: (-r.score, r.market.venue, r.market.id))
+    return rows, dropped
+
+
+def _row(members: list[tuple[float, Market]], now: datetime) -> Row:
+    # the pick: best relevance, then open before past-close, then the favourite (highest price)
+    members.sort(key=lambda x: (-round(x[0], 6), past_close(x[1], now), -(_price(x[1]) or Decimal(0)), x[1].id))
+    rel, top = members[0]
+    ms = [m for _, m in members]
+    if len(ms) == 1:
+        q = quality(top, now)
+    else:
+        vols = [m.volume for m in ms if m.volume is not None]
+        liqs = [m.liquidity for m in ms if m.liquidity is not None]
+        q = quality(top, now, sum(vols, Decimal(0)) if vols else None, sum(liqs, Decimal(0)) if liqs else None)
+    prices = [p for p in (_price(m) for m in ms) if p is not None]
+    return Row(market=top, relevance=rel, score=rel + QUALITY_WEIGHT * q, members=ms[:MEMBERS_SHOWN],
+               member_count=len(ms), price_low=min(prices) if prices else None,
+               price_high=max(prices) if prices else None)
+
+
+def diversify(rows: list[Row], page: int) -> list[Row]:
+    """The rows in page order: each page of ``page`` rows shows every venue that still has rows (its best
+    one in place of the weakest row of the venue with most rows on that page); order within a page by score."""
+    rest = list(rows)
+    out: list[Row] = []
+    while rest:
+        chunk, rest = rest[:page], rest[page:]
+        present = {r.market.venue for r in chunk}
+        for venue in sorted({r.market.venue for r in rest} - present):
+            counts: dict[str, int] = {}
+            for r in chunk:
+                counts[r.market.venue] = counts.get(r.market.venue, 0) + 1
+            crowd = max(counts, key=lambda v: (counts[v], v))
+            if len(chunk) < page:
+                pass
+            elif counts[crowd] <= 1:
+                break
+            else:
+                weakest = max((i for i, r in enumerate(chunk) if r.market.venue == crowd),
+                              key=lambda i: (-chunk[i].score, i))
+                rest.insert(0, chunk.pop(weakest))
+            pick = next(i for i, r in enumerate(rest) if r.market.venue == venue)
+            chunk.append(rest.pop(pick))
+        rest.sort(key=lambda r: (-r.score, r.market.venue, r.market.id))
+        chunk.sort(key=lambda r: (-r.score, r.market.venue, r.market.id))
+        out += chunk
+    return out
