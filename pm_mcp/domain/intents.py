@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -54,10 +54,14 @@ class IntentStatus(StrEnum):
     EXECUTING = "executing"  # orders journaled / being sent
     EXECUTED = "executed"  # every leg reached the venue (resting or filled)
     FAILED = "failed"  # a re-check or the venue refused; the reason is recorded
+    # standing orders (an intent with a trigger; pm_mcp.execution.standing)
+    ARMED = "armed"  # the person approved a standing order: it waits for its condition until valid_until
+    TRIGGERED = "triggered"  # its condition held: one execution (a child intent) is under way
+    CANCELLED = "cancelled"  # the person cancelled an armed standing order
 
 
 TERMINAL_STATUSES = frozenset({IntentStatus.REJECTED, IntentStatus.EXPIRED, IntentStatus.EXECUTED,
-                               IntentStatus.FAILED})
+                               IntentStatus.FAILED, IntentStatus.CANCELLED})
 
 
 # intents, orders and positions journaled before amounts carried their currency: Manifold's were mana
@@ -145,6 +149,81 @@ class OrderLeg(BaseModel):
                 "time_in_force": self.time_in_force}
 
 
+# --- standing orders -------------------------------------------------------------------------------------
+TRIGGER_KINDS = ("price_below", "price_above")
+TRIGGER_SIDES = ("ask", "bid", "mid")
+MAX_VALIDITY = timedelta(days=30)
+MAX_REPEAT = 10
+
+
+class StandingTerms(BaseModel):
+    """A standing order's condition and validity, as the person confirms them (the order hash covers them).
+
+    ``kind`` on ``price_side`` of ``outcome``'s book against ``level``; the order is sent at most ``repeat``
+    times (once per crossing), never after ``valid_until``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["price_below", "price_above"]
+    level: Decimal
+    price_side: Literal["ask", "bid", "mid"]
+    outcome: str
+    valid_until: datetime
+    repeat: int = 1
+
+    def hash_fields(self) -> dict[str, str]:
+        return {"kind": self.kind, "level": _num(self.level), "side": self.price_side, "outcome": self.outcome,
+                "valid_until": self.valid_until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "repeat": str(self.repeat)}
+
+    def condition(self, currency: str = "USD") -> str:
+        """'the Yes ask is at or below $0.40'."""
+        how = "at or below" if self.kind == "price_below" else "at or above"
+        return f"the {self.outcome} {self.price_side} is {how} {price_text(self.level, currency)}"
+
+    def until_text(self) -> str:
+        return self.valid_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def times_text(self) -> str:
+        return "at most once" if self.repeat == 1 else f"at most {self.repeat} times (once per crossing)"
+
+    def sentence(self, currency: str = "USD") -> str:
+        return (f"STANDING ORDER, sent only if {self.condition(currency)} (checked by pm-mcp's runner), "
+                f"{self.times_text()}, valid until {self.until_text()}")
+
+
+def standing_terms(*, kind: object, level: object, side: object, outcome: str, order_side: str,
+                   valid_until: datetime | None, repeat: object, now: datetime) -> StandingTerms:
+    """The terms of a standing order, checked (IntentError names the argument, the value and what is allowed)."""
+    k = str(kind or "").strip().lower()
+    if k not in TRIGGER_KINDS:
+        raise IntentError(f"trigger.kind must be one of {', '.join(TRIGGER_KINDS)}, got {kind!r}")
+    lv = _positive(level, "trigger.level", "a price strictly between 0 and 1")
+    if not lv < ONE:
+        raise IntentError(f"trigger.level must be a price strictly between 0 and 1, got {_num(lv)}")
+    sd = str(side).strip().lower() if side else ("bid" if str(order_side).lower() == "sell" else "ask")
+    if sd not in TRIGGER_SIDES:
+        raise IntentError(f"trigger.side must be one of {', '.join(TRIGGER_SIDES)}, got {side!r}")
+    if valid_until is None:
+        raise IntentError("valid_until is missing: a standing order needs the time it stops (at most "
+                          f"{MAX_VALIDITY.days} days ahead), stated to the person and confirmed")
+    until = valid_until if valid_until.tzinfo is not None else valid_until.replace(tzinfo=UTC)
+    until = until.astimezone(UTC).replace(microsecond=0)
+    if until <= now:
+        raise IntentError(f"valid_until {until.isoformat()} is in the past; give a future time")
+    if until - now > MAX_VALIDITY:
+        raise IntentError(f"valid_until {until.isoformat()} is more than {MAX_VALIDITY.days} days away; a standing "
+                          f"order lasts at most {MAX_VALIDITY.days} days")
+    try:
+        n = int(str(1 if repeat is None else repeat))
+    except ValueError:
+        raise IntentError(f"repeat must be a whole number from 1 to {MAX_REPEAT}, got {repeat!r}") from None
+    if not 1 <= n <= MAX_REPEAT:
+        raise IntentError(f"repeat must be from 1 to {MAX_REPEAT} (executions the person confirms), got {n}")
+    return StandingTerms(kind=k, level=lv, price_side=sd, outcome=outcome, valid_until=until,  # type: ignore[arg-type]
+                         repeat=n)
+
+
 class Intent(BaseModel):
     """A frozen, fully priced proposal. Status lives in the store; this object never changes."""
 
@@ -164,6 +243,8 @@ class Intent(BaseModel):
     forecast_p: Decimal | None = None
     forecast_source: str | None = None
     plain: str
+    standing: StandingTerms | None = None  # a standing order: its trigger and validity (the hash covers them)
+    parent_id: str | None = None  # one execution of the standing order ``parent_id`` (same legs, same hash)
 
     @property
     def is_bundle(self) -> bool:
@@ -178,12 +259,15 @@ class Intent(BaseModel):
 
     def hash_matches(self) -> bool:
         """True when ``order_hash`` still equals the hash of the legs (detects any tampering)."""
-        return self.order_hash == compute_order_hash(self.mode, self.legs)
+        return self.order_hash == compute_order_hash(self.mode, self.legs, self.standing)
 
 
-def compute_order_hash(mode: str, legs: list[OrderLeg]) -> str:
-    """sha256 over the canonical JSON of exactly the order fields (mode + every leg in order)."""
-    payload = {"v": 1, "mode": mode, "legs": [leg.order_fields() for leg in legs]}
+def compute_order_hash(mode: str, legs: list[OrderLeg], standing: StandingTerms | None = None) -> str:
+    """sha256 over the canonical JSON of exactly the order fields (mode + every leg in order; a standing
+    order's trigger, validity and repeat count too)."""
+    payload: dict[str, Any] = {"v": 1, "mode": mode, "legs": [leg.order_fields() for leg in legs]}
+    if standing is not None:
+        payload["standing"] = standing.hash_fields()
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()
 
@@ -309,7 +393,8 @@ def _unit_fee(schedule: FeeSchedule, price: Decimal) -> Decimal:
 
 
 def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: PolicyCheck, now: datetime,
-                 ttl_s: int, forecast_p: object = None, forecast_source: str | None = None) -> Intent:
+                 ttl_s: int, forecast_p: object = None, forecast_source: str | None = None,
+                 standing: StandingTerms | None = None) -> Intent:
     """Freeze priced legs into an intent (hash, totals, plain words, expiry)."""
     if not legs:
         raise IntentError("an intent needs at least one order leg")
@@ -341,10 +426,18 @@ def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: Pol
                  f"does not fill completely); worst-case cost {money(cost, venue, up=True)} incl. "
                  f"{money(fees, venue, up=True)} fees:\n"
                  + "\n".join(f"  {i}. {leg.plain}" for i, leg in enumerate(legs, 1)))
-    return Intent(id=intent_id, created_at=now, expires_at=now + timedelta(seconds=ttl_s), mode=mode,  # type: ignore[arg-type]
-                  legs=legs, order_hash=compute_order_hash(mode, legs), worst_case_cost=cost, fees=fees,
+    expires = now + timedelta(seconds=ttl_s)
+    if standing is not None:
+        if len(legs) != 1:
+            raise IntentError("a standing order (trigger) is one order; a bundle cannot have a trigger")
+        if standing.valid_until <= now:
+            raise IntentError(f"valid_until {standing.valid_until.isoformat()} is in the past; give a future time")
+        expires = min(expires, standing.valid_until)  # the person approves within the usual window
+        plain = standing.sentence(legs[0].currency) + ": " + plain
+    return Intent(id=intent_id, created_at=now, expires_at=expires, mode=mode,  # type: ignore[arg-type]
+                  legs=legs, order_hash=compute_order_hash(mode, legs, standing), worst_case_cost=cost, fees=fees,
                   worst_case_loss=loss, payout_if_wins=payout, policy=policy, forecast_p=p,
-                  forecast_source=(forecast_source or None), plain=plain)
+                  forecast_source=(forecast_source or None), plain=plain, standing=standing)
 
 
 class FreshCheck(BaseModel):

@@ -34,9 +34,11 @@ from pm_mcp.domain.intents import (
     IntentError,
     IntentStatus,
     OrderLeg,
+    StandingTerms,
     build_intent,
     price_leg,
     recheck_leg,
+    standing_terms,
     stored_currency,
 )
 from pm_mcp.domain.models import Market, OrderBook
@@ -203,8 +205,12 @@ class ExecutionEngine:
 
     # --- proposing -------------------------------------------------------------------------
     async def propose(self, specs: list[LegSpec], *, forecast_p: object = None, forecast_source: str | None = None,
-                      channel: str | None = None) -> IntentRecord:
-        """Price the legs, check the policy, store the intent (PROPOSED, or REJECTED by the policy)."""
+                      channel: str | None = None, trigger: dict[str, Any] | None = None,
+                      valid_until: datetime | None = None, repeat: int | None = None) -> IntentRecord:
+        """Price the legs, check the policy, store the intent (PROPOSED, or REJECTED by the policy).
+
+        ``trigger`` ({kind, level, side}) + ``valid_until`` (+ ``repeat``) make it a standing order: confirming
+        arms it, and pm_mcp.execution.standing sends it (after the full re-check) when the condition holds."""
         if not specs:
             raise ExecutionError("give at least one order")
         from pm_mcp.execution.presence import (
@@ -234,16 +240,26 @@ class ExecutionEngine:
                 raise ExecutionError(str(exc)) from None
             legs.append(leg)
             rules[market.id] = (market.rule_text or "")[:RULES_EXCERPT]
+        standing = self._standing_terms(legs, trigger, valid_until, repeat, now)
+        if standing is not None and self.mode == "live":
+            # a LIVE standing order sends real money later, unattended: only the page, with the person's factor
+            from pm_mcp.execution.presence import ENROL_ADVICE, has_factor
+
+            if "page" not in self.allowed_channels() or not has_factor(self.settings.home):
+                raise ExecutionError("a LIVE standing order is approved only on the approval page with your PIN or "
+                                     f"passkey (PM_MCP_CONFIRM=auto or page; {ENROL_ADVICE}); nothing was proposed")
+            channel = "page"
         problems = await self._sell_problems(legs)
         if problems:
             raise ExecutionError("; ".join(problems))
-        verdict = await self.policy_check(legs)
+        # a standing order is checked at its worst case: every execution the person may confirm
+        verdict = await self.policy_check(legs * (standing.repeat if standing else 1))
         allowed = self.allowed_channels()
         chosen = channel if channel in allowed else allowed[0]
         try:
             intent = build_intent(legs, intent_id=f"i-{secrets.token_hex(6)}", mode=self.mode, policy=verdict,
                                   now=now, ttl_s=self.settings.intent_ttl_s, forecast_p=forecast_p,
-                                  forecast_source=forecast_source)
+                                  forecast_source=forecast_source, standing=standing)
         except IntentError as exc:
             raise ExecutionError(str(exc)) from None
         status = IntentStatus.PROPOSED if verdict.ok else IntentStatus.REJECTED
@@ -252,6 +268,23 @@ class ExecutionEngine:
         await self.journal.log("intent.proposed", intent.id, {"order_hash": intent.order_hash, "status": status.value,
                                                               "plain": intent.plain})
         return IntentRecord(intent=intent, status=status, reason=reason, channel=chosen, rules=rules)
+
+    @staticmethod
+    def _standing_terms(legs: list[OrderLeg], trigger: dict[str, Any] | None, valid_until: datetime | None,
+                        repeat: int | None, now: datetime) -> StandingTerms | None:
+        if trigger is None:
+            if valid_until is not None or repeat is not None:
+                raise ExecutionError("valid_until and repeat apply to a standing order only: give trigger too "
+                                     "(e.g. {'kind': 'price_below', 'level': 0.40})")
+            return None
+        if len(legs) != 1:
+            raise ExecutionError("a standing order (trigger) is one order; a bundle cannot have a trigger")
+        try:
+            return standing_terms(kind=trigger.get("kind"), level=trigger.get("level"), side=trigger.get("side"),
+                                  outcome=legs[0].outcome, order_side=legs[0].side, valid_until=valid_until,
+                                  repeat=repeat, now=now)
+        except IntentError as exc:
+            raise ExecutionError(str(exc)) from None
 
     # --- risk (assembled in pm_mcp.execution.risk) -------------------------------------------
     async def _sell_problems(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> list[str]:
@@ -275,6 +308,13 @@ class ExecutionEngine:
         if rec.status == IntentStatus.PROPOSED and rec.intent.expired(now_utc()):
             await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
                                           reason="not approved before it expired; propose again if still wanted")
+            rec = await self.journal.load_intent(rec.intent.id)
+            assert rec is not None
+        elif rec.status == IntentStatus.ARMED and rec.intent.standing is not None \
+                and now_utc() >= rec.intent.standing.valid_until:
+            await self.journal.transition(rec.intent.id, (IntentStatus.ARMED,), IntentStatus.EXPIRED,
+                                          reason=f"not triggered before {rec.intent.standing.until_text()}; "
+                                                 "nothing more is sent")
             rec = await self.journal.load_intent(rec.intent.id)
             assert rec is not None
         return rec
@@ -303,6 +343,11 @@ class ExecutionEngine:
             self._notify(intent.id)
             raise ExecutionError(mode_mismatch(intent.mode, self.mode))
         now = now_utc()
+        if intent.standing is not None:
+            if intent.mode == "live" and via != "page":
+                raise ExecutionError("a LIVE standing order is approved only on the approval page with your PIN or "
+                                     "passkey; nothing was armed")
+            return await self._arm(intent, via, now)
         ok = await self.journal.transition(intent.id, (IntentStatus.PROPOSED,), IntentStatus.CONFIRMED,
                                            confirmed_via=via, confirmed_at=now.isoformat())
         if not ok:
@@ -310,6 +355,27 @@ class ExecutionEngine:
             raise ExecutionError(f"intent {intent.id} is already {cur.status.value}; a confirmation is used once")
         await self.journal.log("intent.confirmed", intent.id, {"via": via, "order_hash": intent.order_hash})
         return await self.execute(intent.id)
+
+    async def _arm(self, intent: Intent, via: str, now: datetime) -> IntentRecord:
+        """A standing order the person approved: ARMED (single use, like any confirmation). Nothing is sent
+        now; the runner's lease holder sends it when its condition holds (pm_mcp.execution.standing)."""
+        ok = await self.journal.transition(intent.id, (IntentStatus.PROPOSED,), IntentStatus.ARMED,
+                                           confirmed_via=via, confirmed_at=now.isoformat(), trigger_no=0,
+                                           executions=0)
+        if not ok:
+            cur = await self.get_intent(intent.id)
+            raise ExecutionError(f"intent {intent.id} is already {cur.status.value}; a confirmation is used once")
+        await self.journal.log("intent.armed", intent.id, {"via": via, "order_hash": intent.order_hash,
+                                                           "standing": intent.standing.hash_fields()
+                                                           if intent.standing else None})
+        self._notify(intent.id)
+        return await self.get_intent(intent.id)
+
+    async def child_orders(self, parent_id: str) -> list[OrderRecord]:
+        """The orders of a standing order's executions (child intents '<parent id>-<n>')."""
+        rows = await (await self.journal.conn.execute(
+            "SELECT * FROM orders WHERE intent_id LIKE ? ORDER BY created_at", (parent_id + "-%",))).fetchall()
+        return [Journal._order_from_row(r) for r in rows]
 
     async def reject(self, intent_id: str, *, via: str, reason: str) -> IntentRecord:
         rec = await self.get_intent(intent_id)
@@ -337,7 +403,9 @@ class ExecutionEngine:
                     await self.journal.log("intent.recheck_failed", rec.intent.id, {"problems": problems})
                     self._notify(rec.intent.id)
                     return await self.get_intent(rec.intent.id)
-                await self.journal.transition(rec.intent.id, (IntentStatus.CONFIRMED,), IntentStatus.EXECUTING)
+                if not await self.journal.transition(rec.intent.id, (IntentStatus.CONFIRMED,),
+                                                     IntentStatus.EXECUTING):
+                    return await self.get_intent(rec.intent.id)  # another process moved it first
             elif rec.status != IntentStatus.EXECUTING:
                 return rec
             await self._run_legs(rec.intent)
@@ -381,7 +449,7 @@ class ExecutionEngine:
 
         # the venue round trips overlap with the journal reads of the policy check
         fetches = [asyncio.ensure_future(fetch(leg)) for leg in intent.legs]
-        problems: list[str] = []
+        problems: list[str] = await self._parent_problems(intent)
         try:
             problems += await self._sell_problems(intent.legs)
             verdict = await self.policy_check(intent.legs)
@@ -397,6 +465,16 @@ class ExecutionEngine:
         if not verdict.ok:
             problems.append("the risk policy now refuses it: " + verdict.summary)
         return problems
+
+    async def _parent_problems(self, intent: Intent) -> list[str]:
+        """One execution of a standing order runs only while that order is TRIGGERED (not cancelled)."""
+        if intent.parent_id is None:
+            return []
+        parent = await self.journal.load_intent(intent.parent_id)
+        if parent is not None and parent.status == IntentStatus.TRIGGERED:
+            return []
+        return [f"the standing order {intent.parent_id} is {parent.status.value if parent else 'gone'}, not "
+                "triggered"]
 
     async def _run_legs(self, intent: Intent) -> None:
         existing = {o.leg_index: o for o in await self.journal.orders_for_intent(intent.id)}
@@ -621,6 +699,7 @@ class ExecutionEngine:
         except (VenueError, ValueError) as exc:
             return f"could not re-check the market ({exc}); a check that cannot run refuses", None
         problems = recheck_leg(leg, market, rules_hash=market_rules_hash(market), now=now).problems
+        problems += await self._parent_problems(intent)
         problems += await self._sell_problems([leg], exclude=frozenset({order.id}))
         verdict = await self.policy_check([leg], exclude=frozenset({order.id}))
         if not verdict.ok:
@@ -694,6 +773,8 @@ class ExecutionEngine:
     async def _resume_in_intent(self, order: OrderRecord) -> None:
         if order.intent_id:
             rec = await self.journal.load_intent(order.intent_id)
+            if rec is not None and rec.intent.parent_id is not None:
+                return  # a standing order's execution: only the runner's lease holder resumes it (standing.py)
             if rec is not None and rec.status == IntentStatus.EXECUTING:
                 await self.execute(rec.intent.id)
                 return
@@ -708,7 +789,11 @@ class ExecutionEngine:
             if rec.status == IntentStatus.PROPOSED:
                 rec = await self.reject(ref, via="cancel_order", reason="cancelled before approval")
                 return rec, []
-            orders = await self.journal.orders_for_intent(ref)
+            if rec.intent.standing is not None and rec.intent.parent_id is None:
+                rec = await self._disarm(rec)
+                orders = await self.child_orders(rec.intent.id)
+            else:
+                orders = await self.journal.orders_for_intent(ref)
         else:
             o = await self.journal.load_order(ref)
             if o is None:
@@ -729,6 +814,15 @@ class ExecutionEngine:
                 raise ExecutionError(f"could not cancel {o.id}: {exc}") from None
             done.append(await self._apply(o, state))
         return rec, done
+
+    async def _disarm(self, rec: IntentRecord) -> IntentRecord:
+        """Cancel a standing order: nothing more is sent (an execution under way re-checks and stops)."""
+        if await self.journal.transition(rec.intent.id, (IntentStatus.ARMED, IntentStatus.TRIGGERED),
+                                         IntentStatus.CANCELLED, reason="cancelled by the person (cancel_order); "
+                                                                        "nothing more is sent"):
+            await self.journal.log("intent.cancelled", rec.intent.id, {"was": rec.status.value})
+            self._notify(rec.intent.id)
+        return await self.get_intent(rec.intent.id)
 
     # --- start-up --------------------------------------------------------------------------
     async def reconcile(self) -> list[str]:
@@ -754,7 +848,19 @@ class ExecutionEngine:
                     await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
                                                   reason="not approved before it expired")
                     report.append(f"{rec.intent.id}: expired")
+            for rec in await self.journal.intents_with_status(IntentStatus.ARMED):
+                if rec.intent.mode != self.mode:  # an armed standing order never fires in the other mode
+                    msg = mode_mismatch(rec.intent.mode, self.mode)
+                    if await self.journal.transition(rec.intent.id, (IntentStatus.ARMED,), IntentStatus.CANCELLED,
+                                                     reason="cancelled at start-up: " + msg):
+                        await self.journal.log("intent.mode_mismatch", rec.intent.id,
+                                               {"intent_mode": rec.intent.mode, "process_mode": self.mode})
+                        self._notice(f"standing order {rec.intent.id} ({rec.intent.mode}) was cancelled: the server "
+                                     f"now runs in {self.mode} mode; nothing was sent")
+                        report.append(f"{rec.intent.id}: cancelled (armed in {rec.intent.mode} mode)")
             for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+                if rec.intent.parent_id is not None:
+                    continue  # a standing order's execution: the runner's lease holder resumes it (standing.py)
                 try:
                     after = await self.execute(rec.intent.id)
                 except Exception as exc:  # noqa: BLE001

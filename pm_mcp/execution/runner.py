@@ -9,6 +9,7 @@ The same runner checks the watches every ``PM_MCP_WATCH_INTERVAL_S`` seconds (pm
 a task beside the sync loop, started with it (after the MCP handshake, with the other start-up hooks), and
 evaluating only while this process holds the store's runner lease; ``pm-mcp watch`` runs this same runner
 without a client. New alerts go to the process's sinks (MCP notifications) and to the webhook if set.
+Standing orders (pm_mcp.execution.standing) are a hook of that pass: only the lease holder triggers and sends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 
 from pm_mcp.execution.engine import ExecutionEngine
 from pm_mcp.execution.journal import now_utc
+from pm_mcp.execution.standing import StandingOrders
 from pm_mcp.execution.watches import WatchRunner
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ async def run_watches(state, runner: WatchRunner | None = None) -> None:
     """Every PM_MCP_WATCH_INTERVAL_S: one watch pass (pm_mcp.execution.watches.WatchRunner.pass_once)."""
     interval = float(state.settings.watch_interval_s)
     runner = runner or WatchRunner(state, interval, webhook=make_webhook(state.settings))
+    standing = StandingOrders(state, runner.lease)  # standing orders act in the watch pass, lease holder only
+    runner.after_evaluate.append(standing.pass_once)
     me = asyncio.current_task()
     try:
         while True:
@@ -93,6 +97,7 @@ async def run_watches(state, runner: WatchRunner | None = None) -> None:
             spent = asyncio.get_running_loop().time() - started
             await asyncio.sleep(max(0.05, interval - spent))
     finally:
+        await standing.close()
         if runner.webhook is not None:
             await runner.webhook.close()
         await runner.close()

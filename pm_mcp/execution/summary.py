@@ -25,6 +25,9 @@ _PLAIN_OUTCOMES = {"yes": "YES", "no": "NO"}
 
 
 def headline(it: Intent) -> str:
+    if it.standing is not None:
+        money_word = "LIVE standing order (REAL MONEY)" if it.mode == "live" else "PAPER standing order (simulated)"
+        return f"Approve this {money_word}?"
     if it.mode == "live":
         return "Approve this LIVE order (REAL MONEY)?"
     return "Approve this PAPER order (simulated, no real money)?"
@@ -69,8 +72,27 @@ def where_line(it: Intent) -> str:
         name = display_name(leg.venue)
         if name not in venues:
             venues.append(name)
-    return (f"Venue: {', '.join(venues)} · expires {it.expires_at.astimezone(UTC).strftime('%H:%M:%S UTC')} · "
+    when = "approve by" if it.standing is not None else "expires"
+    return (f"Venue: {', '.join(venues)} · {when} {it.expires_at.astimezone(UTC).strftime('%H:%M:%S UTC')} · "
             f"order {it.order_hash[:12]}")
+
+
+def condition_line(it: Intent) -> str | None:
+    """A standing order's condition in words (our numbers; the outcome as YES / NO or 'the outcome quoted
+    below'): what it waits for, how many times at most, until when. None for an ordinary order."""
+    t = it.standing
+    if t is None:
+        return None
+    leg = it.legs[0]
+    word = _PLAIN_OUTCOMES.get(t.outcome.strip().lower(), "outcome quoted below")
+    how = "at or below" if t.kind == "price_below" else "at or above"
+    times = "at most once" if t.repeat == 1 else f"at most {t.repeat} times, once per crossing"
+    total = "" if t.repeat == 1 else (f" (up to {money(it.worst_case_cost * t.repeat, leg.currency, up=True)} in "
+                                      "all)")
+    return (f"STANDING ORDER: NOT sent now. Sent only IF the {word} {t.price_side} is {how} "
+            f"{price_text(t.level, leg.currency)}, {times}{total}, until "
+            f"{t.valid_until.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}; re-checked when it triggers; "
+            "cancel_order stops it")
 
 
 def order_lines(it: Intent) -> list[str]:
@@ -81,6 +103,9 @@ def order_lines(it: Intent) -> list[str]:
             lines.append(f"Leg {i} on {display_name(leg.venue)}: {leg_line(leg)}")
     else:
         lines.append(leg_line(it.legs[0]))
+    cond = condition_line(it)
+    if cond:
+        lines.append(cond)
     lines.append(cost_line(it))
     lines.append(where_line(it))
     return lines

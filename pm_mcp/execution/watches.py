@@ -26,6 +26,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -363,6 +364,8 @@ class WatchRunner:
         self._markets: dict[tuple[str, str], tuple[Market, float]] = {}
         self._backoff: dict[str, tuple[float, float, str]] = {}  # venue -> (until monotonic, seconds, reason)
         self.requests = 0  # venue reads made (bench)
+        # run after each evaluation, only while this process holds the lease (standing orders: standing.py)
+        self.after_evaluate: list[Callable[[], Awaitable[None]]] = []
 
     async def pass_once(self) -> list[dict[str, Any]]:
         """Evaluate (when this process holds the lease), then deliver new alerts. Returns the new alerts."""
@@ -371,6 +374,11 @@ class WatchRunner:
         fired: set[int] = set()
         if await self.lease.acquire():
             fired = await self._evaluate_all()
+            for hook in self.after_evaluate:
+                try:
+                    await hook()
+                except Exception:  # noqa: BLE001 - a failed hook must not stop the alerts
+                    log.exception("a watch-pass hook failed")
         return await self._deliver(fired)
 
     async def _evaluate_all(self) -> set[int]:

@@ -30,6 +30,7 @@ from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, mode_mismat
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
 from pm_mcp.execution.runner import sync_age
+from pm_mcp.execution.summary import condition_line
 from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.surface.strategy import PolicyLimitsOut, VenueName
@@ -224,6 +225,12 @@ def intent_text(rec: IntentRecord, orders: list[OrderRecord], how: dict[str, Any
         status += " (RESTING: " + "; ".join(f"{normalize(o.filled_size)} of {normalize(o.size)} filled"
                                             for o in resting) + ")"
     lines = [f"{_tag(it.mode)} intent {it.id} {status}: {intent_plain(it)}"]
+    cond = condition_line(it)
+    if cond:
+        lines.append(cond + ".")
+        if rec.status == IntentStatus.ARMED:
+            lines.append("Armed: pm-mcp's runner sends it when the condition holds, while the server or `pm-mcp "
+                         "watch` runs on this data directory.")
     currency = it.legs[0].currency
     if it.policy.ok:
         lines.append(f"Risk policy: within limits. Worst-case loss {money(it.worst_case_loss, currency, up=True)}.")
@@ -284,6 +291,12 @@ def _elicitation_message(rec: IntentRecord) -> str:
     return dialog_text(rec.intent)
 
 
+class TriggerIn(BaseModel):
+    kind: Literal["price_below", "price_above"]
+    level: Annotated[Decimal, Field(description="Price 0-1.")]
+    side: Annotated[Literal["ask", "bid", "mid"] | None, Field(description="Default: ask (buy), bid (sell).")] = None
+
+
 class ApproveOrder(BaseModel):
     approve: bool = Field(description="Place this order?")
 
@@ -310,6 +323,8 @@ async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoD
         raise ToolError(mode_mismatch(rec.intent.mode, engine.mode))
     if rec.status != IntentStatus.PROPOSED or not rec.intent.policy.ok:
         return NoDialog(reason="not_proposed")
+    if rec.intent.standing is not None and rec.intent.mode == "live":
+        return NoDialog(reason="page")  # a LIVE standing order: the page with the person's PIN or passkey only
     if not client_can_elicit(ctx):
         return NoDialog(reason="no_capability")
     return Elicit(_elicitation_message(rec), ApproveOrder)
@@ -327,11 +342,15 @@ async def propose_order(
     forecast_p: Annotated[Decimal | None, Field(description="Your probability for this outcome.")] = None,
     forecast_source: Annotated[str | None, Field(description="Who made the forecast.")] = None,
     time_in_force: Literal["GTC", "FOK", "FAK"] = "GTC",
+    trigger: Annotated[TriggerIn | None, Field(description="Standing order: sent only once this holds.")] = None,
+    valid_until: Annotated[datetime | None, Field(description="Standing order ends (<= 30 days).")] = None,
+    repeat: Annotated[int | None, Field(description="Standing order: executions 1-10 (default 1).")] = None,
 ) -> Annotated[CallToolResult, IntentOut]:
     """Price an order as an intent for the PERSON to approve; places nothing. Returns the order in plain
     words, worst-case cost incl. fees, the risk-policy verdict (refusals name rule, limit, value), the
     expiry and how the person confirms. Tell the person the order and how to confirm; you cannot confirm
-    it yourself. Any change means a new proposal."""
+    it yourself. Any change means a new proposal. With trigger + valid_until it is a standing order
+    (stop-loss, take-profit, buy the dip): approved once, sent when the condition holds."""
     engine = await _ready_engine(ctx)
     can = client_can_elicit(ctx)
     try:
@@ -339,10 +358,13 @@ async def propose_order(
                                             limit_price=limit_price, size=size, stake=stake,
                                             time_in_force=time_in_force)],
                                    forecast_p=forecast_p, forecast_source=forecast_source,
-                                   channel="elicitation" if can else "page")
+                                   channel="elicitation" if can else "page",
+                                   trigger=trigger.model_dump() if trigger is not None else None,
+                                   valid_until=valid_until, repeat=repeat)
     except Exception as exc:  # noqa: BLE001
         raise _order_error(exc) from None
-    how = await confirmation_instructions(app_state(ctx), rec, client_can_elicit=can)
+    page_only = rec.intent.standing is not None and rec.intent.mode == "live"  # PIN / passkey on the page
+    how = await confirmation_instructions(app_state(ctx), rec, client_can_elicit=can and not page_only)
     return tool_result(intent_out(rec, [], how), intent_text(rec, [], how))
 
 
@@ -423,6 +445,8 @@ async def get_order(
         if ref.startswith("i-"):
             rec = await engine.get_intent(ref)
             orders = await engine.journal.orders_for_intent(rec.intent.id)
+            if rec.intent.standing is not None and rec.intent.parent_id is None:
+                orders = await engine.child_orders(rec.intent.id)  # its executions' orders
             how = None
             if rec.status == IntentStatus.PROPOSED:
                 how = await confirmation_instructions(app_state(ctx), rec, client_can_elicit=client_can_elicit(ctx))
