@@ -66,6 +66,10 @@ async def test_a_verified_reading_changes_assess_market_and_compare_rules(env, s
         card = before["scorecard"]
         assert card["clarity"] == 0.65 and "resolution source" in before["analysis"]["review"]
         assert card["tier_cap"]["max_tier"] == "low" and "Verified reading" not in before_text
+        sized, _ = await ok(client, "size_position", {**MKT, "p": "0.45", "side": "yes",
+                                                      "method": "confidence_tiers", "confidence": "high"})
+        assert "'low'" in sized["tier_cap"]
+        before_stake = sized["stake_usd"]
         cmp_before, _ = await ok(client, "compare_rules", {"a": NEWSOM, "a_venue": "polymarket", "b_text": RULES_B})
         assert _source_unknown(cmp_before["comparison"])
 
@@ -94,6 +98,11 @@ async def test_a_verified_reading_changes_assess_market_and_compare_rules(env, s
         after, after_text = await ok(client, "assess_market", MKT)
         card = after["scorecard"]
         assert card["clarity"] == 0.83 and card["tier_cap"]["max_tier"] == "medium"
+        # sizing caps the tier with the same reading
+        sized, sized_text = await ok(client, "size_position", {**MKT, "p": "0.45", "side": "yes",
+                                                                "method": "confidence_tiers", "confidence": "high"})
+        assert "'medium'" in sized["tier_cap"] and sized["stake_usd"] != before_stake, sized_text
+        assert "verified reading" in sized_text
         assert "resolution source" not in after["analysis"]["review"]
         assert any("once it is official" in r for r in after["analysis"]["review"])
         assert "Democratic National Convention" in [i["name"] for i in after["analysis"]["sources"]["items"]]

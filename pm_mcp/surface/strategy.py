@@ -346,8 +346,10 @@ async def _sizing_context(state: Any, venue: str | None, market: str, side: str)
     import asyncio
     from datetime import UTC, datetime
 
+    from pm_mcp.domain.reading import apply_reading
     from pm_mcp.domain.rules import market_rule_text, parse_rules
     from pm_mcp.domain.scorecard import assess_market as score_market
+    from pm_mcp.markets.readings import ReadingStore
 
     m, _index, label, ob, asks = await _market_book(state, venue, market, "yes" if side == "yes" else "no", "buy",
                                                     what="size")
@@ -364,7 +366,16 @@ async def _sizing_context(state: Any, venue: str | None, market: str, side: str)
             return None
 
     books = [b for b in await asyncio.gather(*(book(o.label) for o in m.outcomes[:2])) if b is not None]
-    card = score_market(m, books, parse_rules(market_rule_text(m), venue=m.venue, market=m), datetime.now(UTC))
+    analysis = parse_rules(market_rule_text(m), venue=m.venue, market=m)
+    try:  # a reading the server verified (submit_reading) counts here as in assess_market
+        reading, _stale = await ReadingStore(state.store).get(m.venue, m.id, analysis.rules_hash)
+    except Exception:  # noqa: BLE001 - an addition: sizing goes on with the parser's reading (and says so)
+        reading = None
+        notes.append("the stored verified reading could not be read; the tier cap uses the parser's reading")
+    if reading is not None:
+        analysis = apply_reading(analysis, reading)
+        notes.append("the tier cap includes your verified reading of the rules (submit_reading)")
+    card = score_market(m, books, analysis, datetime.now(UTC))
     exposure = daily = Decimal(0)
     engine = state.execution
     if engine is not None:
