@@ -582,23 +582,61 @@ def _factor_names(factors: dict[str, Any]) -> str:
 
 # --- rendering ---------------------------------------------------------------------------------
 _CSS = """
-body{font:16px/1.45 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#111}
+body{font:16px/1.45 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#111;
+overflow-wrap:break-word}
+h1{font-size:1.6rem;line-height:1.25}
 .mode{display:inline-block;padding:.15rem .6rem;border-radius:.3rem;font-weight:700;color:#fff}
 .paper{background:#2b6cb0}.live{background:#c53030}
-.order{font-size:1.15rem;border:2px solid #333;border-radius:.4rem;padding:1rem;margin:1rem 0;white-space:pre-wrap}
+.order{font-size:1.15rem;border:2px solid #333;border-radius:.4rem;padding:1rem;margin:1rem 0;white-space:pre-wrap;
+overflow-wrap:anywhere}
+.wide{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}
+td.id,td.note{overflow-wrap:anywhere}
 .ok{color:#276749}.bad{color:#c53030}.notice{background:#fefcbf;padding:.6rem;border-radius:.3rem}
 blockquote{background:#f7f7f7;border-left:4px solid #aaa;margin:0;padding:.5rem 1rem;white-space:pre-wrap;
-max-height:16rem;overflow:auto;font-size:.9rem}
-button{font-size:1.1rem;padding:.6rem 1.4rem;margin-right:1rem;border-radius:.4rem;border:1px solid #333;cursor:pointer}
+max-height:16rem;overflow:auto;font-size:.9rem;overflow-wrap:anywhere}
+button{font-size:1.1rem;padding:.6rem 1.4rem;margin:0 1rem .5rem 0;border-radius:.4rem;border:1px solid #333;
+cursor:pointer;max-width:100%}
 #approve{background:#276749;color:#fff}#reject{background:#fff}
+@media (max-width:40rem){
+body{margin:1rem auto;padding:0 .75rem}.order{font-size:1.05rem;padding:.75rem}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:auto}
+table.stack thead{display:none}table.stack tr{border-bottom:2px solid #bbb;padding:.3rem 0}
+table.stack td{border:0;padding:.1rem .3rem;overflow-wrap:anywhere}table.stack td:empty{display:none}
+table.stack td::before{content:attr(data-label) ": ";font-weight:600}
+}
 """
 
 
 def _page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<meta name=\"viewport\" content=\"width=device-width\"><style>{_CSS}</style></head><body>{body}"
-            "</body></html>")
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_CSS}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+# what became of an intent, for the page's heading once it no longer waits for the person (keyed by the status's
+# value: "{m}" is the mode, PAPER or LIVE). Only a PROPOSED intent asks "Approve ...?".
+_STATUS_HEADINGS = {
+    "confirmed": ("Approved", "this {m} order is being sent"),
+    "executing": ("Approved", "this {m} order is being sent"),
+    "executed": ("Approved and sent", "this {m} order reached the venue"),
+    "rejected": ("Rejected", "this {m} order was not sent"),
+    "expired": ("Expired", "this {m} order was not sent"),
+    "failed": ("Failed", "this {m} order was not sent in full"),
+    "armed": ("Approved", "this {m} standing order waits for its condition"),
+    "triggered": ("Triggered", "this {m} standing order is being sent"),
+    "cancelled": ("Cancelled", "this {m} order sends nothing more"),
+}
+
+
+def page_heading(rec: IntentRecord, ask: str) -> tuple[str, str]:
+    """(the h1, the page title): ``ask`` (the summary's "Approve this ... order?") while the intent waits for
+    the person; otherwise what became of it, e.g. "Expired: this PAPER order was not sent"."""
+    if rec.status == IntentStatus.PROPOSED:
+        return ask, "Approve order? (pm-mcp)"
+    word, rest = _STATUS_HEADINGS.get(rec.status.value, (rec.status.value.capitalize(), "this {m} order"))
+    mode = rec.intent.mode.upper()
+    return f"{word}: {rest.format(m=mode)}", f"{word}: {mode} order (pm-mcp)"
 
 
 def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, action_base: str,
@@ -612,7 +650,8 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
     lines = summary.order_lines(it)
     live = it.mode == "live"
     out: list[str] = []
-    out.append(f"<h1 id=\"headline\">{e(lines[0])}</h1><p><span class=\"mode {e(it.mode)}\" id=\"mode\">"
+    heading, title = page_heading(rec, lines[0])
+    out.append(f"<h1 id=\"headline\">{e(heading)}</h1><p><span class=\"mode {e(it.mode)}\" id=\"mode\">"
                f"{'LIVE: real money' if live else 'PAPER: no real money'}</span> "
                f"status: <b id=\"status\">{e(rec.status.value)}</b></p>")
     if notice:
@@ -663,11 +702,15 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
             out.append(f"<p id=\"reason\">{e(clean_inline(rec.reason, 600))}</p>")
         if orders:
             rows = "".join(
-                f"<tr><td>{e(o.id)}</td><td class=\"order-status\">{e(o.status)}</td><td>{e(str(o.filled_size))} of "
-                f"{e(str(o.size))}</td><td>{e(str(o.avg_price) if o.avg_price is not None else '-')}</td>"
-                f"<td>{e(clean_inline(o.message or '', 300))}</td></tr>" for o in orders)
-            out.append("<h3>Orders</h3><table id=\"orders\"><tr><th>order</th><th>status</th><th>filled</th>"
-                       f"<th>avg price</th><th>note</th></tr>{rows}</table>")
+                f"<tr><td class=\"id\" data-label=\"order\">{e(o.id)}</td><td class=\"order-status\" "
+                f"data-label=\"status\">{e(o.status)}</td><td data-label=\"filled\">{e(str(o.filled_size))} of "
+                f"{e(str(o.size))}</td><td data-label=\"avg price\">"
+                f"{e(str(o.avg_price) if o.avg_price is not None else '-')}</td>"
+                f"<td class=\"note\" data-label=\"note\">{e(clean_inline(o.message or '', 300))}</td></tr>"
+                for o in orders)
+            out.append("<h3>Orders</h3><div class=\"wide\"><table id=\"orders\" class=\"stack\"><thead><tr>"
+                       "<th>order</th><th>status</th><th>filled</th><th>avg price</th><th>note</th></tr></thead>"
+                       f"<tbody>{rows}</tbody></table></div>")
         out.append("<p>You can close this page.</p>")
     # --- the venue's words, after ours ---------------------------------------------------------------
     out.append("<h2>What the venue says</h2><p><small>Quoted from the venue as written (titles on one line; "
@@ -675,15 +718,19 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
                "on this page does.</small></p>")
     out.append("<ul id=\"venue-text\">" + "".join(f"<li>{e(line)}</li>" for line in summary.venue_text_lines(it))
                + "</ul>")
-    out.append("<table><tr><th>leg</th><th>venue</th><th>market id</th><th>outcome</th><th>side</th><th>limit</th>"
-               "<th>size</th><th>worst-case cost</th></tr>")
+    # the legs: a table on a wide screen; on a narrow one each leg is a stacked block of labelled lines (CSS)
+    out.append("<div class=\"wide\"><table id=\"legs\" class=\"stack\"><thead><tr><th>leg</th><th>venue</th>"
+               "<th>market id</th><th>outcome</th><th>side</th><th>limit</th><th>size</th><th>worst-case cost</th>"
+               "</tr></thead><tbody>")
     for i, leg in enumerate(it.legs, 1):
-        out.append(f"<tr><td>{i}</td><td>{e(display_name(leg.venue))}</td>"
-                   f"<td><small>{e(clean_inline(leg.market_id, 100))}</small></td>"
-                   f"<td>{e(quote_inline(leg.outcome, summary.OUTCOME_LIMIT))}</td><td>{e(leg.side)}</td>"
-                   f"<td>{e(price_text(leg.limit_price, leg.currency))}</td><td>{e(format(leg.size, 'f'))}</td>"
-                   f"<td>{e(money(leg.worst_case_cost, leg.currency, up=True))}</td></tr>")
-    out.append("</table>")
+        out.append(f"<tr><td data-label=\"leg\">{i}</td><td data-label=\"venue\">{e(display_name(leg.venue))}</td>"
+                   f"<td class=\"id\" data-label=\"market id\"><small>{e(clean_inline(leg.market_id, 100))}</small>"
+                   f"</td><td data-label=\"outcome\">{e(quote_inline(leg.outcome, summary.OUTCOME_LIMIT))}</td>"
+                   f"<td data-label=\"side\">{e(leg.side)}</td>"
+                   f"<td data-label=\"limit\">{e(price_text(leg.limit_price, leg.currency))}</td>"
+                   f"<td data-label=\"size\">{e(format(leg.size, 'f'))}</td><td data-label=\"worst-case cost\">"
+                   f"{e(money(leg.worst_case_cost, leg.currency, up=True))}</td></tr>")
+    out.append("</tbody></table></div>")
     if it.forecast_p is not None:
         out.append(f"<p>Forecast behind it (from the assistant): {e(str(it.forecast_p))}, source "
                    f"{e(quote_inline(it.forecast_source or 'none given', 80))}</p>")
@@ -694,7 +741,7 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
                    f"<blockquote class=\"rules\">{e(text) if text else '(no rule text published)'}</blockquote>")
     if script:
         out.append(f"<script src=\"{STATIC_PREFIX}passkey.js\"></script>")
-    return _page("Approve order? (pm-mcp)", "".join(out))
+    return _page(title, "".join(out))
 
 
 async def start_approval_server(state: Any, stack: AsyncExitStack, engine: ExecutionEngine) -> ApprovalServer | None:
