@@ -31,7 +31,7 @@ from decimal import Decimal
 
 from pm_mcp.domain.models import Market, MarketStatus
 
-CANDIDATES = 150  # catalog candidates ranked per search
+CANDIDATES = 30  # catalog candidates ranked per search (the venues add theirs)
 FLOOR = 0.55  # rows below this relevance are dropped (and counted)
 QUALITY_WEIGHT = 0.3
 MEMBERS_SHOWN = 3
@@ -137,10 +137,25 @@ def _weight(t: str) -> float:
     return 1.0
 
 
-def _fields(m: Market) -> list[set[str]]:
-    return [set(tokens(m.title)), set(tokens(m.group_label or "")), set(tokens(m.event_title or "")),
-            set(tokens(" ".join(o.label for o in m.outcomes[:12]))), set(tokens(m.category or "")),
-            set(tokens(m.rule_text[:RULE_CHARS]))]
+def _field_texts(m: Market) -> tuple[str, ...]:
+    return (m.title, m.group_label or "", m.event_title or "", " ".join(o.label for o in m.outcomes[:12]),
+            m.category or "", m.rule_text[:RULE_CHARS])
+
+
+class _Fields:
+    """A market's field token sets, each tokenized only when a term was not found in a better field."""
+
+    __slots__ = ("texts", "sets")
+
+    def __init__(self, m: Market):
+        self.texts = _field_texts(m)
+        self.sets: list[set[str] | None] = [None] * len(self.texts)
+
+    def words(self, i: int) -> set[str]:
+        got = self.sets[i]
+        if got is None:
+            got = self.sets[i] = set(tokens(self.texts[i])) if self.texts[i] else set()
+        return got
 
 
 def _matches(term: str, words: set[str]) -> bool:
@@ -156,15 +171,16 @@ def relevance(q: Query, m: Market) -> float:
     terms (names, numbers, months) are missing than a long query may miss: one of three, two of five."""
     if q.empty:
         return 1.0
-    fields = _fields(m)
+    fields = _Fields(m)
     got = [0.0, 0.0]  # informative, other
     total = [0.0, 0.0]
     missing = 0
     for term, w in zip(q.terms, q.weights, strict=True):
         best = 0.0
-        for fw, words in zip(FIELD_WEIGHTS, fields, strict=True):
-            if fw > best and _matches(term, words):
+        for i, fw in enumerate(FIELD_WEIGHTS):  # best field first: stop at the first that has the term
+            if _matches(term, fields.words(i)):
                 best = fw
+                break
         kind = 0 if w >= 1.0 else 1
         got[kind] += w * best
         total[kind] += w
