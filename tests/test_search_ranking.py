@@ -84,7 +84,7 @@ def test_strikes_are_one_row_and_the_threshold_picks_the_member():
 
 
 def test_a_date_word_picks_the_member():
-    ev = [mk("polymarket", f"P{m}", f"Fed decision in {m} 2026?", event="FED", event_title="Fed decisions 2026",
+    ev = [mk("polymarket", f"P{m}", f"Fed cut in {m} 2026?", event="FED", event_title="Fed decisions 2026",
              label=m, price="0.5" if m == "December" else "0.9") for m in ("October", "December", "January")]
     rows, _ = ranking.rank("fed cut december", ev + [mk("polymarket", "X", "Fed cut in 2026?")], now=NOW)
     assert rows[0].market.id == "PDecember"

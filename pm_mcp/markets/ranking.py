@@ -7,7 +7,9 @@ Relevance (0..1) is field-weighted term coverage: each query term counts once, a
 field it appears in (title and the member's own label 1.0, event title 0.8, outcome labels 0.7,
 category 0.5, the first words of the rules 0.25); common words in market titles ("will", "price",
 "above"...) weigh less than names, and numbers and months are terms of their own ("100k" = "$100,000",
-"4%" = "4.00%", "Dec" = "December"), so date and threshold words pick the member that says them.
+"4%" = "4.00%", "Dec" = "December", "VI" = 6), a few venue synonyms are one word ("decrease" = "cut"),
+so date and threshold words pick the member that says them. A long query may miss a number or a month
+or a word (one of three terms; of two words, both count).
 Term weights are fixed (not taken from the candidates), so a market scores the same whatever else the
 local catalog holds: a cold and a warm server rank the venues' answers alike.
 
@@ -51,6 +53,13 @@ VOLUME_SCALE = {"usd": 1e7, "contracts": 2e6, "mana": 1e5}
 LIQUIDITY_SCALE = {"usd": 1e6, "contracts": 2e5, "mana": 1e4}
 FIELD_WEIGHTS = (1.0, 1.0, 0.8, 0.7, 0.5, 0.25)  # title, member label, event title, outcomes, category, rules
 
+# words the venues use for one another's ("a 25 bps decrease" is a cut), compared as the first word
+SYNONYMS = {"decrease": "cut", "lower": "cut", "reduce": "cut", "hike": "raise", "increase": "raise",
+            "winner": "win", "champion": "champion", "championship": "champion", "exceed": "above", "over": "above",
+            "under": "below"}
+_ROMAN = re.compile(r"^(?=[ivxlc]{2,7}$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
 _TOKEN = re.compile(r"(\d[\d,]*(?:\.\d+)?)([km](?![a-z]))?|([^\W\d_]+)", re.UNICODE | re.IGNORECASE)
 
 
@@ -89,9 +98,19 @@ def tokens(text: str) -> list[str]:
             out.append(_num(num, suffix))
         elif word in MONTHS:
             out.append(f"m{MONTHS[word]}")
+        elif _ROMAN.match(word):  # "GTA VI", "Super Bowl LXI"
+            out.append(str(_roman(word)))
         else:
-            out.append(_stem(word))
+            out.append(_stem(SYNONYMS.get(word, word)))
     return out
+
+
+def _roman(word: str) -> int:
+    total = 0
+    for a, b in zip(word, word[1:] + " ", strict=True):
+        v = _ROMAN_VALUES[a]
+        total += -v if b != " " and _ROMAN_VALUES[b] > v else v
+    return total
 
 
 _STOP_STEMS = frozenset(_stem(w) for w in STOPWORDS)
@@ -118,6 +137,15 @@ class Query:
     @property
     def informative(self) -> int:
         return sum(1 for w in self.weights if w >= 1.0)
+
+    @property
+    def words(self) -> int:
+        """Informative terms that are words (names, topics), not numbers or months."""
+        return sum(1 for t, w in zip(self.terms, self.weights, strict=True) if w >= 1.0 and _is_word(t))
+
+
+def _is_word(t: str) -> bool:
+    return not t[0].isdigit() and not (t[0] == "m" and t[1:].isdigit())
 
 
 def venue_query(text: str) -> str:
@@ -174,7 +202,7 @@ def relevance(q: Query, m: Market) -> float:
     fields = _Fields(m)
     got = [0.0, 0.0]  # informative, other
     total = [0.0, 0.0]
-    missing = 0
+    missing = missing_words = 0
     for term, w in zip(q.terms, q.weights, strict=True):
         best = 0.0
         for i, fw in enumerate(FIELD_WEIGHTS):  # best field first: stop at the first that has the term
@@ -186,7 +214,9 @@ def relevance(q: Query, m: Market) -> float:
         total[kind] += w
         if kind == 0 and best < FIELD_WEIGHTS[-1] + 0.01:  # absent, or only in the rules' fine print
             missing += 1
-    if q.informative and missing > (q.informative - 1) // 2:
+            missing_words += _is_word(term)
+    # a long query may miss one term of three (two of five); of its names and topic words, one of three
+    if q.informative and (missing > (q.informative - 1) // 2 or missing_words > (q.words - 1) // 2):
         return 0.0
     if not total[0]:
         return got[1] / total[1]
