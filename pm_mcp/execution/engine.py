@@ -825,6 +825,18 @@ class ExecutionEngine:
         return await self.get_intent(rec.intent.id)
 
     # --- start-up --------------------------------------------------------------------------
+
+    async def _cancel_other_mode(self, rec: IntentRecord, status: IntentStatus, to: IntentStatus, what: str,
+                                 was: str, report: list[str]) -> None:
+        """An intent of the other mode found at start-up ends here (``to``), journaled and told to the person."""
+        msg = mode_mismatch(rec.intent.mode, self.mode)
+        if await self.journal.transition(rec.intent.id, (status,), to, reason="cancelled at start-up: " + msg):
+            await self.journal.log("intent.mode_mismatch", rec.intent.id,
+                                   {"intent_mode": rec.intent.mode, "process_mode": self.mode})
+            self._notice(f"{what} {rec.intent.id} ({rec.intent.mode}) was cancelled: the server now runs in "
+                         f"{self.mode} mode; nothing was sent")
+            report.append(f"{rec.intent.id}: cancelled ({was} in {rec.intent.mode} mode)")
+
     async def reconcile(self) -> list[str]:
         """Every in-flight intent and order: expire stale proposals, finish approved ones, look up
         journaled orders at the venue (never resending one the venue already has)."""
@@ -835,14 +847,8 @@ class ExecutionEngine:
                 if rec.intent.mode != self.mode:
                     # switching mode on this data directory: an open proposal of the other mode is cancelled,
                     # so no later approval (page, dialog) can send it in this mode
-                    msg = mode_mismatch(rec.intent.mode, self.mode)
-                    if await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.REJECTED,
-                                                     reason="cancelled at start-up: " + msg):
-                        await self.journal.log("intent.mode_mismatch", rec.intent.id,
-                                               {"intent_mode": rec.intent.mode, "process_mode": self.mode})
-                        self._notice(f"proposal {rec.intent.id} ({rec.intent.mode}) was cancelled: the server now "
-                                     f"runs in {self.mode} mode; nothing was sent")
-                        report.append(f"{rec.intent.id}: cancelled (proposed in {rec.intent.mode} mode)")
+                    await self._cancel_other_mode(rec, IntentStatus.PROPOSED, IntentStatus.REJECTED, "proposal",
+                                                  "proposed", report)
                     continue
                 if rec.intent.expired(now):
                     await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
@@ -850,14 +856,8 @@ class ExecutionEngine:
                     report.append(f"{rec.intent.id}: expired")
             for rec in await self.journal.intents_with_status(IntentStatus.ARMED):
                 if rec.intent.mode != self.mode:  # an armed standing order never fires in the other mode
-                    msg = mode_mismatch(rec.intent.mode, self.mode)
-                    if await self.journal.transition(rec.intent.id, (IntentStatus.ARMED,), IntentStatus.CANCELLED,
-                                                     reason="cancelled at start-up: " + msg):
-                        await self.journal.log("intent.mode_mismatch", rec.intent.id,
-                                               {"intent_mode": rec.intent.mode, "process_mode": self.mode})
-                        self._notice(f"standing order {rec.intent.id} ({rec.intent.mode}) was cancelled: the server "
-                                     f"now runs in {self.mode} mode; nothing was sent")
-                        report.append(f"{rec.intent.id}: cancelled (armed in {rec.intent.mode} mode)")
+                    await self._cancel_other_mode(rec, IntentStatus.ARMED, IntentStatus.CANCELLED, "standing order",
+                                                  "armed", report)
             for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
                 if rec.intent.parent_id is not None:
                     continue  # a standing order's execution: the runner's lease holder resumes it (standing.py)
