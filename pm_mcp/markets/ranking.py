@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from pm_mcp.domain.models import Market, MarketStatus
 
@@ -76,6 +77,7 @@ def _num(text: str, suffix: str | None) -> str:
 _SUFFIXES = ("ations", "ation", "ating", "ated", "ates", "ions", "ion", "ings", "ing", "ees", "ee", "ed", "es")
 
 
+@lru_cache(maxsize=50_000)
 def _stem(w: str) -> str:
     """A light suffix stripper, the same on both sides: nominee / nominated / nomination -> "nomin"."""
     if len(w) > 4 and w.endswith("ies"):
@@ -92,6 +94,11 @@ def _stem(w: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Words (lower case, plural-stemmed), numbers in one form, months as m1..m12."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=20_000)  # the same titles and labels come back search after search
+def _tokens(text: str) -> tuple[str, ...]:
     out = []
     for num, suffix, word in _TOKEN.findall(text.lower()[:2000]):
         if num:
@@ -102,7 +109,7 @@ def tokens(text: str) -> list[str]:
             out.append(str(_roman(word)))
         else:
             out.append(_stem(SYNONYMS.get(word, word)))
-    return out
+    return tuple(out)
 
 
 def _roman(word: str) -> int:
@@ -182,7 +189,7 @@ class _Fields:
     def words(self, i: int) -> set[str]:
         got = self.sets[i]
         if got is None:
-            got = self.sets[i] = set(tokens(self.texts[i])) if self.texts[i] else set()
+            got = self.sets[i] = set(_tokens(self.texts[i])) if self.texts[i] else set()
         return got
 
 
