@@ -127,3 +127,12 @@ async def test_bad_queries_answer_or_refuse_clearly(env, query):
         assert r.is_error and "query" in r.content[0].text and len(r.content[0].text) < 1000
         out, _ = await call(client, "search_markets", {"query": "nba"})  # the server is still up
         assert out["results"]
+
+
+async def test_a_20_row_answer_stays_small(env):
+    # the default simulators hold fewer than 20 rows for "will" now that an event is one row
+    # (test_e2e_market's size check skips there); the world holds more
+    async with connect(env) as client:
+        out, text = await call(client, "search_markets", {"query": "will", "limit": 20, "status": "any"})
+        assert len(out["results"]) == 20 and out["next_cursor"]
+        assert len(text) < 16_000, len(text)
