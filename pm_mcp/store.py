@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 
 _MIGRATIONS: dict[str, list[str]] = {}
 
+# Components whose tables stay in the local SQLite file with every backend: the market catalog is a per-process
+# cache built on SQLite FTS5 (pm_mcp.markets.catalog opens its own connection to ``Store.path``). With
+# PM_MCP_DATABASE_URL set, everything else lives in PostgreSQL (pm_mcp.store_pg).
+LOCAL_COMPONENTS = frozenset({"catalog"})
+
 
 class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says what to do."""
@@ -303,7 +308,9 @@ class Store:
         self._tx_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, *, components: Iterable[str] | None = None) -> Store:
+        """Open (creating it) the SQLite database at ``path`` and apply the missing migrations of every
+        registered component, or only of ``components`` when given (pm_mcp.store_pg: the local ones)."""
         path = Path(path)
         try:
             ensure_private_dir(path.parent)
@@ -334,7 +341,7 @@ class Store:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
-            await store._migrate()
+            await store._migrate(None if components is None else set(components))
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StoreError(f"{path} cannot be read as a pm-mcp database ({exc}). Move it aside or "
@@ -387,7 +394,7 @@ class Store:
                     f"v{version}, this version knows v{known}). Upgrade pm-mcp, or use another "
                     "PM_MCP_HOME; nothing was changed.")
 
-    async def _migrate(self) -> None:
+    async def _migrate(self, only: set[str] | None = None) -> None:
         c = self.conn
         await c.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL,"
@@ -397,6 +404,8 @@ class Store:
         current = {r[0]: r[1] for r in rows}
         self._raise_if_newer(current)
         for component, scripts in _MIGRATIONS.items():
+            if only is not None and component not in only:
+                continue
             have = current.get(component, 0)
             for version in range(have + 1, len(scripts) + 1):
                 script = scripts[version - 1]
