@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+import urllib.parse
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -133,6 +134,11 @@ class Settings(BaseSettings):
     # HTTP transport
     http_token: SecretStr | None = None
 
+    # the store: unset = the embedded SQLite file in PM_MCP_HOME; a postgresql:// URL = that PostgreSQL database,
+    # shared by every process given it (pm_mcp.store_pg; the optional extra pm-mcp[postgres]). The market catalog,
+    # a per-process cache, stays in the local SQLite file either way.
+    database_url: SecretStr | None = None
+
     # live credentials (env or files; never tool arguments)
     polymarket_private_key: SecretStr | None = None
     polymarket_private_key_file: Path | None = None
@@ -173,6 +179,14 @@ class Settings(BaseSettings):
     def _fraction(cls, v: Decimal) -> Decimal:
         if not (Decimal(0) < v <= Decimal(1)):
             raise ValueError("must be a fraction in (0, 1]")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().partition("://")[0].lower() not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL (postgresql://user:password@host:5432/dbname); unset it "
+                             "to use the embedded SQLite database")
         return v
 
     @field_validator("venues")
@@ -231,6 +245,8 @@ class Settings(BaseSettings):
             urls = [part.split("=", 1)[-1] for part in self.rpc_urls.split(",") if part.strip()]
         for url in urls:
             out += url_secret_parts(url)
+        if self.database_url is not None:  # the database password, if the URL has one
+            out.append(urllib.parse.urlsplit(self.database_url.get_secret_value()).password)
         return [v for v in out if v]
 
     def secret_from(self, value: SecretStr | None, file: Path | None) -> str | None:
