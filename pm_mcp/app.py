@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pm_mcp.settings import Settings
 from pm_mcp.store import Store
+from pm_mcp.store_pg import open_store
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ async def app_lifespan(settings: Settings, *, background: bool = True) -> AsyncI
     import pm_mcp.venues.send_journal  # noqa: F401 - the live send journal
 
     async with AsyncExitStack() as stack:
-        store = await Store.open(settings.db_path)
+        store = await open_store(settings.db_path, settings.database_url.get_secret_value()
+                                 if settings.database_url is not None else None)
         stack.push_async_callback(store.close)
         state = AppState(settings=settings, store=store)
         if not background:
