@@ -33,6 +33,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# 2b. PostgreSQL for the store's second backend (tests/pg_server.py starts a throwaway server; skipped without it)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+      || echo "warning: could not install postgresql; the PostgreSQL store tests will skip" >&2
+  else
+    echo "warning: postgresql missing and not root; run: sudo apt-get install postgresql" >&2
+  fi
+fi
+
 # 3. The anvil node (npm @foundry-rs/anvil) for the ERC-8004 tests
 if [ -f tools/devnet/package.json ]; then
   (cd tools/devnet && { [ -d node_modules/@foundry-rs ] || npm install --no-audit --no-fund --silent; })
