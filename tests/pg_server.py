@@ -12,6 +12,7 @@ tests skip with it); any other failure raises.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -95,3 +96,16 @@ class PgServer:
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+_SHARED: PgServer | str | None = None
+
+
+def shared_server() -> PgServer | str:
+    """One server per test process (started on first use, stopped at exit), or the reason there is none."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = PgServer.start()
+        if isinstance(_SHARED, PgServer):
+            atexit.register(_SHARED.stop)
+    return _SHARED

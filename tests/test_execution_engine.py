@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal as D
 
 import pytest
+from pg_server import shared_server
 
 import pm_mcp.execution  # noqa: F401 - startup hook + migrations
 import pm_mcp.execution.engine as engine_mod
@@ -43,11 +44,42 @@ def sim():
         yield s
 
 
+# the tests whose journal work (intents, orders, fills, positions, the send journal, restart reconciliation) also
+# runs on the PostgreSQL backend (tests/pg_server.py; skipped without its binaries); the others on SQLite only
+BOTH_BACKENDS = {
+    "test_paper_fill_walks_the_book_with_fees_and_rests_the_remainder",
+    "test_sell_needs_the_shares_and_realises_pnl",
+    "test_confirmation_is_single_use_bound_to_the_hash_and_channel",
+    "test_lost_answers_are_resolved_by_lookup_exactly_one_order",
+    "test_restart_reconciles_journaled_orders_without_duplicates",
+    "test_bundle_is_confirmed_once_and_stops_at_a_partial_leg",
+}
+_database_url: str | None = None  # the current test's PostgreSQL database (settings_for), None = SQLite
+
+
+def pytest_generate_tests(metafunc):
+    if "store_backend" in metafunc.fixturenames:
+        both = metafunc.function.__name__ in BOTH_BACKENDS
+        metafunc.parametrize("store_backend", ["sqlite", "postgres"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request):
+    global _database_url
+    if request.param == "postgres":
+        server = shared_server()
+        if isinstance(server, str):
+            pytest.skip(server)
+        _database_url = server.new_database()
+    yield request.param
+    _database_url = None
+
+
 def settings_for(sim, tmp_path, **kw) -> Settings:
     urls = {k.removeprefix("PM_MCP_").lower(): v for k, v in sim.env().items()}
     base = dict(home=tmp_path / "home", venues="polymarket", http_timeout_s=3.0, confirm="auto", approval_port=0,
                 sync_interval_s=3600,  # the background runner passes once at start; the tests sync by hand
-                **urls)
+                database_url=_database_url, **urls)
     base.update(kw)
     return Settings(**base)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
-from pg_server import PgServer
+from pg_server import PgServer, shared_server
 
 import pm_mcp.execution.journal  # noqa: F401 - migrations: approvals, paper orders
 import pm_mcp.execution.watches  # noqa: F401 - migrations: watches, alerts, lease
@@ -33,13 +33,12 @@ from pm_mcp.venues.send_journal import OrderJournal
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    server = PgServer.start()
+@pytest.fixture
+def pg_server() -> PgServer:
+    server = shared_server()
     if isinstance(server, str):
         pytest.skip(server)
-    yield server
-    server.stop()
+    return server
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
