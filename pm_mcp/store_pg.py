@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiosqlite.context import contextmanager as _result
 
 from pm_mcp import store as _store
-from pm_mcp.store import LOCAL_COMPONENTS, Store, StoreError
+from pm_mcp.store import BUSY_TIMEOUT_MS, LOCAL_COMPONENTS, DatabaseBusy, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 MIGRATE_LOCK_KEY = 0x706D6D6370_01
 WRITE_LOCK_KEY = 0x706D6D6370_02
 CONNECT_TIMEOUT_S = 10
+# after the migrations, a lock wait (the writer lock, a row) gives up after this long, as SQLite's busy_timeout
+# does, and is the same DatabaseBusy sentence ("pm-mcp's database is busy ...; retry in a moment")
+LOCK_TIMEOUT_MS = BUSY_TIMEOUT_MS
 
 
 def is_postgres_url(url: str | None) -> bool:
@@ -219,8 +222,9 @@ class PgCursor:
 class PgConnection:
     """One psycopg AsyncConnection (autocommit) behind the SQLite store's connection API."""
 
-    def __init__(self, conn: Any, idle: Any) -> None:
-        self._conn, self._idle = conn, idle  # idle: psycopg.pq.TransactionStatus.IDLE
+    def __init__(self, conn: Any, idle: Any, busy: type[BaseException]) -> None:
+        # idle: psycopg.pq.TransactionStatus.IDLE; busy: psycopg.errors.LockNotAvailable (lock_timeout)
+        self._conn, self._idle, self._busy = conn, idle, busy
         self.identities: dict[str, str] = {}  # table -> identity column (lastrowid)
 
     @property
@@ -229,7 +233,10 @@ class PgConnection:
 
     async def _run(self, sql: str, params: tuple, returning: bool) -> PgCursor:
         async with self._conn.cursor() as cur:
-            await cur.execute(sql, params)
+            try:
+                await cur.execute(sql, params)
+            except self._busy as exc:
+                raise DatabaseBusy(str(exc)) from exc
             desc = cur.description
             rows: list[PgRow] = []
             if desc is not None:
@@ -243,7 +250,11 @@ class PgConnection:
         head = sql.strip().rstrip(";").upper()
         if head == "BEGIN IMMEDIATE":  # one writer at a time across every process on this database
             await self._run("BEGIN", (), False)
-            await self._run(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})", (), False)
+            try:
+                await self._run(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})", (), False)
+            except BaseException:  # not begun, as a BEGIN IMMEDIATE that timed out
+                await self._run("ROLLBACK", (), False)
+                raise
             return PgCursor([], -1, None, None)
         if _CREATE_TABLE.match(sql):
             identity = translate_ddl(sql)[1]
@@ -296,10 +307,12 @@ class PgStore(Store):
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the PostgreSQL database {masked(url)} ({exc}). Check "
                              "PM_MCP_DATABASE_URL and that the server is up.") from exc
-        store = cls(Path(local_path), PgConnection(raw, psycopg.pq.TransactionStatus.IDLE), url)
+        store = cls(Path(local_path), PgConnection(raw, psycopg.pq.TransactionStatus.IDLE, psycopg.errors.LockNotAvailable),
+                    url)
         try:
             await store._migrate_locked()
             await store.conn.load_identities()
+            await store.conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
         except BaseException:
             await store.conn.close()
             raise

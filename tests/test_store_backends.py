@@ -22,11 +22,12 @@ import pm_mcp.markets.catalog  # noqa: F401 - migrations: the local catalog
 import pm_mcp.venues.send_journal  # noqa: F401 - migrations: live_orders
 from conftest import REPO
 from pm_mcp import store as store_mod
+from pm_mcp import store_pg
 from pm_mcp.domain.intents import IntentStatus
 from pm_mcp.execution.journal import Journal, OrderRecord, PositionRecord
 from pm_mcp.execution.watches import RunnerLease
 from pm_mcp.settings import Settings
-from pm_mcp.store import Store, StoreError
+from pm_mcp.store import DatabaseBusy, Store, StoreError
 from pm_mcp.store_pg import PgStore, masked, open_store, translate
 from pm_mcp.venues.send_journal import OrderJournal
 
@@ -306,6 +307,29 @@ async def test_replicas_migrating_an_empty_database_at_the_same_instant(pg_serve
     rows = pg_server.psql(url, "SELECT component, version, COUNT(*) FROM schema_migrations GROUP BY 1, 2")
     assert rows and all(line.endswith("|1") for line in rows.splitlines())  # each migration applied once
     assert "catalog" not in rows
+
+
+async def test_one_writer_at_a_time_across_processes_and_busy_is_a_sentence(pg_server, tmp_path, monkeypatch):
+    """BEGIN IMMEDIATE on PostgreSQL: the writer advisory lock. A second store's multi-statement write waits for
+    the first, and past the lock timeout gets the same DatabaseBusy sentence as SQLite's busy timeout."""
+    monkeypatch.setattr(store_pg, "LOCK_TIMEOUT_MS", 300)
+    url = pg_server.new_database()
+    a = await open_store(tmp_path / "a" / "pm.sqlite3", url)
+    b = await open_store(tmp_path / "b" / "pm.sqlite3", url)
+    try:
+        async with a.transaction():
+            await a.kv_set("k", "a")
+            t0 = time.monotonic()
+            with pytest.raises(DatabaseBusy, match="database is busy"):
+                async with b.transaction():
+                    pass
+            assert 0.25 < time.monotonic() - t0 < 3
+        async with b.transaction():  # free again
+            await b.kv_set("k", "b")
+        assert await a.kv_get("k") == "b"
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def test_a_database_that_is_not_ours_is_left_alone(pg_server, tmp_path):
