@@ -137,6 +137,19 @@ async def test_cursor_api(open_backend):
         await store.close()
 
 
+async def test_a_failed_statement_in_a_transaction_undoes_only_itself(open_backend):
+    s = await open_backend()
+    try:
+        async with s.transaction() as c:
+            await c.execute("INSERT INTO kv (key, value, updated_at) VALUES ('a', '1', 'x')")
+            with pytest.raises(Exception):
+                await c.execute("INSERT INTO kv (key, value, updated_at) VALUES ('a', '2', 'x')")  # duplicate key
+            await c.execute("INSERT INTO kv (key, value, updated_at) VALUES ('b', '3', 'x')")
+        assert await s.kv_get("a") == "1" and await s.kv_get("b") == "3"
+    finally:
+        await s.close()
+
+
 async def test_component_migrations_apply_once_in_order_and_roll_back(open_backend, isolated_migrations):
     store_mod.register_migrations("demo", ["CREATE TABLE demo (x INTEGER);"])
     s = await open_backend()
