@@ -135,10 +135,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # failed ASGI lifespan
     import asyncio
 
-    from pm_mcp.store import Store
+    from pm_mcp.store_pg import open_store
 
     async def _preflight() -> None:
-        store = await Store.open(settings.db_path)
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        store = await open_store(settings.db_path, url)
         await store.close()
 
     try:

@@ -95,7 +95,13 @@ def config_report(settings: Settings) -> tuple[str, int]:
     failed = False
     lines = [f"pm-mcp {__version__}", ""]
     lines.append(f"data directory : {settings.home}")
-    lines.append(f"database       : {settings.db_path} ({'exists' if Path(settings.db_path).exists() else 'created on first start'})")
+    if settings.database_url:
+        from pm_mcp.store_pg import masked
+
+        lines.append(f"database       : PostgreSQL {masked(settings.database_url.get_secret_value())} (the market "
+                     f"catalog stays in {settings.db_path})")
+    else:
+        lines.append(f"database       : {settings.db_path} ({'exists' if Path(settings.db_path).exists() else 'created on first start'})")
     mode_line, mode_failed = _mode_line(settings)
     lines.append(mode_line)
     failed |= mode_failed
