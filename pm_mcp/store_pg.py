@@ -30,6 +30,7 @@ set: the SQLite default starts without it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -230,6 +231,10 @@ class PgConnection:
         # ROLLBACK go through execute): psycopg's says ACTIVE while any coroutine's statement runs.
         self._conn, self._busy = conn, busy
         self._in_tx = False
+        # One statement (with its savepoint) at a time: "am I inside a transaction?" and the statements that act on
+        # the answer must not be split by another coroutine's COMMIT on this shared connection (psycopg serialises
+        # single queries only, so a SAVEPOINT could otherwise land after the COMMIT it was meant to sit inside).
+        self._stmt_lock = asyncio.Lock()
         self.identities: dict[str, str] = {}  # table -> identity column (lastrowid)
 
     @property
@@ -252,6 +257,10 @@ class PgConnection:
 
     @_result
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> PgCursor:
+        async with self._stmt_lock:
+            return await self._execute(sql, parameters)
+
+    async def _execute(self, sql: str, parameters: Iterable[Any] | None) -> PgCursor:
         head = sql.strip().rstrip(";").upper()
         if head == "BEGIN IMMEDIATE":  # one writer at a time across every process on this database
             await self._run("BEGIN", (), False)
@@ -293,7 +302,7 @@ class PgConnection:
     @_result
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> PgCursor:
         q, _ = translate(sql, self.identities, many=True)
-        async with self._conn.cursor() as cur:
+        async with self._stmt_lock, self._conn.cursor() as cur:
             await cur.executemany(q, [_params(p) for p in parameters])
             return PgCursor([], cur.rowcount, None, None)
 

@@ -150,6 +150,37 @@ async def test_a_failed_statement_in_a_transaction_undoes_only_itself(open_backe
         await s.close()
 
 
+async def test_statements_racing_a_commit_on_the_shared_connection(open_backend):
+    """Other coroutines' statements while transactions begin and commit on the one connection (the background
+    runner reads while an order is proposed): each runs inside the open transaction or after it, never split by
+    its COMMIT (a savepoint landing after the COMMIT failed once in CI: 'SAVEPOINT can only be used in
+    transaction blocks')."""
+    import asyncio
+
+    s = await open_backend()
+    try:
+        async def writer(i: int) -> None:
+            async with s.transaction() as c:
+                await c.execute("INSERT INTO kv (key, value, updated_at) VALUES (?, ?, 'x')", (f"w{i}", str(i)))
+                await asyncio.sleep(0)
+                await c.execute("UPDATE kv SET value = ? WHERE key = ?", (str(i + 1), f"w{i}"))
+
+        async def reader() -> int:
+            n = 0
+            for _ in range(40):
+                rows = await (await s.conn.execute("SELECT count(*) FROM kv")).fetchall()
+                n = max(n, rows[0][0])
+                await asyncio.sleep(0)
+            return n
+
+        results = await asyncio.gather(*(writer(i) for i in range(25)), *(reader() for _ in range(6)))
+        assert all(isinstance(r, int) or r is None for r in results)
+        for i in range(25):
+            assert await s.kv_get(f"w{i}") == str(i + 1)
+    finally:
+        await s.close()
+
+
 async def test_component_migrations_apply_once_in_order_and_roll_back(open_backend, isolated_migrations):
     store_mod.register_migrations("demo", ["CREATE TABLE demo (x INTEGER);"])
     s = await open_backend()
