@@ -101,13 +101,13 @@ def _run_many(conn: sqlite3.Connection, sql: str, parameters: Iterable[Iterable[
         raise
 
 
-class FetchedCursor(aiosqlite.Cursor):
-    """A cursor whose rows were all read in the job that executed it (see the module docstring)."""
+class BufferedRows:
+    """Reading rows that were all fetched when the statement ran: ``_rows`` and a position. Shared by the SQLite
+    cursor below and PostgreSQL's (pm_mcp.store_pg.PgCursor)."""
 
-    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor, rows: list) -> None:
-        super().__init__(conn, cursor)
-        self._rows = rows
-        self._pos = 0
+    arraysize: int
+    _rows: list
+    _pos: int
 
     async def fetchone(self):
         if self._pos >= len(self._rows):
@@ -128,6 +128,24 @@ class FetchedCursor(aiosqlite.Cursor):
 
     async def close(self) -> None:
         self._rows, self._pos = [], 0
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+
+class FetchedCursor(BufferedRows, aiosqlite.Cursor):
+    """A cursor whose rows were all read in the job that executed it (see the module docstring)."""
+
+    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor, rows: list) -> None:
+        aiosqlite.Cursor.__init__(self, conn, cursor)
+        self._rows = rows
+        self._pos = 0
 
 
 class AtomicConnection(aiosqlite.Connection):

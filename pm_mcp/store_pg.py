@@ -41,7 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiosqlite.context import contextmanager as _result
 
 from pm_mcp import store as _store
-from pm_mcp.store import BUSY_TIMEOUT_MS, LOCAL_COMPONENTS, DatabaseBusy, Store, StoreError
+from pm_mcp.store import BUSY_TIMEOUT_MS, LOCAL_COMPONENTS, BufferedRows, DatabaseBusy, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class PgRow(Sequence):
         return f"PgRow({dict(zip(self._names, self._values, strict=True))!r})"
 
 
-class PgCursor:
+class PgCursor(BufferedRows):
     """The rows of one statement, all fetched when it ran (as the SQLite store's cursors are)."""
 
     arraysize = 1
@@ -192,35 +192,6 @@ class PgCursor:
     def __init__(self, rows: list[PgRow], rowcount: int, lastrowid: int | None, description) -> None:
         self._rows, self._pos = rows, 0
         self.rowcount, self.lastrowid, self.description = rowcount, lastrowid, description
-
-    async def fetchone(self):
-        if self._pos >= len(self._rows):
-            return None
-        self._pos += 1
-        return self._rows[self._pos - 1]
-
-    async def fetchmany(self, size: int | None = None):
-        n = self.arraysize if size is None else size
-        out = self._rows[self._pos:self._pos + n]
-        self._pos += len(out)
-        return out
-
-    async def fetchall(self):
-        out = self._rows[self._pos:]
-        self._pos = len(self._rows)
-        return out
-
-    async def close(self) -> None:
-        self._rows, self._pos = [], 0
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        row = await self.fetchone()
-        if row is None:
-            raise StopAsyncIteration
-        return row
 
 
 class PgConnection:
