@@ -15,11 +15,9 @@ recorded filled. Then the book is moved back. The latency is the phase of the mo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -30,13 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-NEWSOM = "559652"
-YES = "54533043819946592547517511176940999955633860128497669742211153063842200957669"
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+from tools.bench.watch_latency import NEWSOM, YES, cli  # noqa: E402 - after the sys.path lines above
 
 
 def counts(db: Path) -> tuple[int, int, int]:
@@ -102,18 +94,7 @@ async def run(n: int, interval: float) -> dict[str, list[float]]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=20)
-    p.add_argument("--interval", type=float, default=1.0)
-    args = p.parse_args()
-    got = asyncio.run(run(args.n, args.interval))
-    print(f"| trigger -> (interval {args.interval:g} s, n={len(got['order filled'])}) | p50 | p90 | max | mean |")
-    print("|---|---|---|---|---|")
-    for name, xs in got.items():
-        if xs:
-            print(f"| {name} | {pct(xs, .5) * 1000:.0f} ms | {pct(xs, .9) * 1000:.0f} ms | {max(xs) * 1000:.0f} ms | "
-                  f"{statistics.mean(xs) * 1000:.0f} ms |")
-    return 0
+    return cli(__doc__, run, "order filled")
 
 
 if __name__ == "__main__":

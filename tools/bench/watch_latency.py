@@ -91,19 +91,25 @@ async def run(n: int, interval: float) -> dict[str, list[float]]:
     return out
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli(doc: str, run_trials, count_key: str) -> int:
+    """``--n`` trials at ``--interval``, then one markdown row per measure (p50, p90, max, mean). Shared with
+    tools/bench/standing_latency.py."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--interval", type=float, default=1.0)
     args = p.parse_args()
-    got = asyncio.run(run(args.n, args.interval))
-    print(f"| trigger -> (interval {args.interval:g} s, n={len(got['notification'])}) | p50 | p90 | max | mean |")
+    got = asyncio.run(run_trials(args.n, args.interval))
+    print(f"| trigger -> (interval {args.interval:g} s, n={len(got[count_key])}) | p50 | p90 | max | mean |")
     print("|---|---|---|---|---|")
     for name, xs in got.items():
         if xs:
             print(f"| {name} | {pct(xs, .5) * 1000:.0f} ms | {pct(xs, .9) * 1000:.0f} ms | {max(xs) * 1000:.0f} ms | "
                   f"{statistics.mean(xs) * 1000:.0f} ms |")
     return 0
+
+
+def main() -> int:
+    return cli(__doc__, run, "notification")
 
 
 if __name__ == "__main__":
