@@ -60,9 +60,9 @@ from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook
 from pm_mcp.domain.money import floor_to, in_currency, normalize, usd
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.surface.common import READ_OPEN, app_state, markets_of, titled, to_tool_error
+from pm_mcp.surface.common import VenueArg as Venue
 from pm_mcp.surface.orders import IntentOut
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.venues.registry import VENUES
 
 if TYPE_CHECKING:
     from pm_mcp.app import AppState
@@ -73,7 +73,6 @@ log = logging.getLogger(__name__)
 FIND = titled(READ_OPEN, "Find arbitrage")
 PROPOSE = ToolAnnotations(title="Propose an arbitrage bundle (places nothing)", read_only_hint=False,
                           destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-Venue = Literal[tuple(VENUES)]  # the registry's venues, in its order
 Kind = Literal["dutch_book", "yes_no", "cross_venue", "resolution", "ladder", "member_vs_event", "basket"]
 # what a scan looks for unless told: arbitrage only (a basket is a position, listed only when asked for)
 DEFAULT_KINDS = frozenset({"dutch_book", "yes_no", "cross_venue", "resolution", "ladder", "member_vs_event"})

@@ -13,20 +13,24 @@ A tool is a module-level function (importable and testable on its own); each sur
 
 # No `from __future__ import annotations`: see pm_mcp.surface.render.
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from pm_mcp.surface.render import bound_text, user_error
+from pm_mcp.venues.registry import VENUES
 
 if TYPE_CHECKING:
     from pm_mcp.app import AppState
     from pm_mcp.execution.engine import ExecutionEngine
     from pm_mcp.markets.service import MarketService
 
-__all__ = ["app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
+__all__ = ["VenueArg", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
+
+# A venue argument: the registry's venues, in its order (one enum in every tool's schema)
+VenueArg = Literal[tuple(VENUES)]  # type: ignore[valid-type]
 
 # Reads venue data (the open world), changes nothing, the same answer for the same call.
 READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)

@@ -28,10 +28,10 @@ from pm_mcp.domain.times import parse_time
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.markets import ranking
 from pm_mcp.surface.chart import chart_available, downsample, png_line_chart, price_chart_png
-from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, VenueArg, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.venues.base import NotFound, VenueError
-from pm_mcp.venues.registry import VENUES, display_name
+from pm_mcp.venues.registry import display_name
 
 if TYPE_CHECKING:
     from pm_mcp.markets.service import SearchHit  # annotations only: the service loads when markets start
@@ -40,7 +40,6 @@ __all__ = ["search_markets", "get_market", "get_order_book", "get_price_history"
            "png_line_chart", "market_text", "market_json", "summary_of", "book_summary", "money_short", "fees_text"]
 
 # a venue argument: one of the registry's venue names, in its order (the enum in the tools' input schemas)
-VenueArg = Literal[tuple(VENUES)]
 TEXT_RULES_CHARS = 1500  # rule text shown by get_market (full_rules=true: up to FULL_RULES_CHARS)
 FULL_RULES_CHARS = 20_000
 SEARCH_TITLE_CHARS = 90

@@ -5,7 +5,7 @@ compare_rules (pm_mcp.surface.rules) fetch a stored reading and compose it with 
 # No `from __future__ import annotations` here (see pm_mcp.surface.rules): annotations stay objects.
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -26,15 +26,13 @@ from pm_mcp.domain.rules import RuleAnalysis, market_rule_text
 from pm_mcp.domain.rules import parse_rules as parse_rule_text
 from pm_mcp.domain.untrusted import clean_inline, quote_inline
 from pm_mcp.markets.readings import ReadingStore
-from pm_mcp.surface.common import app_state, markets_of, to_tool_error
+from pm_mcp.surface.common import VenueArg, app_state, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, bound_text, tool_result
-from pm_mcp.venues.registry import VENUES
 
 __all__ = ["submit_reading", "reading_for", "register"]
 
 log = logging.getLogger(__name__)
 
-VenueArg = Literal[tuple(VENUES)]
 # writes our own store only (a reading replaces the market's earlier one); reads the venue for the market
 SUBMIT = ToolAnnotations(title="Submit a rules reading (verified)", read_only_hint=False, destructive_hint=False,
                          idempotent_hint=True, open_world_hint=True)

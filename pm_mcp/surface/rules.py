@@ -9,7 +9,7 @@
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -25,15 +25,13 @@ from pm_mcp.domain.rules_compare import compare_rules as compare_analyses
 from pm_mcp.domain.scorecard import Scorecard
 from pm_mcp.domain.scorecard import assess_market as score_market
 from pm_mcp.domain.untrusted import VENUE_TEXT_LABEL, clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_OPEN, markets_of, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, VenueArg, markets_of, to_tool_error
 from pm_mcp.surface.reading import reading_for
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.venues.registry import VENUES
 
 __all__ = ["parse_rules", "compare_rules", "assess_market", "register", "render_analysis", "market_line"]
 
 # a venue argument: one of the registry's venue names, in its order (the enum in the tools' input schemas)
-VenueArg = Literal[tuple(VENUES)]
 MAX_TEXT = 20_000
 # the one line that says what the quotes in a rule analysis are (pm_mcp.domain.untrusted's convention)
 QUOTES_NOTE = f'Quotes "..." are {VENUE_TEXT_LABEL}; @N = offset in the rules.'

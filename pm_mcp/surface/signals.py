@@ -34,9 +34,9 @@ from pm_mcp.domain.signals import (
     wallet_record,
 )
 from pm_mcp.domain.untrusted import quote_label
-from pm_mcp.surface.common import READ_OPEN, app_state, markets_of, titled, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, VenueArg, app_state, markets_of, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.venues.registry import VENUES, display_name
+from pm_mcp.venues.registry import display_name
 
 if TYPE_CHECKING:
     from pm_mcp.venues.polymarket.data import Page, PolymarketData
@@ -45,7 +45,6 @@ __all__ = ["get_market_holders", "get_wallet_record", "register", "short"]
 
 log = logging.getLogger(__name__)
 
-VenueArg = Literal[tuple(VENUES)]
 TierArg = Literal["none", "low", "medium", "high", "very_high"]
 SIGNAL_WALLETS = 10  # records checked for the signal: the largest holders, across outcomes
 RECORD_POSITIONS = 500  # closed (and open) positions read per holder for the signal

@@ -39,6 +39,7 @@ from pm_mcp.domain.sizing import (
 from pm_mcp.domain.sizing import size_position as size_core
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
 from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, titled
+from pm_mcp.surface.common import VenueArg as VenueName
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.venues.registry import VENUES
 
@@ -47,7 +48,6 @@ Num = Annotated[int | float | str, WithJsonSchema({"type": ["number", "string"]}
 OptNum = Annotated[int | float | str | None, WithJsonSchema({"type": ["number", "string", "null"]})]
 
 # The venues, as the tools' schemas name them (the registry's order).
-VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
 DEFAULT_SIZE_STEP = Decimal("0.01")  # a what-if without a venue
 
 

@@ -19,15 +19,13 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.untrusted import quote_inline, quote_label
 from pm_mcp.domain.watches import Watch, WatchKind, WatchRefused, WatchSpec
-from pm_mcp.surface.common import READ_LOCAL, app_state, titled, to_tool_error
+from pm_mcp.surface.common import READ_LOCAL, VenueArg, app_state, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.venues.registry import VENUES
 
 __all__ = ["create_watch", "list_watches", "delete_watch", "get_alerts", "watch_resource", "register"]
 
 log = logging.getLogger(__name__)
 
-VenueArg = Literal[tuple(VENUES)]
 KindArg = Literal[tuple(k.value for k in WatchKind)]
 URI_PREFIX = "watch://"
 CREATE = ToolAnnotations(title="Create a watch (trades nothing)", read_only_hint=False, destructive_hint=False,
