@@ -3,6 +3,8 @@
     .venv/bin/python tools/bench/cold_start.py            # 15 runs, updates tools/bench/REPORT.md
     .venv/bin/python tools/bench/cold_start.py --runs 30 --no-write
     .venv/bin/python tools/bench/cold_start.py --baseline REV --pairs 9   # before/after: REV vs this tree
+    .venv/bin/python tools/bench/cold_start.py --baseline A --after B     # two revisions against each other
+    .venv/bin/python tools/bench/cold_start.py --bare --pairs 9           # against the bare SDK server, with peak RSS
 
 Each run uses a fresh PM_MCP_HOME (so the SQLite file is created and migrated, as on first use) and
 venue URLs on a closed loopback port (nothing touches the network). The clock starts just before
@@ -97,15 +99,44 @@ def _recv(proc: subprocess.Popen, want_id: int) -> dict:
             return msg
 
 
-def one_run(bytecode: bool = True, source: Path | None = None) -> tuple[float, float, int]:
+# The floor: the official SDK's server with one tool and nothing of ours, run by the same interpreter.
+BARE_SERVER = """
+from mcp.server import MCPServer
+server = MCPServer("bare")
+@server.tool()
+def ping(text: str) -> str:
+    \"\"\"Echo the text.\"\"\"
+    return text
+server.run()
+"""
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The child's peak resident set (VmHWM) so far, in KiB; 0 where /proc is not there."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+LAST_RSS_KIB = 0  # peak RSS of the last one_run's child after tools/list
+
+
+def one_run(bytecode: bool = True, source: Path | None = None, bare: bool = False) -> tuple[float, float, int]:
     """(seconds to initialize response, seconds to tools/list response, number of tools). ``source``: a
-    checkout whose pm_mcp/ is imported instead of this tree's (the baseline of a paired run)."""
+    checkout whose pm_mcp/ is imported instead of this tree's (the baseline of a paired run); ``bare``: the
+    SDK's own server with one tool instead of pm-mcp. The child's peak RSS lands in LAST_RSS_KIB."""
+    global LAST_RSS_KIB
     with tempfile.TemporaryDirectory() as home:
         env = env_for(home, bytecode)
         if source is not None:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+        cmd = [sys.executable, "-c", BARE_SERVER] if bare else command()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(command(), env=env, cwd=str(source or REPO), stdin=subprocess.PIPE,
+        proc = subprocess.Popen(cmd, env=env, cwd=str(source or REPO), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             _send(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -117,6 +148,7 @@ def one_run(bytecode: bool = True, source: Path | None = None) -> tuple[float, f
             _send(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})
             tools = _recv(proc, 2)["result"]["tools"]
             t_list = time.perf_counter() - t0
+            LAST_RSS_KIB = _peak_rss_kib(proc.pid)
         finally:
             if proc.stdin:
                 proc.stdin.close()
@@ -196,27 +228,46 @@ def write_section(body: str) -> None:
     REPORT.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
-def paired(rev: str, pairs: int) -> int:
-    """Before/after in one run: ``rev`` (a git worktree under tools/bench/.work) against this tree, the runs
-    interleaved so machine load hits both alike; prints each pair and the median ratio after/before."""
+def _worktree(rev: str) -> Path:
     base = PYCACHE.parent / f"baseline-{rev[:12]}"
     if not base.exists():
         subprocess.run(["git", "worktree", "add", "-f", "--detach", str(base), rev], cwd=str(REPO), check=True,
                        capture_output=True)
+    return base
+
+
+def paired(rev: str | None, pairs: int, after: str | None = None) -> int:
+    """Before/after in one run, the runs interleaved so machine load hits both alike: ``rev`` (a git worktree
+    under tools/bench/.work; None = the bare SDK server) against this tree (or the worktree of ``after``).
+    Prints each pair, the median ratio after/before and the median peak RSS of each side."""
+    base = _worktree(rev) if rev else None
+    later = _worktree(after) if after else None
+
+    def before_run() -> float:
+        return one_run(source=base, bare=base is None)[1]
+
+    def after_run() -> float:
+        return one_run(source=later)[1]
+
     for _ in range(2):
-        one_run(source=base)
-        one_run()
-    ratios, before, after = [], [], []
+        before_run()
+        after_run()
+    ratios, before, after_s, rss_b, rss_a = [], [], [], [], []
     for i in range(pairs):
-        b = one_run(source=base)[1]
-        a = one_run()[1]
+        b = before_run()
+        rss_b.append(LAST_RSS_KIB)
+        a = after_run()
+        rss_a.append(LAST_RSS_KIB)
         before.append(b)
-        after.append(a)
+        after_s.append(a)
         ratios.append(a / b)
         print(f"pair {i + 1}: before {b * 1000:.0f} ms, after {a * 1000:.0f} ms, ratio {a / b:.3f}")
-    print(json.dumps({"baseline": rev, "pairs": pairs, "median_before_ms": round(statistics.median(before) * 1000),
-                      "median_after_ms": round(statistics.median(after) * 1000),
+    print(json.dumps({"baseline": rev or "bare SDK server (one tool)", "after": after or "this tree", "pairs": pairs,
+                      "median_before_ms": round(statistics.median(before) * 1000),
+                      "median_after_ms": round(statistics.median(after_s) * 1000),
                       "median_ratio": round(statistics.median(ratios), 3),
+                      "peak_rss_before_mib": round(statistics.median(rss_b) / 1024, 1),
+                      "peak_rss_after_mib": round(statistics.median(rss_a) / 1024, 1),
                       "load": round(os.getloadavg()[0], 2)}))
     return 0
 
@@ -224,13 +275,18 @@ def paired(rev: str, pairs: int) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", help="a git revision to compare with (paired, interleaved runs)")
+    ap.add_argument("--bare", action="store_true",
+                    help="compare with the bare SDK server (one tool, none of our code) instead of a revision")
+    ap.add_argument("--after", help="a git revision for the after side of a paired run (default: this tree)")
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured runs first (warm the disk cache)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch REPORT.md")
     args = ap.parse_args()
-    if args.baseline:
-        return paired(args.baseline, args.pairs)
+    if args.baseline or args.bare:
+        if args.baseline and args.bare:
+            ap.error("--baseline and --bare are two different baselines: give one")
+        return paired(args.baseline, args.pairs, args.after)
     if args.runs < 10:
         ap.error("--runs must be >= 10")
     for _ in range(args.warmup):
