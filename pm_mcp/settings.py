@@ -133,6 +133,16 @@ class Settings(BaseSettings):
 
     # HTTP transport
     http_token: SecretStr | None = None
+    # replicas of `serve --http` behind a load balancer (pm_mcp.http_serve): the keys every replica seals and opens
+    # the request state of multi-step calls (dialogs) with, comma-separated, each at least 32 characters, the first
+    # one sealing (rotation: "old,new", then "new,old", then "new"); unset = a key of this process's own
+    state_keys: SecretStr | None = None
+    # the URL people reach the service at (http(s)://host[:port], no path): approval links are built on it, and
+    # with it set the approval page is served by `serve --http` itself at <public_url>/i/<token>
+    public_url: str | None = None
+    # the Host header values the HTTP transport accepts, comma-separated ("mcp.example.org", "10.0.0.5:8765",
+    # "host:*" for any port); unset = the public URL's host (when set), else loopback names on a loopback bind
+    allowed_hosts: str = ""
 
     # the store: unset = the embedded SQLite file in PM_MCP_HOME; a postgresql:// URL = that PostgreSQL database,
     # shared by every process given it (pm_mcp.store_pg; the optional extra pm-mcp[postgres]). The market catalog,
@@ -189,6 +199,48 @@ class Settings(BaseSettings):
                              "to use the embedded SQLite database")
         return v
 
+    @field_validator("state_keys")
+    @classmethod
+    def _state_keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return v
+        keys = [k.strip() for k in v.get_secret_value().split(",")]
+        if not any(keys):
+            return None
+        if any(len(k) < 32 for k in keys):
+            raise ValueError("must be one or more keys separated by commas, each at least 32 characters of secret "
+                             "randomness (python3 -c 'import secrets; print(secrets.token_hex(32))'); one of them "
+                             "is shorter or empty")
+        if len(set(keys)) != len(keys):
+            raise ValueError("must not name the same key twice")
+        return SecretStr(",".join(keys))
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        parts = urllib.parse.urlsplit(v.strip())
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be an http:// or https:// URL with a host and no path, query or user, such as "
+                             "https://pm.example.org or http://127.0.0.1:8080")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, v: str) -> str:
+        hosts = [h.strip().lower() for h in v.split(",") if h.strip()]
+        bad = [h for h in hosts if "/" in h or "@" in h or " " in h or h.startswith(":")]
+        if bad:
+            raise ValueError("must be Host header values separated by commas (host, host:port or host:*), "
+                             "without scheme or path")
+        return ",".join(hosts)
+
     @field_validator("venues")
     @classmethod
     def _venues(cls, v: str) -> str:
@@ -203,6 +255,14 @@ class Settings(BaseSettings):
     @property
     def enabled_venues(self) -> list[str]:
         return [x for x in self.venues.split(",") if x]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [h for h in self.allowed_hosts.split(",") if h]
+
+    @property
+    def state_key_list(self) -> list[str]:
+        return self.state_keys.get_secret_value().split(",") if self.state_keys is not None else []
 
     @property
     def db_path(self) -> Path:
@@ -245,6 +305,8 @@ class Settings(BaseSettings):
             urls = [part.split("=", 1)[-1] for part in self.rpc_urls.split(",") if part.strip()]
         for url in urls:
             out += url_secret_parts(url)
+        if self.state_keys is not None:  # every request-state key
+            out += self.state_keys.get_secret_value().split(",")
         if self.database_url is not None:  # the database password, if the URL has one
             out.append(urllib.parse.urlsplit(self.database_url.get_secret_value()).password)
         return [v for v in out if v]
