@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from mcp.server import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 
 from pm_mcp import __version__
 from pm_mcp.app import AppState, app_lifespan
@@ -35,11 +36,20 @@ _NEEDS_SERVICES = frozenset({"tools/call", "resources/read", "prompts/get"})
 _HOOKS_GRACE_S = 0.05
 
 
-def build_server(settings: Settings) -> MCPServer:
+def build_server(settings: Settings, *, on_state: Callable[[AppState | None], None] | None = None) -> MCPServer:
+    """The server. ``on_state`` (pm_mcp.http_serve: the approval page, /healthz and /metrics beside the MCP
+    endpoint) is handed the process's AppState once the lifespan has opened it, and None when it closes."""
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
         async with app_lifespan(settings) as state:
-            yield state
+            if on_state is not None:
+                on_state(state)
+            try:
+                yield state
+            finally:
+                if on_state is not None:
+                    on_state(None)
 
     async def wait_for_startup(ctx, call_next):
         """Tool calls, resource reads and prompts wait until the start-up hooks have run (they run in
@@ -57,8 +67,11 @@ def build_server(settings: Settings) -> MCPServer:
 
     from pm_mcp.surface.render import ids_as_clients_send_them, tool_error_middleware
 
+    # PM_MCP_STATE_KEYS: every replica seals and opens a dialog's request state with the same keys (2026-07-28
+    # dialogs whose rounds land on different replicas); unset: a key of this process's own (the SDK's default)
+    security = RequestStateSecurity(keys=settings.state_key_list) if settings.state_keys is not None else None
     mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
-                    middleware=[wait_for_startup])
+                    middleware=[wait_for_startup], request_state_security=security)
     # every tools/call error answer as a bounded sentence naming the argument (internals only in the log)
     mcp.middleware.append(tool_error_middleware(mcp))
     mcp.middleware.append(ids_as_clients_send_them(mcp))
