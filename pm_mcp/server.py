@@ -79,4 +79,7 @@ def build_server(settings: Settings, *, on_state: Callable[[AppState | None], No
 
     for module in (strategy, identity, market, rules, orders, arbitrage, prompts, watches, signals, reading):
         module.register(mcp)
+    from pm_mcp.surface.schema import compact_tools
+
+    compact_tools(mcp)  # what tools/list advertises, made small in one place (validation is unchanged)
     return mcp

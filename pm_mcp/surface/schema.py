@@ -1,0 +1,158 @@
+"""What the model reads of each tool, made small in one place: ``compact_tools(mcp)`` runs once after every
+surface module has registered its tools and rewrites what tools/list advertises. Validation is untouched: the
+SDK still validates every call with the pydantic model of the function's signature, so a call is accepted or
+refused exactly as before; only the advertised JSON schema is rewritten, and never looser in a way that lets
+through a value the tool would crash on (a value the schema allows is one the signature validates or refuses
+with a ToolError).
+
+Input schemas:
+- pydantic's generated ``title`` keys (``"title": "Price"``, ``"size_positionArguments"``) are dropped;
+- an optional argument ``anyOf: [X, {"type": "null"}]`` with ``"default": null`` becomes X: it stays optional
+  because it is not in ``required`` (null is still accepted by the validator, it is just not advertised);
+- a number given as a number or a decimal string (``type: ["number", "string"]``) is advertised as
+  ``{"type": "number"}``: one type per schema is what the portable dialects (Gemini's OpenAPI subset) read, and
+  strings are still accepted (the SDK parses a JSON string into a number before validating anyway);
+- ``$defs`` are inlined (the input models are small and not recursive);
+- an argument marked ``LEGACY`` is accepted, validated and documented in the README but not advertised: it is an
+  old top-level name (a contract) whose capability the advertised schema reaches through a grouped object.
+
+Output schemas keep what a client needs to read a result (each top-level field and its type; nested objects and
+lists by kind) and drop the rest (titles, descriptions, nested field lists), so a ``structuredContent`` always
+validates against its schema: the schema only says less, never something else.
+
+Descriptions are dedented (docstrings carry the source's indentation otherwise).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from pydantic import Field
+
+__all__ = ["LEGACY", "LEGACY_KEY", "compact_tools", "compact_input", "compact_output"]
+
+LEGACY_KEY = "x-pm-legacy"
+# An old argument name kept working but no longer advertised: Annotated[T, LEGACY] (or with Field(...) beside it)
+LEGACY = Field(json_schema_extra={LEGACY_KEY: True})
+
+_DROP = ("title", "examples")
+_NULL = {"type": "null"}
+
+
+def _resolve(schema: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/"):]
+        if name in seen or name not in defs:  # recursive: leave it an object
+            return {"type": "object"}
+        merged = {**defs[name], **{k: v for k, v in schema.items() if k != "$ref"}}
+        return _input_node(merged, defs, (*seen, name))
+    return schema
+
+
+def _single_type(node: dict[str, Any]) -> dict[str, Any]:
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        node = dict(node)
+        node["type"] = "number" if "number" in kinds else (kinds[0] if kinds else "string")
+    return node
+
+
+def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _resolve(node, defs, seen)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROP or key == "$defs":
+            continue
+        if key == "default" and value is None:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _input_node(sub, defs, seen) for name, sub in value.items()
+                        if not (isinstance(sub, dict) and sub.get(LEGACY_KEY))}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = _input_node(value, defs, seen)
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            out[key] = [_input_node(sub, defs, seen) for sub in value]
+        else:
+            out[key] = value
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and _NULL in branches:
+        rest = [b for b in branches if b != _NULL]
+        if len(rest) == 1 and out.get("default") is None:  # optional X: X (absent = not given)
+            siblings = {k: v for k, v in out.items() if k not in ("anyOf", "default")}
+            out = {**rest[0], **siblings}
+    if "required" in out and isinstance(out.get("properties"), dict):
+        out["required"] = [r for r in out["required"] if r in out["properties"]]
+        if not out["required"]:
+            del out["required"]
+    return _single_type(out)
+
+
+def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
+    """The advertised input schema of a tool (see the module doc)."""
+    return _input_node(schema, schema.get("$defs", {}))
+
+
+def _decimal_branches(branches: list[Any]) -> bool:
+    """pydantic writes a Decimal as ``anyOf: [number, string]``; in JSON mode it is always dumped as the string
+    (our output models carry no ``float | str`` field, so the pair means Decimal here)."""
+    kinds = [b.get("type") for b in branches if isinstance(b, dict)]
+    return len(kinds) == 2 and set(kinds) == {"number", "string"}
+
+
+def _kind(node: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A nested output value by kind only: what it is, not what it holds."""
+    if not isinstance(node, dict):
+        return {}
+    if "$ref" in node:
+        name = str(node["$ref"]).removeprefix("#/$defs/")
+        target = defs.get(name, {})
+        return _kind(target, defs) if "$ref" not in target else {}
+    if "anyOf" in node or "oneOf" in node:
+        branches = list(node.get("anyOf", node.get("oneOf", [])))
+        plain = [b for b in branches if b != _NULL]
+        if _decimal_branches(plain):
+            branches = [{"type": "string"}] + ([_NULL] if len(plain) < len(branches) else [])
+        kinds = [_kind(b, defs) for b in branches]
+        if any(k == {} for k in kinds):
+            return {}
+        unique = [k for i, k in enumerate(kinds) if k not in kinds[:i]]
+        return unique[0] if len(unique) == 1 else {"anyOf": unique}
+    if "const" in node or "enum" in node:
+        kind = node.get("type")
+        return {"type": kind} if isinstance(kind, str) else {}
+    kind = node.get("type")
+    if isinstance(kind, str):
+        return {"type": kind}
+    if isinstance(kind, list):
+        return {"anyOf": [{"type": k} for k in kind]}
+    if "properties" in node:
+        return {"type": "object"}
+    return {}
+
+
+def compact_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The advertised output schema: an object of its top-level fields, each by kind (see the module doc)."""
+    if not isinstance(schema, dict):
+        return schema
+    defs = schema.get("$defs", {})
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return {"type": "object"}
+    return {"type": "object", "properties": {name: _kind(sub, defs) for name, sub in props.items()}}
+
+
+def compact_tools(mcp: Any) -> None:
+    """Rewrite every registered tool's advertised description, input and output schema (called once)."""
+    for tool in mcp._tool_manager.list_tools():  # noqa: SLF001 - the SDK keeps its tools there
+        tool.description = inspect.cleandoc(tool.description or "")
+        tool.parameters = compact_input(tool.parameters)
+        meta = tool.fn_metadata
+        if meta.output_schema is not None:
+            meta.output_schema = compact_output(meta.output_schema)
+            tool.__dict__.pop("output_schema", None)  # Tool.output_schema is a cached_property of it
