@@ -103,6 +103,18 @@ async def test_upsert_replaces_and_reindexes(catalog):
     assert [h.market.title for h in await catalog.search("oranges")] == ["New title about oranges"]
 
 
+async def test_decoded_rows_are_reused_only_while_the_row_is_unchanged(catalog):
+    """Search reuses a market decoded before for the same row, but never once the row was rewritten, even
+    with the same fetched_at (the cache compares the stored JSON itself)."""
+    at = time.time()
+    await catalog.upsert([mk("kalshi", "K", "Fed cut in December", vol="10")], fetched_at=at)
+    first = (await catalog.search("fed cut"))[0].market
+    assert (await catalog.search("december fed"))[0].market is first  # same row, same JSON: reused
+    await catalog.upsert([mk("kalshi", "K", "Fed cut in December", vol="99")], fetched_at=at)
+    again = (await catalog.search("fed cut"))[0].market
+    assert again is not first and again.volume == Decimal("99")
+
+
 async def test_refs_and_staleness(catalog):
     m = mk("polymarket", "559652", "Newsom", slug="will-newsom-win", token="123456789012345678901234")
     await catalog.upsert([m], fetched_at=time.time() - 1000)

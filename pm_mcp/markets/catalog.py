@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,6 +95,7 @@ register_migrations("catalog", [
     """,
 ])
 
+DECODED_CACHE = 4096  # decoded markets kept (rid -> market), least recently used dropped
 BODY_CHARS = 1500  # rule text indexed per market (titles and outcomes carry most of the signal)
 STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was will with what who "
                       "when does do did at as this that".split())
@@ -217,6 +219,7 @@ class Catalog:
         self.ttl_s = ttl_s
         self._write_lock = asyncio.Lock()  # one write transaction at a time on this connection
         self.bad_rows = 0  # rows that did not read back as markets since the last rebuild
+        self._decoded: OrderedDict[int, tuple[str, Market]] = OrderedDict()  # rid -> (its JSON, the market)
 
     @classmethod
     async def open(cls, path: Path, ttl_s: float) -> Catalog:
@@ -319,30 +322,45 @@ class Catalog:
         # filters threw too many away): the full join.
         where, args = filters.sql()
         cand = max(want * 5, 100)
-        sql = ("SELECT m.data, m.fetched_at, s.score FROM (SELECT rowid AS r, bm25(catalog_fts, 10.0, 1.0, 3.0) "
+        # the rule-sized JSON is read only for the rows kept (a sorter carrying it for every candidate costs more
+        # than the lookups)
+        sql = ("SELECT t.r, (SELECT data FROM catalog_markets WHERE rid = t.r), t.fetched_at, t.score FROM "
+               "(SELECT s.r, m.fetched_at, s.score FROM (SELECT rowid AS r, bm25(catalog_fts, 10.0, 1.0, 3.0) "
                "AS score FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY score LIMIT ?) s "
                "JOIN catalog_markets m ON m.rid = s.r" + (f" WHERE {where}" if where else "") +
-               " ORDER BY s.score LIMIT ?")
+               " ORDER BY s.score LIMIT ?) t ORDER BY t.score")
         rows = await (await self.conn.execute(sql, [match, cand, *args, want])).fetchall()
         if len(rows) < want and where and exhaustive:
             n = await (await self.conn.execute(
                 "SELECT COUNT(*) FROM (SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH ? LIMIT ?)",
                 (match, cand + 1))).fetchone()
             if n[0] > cand:  # more matches exist beyond the candidates: filter all of them
-                sql = ("SELECT m.data, m.fetched_at, bm25(catalog_fts, 10.0, 1.0, 3.0) AS score "
+                sql = ("SELECT m.rid, m.data, m.fetched_at, bm25(catalog_fts, 10.0, 1.0, 3.0) AS score "
                        "FROM catalog_fts JOIN catalog_markets m ON m.rid = catalog_fts.rowid "
                        f"WHERE catalog_fts MATCH ? AND {where} ORDER BY score LIMIT ?")
                 rows = await (await self.conn.execute(sql, [match, *args, want])).fetchall()
-        return [CatalogHit(m, -float(r[2]), r[1], self.is_stale(r[1], now)) for r in rows
-                if (m := self._decode(r[0])) is not None]
+        return [CatalogHit(m, -float(r[3]), r[2], self.is_stale(r[2], now)) for r in rows
+                if (m := self._decode(r[1], r[0])) is not None]
 
-    def _decode(self, data: str) -> Market | None:
-        """A stored row as a Market; None (and the row is dropped at the next rebuild) when it no longer reads."""
+    def _decode(self, data: str, rid: int | None = None) -> Market | None:
+        """A stored row as a Market; None (and the row is dropped at the next rebuild) when it no longer reads.
+        Rows read before (the same rid and the very same JSON) come from a bounded cache of decoded markets:
+        the same markets are candidates search after search, and decoding is most of a row's cost."""
+        if rid is not None:
+            got = self._decoded.get(rid)
+            if got is not None and got[0] == data:
+                self._decoded.move_to_end(rid)
+                return got[1]
         try:
-            return Market.model_validate_json(data)
+            m = Market.model_validate_json(data)
         except ValueError:  # pydantic's ValidationError is a ValueError: a corrupted or outdated row
             self.bad_rows += 1
             return None
+        if rid is not None:
+            self._decoded[rid] = (data, m)
+            if len(self._decoded) > DECODED_CACHE:
+                self._decoded.popitem(last=False)
+        return m
 
     async def rebuild(self) -> int:
         """Rebuild the FTS index from the rows and delete the rows that no longer read as markets (a damaged
@@ -367,8 +385,8 @@ class Catalog:
 
     async def _browse(self, filters: CatalogFilters, limit: int, offset: int, now: float) -> list[CatalogHit]:
         where, args = filters.sql()
-        sql = ("SELECT m.data, m.fetched_at FROM catalog_markets m" + (f" WHERE {where}" if where else "") +
+        sql = ("SELECT m.rid, m.data, m.fetched_at FROM catalog_markets m" + (f" WHERE {where}" if where else "") +
                " ORDER BY m.volume DESC LIMIT ? OFFSET ?")
         rows = await (await self.conn.execute(sql, [*args, limit, offset])).fetchall()
-        return [CatalogHit(m, 0.0, r[1], self.is_stale(r[1], now)) for r in rows
-                if (m := self._decode(r[0])) is not None]
+        return [CatalogHit(m, 0.0, r[2], self.is_stale(r[2], now)) for r in rows
+                if (m := self._decode(r[1], r[0])) is not None]

@@ -128,6 +128,8 @@ _GENERIC_STEMS = frozenset(_stem(w) for w in GENERIC)
 class Query:
     terms: tuple[str, ...]
     weights: tuple[float, ...]
+    informative: int = 0  # terms of weight 1 (names, topics, numbers, months)
+    words: int = 0  # informative terms that are words (names, topics), not numbers or months
 
     @classmethod
     def parse(cls, text: str) -> Query:
@@ -135,20 +137,14 @@ class Query:
         for t in tokens(text):
             if t not in _STOP_STEMS and t not in seen:
                 seen.append(t)
-        return cls(tuple(seen), tuple(_weight(t) for t in seen))
+        weights = tuple(_weight(t) for t in seen)
+        informative = sum(1 for w in weights if w >= 1.0)
+        words = sum(1 for t, w in zip(seen, weights, strict=True) if w >= 1.0 and _is_word(t))
+        return cls(tuple(seen), weights, informative, words)
 
     @property
     def empty(self) -> bool:
         return not self.terms
-
-    @property
-    def informative(self) -> int:
-        return sum(1 for w in self.weights if w >= 1.0)
-
-    @property
-    def words(self) -> int:
-        """Informative terms that are words (names, topics), not numbers or months."""
-        return sum(1 for t, w in zip(self.terms, self.weights, strict=True) if w >= 1.0 and _is_word(t))
 
 
 def _is_word(t: str) -> bool:
@@ -172,25 +168,36 @@ def _weight(t: str) -> float:
     return 1.0
 
 
-def _field_texts(m: Market) -> tuple[str, ...]:
-    return (m.title, m.group_label or "", m.event_title or "", " ".join(o.label for o in m.outcomes[:12]),
-            m.category or "", m.rule_text[:RULE_CHARS])
-
-
 class _Fields:
-    """A market's field token sets, each tokenized only when a term was not found in a better field."""
+    """A market's field token sets, each tokenized (and its text built) only when a term was not found in a
+    better field."""
 
-    __slots__ = ("texts", "sets")
+    __slots__ = ("market", "sets")
 
     def __init__(self, m: Market):
-        self.texts = _field_texts(m)
-        self.sets: list[set[str] | None] = [None] * len(self.texts)
+        self.market = m
+        self.sets: list[set[str] | None] = [None] * len(FIELD_WEIGHTS)
 
     def words(self, i: int) -> set[str]:
         got = self.sets[i]
         if got is None:
-            got = self.sets[i] = set(_tokens(self.texts[i])) if self.texts[i] else set()
+            text = _field_text(self.market, i)
+            got = self.sets[i] = set(_tokens(text)) if text else set()
         return got
+
+
+def _field_text(m: Market, i: int) -> str:
+    if i == 0:
+        return m.title
+    if i == 1:
+        return m.group_label or ""
+    if i == 2:
+        return m.event_title or ""
+    if i == 3:
+        return " ".join(o.label for o in m.outcomes[:12])
+    if i == 4:
+        return m.category or ""
+    return m.rule_text[:RULE_CHARS]
 
 
 def _matches(term: str, words: set[str]) -> bool:
@@ -231,10 +238,15 @@ def relevance(q: Query, m: Market) -> float:
     return 0.8 * got[0] / total[0] + (0.2 * got[1] / total[1] if total[1] else 0.2)
 
 
+@lru_cache(maxsize=16)
+def _log_scale(scale: float) -> float:
+    return math.log10(1 + scale)
+
+
 def _log_share(x: Decimal | None, scale: float) -> float | None:
     if x is None or x <= 0:
         return None
-    return min(1.0, math.log10(1 + float(x)) / math.log10(1 + scale))  # display-free ordering only
+    return min(1.0, math.log10(1 + float(x)) / _log_scale(scale))  # display-free ordering only
 
 
 def spread_of(m: Market) -> Decimal | None:
@@ -249,21 +261,25 @@ def spread_of(m: Market) -> Decimal | None:
 
 def past_close(m: Market, now: datetime) -> bool:
     """Trading time is over but the market is not resolved (the venue still lists it open or closed)."""
-    return (m.status != MarketStatus.RESOLVED and m.close_time is not None
-            and m.close_time.astimezone(UTC) < now)
+    return m.status != MarketStatus.RESOLVED and m.close_time is not None and _aware(m.close_time) < now
 
 
-def quality(m: Market, now: datetime, volume: Decimal | None = None, liquidity: Decimal | None = None) -> float:
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def quality(m: Market, now: datetime, volume: Decimal | None = None, liquidity: Decimal | None = None, *,
+            closed: bool | None = None) -> float:
     unit = (m.volume_unit or "USD").lower()
     vol = _log_share(volume if volume is not None else m.volume, VOLUME_SCALE.get(unit, 1e7)) or 0.0
     liq = _log_share(liquidity if liquidity is not None else m.liquidity, LIQUIDITY_SCALE.get(unit, 1e6))
     sp = spread_of(m)
     spread = 0.5 if sp is None else max(0.0, 1.0 - float(sp) / 0.2)
-    if past_close(m, now):
+    if past_close(m, now) if closed is None else closed:
         timing = 0.0
     elif m.status == MarketStatus.RESOLVED:
         timing = 0.3
-    elif m.close_time is not None and (m.close_time.astimezone(UTC) - now).total_seconds() < 3600:
+    elif m.close_time is not None and (_aware(m.close_time) - now).total_seconds() < 3600:
         timing = 0.6
     else:
         timing = 1.0
@@ -305,7 +321,7 @@ def rank(query: str, markets: Sequence[Market], *, now: datetime | None = None,
          floor: float = FLOOR) -> tuple[list[Row], int]:
     """(rows best first, number of markets dropped below the relevance floor: those of events none of whose
     members reaches it). ``markets`` may hold one market twice (the first copy counts)."""
-    now = now or datetime.now(UTC)
+    now = _aware(now) if now is not None else datetime.now(UTC)
     q = Query.parse(query)
     groups: dict[tuple[str, str], list[tuple[float, Market]]] = {}
     seen: set[tuple[str, str]] = set()
@@ -327,15 +343,17 @@ def rank(query: str, markets: Sequence[Market], *, now: datetime | None = None,
 
 def _row(members: list[tuple[float, Market]], now: datetime) -> Row:
     # the pick: best relevance, then open before past-close, then the favourite (highest price)
-    members.sort(key=lambda x: (-round(x[0], 6), past_close(x[1], now), -(_price(x[1]) or Decimal(0)), x[1].id))
-    rel, top = members[0]
-    ms = [m for _, m in members]
+    keyed = [(-round(r, 6), past_close(m, now), -(_price(m) or Decimal(0)), m.id, r, m) for r, m in members]
+    keyed.sort(key=lambda k: k[:4])
+    _, closed, _, _, rel, top = keyed[0]
+    ms = [k[5] for k in keyed]
     if len(ms) == 1:
-        q = quality(top, now)
+        q = quality(top, now, closed=closed)
     else:
         vols = [m.volume for m in ms if m.volume is not None]
         liqs = [m.liquidity for m in ms if m.liquidity is not None]
-        q = quality(top, now, sum(vols, Decimal(0)) if vols else None, sum(liqs, Decimal(0)) if liqs else None)
+        q = quality(top, now, sum(vols, Decimal(0)) if vols else None, sum(liqs, Decimal(0)) if liqs else None,
+                    closed=closed)
     prices = [p for p in (_price(m) for m in ms) if p is not None]
     return Row(market=top, relevance=rel, score=rel + QUALITY_WEIGHT * q, members=ms[:MEMBERS_SHOWN],
                member_count=len(ms), price_low=min(prices) if prices else None,
