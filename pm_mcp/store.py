@@ -28,8 +28,11 @@ import asyncio
 import json
 import logging
 import os
+import secrets
+import socket
 import sqlite3
 import stat
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -294,6 +297,20 @@ register_migrations(
     ],
 )
 
+# Named locks between processes on one SQLite file (Store.try_lock; PostgreSQL uses advisory locks instead).
+register_migrations(
+    "locks",
+    [
+        """
+        CREATE TABLE store_locks (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        """
+    ],
+)
+
 # The assistant's verified readings of a market's rules (pm_mcp.markets.readings; pm_mcp.domain.reading): one per
 # market, bound to the contract hash it was verified against (a changed rule text, title or label retires it).
 register_migrations(
@@ -315,6 +332,29 @@ register_migrations(
 
 def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def process_holder() -> str:
+    """A name for one holder of a lock or claim: 'host:pid:random' (the random part tells two holders in one
+    process apart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when ``holder`` (see :func:`process_holder`) names a process on this host that no longer exists (killed,
+    crashed). A holder on another host, or one that cannot be told, is taken to be alive: its lock or claim then
+    ends only when it expires."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class Store:
@@ -444,6 +484,24 @@ class Store:
             "INSERT INTO journal (at, kind, ref, data) VALUES (?, ?, ?, ?)",
             (utcnow_iso(), kind, ref, json.dumps(data, default=str, sort_keys=True)))
         return cur.lastrowid or 0
+
+    async def try_lock(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Take (or renew) the named lock for ``holder`` unless another live holder has it: one process at a time on
+        this database. Here a row that ends ``ttl_s`` from now, or sooner when its process is gone on this host;
+        on PostgreSQL a session advisory lock, released by the server when the holder's connection ends."""
+        now = time.time()
+        async with self.transaction() as c:
+            row = await (await c.execute("SELECT holder, expires_at FROM store_locks WHERE name = ?",
+                                         (name,))).fetchone()
+            if row is not None and row[0] != holder and row[1] > now and not holder_gone(row[0]):
+                return False
+            await c.execute("INSERT INTO store_locks (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) "
+                            "DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+                            (name, holder, now + ttl_s))
+        return True
+
+    async def unlock(self, name: str, holder: str) -> None:
+        await self.conn.execute("DELETE FROM store_locks WHERE name = ? AND holder = ?", (name, holder))
 
     async def kv_get(self, key: str) -> str | None:
         row = await (await self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,))).fetchone()
