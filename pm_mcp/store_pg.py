@@ -31,6 +31,7 @@ set: the SQLite default starts without it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,6 +52,11 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 MIGRATE_LOCK_KEY = 0x706D6D6370_01
 WRITE_LOCK_KEY = 0x706D6D6370_02
 CONNECT_TIMEOUT_S = 10
+
+
+def named_lock_key(name: str) -> int:
+    """The advisory lock key of a named lock (PgStore.try_lock): 63 bits of its sha256, the same in every process."""
+    return int.from_bytes(hashlib.sha256(("pm-mcp:" + name).encode()).digest()[:8], "big") >> 1
 # after the migrations, a lock wait (the writer lock, a row) gives up after this long, as SQLite's busy_timeout
 # does, and is the same DatabaseBusy sentence ("pm-mcp's database is busy ...; retry in a moment")
 LOCK_TIMEOUT_MS = BUSY_TIMEOUT_MS
@@ -361,6 +367,16 @@ class PgStore(Store):
 
     async def _migrate_all(self) -> None:
         await self._migrate(set(_store._MIGRATIONS) - LOCAL_COMPONENTS)
+
+    async def try_lock(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Store.try_lock as a session advisory lock: held by this process's connection until :meth:`unlock`,
+        released by the server at once when the process dies (its connection ends); ``holder`` and ``ttl_s`` are
+        not needed here. Re-entrant within one process (the callers serialise their own passes)."""
+        row = await (await self.conn.execute(f"SELECT pg_try_advisory_lock({named_lock_key(name)})")).fetchone()
+        return bool(row[0])
+
+    async def unlock(self, name: str, holder: str) -> None:
+        await self.conn.execute(f"SELECT pg_advisory_unlock({named_lock_key(name)})")
 
     async def close(self) -> None:
         await self.conn.close()
