@@ -336,7 +336,7 @@ async def test_restart_reconciles_journaled_orders_without_duplicates(sim, tmp_p
             assert await engine.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.CONFIRMED)
             assert await engine.journal.transition(rec.intent.id, (IntentStatus.CONFIRMED,), IntentStatus.EXECUTING)
         await engine._journal_order(a.intent, 0, a.intent.legs[0])
-        ob = await engine._journal_order(b.intent, 0, b.intent.legs[0])
+        ob, _ = await engine._journal_order(b.intent, 0, b.intent.legs[0])
         market = await engine._fresh_market(NEWSOM, "polymarket")
         await engine.broker("polymarket").submit(engine._request(ob, market))  # landed; answer "lost"
     async with running(sim, tmp_path) as (state, engine):

@@ -116,6 +116,7 @@ async def start_execution(state: AppState, stack: AsyncExitStack) -> None:
                     break
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved (and dropped): the runner logs its own errors
+        await engine.close()  # frees this process's submit claims (pm_mcp.execution.engine)
 
     stack.push_async_callback(_stop)
 

@@ -22,6 +22,7 @@ import hmac
 import logging
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from pm_mcp.execution.journal import (
     now_utc,
 )
 from pm_mcp.execution.risk import RiskBook
+from pm_mcp.store import holder_gone, process_holder
 from pm_mcp.venues.base import Broker, OrderRejected, UnknownOrderState, VenueError
 from pm_mcp.venues.registry import make_live_broker
 
@@ -91,6 +93,36 @@ def resend_grace() -> timedelta:
 # Test-only fault knob (never set in production): sleep between journaling an order and sending it, so a
 # test can kill -9 the server exactly there.
 PAUSE_ENV = "PM_MCP_TEST_PAUSE_BEFORE_SUBMIT_S"
+# The submit claim: the process that journals an order (or takes a dead or expired claim over) is the only one that
+# may send it, and it renews the claim right before the request leaves, so the claim covers the request's flight (the
+# HTTP timeout) with room to spare. Another process takes a claim over only when it has expired or its process is
+# gone, and then asks the venue first (by client order id) before it sends anything.
+CLAIM_TTL = timedelta(seconds=60)
+CLAIM_TTL_ENV = "PM_MCP_TEST_CLAIM_TTL_S"  # test-only: a shorter claim, so a test can stall a holder past it
+# Reconciliation and the background sync of in-flight orders run on one process at a time (Store.try_lock)
+RECONCILE_LOCK = "execution.reconcile"
+RECONCILE_LOCK_TTL_S = 120.0
+# An approved intent with nothing in flight that has not moved this long is finished by whichever process syncs
+# (its own process may have died between the approval and the first order)
+STALE_IN_FLIGHT = timedelta(seconds=15)
+# The deterministic client order id of an intent's leg (uuid5 in this namespace of "<intent id>:<leg>"): the same in
+# every process, so one leg can be journaled once (the id is unique) and a venue that honours client order ids
+# (Kalshi) refuses a second copy
+CLIENT_ORDER_NS = uuid.UUID("5b0c3f8e-8d1e-4f43-9a59-6d2f1f0a7c11")
+
+
+def client_order_id_for(intent_id: str, leg_index: int) -> str:
+    return str(uuid.uuid5(CLIENT_ORDER_NS, f"{intent_id}:{leg_index}"))
+
+
+def claim_ttl() -> timedelta:
+    raw = os.environ.get(CLAIM_TTL_ENV)
+    if raw:
+        try:
+            return min(CLAIM_TTL, timedelta(seconds=float(raw)))  # a knob can only shorten it
+        except ValueError:
+            pass
+    return CLAIM_TTL
 RULES_EXCERPT = 4000
 
 
@@ -153,6 +185,7 @@ class ExecutionEngine:
         # what start-up reconciliation did that the person should hear about (shown by get_portfolio)
         self.notices: list[str] = []
         self.last_sync_at: datetime | None = None  # set by the background runner (pm_mcp.execution.runner)
+        self.holder = process_holder()  # this engine's name on its submit claims and the reconcile lock
 
     # --- configuration ---------------------------------------------------------------------
     @property
@@ -481,8 +514,10 @@ class ExecutionEngine:
         fresh = self._rechecked.pop(intent.id, [])
         for idx, leg in enumerate(intent.legs):
             order = existing.get(idx)
+            mine = False
             if order is None:
-                order = await self._journal_order(intent, idx, leg)
+                order, mine = await self._journal_order(intent, idx, leg)
+            if mine:
                 await self._pause_for_tests()
                 order = await self._submit(order, leg, fresh[idx] if idx < len(fresh) else None)
             elif order.status in ("pending", "unknown"):
@@ -547,18 +582,44 @@ class ExecutionEngine:
         await self.journal.transition(intent.id, (IntentStatus.EXECUTING,), status, reason=reason)
         await self.journal.log("intent." + status.value, intent.id, {"reason": reason})
 
-    async def _journal_order(self, intent: Intent, idx: int, leg: OrderLeg) -> OrderRecord:
+    async def _journal_order(self, intent: Intent, idx: int, leg: OrderLeg) -> tuple[OrderRecord, bool]:
+        """Journal leg ``idx`` with this engine's submit claim: (the order, True), or (the order another process
+        journaled first, False); the leg's client order id is deterministic, so only one journal entry can exist."""
         now = now_utc()
         order = OrderRecord(
-            id=f"o-{secrets.token_hex(6)}", intent_id=intent.id, leg_index=idx, client_order_id=str(uuid.uuid4()),
+            id=f"o-{secrets.token_hex(6)}", intent_id=intent.id, leg_index=idx,
+            client_order_id=client_order_id_for(intent.id, idx),
             created_at=now, updated_at=now, status="pending", mode=intent.mode, venue=leg.venue,
             market_id=leg.market_id, market_title=leg.market_title, event_id=leg.event_id, outcome=leg.outcome,
             side=leg.side, limit_price=leg.limit_price, size=leg.size, time_in_force=leg.time_in_force,
             fee_bound=leg.fees, data={"outcome_ref": leg.outcome_ref, "currency": leg.currency})
-        await self.journal.insert_order(order)
+        if not await self.journal.insert_order(order, claim=self._claim_terms()):
+            other = await self.journal.load_order(order.client_order_id)
+            if other is None:  # an id clash with a row that is gone again: refuse rather than guess
+                raise ExecutionError(f"leg {idx + 1} of {intent.id} could not be journaled; nothing was sent")
+            await self.journal.log("order.journaled_elsewhere", other.id, {"intent": intent.id, "leg": idx})
+            return other, False
         await self.journal.log("order.journaled", order.id, {"intent": intent.id, "client_order_id":
-                                                             order.client_order_id, "leg": idx})
-        return order
+                                                             order.client_order_id, "leg": idx,
+                                                             "holder": self.holder})
+        return order, True
+
+    def _claim_terms(self) -> tuple[str, float]:
+        return self.holder, time.time() + claim_ttl().total_seconds()
+
+    async def _claim(self, order: OrderRecord) -> bool:
+        """The submit claim of a pending order for this engine (taken over when free, expired or left by a process
+        that is gone); False while another live process holds it."""
+        holder, until = self._claim_terms()
+        now = time.time()
+        if await self.journal.claim_order(order.id, holder, until, now=now):
+            return True
+        other, _ = await self.journal.order_claim(order.id)
+        if other and other != self.holder and holder_gone(other) \
+                and await self.journal.claim_order(order.id, holder, until, now=now, take_from=other):
+            await self.journal.log("order.claim_taken_over", order.id, {"from": other, "holder": self.holder})
+            return True
+        return False
 
     async def _pause_for_tests(self) -> None:
         raw = os.environ.get(PAUSE_ENV)
@@ -587,6 +648,12 @@ class ExecutionEngine:
                 order.message = f"not sent: could not load the market ({exc})"
                 await self.journal.update_order(order)
                 return order
+        if not await self._claim(order):
+            # another process took this order over (this one stalled past its claim): it looks the order up at the
+            # venue and sends it if need be; sending here too could place it twice
+            await self.journal.log("order.claim_lost", order.id, {"holder": self.holder})
+            log.warning("order %s: its submit claim passed to another process; not sending it from here", order.id)
+            return await self.journal.load_order(order.id) or order
         request = self._request(order, market)
         try:
             state = await broker.submit(request)
@@ -645,6 +712,8 @@ class ExecutionEngine:
         """Reconcile a journaled order whose outcome we do not know (after a restart or a lost answer)."""
         if order.mode != self.mode:
             return order  # another mode's venue: never asked, never sent from here (see _other_mode)
+        if order.status == "pending" and not await self._claim(order):
+            return order  # another live process is sending it now; it (or a later pass) resolves it
         broker = self.broker(order.venue)
         try:
             state = await broker.get_order(order.client_order_id, order.venue_order_id)
@@ -719,8 +788,11 @@ class ExecutionEngine:
         for f in new_fills:
             fill_id = f"{order.id}:{f.fill_id}"
             at = getattr(f, "at", None) or now_utc()
-            if await self.journal.insert_fill(fill_id, order.id, at, f.price, f.size, f.fee, {}):
-                await self._position_add(order, f.price, f.size, f.fee)
+            # one writer at a time across processes: the fill is recorded once and the position's read-modify-write
+            # is not interleaved with another process applying a fill to the same position
+            async with self.journal.store.transaction():
+                if await self.journal.insert_fill(fill_id, order.id, at, f.price, f.size, f.fee, {}):
+                    await self._position_add(order, f.price, f.size, f.fee)
         order.status = state.status.value
         order.venue_order_id = state.venue_order_id or order.venue_order_id
         fills = await self.journal.fills_for_order(order.id)
@@ -752,23 +824,78 @@ class ExecutionEngine:
         """Bring open orders up to date: paper resting orders are matched against current books; every
         open or unknown order is looked up at the venue; intents waiting on them are finished."""
         async with self._sync_lock:
-            if self.mode == "paper":
-                for venue in {o.venue for o in await self.journal.open_orders(self.mode)}:
-                    broker = self.broker(venue)
-                    match = getattr(broker, "match_resting", None)
-                    if match is not None:
-                        await match()
-            for order in await self.journal.open_orders(self.mode):
-                if order.status in ("pending", "unknown"):
-                    await self._resume_in_intent(order)
-                    continue
-                try:
-                    state = await self.broker(order.venue).get_order(order.client_order_id, order.venue_order_id)
-                except Exception as exc:  # noqa: BLE001
-                    log.info("order %s: refresh failed (%s)", order.id, type(exc).__name__)
-                    continue
-                if state is not None:
-                    await self._apply(order, state)
+            if not await self._lock_in_flight():
+                return  # another process is syncing the in-flight orders right now
+            try:
+                await self._sync_locked()
+            finally:
+                await self._unlock_in_flight()
+
+    async def _sync_locked(self) -> None:
+        if self.mode == "paper":
+            for venue in {o.venue for o in await self.journal.open_orders(self.mode)}:
+                broker = self.broker(venue)
+                match = getattr(broker, "match_resting", None)
+                if match is not None:
+                    await match()
+        for order in await self.journal.open_orders(self.mode):
+            if order.status in ("pending", "unknown"):
+                await self._resume_in_intent(order)
+                continue
+            try:
+                state = await self.broker(order.venue).get_order(order.client_order_id, order.venue_order_id)
+            except Exception as exc:  # noqa: BLE001
+                log.info("order %s: refresh failed (%s)", order.id, type(exc).__name__)
+                continue
+            if state is not None:
+                await self._apply(order, state)
+        await self._finish_stalled()
+
+    async def _finish_stalled(self) -> None:
+        """Approved intents that nothing moves (their process died between the approval and the first order, or
+        after the last leg): finished here, through execute (the compare-and-set and the leg claims make it safe
+        while their own process still runs)."""
+        cutoff = now_utc() - STALE_IN_FLIGHT
+        for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+            if rec.intent.parent_id is not None or rec.intent.mode != self.mode:
+                continue  # a standing order's execution: the runner's lease holder; another mode: never here
+            if (rec.confirmed_at or rec.intent.created_at) > cutoff:
+                continue
+            if any(o.is_open for o in await self.journal.orders_for_intent(rec.intent.id)):
+                continue  # the open-order pass above handles it
+            try:
+                await self.execute(rec.intent.id)
+            except Exception as exc:  # noqa: BLE001 - the next pass tries again
+                log.info("intent %s: finishing failed (%s)", rec.intent.id, type(exc).__name__)
+
+    async def _lock_in_flight(self, wait_s: float = 0.0) -> bool:
+        """The store's reconcile lock: one process at a time resolves in-flight orders (waits up to ``wait_s``)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                if await self.state.store.try_lock(RECONCILE_LOCK, self.holder, RECONCILE_LOCK_TTL_S):
+                    return True
+            except Exception as exc:  # noqa: BLE001 - a busy database: this pass is skipped, the next one tries
+                log.info("reconcile lock not taken (%s)", type(exc).__name__)
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.25)
+
+    async def _unlock_in_flight(self) -> None:
+        try:
+            await self.state.store.unlock(RECONCILE_LOCK, self.holder)
+        except Exception as exc:  # noqa: BLE001 - it expires (SQLite) or ends with the connection (PostgreSQL)
+            log.info("reconcile lock not released (%s)", type(exc).__name__)
+
+    async def close(self) -> None:
+        """A clean stop: this engine's submit claims are freed (another process may look those orders up)."""
+        try:
+            n = await self.journal.release_claims(self.holder)
+        except Exception as exc:  # noqa: BLE001 - the store may be closing; the claims then expire
+            log.info("submit claims not released (%s)", type(exc).__name__)
+            return
+        if n:
+            log.info("released %d submit claim(s) at shutdown", n)
 
     async def _resume_in_intent(self, order: OrderRecord) -> None:
         if order.intent_id:
@@ -842,47 +969,58 @@ class ExecutionEngine:
         journaled orders at the venue (never resending one the venue already has)."""
         report: list[str] = []
         try:
-            now = now_utc()
-            for rec in await self.journal.intents_with_status(IntentStatus.PROPOSED):
-                if rec.intent.mode != self.mode:
-                    # switching mode on this data directory: an open proposal of the other mode is cancelled,
-                    # so no later approval (page, dialog) can send it in this mode
-                    await self._cancel_other_mode(rec, IntentStatus.PROPOSED, IntentStatus.REJECTED, "proposal",
-                                                  "proposed", report)
-                    continue
-                if rec.intent.expired(now):
-                    await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
-                                                  reason="not approved before it expired")
-                    report.append(f"{rec.intent.id}: expired")
-            for rec in await self.journal.intents_with_status(IntentStatus.ARMED):
-                if rec.intent.mode != self.mode:  # an armed standing order never fires in the other mode
-                    await self._cancel_other_mode(rec, IntentStatus.ARMED, IntentStatus.CANCELLED, "standing order",
-                                                  "armed", report)
-            for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
-                if rec.intent.parent_id is not None:
-                    continue  # a standing order's execution: the runner's lease holder resumes it (standing.py)
+            async with self._sync_lock:
+                if not await self._lock_in_flight(wait_s=15.0):
+                    report.append("another pm-mcp process holds the reconcile lock; its passes reconcile the "
+                                  "in-flight orders")
+                    return report
                 try:
-                    after = await self.execute(rec.intent.id)
-                except Exception as exc:  # noqa: BLE001
-                    log.warning("reconcile %s failed: %s", rec.intent.id, type(exc).__name__)
-                    report.append(f"{rec.intent.id}: could not reconcile yet ({type(exc).__name__})")
-                    continue
-                report.append(f"{rec.intent.id}: {rec.status.value} -> {after.status.value}")
-            for order in await self.journal.open_orders(self.mode):
-                if order.status == "unknown" and not order.intent_id:
-                    await self._resume(order, None)
-            other = "live" if self.mode == "paper" else "paper"
-            stranded = [o for o in await self.journal.open_orders(other) if o.status in ("pending", "unknown")]
-            if stranded:
-                self._notice(f"{len(stranded)} {other} order(s) journaled by a {other}-mode server are in flight "
-                             f"({', '.join(o.id for o in stranded[:5])}); this {self.mode} server sends and changes "
-                             f"none of them (restart with PM_MCP_MODE={other} to reconcile them)")
+                    await self._reconcile_locked(report)
+                finally:
+                    await self._unlock_in_flight()
         finally:
             self.reconcile_report = report
             self.reconciled.set()
-        if report:
-            log.info("reconciled: %s", "; ".join(report))
+            if report:
+                log.info("reconciled: %s", "; ".join(report))
         return report
+
+    async def _reconcile_locked(self, report: list[str]) -> None:
+        now = now_utc()
+        for rec in await self.journal.intents_with_status(IntentStatus.PROPOSED):
+            if rec.intent.mode != self.mode:
+                # switching mode on this data directory: an open proposal of the other mode is cancelled,
+                # so no later approval (page, dialog) can send it in this mode
+                await self._cancel_other_mode(rec, IntentStatus.PROPOSED, IntentStatus.REJECTED, "proposal",
+                                              "proposed", report)
+                continue
+            if rec.intent.expired(now):
+                await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
+                                              reason="not approved before it expired")
+                report.append(f"{rec.intent.id}: expired")
+        for rec in await self.journal.intents_with_status(IntentStatus.ARMED):
+            if rec.intent.mode != self.mode:  # an armed standing order never fires in the other mode
+                await self._cancel_other_mode(rec, IntentStatus.ARMED, IntentStatus.CANCELLED, "standing order",
+                                              "armed", report)
+        for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+            if rec.intent.parent_id is not None:
+                continue  # a standing order's execution: the runner's lease holder resumes it (standing.py)
+            try:
+                after = await self.execute(rec.intent.id)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("reconcile %s failed: %s", rec.intent.id, type(exc).__name__)
+                report.append(f"{rec.intent.id}: could not reconcile yet ({type(exc).__name__})")
+                continue
+            report.append(f"{rec.intent.id}: {rec.status.value} -> {after.status.value}")
+        for order in await self.journal.open_orders(self.mode):
+            if order.status == "unknown" and not order.intent_id:
+                await self._resume(order, None)
+        other = "live" if self.mode == "paper" else "paper"
+        stranded = [o for o in await self.journal.open_orders(other) if o.status in ("pending", "unknown")]
+        if stranded:
+            self._notice(f"{len(stranded)} {other} order(s) journaled by a {other}-mode server are in flight "
+                         f"({', '.join(o.id for o in stranded[:5])}); this {self.mode} server sends and changes "
+                         f"none of them (restart with PM_MCP_MODE={other} to reconcile them)")
 
     async def ready(self, timeout: float = 30.0) -> None:
         try:

@@ -47,7 +47,12 @@ register_migrations(
         CREATE INDEX paper_orders_status ON paper_orders(status);
         CREATE INDEX orders_intent ON orders(intent_id);
         CREATE INDEX intents_created ON intents(created_at);
+        """,
+        # v2: the submit claim of an order (Journal.claim_order): which process may send it, until when
         """
+        ALTER TABLE orders ADD COLUMN claim_holder TEXT;
+        ALTER TABLE orders ADD COLUMN claim_until REAL;
+        """,
     ],
 )
 
@@ -210,17 +215,48 @@ class Journal:
         return None if row is None else (row[0], row[1])
 
     # --- orders ----------------------------------------------------------------------------
-    async def insert_order(self, o: OrderRecord) -> None:
+    async def insert_order(self, o: OrderRecord, *, claim: tuple[str, float] | None = None) -> bool:
+        """Journal an order (with its submit claim: holder, until). False when an order with this client order id
+        is journaled already: the client order id is unique, so of two processes journaling one leg only one
+        wins, and only the winner sends it."""
         data = {**o.data, "leg_index": o.leg_index, "market_title": o.market_title, "time_in_force": o.time_in_force,
                 "message": o.message, "fee_bound": str(o.fee_bound)}
-        await self.conn.execute(
-            "INSERT INTO orders (id, intent_id, client_order_id, venue_order_id, created_at, updated_at, status, mode,"
-            " venue, market_id, event_id, outcome, side, limit_price, size, filled_size, avg_price, fees_paid, data)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        holder, until = claim if claim is not None else (None, None)
+        cur = await self.conn.execute(
+            "INSERT OR IGNORE INTO orders (id, intent_id, client_order_id, venue_order_id, created_at, updated_at,"
+            " status, mode, venue, market_id, event_id, outcome, side, limit_price, size, filled_size, avg_price,"
+            " fees_paid, data, claim_holder, claim_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (o.id, o.intent_id, o.client_order_id, o.venue_order_id, iso(o.created_at), iso(o.updated_at), o.status,
              o.mode, o.venue, o.market_id, o.event_id, o.outcome, o.side, str(o.limit_price), str(o.size),
              str(o.filled_size), None if o.avg_price is None else str(o.avg_price), str(o.fees_paid),
-             json.dumps(data, sort_keys=True, default=str)))
+             json.dumps(data, sort_keys=True, default=str), holder, until))
+        return cur.rowcount == 1
+
+    async def claim_order(self, order_id: str, holder: str, until: float, *, now: float,
+                          take_from: str | None = None) -> bool:
+        """Compare-and-set the submit claim of a journaled, unsent (pending) order: True when ``holder`` now has it,
+        because it was free, expired (before ``now``), already its own, or held by ``take_from`` (a holder the
+        caller found dead). Only the claim's holder sends the order; it checks again right before sending."""
+        cond = "claim_holder IS NULL OR claim_holder = ? OR claim_until < ?"
+        args: list[Any] = [holder, until, order_id, holder, now]
+        if take_from is not None:
+            cond += " OR claim_holder = ?"
+            args.append(take_from)
+        cur = await self.conn.execute(
+            f"UPDATE orders SET claim_holder = ?, claim_until = ? WHERE id = ? AND status = 'pending' AND ({cond})",
+            args)
+        return cur.rowcount == 1
+
+    async def order_claim(self, order_id: str) -> tuple[str | None, float | None]:
+        row = await (await self.conn.execute("SELECT claim_holder, claim_until FROM orders WHERE id = ?",
+                                             (order_id,))).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    async def release_claims(self, holder: str) -> int:
+        """A process that stops cleanly frees its claims (another process may then look its orders up and send)."""
+        cur = await self.conn.execute("UPDATE orders SET claim_holder = NULL, claim_until = NULL WHERE claim_holder = ?",
+                                      (holder,))
+        return cur.rowcount
 
     async def update_order(self, o: OrderRecord) -> None:
         data = {**o.data, "leg_index": o.leg_index, "market_title": o.market_title, "time_in_force": o.time_in_force,
