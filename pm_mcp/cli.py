@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -30,15 +28,6 @@ Waiting for an MCP client on stdin (Ctrl-C or Ctrl-D to quit)...
 """
 
 
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _configure_logging(level: str) -> None:
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper(), logging.WARNING),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -56,7 +45,7 @@ def _load_settings_or_exit():
         raise SystemExit(2) from None
 
 
-def _build_server_quickly(settings):
+def _build_server_quickly(settings, *, on_state=None):
     """Import the SDK and build the server with the cyclic garbage collector paused.
 
     Start-up allocates ~150k long-lived objects (the SDK's and our pydantic models, their schemas);
@@ -68,7 +57,7 @@ def _build_server_quickly(settings):
     try:
         from pm_mcp.server import build_server
 
-        mcp = build_server(settings)
+        mcp = build_server(settings, on_state=on_state)
         gc.freeze()
     finally:
         gc.enable()
@@ -87,6 +76,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     redaction.register_secrets(settings.secret_values())
     redaction.install_log_redaction()
 
+    if not args.http and settings.public_url:
+        print("pm-mcp: PM_MCP_PUBLIC_URL is for `pm-mcp serve --http` (the approval page is then served on the HTTP "
+              "port); unset it for stdio, where the page has its own loopback port.", file=sys.stderr)
+        return 2
     if not args.http:
         in_terminal = sys.stdin.isatty()
         if in_terminal:
@@ -111,44 +104,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("pm-mcp: stopped.", file=sys.stderr, flush=True)
         return 0
 
-    host = args.host
-    token = settings.http_token.get_secret_value() if settings.http_token else ""
-    if not _is_loopback(host) and not token:
-        print(f"pm-mcp: refusing to serve on {host}: binding anything but loopback requires a bearer "
-              "token. Set PM_MCP_HTTP_TOKEN to a long random string (clients then send "
-              "'Authorization: Bearer <token>'), or bind 127.0.0.1.", file=sys.stderr)
-        return 2
-    if not token:
-        # HTTP is authenticated, always: on loopback too any local process (another user's, a browser
-        # tab's DNS-rebound fetch) could otherwise call tools and answer its own confirmation dialogs.
-        try:
-            token, token_path, fresh = _stored_http_token(settings.home)
-            redaction.register_secret(token)
-        except OSError as exc:
-            print(f"pm-mcp: cannot store the HTTP bearer token in {settings.home} ({exc.strerror or exc}); set "
-                  "PM_MCP_HTTP_TOKEN or PM_MCP_HOME to a writable directory.", file=sys.stderr)
-            return 2
-        print(f"pm-mcp: PM_MCP_HTTP_TOKEN is not set; clients must send 'Authorization: Bearer <token>' with the "
-              f"token {'generated into' if fresh else 'stored in'} {token_path} (mode 0600, reused across "
-              "restarts; delete the file for a new one).", file=sys.stderr, flush=True)
-    # open (and migrate) the store once before binding, so a bad database is a clear error, not a
-    # failed ASGI lifespan
-    import asyncio
+    from pm_mcp.http_serve import serve_http
 
-    from pm_mcp.store_pg import open_store
-
-    async def _preflight() -> None:
-        url = settings.database_url.get_secret_value() if settings.database_url else None
-        store = await open_store(settings.db_path, url)
-        await store.close()
-
-    try:
-        asyncio.run(_preflight())
-    except StoreError as exc:
-        print(f"pm-mcp: {exc}", file=sys.stderr)
-        return 2
-    mcp = _build_server_quickly(settings)
-    return _serve_http(mcp, host, args.port, token)
+    return serve_http(settings, args.host, args.port,
+                      lambda on_state: _build_server_quickly(settings, on_state=on_state))
 
 
 def _this_command() -> list[str]:
@@ -207,33 +166,6 @@ def _quit_on_ctrl_c() -> None:
     signal.signal(signal.SIGINT, on_ctrl_c)
 
 
-HTTP_TOKEN_FILE = "http_token"
-
-
-def _stored_http_token(home) -> tuple[str, object, bool]:
-    """(token, path, freshly generated): the bearer token kept 0600 in the data directory. A stored token is
-    reused across restarts; one that is empty or readable by others is replaced by a new one."""
-    import secrets
-    import stat
-    from pathlib import Path
-
-    from pm_mcp.settings import ensure_private_dir, write_private_file
-
-    path = Path(ensure_private_dir(Path(home))) / HTTP_TOKEN_FILE
-    try:
-        st = path.stat()
-        stored = path.read_text(encoding="utf-8").strip() if stat.S_ISREG(st.st_mode) else ""
-        if len(stored) >= 32 and not stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():
-            return stored, path, False
-        if stored:
-            log.warning("the stored HTTP token %s was readable by others or too short; replacing it", path)
-    except FileNotFoundError:
-        pass
-    token = secrets.token_urlsafe(32)
-    write_private_file(path, token + "\n")
-    return token, path, True
-
-
 def _find_exception(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
     if isinstance(exc, kind):
         return exc
@@ -244,58 +176,6 @@ def _find_exception(exc: BaseException, kind: type[BaseException]) -> BaseExcept
     if exc.__cause__ is not None and exc.__cause__ is not exc:
         return _find_exception(exc.__cause__, kind)
     return None
-
-
-def _serve_http(mcp, host: str, port: int, token: str) -> int:
-    """Streamable HTTP behind a bearer token, always (``cmd_serve`` passes the configured or stored one).
-
-    Every HTTP request, whatever its path or method, is refused with 401 before the SDK sees it unless it
-    carries ``Authorization: Bearer <token>``. That includes the client's answer to an elicitation dialog
-    (``confirm_order``'s "Place this order?"), which arrives as a POST to /mcp (a JSON-RPC response in the
-    2025 protocol era, a retried tools/call carrying the answers in the 2026 era): a dialog answered over an
-    unauthenticated connection never reaches the engine, so it can never be taken as the person's
-    approval. (stdio needs no token: its peer is the process that started us.)"""
-    import uvicorn
-    from mcp.server.transport_security import TransportSecuritySettings
-
-    if not token:
-        raise ValueError("serve --http needs a bearer token (PM_MCP_HTTP_TOKEN or the stored one)")
-    security = None
-    if not _is_loopback(host):
-        # DNS-rebinding protection only makes sense for loopback binds; the bearer token guards the rest.
-        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    inner = mcp.streamable_http_app(host=host, transport_security=security)
-    expected = f"Bearer {token}".encode()
-
-    async def app(scope, receive, send):  # a thin ASGI wrapper: nothing unauthenticated gets through
-        if scope["type"] in ("http", "websocket"):
-            got = b""
-            for name, value in scope.get("headers") or []:
-                if name.lower() == b"authorization":
-                    got = value
-                    break
-            if not hmac.compare_digest(got, expected):
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 1008})
-                    return
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"www-authenticate", b"Bearer")]})
-                await send({"type": "http.response.body",
-                            "body": b'{"error":"missing or wrong bearer token (PM_MCP_HTTP_TOKEN, or the '
-                                    b'http_token file in the data directory)"}'})
-                return
-        await inner(scope, receive, send)
-
-    print(f"pm-mcp {__version__}: serving MCP (Streamable HTTP) on http://{host}:{port}/mcp",
-          file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    try:
-        uvicorn.Server(config).run()
-    except KeyboardInterrupt:  # uvicorn shut down gracefully (lifespan included), then re-raised the signal
-        pass
-    print("pm-mcp: stopped.", file=sys.stderr, flush=True)
-    return 0
 
 
 def cmd_doctor(_args: argparse.Namespace) -> int:

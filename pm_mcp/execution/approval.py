@@ -20,6 +20,10 @@
   the one passkey script served from package data on pages that use a passkey: ``script-src 'self'``, no
   inline script), cannot be framed, and are never cached.
 - :class:`EnrolmentServer` / :func:`run_enrolment`: the page ``pm-mcp enroll`` serves to create a passkey.
+- With ``PM_MCP_PUBLIC_URL`` set (replicas of ``serve --http`` behind a load balancer) there is no loopback
+  listener: every replica serves the page on its MCP HTTP port (:meth:`ApprovalServer.serve_asgi`, mounted by
+  pm_mcp.http_serve) from the shared store, links are ``<public_url>/i/<token>``, and Host / Origin must be the
+  public URL's (or a ``PM_MCP_ALLOWED_HOSTS`` entry).
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ import html
 import json
 import logging
 import secrets
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.untrusted import clean_block, clean_inline, quote_inline
@@ -247,8 +252,7 @@ class _LoopbackPages:
     async def _send(self, writer: asyncio.StreamWriter, status: int, body: str,
                     extra: dict[str, str] | None = None) -> None:
         data = body.encode("utf-8")
-        hdrs = {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(data)), "Connection": "close",
-                **SECURITY_HEADERS, **(extra or {})}
+        hdrs = answer_headers(len(data), extra)
         head = f"HTTP/1.1 {status} {REASONS.get(status, 'OK')}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
         writer.write(head.encode("latin-1") + b"\r\n" + data)
         await writer.drain()
@@ -283,6 +287,54 @@ class _LoopbackPages:
         return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
 
+def answer_headers(length: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of every page answer: type, length, one request per connection, the security headers."""
+    return {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(length), "Connection": "close",
+            **SECURITY_HEADERS, **(extra or {})}
+
+
+def host_allowed(host: str, allowed: Iterable[str]) -> bool:
+    """``host`` (a Host header value, lower case) is one of ``allowed``, where ``name:*`` means any port."""
+    host = host.lower()
+    for entry in allowed:
+        if host == entry or (entry.endswith(":*") and host.startswith(entry[:-1]) and host[len(entry) - 1:].isdigit()):
+            return True
+    return False
+
+
+async def asgi_request(scope: dict[str, Any], receive: Any) -> tuple[str, str, dict[str, str], bytes]:
+    """(method, target, headers, body) of an ASGI HTTP request, as strictly as :func:`parse_head` reads a raw
+    one: a header we read twice, any Transfer-Encoding, a bad or too large Content-Length is a BadRequest."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers") or []:
+        key, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if key in headers:
+            if key in SINGLE_HEADERS:
+                raise BadRequest(400, f"the {key} header appears more than once")
+            headers[key] += ", " + value
+        else:
+            headers[key] = value
+    if "transfer-encoding" in headers:
+        raise BadRequest(400, "Transfer-Encoding is not accepted; send a Content-Length")
+    length = body_length(headers)
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest(400, "the client went away")
+        body += message.get("body", b"")
+        if len(body) > length:
+            raise BadRequest(400, "the body is longer than its Content-Length")
+        if not message.get("more_body"):
+            break
+    if len(body) != length:
+        raise BadRequest(400, "the body is shorter than its Content-Length")
+    path = scope.get("raw_path") or scope.get("path", "/").encode()
+    target = path.decode("latin-1") + (("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string")
+                                       else "")
+    return scope.get("method", "GET"), target, headers, body
+
+
 def static_text(name: str) -> str:
     """A file shipped in pm_mcp/execution/static (package data: the wheel carries it)."""
     from importlib.resources import files
@@ -291,17 +343,65 @@ def static_text(name: str) -> str:
 
 
 class ApprovalServer(_LoopbackPages):
-    def __init__(self, engine: ExecutionEngine, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, engine: ExecutionEngine, host: str = "127.0.0.1", port: int = 0, *,
+                 public_url: str | None = None, allowed_hosts: Iterable[str] = ()) -> None:
         super().__init__(host, port)
         self.engine = engine
+        # set: no listener of our own; `serve --http` serves the page (serve_asgi) at this URL, on every replica
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._public_hosts = ((urlsplit(self.public_url).netloc.lower(), *allowed_hosts) if self.public_url
+                              else ())
         self.urls: dict[str, str] = {}  # intent id -> its page URL (this process)
         self._pin_lock = asyncio.Lock()  # one PIN check at a time (each is counted)
         self.opened_in_browser: set[str] = set()  # intents whose page PM_MCP_OPEN_BROWSER already opened
         self._challenges: dict[str, tuple[str, datetime]] = {}  # passkey challenge -> (intent id, expiry)
 
+    @property
+    def origin(self) -> str:
+        return self.public_url or super().origin
+
+    @property
+    def localhost_origin(self) -> str:
+        return self.public_url or super().localhost_origin
+
     async def start(self) -> None:
+        if self.public_url:
+            log.info("approval page served by the HTTP transport at %s/i/...", self.public_url)
+            return
         await super().start()
         log.info("approval page listening on %s", self.origin)
+
+    def _host_ok(self, headers: dict[str, str]) -> bool:
+        if not self.public_url:
+            return super()._host_ok(headers)
+        return host_allowed(headers.get("host", ""), self._public_hosts)
+
+    def _origin_ok(self, headers: dict[str, str]) -> bool:
+        if not self.public_url:
+            return super()._origin_ok(headers)
+        origin = urlsplit(headers.get("origin") or "")
+        if origin.scheme != urlsplit(self.public_url).scheme or origin.path or not origin.netloc \
+                or not host_allowed(origin.netloc, self._public_hosts):
+            return False
+        return headers.get("sec-fetch-site") in (None, "same-origin")
+
+    async def serve_asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Answer one page request arriving through an ASGI server (pm_mcp.http_serve), with the same routes,
+        checks and headers as the loopback listener."""
+        try:
+            method, target, headers, body = await asgi_request(scope, receive)
+            status, payload, extra = await self._route(method, target, headers, body)
+        except BadRequest as exc:
+            status, payload, extra = exc.status, _page(REASONS.get(exc.status, "Bad request"),
+                                                       f"<p>{html.escape(str(exc))}</p>"), None
+        except Exception:  # noqa: BLE001 - a page request must never take the server down
+            log.exception("page server error")
+            status, payload, extra = 500, _page("Error", "<p>Something went wrong; nothing was placed.</p>"), None
+        data = payload.encode("utf-8")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                                for k, v in answer_headers(len(data), extra).items()]})
+        await send({"type": "http.response.body", "body": data})
 
     async def new_url(self, intent_id: str) -> str:
         token = secrets.token_urlsafe(32)
@@ -747,7 +847,9 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
 async def start_approval_server(state: Any, stack: AsyncExitStack, engine: ExecutionEngine) -> ApprovalServer | None:
     if "page" not in engine.allowed_channels():
         return None
-    server = ApprovalServer(engine, port=state.settings.approval_port)
+    settings = state.settings
+    server = ApprovalServer(engine, port=settings.approval_port, public_url=settings.public_url,
+                            allowed_hosts=settings.allowed_host_list)
     try:
         await server.start()
     except OSError as exc:

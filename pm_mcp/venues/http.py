@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 # httpx and tenacity are imported where they are used (first request / first client), not here: this
 # module is imported while the server starts (it registers the "http" start-up hook) and the MCP
 # handshake should not pay for them.
+from pm_mcp.metrics import PROCESS_METRICS
 from pm_mcp.venues.base import Blocked, NotFound, UnknownOrderState, VenueError, VenueUnavailable
 from pm_mcp.venues.registry import display_name
 
@@ -193,7 +194,14 @@ class VenueHttp:
         clean_params = _clean_params(params)
 
         async def attempt() -> httpx.Response:
-            return await self._attempt(method, url, clean_params, json, content, headers, repeatable, expect_set)
+            try:
+                return await self._attempt(method, url, clean_params, json, content, headers, repeatable, expect_set)
+            except _Retryable as exc:  # every failed attempt is counted for /metrics (pm_mcp.metrics)
+                PROCESS_METRICS.venue_error(self.venue, type(exc.error).__name__)
+                raise
+            except VenueError as exc:
+                PROCESS_METRICS.venue_error(self.venue, type(exc).__name__)
+                raise
 
         if not do_retry or self.attempts == 1:
             try:
