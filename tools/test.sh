@@ -43,6 +43,16 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 
+# 2c. HAProxy, the load balancer in front of three `serve --http` replicas (tests/test_e2e_balancer.py; skipped without it)
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null) \
+      || echo "warning: could not install haproxy; the load-balancer tests will skip" >&2
+  else
+    echo "warning: haproxy missing and not root; run: sudo apt-get install haproxy" >&2
+  fi
+fi
+
 # 3. The anvil node (npm @foundry-rs/anvil) for the ERC-8004 tests
 if [ -f tools/devnet/package.json ]; then
   (cd tools/devnet && { [ -d node_modules/@foundry-rs ] || npm install --no-audit --no-fund --silent; })
