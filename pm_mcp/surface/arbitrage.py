@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pm_mcp.domain.arbitrage import (
     ZERO,
@@ -59,10 +59,11 @@ from pm_mcp.domain.arbitrage import (
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook
 from pm_mcp.domain.money import floor_to, in_currency, normalize, usd
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_OPEN, app_state, markets_of, titled, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, app_state, grouped, markets_of, titled, to_tool_error
 from pm_mcp.surface.common import VenueArg as Venue
 from pm_mcp.surface.orders import IntentOut
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 
 if TYPE_CHECKING:
     from pm_mcp.app import AppState
@@ -640,27 +641,45 @@ def market_refs(markets: list[str] | None) -> list[str]:
 
 
 # --- the tools ------------------------------------------------------------------------------------
+class ArbFilters(BaseModel):
+    """find_arbitrage's thresholds (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_profit: Annotated[Decimal | None, Field(ge=0)] = None
+    min_capacity: Annotated[Decimal | None, Field(ge=0)] = None
+    tail_min_price: Annotated[Decimal | None, Field(gt=0, lt=1)] = None
+    tail_max_days: Annotated[Decimal | None, Field(gt=0, le=365)] = None
+    max_markets: Annotated[int | None, Field(ge=1, le=200)] = None
+    venues: list[Venue] | None = None
+
+
 async def find_arbitrage(
     ctx: Context,
-    query: Annotated[str | None, Field(description="Topic to scan, e.g. 'fed september'.")] = None,
-    markets: Annotated[list[str] | None, Field(description="Market/event URLs, slugs, ids or tickers (at most 50).")] = None,
-    kinds: Annotated[list[Kind] | None, Field(description="Default: the six arbitrage kinds. basket: every "
-                                                         "YES of a set not proven exhaustive (not arbitrage).")] = None,
-    venues: list[Venue] | None = None,
-    min_profit: Annotated[Decimal, Field(ge=0, description="USD.")] = Decimal(0),
-    min_capacity: Annotated[Decimal, Field(ge=0, description="Shares/contracts.")] = Decimal(0),
-    tail_min_price: Annotated[Decimal, Field(gt=0, lt=1, description="resolution kind: min price.")] = Decimal("0.95"),
-    tail_max_days: Annotated[Decimal, Field(gt=0, le=365, description="resolution kind: max days left.")] = Decimal(30),
-    max_markets: Annotated[int, Field(ge=1, le=200)] = 40,
-    limit: Annotated[int, Field(ge=1, le=50)] = 10,
-    cursor: str | None = None,
+    query: Annotated[str | None, Field(description="topic")] = None,
+    markets: Annotated[list[str] | None, Field(description="market/event ids or URLs (<=50)")] = None,
+    kinds: Annotated[list[Kind] | None, Field(description="default all but basket (not arbitrage)")] = None,
+    venues: Annotated[list[Venue] | None, LEGACY] = None,
+    min_profit: Annotated[Decimal | None, Field(ge=0), LEGACY] = None,
+    min_capacity: Annotated[Decimal | None, Field(ge=0), LEGACY] = None,
+    tail_min_price: Annotated[Decimal | None, Field(gt=0, lt=1), LEGACY] = None,
+    tail_max_days: Annotated[Decimal | None, Field(gt=0, le=365), LEGACY] = None,
+    max_markets: Annotated[int | None, Field(ge=1, le=200), LEGACY] = None,
+    limit: Annotated[int, Field(ge=1, le=50, description="page size")] = 10,
+    cursor: Annotated[str | None, Field(description="next_cursor")] = None,
+    filters: Annotated[ArbFilters | None, Field(
+        description="venues [..], min_profit USD, min_capacity shares, tail_min_price (0.95), tail_max_days "
+                    "(30), max_markets (40)"), BRIEF] = None,
 ) -> Annotated[CallToolResult, FindArbitrageOut]:
-    """Scan markets for arbitrage that survives fees and order-book depth: dutch_book (every outcome of a
-        proven exhaustive set), yes_no (both books of one market), cross_venue (same contract on two venues, only
-        when the rules are equivalent), ladder (two rungs priced out of order), member_vs_event (members of an
-        exclusive event whose YES bids sum above 1), resolution (>=0.95 near deadline: NOT risk-free).
-        Each: legs, limits, sizes, capacity, profit after fees, worst case if a leg fails. Without query
-        or markets it scans the local catalog. Places nothing."""
+    """Arbitrage that survives fees and depth (cross_venue only when rules match; resolution is NOT risk-free):
+    legs, capacity, profit, worst case. No query or markets: the catalog."""
+    f = grouped(filters, "filters", min_profit=min_profit, min_capacity=min_capacity, tail_min_price=tail_min_price,
+                tail_max_days=tail_max_days, max_markets=max_markets, venues=venues)
+    venues = f.venues
+    min_profit = Decimal(0) if f.min_profit is None else f.min_profit
+    min_capacity = Decimal(0) if f.min_capacity is None else f.min_capacity
+    tail_min_price = Decimal("0.95") if f.tail_min_price is None else f.tail_min_price
+    tail_max_days = Decimal(30) if f.tail_max_days is None else f.tail_max_days
+    max_markets = 40 if f.max_markets is None else f.max_markets
     state = app_state(ctx)
     flt = ArbFilter(venues=set(venues) if venues else None, kinds=set(kinds) if kinds else None,
                     min_profit=min_profit, min_capacity=min_capacity)
@@ -710,14 +729,11 @@ def _bundle_head(opp: Opportunity, n_legs: int, want: Decimal, cost: Decimal, pa
 
 async def propose_bundle(
     ctx: Context,
-    opportunity_id: Annotated[str, Field(description="An id from find_arbitrage.")],
-    size: Annotated[Decimal | None, Field(gt=0, description="Bundle size (shares per leg); default the "
-                                                              "opportunity's size.")] = None,
+    opportunity_id: Annotated[str, Field(description="from find_arbitrage")],
+    size: Annotated[Decimal | None, Field(gt=0, description="shares per leg")] = None,
 ) -> Annotated[CallToolResult, BundleOut]:
-    """Turn a find_arbitrage opportunity into ONE intent with every leg, re-priced on fresh books; the person
-        confirms once (same channels as propose_order; then confirm_order). Legs execute in order as
-        fill-and-kill orders; if a leg fills only partly the rest are not sent and the exposure is reported.
-        Places nothing itself."""
+    """A find_arbitrage opportunity as ONE intent, re-priced; the person confirms once (confirm_order). Legs
+    run in order as fill-and-kill; a partial fill stops the rest. Places nothing."""
     from pm_mcp.execution import LegSpec, confirmation_instructions, propose_intent  # execution loads on use
     from pm_mcp.surface.orders import client_can_elicit, intent_out, intent_text
 
@@ -749,5 +765,5 @@ async def propose_bundle(
 
 
 def register(mcp: MCPServer) -> None:
-    mcp.tool(annotations=FIND)(find_arbitrage)
-    mcp.tool(annotations=PROPOSE)(propose_bundle)
+    mcp.tool(title=FIND.title, annotations=FIND)(find_arbitrage)
+    mcp.tool(title=PROPOSE.title, annotations=PROPOSE)(propose_bundle)

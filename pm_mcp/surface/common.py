@@ -13,7 +13,8 @@ A tool is a module-level function (importable and testable on its own); each sur
 
 # No `from __future__ import annotations`: see pm_mcp.surface.render.
 
-from typing import TYPE_CHECKING, Literal
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from pm_mcp.execution.engine import ExecutionEngine
     from pm_mcp.markets.service import MarketService
 
-__all__ = ["VenueArg", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
+__all__ = ["VenueArg", "grouped", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
 
 # A venue argument: the registry's venues, in its order (one enum in every tool's schema)
 VenueArg = Literal[tuple(VENUES)]  # type: ignore[valid-type]
@@ -37,6 +38,20 @@ READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 # Pure computation or our own store: changes nothing, reaches no venue.
 READ_LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                              open_world_hint=False)
+
+
+def grouped(group: Any, group_name: str, **legacy: Any) -> SimpleNamespace:
+    """The fields of a grouped object argument (``what_if``, ``filters``, ...), each filled from its old top-level
+    name when the object leaves it out: the old names are a contract and keep working, they are just no longer
+    advertised (surface.schema.LEGACY). The same field given both ways with different values is refused."""
+    values: dict[str, Any] = {}
+    for name, old in legacy.items():
+        new = getattr(group, name, None) if group is not None else None
+        if new is not None and old is not None and new != old:
+            raise ToolError(f"argument '{name}' is given twice, at the top level and in '{group_name}', with "
+                            f"different values; give it once, in '{group_name}'")
+        values[name] = new if new is not None else old
+    return SimpleNamespace(**values)
 
 
 def titled(preset: ToolAnnotations, title: str) -> ToolAnnotations:

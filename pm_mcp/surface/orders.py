@@ -19,7 +19,7 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pm_mcp.domain.intents import IntentStatus, money, price_text, stored_currency
 from pm_mcp.domain.money import in_currency, normalize
@@ -31,8 +31,9 @@ from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
 from pm_mcp.execution.runner import sync_age
 from pm_mcp.execution.summary import condition_line
-from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, titled, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, grouped, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 from pm_mcp.surface.strategy import PolicyLimitsOut, VenueName
 
 PROPOSE = ToolAnnotations(title="Propose an order (places nothing)", read_only_hint=False, destructive_hint=False,
@@ -297,6 +298,15 @@ class TriggerIn(BaseModel):
     side: Annotated[Literal["ask", "bid", "mid"] | None, Field(description="Default: ask (buy), bid (sell).")] = None
 
 
+class StandingIn(BaseModel):
+    """A standing order's terms (each also accepted at propose_order's top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    trigger: TriggerIn | None = None
+    valid_until: datetime | None = None
+    repeat: int | None = None
+
+
 class ApproveOrder(BaseModel):
     approve: bool = Field(description="Place this order?")
 
@@ -332,25 +342,27 @@ async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoD
 
 async def propose_order(
     ctx: Context,
-    venue: Annotated[VenueName, Field(description="Venue.")],
-    market: Annotated[str, Field(description="Market id, slug, ticker or URL (as from search_markets).")],
-    outcome: Annotated[str, Field(description="Outcome LABEL, e.g. 'Yes', 'No', a candidate's name.")],
-    side: Literal["buy", "sell"],
-    limit_price: Annotated[Decimal, Field(description="Worst price per share in USD, 0-1.")],
-    size: Annotated[Decimal | None, Field(description="Shares. Give size OR stake.")] = None,
-    stake: Annotated[Decimal | None, Field(description="USD to spend incl. fees (buy).")] = None,
-    forecast_p: Annotated[Decimal | None, Field(description="Your probability for this outcome.")] = None,
-    forecast_source: Annotated[str | None, Field(description="Who made the forecast.")] = None,
-    time_in_force: Literal["GTC", "FOK", "FAK"] = "GTC",
-    trigger: Annotated[TriggerIn | None, Field(description="Standing order: sent only once this holds.")] = None,
-    valid_until: Annotated[datetime | None, Field(description="Standing order ends (<= 30 days).")] = None,
-    repeat: Annotated[int | None, Field(description="Standing order: executions 1-10 (default 1).")] = None,
+    venue: Annotated[VenueName, Field(description="venue")],
+    market: Annotated[str, Field(description="id or URL")],
+    outcome: Annotated[str, Field(description="outcome label")],
+    side: Annotated[Literal["buy", "sell"], Field(description="trade")],
+    limit_price: Annotated[Decimal, Field(description="worst USD/share")],
+    size: Annotated[Decimal | None, Field(description="shares, or stake")] = None,
+    stake: Annotated[Decimal | None, Field(description="USD incl. fees")] = None,
+    forecast_p: Annotated[Decimal | None, Field(description="your P(outcome)")] = None,
+    forecast_source: Annotated[str | None, Field(description="whose forecast")] = None,
+    time_in_force: Annotated[Literal["GTC", "FOK", "FAK"], Field(description="order type")] = "GTC",
+    trigger: Annotated[TriggerIn | None, LEGACY] = None,
+    valid_until: Annotated[datetime | None, LEGACY] = None,
+    repeat: Annotated[int | None, LEGACY] = None,
+    standing: Annotated[StandingIn | None, Field(
+        description="stop/take-profit: trigger {kind price_below|price_above, level, side ask|bid|mid}, "
+                    "valid_until (ISO, <=30d), repeat 1-10"), BRIEF] = None,
 ) -> Annotated[CallToolResult, IntentOut]:
-    """Price an order as an intent for the PERSON to approve; places nothing. Returns the order in plain
-    words, worst-case cost incl. fees, the risk-policy verdict (refusals name rule, limit, value), the
-    expiry and how the person confirms. Tell the person the order and how to confirm; you cannot confirm
-    it yourself. Any change means a new proposal. With trigger + valid_until it is a standing order
-    (stop-loss, take-profit, buy the dip): approved once, sent when the condition holds."""
+    """Price an order as an intent for the PERSON to approve (assess_market first); places nothing. Returns
+    cost, policy verdict and how the person confirms: tell them; you cannot confirm it."""
+    w = grouped(standing, "standing", trigger=trigger, valid_until=valid_until, repeat=repeat)
+    trigger, valid_until, repeat = w.trigger, w.valid_until, w.repeat
     engine = await _ready_engine(ctx)
     can = client_can_elicit(ctx)
     try:
@@ -388,13 +400,12 @@ async def _not_placed(state: Any, engine: ExecutionEngine, intent_id: str, reaso
 
 
 async def confirm_order(
-    intent_id: Annotated[str, Field(description="The intent id from propose_order.")],
+    intent_id: Annotated[str, Field(description="from propose_order")],
     ctx: Context,
     decision: Annotated[ElicitationResult[ApproveOrder], Resolve(ask_person)],
 ) -> Annotated[CallToolResult, OrderLookupOut]:
-    """Ask the person to approve an intent. With a client that shows dialogs the person sees the order and
-    only their Accept places it; with PM_MCP_CONFIRM=host the host's own approval prompt is the gate. Otherwise
-    it places nothing and repeats how the person approves (the approval page)."""
+    """Ask the person to approve an intent: only their Accept in the dialog (or the host's prompt) places it;
+    otherwise places nothing and repeats how they approve."""
     engine = engine_of_ctx(ctx)
     try:
         match decision:
@@ -418,10 +429,9 @@ async def confirm_order(
 
 async def cancel_order(
     ctx: Context,
-    ref: Annotated[str, Field(description="An order id (o-...) or an intent id (i-...).")],
+    ref: Annotated[str, Field(description="order (o-) or intent (i-) id")],
 ) -> Annotated[CallToolResult, OrderLookupOut]:
-    """Cancel a proposal that was not approved yet, or the open (resting) orders of an intent / one order.
-    Filled shares stay in the position."""
+    """Cancel an unapproved proposal, or the resting orders of an intent or one order (fills stay)."""
     engine = await _ready_engine(ctx)
     try:
         rec, orders = await engine.cancel(ref)
@@ -435,10 +445,9 @@ async def cancel_order(
 
 async def get_order(
     ctx: Context,
-    ref: Annotated[str, Field(description="An intent id (i-...) or an order id (o-...).")],
+    ref: Annotated[str, Field(description="intent (i-) or order (o-) id")],
 ) -> Annotated[CallToolResult, OrderLookupOut]:
-    """Status of an intent and its orders, or of one order: fills (verified at the venue), average price,
-    fees, as of the last background sync (it says when; resting orders fill there, not here)."""
+    """Status of an intent or order: fills verified at the venue, average price, fees, as of the last sync."""
     engine = await _ready_engine(ctx)
     try:
         ref = ref.strip()
@@ -465,11 +474,12 @@ async def get_order(
 
 async def list_orders(
     ctx: Context,
-    status: Literal["all", "open", "filled", "partially_filled", "cancelled", "rejected", "unknown"] = "all",
-    limit: Annotated[int, Field(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    status: Annotated[Literal["all", "open", "filled", "partially_filled", "cancelled", "rejected", "unknown"],
+                      Field(description="filter")] = "all",
+    limit: Annotated[int, Field(ge=1, le=100, description="page size")] = 20,
+    cursor: Annotated[str | None, Field(description="next_cursor")] = None,
 ) -> Annotated[CallToolResult, OrderListOut]:
-    """Orders in the current mode, newest first, paginated (status 'open' = pending, resting or unknown)."""
+    """Orders in the current mode, newest first."""
     engine = await _ready_engine(ctx)
     try:
         offset = int(cursor) if cursor else 0
@@ -489,8 +499,8 @@ async def list_orders(
 
 
 async def get_portfolio(ctx: Context) -> Annotated[CallToolResult, PortfolioSnapshot]:
-    """Positions (size, average cost, mark from the current book, unrealised and realised P&L; resolved
-    markets settled), exposure per event against the single-event cap, today's spend against the daily cap."""
+    """Positions (size, cost, mark, unrealised and realised P&L), exposure per event and today's spend against
+    the caps."""
     engine = await _ready_engine(ctx)
     snap = await _attempt(portfolio(engine))
     return tool_result(snap, portfolio_text(snap, sync_age(engine)))
@@ -528,8 +538,7 @@ def portfolio_text(snap: PortfolioSnapshot, synced: str) -> str:
 
 
 async def get_track_record(ctx: Context) -> Annotated[CallToolResult, TrackRecord]:
-    """Every forecast (forecast_p + forecast_source given to propose_order) that led to a fill, its outcome
-    once resolved, and the Brier score per forecast source (lower is better; 0.25 = always saying 50%)."""
+    """Forecasts (propose_order's forecast_p) that led to fills, their outcomes, and the Brier score per source."""
     tr = await _attempt(track_record(await _ready_engine(ctx)))
     lines = [f"{_tag(tr.mode)} {len(tr.forecasts)} forecast(s) led to trades."]
     for s in tr.by_source:
@@ -545,15 +554,14 @@ async def get_track_record(ctx: Context) -> Annotated[CallToolResult, TrackRecor
 
 async def tighten_risk_policy(
     ctx: Context,
-    max_order_usd: Annotated[Decimal | None, Field(description="Per-order cap, USD.")] = None,
-    max_event_fraction: Annotated[Decimal | None, Field(description="Single-event cap, fraction of bankroll.")] = None,
-    max_daily_usd: Annotated[Decimal | None, Field(description="Daily spend cap, USD.")] = None,
-    bankroll: Annotated[Decimal | None, Field(description="Bankroll, USD.")] = None,
-    kelly_fraction: Annotated[Decimal | None, Field(description="Kelly multiplier.")] = None,
-    allowed_venues: Annotated[list[str] | None, Field(description="Subset of the enabled venues.")] = None,
+    max_order_usd: Annotated[Decimal | None, Field(description="USD per order")] = None,
+    max_event_fraction: Annotated[Decimal | None, Field(description="of bankroll per event")] = None,
+    max_daily_usd: Annotated[Decimal | None, Field(description="USD per day")] = None,
+    bankroll: Annotated[Decimal | None, Field(description="USD")] = None,
+    kelly_fraction: Annotated[Decimal | None, Field(description="multiplier")] = None,
+    allowed_venues: Annotated[list[str] | None, Field(description="subset of enabled")] = None,
 ) -> Annotated[CallToolResult, PolicyOut]:
-    """Make the risk limits stricter for the rest of this server session (never looser: a looser value is
-    refused). Applies to new proposals and to every execution. Call with no arguments to read the policy."""
+    """Make risk limits stricter for this session (a looser value is refused); no arguments: read them."""
     engine = engine_of_ctx(ctx)
     limits = {k: v for k, v in dict(max_order_usd=max_order_usd, max_event_fraction=max_event_fraction,
                                     max_daily_usd=max_daily_usd, bankroll=bankroll, kelly_fraction=kelly_fraction,
@@ -598,7 +606,9 @@ def _wire_doc(fn: Any) -> str:
 
 def register(mcp: MCPServer) -> None:
     for fn, preset in ((propose_order, PROPOSE), (confirm_order, CONFIRM), (cancel_order, CANCEL),
-                       (get_order, READ_OPEN), (list_orders, READ_OPEN), (get_portfolio, READ_OPEN),
-                       (get_track_record, READ_OPEN), (tighten_risk_policy, TIGHTEN),
+                       (get_order, titled(READ_OPEN, "Get an order")), (list_orders, titled(READ_OPEN, "List orders")),
+                       (get_portfolio, titled(READ_OPEN, "Get the portfolio")),
+                       (get_track_record, titled(READ_OPEN, "Get the forecast track record")),
+                       (tighten_risk_policy, TIGHTEN),
                        (doctor, titled(READ_OPEN, "Why would an order fail?"))):
-        mcp.tool(annotations=preset, description=_wire_doc(fn))(fn)
+        mcp.tool(title=preset.title, annotations=preset, description=_wire_doc(fn))(fn)

@@ -13,6 +13,8 @@ Input schemas:
   ``{"type": "number"}``: one type per schema is what the portable dialects (Gemini's OpenAPI subset) read, and
   strings are still accepted (the SDK parses a JSON string into a number before validating anyway);
 - ``$defs`` are inlined (the input models are small and not recursive);
+- an object argument marked ``BRIEF`` is advertised as ``{"type": "object", "description": ...}``: its
+  description names its fields (rarely used what-if and detail values); the validator checks them as before;
 - an argument marked ``LEGACY`` is accepted, validated and documented in the README but not advertised: it is an
   old top-level name (a contract) whose capability the advertised schema reaches through a grouped object.
 
@@ -30,11 +32,15 @@ from typing import Any
 
 from pydantic import Field
 
-__all__ = ["LEGACY", "LEGACY_KEY", "compact_tools", "compact_input", "compact_output"]
+__all__ = ["LEGACY", "LEGACY_KEY", "BRIEF", "BRIEF_KEY", "compact_tools", "compact_input", "compact_output"]
 
 LEGACY_KEY = "x-pm-legacy"
 # An old argument name kept working but no longer advertised: Annotated[T, LEGACY] (or with Field(...) beside it)
 LEGACY = Field(json_schema_extra={LEGACY_KEY: True})
+BRIEF_KEY = "x-pm-brief"
+# An object argument advertised by kind and description only (its description names its fields; the validator
+# still checks each field and refuses an unknown one): Annotated[Model | None, Field(description=...), BRIEF]
+BRIEF = Field(json_schema_extra={BRIEF_KEY: True})
 
 _DROP = ("title", "examples")
 _NULL = {"type": "null"}
@@ -60,11 +66,19 @@ def _single_type(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _number_or_text(branches: list[Any]) -> bool:
+    kinds = [b.get("type") if isinstance(b, dict) else None for b in branches]
+    text = next((b for b in branches if isinstance(b, dict) and b.get("type") == "string"), {})
+    return sorted(map(str, kinds)) == ["number", "string"] and set(text) <= {"type", "pattern"}
+
+
 def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
         return _resolve(node, defs, seen)
+    if node.get(BRIEF_KEY):
+        return {"type": "object", "description": node.get("description", "")}
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _DROP or key == "$defs":
@@ -81,11 +95,17 @@ def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> 
         else:
             out[key] = value
     branches = out.get("anyOf")
-    if isinstance(branches, list) and _NULL in branches:
+    if isinstance(branches, list):
         rest = [b for b in branches if b != _NULL]
-        if len(rest) == 1 and out.get("default") is None:  # optional X: X (absent = not given)
-            siblings = {k: v for k, v in out.items() if k not in ("anyOf", "default")}
+        if len(rest) < len(branches) and out.get("default") is not None:
+            rest = branches  # null is the default: say so
+        if len(rest) == 2 and _number_or_text(rest):  # a number or a decimal string: the number
+            rest = [next(b for b in rest if b.get("type") == "number")]
+        if len(rest) == 1:  # optional X: X (absent = not given)
+            siblings = {k: v for k, v in out.items() if k != "anyOf"}
             out = {**rest[0], **siblings}
+        else:
+            out["anyOf"] = rest
     if "required" in out and isinstance(out.get("properties"), dict):
         out["required"] = [r for r in out["required"] if r in out["properties"]]
         if not out["required"]:

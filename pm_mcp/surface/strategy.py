@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from pm_mcp.domain.edge import EdgeError, EdgeResult
 from pm_mcp.domain.edge import compute_edge as edge_core
@@ -38,9 +38,10 @@ from pm_mcp.domain.sizing import (
 )
 from pm_mcp.domain.sizing import size_position as size_core
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, titled
+from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, grouped, titled
 from pm_mcp.surface.common import VenueArg as VenueName
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 from pm_mcp.venues.registry import VENUES
 
 # A number given as a JSON number or a decimal string ("0.45"); parsed exactly to Decimal in the body.
@@ -59,6 +60,31 @@ class LevelIn(BaseModel):
 class BookIn(BaseModel):
     bids: list[LevelIn] = Field(default_factory=list)
     asks: list[LevelIn] = Field(default_factory=list)
+
+
+class SizeWhatIf(BaseModel):
+    """size_position's what-if and method details (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    price: OptNum = None
+    asks: list[LevelIn] | None = None
+    fee_rate: OptNum = None
+    min_order_size: OptNum = None
+    event_exposure_usd: OptNum = None
+    kelly_fraction: OptNum = None
+    odds: OptNum = None
+    units: OptNum = None
+    stop_price: OptNum = None
+    rules_clarity: OptNum = None
+
+
+class EdgeWhatIf(BaseModel):
+    """compute_edge's price sources other than a market (each also accepted at the top level)."""
+
+    model_config = ConfigDict(extra="forbid")
+    price: OptNum = None
+    book: BookIn | None = None
+    fee_rate: OptNum = None
 
 
 class SizeOut(SizingResult):
@@ -401,22 +427,14 @@ def _outcome_index(m: Any, outcome: str) -> tuple[int, str]:
 # tools
 
 SIZE_POSITION = (
-    "How much to stake on one binary outcome, inside the risk policy. p = your probability of YES "
-    "(0-1); side 'yes' buys YES, 'no' buys NO. Give market (id/URL): its book, fees, size step, minimum, "
-    "status, currency and assess_market tier cap are used; price/asks alone is a what-if. Methods: "
-    "confidence_tiers (default), fractional_kelly, pm_kelly, kelly, execution_kelly, unit, flat, "
-    "inverted_risk; amount_usd = unit / flat stake / max loss / absolute cap. Returns stake, shares, caps "
-    "hit and the arithmetic.")
+    "Stake for one binary outcome inside the risk policy: shares, caps hit, arithmetic. With market its book, "
+    "fees and assess_market tier cap are used.")
 COMPUTE_EDGE = (
-    "Is a trade worth it at the executable price? For your probability p (YES / the market's first "
-    "outcome, 0-1) and a side (buy/sell) of outcome (yes/no or a label): average fill price, fees, "
-    "EV per share and total, edge in percentage points after costs, break-even probability, ROI and "
-    "the Kelly fraction. Price source: price, or book {bids, asks} of that outcome, or venue+market "
-    "(fetches the live book and the market's fees). size in shares or budget in USD (buys); default 1 share.")
+    "EV and edge (pp after fees and depth), break-even, ROI and Kelly of trading an outcome at the executable "
+    "price. Price from market, or what_if.")
 GET_RISK_POLICY = (
-    "The risk limits every sizing and order must respect (from the server configuration; no tool can "
-    "loosen them): bankroll, per-order, single-event and daily caps in USD, the Kelly fraction, "
-    "enabled venues, paper/live mode, and the sizing methods with the confidence-tier table.")
+    "The risk limits every sizing and order must respect (no tool loosens them): bankroll, order, event and "
+    "daily caps, Kelly fraction, venues, mode, sizing methods and tiers.")
 
 
 @dataclass
@@ -486,26 +504,37 @@ def _what_if_sizing(venue: str | None, fee_rate: Any, min_order_size: Any, t: _S
 
 async def size_position(
     ctx: Context,
-    p: Annotated[Num, Field(description="probability of YES, 0-1 (0.62 = 62%)")],
-    price: Annotated[OptNum, Field(description="USD per share of the side bought")] = None,
-    side: Literal["yes", "no"] = "yes",
-    method: SizingMethod = DEFAULT_METHOD,
-    asks: Annotated[list[LevelIn] | None, Field(description="asks of the share bought")] = None,
-    venue: Annotated[VenueName | None, Field(description="for fees and size step")] = None,
-    fee_rate: Annotated[OptNum, Field(description="Polymarket feeSchedule rate, e.g. 0.04")] = None,
-    event_exposure_usd: Annotated[Num, Field(description="already at risk on this event")] = 0,
-    confidence: Literal["low", "medium", "high", "very_high"] | None = None,
-    kelly_fraction: Annotated[OptNum, Field(description="<= policy fraction")] = None,
-    amount_usd: OptNum = None,
-    units: OptNum = None,
-    stop_price: OptNum = None,
-    odds: Annotated[OptNum, Field(description="kelly: net odds b")] = None,
-    min_order_size: OptNum = None,
+    p: Annotated[Num, Field(description="P(YES) 0-1")],
+    price: Annotated[OptNum, LEGACY] = None,
+    side: Annotated[Literal["yes", "no"], Field(description="share bought")] = "yes",
+    method: Annotated[SizingMethod, Field(description="sizing rule")] = DEFAULT_METHOD,
+    asks: Annotated[list[LevelIn] | None, LEGACY] = None,
+    venue: Annotated[VenueName | None, Field(description="venue")] = None,
+    fee_rate: Annotated[OptNum, LEGACY] = None,
+    event_exposure_usd: Annotated[OptNum, LEGACY] = None,
+    confidence: Annotated[Literal["low", "medium", "high", "very_high"] | None,
+                          Field(description="default medium")] = None,
+    kelly_fraction: Annotated[OptNum, LEGACY] = None,
+    amount_usd: Annotated[OptNum, Field(description="unit/flat stake, max loss or cap")] = None,
+    units: Annotated[OptNum, LEGACY] = None,
+    stop_price: Annotated[OptNum, LEGACY] = None,
+    odds: Annotated[OptNum, LEGACY] = None,
+    min_order_size: Annotated[OptNum, LEGACY] = None,
     assessment: Annotated[Literal["participate", "caution", "avoid"] | None,
-                          Field(description="assess_market verdict: caps the tier")] = None,
-    rules_clarity: Annotated[OptNum, Field(description="parse_rules clarity 0-1")] = None,
-    market: Annotated[str | None, Field(description="id/URL: fees, step, minimum, status, tier cap from it")] = None,
+                          Field(description="assess_market verdict")] = None,
+    rules_clarity: Annotated[OptNum, LEGACY] = None,
+    market: Annotated[str | None, Field(description="id or URL")] = None,
+    what_if: Annotated[SizeWhatIf | None, Field(
+        description="without market: price, asks [{price,size}], fee_rate, min_order_size, rules_clarity; "
+                    "event_exposure_usd, kelly_fraction, odds, units, stop_price"), BRIEF] = None,
 ) -> Annotated[CallToolResult, SizeOut]:
+    w = grouped(what_if, "what_if", price=price, asks=asks, fee_rate=fee_rate, min_order_size=min_order_size,
+                event_exposure_usd=event_exposure_usd, kelly_fraction=kelly_fraction, odds=odds, units=units,
+                stop_price=stop_price, rules_clarity=rules_clarity)
+    price, asks, fee_rate, min_order_size, rules_clarity = w.price, w.asks, w.fee_rate, w.min_order_size, \
+        w.rules_clarity
+    event_exposure_usd = 0 if w.event_exposure_usd is None else w.event_exposure_usd
+    kelly_fraction, odds, units, stop_price = w.kelly_fraction, w.odds, w.units, w.stop_price
     state = app_state(ctx)
     max_tier, max_tier_reason = _assessment_cap(assessment, rules_clarity)
     amount = _opt(amount_usd, "amount_usd")
@@ -595,17 +624,21 @@ def _what_if_edge(venue: str | None, fee_rate: Any, outcome: str, side: str, p_y
 
 async def compute_edge(
     ctx: Context,
-    p: Annotated[Num, Field(description="probability of YES / first outcome, 0-1")],
-    outcome: Annotated[str, Field(description="yes, no, or an outcome label")] = "yes",
-    side: Literal["buy", "sell"] = "buy",
-    price: Annotated[OptNum, Field(description="USD per share of outcome")] = None,
-    book: Annotated[BookIn | None, Field(description="order book of outcome")] = None,
-    size: Annotated[OptNum, Field(description="shares")] = None,
+    p: Annotated[Num, Field(description="P(YES or first outcome) 0-1")],
+    outcome: Annotated[str, Field(description="yes, no or a label")] = "yes",
+    side: Annotated[Literal["buy", "sell"], Field(description="trade")] = "buy",
+    price: Annotated[OptNum, LEGACY] = None,
+    book: Annotated[BookIn | None, LEGACY] = None,
+    size: Annotated[OptNum, Field(description="shares (default 1)")] = None,
     budget: Annotated[OptNum, Field(description="USD incl. fees (buy)")] = None,
-    venue: VenueName | None = None,
-    market: Annotated[str | None, Field(description="id, slug, ticker or URL")] = None,
-    fee_rate: Annotated[OptNum, Field(description="Polymarket rate, with price/book")] = None,
+    venue: Annotated[VenueName | None, Field(description="venue")] = None,
+    market: Annotated[str | None, Field(description="id or URL")] = None,
+    fee_rate: Annotated[OptNum, LEGACY] = None,
+    what_if: Annotated[EdgeWhatIf | None, Field(
+        description="no market: price, or book {bids,asks} of [{price,size}]; fee_rate with venue"), BRIEF] = None,
 ) -> Annotated[CallToolResult, EdgeOut]:
+    w = grouped(what_if, "what_if", price=price, book=book, fee_rate=fee_rate)
+    price, book, fee_rate = w.price, w.book, w.fee_rate
     p_yes = _p(p)
     sources = sum(x is not None for x in (price, book, market))
     if sources != 1:
