@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pm_mcp.domain.fees import NO_FEES, formula_of
 from pm_mcp.domain.models import FeeSchedule, Market, OrderBook, PricePoint
@@ -28,8 +28,9 @@ from pm_mcp.domain.times import parse_time
 from pm_mcp.domain.untrusted import clean_block, clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.markets import ranking
 from pm_mcp.surface.chart import chart_available, downsample, png_line_chart, price_chart_png
-from pm_mcp.surface.common import READ_OPEN, VenueArg, markets_of, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, VenueArg, grouped, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 from pm_mcp.venues.base import NotFound, VenueError
 from pm_mcp.venues.registry import display_name
 
@@ -43,7 +44,7 @@ __all__ = ["search_markets", "get_market", "get_order_book", "get_price_history"
 TEXT_RULES_CHARS = 1500  # rule text shown by get_market (full_rules=true: up to FULL_RULES_CHARS)
 FULL_RULES_CHARS = 20_000
 SEARCH_TITLE_CHARS = 90
-VOLUME_UNITS = "venue units: USD, Kalshi contracts, Manifold mana"  # search's min_liquidity / min_volume
+VOLUME_UNITS = "USD, Kalshi contracts, Manifold mana"  # search's min_liquidity / min_volume
 BOOKS_SHOWN = 4  # get_market reads the books of the first outcomes only
 CHART_POINTS = 400
 # market:// fields that the venue (or whoever made the market) wrote: shown as data, never instructions
@@ -407,24 +408,39 @@ def search_text(out: SearchOut, markets: list[Market] | None = None) -> str:
     return "\n".join(lines)
 
 
+class SearchFilters(BaseModel):
+    """search_markets' detail filters (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    closes_before: str | None = None
+    closes_after: str | None = None
+    min_liquidity: Decimal | None = None
+    min_volume: Decimal | None = None
+    category: str | None = None
+
+
 async def search_markets(
-    query: Annotated[str, Field(max_length=300, description="Keywords, e.g. 'fed december cut'")],
+    query: Annotated[str, Field(max_length=300, description="keywords")],
     ctx: Context,
-    venues: Annotated[list[VenueArg] | None, Field(description="Default: all enabled")] = None,
-    status: Literal["open", "closed", "resolved", "any"] = "open",
-    closes_before: Annotated[str | None, Field(description="ISO date")] = None,
-    closes_after: Annotated[str | None, Field(description="ISO date")] = None,
-    min_liquidity: Annotated[Decimal | None, Field(description=VOLUME_UNITS)] = None,
-    min_volume: Annotated[Decimal | None, Field(description=VOLUME_UNITS)] = None,
-    category: str | None = None,
-    limit: Annotated[int, Field(ge=1, le=25)] = 10,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    venues: Annotated[list[VenueArg] | None, Field(description="default all")] = None,
+    status: Annotated[Literal["open", "closed", "resolved", "any"], Field(description="market status")] = "open",
+    closes_before: Annotated[str | None, LEGACY] = None,
+    closes_after: Annotated[str | None, LEGACY] = None,
+    min_liquidity: Annotated[Decimal | None, LEGACY] = None,
+    min_volume: Annotated[Decimal | None, LEGACY] = None,
+    category: Annotated[str | None, LEGACY] = None,
+    limit: Annotated[int, Field(ge=1, le=25, description="page size")] = 10,
+    cursor: Annotated[str | None, Field(description="next_cursor")] = None,
+    filters: Annotated[SearchFilters | None, Field(
+        description=f"closes_before, closes_after (ISO), min_liquidity, min_volume ({VOLUME_UNITS}), category"),
+        BRIEF] = None,
 ) -> Annotated[CallToolResult, SearchOut]:
-    """Find prediction markets on Polymarket, Kalshi and Manifold in one ranked list (relevance, then
-        liquidity and volume in each venue's unit). An event's markets (candidates, strikes, answers)
-        are one row showing the member the query picks, the price range and the best members. Call first
-        when the person names a topic, then get_market with the venue and id shown. Prices are USD per
-        share (cents). Unreachable venues are named first. Paginate with next_cursor."""
+    """Find markets on every venue in one ranked list (an event is one row). Call first for a topic, then
+    get_market with the venue and id shown. Prices in USD/share."""
+    f = grouped(filters, "filters", closes_before=closes_before, closes_after=closes_after,
+                min_liquidity=min_liquidity, min_volume=min_volume, category=category)
+    closes_before, closes_after, category = f.closes_before, f.closes_after, f.category
+    min_liquidity, min_volume = f.min_liquidity, f.min_volume
     svc = markets_of(ctx)
     try:
         res = await svc.search(query, venues=list(venues) if venues else None, limit=limit, status=status,
@@ -470,15 +486,14 @@ async def _book_summaries(svc, m: Market) -> list[BookSummary]:
 
 
 async def get_market(
-    market: Annotated[str, Field(description="URL, id, slug, ticker, condition id or token id")],
+    market: Annotated[str, Field(description="URL or id")],
     ctx: Context,
-    venue: VenueArg | None = None,
-    include_book: bool = True,
-    full_rules: Annotated[bool, Field(description="All of the rule text (default: the first 1,500 chars)")] = False,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+    include_book: Annotated[bool, Field(description="top of book")] = True,
+    full_rules: Annotated[bool, Field(description="all rule text, not 1,500 chars")] = False,
 ) -> Annotated[CallToolResult, MarketOut]:
-    """One market in full: rule text (what decides it), outcomes with prices, top of each order book,
-        fees, tick size and minimum order, close and resolution times (UTC). Accepts whatever the person
-        pasted (any venue URL works without `venue`). Read the rules before estimating a probability."""
+    """One market in full: rules, outcomes and prices, top of book, fees, tick, minimum, close and resolution
+    times. Takes a pasted URL. Read the rules before estimating a probability."""
     svc = markets_of(ctx)
     m, stale, warning = await _live_or_catalog_copy(svc, market, venue)
     live_open = warning is None and include_book and m.status.value == "open"
@@ -516,14 +531,14 @@ def book_text(m: Market, out: BookOut, depth: int) -> str:
 
 
 async def get_order_book(
-    market: Annotated[str, Field(description="URL, id, slug, ticker, condition id or token id")],
-    outcome: Annotated[str, Field(description="Outcome label, e.g. Yes")],
+    market: Annotated[str, Field(description="URL or id")],
+    outcome: Annotated[str, Field(description="outcome label")],
     ctx: Context,
-    venue: VenueArg | None = None,
-    depth: Annotated[int, Field(ge=1, le=50)] = 10,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+    depth: Annotated[int, Field(ge=1, le=50, description="levels")] = 10,
 ) -> Annotated[CallToolResult, BookOut]:
-    """Live order book of one outcome: bids and asks best-first (price USD/share, size in shares or
-        contracts), spread, mid, tick and minimum size. Use before pricing a trade or judging depth."""
+    """Live order book of one outcome: bids and asks best-first (USD/share, shares), spread, mid, tick and
+    minimum size."""
     svc = markets_of(ctx)
     try:
         m = await svc.get_market(market, venue)
@@ -585,19 +600,17 @@ async def chart_image(m: Market, outcome: str, pts: list[PricePoint]) -> ImageCo
 
 
 async def get_price_history(
-    market: Annotated[str, Field(description="URL, id, slug, ticker, condition id or token id")],
-    outcome: Annotated[str, Field(description="Outcome label, e.g. Yes")],
+    market: Annotated[str, Field(description="URL or id")],
+    outcome: Annotated[str, Field(description="outcome label")],
     ctx: Context,
-    venue: VenueArg | None = None,
-    interval: Literal["1h", "6h", "1d", "1w", "1m", "max"] = "1w",
-    start: Annotated[str | None, Field(description="ISO time; overrides interval")] = None,
-    end: Annotated[str | None, Field(description="ISO time")] = None,
-    max_points: Annotated[int, Field(ge=2, le=500)] = 60,
-    chart: Annotated[bool, Field(description="Also return a PNG line chart")] = False,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+    interval: Annotated[Literal["1h", "6h", "1d", "1w", "1m", "max"], Field(description="window to now")] = "1w",
+    start: Annotated[str | None, Field(description="ISO; overrides interval")] = None,
+    end: Annotated[str | None, Field(description="ISO")] = None,
+    max_points: Annotated[int, Field(ge=2, le=500, description="points")] = 60,
+    chart: Annotated[bool, Field(description="add a PNG chart")] = False,
 ) -> Annotated[CallToolResult, HistoryOut]:
-    """Past prices of one outcome (USD/share = implied probability) over a window ending now
-        (interval) or between start and end. Returns up to max_points evenly spaced points, low/high and
-        change; chart=true adds a small PNG image."""
+    """Past prices of one outcome (USD/share) with low, high and change."""
     svc = markets_of(ctx)
     try:
         m = await svc.get_market(market, venue)

@@ -15,12 +15,13 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp.types import CallToolResult, EmptyResult, SubscribeRequestParams, ToolAnnotations, UnsubscribeRequestParams
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pm_mcp.domain.untrusted import quote_inline, quote_label
 from pm_mcp.domain.watches import Watch, WatchKind, WatchRefused, WatchSpec
-from pm_mcp.surface.common import READ_LOCAL, VenueArg, app_state, titled, to_tool_error
+from pm_mcp.surface.common import READ_LOCAL, VenueArg, app_state, grouped, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 
 __all__ = ["create_watch", "list_watches", "delete_watch", "get_alerts", "watch_resource", "register"]
 
@@ -115,24 +116,37 @@ def _store_of(ctx: Context) -> Any:
     return WatchStore(app_state(ctx).store)
 
 
+class WatchOptions(BaseModel):
+    """create_watch's details (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    side: Literal["ask", "bid", "mid"] | None = None
+    window_s: int | None = None
+    expires_at: str | None = None
+    cooldown_s: int | None = None
+
+
 # --- tools ------------------------------------------------------------------------------------------------------
 async def create_watch(
     ctx: Context,
-    kind: Annotated[KindArg, Field(description="What to watch.")],
-    market: Annotated[str | None, Field(description="Market id, slug, ticker or URL (not for order_done).")] = None,
-    venue: VenueArg | None = None,
-    outcome: Annotated[str | None, Field(description="Outcome label (price, move, spread, depth).")] = None,
-    level: Annotated[Decimal | None, Field(description="Price, points, spread, shares or hours.")] = None,
-    side: Literal["ask", "bid", "mid"] | None = None,
-    window_s: Annotated[int | None, Field(description="move: window in seconds.")] = None,
-    order_id: Annotated[str | None, Field(description="order_done: the order id (o-...).")] = None,
-    expires_at: Annotated[str | None, Field(description="ISO time; default in 7 days, at most 30.")] = None,
-    cooldown_s: Annotated[int | None, Field(description="Min seconds between alerts; default 3600.")] = None,
+    kind: Annotated[KindArg, Field(description="condition")],
+    market: Annotated[str | None, Field(description="id or URL")] = None,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+    outcome: Annotated[str | None, Field(description="outcome label")] = None,
+    level: Annotated[Decimal | None, Field(description="price, points (move), spread, shares or hours")] = None,
+    side: Annotated[Literal["ask", "bid", "mid"] | None, LEGACY] = None,
+    window_s: Annotated[int | None, LEGACY] = None,
+    order_id: Annotated[str | None, Field(description="order_done: o- id")] = None,
+    expires_at: Annotated[str | None, LEGACY] = None,
+    cooldown_s: Annotated[int | None, LEGACY] = None,
+    options: Annotated[WatchOptions | None, Field(
+        description="side ask|bid|mid (ask), window_s (move), expires_at ISO (7d, <=30d), cooldown_s (3600)"),
+        BRIEF] = None,
 ) -> Annotated[CallToolResult, CreateWatchOut]:
-    """Watch a market or order and alert when a condition holds: price_below/price_above (level on side,
-    ask default), move (level points within window_s), spread_above, depth_below (shares), closes_within
-    (hours), settlement_change, rules_change, order_done. Trades nothing; no confirmation. Says if already
-    true. Alerts: get_alerts, or subscribe to the watch:// resource."""
+    """Alert when a market or order condition holds (checked in the background; trades nothing). Says if it
+    already holds. Read alerts with get_alerts."""
+    o = grouped(options, "options", side=side, window_s=window_s, expires_at=expires_at, cooldown_s=cooldown_s)
+    side, window_s, expires_at, cooldown_s = o.side, o.window_s, o.expires_at, o.cooldown_s
     from pm_mcp.execution.watches import create_watch as create
 
     if kind != WatchKind.ORDER_DONE.value and not (market or "").strip():
@@ -157,10 +171,9 @@ async def create_watch(
 
 async def list_watches(
     ctx: Context,
-    include_ended: Annotated[bool, Field(description="Also expired and done watches.")] = False,
+    include_ended: Annotated[bool, Field(description="also ended ones")] = False,
 ) -> Annotated[CallToolResult, WatchesOut]:
-    """Your watches with their status: last check, times fired, and "not checked since ..." when a venue
-    did not answer (a watch never fires on stale data)."""
+    """Your watches: last check, times fired, and "not checked since" when a venue did not answer."""
     try:
         rows = await _store_of(ctx).list(None if include_ended else ("active",))
     except Exception as exc:  # noqa: BLE001 - translated for the model
@@ -172,7 +185,7 @@ async def list_watches(
 
 async def delete_watch(
     ctx: Context,
-    watch_id: Annotated[str, Field(description="The watch id (w-...).")],
+    watch_id: Annotated[str, Field(description="w- id")],
 ) -> Annotated[CallToolResult, WatchesOut]:
     """Stop and delete a watch (its past alerts stay readable)."""
     ws = _store_of(ctx)
@@ -190,7 +203,7 @@ async def delete_watch(
 
 async def get_alerts(
     ctx: Context,
-    limit: Annotated[int, Field(ge=1, le=200, description="At most this many.")] = 50,
+    limit: Annotated[int, Field(ge=1, le=200, description="at most")] = 50,
 ) -> Annotated[CallToolResult, AlertsOut]:
     """Alerts fired since your last get_alerts, oldest first (then marked read)."""
     ws = _store_of(ctx)
@@ -272,10 +285,10 @@ async def unsubscribe_resource(ctx: Any, params: UnsubscribeRequestParams) -> Em
 
 # --- registration ----------------------------------------------------------------------------------------------
 def register(mcp: MCPServer) -> None:
-    mcp.tool(annotations=CREATE)(create_watch)
-    mcp.tool(annotations=titled(READ_LOCAL, "List watches"))(list_watches)
-    mcp.tool(annotations=DELETE)(delete_watch)
-    mcp.tool(annotations=ALERTS)(get_alerts)
+    mcp.tool(title=CREATE.title, annotations=CREATE)(create_watch)
+    mcp.tool(title="List watches", annotations=titled(READ_LOCAL, "List watches"))(list_watches)
+    mcp.tool(title=DELETE.title, annotations=DELETE)(delete_watch)
+    mcp.tool(title=ALERTS.title, annotations=ALERTS)(get_alerts)
     mcp.resource("watch://{watch_id}", title="Watch", mime_type="application/json",
                  description="A watch, its status and recent alerts; subscribe for an update per alert.")(watch_resource)
     low = mcp._lowlevel_server  # resources/subscribe has no MCPServer-level API in mcp 2.x
