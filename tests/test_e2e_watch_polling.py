@@ -47,9 +47,9 @@ async def test_one_book_read_per_pass_however_many_watches(env, sims):
         await asyncio.sleep(1.5)
         sim.reset_log()
         await asyncio.sleep(5)
-        books = sim.count(path=r"^/clob/book$")
+        books = sim.count(path=r"^/clob/books?$")
         markets = sim.count(path=r"^/gamma/markets/")
-    assert 3 <= books <= 7, books  # ~5 passes, one read each (five watches would be 25)
+    assert 3 <= books <= 7, books  # ~5 passes, one (batched) read each (five watches would be 25)
     assert markets <= 1, markets  # book-only watches re-read their market at most once a minute
 
 
@@ -58,7 +58,7 @@ async def test_429_backs_off_and_says_so(env, sims):
     async with connect(env, mode="legacy") as client:
         w = await create(client, kind="price_below", outcome="Yes", level="0.2")
         await asyncio.sleep(1.5)
-        sim.inject("status", status=429, times=None, path=r"^/clob/book$")
+        sim.inject("status", status=429, times=None, path=r"^/clob/books?$")
 
         async def note() -> str:
             r = await client.call_tool("list_watches", {})
@@ -72,7 +72,7 @@ async def test_429_backs_off_and_says_so(env, sims):
         assert "rate-limiting us (429); backing off until" in text and "not checked since" in text, text
         sim.reset_log()
         await asyncio.sleep(4)
-        during = sim.count(path=r"^/clob/book$")
+        during = sim.count(path=r"^/clob/books?$")
         sim.clear_faults()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and await note():

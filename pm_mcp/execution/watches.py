@@ -62,6 +62,37 @@ LEASE_NAME = "watch-runner"
 MARKET_REFRESH_S = 60.0  # a book-only watch re-reads its market (ids, status) at most this often
 BACKOFF_MAX_S = 300.0
 ALERTS_READ_KEY = "watch_alerts_read_seq"
+BATCHING_ENV = "PM_MCP_WATCH_BATCHING"  # "0": one read per market and per book (benchmarks' "before"; not a setting)
+DEFAULT_POLL_BUDGET = (5, 1.0)  # a venue that declares no budget: 5 requests a second
+
+
+class RequestBudget:
+    """A token bucket of ``requests`` per ``per_s`` seconds (full at the start): ``await take(cost)`` waits until
+    ``cost`` tokens are there. The runner's reads of one venue go through one, so a pass over many markets stretches
+    instead of exceeding the venue's documented limit."""
+
+    def __init__(self, requests: int, per_s: float) -> None:
+        self.capacity = float(requests)
+        self.rate = requests / per_s
+        self.tokens = float(requests)
+        self.at = time.monotonic()
+        self.spent = 0
+
+    async def take(self, cost: int = 1) -> None:
+        cost = max(1, cost)
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= min(cost, self.capacity):
+                self.tokens -= cost
+                self.spent += cost
+                return
+            await asyncio.sleep((min(cost, self.capacity) - self.tokens) / self.rate)
+
+    def spent_and_reset(self) -> int:
+        n, self.spent = self.spent, 0
+        return n
 
 register_migrations("watches", [
     """
@@ -363,7 +394,9 @@ class WatchRunner:
         self.notified_seq: int | None = None
         self._markets: dict[tuple[str, str], tuple[Market, float]] = {}
         self._backoff: dict[str, tuple[float, float, str]] = {}  # venue -> (until monotonic, seconds, reason)
-        self.requests = 0  # venue reads made (bench)
+        self.requests = 0  # venue reads made (bench; in budget units when batching)
+        self.batching = os.environ.get(BATCHING_ENV, "1") != "0"
+        self._budgets: dict[str, RequestBudget] = {}
         # run after each evaluation, only while this process holds the lease (standing orders: standing.py)
         self.after_evaluate: list[Callable[[], Awaitable[None]]] = []
 
@@ -411,51 +444,97 @@ class WatchRunner:
         return fired
 
     async def _observe(self, live: list[Watch], now: datetime) -> dict[tuple, Observation]:
-        """One read per market, one per (market, outcome) book, whatever the number of watches on them."""
-        groups: dict[tuple[str, str], set[str | None]] = {}
+        """One schedule per market however many watches point at it: per venue, the markets that must be fresh in
+        one batched read and every watched book in another (the venue's batch form, within its budget)."""
+        groups: dict[str, dict[str, set[str | None]]] = {}  # venue -> market id -> outcomes ("" = market fresh)
         out: dict[tuple, Observation] = {}
         for w in live:
             s = w.spec
             if s.kind == WatchKind.ORDER_DONE:
                 out[_obs_key(s)] = await _order_observation(self.state, s.order_id or "", now)
                 continue
-            groups.setdefault((s.venue, s.market_id), set()).add(s.outcome if s.kind in BOOK_KINDS else None)
+            wanted = groups.setdefault(s.venue, {}).setdefault(s.market_id, set())
+            wanted.add(s.outcome if s.kind in BOOK_KINDS else None)
             if s.kind not in BOOK_KINDS:
-                groups[(s.venue, s.market_id)].add("")  # the market itself must be fresh
-        results = await asyncio.gather(*(self._observe_market(k, v) for k, v in groups.items()))
+                wanted.add("")  # the market itself must be fresh
+        results = await asyncio.gather(*(self._observe_venue(v, g) for v, g in groups.items()))
         for part in results:
             out.update(part)
         return out
 
-    async def _observe_market(self, key: tuple[str, str], outcomes: set[str | None]) -> dict[tuple, Observation]:
-        venue, market_id = key
-        books = sorted(o for o in outcomes if o)
-        keys = [(venue, market_id, o) for o in books] + ([(venue, market_id, None)] if None in outcomes else [])
+    async def _observe_venue(self, venue: str, groups: dict[str, set[str | None]]) -> dict[tuple, Observation]:
+        keys = {mid: [(venue, mid, o) for o in sorted(o for o in outs if o)] + (
+            [(venue, mid, None)] if None in outs else []) for mid, outs in groups.items()}
         blocked = self._blocked(venue)
         if blocked:
-            return {k: Observation(at=clock(), error=blocked) for k in keys}
+            return {k: Observation(at=clock(), error=blocked) for ks in keys.values() for k in ks}
+        svc = self.state.require_markets()
+        pace = self._bucket(venue).take if self.batching else None
         try:
-            market = await self._market(key, force="" in outcomes)
-            got = await asyncio.gather(*(self._book(market, o) for o in books))
+            markets = await self._markets_of(venue, groups, pace)
+            pairs = [(markets[mid], o) for mid, outs in groups.items() if isinstance(markets.get(mid), Market)
+                     for o in sorted(o for o in outs if o)]
+            if self.batching:
+                books = await svc.get_order_books_many(venue, pairs, pace=pace)
+            else:  # one read per book (the bench's "before")
+                books = list(await asyncio.gather(*(self._book(m, o) for m, o in pairs)))
+            self.requests += self._bucket(venue).spent_and_reset() if self.batching else 0
         except VenueError as exc:
-            return {k: Observation(at=clock(), error=self._failed(venue, exc)) for k in keys}
+            return {k: Observation(at=clock(), error=self._failed(venue, exc)) for ks in keys.values() for k in ks}
         except (KeyError, ValueError) as exc:
-            return {k: Observation(at=clock(), error=str(exc.args[0] if exc.args else exc)) for k in keys}
+            msg = str(exc.args[0] if exc.args else exc)
+            return {k: Observation(at=clock(), error=msg) for ks in keys.values() for k in ks}
         self._backoff.pop(venue, None)
         at = clock()
-        out = {(venue, market_id, o): market_observation(market, b, at) for o, b in zip(books, got, strict=True)}
-        if None in outcomes:
-            out[(venue, market_id, None)] = market_observation(market, None, at)
+        out: dict[tuple, Observation] = {}
+        book_of = {(m.id, o): b for (m, o), b in zip(pairs, books, strict=True)}
+        for mid, ks in keys.items():
+            market = markets.get(mid)
+            for k in ks:
+                if not isinstance(market, Market):
+                    out[k] = Observation(at=at, error=str(market) if market else f"no market {mid}")
+                    continue
+                book = book_of.get((mid, k[2])) if k[2] else None
+                if isinstance(book, Exception):
+                    out[k] = Observation(at=at, error=str(book))
+                else:
+                    out[k] = market_observation(market, book, at)
         return out
 
-    async def _market(self, key: tuple[str, str], *, force: bool) -> Market:
-        hit = self._markets.get(key)
-        if hit is not None and not force and time.monotonic() - hit[1] < MARKET_REFRESH_S:
-            return hit[0]
+    async def _markets_of(self, venue: str, groups: dict[str, set[str | None]], pace: Any
+                          ) -> dict[str, Market | VenueError]:
+        """The venue's watched markets: cached for MARKET_REFRESH_S when only their books are watched, otherwise
+        read now (in one batch where the venue has one)."""
+        got: dict[str, Market | VenueError] = {}
+        due: list[str] = []
+        for mid, outs in groups.items():
+            hit = self._markets.get((venue, mid))
+            if hit is not None and "" not in outs and time.monotonic() - hit[1] < MARKET_REFRESH_S:
+                got[mid] = hit[0]
+            else:
+                due.append(mid)
+        if not due:
+            return got
+        if self.batching:
+            fresh = await self.state.require_markets().get_markets_many(venue, due, pace=pace)
+        else:
+            fresh = dict(zip(due, await asyncio.gather(*(self._market((venue, mid)) for mid in due)), strict=True))
+        for mid, m in fresh.items():
+            if isinstance(m, Market):
+                self._markets[(venue, mid)] = (m, time.monotonic())
+        got.update(fresh)
+        return got
+
+    def _bucket(self, venue: str) -> RequestBudget:
+        b = self._budgets.get(venue)
+        if b is None:
+            budget = self.state.require_markets().poll_budget(venue) or DEFAULT_POLL_BUDGET
+            b = self._budgets[venue] = RequestBudget(*budget)
+        return b
+
+    async def _market(self, key: tuple[str, str]) -> Market:
         self.requests += 1
-        market = await self.state.require_markets().get_market(key[1], key[0])
-        self._markets[key] = (market, time.monotonic())
-        return market
+        return await self.state.require_markets().get_market(key[1], key[0])
 
     async def _book(self, market: Market, outcome: str) -> OrderBook:
         self.requests += 1

@@ -29,6 +29,7 @@ import sqlite3
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -228,6 +229,50 @@ class MarketService:
     async def get_order_book(self, market: Market, outcome: str) -> OrderBook:
         market.outcome(outcome)  # KeyError listing the outcomes when the label is wrong
         return await self.adapter(market.venue).get_order_book(market, outcome)
+
+    # --- many at once (the watch runner) ------------------------------------------------------------
+    def poll_budget(self, venue: str) -> tuple[int, float] | None:
+        """(requests, per seconds) a poller of ``venue`` should keep to (declared in the venue's package), or None."""
+        return getattr(self.adapter(venue), "poll_budget", None)
+
+    async def get_order_books_many(self, venue: str, pairs: list[tuple[Market, str]], *,
+                                   pace: Callable[[int], Awaitable[None]] | None = None
+                                   ) -> list[OrderBook | VenueError]:
+        """Books of many (market, outcome) pairs of one venue in as few requests as the venue's batch form allows
+        (``pace(cost)`` is awaited before each request). A pair that cannot be read gets its VenueError in its
+        place; a failure of the whole request (429, venue down) raises."""
+        a = self.adapter(venue)
+        batch = getattr(a, "get_order_books_batch", None)
+        if batch is not None:
+            return await batch(pairs, pace=pace)
+        out: list[OrderBook | VenueError] = []
+        for market, outcome in pairs:
+            if pace is not None:
+                await pace(1)
+            try:
+                out.append(await a.get_order_book(market, outcome))
+            except NotFound as exc:
+                out.append(exc)
+        return out
+
+    async def get_markets_many(self, venue: str, ids: list[str], *,
+                               pace: Callable[[int], Awaitable[None]] | None = None
+                               ) -> dict[str, Market | VenueError]:
+        """Markets of one venue by id (as a watch stores them), batched where the venue can; NotFound in place of
+        a market that does not exist."""
+        a = self.adapter(venue)
+        batch = getattr(a, "get_markets_batch", None)
+        if batch is not None:
+            return await batch(ids, pace=pace)
+        out: dict[str, Market | VenueError] = {}
+        for mid in ids:
+            if pace is not None:
+                await pace(1)
+            try:
+                out[mid] = await a.get_market(mid)
+            except NotFound as exc:
+                out[mid] = exc
+        return out
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
                                 end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:

@@ -275,6 +275,26 @@ def get_orderbook(req: SimRequest):
     return book
 
 
+def get_orderbooks(req: SimRequest):
+    """``GET /markets/orderbooks?tickers=A&tickers=B`` (or a comma list): one entry per known ticker, in request
+    order, with the same levels as the single-market endpoint (no ``depth``: the batch form has none). At most
+    100 tickers, as Kalshi documents."""
+    st = req.sim.state
+    tickers = [t for v in req.query_lists.get("tickers", []) for t in v.split(",") if t]
+    if not tickers:
+        raise KalshiError(400, "invalid_parameters", "tickers is required")
+    if len(tickers) > 100:
+        raise KalshiError(400, "invalid_parameters", "at most 100 tickers per request")
+    out = []
+    for t in tickers:
+        market = _one_market(st, t)
+        if market is None:
+            continue
+        book = copy.deepcopy(st["books"].get(t) or _synthetic_book(market))
+        out.append({"ticker": t, **book})
+    return {"orderbooks": out}
+
+
 def get_trades(req: SimRequest):
     st = req.sim.state
     ticker = req.arg("ticker")
@@ -505,7 +525,8 @@ def install(sim: Sim, **options: Any) -> None:
     sim.set_env(PM_MCP_KALSHI_URL="{url}" + API)
     for path, fn in [
         ("/markets", get_markets), ("/markets/trades", get_trades), ("/markets/{ticker}", get_market),
-        ("/markets/{ticker}/orderbook", get_orderbook), ("/events", get_events),
+        ("/markets/{ticker}/orderbook", get_orderbook), ("/markets/orderbooks", get_orderbooks),
+        ("/events", get_events),
         ("/events/{event_ticker}", get_event), ("/series", get_series_list), ("/series/{series_ticker}", get_series),
         ("/series/{series_ticker}/markets/{ticker}/candlesticks", get_candlesticks),
     ]:

@@ -27,7 +27,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,14 @@ from pm_mcp.venues.kalshi import parse as kp
 from pm_mcp.venues.kalshi.parse import KalshiTrade
 
 log = logging.getLogger(__name__)
+
+# Kalshi's documented read budget (docs.kalshi.com getting_started/rate_limits; research/kalshi_manifold.md 1.10):
+# Basic tier 200 tokens/s at 10 tokens a request = 20 reads/s, and "batch items are billed individually": we read
+# that as a batch of n tickers costing n reads, so batching saves round trips, not budget. The watch runner keeps to
+# half of Basic: (reads, per seconds). The batch book endpoint takes up to 100 tickers.
+POLL_BUDGET = (10, 1.0)
+TICKERS_PER_REQUEST = 100
+Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent
 
 EVENTS_PAGE = 200  # GET /events max page size
 MARKETS_PAGE = 1000  # GET /markets max page size
@@ -412,6 +420,60 @@ class KalshiAdapter:
         are 1 - the other side's bids (``derived=True``)."""
         data = await self._get(f"/markets/{market.id}/orderbook", {"depth": depth} if depth else None)
         return kp.parse_orderbook(data, ticker=market.id, outcome=outcome, now=self.now(), tick=market.tick_size)
+
+    # --- batches (the watch runner) -----------------------------------------------------------------
+    poll_budget = POLL_BUDGET
+
+    async def get_order_books_batch(self, pairs: list[tuple[Market, str]], *, pace: Pace = None
+                                    ) -> list[OrderBook | VenueError]:
+        """Books of many (market, outcome) pairs: GET /markets/orderbooks?tickers=.. (TICKERS_PER_REQUEST a request,
+        both sides of a ticker in one entry; ``pace`` is awaited before each). A ticker left out gets a NotFound."""
+        tickers = list(dict.fromkeys(m.id for m, _ in pairs))
+        raw: dict[str, dict] = {}
+        for i in range(0, len(tickers), TICKERS_PER_REQUEST):
+            if pace is not None:
+                await pace(len(tickers[i:i + TICKERS_PER_REQUEST]))  # batch items are billed one by one
+            data = await self._get("/markets/orderbooks", {"tickers": tickers[i:i + TICKERS_PER_REQUEST]})
+            raw.update({str(b.get("ticker")): b for b in data.get("orderbooks") or [] if isinstance(b, dict)})
+        now = self.now()
+        out: list[OrderBook | VenueError] = []
+        for market, outcome in pairs:
+            if market.id not in raw:
+                out.append(NotFound(self.name, f"Kalshi returned no order book for {market.id}", status=404))
+                continue
+            try:
+                out.append(kp.parse_orderbook(raw[market.id], ticker=market.id, outcome=outcome, now=now,
+                                              tick=market.tick_size))
+            except ValueError as exc:
+                out.append(VenueError(self.name, str(exc)))
+        return out
+
+    async def get_markets_batch(self, ids: list[str], *, pace: Pace = None) -> dict[str, Market | VenueError]:
+        """Markets by ticker: GET /markets?tickers=.. (TICKERS_PER_REQUEST a request), parsed with the same event
+        and series context as get_market (cached for the catalog TTL); a ticker left out is read by get_market."""
+        wanted = list(dict.fromkeys(ids))
+        raws: dict[str, dict] = {}
+        for i in range(0, len(wanted), TICKERS_PER_REQUEST):
+            chunk = wanted[i:i + TICKERS_PER_REQUEST]
+            if pace is not None:
+                await pace(len(chunk))
+            data = await self._get("/markets", {"tickers": ",".join(chunk), "limit": len(chunk)})
+            raws.update({str(m["ticker"]): m for m in data.get("markets") or [] if isinstance(m, dict)
+                         and m.get("ticker") in chunk and not kp.is_mve(m)})
+        out: dict[str, Market | VenueError] = {}
+        for t in wanted:
+            raw = raws.get(t)
+            try:
+                if raw is None:
+                    if pace is not None:
+                        await pace(1)
+                    out[t] = await self.get_market(t)
+                    continue
+                event, series = await self._context(str(raw.get("event_ticker") or t.rsplit("-", 1)[0]))
+                out[t] = kp.parse_market(raw, event=event, series=series, now=self.now())
+            except NotFound as exc:
+                out[t] = exc
+        return out
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
                                 end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:

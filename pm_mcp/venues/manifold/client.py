@@ -15,7 +15,7 @@ each bet, last value per interval.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,13 @@ from pm_mcp.venues.history import HISTORY_WINDOWS, history_bucket, history_windo
 from pm_mcp.venues.manifold import parse as mp
 
 log = logging.getLogger(__name__)
+
+# Manifold documents 500 requests per minute per IP (docs/docs/api.md; research/kalshi_manifold.md section 2). The
+# watch runner keeps to half: (requests, per seconds). Manifold has no batch read of full markets (market-probs
+# gives probabilities only, not the pool a book is synthesized from), so a watched market costs one read a pass,
+# shared by all its outcomes' books.
+POLL_BUDGET = (250, 60.0)
+Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent
 
 # only these can be traded with POST /v0/bet (polls, bounties and legacy dpm markets cannot)
 TRADEABLE_MECHANISMS = {"cpmm-1", "cpmm-multi-1"}
@@ -94,6 +101,46 @@ class ManifoldAdapter:
             return mp.book_for(raw, outcome, now=self.now(), levels=levels)
         except ValueError as exc:
             raise VenueError(self.name, str(exc)) from None
+
+    # --- batches (the watch runner) -----------------------------------------------------------------
+    poll_budget = POLL_BUDGET
+
+    async def get_order_books_batch(self, pairs: list[tuple[Market, str]], *, pace: Pace = None
+                                    ) -> list[OrderBook | VenueError]:
+        """Books of many (market, outcome) pairs: one fresh read per distinct market (``pace`` awaited before each),
+        every outcome's book synthesized from that one read."""
+        raws: dict[str, dict | VenueError] = {}
+        for mid in dict.fromkeys(m.id for m, _ in pairs):
+            if pace is not None:
+                await pace(1)
+            try:
+                raws[mid] = await self.raw_market(mid)
+            except NotFound as exc:
+                raws[mid] = exc
+        now = self.now()
+        out: list[OrderBook | VenueError] = []
+        for market, outcome in pairs:
+            raw = raws[market.id]
+            if isinstance(raw, VenueError):
+                out.append(raw)
+                continue
+            try:
+                out.append(mp.book_for(raw, outcome, now=now))
+            except ValueError as exc:
+                out.append(VenueError(self.name, str(exc)))
+        return out
+
+    async def get_markets_batch(self, ids: list[str], *, pace: Pace = None) -> dict[str, Market | VenueError]:
+        """Markets by id, one read each (Manifold has no batch form that returns full markets)."""
+        out: dict[str, Market | VenueError] = {}
+        for mid in dict.fromkeys(ids):
+            if pace is not None:
+                await pace(1)
+            try:
+                out[mid] = await self.get_market(mid)
+            except NotFound as exc:
+                out[mid] = exc
+        return out
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
                                 end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:

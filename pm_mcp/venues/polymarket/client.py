@@ -13,6 +13,7 @@ decimal), a market slug, or an event slug whose event has exactly one market.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -35,6 +36,13 @@ CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID = re.compile(r"^\d{20,80}$")
 GAMMA_ID = re.compile(r"^\d{1,19}$")
 HOSTS = ("polymarket.com", "www.polymarket.com")
+Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent
+# Polymarket's documented limits, per 10 s (docs.polymarket.com/api-reference/rate-limits; research/polymarket.md
+# section 7): CLOB POST /books 500, Gamma /markets 300. The watch runner keeps to half of the tighter one, leaving
+# the rest to the person's own calls: (requests, per seconds).
+POLL_BUDGET = (150, 10.0)
+BOOKS_PER_REQUEST = 100  # tokens per POST /books (our choice: the docs give no maximum)
+MARKETS_PER_REQUEST = 50  # ids per Gamma GET /markets?id=...
 
 
 def parse_polymarket_url(ref: str) -> tuple[str, str] | None:
@@ -211,6 +219,61 @@ class PolymarketAdapter:
             label = tokens.get(str(b.get("asset_id")))
             if label:
                 out[label] = parse_book(b, market_id=market.id, outcome=label)
+        return out
+
+    # --- batches (the watch runner) -----------------------------------------------------------------
+    poll_budget = POLL_BUDGET
+
+    async def get_order_books_batch(self, pairs: list[tuple[Market, str]], *, pace: Pace = None
+                                    ) -> list[OrderBook | VenueError]:
+        """Books of many (market, outcome) pairs: CLOB POST /books, BOOKS_PER_REQUEST tokens a request (``pace``
+        is awaited before each). A token the CLOB leaves out of its answer gets a NotFound in its place."""
+        tokens: list[str | VenueError] = []
+        for market, outcome in pairs:
+            try:
+                tokens.append(self._token(market, outcome))
+            except VenueError as exc:
+                tokens.append(exc)
+        wanted = list(dict.fromkeys(t for t in tokens if isinstance(t, str)))
+        raw: dict[str, dict] = {}
+        for i in range(0, len(wanted), BOOKS_PER_REQUEST):
+            if pace is not None:
+                await pace(1)
+            chunk = wanted[i:i + BOOKS_PER_REQUEST]
+            body = await self.clob.request_json("POST", "/books", json=[{"token_id": t} for t in chunk], retry=True)
+            raw.update({str(b.get("asset_id")): b for b in body or [] if isinstance(b, dict)})
+        out: list[OrderBook | VenueError] = []
+        for (market, outcome), token in zip(pairs, tokens, strict=True):
+            if isinstance(token, VenueError):
+                out.append(token)
+            elif token not in raw:
+                out.append(NotFound(self.name, f"no order book for {market.title!r} / {outcome} (the market may be "
+                                    "closed or not on the CLOB)", status=404))
+            else:
+                out.append(parse_book(raw[token], market_id=market.id, outcome=market.outcome(outcome).label))
+        return out
+
+    async def get_markets_batch(self, ids: list[str], *, pace: Pace = None) -> dict[str, Market | VenueError]:
+        """Markets by Gamma id: GET /markets?id=..&id=.., MARKETS_PER_REQUEST a request; ids it does not return are
+        read one by one (get_market; a NotFound stands in for one that does not exist)."""
+        out: dict[str, Market | VenueError] = {}
+        wanted = list(dict.fromkeys(ids))
+        for i in range(0, len(wanted), MARKETS_PER_REQUEST):
+            if pace is not None:
+                await pace(1)
+            chunk = wanted[i:i + MARKETS_PER_REQUEST]
+            items = await self.gamma.get_json("/markets", {"id": chunk, "limit": len(chunk)})
+            for m in items or []:
+                if isinstance(m, dict) and str(m.get("id")) in chunk:
+                    out[str(m["id"])] = parse_gamma_market(m)
+        for mid in wanted:
+            if mid not in out:
+                if pace is not None:
+                    await pace(1)
+                try:
+                    out[mid] = await self.get_market(mid)
+                except NotFound as exc:
+                    out[mid] = exc
         return out
 
     async def get_tick_size(self, token_id: str):
