@@ -126,3 +126,62 @@ async def test_the_bet_is_an_outcome_and_what_counts_as_yes_is_read(env):
         # an outcome argument that is not plain text is refused, naming the argument
         r = await client.call_tool("compare_rules", {"a_text": MATCH, "b_text": MATCH, "a_outcome": "Fa\u202eZe"})
         assert r.is_error and "a_outcome" in r.content[0].text
+
+
+# The Kalshi side of pair p013 (tests/fixtures/rules/pairs/pairs.json): SYNTHETIC, written for the corpus in Kalshi's
+# style after the recorded Polymarket market 1812085 ("Russia x Ukraine ceasefire by end of 2027?"). It is put in
+# the Kalshi simulator as a market of its own, so both sides go through the venues' clients and parsers.
+CEASEFIRE_RULES = (
+    "If Russia and Ukraine officially agree to a general ceasefire before Jan 1, 2028, then the market resolves to "
+    "Yes.")
+CEASEFIRE_SECONDARY = (
+    "A ceasefire is a publicly announced, mutually agreed halt in military engagement that applies to the conflict "
+    "generally; an agreement counts once it is reached, even if the ceasefire starts later. Partial ceasefires (for "
+    "example covering only energy infrastructure or the Black Sea), humanitarian pauses and informal agreements do "
+    "not count. The market resolves on official announcements by Russia and Ukraine or a consensus of credible "
+    "media reporting.")
+
+
+def _plant_ceasefire(kalshi, ticker: str, year: int) -> None:
+    from tools.sim.kalshi import add_market
+
+    base = dict(kalshi.state["markets"]["KXELONMARS-99"])
+    event = f"{ticker}-EV"
+    base.update(ticker=ticker, event_ticker=event, title=f"Will Russia and Ukraine agree to a ceasefire before "
+                f"{year + 1}?", yes_sub_title=f"Before {year + 1}", no_sub_title=f"Before {year + 1}",
+                rules_primary=CEASEFIRE_RULES.replace("2028", str(year + 1)), rules_secondary=CEASEFIRE_SECONDARY,
+                close_time=f"{year}-12-31T23:59:00Z", early_close_condition="")
+    add_market(kalshi, base, event={"event_ticker": event, "series_ticker": "KXCEASEFIRE", "mutually_exclusive": False,
+                                    "title": base["title"], "sub_title": f"Before {year + 1}", "category": "World",
+                                    "settlement_sources": []})
+
+
+async def test_the_same_bet_on_two_venues_is_equivalent_and_look_alikes_are_not(pm_env):
+    with start_sims("polymarket", "kalshi", "manifold") as group:
+        _plant_ceasefire(group["kalshi"], "KXCEASEFIRE-27", 2027)
+        _plant_ceasefire(group["kalshi"], "KXCEASEFIRE-26", 2026)  # a year earlier: another deadline
+        env = {**pm_env, **group.env(), "PM_MCP_VENUES": "polymarket,kalshi,manifold", "PM_MCP_HTTP_TIMEOUT_S": "3"}
+        async with connect(env) as client:
+            # the recorded Polymarket ceasefire market and its Kalshi counterpart: the same bet
+            cmp, text = await compare(client, a="1812085", a_venue="polymarket", b="KXCEASEFIRE-27", b_venue="kalshi")
+            assert cmp["verdict"] == "equivalent" and cmp["mapping"] == "same", text
+            assert text.startswith("Verdict: EQUIVALENT")
+            # what differs outside the normal case comes first, in words
+            assert text.splitlines()[1].startswith("Same bet in the normal case") and "Kalshi" in text.splitlines()[1]
+            assert cmp["edge"].startswith("Same bet in the normal case"), text
+            # who settles it differs, and the answer says so (listed, not blocking)
+            assert any(d["field"] == "oracle" and not d["core"] for d in cmp["differences"]), text
+            assert not [d for d in cmp["differences"] if d["core"] and d["severity"] != "info"], text
+            # the same words with another year: not the same bet
+            cmp, text = await compare(client, a="1812085", a_venue="polymarket", b="KXCEASEFIRE-26", b_venue="kalshi")
+            assert cmp["verdict"] == "not_equivalent", text
+            # recorded near-misses across venues: another meeting, another strike
+            cmp, text = await compare(client, a="udAUupudlE", a_venue="manifold", b="KXFEDDECISION-26SEP-C25",
+                                      b_venue="kalshi")
+            assert cmp["verdict"] == "not_equivalent", text
+            cmp, text = await compare(client, a="lqtROphAhp", a_venue="manifold", b="KXFEDDECISION-26SEP-H25",
+                                      b_venue="kalshi")
+            assert cmp["verdict"] == "not_equivalent", text
+            cmp, text = await compare(client, a="lqtROphAhp", a_venue="manifold", b="KXFEDDECISION-26SEP-C25",
+                                      b_venue="kalshi")
+            assert cmp["verdict"] != "equivalent", text  # "at least 25" is not "exactly 25"

@@ -36,6 +36,9 @@ class Difference(BaseModel):
     detail: str
     a: list[Span] = Field(default_factory=list)
     b: list[Span] = Field(default_factory=list)
+    core: bool = Field(True, description="A difference in what is bet on (subject, measure, threshold, date, "
+                                         "primary source) or in reading it: it blocks EQUIVALENT. False: edge-case "
+                                         "handling or who settles; listed, not blocking.")
 
 
 class RuleComparison(BaseModel):
@@ -44,6 +47,8 @@ class RuleComparison(BaseModel):
         description="same: YES on A pays when YES on B pays; inverted: YES on A is NO on B.")
     differences: list[Difference] = Field(default_factory=list)
     summary: str
+    edge: str = Field("", description="When equivalent: what differs outside the normal case, in words "
+                                      "(postponement, ties, who settles).")
     a_hash: str
     b_hash: str
 
@@ -166,16 +171,27 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
     if a.sources.status == Status.FOUND and b.sources.status == Status.FOUND:
         ka = {_source_key(i.name): i for i in a.sources.items}
         kb = {_source_key(i.name): i for i in b.sources.items}
-        common = set(ka) & set(kb)
+        ia, ib = _issuers(ka), _issuers(kb)  # a series and its publisher, a site and its owner: one source
+        common = set(ia) & set(ib)
         if not common:
             diffs.append(Difference(field="source", severity="hard",
                                     detail=f"different resolution sources: {sorted(ka)} vs {sorted(kb)}",
                                     a=[i.span for i in ka.values()], b=[i.span for i in kb.values()]))
-        elif set(ka) != set(kb):
-            only_a, only_b = sorted(set(ka) - common), sorted(set(kb) - common)
+        elif set(ia) != set(ib):
+            only_a = sorted(k for k in ka if _issuer(k) not in common)
+            only_b = sorted(k for k in kb if _issuer(k) not in common)
+            # the primary sources agree: one side naming one more (a fallback, a site) is listed, not blocking
+            prim = _primary_issuers(a) & _primary_issuers(b) & common
             diffs.append(Difference(field="source", severity="soft",
                                     detail=f"sources overlap ({sorted(common)}); only A: {only_a}; only B: {only_b}",
-                                    a=[ka[k].span for k in only_a], b=[kb[k].span for k in only_b]))
+                                    a=[ka[k].span for k in only_a], b=[kb[k].span for k in only_b],
+                                    core=not prim))
+    elif (a.sources.status == Status.FOUND) != (b.sources.status == Status.FOUND) and \
+            (named := _source_named_by_other(a, b)) is not None:
+        # one side names its source, the other names the same body in its terms ("the Fed raises ...")
+        diffs.append(Difference(field="source", severity="soft", core=False,
+                                detail=f"only {named[0]} states its source ({named[1]}); the other side's text "
+                                       f"names the same body"))
     else:
         unknown.append("source")
 
@@ -204,6 +220,8 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
             pass  # one instant: other zones, or "by 11:59:59 PM" and "before 12:00 AM" the next day
         elif da.date and db.date and _last_day(a, da) == _last_day(b, db) and not (da.utc and db.utc):
             pass  # "by December 31, 2027" and "before Jan 1, 2028": the same last day
+        elif da.date and db.date and not (da.utc and db.utc) and (_in_day_range(da, db) or _in_day_range(db, da)):
+            pass  # a meeting over two days ("July 28-29, 2026") and its last day ("July 29, 2026"): one period
         elif da.date and db.date and da.date != db.date:
             if da.utc and db.utc and da.utc == db.utc:
                 pass  # same instant written in different zones
@@ -280,12 +298,14 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "
                                        "review the rules"))
-    hard = [d for d in diffs if d.severity == "hard"]
-    soft = [d for d in diffs if d.severity == "soft"]
     if not identical and (a.condition.status == Status.UNKNOWN or b.condition.status == Status.UNKNOWN):
-        soft.append(Difference(field="unknown_field", severity="soft",
-                               detail="the YES condition was not found on one side: review the rules"))
-        diffs.append(soft[-1])
+        diffs.append(Difference(field="unknown_field", severity="soft",
+                                detail="the YES condition was not found on one side: review the rules"))
+    for d in diffs:
+        if d.severity == "info" or (d.severity == "soft" and _edge_only(d)):
+            d.core = False
+    hard = [d for d in diffs if d.severity == "hard"]
+    soft = [d for d in diffs if d.severity == "soft" and d.core]
     if hard:
         verdict: Verdict = "not_equivalent"
     elif soft:
@@ -303,10 +323,15 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
     if (_side(a_outcome) == "no") != (_side(b_outcome) == "no"):  # the NO side of one market: flip
         mapping = {"same": "inverted", "inverted": "same"}.get(mapping, mapping)
     parts = [f"{verdict.replace('_', ' ')} (mapping: {mapping})"]
-    for d in diffs[:6]:
+    edge = edge_words(a, b, diffs) if verdict == "equivalent" else ""
+    if edge:
+        parts.append(edge)
+    # what decides the verdict first: hard, then blocking soft, then the rest
+    order = sorted(diffs, key=lambda d: (d.severity != "hard", not (d.severity == "soft" and d.core)))
+    for d in order[:6]:
         parts.append(f"{d.severity}: {d.field}: {d.detail}")
     return RuleComparison(verdict=verdict, mapping=mapping, differences=diffs,  # type: ignore[arg-type]
-                          summary="; ".join(parts), a_hash=a.rules_hash, b_hash=b.rules_hash)
+                          summary="; ".join(parts), edge=edge, a_hash=a.rules_hash, b_hash=b.rules_hash)
 
 
 _BEFORE = re.compile(r"\b(?:before|prior\s+to|earlier\s+than)\s+(?:the\s+(?:start|beginning)\s+of\s+)?$", re.I)
@@ -321,6 +346,18 @@ def _last_day(x: RuleAnalysis, d) -> date | None:
             _BEFORE.search(text[max(0, d.span.start - 40):d.span.start]):
         return d.date - timedelta(days=1)
     return d.date
+
+
+_DAY_RANGE = re.compile(r"(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s*[-–]\s*(?P<d2>\d{1,2})(?!\d|:\d)")
+
+
+def _in_day_range(x, y) -> bool:
+    """``x`` is written as a span of days ("July 28-29, 2026") and ``y``'s date is one of them."""
+    m = _DAY_RANGE.search(x.span.quote)
+    if m is None or x.date is None or y.date is None or (x.date.year, x.date.month) != (y.date.year, y.date.month):
+        return False
+    d1, d2 = int(m.group("d1")), int(m.group("d2"))
+    return d1 < d2 <= d1 + 3 and d1 <= y.date.day <= d2 and x.date.day in (d1, d2)
 
 
 _QUESTION_FILLER = {"will", "the", "a", "an", "be", "in", "for", "on", "at", "of", "by", "is", "does", "do", "to"}
@@ -352,3 +389,110 @@ def _both_unknown(a: RuleAnalysis, b: RuleAnalysis, f: str) -> bool:
     if f == "source":
         return a.sources.status == Status.UNKNOWN and b.sources.status == Status.UNKNOWN
     return a.deadline.status == Status.UNKNOWN and b.deadline.status == Status.UNKNOWN
+
+
+# --- what does not block EQUIVALENT ----------------------------------------------------------------------------------
+# The core of a bet (subject, measured quantity, threshold and comparator or the named outcome, date or period,
+# primary source) must be read on both sides and agree. Edge-case handling (postponement, cancellation, a tie,
+# 50-50 vs a fair price, revisions, a fallback source), the outcome structure once the bet's outcome is named, a
+# 0.01 grid, and who settles disputes differ between venues without changing the bet in the normal case: they
+# are listed (and said first in the summary) but do not block.
+_EDGE_FIELDS = {"edge_case", "multi_outcome", "oracle"}
+
+
+def _edge_only(d: Difference) -> bool:
+    if d.field in _EDGE_FIELDS:
+        return True
+    return d.field == "threshold" and d.detail.startswith("same on a 0.01 grid only")
+
+
+_EDGE_WHEN = {"postponement": "if the event is postponed", "cancellation": "if it is cancelled",
+              "tie": "on a tie", "fifty_fifty": "when it cannot be settled (50-50)",
+              "fair_price": "when it cannot be settled (fair price)", "revision": "if the figure is revised",
+              "fallback_source": "if the primary source is unavailable", "void": "if it is voided",
+              "forfeit": "on a forfeit", "replacement": "if a participant is replaced", "other": "in another case"}
+
+
+def edge_words(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str:
+    """The non-blocking differences in plain words: "Same bet in the normal case; differs if the event is
+    postponed: A resolves 'No', B does not say"."""
+    ea = {e.kind: e for e in a.edge_cases}
+    eb = {e.kind: e for e in b.edge_cases}
+    said: list[str] = []
+    for d in diffs:
+        if d.field != "edge_case":
+            continue
+        kind = d.detail.split(" ", 1)[0].rstrip(":")
+        x, y = ea.get(kind), eb.get(kind)
+
+        def what(e) -> str:
+            if e is None:
+                return "does not say"
+            return f"resolves {e.outcome!r}" if e.outcome else "has a rule for it"
+        said.append(f"{_EDGE_WHEN.get(kind, kind)}: A {what(x)}, B {what(y)}")
+    other = [d.detail for d in diffs if not d.core and d.severity == "soft" and d.field != "edge_case"]
+    oracle = [d.detail for d in diffs if d.field == "oracle"]
+    if not (said or other or oracle):
+        return ""
+    out = "Same bet in the normal case"
+    if said:
+        out += "; differs " + "; ".join(dict.fromkeys(said))
+    if other:
+        out += "; also: " + "; ".join(other[:3])
+    if oracle:
+        out += "; " + oracle[0]
+    return out
+
+
+# a data series and its publisher, a site and its owner, an agency and its parent: the same source (real facts)
+_ISSUER_OF = {
+    "bls": "bls", "bls.gov": "bls", "bureau of labor statistics": "bls", "cpi": "bls", "cpi-u": "bls",
+    "bea": "bea", "bea.gov": "bea", "gdp": "bea",
+    "fomc": "fed", "federal reserve": "fed", "federalreserve.gov": "fed", "fed": "fed",
+    "noaa": "noaa", "noaa.gov": "noaa", "nws": "noaa", "weather.gov": "noaa", "national weather service": "noaa",
+    "nasdaq": "nasdaq", "nasdaq.com": "nasdaq",
+    "nasa": "nasa", "nasa.gov": "nasa", "giss.nasa.gov": "nasa",
+}
+
+
+def _issuer(key: str) -> str:
+    k = key.lower().strip()
+    if k in _ISSUER_OF:
+        return _ISSUER_OF[k]
+    if k.startswith("nws ") or k.startswith("nws"):
+        return "noaa"
+    return k
+
+
+def _issuers(keys: dict) -> dict[str, object]:
+    return {_issuer(k): v for k, v in keys.items()}
+
+
+def _primary_issuers(x: RuleAnalysis) -> set[str]:
+    prim = [i for i in x.sources.items if i.role == "primary" and i.kind != "oracle"]
+    return {_issuer(_source_key(i.name)) for i in (prim or x.sources.items)}
+
+
+_ISSUER_WORDS = {"bls": r"bureau of labor statistics|\bbls\b|\bcpi\b|consumer price index",
+                 "bea": r"bureau of economic analysis|\bbea\b|\bgdp\b",
+                 "fed": r"federal reserve|\bfomc\b|\bthe fed\b|federal open market committee",
+                 "noaa": r"\bnoaa\b|national weather service|\bnws\b",
+                 "nasa": r"\bnasa\b"}
+
+
+def _source_named_by_other(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] | None:
+    """One side reads a source, the other none: -> (side, source) when the other side's text names that same
+    body (its publisher or the body deciding: 'If the Federal Reserve raises ...'), else None."""
+    known, other, side = (a, b, "A") if a.sources.status == Status.FOUND else (b, a, "B")
+    if other.terms is None:
+        return None
+    text = other.terms.haystack.lower()
+    prim = _primary_issuers(known)
+    if not prim:
+        return None
+    for iss in prim:
+        rx = _ISSUER_WORDS.get(iss)
+        if rx is None or not re.search(rx, text):
+            return None
+    return side, ", ".join(sorted(prim))
+

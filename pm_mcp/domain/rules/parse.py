@@ -104,6 +104,11 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
             update={"value": title_th.value, "unit": title_th.unit})
     elif threshold is None and title_th is not None and refers_title:
         threshold = title_th
+    elif threshold is None and title_th is not None and title_th.value is not None and yes_span is None \
+            and not _RANGE_MARKET.search(text):
+        # the rules state no threshold and no YES clause ("resolves to the amount ... changed by"): the
+        # question's threshold is the contract's ("by 25 bps after the July meeting")
+        threshold = title_th
     if threshold is None:
         mr = _RANGE_MARKET.search(text)
         if mr and title_th is not None and title_th.comparator == "between":

@@ -34,10 +34,10 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # "5+ times" (mention and count markets, usually in the title)
     (_rx(r"(?<![\w.-])(?P<num>\d[\d,]*)\+" + _UNIT, re.I), ">="),
     (_rx(r"(?:equal to or (?:greater|higher|more) than|greater than or equal to|at least|no less than|not less than|"
-         r"a minimum of|≥|>=)\s*" + _NU,
+         r"at or (?:above|over|higher than)|a minimum of|≥|>=)\s*" + _NU,
                 re.I), ">="),
     (_rx(r"(?:equal to or (?:less|lower|fewer) than|less than or equal to|at most|no more than|not more than|"
-         r"a maximum of|≤|<=)\s*" + _NU,
+         r"at or (?:below|under|lower than)|a maximum of|≤|<=)\s*" + _NU,
                 re.I), "<="),
     (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:more|higher|greater|above|over)\b", re.I), ">="),
     (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:less|lower|fewer|below|under)\b", re.I), "<="),
