@@ -204,14 +204,12 @@ def render_analysis(a: RuleAnalysis, header: str | None = None) -> list[str]:
 # --- parse_rules ---------------------------------------------------------------------------------------------
 async def parse_rules(
     ctx: Context,
-    market: Annotated[str | None, Field(description="Market id, ticker, slug or URL")] = None,
-    venue: VenueArg | None = None,
-    text: Annotated[str | None, Field(description="Raw rule text instead of a market")] = None,
+    market: Annotated[str | None, Field(description="id or URL")] = None,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+    text: Annotated[str | None, Field(description="rule text instead")] = None,
 ) -> Annotated[CallToolResult, ParseOut]:
-    """Read a market's rules into cited fields: resolution source, YES condition and threshold,
-        deadline (UTC), early resolution, edge cases (tie, postponement, 50-50), outcome structure,
-        ambiguous wording, and a settlement clarity score 0-1. Every fact quotes the rule text; a
-        field that is not there says UNKNOWN: read the rules. Call before estimating a probability."""
+    """Rules read into quoted fields (source, YES condition, threshold, deadline, edge cases) and a clarity
+    score 0-1; UNKNOWN means read the rules. Call before estimating a probability."""
     m, a = await _analyse(ctx, market, venue, text)
     out = ParseOut(market=_ref(m) if m else None, analysis=a)
     header = market_line(m) if m else f"Pasted rule text ({a.text_length} chars)"
@@ -224,12 +222,17 @@ def comparison_text(cmp: RuleComparison, ma: Market | None, mb: Market | None, a
     """compare_rules' text: the verdict, both markets, each difference quoting both rule texts."""
     name_a = f"A: {market_line(ma)}" if ma else "A: pasted text"
     name_b = f"B: {market_line(mb)}" if mb else "B: pasted text"
-    lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}", name_a, name_b,
-             QUOTES_NOTE]
-    for d in cmp.differences[:10]:
+    lines = [f"Verdict: {cmp.verdict.replace('_', ' ').upper()} | YES mapping: {cmp.mapping}"]
+    if cmp.verdict == "equivalent" and cmp.edge:
+        lines.append(_c(cmp.edge, 400))  # what differs outside the normal case, said first
+    lines += [name_a, name_b, QUOTES_NOTE]
+    # what decides the verdict first; differences that do not block EQUIVALENT say so
+    order = sorted(cmp.differences, key=lambda d: (d.severity != "hard", not (d.severity == "soft" and d.core)))
+    for d in order[:10]:
         qa = "; ".join(_q(s, 60).strip() for s in d.a[:2])
         qb = "; ".join(_q(s, 60).strip() for s in d.b[:2])
-        lines.append(f"- [{d.severity}] {d.field}: {_c(_quote_spans(d.detail, d.a + d.b), 240)}"
+        tag = f"{d.severity}, not blocking" if d.severity == "soft" and not d.core else d.severity
+        lines.append(f"- [{tag}] {d.field}: {_c(_quote_spans(d.detail, d.a + d.b), 240)}"
                      + (f"\n    A: {qa}" if qa else "")
                      + (f"\n    B: {qb}" if qb else ""))
     if not cmp.differences:
@@ -240,20 +243,17 @@ def comparison_text(cmp: RuleComparison, ma: Market | None, mb: Market | None, a
 
 async def compare_rules(
     ctx: Context,
-    a: Annotated[str | None, Field(description="Market A: id, ticker, slug or URL")] = None,
-    b: Annotated[str | None, Field(description="Market B: id, ticker, slug or URL")] = None,
-    a_venue: VenueArg | None = None,
-    b_venue: VenueArg | None = None,
-    a_text: Annotated[str | None, Field(description="Rule text of A instead of a market")] = None,
-    b_text: Annotated[str | None, Field(description="Rule text of B instead of a market")] = None,
-    a_outcome: Annotated[str | None, Field(description="A's outcome you bet on: Yes (default), No, or a named one",
-                                           max_length=100)] = None,
-    b_outcome: Annotated[str | None, Field(description="B's outcome, likewise", max_length=100)] = None,
+    a: Annotated[str | None, Field(description="market A id or URL")] = None,
+    b: Annotated[str | None, Field(description="market B")] = None,
+    a_venue: Annotated[VenueArg | None, Field(description="A's venue")] = None,
+    b_venue: Annotated[VenueArg | None, Field(description="B's venue")] = None,
+    a_text: Annotated[str | None, Field(description="A's rule text instead")] = None,
+    b_text: Annotated[str | None, Field(description="B's rule text")] = None,
+    a_outcome: Annotated[str | None, Field(description="A's outcome bet on (Yes)", max_length=100)] = None,
+    b_outcome: Annotated[str | None, Field(description="B's", max_length=100)] = None,
 ) -> Annotated[CallToolResult, CompareOut]:
-    """Do two markets (same or different venues) settle the same way? Returns equivalent /
-        not_equivalent / uncertain, the YES mapping (same or inverted), and each difference (source,
-        threshold, deadline/time zone, edge cases, outcome mapping) quoting both rule texts. Call
-        before treating two prices as the same bet (arbitrage, hedging)."""
+    """Do two markets settle the same way? equivalent / not_equivalent / uncertain, the YES mapping and each
+    difference quoting both rules. Call before treating two prices as one bet."""
     (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
                                               _analyse(ctx, b, b_venue, b_text, "b"))
     # each side's stored verified reading (pm_mcp.surface.reading), composed in; its disagreements are differences
@@ -308,14 +308,12 @@ def assessment_text(m: Market, out: AssessOut) -> str:
 
 
 async def assess_market(
-    market: Annotated[str, Field(description="Market id, ticker, slug or URL")],
+    market: Annotated[str, Field(description="id or URL")],
     ctx: Context,
-    venue: VenueArg | None = None,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
 ) -> Annotated[CallToolResult, AssessOut]:
-    """Is this market worth trading? Scores settlement clarity, liquidity (spread, depth within 2
-        cents, volume), time to close/resolution and insider or manipulation risk, and returns
-        participate / caution / avoid with reasons plus tier_cap: the highest confidence tier sizing
-        may use (unclear rules lower it). Call before proposing an order."""
+    """Is it worth trading? Scores rule clarity, liquidity, time and manipulation risk: participate / caution /
+    avoid, reasons, and tier_cap (the highest sizing tier). Call before propose_order."""
     if not market or not market.strip():
         raise ToolError("market is missing: pass a market id, ticker, slug or URL.")
     m = await _fetch(ctx, market.strip(), venue)
