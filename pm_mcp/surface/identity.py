@@ -32,12 +32,8 @@ log = logging.getLogger(__name__)
 SERVICE = "erc8004"
 
 LOOKUP_DESCRIPTION = (
-    "Check an ERC-8004 agent (identity, reputation, validation) before relying on it: owner and verified "
-    "wallet, its registration file and services (MCP/A2A/ENS/DID/web), feedback count and value per tag "
-    "(never one average across tags), validations (pending is not 0). agent: '8453:1234', 'base 1234', "
-    "'eip155:<chainId>:<registry>:<id>', or an owner/wallet address (lists its agents). "
-    "trusted_clients limits reviews to those addresses. check_liveness=true probes the endpoints. "
-    "Values are decimal strings.")
+    "Check an ERC-8004 agent before relying on it: owner, verified wallet, registration and services, feedback "
+    "per tag (never one average), validations (pending is not 0).")
 
 
 # Registration files, on-chain metadata, feedback tags and endpoints are written by third parties (the
@@ -137,17 +133,15 @@ def _identity(ctx: Context) -> "IdentityService":
 
 
 async def lookup_agent(
-    agent: Annotated[str, Field(description="The agent: '8453:1234', 'base 1234', "
-                                            "'eip155:8453:0x8004…:1234' or an owner/wallet address.",
-                                max_length=200)],
+    agent: Annotated[str, Field(description="'8453:1234', 'base 1234', 'eip155:8453:0x8004…:1234' or an "
+                                            "owner address", max_length=200)],
     ctx: Context[AppState],
-    chain: Annotated[str | None, Field(description="Chain name or id when `agent` has none (e.g. 'base').",
-                                       max_length=40)] = None,
-    trusted_clients: Annotated[list[str] | None, Field(description="Count only feedback from these client "
-                                                                   "addresses.", max_length=100)] = None,
-    check_liveness: Annotated[bool, Field(description="Probe the https/MCP/A2A endpoints (slower).")] = False,
-    limit: Annotated[int, Field(ge=1, le=100, description="Recent feedback / owned agents per page.")] = 10,
-    offset: Annotated[int, Field(ge=0, description="Page offset for those lists.")] = 0,
+    chain: Annotated[str | None, Field(description="if agent has none", max_length=40)] = None,
+    trusted_clients: Annotated[list[str] | None, Field(description="count only their feedback",
+                                                       max_length=100)] = None,
+    check_liveness: Annotated[bool, Field(description="probe endpoints")] = False,
+    limit: Annotated[int, Field(ge=1, le=100, description="feedback/agents per page")] = 10,
+    offset: Annotated[int, Field(ge=0, description="page offset")] = 0,
 ) -> Annotated[CallToolResult, AgentLookup]:
     """Look up one ERC-8004 agent (its wire description is LOOKUP_DESCRIPTION, given at registration)."""
     from pm_mcp.identity.lookup import LookupProblem

@@ -28,6 +28,7 @@ from pm_mcp.domain.untrusted import clean_inline, quote_inline
 from pm_mcp.markets.readings import ReadingStore
 from pm_mcp.surface.common import VenueArg, app_state, markets_of, to_tool_error
 from pm_mcp.surface.render import ToolError, bound_text, tool_result
+from pm_mcp.surface.schema import TERSE
 
 __all__ = ["submit_reading", "reading_for", "register"]
 
@@ -106,17 +107,14 @@ def _text(m: Market, out: ReadingOut) -> str:
 
 async def submit_reading(
     ctx: Context,
-    market: Annotated[str, Field(description="Market id, ticker, slug or URL")],
-    reading: Annotated[list[ReadingItem], Field(description="Items {field, quote, value}", min_length=1,
-                                                max_length=MAX_ITEMS)],
-    venue: VenueArg | None = None,
+    market: Annotated[str, Field(description="id or URL")],
+    reading: Annotated[list[ReadingItem], Field(
+        description="quote: exact words from rules or title; value: what they say ('>= 4%', 'postponement: No'); "
+                    "at: offset @N", min_length=1, max_length=MAX_ITEMS), TERSE],
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
 ) -> Annotated[CallToolResult, ReadingOut]:
-    """Give your own reading of a market's rules when parse_rules leaves a field UNKNOWN or the
-    wording is ambiguous. Each item quotes the exact words it rests on; fields: source, condition,
-    threshold, deadline, edge_case, vague_phrase. The server checks each quote against the rules and
-    title, re-derives numbers and dates, and compares with its own reading (agree / adds / review).
-    One bad item rejects all; nothing is stored. Kept with the rules hash; assess_market and
-    compare_rules use it."""
+    """Your reading of rules parse_rules left UNKNOWN or vague: each quote is checked against the rules, values
+    re-derived and compared (agree / adds / review); one bad item rejects all. assess_market uses it."""
     m = await _market(ctx, market, venue)
     rules = market_rule_text(m)
     a = parse_rule_text(rules, venue=m.venue, market=m)

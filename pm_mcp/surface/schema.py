@@ -15,6 +15,8 @@ Input schemas:
 - ``$defs`` are inlined (the input models are small and not recursive);
 - an object argument marked ``BRIEF`` is advertised as ``{"type": "object", "description": ...}``: its
   description names its fields (rarely used what-if and detail values); the validator checks them as before;
+- an argument marked ``TERSE`` keeps its structure but not the descriptions of its parts (its own description
+  explains them);
 - an argument marked ``LEGACY`` is accepted, validated and documented in the README but not advertised: it is an
   old top-level name (a contract) whose capability the advertised schema reaches through a grouped object.
 
@@ -32,7 +34,7 @@ from typing import Any
 
 from pydantic import Field
 
-__all__ = ["LEGACY", "LEGACY_KEY", "BRIEF", "BRIEF_KEY", "compact_tools", "compact_input", "compact_output"]
+__all__ = ["LEGACY", "LEGACY_KEY", "BRIEF", "BRIEF_KEY", "TERSE", "TERSE_KEY", "compact_tools", "compact_input", "compact_output"]
 
 LEGACY_KEY = "x-pm-legacy"
 # An old argument name kept working but no longer advertised: Annotated[T, LEGACY] (or with Field(...) beside it)
@@ -41,6 +43,9 @@ BRIEF_KEY = "x-pm-brief"
 # An object argument advertised by kind and description only (its description names its fields; the validator
 # still checks each field and refuses an unknown one): Annotated[Model | None, Field(description=...), BRIEF]
 BRIEF = Field(json_schema_extra={BRIEF_KEY: True})
+TERSE_KEY = "x-pm-terse"
+# An argument whose own description explains its parts: its nested schemas are advertised without descriptions
+TERSE = Field(json_schema_extra={TERSE_KEY: True})
 
 _DROP = ("title", "examples")
 _NULL = {"type": "null"}
@@ -79,6 +84,9 @@ def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> 
         return _resolve(node, defs, seen)
     if node.get(BRIEF_KEY):
         return {"type": "object", "description": node.get("description", "")}
+    if node.get(TERSE_KEY):
+        inner = _input_node({k: v for k, v in node.items() if k != TERSE_KEY}, defs, seen)
+        return {**_undescribed(inner), **({"description": inner["description"]} if "description" in inner else {})}
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _DROP or key == "$defs":
@@ -111,6 +119,25 @@ def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> 
         if not out["required"]:
             del out["required"]
     return _single_type(out)
+
+
+def _undescribed(node: Any) -> Any:
+    """A schema without the descriptions of its parts (structurally: a property named "description" stays)."""
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "description":
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _undescribed(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties"):
+            out[key] = _undescribed(value)
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            out[key] = [_undescribed(sub) for sub in value]
+        else:
+            out[key] = value
+    return out
 
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:

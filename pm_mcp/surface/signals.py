@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pm_mcp.domain.models import Market
 from pm_mcp.domain.money import in_currency
@@ -30,12 +30,15 @@ from pm_mcp.domain.signals import (
     age_days,
     holder_signal,
     summarize_holders,
-    tier_move,
     wallet_record,
 )
+from pm_mcp.domain.signals import (
+    tier_move as move_tier,
+)
 from pm_mcp.domain.untrusted import quote_label
-from pm_mcp.surface.common import READ_OPEN, VenueArg, app_state, markets_of, titled, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, VenueArg, app_state, grouped, markets_of, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 from pm_mcp.venues.registry import display_name
 
 if TYPE_CHECKING:
@@ -52,16 +55,20 @@ RECORD_ACTIVITY = 500
 CONCURRENCY = 4
 
 HOLDERS_DESCRIPTION = (
-    "A market's largest holders per outcome: shares, share of the listed holders and of open interest, "
-    "concentration (HHI). signal=true also checks the top holders' records and gives the net position of those "
-    "with a proven record (>= 20 resolved markets, bots left out), with its age and decay. With side and tier "
-    "(and max_tier, a cap) it says how that moves the tier: one step at most, never past max_tier, never the "
-    "probability. Polymarket only.")
+    "Largest holders per outcome and concentration. signal: the net position of holders with a proven record; "
+    "with tier_move, how it moves the sizing tier (one step at most, never the probability).")
 RECORD_DESCRIPTION = (
-    "A wallet's record on Polymarket (the proxy/deposit wallet shown on a profile, not the signing key): P&L on "
-    "resolved markets apart from realised-before-resolution and unrealised marks, how many resolved markets stand "
-    "behind it (< 20 is no record), calibration of entry prices vs outcomes, bot/market-maker likelihood with "
-    "reasons, first and last activity. Large histories are read up to max_positions and say what was cut.")
+    "A wallet's record: P&L on resolved markets, how many stand behind it (< 20 is no record), calibration, "
+    "bot likelihood, first and last activity.")
+
+
+class TierMoveIn(BaseModel):
+    """get_market_holders' tier question (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    side: Annotated[str | None, Field(max_length=80)] = None
+    tier: TierArg | None = None
+    max_tier: TierArg | None = None
 
 
 class MarketRef(BaseModel):
@@ -187,11 +194,9 @@ def record_text(r: WalletRecord, requests: int) -> str:
 
 
 async def get_wallet_record(
-    wallet: Annotated[str, Field(description="The 0x proxy/deposit wallet address shown on the profile.",
-                                 max_length=80)],
+    wallet: Annotated[str, Field(description="0x proxy wallet on the profile", max_length=80)],
     ctx: Context,
-    max_positions: Annotated[int, Field(ge=1, le=5000, description="Open and closed positions read at most "
-                                                                   "(each; pages of 500).")] = 1000,
+    max_positions: Annotated[int, Field(ge=1, le=5000, description="positions read at most")] = 1000,
 ) -> Annotated[CallToolResult, WalletOut]:
     w = _check_wallet(wallet)
     try:
@@ -300,16 +305,20 @@ def _side(m: Market, side: str | None) -> str | None:
 
 
 async def get_market_holders(
-    market: Annotated[str, Field(description="Market id, slug, condition id or URL", max_length=300)],
+    market: Annotated[str, Field(description="id or URL", max_length=300)],
     ctx: Context,
-    venue: VenueArg | None = None,
-    limit: Annotated[int, Field(ge=1, le=20, description="Holders shown per outcome.")] = 10,
-    signal: Annotated[bool, Field(description="Check the top holders' records (more requests).")] = False,
-    side: Annotated[str | None, Field(description="Outcome you would buy (for the tier move).", max_length=80)] = None,
-    tier: Annotated[TierArg | None, Field(description="The tier sizing picked (size_position).")] = None,
-    max_tier: Annotated[TierArg | None, Field(description="The cap: assess_market's tier_cap or the edge's tier; "
-                                                          "without it the signal can only lower.")] = None,
+    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+    limit: Annotated[int, Field(ge=1, le=20, description="per outcome")] = 10,
+    signal: Annotated[bool, Field(description="check top holders' records")] = False,
+    side: Annotated[str | None, Field(max_length=80), LEGACY] = None,
+    tier: Annotated[TierArg | None, LEGACY] = None,
+    max_tier: Annotated[TierArg | None, LEGACY] = None,
+    tier_move: Annotated[TierMoveIn | None, Field(
+        description="side (outcome you would buy), tier (size_position's), max_tier (assess_market's tier_cap; "
+                    "without it only lowers); tiers none|low|medium|high|very_high"), BRIEF] = None,
 ) -> Annotated[CallToolResult, HoldersOut]:
+    t = grouped(tier_move, "tier_move", side=side, tier=tier, max_tier=max_tier)
+    side, tier, max_tier = t.side, t.tier, t.max_tier
     m = await _market(ctx, market, venue)
     label = _side(m, side)
     if tier is not None and label is None:
@@ -332,7 +341,7 @@ async def get_market_holders(
         if sig.checked_wallets == 0 and sig.skipped:
             out.notes.append("no record could be read: no signal (not a neutral one)")
         if tier is not None and label is not None:
-            out.tier_move = tier_move(sig if sig.checked_wallets else None, label, tier, max_tier)
+            out.tier_move = move_tier(sig if sig.checked_wallets else None, label, tier, max_tier)
     return tool_result(out, holders_text(m, out))
 
 
