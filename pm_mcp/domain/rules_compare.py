@@ -456,12 +456,16 @@ _ISSUER_OF = {
 
 
 def _issuer(key: str) -> str:
+    """One name per body: the table above, else a site by its name ('coingecko.com' -> 'coingecko') and an
+    agency by its letters ('CoinGecko' -> 'coingecko', 'Box Office Mojo' -> 'boxofficemojo')."""
     k = key.lower().strip()
     if k in _ISSUER_OF:
         return _ISSUER_OF[k]
     if k.startswith("nws ") or k.startswith("nws"):
         return "noaa"
-    return k
+    if re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", k):
+        k = k.split(".")[-2]
+    return re.sub(r"[^a-z0-9]", "", k) or k
 
 
 def _issuers(keys: dict) -> dict[str, object]:
@@ -480,19 +484,40 @@ _ISSUER_WORDS = {"bls": r"bureau of labor statistics|\bbls\b|\bcpi\b|consumer pr
                  "nasa": r"\bnasa\b"}
 
 
+def _named_in(item, text: str) -> bool:
+    """Does ``text`` (the other market's title, label and rules) name this source: its publisher's words, the
+    agency's own pattern, or the site's host?"""
+    from pm_mcp.domain.rules.sources import _AGENCIES
+
+    low = text.lower()
+    iss = _issuer(_source_key(item.name))
+    rx = _ISSUER_WORDS.get(iss)
+    if rx is not None:
+        return re.search(rx, low) is not None
+    if item.kind == "url":
+        host = _source_key(item.name).removeprefix("www.")
+        if len(host) >= 5 and host in low:
+            return True
+    pats = [p for p, name, _ in _AGENCIES if _issuer(name) == iss]
+    return any(p.search(text) for p in pats)
+
+
 def _source_named_by_other(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] | None:
     """One side reads a source, the other none: -> (side, source) when the other side's text names that same
-    body (its publisher or the body deciding: 'If the Federal Reserve raises ...'), else None."""
+    body (its publisher, the body deciding: 'If the Federal Reserve raises ...', or the site or agency its YES
+    clause reads: 'the closing price ... on CoinGecko'), else None. Every primary source must be named."""
     known, other, side = (a, b, "A") if a.sources.status == Status.FOUND else (b, a, "B")
     if other.terms is None:
         return None
-    text = other.terms.haystack.lower()
-    prim = _primary_issuers(known)
+    prim = [i for i in known.sources.items if i.role == "primary" and i.kind not in ("oracle", "reporting")]
     if not prim:
         return None
-    for iss in prim:
-        rx = _ISSUER_WORDS.get(iss)
-        if rx is None or not re.search(rx, text):
+    by_issuer: dict[str, list] = {}
+    for i in prim:
+        by_issuer.setdefault(_issuer(_source_key(i.name)), []).append(i)
+    # each body (an agency and its site are one) must be named by the other side
+    for items in by_issuer.values():
+        if not any(_named_in(i, other.terms.haystack) for i in items):
             return None
-    return side, ", ".join(sorted(prim))
+    return side, ", ".join(sorted(by_issuer))
 
