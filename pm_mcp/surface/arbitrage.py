@@ -670,8 +670,8 @@ async def find_arbitrage(
         description="venues [..], min_profit USD, min_capacity shares, tail_min_price (0.95), tail_max_days "
                     "(30), max_markets (40)"), BRIEF] = None,
 ) -> Annotated[CallToolResult, FindArbitrageOut]:
-    """Arbitrage that survives fees and depth (cross_venue only when rules match; resolution is NOT risk-free):
-    legs, capacity, profit, worst case. No query or markets: the catalog."""
+    """Arbitrage surviving fees and depth (cross_venue only when rules match; resolution is NOT risk-free):
+    legs, profit, worst case. No query: the catalog."""
     f = grouped(filters, "filters", min_profit=min_profit, min_capacity=min_capacity, tail_min_price=tail_min_price,
                 tail_max_days=tail_max_days, max_markets=max_markets, venues=venues)
     venues = f.venues

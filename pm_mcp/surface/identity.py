@@ -15,13 +15,14 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pm_mcp.app import AppState
 from pm_mcp.domain.untrusted import clean_inline, clean_json, quote_block, quote_inline, quote_label
 from pm_mcp.identity.models import AgentLookup
-from pm_mcp.surface.common import READ_OPEN, app_state, titled
+from pm_mcp.surface.common import READ_OPEN, app_state, grouped, titled
 from pm_mcp.surface.render import tool_result
+from pm_mcp.surface.schema import BRIEF, LEGACY
 
 if TYPE_CHECKING:
     from pm_mcp.identity.lookup import IdentityService
@@ -132,18 +133,34 @@ def _identity(ctx: Context) -> "IdentityService":
     return state.identity
 
 
+class LookupOptions(BaseModel):
+    """lookup_agent's details (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    trusted_clients: Annotated[list[str] | None, Field(max_length=100)] = None
+    check_liveness: bool | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    offset: Annotated[int | None, Field(ge=0)] = None
+
+
 async def lookup_agent(
     agent: Annotated[str, Field(description="'8453:1234', 'base 1234', 'eip155:8453:0x8004…:1234' or an "
                                             "owner address", max_length=200)],
     ctx: Context[AppState],
     chain: Annotated[str | None, Field(description="if agent has none", max_length=40)] = None,
-    trusted_clients: Annotated[list[str] | None, Field(description="count only their feedback",
-                                                       max_length=100)] = None,
-    check_liveness: Annotated[bool, Field(description="probe endpoints")] = False,
-    limit: Annotated[int, Field(ge=1, le=100, description="feedback/agents per page")] = 10,
-    offset: Annotated[int, Field(ge=0, description="page offset")] = 0,
+    trusted_clients: Annotated[list[str] | None, Field(max_length=100), LEGACY] = None,
+    check_liveness: Annotated[bool | None, LEGACY] = None,
+    limit: Annotated[int | None, Field(ge=1, le=100), LEGACY] = None,
+    offset: Annotated[int | None, Field(ge=0), LEGACY] = None,
+    options: Annotated[LookupOptions | None, Field(
+        description="trusted_clients [addresses: count only their feedback], check_liveness (probe endpoints), "
+                    "limit (10, feedback/agents per page), offset"), BRIEF] = None,
 ) -> Annotated[CallToolResult, AgentLookup]:
     """Look up one ERC-8004 agent (its wire description is LOOKUP_DESCRIPTION, given at registration)."""
+    o = grouped(options, "options", trusted_clients=trusted_clients, check_liveness=check_liveness, limit=limit,
+                offset=offset)
+    trusted_clients, check_liveness = o.trusted_clients, bool(o.check_liveness)
+    limit, offset = (10 if o.limit is None else o.limit), (0 if o.offset is None else o.offset)
     from pm_mcp.identity.lookup import LookupProblem
 
     try:

@@ -435,8 +435,7 @@ async def search_markets(
         description=f"closes_before, closes_after (ISO), min_liquidity, min_volume ({VOLUME_UNITS}), category"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, SearchOut]:
-    """Find markets on every venue in one ranked list (an event is one row). Call first for a topic, then
-    get_market with the venue and id shown. Prices in USD/share."""
+    """Markets of every venue in one ranked list (an event is one row). Call first for a topic, then get_market."""
     f = grouped(filters, "filters", closes_before=closes_before, closes_after=closes_after,
                 min_liquidity=min_liquidity, min_volume=min_volume, category=category)
     closes_before, closes_after, category = f.closes_before, f.closes_after, f.category
@@ -599,18 +598,31 @@ async def chart_image(m: Market, outcome: str, pts: list[PricePoint]) -> ImageCo
     return ImageContent(data=base64.b64encode(png).decode(), mime_type="image/png")
 
 
+class HistorySpan(BaseModel):
+    """get_price_history's explicit window (each also accepted at the top level, its old place)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: str | None = None
+    end: str | None = None
+    max_points: Annotated[int | None, Field(ge=2, le=500)] = None
+
+
 async def get_price_history(
     market: Annotated[str, Field(description="URL or id")],
     outcome: Annotated[str, Field(description="outcome label")],
     ctx: Context,
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
     interval: Annotated[Literal["1h", "6h", "1d", "1w", "1m", "max"], Field(description="window to now")] = "1w",
-    start: Annotated[str | None, Field(description="ISO; overrides interval")] = None,
-    end: Annotated[str | None, Field(description="ISO")] = None,
-    max_points: Annotated[int, Field(ge=2, le=500, description="points")] = 60,
+    start: Annotated[str | None, LEGACY] = None,
+    end: Annotated[str | None, LEGACY] = None,
+    max_points: Annotated[int | None, Field(ge=2, le=500), LEGACY] = None,
     chart: Annotated[bool, Field(description="add a PNG chart")] = False,
+    span: Annotated[HistorySpan | None, Field(
+        description="start, end (ISO; override interval), max_points (60, 2-500)"), BRIEF] = None,
 ) -> Annotated[CallToolResult, HistoryOut]:
     """Past prices of one outcome (USD/share) with low, high and change."""
+    w = grouped(span, "span", start=start, end=end, max_points=max_points)
+    start, end, max_points = w.start, w.end, (60 if w.max_points is None else w.max_points)
     svc = markets_of(ctx)
     try:
         m = await svc.get_market(market, venue)

@@ -113,8 +113,8 @@ async def submit_reading(
                     "at: offset @N", min_length=1, max_length=MAX_ITEMS), TERSE],
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
 ) -> Annotated[CallToolResult, ReadingOut]:
-    """Your reading of rules parse_rules left UNKNOWN or vague: each quote is checked against the rules, values
-    re-derived and compared (agree / adds / review); one bad item rejects all. assess_market uses it."""
+    """Your reading of rules parse_rules left UNKNOWN or vague: quotes checked against the rules, values
+    re-derived and compared; one bad item rejects all."""
     m = await _market(ctx, market, venue)
     rules = market_rule_text(m)
     a = parse_rule_text(rules, venue=m.venue, market=m)

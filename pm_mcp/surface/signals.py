@@ -55,8 +55,8 @@ RECORD_ACTIVITY = 500
 CONCURRENCY = 4
 
 HOLDERS_DESCRIPTION = (
-    "Largest holders per outcome and concentration. signal: the net position of holders with a proven record; "
-    "with tier_move, how it moves the sizing tier (one step at most, never the probability).")
+    "Largest holders per outcome, concentration; signal: net position of holders with a proven record, and "
+    "with tier_move how it moves the sizing tier (one step at most).")
 RECORD_DESCRIPTION = (
     "A wallet's record: P&L on resolved markets, how many stand behind it (< 20 is no record), calibration, "
     "bot likelihood, first and last activity.")

@@ -427,11 +427,11 @@ def _outcome_index(m: Any, outcome: str) -> tuple[int, str]:
 # tools
 
 SIZE_POSITION = (
-    "Stake for one binary outcome inside the risk policy: shares, caps hit, arithmetic. With market its book, "
-    "fees and assess_market tier cap are used.")
+    "Stake for one outcome inside the risk policy, with caps hit and arithmetic; market gives book, fees and "
+    "tier cap.")
 COMPUTE_EDGE = (
-    "EV and edge (pp after fees and depth), break-even, ROI and Kelly of trading an outcome at the executable "
-    "price. Price from market, or what_if.")
+    "EV, edge after fees and depth, break-even, ROI and Kelly of a trade at the executable price (market or "
+    "what_if).")
 GET_RISK_POLICY = (
     "The risk limits every sizing and order must respect (no tool loosens them): bankroll, order, event and "
     "daily caps, Kelly fraction, venues, mode, sizing methods and tiers.")

@@ -143,8 +143,7 @@ async def create_watch(
         description="side ask|bid|mid (ask), window_s (move), expires_at ISO (7d, <=30d), cooldown_s (3600)"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, CreateWatchOut]:
-    """Alert when a market or order condition holds (checked in the background; trades nothing). Says if it
-    already holds. Read alerts with get_alerts."""
+    """Alert when a market or order condition holds (trades nothing); says if it holds now. Read: get_alerts."""
     o = grouped(options, "options", side=side, window_s=window_s, expires_at=expires_at, cooldown_s=cooldown_s)
     side, window_s, expires_at, cooldown_s = o.side, o.window_s, o.expires_at, o.cooldown_s
     from pm_mcp.execution.watches import create_watch as create
