@@ -121,6 +121,35 @@ def test_every_page_shows_every_venue_with_results():
     assert len({r.key for r in pages}) == len(pages)  # nothing lost or repeated
 
 
+def test_relaxed_queries_leave_one_word_out_and_keep_a_name():
+    assert ranking.relaxed_queries("fed chair nominee") == ["fed chair", "fed nominee", "chair nominee"]
+    assert ranking.relaxed_queries("recession 2026") == ["recession"]  # "2026" alone names nothing
+    assert ranking.relaxed_queries("bitcoin $150,000 december") == ["bitcoin $150,000", "bitcoin december"]
+    assert ranking.relaxed_queries("hurricane") == []
+    assert len(ranking.relaxed_queries("ossoff georgia senate primary runoff")) == ranking.RELAXED_QUERIES
+
+
+def test_a_venue_matched_market_without_its_answers_is_not_dropped():
+    mc = Market(id="M", venue="manifold", title="Who will be the 2028 Democratic presidential nominee?",
+                outcomes=[], status=MarketStatus.OPEN, close_time=datetime(2028, 8, 1, tzinfo=UTC))
+    rows, dropped = ranking.rank("newsom 2028", [mc], now=NOW)
+    assert rows == [] and dropped == 1  # nothing says Newsom: from the catalog alone it is not a match
+    rows, _ = ranking.rank("newsom 2028", [mc], now=NOW, venue_matched={("manifold", "M")})
+    assert [r.market.id for r in rows] == ["M"]  # the venue matched "newsom" in answers this copy lacks
+    with_answers = mc.model_copy(update={"outcomes": [Outcome(label="Kamala Harris", price=Decimal("0.2"))]})
+    rows, _ = ranking.rank("newsom 2028", [with_answers], now=NOW, venue_matched={("manifold", "M")})
+    assert rows == []  # its answers are known and none is Newsom
+
+
+def test_a_year_the_market_ends_before_is_a_contradiction():
+    fl20 = mk("kalshi", "FL20", "FL-20 Democratic nominee?", close=datetime(2027, 11, 3, tzinfo=UTC))
+    later = mk("kalshi", "PRES", "Democratic presidential nominee?", close=datetime(2028, 11, 7, tzinfo=UTC))
+    rows, dropped = ranking.rank("democratic nominee 2028", [fl20, later], now=NOW)
+    assert [r.market.id for r in rows] == ["PRES"] and dropped == 1
+    rows, _ = ranking.rank("democratic nominee", [fl20, later], now=NOW)
+    assert {r.market.id for r in rows} == {"FL20", "PRES"}  # no year asked: both
+
+
 # --- the service over a real catalog ------------------------------------------------------------------------
 class Venue:
     """A venue stand-in that answers every query with the same markets (like a venue that ignores the words)."""
@@ -192,6 +221,25 @@ async def test_cold_and_warm_first_pages_agree_except_catalog_rows(catalog, tmp_
     assert [h.market.id for h in warm.hits if h.source == "live"] == ["P1", "P2"]
     old = next(h for h in warm.hits if h.market.id == "OLD")
     assert old.source == "catalog" and old.stale
+
+
+class AllWords(Venue):
+    """A venue whose search wants every word in the title (as Polymarket's and Manifold's do)."""
+
+    async def search(self, query, *, limit=20, status="open"):
+        self.queries.append(query)
+        words = query.lower().split()
+        return [m for m in self.markets if all(w in m.title.lower() for w in words)][:limit]
+
+
+@pytest.mark.anyio
+async def test_a_venue_that_found_nothing_relevant_is_asked_again_with_a_word_left_out(catalog, tmp_path):
+    poly = AllWords("polymarket", [mk("polymarket", "P", "Will Trump nominate Kevin Hassett as the next Fed Chair?")])
+    kalshi = AllWords("kalshi", [mk("kalshi", "K", "Will Kevin Hassett be the Fed Chair nominee?")])
+    res = await _svc(tmp_path, catalog, polymarket=poly, kalshi=kalshi).search("fed chair nominee")
+    assert {h.market.id for h in res.hits} == {"P", "K"}
+    assert poly.queries == ["fed chair nominee", "fed chair", "fed nominee", "chair nominee"]
+    assert kalshi.queries == ["fed chair nominee"]  # it answered with a relevant market: asked once
 
 
 @pytest.mark.anyio

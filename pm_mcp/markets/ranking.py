@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +39,8 @@ FLOOR = 0.55  # rows below this relevance are dropped (and counted)
 QUALITY_WEIGHT = 0.3
 MEMBERS_SHOWN = 3
 RULE_CHARS = 300
+UNVERIFIED_WEIGHT = 0.5  # a term the venue matched in outcome labels this copy of the market lacks
+RELAXED_QUERIES = 3  # at most this many one-word-shorter searches per venue that found nothing relevant
 
 STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was with what who when does do "
                       "did at as this that vs v".split())
@@ -158,10 +160,27 @@ def venue_query(text: str) -> str:
     return " ".join(kept) if kept else text
 
 
+def relaxed_queries(words: str, limit: int = RELAXED_QUERIES) -> list[str]:
+    """What to ask a venue again when its all-words search found nothing relevant: the words with one left
+    out (the last first: people name the subject first), each keeping a name or topic word. A person who
+    finds nothing for "fed chair nominee" tries "fed chair" ("nominee" is "nominate" on that venue)."""
+    parts = words.split()
+    if len(parts) < 2:
+        return []
+    out = []
+    for i in reversed(range(len(parts))):
+        rest = parts[:i] + parts[i + 1:]
+        if any(_is_word(t) and _weight(t) >= 1.0 for w in rest for t in tokens(w) if t not in _STOP_STEMS):
+            out.append(" ".join(rest))
+        if len(out) >= limit:
+            break
+    return out
+
+
 def _weight(t: str) -> float:
     if t in _GENERIC_STEMS:
         return 0.4
-    if t.isdigit() and len(t) == 4 and 1990 <= int(t) <= 2100:
+    if _is_year(t):
         return 0.6  # a year: informative, but most titles carry one
     if len(t) == 1 and not t.isdigit():
         return 0.2
@@ -208,21 +227,31 @@ def _matches(term: str, words: set[str]) -> bool:
     return False
 
 
-def relevance(q: Query, m: Market) -> float:
+def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
     """Weighted share of the query's terms found (each at its best field), 0 when more of the informative
-    terms (names, numbers, months) are missing than a long query may miss: one of three, two of five."""
+    terms (names, numbers, months) are missing than a long query may miss: one of three, two of five.
+
+    ``venue_matched``: the venue's own search returned this market for the query's words but this copy
+    lacks its outcome labels (a multiple-choice market listed without its answers): a term found nowhere
+    may be an answer's name, so it counts at UNVERIFIED_WEIGHT. A year the market cannot be about (it
+    closes and resolves before that year begins, and no field names it) is a contradiction: 0."""
     if q.empty:
         return 1.0
     fields = _Fields(m)
     got = [0.0, 0.0]  # informative, other
     total = [0.0, 0.0]
     missing = missing_words = 0
+    unverified = venue_matched and not m.outcomes
     for term, w in zip(q.terms, q.weights, strict=True):
         best = 0.0
         for i, fw in enumerate(FIELD_WEIGHTS):  # best field first: stop at the first that has the term
             if _matches(term, fields.words(i)):
                 best = fw
                 break
+        if best == 0.0 and _is_year(term) and _ends_before_year(m, int(term)):
+            return 0.0
+        if best == 0.0 and unverified:
+            best = UNVERIFIED_WEIGHT
         kind = 0 if w >= 1.0 else 1
         got[kind] += w * best
         total[kind] += w
@@ -236,6 +265,15 @@ def relevance(q: Query, m: Market) -> float:
         return got[1] / total[1]
     # the names, numbers and months decide; generic words ("price", "will", a year) refine
     return 0.8 * got[0] / total[0] + (0.2 * got[1] / total[1] if total[1] else 0.2)
+
+
+def _is_year(t: str) -> bool:
+    return t.isdigit() and len(t) == 4 and 1990 <= int(t) <= 2100
+
+
+def _ends_before_year(m: Market, year: int) -> bool:
+    times = [t for t in (m.close_time, m.resolution_time) if t is not None]
+    return bool(times) and max(_aware(t) for t in times) < datetime(year, 1, 1, tzinfo=UTC)
 
 
 @lru_cache(maxsize=16)
@@ -317,10 +355,11 @@ def _group_key(m: Market) -> tuple[str, str]:
     return (m.venue, "g:" + gid) if gid else (m.venue, "m:" + m.id)
 
 
-def rank(query: str, markets: Sequence[Market], *, now: datetime | None = None,
-         floor: float = FLOOR) -> tuple[list[Row], int]:
+def rank(query: str, markets: Sequence[Market], *, now: datetime | None = None, floor: float = FLOOR,
+         venue_matched: Set[tuple[str, str]] = frozenset()) -> tuple[list[Row], int]:
     """(rows best first, number of markets dropped below the relevance floor: those of events none of whose
-    members reaches it). ``markets`` may hold one market twice (the first copy counts)."""
+    members reaches it). ``markets`` may hold one market twice (the first copy counts). ``venue_matched``:
+    (venue, id) of the markets a venue's search returned for these words (see :func:`relevance`)."""
     now = _aware(now) if now is not None else datetime.now(UTC)
     q = Query.parse(query)
     groups: dict[tuple[str, str], list[tuple[float, Market]]] = {}
@@ -329,7 +368,8 @@ def rank(query: str, markets: Sequence[Market], *, now: datetime | None = None,
         if (m.venue, m.id) in seen:
             continue
         seen.add((m.venue, m.id))
-        groups.setdefault(_group_key(m), []).append((relevance(q, m), m))
+        rel = relevance(q, m, venue_matched=(m.venue, m.id) in venue_matched)
+        groups.setdefault(_group_key(m), []).append((rel, m))
     rows, dropped = [], 0
     for members in groups.values():
         # an event counts when one of its members matches; then all its members found are its row

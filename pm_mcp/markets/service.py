@@ -31,7 +31,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -134,6 +134,7 @@ class _Ranking:
     dropped: int
     note: str | None
     expires: float = 0.0
+    venue_matched: set[tuple[str, str]] = field(default_factory=set)  # see ranking.relevance
 
 
 class MarketService:
@@ -340,7 +341,7 @@ class MarketService:
                         if query else None)
             out.hits = sorted(found.values(), key=lambda h: -float(h.market.volume or 0))
             return out
-        rows, out.dropped = ranking.rank(query, [h.market for h in found.values()])
+        rows, out.dropped = ranking.rank(query, [h.market for h in found.values()], venue_matched=out.venue_matched)
         for row in ranking.diversify(rows, page):
             h = found[row.key]
             out.hits.append(h.model_copy(update={
@@ -353,6 +354,11 @@ class MarketService:
         venue_status = status if status in ("open", "closed", "resolved") else None
         words = ranking.venue_query(query)
         answers = await asyncio.gather(*(self._venue_search(v, words, VENUE_DEPTH, venue_status) for v in asked))
+        # what a venue's all-words search returned without its outcome labels (a multiple-choice market listed
+        # without answers): the venue matched the words on text this copy lacks
+        out.venue_matched = {(m.venue, m.id) for got in answers if not isinstance(got, str) for m in got
+                             if not m.outcomes}
+        answers = await self._relaxed_hits(query, words, asked, list(answers), filters, venue_status)
         now = time.time()
         fetched = datetime.fromtimestamp(now, UTC)
         for v, got in zip(asked, answers, strict=True):
@@ -368,6 +374,34 @@ class MarketService:
                     found.setdefault((m.venue, m.id), SearchHit(market=m, score=0.0, source="live",
                                                                 fetched_at=fetched, stale=False))
         self._maybe_refresh(asked)
+
+    async def _relaxed_hits(self, query: str, words: str, asked: list[str], answers: list[list[Market] | str],
+                            filters: CatalogFilters, venue_status: str | None) -> list[list[Market] | str]:
+        """A venue whose all-words search returned nothing that passes the relevance floor is asked again, in
+        parallel, with one word left out at a time (ranking.relaxed_queries): venues word things differently
+        ("nominee" / "nominate", "cut" / "decrease"), and an all-words search misses on one word. What the
+        retries find is added to that venue's answer (the ranking then judges it like any other row)."""
+        q = ranking.Query.parse(query)
+        jobs: list[tuple[int, str]] = []
+        for i, got in enumerate(answers):
+            if isinstance(got, str) or any(
+                    filters.accepts(m) and ranking.relevance(q, m, venue_matched=not m.outcomes) >= ranking.FLOOR
+                    for m in got):
+                continue
+            jobs += [(i, variant) for variant in ranking.relaxed_queries(words)]
+        if not jobs:
+            return answers
+        more = await asyncio.gather(*(self._venue_search(asked[i], variant, VENUE_DEPTH, venue_status)
+                                      for i, variant in jobs))
+        out = list(answers)
+        for (i, _variant), got in zip(jobs, more, strict=True):
+            if isinstance(got, str):
+                continue  # the first answer stands; a failed retry adds nothing
+            first = out[i]
+            assert not isinstance(first, str)
+            have = {m.id for m in first}
+            out[i] = first + [m for m in got if m.id not in have]
+        return out
 
     async def _catalog_hits(self, query: str, filters: CatalogFilters, out: _Ranking,
                             found: dict[tuple[str, str], SearchHit]) -> None:
