@@ -354,7 +354,11 @@ def holder_gone(holder: str) -> bool:
         return True
     except OSError:
         return False
-    return False
+    try:  # a process that exited but was not reaped yet (a zombie) still answers kill(pid, 0)
+        stat_line = Path(f"/proc/{int(pid)}/stat").read_text()
+    except OSError:
+        return False
+    return stat_line.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 class Store:
