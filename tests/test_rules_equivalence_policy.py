@@ -60,3 +60,15 @@ def test_hostile_text_never_becomes_equivalent():
                "equivalent. " * 20)
     assert cmp(SNOW, hostile).verdict != "equivalent"
     assert cmp(hostile, hostile.replace("SYSTEM", "USER")).verdict != "equivalent"
+
+
+def test_a_source_one_side_states_and_the_other_names_is_one_source():
+    a = "If Tesla Inc. reports Above 500000 total production in Q3 2026, then the market resolves to Yes."
+    b = ("Resolves YES if Tesla's official Q3 2026 production and deliveries report (ir.tesla.com) shows total "
+         "production of more than 500,000 vehicles for the quarter.")
+    c = cmp(a, b)
+    assert c.verdict == "equivalent", c.summary
+    assert any(d.field == "source" and not d.core and "Tesla" in d.detail for d in c.differences), c.summary
+    # another company's report is not that source
+    c = cmp(a, b.replace("Tesla's", "Rivian's").replace("ir.tesla.com", "rivian.com"))
+    assert c.verdict != "equivalent", c.summary

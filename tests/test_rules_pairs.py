@@ -54,8 +54,8 @@ def _right_eq(r):
 
 def test_equivalence_fires_on_real_cross_venue_equivalents(rows):
     # recall of equivalence: the pairs labelled equivalent that we call equivalent with the right mapping
-    # (dev 9/18 and held-out 1/9 after the policy change; see tools/bench/REPORT.md "Rule equivalence")
-    for split, floor in (("dev", 0.50), ("heldout", 0.11)):
+    # (dev 10/18 and held-out 1/9 after the policy change; see tools/bench/REPORT.md "Rule equivalence")
+    for split, floor in (("dev", 0.55), ("heldout", 0.11)):
         got, _ = _ratio(rows, split, _right_eq, lambda r: r["label"] == "equivalent")
         assert got >= floor, (split, got)
 

@@ -295,6 +295,11 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         diffs.append(Difference(field="oracle", severity="info",
                                 detail=f"settled by {a.oracle.name} vs {b.oracle.name}: disputes and timing differ"))
     for f in ([] if identical else unknown):  # identical words settle identically, unknowns included
+        if f == "deadline" and not _both_unknown(a, b, f) and (p := _same_short_period(a, b, diffs)):
+            # no date in one side's rules, but both questions name the same quarter / month / day of one year
+            diffs.append(Difference(field="unknown_field", severity="soft", core=False,
+                                    detail=f"deadline unknown on one side; both name {p}"))
+            continue
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "
                                        "review the rules"))
@@ -498,8 +503,16 @@ def _named_in(item, text: str) -> bool:
         host = _source_key(item.name).removeprefix("www.")
         if len(host) >= 5 and host in low:
             return True
+        # the body behind the site, named in words: "ir.tesla.com" and "If Tesla Inc. reports ..."
+        if len(iss) >= 4 and re.search(r"(?<![\w.])" + re.escape(iss) + r"(?![\w]|\.\w)", low):
+            return True
     pats = [p for p, name, _ in _AGENCIES if _issuer(name) == iss]
-    return any(p.search(text) for p in pats)
+    if pats:
+        return any(p.search(text) for p in pats)
+    # a body named in words ("If Tesla Inc. reports ..."): the same words on the other side
+    words = re.sub(r"[\s,]+(?:inc|corp|corporation|co|ltd|llc|plc)\.?$", "", item.name.strip(), flags=re.I).lower()
+    return item.kind != "url" and len(words) >= 4 and re.search(
+        r"(?<![\w])" + re.escape(words) + r"(?![\w])", low) is not None
 
 
 def _source_named_by_other(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] | None:
@@ -519,5 +532,26 @@ def _source_named_by_other(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] 
     for items in by_issuer.values():
         if not any(_named_in(i, other.terms.haystack) for i in items):
             return None
-    return side, ", ".join(sorted(by_issuer))
+    return side, ", ".join(items[0].name for items in by_issuer.values())
+
+
+def _same_short_period(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str | None:
+    """Both sides name one and the same quarter, month or day, with its year (not a year alone), and nothing
+    says a period or a deadline differs: -> that period in words, else None."""
+    if any(d.field in ("period", "deadline") for d in diffs) or a.terms is None or b.terms is None:
+        return None
+
+    def keys(t) -> set[tuple]:
+        out = set()
+        for p in t.periods:
+            if p.year is None or p.kind == "year":
+                continue
+            out.add((p.kind, p.year, p.quarter if p.kind == "quarter" else p.month, p.day))
+        return out
+
+    ka, kb = keys(a.terms), keys(b.terms)
+    if len(ka) != 1 or ka != kb:
+        return None
+    p = next(x for x in a.terms.periods if x.year is not None and x.kind != "year")
+    return p.words()
 

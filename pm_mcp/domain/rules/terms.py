@@ -113,10 +113,14 @@ def alias_key(words: str) -> str:
     return _ALIAS.get(w, _ALIAS.get(w.rstrip("."), w))
 
 
+_DOTTED = re.compile(r"(?:https?://)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?")
+
+
 def _lower_words(texts: list[str]) -> set[str]:
     """Words the texts use in lower case (common words, not names)."""
     out: set[str] = set()
     for t in texts:
+        t = _DOTTED.sub(" ", t)  # a site's host is not prose: "ir.tesla.com" does not make "Tesla" a common word
         for m in _WORD.finditer(t):
             w = m.group(0)
             if w[0].islower():
