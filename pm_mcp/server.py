@@ -70,11 +70,18 @@ def build_server(settings: Settings, *, on_state: Callable[[AppState | None], No
     # PM_MCP_STATE_KEYS: every replica seals and opens a dialog's request state with the same keys (2026-07-28
     # dialogs whose rounds land on different replicas); unset: a key of this process's own (the SDK's default)
     security = RequestStateSecurity(keys=settings.state_key_list) if settings.state_keys is not None else None
+    surface = Surface()
     mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
-                    middleware=[wait_for_startup], request_state_security=security)
+                    middleware=[surface.middleware, wait_for_startup], request_state_security=security)
     # every tools/call error answer as a bounded sentence naming the argument (internals only in the log)
     mcp.middleware.append(tool_error_middleware(mcp))
     mcp.middleware.append(ids_as_clients_send_them(mcp))
+    surface.attach(mcp)  # registers the surface now, or (tools/list remembered) after the first tools/list
+    return mcp
+
+
+def register_surface(mcp: MCPServer) -> None:
+    """Every area's tools, prompts and resources, then the advertised schemas made small."""
     from pm_mcp.surface import arbitrage, identity, market, orders, prompts, reading, rules, signals, strategy, watches
 
     for module in (strategy, identity, market, rules, orders, arbitrage, prompts, watches, signals, reading):
@@ -82,4 +89,96 @@ def build_server(settings: Settings, *, on_state: Callable[[AppState | None], No
     from pm_mcp.surface.schema import compact_tools
 
     compact_tools(mcp)  # what tools/list advertises, made small in one place (validation is unchanged)
-    return mcp
+
+
+# Methods answered before the surface is registered: the handshake, pings, notifications and (from the cache)
+# tools/list; everything else waits for it.
+_WITHOUT_SURFACE = frozenset({"initialize", "ping"})
+
+
+class Surface:
+    """The tool surface of one server: registered at build time, or, when tools/list is remembered for these
+    very files (pm_mcp.tools_cache), registered just after the first tools/list has been answered from the
+    cache. Whatever else arrives first (a tool call, prompts, resources) registers it at once and waits."""
+
+    def __init__(self) -> None:
+        self.mcp: MCPServer | None = None
+        self.loaded = False
+        self._key: str | None = None
+        self._cached: list[dict] | None = None
+        self._unsaved = False
+        self._task = None
+
+    def attach(self, mcp: MCPServer) -> None:
+        from pm_mcp import tools_cache
+
+        self.mcp = mcp
+        self._key = tools_cache.source_key()
+        self._cached = tools_cache.load(self._key)
+        if self._cached is None:
+            self._register()
+            self._unsaved = True  # written once the first tools/list has been answered
+            return
+        # resources/subscribe must be there at the handshake (the capability is derived from the handler)
+        from mcp.types import SubscribeRequestParams, UnsubscribeRequestParams
+
+        low = mcp._lowlevel_server
+        low.add_request_handler("resources/subscribe", SubscribeRequestParams, self._forward("resources/subscribe"))
+        low.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams,
+                                self._forward("resources/unsubscribe"))
+
+    def _forward(self, method: str):
+        async def pending(ctx, params):
+            await self.ready()  # registers the real handler in this placeholder's place
+            entry = self.mcp._lowlevel_server._request_handlers.get(method)
+            if entry is None or entry.handler is pending:
+                raise RuntimeError(f"{method}: no handler after the surface was registered")
+            return await entry.handler(ctx, params)
+        return pending
+
+    def _register(self) -> None:
+        register_surface(self.mcp)
+        self.loaded = True
+
+    async def ready(self) -> None:
+        if self.loaded:
+            return
+        self._register()
+        await self._check()
+
+    async def _check(self) -> None:
+        """The real list against the remembered one: a difference is rewritten (and logged), never served again."""
+        from pm_mcp import tools_cache
+
+        real = tools_cache.dump_tools(await self.mcp.list_tools())
+        if real != self._cached:
+            log.warning("the remembered tools/list differed from the registered one; the cache is rewritten")
+            tools_cache.store(self._key, real)
+        self._cached = None
+
+    def _load_soon(self, delay_s: float) -> None:
+        import asyncio
+
+        if self._task is None:
+            async def later() -> None:
+                await asyncio.sleep(delay_s)
+                await self.ready()
+            self._task = asyncio.get_running_loop().create_task(later())
+
+    async def middleware(self, ctx, call_next):
+        method = ctx.method
+        if not self.loaded and method == "tools/list" and self._cached is not None:
+            from mcp.types import ListToolsResult, Tool
+
+            result = ListToolsResult(tools=[Tool.model_validate(t) for t in self._cached])
+            self._load_soon(_HOOKS_GRACE_S)
+            return result
+        if not self.loaded and method not in _WITHOUT_SURFACE and not method.startswith("notifications/"):
+            await self.ready()
+        result = await call_next(ctx)
+        if self._unsaved and method == "tools/list":
+            from pm_mcp import tools_cache
+
+            self._unsaved = False
+            tools_cache.store(self._key, tools_cache.dump_tools(await self.mcp.list_tools()))
+        return result

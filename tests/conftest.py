@@ -35,8 +35,14 @@ def anyio_backend():
     return "asyncio"
 
 
+@pytest.fixture(scope="session")
+def tools_cache_dir(tmp_path_factory) -> Path:
+    """One remembered-tools/list directory for the session's servers (pm_mcp.tools_cache), not the user's."""
+    return tmp_path_factory.mktemp("tools-cache")
+
+
 @pytest.fixture
-def pm_env(tmp_path) -> dict[str, str]:
+def pm_env(tmp_path, tools_cache_dir) -> dict[str, str]:
     """Environment for a server under test: isolated data dir, no production URLs reachable.
 
     Every venue URL points at a closed loopback port unless a test overrides it, so a forgotten
@@ -44,6 +50,7 @@ def pm_env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PM_MCP_")}
     env.update({
         "PM_MCP_HOME": str(tmp_path / "home"),
+        "PM_MCP_CACHE_DIR": str(tools_cache_dir),
         "PM_MCP_LOG_LEVEL": "INFO",
         "PM_MCP_POLYMARKET_GAMMA_URL": "http://127.0.0.1:9/gamma",
         "PM_MCP_POLYMARKET_CLOB_URL": "http://127.0.0.1:9/clob",

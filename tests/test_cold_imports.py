@@ -32,10 +32,11 @@ NOT_AT_START = [
 ]
 
 
-def _run(code: str, env_home) -> dict:
+def _run(code: str, env_home, cache: str = "off") -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PM_MCP_")}
     env.update({
         "PM_MCP_HOME": str(env_home),
+        "PM_MCP_CACHE_DIR": cache,  # off: the surface is built while the server is (what a first start does)
         "PM_MCP_POLYMARKET_GAMMA_URL": "http://127.0.0.1:9/gamma",
         "PM_MCP_POLYMARKET_CLOB_URL": "http://127.0.0.1:9/clob",
         "PM_MCP_POLYMARKET_DATA_URL": "http://127.0.0.1:9/data",
@@ -67,6 +68,29 @@ def test_building_the_server_does_not_import_tool_only_dependencies(tmp_path):
     # ... and the collector is running again after the build, with the start-up objects frozen
     assert out["gc_enabled"] is True
     assert out["frozen"] > 10_000
+
+
+def test_with_a_remembered_tools_list_the_surface_is_not_built_before_the_handshake(tmp_path):
+    """pm_mcp.tools_cache: the same files as last time -> tools/list comes from the cache and none of the surface
+    modules (nor their ~100 models) is imported while the server is built; the first request that needs the
+    surface builds it (tests/test_tools_cache.py drives that through the real server)."""
+    out = _run("""
+        import asyncio, json, sys
+        from mcp.server import MCPServer
+        from pm_mcp import server, tools_cache
+        probe = MCPServer("probe")
+        server.register_surface(probe)
+        tools_cache.store(tools_cache.source_key(), tools_cache.dump_tools(asyncio.run(probe.list_tools())))
+        for m in [m for m in sys.modules if m.startswith(("pm_mcp.surface", "pm_mcp.domain.rules"))]:
+            del sys.modules[m]
+        from pm_mcp import cli
+        from pm_mcp.settings import load_settings
+        mcp = cli._build_server_quickly(load_settings())
+        print(json.dumps({"loaded": sorted(m for m in sys.modules if m.startswith("pm_mcp.surface.")),
+                          "tools": len(mcp._tool_manager.list_tools())}))
+    """, tmp_path, cache=str(tmp_path / "cache"))
+    assert out["tools"] == 0, "the surface waits for a request that needs it"
+    assert [m for m in out["loaded"] if m != "pm_mcp.surface.render"] == []
 
 
 def test_start_up_hooks_wait_for_the_handshake_and_start_when_a_tool_needs_them(tmp_path):
