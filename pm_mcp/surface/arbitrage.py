@@ -656,8 +656,8 @@ class ArbFilters(BaseModel):
 async def find_arbitrage(
     ctx: Context,
     query: Annotated[str | None, Field(description="topic")] = None,
-    markets: Annotated[list[str] | None, Field(description="market/event ids or URLs (<=50)")] = None,
-    kinds: Annotated[list[Kind] | None, Field(description="default all but basket (not arbitrage)")] = None,
+    markets: Annotated[list[str] | None, Field(description="ids or URLs")] = None,
+    kinds: Annotated[list[Kind] | None, Field(description="basket is not arbitrage")] = None,
     venues: Annotated[list[Venue] | None, LEGACY] = None,
     min_profit: Annotated[Decimal | None, Field(ge=0), LEGACY] = None,
     min_capacity: Annotated[Decimal | None, Field(ge=0), LEGACY] = None,
@@ -667,11 +667,9 @@ async def find_arbitrage(
     limit: Annotated[int, Field(ge=1, le=50, description="page size")] = 10,
     cursor: Annotated[str | None, Field(description="next_cursor")] = None,
     filters: Annotated[ArbFilters | None, Field(
-        description="venues [..], min_profit USD, min_capacity shares, tail_min_price (0.95), tail_max_days "
-                    "(30), max_markets (40)"), BRIEF] = None,
+        description="venues, min_profit, min_capacity, tail_min_price, tail_max_days, max_markets"), BRIEF] = None,
 ) -> Annotated[CallToolResult, FindArbitrageOut]:
-    """Arbitrage surviving fees and depth (cross_venue only when rules match; resolution is NOT risk-free):
-    legs, profit, worst case. No query: the catalog."""
+    """Arbitrage surviving fees and depth (resolution kind is NOT risk-free): legs, profit, worst case."""
     f = grouped(filters, "filters", min_profit=min_profit, min_capacity=min_capacity, tail_min_price=tail_min_price,
                 tail_max_days=tail_max_days, max_markets=max_markets, venues=venues)
     venues = f.venues

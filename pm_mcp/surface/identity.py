@@ -144,8 +144,8 @@ class LookupOptions(BaseModel):
 
 
 async def lookup_agent(
-    agent: Annotated[str, Field(description="'8453:1234', 'base 1234', 'eip155:8453:0x8004…:1234' or an "
-                                            "owner address", max_length=200)],
+    agent: Annotated[str, Field(description="'8453:1234', 'base 1234', CAIP id or owner address",
+                                max_length=200)],
     ctx: Context[AppState],
     chain: Annotated[str | None, Field(description="if agent has none", max_length=40)] = None,
     trusted_clients: Annotated[list[str] | None, Field(max_length=100), LEGACY] = None,

@@ -423,7 +423,7 @@ async def search_markets(
     query: Annotated[str, Field(max_length=300, description="keywords")],
     ctx: Context,
     venues: Annotated[list[VenueArg] | None, Field(description="default all")] = None,
-    status: Annotated[Literal["open", "closed", "resolved", "any"], Field(description="market status")] = "open",
+    status: Annotated[Literal["open", "closed", "resolved", "any"], Field(description="status")] = "open",
     closes_before: Annotated[str | None, LEGACY] = None,
     closes_after: Annotated[str | None, LEGACY] = None,
     min_liquidity: Annotated[Decimal | None, LEGACY] = None,
@@ -432,10 +432,10 @@ async def search_markets(
     limit: Annotated[int, Field(ge=1, le=25, description="page size")] = 10,
     cursor: Annotated[str | None, Field(description="next_cursor")] = None,
     filters: Annotated[SearchFilters | None, Field(
-        description=f"closes_before, closes_after (ISO), min_liquidity, min_volume ({VOLUME_UNITS}), category"),
+        description="closes_before, closes_after (ISO), min_liquidity, min_volume (venue units), category"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, SearchOut]:
-    """Markets of every venue in one ranked list (an event is one row). Call first for a topic, then get_market."""
+    """Markets of every venue in one ranked list. Call first for a topic, then get_market."""
     f = grouped(filters, "filters", closes_before=closes_before, closes_after=closes_after,
                 min_liquidity=min_liquidity, min_volume=min_volume, category=category)
     closes_before, closes_after, category = f.closes_before, f.closes_after, f.category
@@ -612,13 +612,13 @@ async def get_price_history(
     outcome: Annotated[str, Field(description="outcome label")],
     ctx: Context,
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
-    interval: Annotated[Literal["1h", "6h", "1d", "1w", "1m", "max"], Field(description="window to now")] = "1w",
+    interval: Annotated[Literal["1h", "6h", "1d", "1w", "1m", "max"], Field(description="to now")] = "1w",
     start: Annotated[str | None, LEGACY] = None,
     end: Annotated[str | None, LEGACY] = None,
     max_points: Annotated[int | None, Field(ge=2, le=500), LEGACY] = None,
-    chart: Annotated[bool, Field(description="add a PNG chart")] = False,
+    chart: Annotated[bool, Field(description="add a PNG")] = False,
     span: Annotated[HistorySpan | None, Field(
-        description="start, end (ISO; override interval), max_points (60, 2-500)"), BRIEF] = None,
+        description="start, end (ISO), max_points (60)"), BRIEF] = None,
 ) -> Annotated[CallToolResult, HistoryOut]:
     """Past prices of one outcome (USD/share) with low, high and change."""
     w = grouped(span, "span", start=start, end=end, max_points=max_points)

@@ -109,12 +109,11 @@ async def submit_reading(
     ctx: Context,
     market: Annotated[str, Field(description="id or URL")],
     reading: Annotated[list[ReadingItem], Field(
-        description="quote: exact words from rules or title; value: what they say ('>= 4%', 'postponement: No'); "
-                    "at: offset @N", min_length=1, max_length=MAX_ITEMS), TERSE],
+        description="quote: exact words; value: what they say ('>= 4%'); at: offset", min_length=1,
+        max_length=MAX_ITEMS), TERSE],
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
 ) -> Annotated[CallToolResult, ReadingOut]:
-    """Your reading of rules parse_rules left UNKNOWN or vague: quotes checked against the rules, values
-    re-derived and compared; one bad item rejects all."""
+    """Your reading of rules parse_rules left UNKNOWN: each quote is checked against the rules."""
     m = await _market(ctx, market, venue)
     rules = market_rule_text(m)
     a = parse_rule_text(rules, venue=m.venue, market=m)

@@ -132,6 +132,8 @@ def _sentence(err: dict[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         return arg or "", f"{head}{where} is required"
     if kind == "extra_forbidden":
+        if where:  # a field inside an object argument (what_if, filters, ...)
+            return arg or "", f"{head}:{where.rsplit(' field ', 1)[0]} has no field {where.rsplit(' field ', 1)[-1]}"
         return arg or "", f"{head} is not an argument of this tool"
     if kind in ("literal_error", "enum"):
         return arg or "", f"{head}{where}: {_show(value)} is not one of {_allowed(str(ctx.get('expected', '')))}"

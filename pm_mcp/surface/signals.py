@@ -55,8 +55,8 @@ RECORD_ACTIVITY = 500
 CONCURRENCY = 4
 
 HOLDERS_DESCRIPTION = (
-    "Largest holders per outcome, concentration; signal: net position of holders with a proven record, and "
-    "with tier_move how it moves the sizing tier (one step at most).")
+    "Largest holders per outcome; signal: what holders with a proven record hold, and (tier_move) how that "
+    "moves the sizing tier, one step at most.")
 RECORD_DESCRIPTION = (
     "A wallet's record: P&L on resolved markets, how many stand behind it (< 20 is no record), calibration, "
     "bot likelihood, first and last activity.")
@@ -309,13 +309,13 @@ async def get_market_holders(
     ctx: Context,
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
     limit: Annotated[int, Field(ge=1, le=20, description="per outcome")] = 10,
-    signal: Annotated[bool, Field(description="check top holders' records")] = False,
+    signal: Annotated[bool, Field(description="check records")] = False,
     side: Annotated[str | None, Field(max_length=80), LEGACY] = None,
     tier: Annotated[TierArg | None, LEGACY] = None,
     max_tier: Annotated[TierArg | None, LEGACY] = None,
     tier_move: Annotated[TierMoveIn | None, Field(
-        description="side (outcome you would buy), tier (size_position's), max_tier (assess_market's tier_cap; "
-                    "without it only lowers); tiers none|low|medium|high|very_high"), BRIEF] = None,
+        description="side (outcome to buy), tier, max_tier (tier_cap): none|low|medium|high|very_high"),
+        BRIEF] = None,
 ) -> Annotated[CallToolResult, HoldersOut]:
     t = grouped(tier_move, "tier_move", side=side, tier=tier, max_tier=max_tier)
     side, tier, max_tier = t.side, t.tier, t.max_tier

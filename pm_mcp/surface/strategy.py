@@ -430,8 +430,7 @@ SIZE_POSITION = (
     "Stake for one outcome inside the risk policy, with caps hit and arithmetic; market gives book, fees and "
     "tier cap.")
 COMPUTE_EDGE = (
-    "EV, edge after fees and depth, break-even, ROI and Kelly of a trade at the executable price (market or "
-    "what_if).")
+    "EV, edge after fees and depth, break-even and Kelly of a trade at the executable price.")
 GET_RISK_POLICY = (
     "The risk limits every sizing and order must respect (no tool loosens them): bankroll, order, event and "
     "daily caps, Kelly fraction, venues, mode, sizing methods and tiers.")
@@ -624,18 +623,18 @@ def _what_if_edge(venue: str | None, fee_rate: Any, outcome: str, side: str, p_y
 
 async def compute_edge(
     ctx: Context,
-    p: Annotated[Num, Field(description="P(YES or first outcome) 0-1")],
+    p: Annotated[Num, Field(description="P(YES/first outcome)")],
     outcome: Annotated[str, Field(description="yes, no or a label")] = "yes",
     side: Annotated[Literal["buy", "sell"], Field(description="trade")] = "buy",
     price: Annotated[OptNum, LEGACY] = None,
     book: Annotated[BookIn | None, LEGACY] = None,
-    size: Annotated[OptNum, Field(description="shares (default 1)")] = None,
-    budget: Annotated[OptNum, Field(description="USD incl. fees (buy)")] = None,
+    size: Annotated[OptNum, Field(description="shares (1)")] = None,
+    budget: Annotated[OptNum, Field(description="USD (buy)")] = None,
     venue: Annotated[VenueName | None, Field(description="venue")] = None,
     market: Annotated[str | None, Field(description="id or URL")] = None,
     fee_rate: Annotated[OptNum, LEGACY] = None,
     what_if: Annotated[EdgeWhatIf | None, Field(
-        description="no market: price, or book {bids,asks} of [{price,size}]; fee_rate with venue"), BRIEF] = None,
+        description="no market: price or book {bids,asks:[{price,size}]}, fee_rate"), BRIEF] = None,
 ) -> Annotated[CallToolResult, EdgeOut]:
     w = grouped(what_if, "what_if", price=price, book=book, fee_rate=fee_rate)
     price, book, fee_rate = w.price, w.book, w.fee_rate

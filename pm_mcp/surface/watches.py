@@ -133,17 +133,17 @@ async def create_watch(
     market: Annotated[str | None, Field(description="id or URL")] = None,
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
     outcome: Annotated[str | None, Field(description="outcome label")] = None,
-    level: Annotated[Decimal | None, Field(description="price, points (move), spread, shares or hours")] = None,
+    level: Annotated[Decimal | None, Field(description="price, points, spread, shares or hours")] = None,
     side: Annotated[Literal["ask", "bid", "mid"] | None, LEGACY] = None,
     window_s: Annotated[int | None, LEGACY] = None,
     order_id: Annotated[str | None, Field(description="order_done: o- id")] = None,
     expires_at: Annotated[str | None, LEGACY] = None,
     cooldown_s: Annotated[int | None, LEGACY] = None,
     options: Annotated[WatchOptions | None, Field(
-        description="side ask|bid|mid (ask), window_s (move), expires_at ISO (7d, <=30d), cooldown_s (3600)"),
+        description="side ask|bid|mid, window_s (move), expires_at (ISO, <=30d), cooldown_s"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, CreateWatchOut]:
-    """Alert when a market or order condition holds (trades nothing); says if it holds now. Read: get_alerts."""
+    """Alert when a market or order condition holds (trades nothing). Read: get_alerts."""
     o = grouped(options, "options", side=side, window_s=window_s, expires_at=expires_at, cooldown_s=cooldown_s)
     side, window_s, expires_at, cooldown_s = o.side, o.window_s, o.expires_at, o.cooldown_s
     from pm_mcp.execution.watches import create_watch as create
