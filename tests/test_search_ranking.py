@@ -150,6 +150,16 @@ def test_a_year_the_market_ends_before_is_a_contradiction():
     assert {r.market.id for r in rows} == {"FL20", "PRES"}  # no year asked: both
 
 
+def test_a_month_the_market_closes_in_adds_but_does_not_replace_the_word():
+    dec = datetime(2026, 12, 31, tzinfo=UTC)
+    reach = mk("polymarket", "R", "Will Bitcoin reach $150,000 in 2026?", close=dec)
+    june = mk("polymarket", "J", "Will Bitcoin reach $150,000 in 2026?", close=datetime(2026, 6, 30, tzinfo=UTC))
+    q = ranking.Query.parse("bitcoin above $150,000 by december")
+    assert ranking.relevance(q, reach) > ranking.FLOOR > ranking.relevance(q, june)
+    chair = mk("kalshi", "C", "Will Kevin Hassett be nominated as Fed Chair?", close=dec)
+    assert ranking.relevance(ranking.Query.parse("fed december"), chair) == 0.0  # of two words, both count
+
+
 # --- the service over a real catalog ------------------------------------------------------------------------
 class Venue:
     """A venue stand-in that answers every query with the same markets (like a venue that ignores the words)."""

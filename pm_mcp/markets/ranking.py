@@ -39,6 +39,7 @@ FLOOR = 0.55  # rows below this relevance are dropped (and counted)
 QUALITY_WEIGHT = 0.3
 MEMBERS_SHOWN = 3
 RULE_CHARS = 300
+DATE_WEIGHT = 0.5  # a month the query names and the market closes or resolves in (not in its text)
 UNVERIFIED_WEIGHT = 0.5  # a term the venue matched in outcome labels this copy of the market lacks
 RELAXED_QUERIES = 3  # at most this many one-word-shorter searches per venue that found nothing relevant
 
@@ -243,19 +244,22 @@ def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
     missing = missing_words = 0
     unverified = venue_matched and not m.outcomes
     for term, w in zip(q.terms, q.weights, strict=True):
-        best = 0.0
+        best, dated = 0.0, False
         for i, fw in enumerate(FIELD_WEIGHTS):  # best field first: stop at the first that has the term
             if _matches(term, fields.words(i)):
                 best = fw
                 break
         if best == 0.0 and _is_year(term) and _ends_before_year(m, int(term)):
             return 0.0
+        if best == 0.0 and term[0] == "m" and term[1:].isdigit() and _ends_in_month(m, int(term[1:])):
+            # "by December": the market closes or resolves in December (it adds, but the word is still missing)
+            best, dated = DATE_WEIGHT, True
         if best == 0.0 and unverified:
             best = UNVERIFIED_WEIGHT
         kind = 0 if w >= 1.0 else 1
         got[kind] += w * best
         total[kind] += w
-        if kind == 0 and best < FIELD_WEIGHTS[-1] + 0.01:  # absent, or only in the rules' fine print
+        if kind == 0 and (best < FIELD_WEIGHTS[-1] + 0.01 or dated):  # absent, only in the fine print or a date
             missing += 1
             missing_words += _is_word(term)
     # a long query may miss one term of three (two of five); of its names and topic words, one of three
@@ -269,6 +273,10 @@ def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
 
 def _is_year(t: str) -> bool:
     return t.isdigit() and len(t) == 4 and 1990 <= int(t) <= 2100
+
+
+def _ends_in_month(m: Market, month: int) -> bool:
+    return any(t is not None and t.month == month for t in (m.close_time, m.resolution_time))
 
 
 def _ends_before_year(m: Market, year: int) -> bool:
