@@ -160,6 +160,20 @@ def test_a_month_the_market_closes_in_adds_but_does_not_replace_the_word():
     assert ranking.relevance(ranking.Query.parse("fed december"), chair) == 0.0  # of two words, both count
 
 
+def test_a_number_inside_a_members_range_picks_that_member_and_an_exact_number_wins():
+    ev = {"event": "FEDDEC", "event_title": "Fed decision in Dec 2026?"}
+    cut25 = mk("kalshi", "C25", "Fed decision in Dec 2026? — Cut 25bps", label="Cut 25bps", price="0.6", **ev)
+    cut_more = mk("kalshi", "C26", "Fed decision in Dec 2026? — Cut >25bps", label="Cut >25bps", price="0.1", **ev)
+    rows, _ = ranking.rank("fed cut 50 bps", [cut25, cut_more], now=NOW)
+    assert [r.market.id for r in rows] == ["C26"]  # 50 is more than 25: the ">25bps" member, not the favourite
+    ladder = {"event": "BTC", "event_title": "Bitcoin price on Dec 31, 2026?"}
+    above100 = mk("kalshi", "B100", "Bitcoin above $100,000?", label="Above $100,000", price="0.7", **ladder)
+    above150 = mk("kalshi", "B150", "Bitcoin above $150,000?", label="Above $150,000", price="0.2", **ladder)
+    rows, _ = ranking.rank("bitcoin above $150,000", [above100, above150], now=NOW)
+    assert rows[0].market.id == "B150"  # the member that says the number beats the one whose range holds it
+    assert not ranking._within_bounds(above150, Decimal(150000))  # "above 150,000" excludes 150,000 itself
+
+
 # --- the service over a real catalog ------------------------------------------------------------------------
 class Venue:
     """A venue stand-in that answers every query with the same markets (like a venue that ignores the words)."""

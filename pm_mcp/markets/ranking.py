@@ -39,6 +39,7 @@ FLOOR = 0.55  # rows below this relevance are dropped (and counted)
 QUALITY_WEIGHT = 0.3
 MEMBERS_SHOWN = 3
 RULE_CHARS = 300
+RANGE_WEIGHT = 0.5  # a number the query names inside a range the market states ('>25bps' for 50)
 DATE_WEIGHT = 0.5  # a month the query names and the market closes or resolves in (not in its text)
 UNVERIFIED_WEIGHT = 0.5  # a term the venue matched in outcome labels this copy of the market lacks
 RELAXED_QUERIES = 3  # at most this many one-word-shorter searches per venue that found nothing relevant
@@ -254,6 +255,10 @@ def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
         if best == 0.0 and term[0] == "m" and term[1:].isdigit() and _ends_in_month(m, int(term[1:])):
             # "by December": the market closes or resolves in December (it adds, but the word is still missing)
             best, dated = DATE_WEIGHT, True
+        if best == 0.0 and term[0].isdigit() and not _is_year(term) and _within_bounds(m, Decimal(term)):
+            # "50 bps" and a member "Cut >25bps": the number is inside the member's range (it adds, but an exact
+            # number in a label ranks first and the word still counts as missing)
+            best, dated = RANGE_WEIGHT, True
         if best == 0.0 and unverified:
             best = UNVERIFIED_WEIGHT
         kind = 0 if w >= 1.0 else 1
@@ -273,6 +278,39 @@ def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
 
 def _is_year(t: str) -> bool:
     return t.isdigit() and len(t) == 4 and 1990 <= int(t) <= 2100
+
+
+_NUMBER = r"\$?(\d[\d,]*(?:\.\d+)?)\s*([km](?![a-z]))?"
+_LOWER = re.compile(r"(?:>=?|≥|\babove|\bover|\bmore than|\bgreater than|\bat least|\bexceeds?)\s*" + _NUMBER)
+_LOWER_AFTER = re.compile(_NUMBER + r"\s*(?:\+|or more\b|or higher\b|or above\b|and above\b)")
+_UPPER = re.compile(r"(?:<=?|≤|\bbelow|\bunder|\bless than|\bfewer than)\s*" + _NUMBER)
+
+
+def _bound(match: re.Match) -> Decimal | None:
+    try:
+        return Decimal(_num(match.group(1), match.group(2)))
+    except ArithmeticError:
+        return None
+
+
+@lru_cache(maxsize=20_000)
+def _bounds(text: str) -> tuple[tuple[Decimal, ...], tuple[Decimal, ...]]:
+    """(lower bounds, upper bounds) a title or label states: "above 4%", ">25bps", "50+", "under 3"."""
+    text = text.lower()
+    lower = [b for rx in (_LOWER, _LOWER_AFTER) for mt in rx.finditer(text) if (b := _bound(mt)) is not None]
+    upper = [b for mt in _UPPER.finditer(text) if (b := _bound(mt)) is not None]
+    return tuple(lower), tuple(upper)
+
+
+def _within_bounds(m: Market, value: Decimal) -> bool:
+    """Whether ``value`` lies in the range the member's label (else its title) states."""
+    for text in (m.group_label or "", m.title):
+        lower, upper = _bounds(text)
+        if lower:
+            return any(value > b for b in lower) and not any(value >= b for b in upper)
+        if upper:
+            return any(value < b for b in upper)
+    return False
 
 
 def _ends_in_month(m: Market, month: int) -> bool:
