@@ -6,6 +6,8 @@ both ways with different values is refused, naming it. Real server, Polymarket s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from conftest import connect
@@ -15,10 +17,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
 NEWSOM = "559652"
 PM = {"market": NEWSOM, "venue": "polymarket"}
+UNTIL = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0).isoformat()
 # what differs between two calls with the same arguments: ids, clocks, links
 VOLATILE = {"id", "intent_id", "watch_id", "scan_id", "opportunity_id", "order_hash", "approval_url",
             "how_to_confirm", "expires_at", "created_at", "as_of", "next_cursor", "checked_at", "seconds",
-            "plain", "last_sync_at"}
+            "plain", "last_sync_at", "uri", "last_checked_at", "order_id", "valid_until"}
 
 # (tool, old form, grouped form)
 PAIRS = [
@@ -48,17 +51,17 @@ PAIRS = [
     ("get_market_holders", {**PM, "side": "Yes", "tier": "medium", "max_tier": "high", "signal": True},
      {**PM, "signal": True, "tier_move": {"side": "Yes", "tier": "medium", "max_tier": "high"}}),
     ("propose_order", {**PM, "outcome": "Yes", "side": "buy", "limit_price": 0.36, "size": 10,
-                       "trigger": {"kind": "price_below", "level": 0.30}, "valid_until": "2099-01-01T00:00:00Z"},
+                       "trigger": {"kind": "price_below", "level": 0.30}, "valid_until": UNTIL},
      {**PM, "outcome": "Yes", "side": "buy", "limit_price": 0.36, "size": 10,
-      "standing": {"trigger": {"kind": "price_below", "level": 0.30}, "valid_until": "2099-01-01T00:00:00Z"}}),
+      "standing": {"trigger": {"kind": "price_below", "level": 0.30}, "valid_until": UNTIL}}),
 ]
 # refused the same way in both forms (the words each answer must carry)
 REFUSED = [
     ("propose_order", {**PM, "outcome": "Yes", "side": "buy", "limit_price": 0.36, "size": 10, "repeat": 50,
-                       "trigger": {"kind": "price_below", "level": 0.30}, "valid_until": "2099-01-01T00:00:00Z"},
+                       "trigger": {"kind": "price_below", "level": 0.30}, "valid_until": UNTIL},
      {**PM, "outcome": "Yes", "side": "buy", "limit_price": 0.36, "size": 10,
       "standing": {"repeat": 50, "trigger": {"kind": "price_below", "level": 0.30},
-                   "valid_until": "2099-01-01T00:00:00Z"}}, "repeat"),
+                   "valid_until": UNTIL}}, "repeat"),
     ("lookup_agent", {"agent": "8453:1", "limit": 0}, {"agent": "8453:1", "options": {"limit": 0}}, "limit"),
     ("find_arbitrage", {"markets": [NEWSOM], "tail_min_price": 2}, {"markets": [NEWSOM],
                                                                      "filters": {"tail_min_price": 2}},
