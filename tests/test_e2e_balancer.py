@@ -9,6 +9,9 @@ simulator, all on 127.0.0.1. The official MCP client talks Streamable HTTP to th
   PM_MCP_STATE_KEYS, and fails without them (each replica then seals with a key of its own);
 - a legacy (2025-era) client keeps its session on one replica (affinity on Mcp-Session-Id) and confirms in a dialog.
 
+- the replica that is submitting is killed (-9): no second order while it is down, and once it is back the
+  intent ends executed with exactly one order.
+
 Skipped with the reason when haproxy or PostgreSQL is not installed (tools/test.sh installs both).
 """
 
@@ -49,6 +52,7 @@ class Cluster:
     db_url: str
     logs: Path
     procs: list = field(default_factory=list)
+    envs: list = field(default_factory=list)
 
     @property
     def public_url(self) -> str:
@@ -93,7 +97,8 @@ def pg() -> PgServer:
     return server
 
 
-def _start_cluster(tmp: Path, sims, pg: PgServer, *, state_keys: bool) -> Cluster:
+def _start_cluster(tmp: Path, sims, pg: PgServer, *, state_keys: bool,
+                   extra: dict[int, dict[str, str]] | None = None) -> Cluster:
     logs = tmp / "logs"
     logs.mkdir(parents=True)
     c = Cluster(lb_port=cluster.free_port(), ports=[cluster.free_port() for _ in range(3)], pg=pg,
@@ -104,7 +109,8 @@ def _start_cluster(tmp: Path, sims, pg: PgServer, *, state_keys: bool) -> Cluste
         shared["PM_MCP_STATE_KEYS"] = secrets.token_hex(32)
     try:
         for i, port in enumerate(c.ports, start=1):
-            env = {**_base_env(tmp / f"home-{i}"), **shared}
+            env = {**_base_env(tmp / f"home-{i}"), **shared, **(extra or {}).get(i, {})}
+            c.envs.append(env)
             c.procs.append(cluster.start_replica(pm_mcp_command(), env, port, logs / f"replica-{i}.log", cwd=str(REPO)))
         for i, (port, proc) in enumerate(zip(c.ports, c.procs, strict=True), start=1):
             cluster.wait_healthy(port, proc, log_path=logs / f"replica-{i}.log")
@@ -299,3 +305,49 @@ async def test_metrics_count_tool_calls_on_each_replica_and_orders_from_the_shar
         assert re.search(r"^pm_mcp_process_resident_memory_bytes \d+$", text, re.M)
     assert total == 3
     assert sum(1 for text in pages if 'tool="get_risk_policy"' in text) >= 2  # round robin spread them
+
+
+async def test_kill9_of_the_submitting_replica_then_restart_one_order(tmp_path, sims, pg):
+    pause = {"PM_MCP_TEST_PAUSE_BEFORE_SUBMIT_S": "30"}  # replica 1 stops between journaling and sending
+    c = _start_cluster(tmp_path, sims, pg, state_keys=True, extra={1: pause})
+    try:
+        async with mcp_client(c) as client:
+            p, _ = await call(client, "propose_order", propose_args(size="9"))
+        intent_id, url = p["intent_id"], p["approval_url"]
+        path = urlsplit(url).path
+        async with httpx.AsyncClient(timeout=60) as h:
+            _, csrf, order_hash = await page_form(h, url)
+
+            async def approve_on_replica_1():
+                try:
+                    await h.post(f"http://127.0.0.1:{c.ports[0]}{path}/approve",
+                                 data={"csrf": csrf, "order_hash": order_hash},
+                                 headers={"Origin": c.public_url, "Host": f"127.0.0.1:{c.lb_port}"})
+                except httpx.HTTPError:
+                    pass  # it dies while answering
+
+            task = asyncio.create_task(approve_on_replica_1())
+            deadline = asyncio.get_running_loop().time() + 30
+            while c.sql(f"SELECT status FROM orders WHERE intent_id = '{intent_id}'") != "pending":
+                assert asyncio.get_running_loop().time() < deadline, "the order was never journaled\n" + c.log_tail()
+                await asyncio.sleep(0.1)
+            assert orders_of(c, intent_id) == (1, 0)  # journaled, not sent
+            c.procs[0].kill()
+            c.procs[0].wait(10)
+            await task
+            await asyncio.sleep(5)  # the survivors keep serving; none of them sends it a second time
+            assert orders_of(c, intent_id)[0] == 1
+            c.procs[0] = cluster.start_replica(pm_mcp_command(), {k: v for k, v in c.envs[0].items()
+                                                                  if k not in pause}, c.ports[0],
+                                               c.logs / "replica-1.log", cwd=str(REPO))
+            cluster.wait_healthy(c.ports[0], c.procs[0], log_path=c.logs / "replica-1.log")
+            deadline = asyncio.get_running_loop().time() + 30
+            while c.sql(f"SELECT status FROM intents WHERE id = '{intent_id}'") != "executed":
+                assert asyncio.get_running_loop().time() < deadline, "never resolved\n" + c.log_tail()
+                await asyncio.sleep(0.2)
+        assert orders_of(c, intent_id) == (1, 1)
+        async with mcp_client(c) as client:
+            got, text = await call(client, "get_order", {"ref": intent_id})
+        assert got["intent"]["status"] == "executed" and len(got["orders"]) == 1, text
+    finally:
+        _stop_cluster(c)
