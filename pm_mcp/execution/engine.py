@@ -101,7 +101,7 @@ CLAIM_TTL = timedelta(seconds=60)
 CLAIM_TTL_ENV = "PM_MCP_TEST_CLAIM_TTL_S"  # test-only: a shorter claim, so a test can stall a holder past it
 # Reconciliation and the background sync of in-flight orders run on one process at a time (Store.try_lock)
 RECONCILE_LOCK = "execution.reconcile"
-RECONCILE_LOCK_TTL_S = 120.0
+RECONCILE_LOCK_TTL_S = 30.0  # SQLite's lock row, should its process hang; PostgreSQL's ends with the connection
 # An approved intent with nothing in flight that has not moved this long is finished by whichever process syncs
 # (its own process may have died between the approval and the first order)
 STALE_IN_FLIGHT = timedelta(seconds=15)
@@ -186,6 +186,7 @@ class ExecutionEngine:
         self.notices: list[str] = []
         self.last_sync_at: datetime | None = None  # set by the background runner (pm_mcp.execution.runner)
         self.holder = process_holder()  # this engine's name on its submit claims and the reconcile lock
+        self._executing: dict[str, int] = {}  # intent id -> execute() calls under way in this process
 
     # --- configuration ---------------------------------------------------------------------
     @property
@@ -357,6 +358,7 @@ class ExecutionEngine:
         """The person approved ``intent_id`` through channel ``via``. Single use; bound to ``order_hash``."""
         if via not in self.allowed_channels():
             raise ExecutionError(f"confirmation through '{via}' is not enabled (PM_MCP_CONFIRM={self.settings.confirm})")
+        await self.ready()  # start-up reconciliation first (it may cancel this very intent: another mode, expired)
         rec = await self.get_intent(intent_id)
         intent = rec.intent
         if rec.status != IntentStatus.PROPOSED:
@@ -423,6 +425,15 @@ class ExecutionEngine:
     # --- executing -------------------------------------------------------------------------
     async def execute(self, intent_id: str) -> IntentRecord:
         """Run a CONFIRMED (or resume an EXECUTING) intent. Safe to call again: it never sends a leg twice."""
+        self._executing[intent_id] = self._executing.get(intent_id, 0) + 1
+        try:
+            return await self._execute(intent_id)
+        finally:
+            self._executing[intent_id] -= 1
+            if not self._executing[intent_id]:
+                del self._executing[intent_id]
+
+    async def _execute(self, intent_id: str) -> IntentRecord:
         async with self._exec_lock:
             rec = await self.get_intent(intent_id)
             if rec.intent.mode != self.mode and rec.status in (IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
@@ -857,7 +868,7 @@ class ExecutionEngine:
         while their own process still runs)."""
         cutoff = now_utc() - STALE_IN_FLIGHT
         for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
-            if rec.intent.parent_id is not None or rec.intent.mode != self.mode:
+            if rec.intent.parent_id is not None or rec.intent.mode != self.mode or rec.intent.id in self._executing:
                 continue  # a standing order's execution: the runner's lease holder; another mode: never here
             if (rec.confirmed_at or rec.intent.created_at) > cutoff:
                 continue
@@ -888,7 +899,9 @@ class ExecutionEngine:
             log.info("reconcile lock not released (%s)", type(exc).__name__)
 
     async def close(self) -> None:
-        """A clean stop: this engine's submit claims are freed (another process may look those orders up)."""
+        """A clean stop: this engine's submit claims and reconcile lock are freed (another process may look those
+        orders up)."""
+        await self._unlock_in_flight()
         try:
             n = await self.journal.release_claims(self.holder)
         except Exception as exc:  # noqa: BLE001 - the store may be closing; the claims then expire
@@ -898,6 +911,8 @@ class ExecutionEngine:
             log.info("released %d submit claim(s) at shutdown", n)
 
     async def _resume_in_intent(self, order: OrderRecord) -> None:
+        if order.intent_id in self._executing:
+            return  # this process is executing it right now: waiting for it would hold the reconcile lock meanwhile
         if order.intent_id:
             rec = await self.journal.load_intent(order.intent_id)
             if rec is not None and rec.intent.parent_id is not None:
