@@ -62,6 +62,15 @@ async def test_partial_matches_come_after_full_matches(catalog):
     assert ids == ["A", "B"]
 
 
+async def test_partial_matches_of_three_words_have_two_of_them(catalog):
+    await catalog.upsert([mk("kalshi", "ONE", "Tesla news", vol="9000000"),
+                          mk("kalshi", "TWO", "Tesla IPO rumours"),
+                          mk("kalshi", "ALL", "Tesla IPO in 2027")])
+    ids = [h.market.id for h in await catalog.search("tesla ipo 2027")]
+    assert ids == ["ALL", "TWO"]  # every word, then all but one; one word of three the ranking drops anyway
+    assert [h.market.id for h in await catalog.search("tesla ipo")] == ["TWO", "ALL", "ONE"]  # of two: any
+
+
 async def test_filters(catalog):
     d = lambda s: datetime.fromisoformat(s).replace(tzinfo=UTC)  # noqa: E731
     await catalog.upsert([
@@ -133,6 +142,8 @@ def test_fts_query_is_safe():
     assert fts_terms("the") == ["the"]  # only stopwords: keep them
     assert fts_query(["fed", 'a"b']) == '"fed"* "a""b"*'
     assert fts_query(["x", "yy"], "or") == '"x" OR "yy"'
+    assert fts_query(["fed", "cut", 'q"'], "all_but_one") == '("cut"* "q""") OR ("fed"* "q""") OR ("fed"* "cut"*)'
+    assert fts_query(["fed", "cut"], "all_but_one") == '"fed"* "cut"*'  # two terms: all of them
 
 
 def test_venue_of_url():

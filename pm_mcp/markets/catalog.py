@@ -96,6 +96,7 @@ register_migrations("catalog", [
 ])
 
 DECODED_CACHE = 4096  # decoded markets kept (rid -> market), least recently used dropped
+PARTIAL_GROUPS = 4  # queries of 3 to this many terms take as partial matches those of every term but one
 BODY_CHARS = 1500  # rule text indexed per market (titles and outcomes carry most of the signal)
 STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was will with what who "
                       "when does do did at as this that".split())
@@ -188,7 +189,12 @@ def fts_terms(query: str) -> list[str]:
 
 
 def fts_query(terms: Sequence[str], mode: str = "and") -> str:
+    """An FTS5 MATCH expression of quoted terms (prefix matching from 3 characters): every term ("and"), any
+    term ("or"), or every term but one ("all_but_one": an OR of the AND of each term left out, far cheaper
+    than "or" over a large index because each branch is an intersection)."""
     quoted = ['"' + t.replace('"', '""') + '"' + ("*" if len(t) >= 3 else "") for t in terms]
+    if mode == "all_but_one" and len(quoted) >= 3:
+        return " OR ".join("(" + " ".join(quoted[:i] + quoted[i + 1:]) + ")" for i in range(len(quoted)))
     return (" OR " if mode == "or" else " ").join(quoted)
 
 
@@ -303,10 +309,13 @@ class Catalog:
             return await self._browse(filters, limit, offset, now)
         want = offset + limit
         hits = await self._match(fts_query(terms, "and"), filters, want, now)
+        # partial matches, the best-scoring candidates only. Of 3 or 4 terms, those with every term but one: the
+        # ranking drops a market that misses two of them anyway, and an OR of common words matches half the
+        # index (the slow step). Of 2 terms (one may be a word the ranking counts little) or 5 and more: any term.
         if len(hits) < want and len(terms) > 1:
+            mode = "all_but_one" if 3 <= len(terms) <= PARTIAL_GROUPS else "or"
             seen = {(h.market.venue, h.market.id) for h in hits}
-            # partial matches: the best-scoring candidates only (an OR of common words matches half the index)
-            extra = await self._match(fts_query(terms, "or"), filters, want, now, exhaustive=False)
+            extra = await self._match(fts_query(terms, mode), filters, want, now, exhaustive=False)
             for h in extra:
                 if (h.market.venue, h.market.id) not in seen:
                     h.score -= 1000.0  # partial matches rank after every full match
