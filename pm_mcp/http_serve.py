@@ -111,9 +111,9 @@ def start_warnings(settings: Settings) -> list[str]:
     """What an operator of replicas should know at start (printed to stderr, never a secret)."""
     out = []
     if settings.state_keys is None:
-        out.append("PM_MCP_STATE_KEYS is not set: this process seals dialog state with a key of its own, so behind a "
-                   "load balancer a dialog whose second request reaches another replica fails. Give every replica the "
-                   "same PM_MCP_STATE_KEYS (python3 -c 'import secrets; print(secrets.token_hex(32))').")
+        out.append("PM_MCP_STATE_KEYS is not set: this process seals dialog state with a key of its own. That is fine "
+                   "for one process; behind a load balancer a dialog whose answer reaches another replica fails. Give "
+                   "every replica the same PM_MCP_STATE_KEYS (python3 -c 'import secrets; print(secrets.token_hex(32))').")
     if settings.public_url and settings.database_url is None:
         out.append("PM_MCP_PUBLIC_URL is set but PM_MCP_DATABASE_URL is not: this process serves approval pages from "
                    "its own SQLite file; replicas need one shared PostgreSQL database.")
