@@ -28,6 +28,26 @@ def _lower_pattern(p: str) -> str:
     return "".join(out)
 
 
+# The last few texts lower-cased: the readers run dozens of patterns over one text (or one sentence) in a row,
+# and lower-casing it each time cost more than some of the matches. Keyed by identity (str is immutable), so a
+# hit is the same object; a handful of entries, replaced in turn.
+_LOWER: list[tuple[str | None, str]] = [(None, "")] * 8  # (text, text.lower()): one tuple, swapped whole
+_lower_next = 0
+
+
+def _lower(s: str) -> str:
+    global _lower_next
+    for k, low in _LOWER:
+        if k is s:
+            return low
+    low = s.lower()
+    if len(s) >= 32:  # short strings are cheaper to lower again than to look up
+        i = _lower_next
+        _LOWER[i] = (s, low)
+        _lower_next = (i + 1) % len(_LOWER)
+    return low
+
+
 class _CI:
     __slots__ = ("pattern", "_lc", "_ci")
 
@@ -37,7 +57,7 @@ class _CI:
         self._ci = re.compile(pattern, flags)
 
     def _pick(self, s: str) -> tuple[re.Pattern[str], str]:
-        low = s.lower()
+        low = _lower(s)
         return (self._lc, low) if len(low) == len(s) else (self._ci, s)
 
     def search(self, s: str):

@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,8 +22,25 @@ _ABBREV = {"u.s", "e.g", "i.e", "jr", "sr", "vs", "v", "st", "mr", "mrs", "ms", 
            "etc", "ex", "a.m", "p.m", "u.k", "d.c", "ft", "co", "corp", "ltd", "approx"}
 
 
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
+# the last texts split (parse_rules, the terms and the condition readers split the same text): keyed by
+# identity, the sentences are frozen, each caller gets its own list
+_SPLIT_CACHE: list[tuple[str, tuple[Sentence, ...]]] = []
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences with offsets: split at line breaks and at . ! ? followed by space + capital/quote."""
+    for key, sents in _SPLIT_CACHE:
+        if key is text:
+            return list(sents)
+    out = _split(text)
+    if len(text) >= 64:
+        _SPLIT_CACHE.insert(0, (text, tuple(out)))
+        del _SPLIT_CACHE[4:]
+    return out
+
+
+def _split(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     start = 0
     n = len(text)
@@ -52,8 +68,10 @@ def split_sentences(text: str) -> list[Sentence]:
                 while k < n and text[k] in " \t":
                     k += 1
                 if k < n and (text[k].isupper() or text[k] in "\"“(") and c == ".":
-                    m = re.search(r"([A-Za-z.]+)$", text[start:i])
-                    word = (m.group(1).lower().rstrip(".") if m else "")
+                    w = i  # the run of ASCII letters and dots that ends the sentence so far
+                    while w > start and text[w - 1] in _ASCII_WORD:
+                        w -= 1
+                    word = text[w:i].lower().rstrip(".")
                     if word not in _ABBREV and not (len(word) == 1 and word.isalpha()):
                         push(start, j)
                         start = j
