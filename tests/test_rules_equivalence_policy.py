@@ -72,3 +72,27 @@ def test_a_source_one_side_states_and_the_other_names_is_one_source():
     # another company's report is not that source
     c = cmp(a, b.replace("Tesla's", "Rivian's").replace("ir.tesla.com", "rivian.com"))
     assert c.verdict != "equivalent", c.summary
+
+
+def test_an_edge_case_difference_keeps_an_arbitrage_from_being_risk_free():
+    # one venue (one oracle), the same bet in the normal case; only one side says what happens when the
+    # figure is not published: an opportunity, never risk-free, and it says why
+    from datetime import UTC, datetime
+    from decimal import Decimal as D
+
+    from pm_mcp.domain.arbitrage import VenueSide, Verdict, detect_cross_venue, equivalence_of
+    from pm_mcp.domain.models import BookLevel, Market, MarketStatus, OrderBook, Outcome
+
+    def side(mid: str, rules: str, yes: str, no: str) -> VenueSide:
+        m = Market(id=mid, venue="kalshi", title="", rule_text=rules, status=MarketStatus.OPEN,
+                   close_time=datetime(2027, 2, 28, tzinfo=UTC), outcomes=[Outcome(label="Yes"), Outcome(label="No")])
+        book = {o: OrderBook(venue="kalshi", market_id=mid, outcome=o, asks=[BookLevel(price=D(p), size=D(100))])
+                for o, p in (("Yes", yes), ("No", no))}
+        return VenueSide(m, book["Yes"], book["No"])
+
+    a, b = side("SNOW-A", SNOW_5050, ".40", ".62"), side("SNOW-B", SNOW, ".60", ".52")
+    eq = equivalence_of(a.market, b.market)
+    assert eq.verdict is Verdict.EQUIVALENT, eq.differences
+    opps, _ = detect_cross_venue(a, b, eq, now=datetime(2027, 1, 2, tzinfo=UTC))
+    assert opps and all(not o.risk_free for o in opps)
+    assert all(any(f.startswith("edge_case_differs") for f in o.flags) for o in opps)

@@ -973,6 +973,10 @@ def detect_cross_venue(a: VenueSide, b: VenueSide, eq: Equivalence, *, now: date
     notes = [f"rules judged equivalent{' with YES/NO inverted' if eq.inverted else ''}"]
     pair_flags = [f"different_oracles: {d.split(': ', 1)[-1]}; a dispute could settle the legs differently"
                   for d in eq.differences if d.startswith("oracle")]
+    # equivalent in the normal case, but an edge case (postponement, a tie, 50-50 vs a fair price) is handled
+    # differently: the legs could settle apart, so never risk-free
+    pair_flags += [f"edge_case_differs: {d.split(': ', 1)[-1]}; the legs could settle differently"
+                   for d in eq.differences if d.startswith(("edge_case", "threshold (soft)"))]
     for (la, sa, book_a, comp_a), (lb, sb, book_b, comp_b) in combos:
         if set([sa]) | set(sb) != set(states) or sa in sb:
             continue  # only the pairs that cover both states once
