@@ -21,6 +21,14 @@ true again. A change kind
 fires when the value differs from the one it last saw (its baseline), then takes the new value as baseline;
 order_done fires once and is then done. Nothing fires on data older than the check that read it: an
 observation that failed (venue down) only moves the watch's note to "not checked since ...".
+
+Which clock governs what (a wall clock that jumps must not fire a watch early):
+    durations (the ``move`` window, the cool-down) run on the watch's own clock ``state["t"]``: seconds advanced by
+        the runner's steady clock between two checks (``evaluate(..., elapsed_s=)``); without one, by the wall
+        clock since the last check, never backwards. Samples and the last fire are stamped with it, so a jump
+        neither keeps an old price inside the window nor lapses a cool-down at once.
+    points in time compare with ``now``: expiry (the person's date) and ``closes_within`` (the venue's close
+        time); the runner passes a ``now`` that a forward jump cannot advance (pm_mcp.execution.watches).
 """
 
 # No `from __future__ import annotations` (pydantic models built at start-up; see pm_mcp.domain.models).
@@ -244,7 +252,7 @@ def _dur(seconds: int) -> str:
 
 
 # --- evaluation ------------------------------------------------------------------------------------------------
-def _level_condition(spec: WatchSpec, obs: Observation, samples: list[list[str]], now: datetime
+def _level_condition(spec: WatchSpec, obs: Observation, samples: list[list], t: float, now: datetime
                      ) -> tuple[bool | None, str | None, str]:
     """(true, value, words) of a level kind; true None = cannot be judged from this observation."""
     k, lv = spec.kind, spec.level or Decimal(0)
@@ -256,8 +264,8 @@ def _level_condition(spec: WatchSpec, obs: Observation, samples: list[list[str]]
             return p <= lv, str(p), f"{spec.price_side.value} {p} <= {lv}"
         if k == WatchKind.PRICE_ABOVE:
             return p >= lv, str(p), f"{spec.price_side.value} {p} >= {lv}"
-        since = now - timedelta(seconds=spec.window_s or 0)
-        window = [Decimal(v) for t, v in samples if datetime.fromisoformat(t) >= since]
+        since = t - (spec.window_s or 0)
+        window = [Decimal(v) for ts, v in samples if ts >= since]
         if not window:
             return False, str(p), "first price of the window"
         hi, lo = max(window), min(window)
@@ -288,13 +296,28 @@ def _change_value(spec: WatchSpec, obs: Observation) -> str | None:
     return obs.order_status
 
 
+def _advance(state: dict[str, Any], now: datetime, elapsed_s: float | None) -> float:
+    """Move the watch's own clock on by ``elapsed_s`` (the caller's steady clock) or, without one, by the wall clock
+    since the last check (0 when it went back); converts samples stamped by wall time (rows written before)."""
+    t = float(state.get("t", 0.0))
+    if elapsed_s is None:
+        last = state.get("wall")
+        elapsed_s = (now - datetime.fromisoformat(last)).total_seconds() if last else 0.0
+    t += max(0.0, elapsed_s)
+    if any(isinstance(x[0], str) for x in state.get("samples", [])):
+        state["samples"] = [[t - max(0.0, (now - datetime.fromisoformat(x[0])).total_seconds()), x[1]]
+                            if isinstance(x[0], str) else x for x in state["samples"]]
+    state["t"], state["wall"] = t, now.isoformat()
+    return t
+
+
 def initial_state(spec: WatchSpec, obs: Observation, now: datetime) -> tuple[dict[str, Any], bool, str]:
     """The state a new watch starts from, whether its condition is already true, and the words for it."""
     if spec.kind in LEVEL_KINDS:
-        true, value, words = _level_condition(spec, obs, [], now)
-        state: dict[str, Any] = {"last_true": bool(true)}
+        true, value, words = _level_condition(spec, obs, [], 0.0, now)
+        state: dict[str, Any] = {"last_true": bool(true), "t": 0.0, "wall": now.isoformat()}
         if spec.kind == WatchKind.MOVE and value is not None:
-            state["samples"] = [[now.isoformat(), value]]
+            state["samples"] = [[0.0, value]]
         return state, bool(true), words
     value = _change_value(spec, obs)
     if spec.kind == WatchKind.ORDER_DONE and value in DONE_ORDER_STATES:
@@ -302,26 +325,33 @@ def initial_state(spec: WatchSpec, obs: Observation, now: datetime) -> tuple[dic
     return {"baseline": value}, False, f"now: {value}" if value else "now: unknown"
 
 
-def evaluate(w: Watch, obs: Observation, now: datetime) -> Evaluation:
-    """One check of ``w`` against ``obs`` (read at ``obs.at``, at most one pass old)."""
+def evaluate(w: Watch, obs: Observation, now: datetime, elapsed_s: float | None = None) -> Evaluation:
+    """One check of ``w`` against ``obs`` (read at ``obs.at``, at most one pass old). ``elapsed_s``: steady seconds
+    since this watch's previous check (None: the wall clock's, never negative); see the module docstring."""
     spec, state = w.spec, dict(w.state)
     if obs.error is not None:
         return Evaluation(state=state, text=obs.error)
     if spec.kind in LEVEL_KINDS:
+        t = _advance(state, now, elapsed_s)
         samples = [s for s in state.get("samples", []) if spec.kind == WatchKind.MOVE]
-        true, value, words = _level_condition(spec, obs, samples, now)
+        true, value, words = _level_condition(spec, obs, samples, t, now)
         if spec.kind == WatchKind.MOVE and value is not None:
-            since = now - timedelta(seconds=spec.window_s or 0)
-            kept = [s for s in samples if datetime.fromisoformat(s[0]) >= since][-MAX_SAMPLES + 1:]
-            state["samples"] = kept + [[now.isoformat(), value]]
+            since = t - (spec.window_s or 0)
+            kept = [s for s in samples if s[0] >= since][-MAX_SAMPLES + 1:]
+            state["samples"] = kept + [[t, value]]
         if true is None:
             return Evaluation(state=state, text=words)
-        rested = w.last_fired_at is None or (now - w.last_fired_at).total_seconds() >= w.cooldown_s
+        fired_t = state.get("fired_t")
+        if fired_t is None and w.last_fired_at is not None:  # a row written before the watch had its own clock
+            fired_t = t - max(0.0, (now - w.last_fired_at).total_seconds())
+        rested = fired_t is None or t - fired_t >= w.cooldown_s
         armed = not state.get("last_true", False) and rested
         state["last_true"] = bool(true)
         fired = bool(true) and armed
+        if fired:
+            state["fired_t"] = t
         if fired and spec.kind == WatchKind.MOVE:
-            state["samples"] = [[now.isoformat(), value]]  # the next move is measured from here
+            state["samples"] = [[t, value]]  # the next move is measured from here
         return Evaluation(fired=fired, true_now=bool(true), value=value, text=words, state=state)
     value = _change_value(spec, obs)
     before = state.get("baseline")

@@ -15,6 +15,16 @@ webhook (pm_mcp.execution.webhook).
 Nothing fires on stale data: each pass reads the venues afresh; a read that fails leaves the watch
 unevaluated with the note "not checked since ...". A venue answering 429 is left alone for a growing
 back-off (said in the note). ``PM_MCP_TEST_CLOCK_FILE`` (tests): a file holding seconds added to the clock.
+
+Clocks: durations (move windows, cool-downs) run on a steady clock, points in time (closes_within) on a wall clock
+that a forward jump cannot advance (:class:`RunnerClock`), expiry on the wall clock; see pm_mcp.domain.watches.
+Across processes (a server hands over to ``pm-mcp watch``) the first check measures the gap on the wall clock,
+never negative: a jump at that very moment is not detected.
+
+Load: per venue one batched read of the watched books and one of the markets that must be fresh
+(MarketService.get_order_books_many / get_markets_many), paced by a :class:`RequestBudget` built from the
+venue's declared ``poll_budget`` (half its documented limit): a pass over many markets stretches instead of
+exceeding it. ``PM_MCP_WATCH_BATCHING=0`` (benchmarks only) reads one market and one book at a time, as before.
 """
 
 from __future__ import annotations
@@ -64,6 +74,45 @@ BACKOFF_MAX_S = 300.0
 ALERTS_READ_KEY = "watch_alerts_read_seq"
 BATCHING_ENV = "PM_MCP_WATCH_BATCHING"  # "0": one read per market and per book (benchmarks' "before"; not a setting)
 DEFAULT_POLL_BUDGET = (5, 1.0)  # a venue that declares no budget: 5 requests a second
+
+
+JUMP_TOLERANCE_S = 2.0
+
+
+def steady_s() -> float:
+    """Seconds on a clock that no one sets: CLOCK_BOOTTIME (counts a suspended machine's sleep) where there is one,
+    else the monotonic clock."""
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):
+        return time.monotonic()
+
+
+class RunnerClock:
+    """The ``now`` a watch's points in time (``closes_within``) are judged by: the wall clock (:func:`clock`), except
+    that it never runs ahead of the steady clock since the last reading by more than JUMP_TOLERANCE_S. A forward
+    jump of the wall clock is therefore not believed (logged once; until the process restarts), a backward one is
+    followed (that only makes a time-of-day condition later, never earlier). Durations do not use it: they run on
+    each watch's own steady clock (pm_mcp.domain.watches). Expiry stays on the wall clock: ending a watch is not
+    firing it, and the person's "until Friday 17:00" is a wall-clock date."""
+
+    def __init__(self) -> None:
+        self.wall, self.steady = clock(), steady_s()
+        self.warned = False
+
+    def now(self) -> datetime:
+        wall, steady = clock(), steady_s()
+        expected = self.wall + timedelta(seconds=steady - self.steady)
+        ahead = (wall - expected).total_seconds()
+        if ahead > JUMP_TOLERANCE_S:
+            if not self.warned:
+                log.warning("watches: the wall clock jumped %.0f s ahead of the steady clock; closes_within keeps "
+                            "to the steady clock until this process restarts", ahead)
+                self.warned = True
+            self.wall, self.steady = expected, steady
+            return expected
+        self.wall, self.steady = wall, steady
+        return wall
 
 
 class RequestBudget:
@@ -397,6 +446,8 @@ class WatchRunner:
         self.requests = 0  # venue reads made (bench; in budget units when batching)
         self.batching = os.environ.get(BATCHING_ENV, "1") != "0"
         self._budgets: dict[str, RequestBudget] = {}
+        self.clock = RunnerClock()
+        self._seen: dict[str, float] = {}  # watch id -> steady_s() at its last saved check in this process
         # run after each evaluation, only while this process holds the lease (standing orders: standing.py)
         self.after_evaluate: list[Callable[[], Awaitable[None]]] = []
 
@@ -427,13 +478,16 @@ class WatchRunner:
         if not live:
             return fired
         observations = await self._observe(live, now)
+        at, steady = self.clock.now(), steady_s()
         for w in live:
             obs = observations[_obs_key(w.spec)]
-            ev = evaluate(w, obs, clock())
+            seen = self._seen.get(w.id)
+            ev = evaluate(w, obs, at, None if seen is None else steady - seen)
             if ev.fired:
                 seq = await self.watches.fire(w, ev, obs.at, self.lease.holder)
                 if seq is not None:
                     fired.add(seq)
+                    self._seen[w.id] = steady
                 continue
             if obs.error is not None:
                 since = w.last_checked_at or w.created_at
@@ -441,6 +495,7 @@ class WatchRunner:
                                                               f"{obs.error}")
             else:
                 await self.watches.checked(w, ev.state, obs.at, None)
+                self._seen[w.id] = steady
         return fired
 
     async def _observe(self, live: list[Watch], now: datetime) -> dict[tuple, Observation]:
