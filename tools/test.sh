@@ -67,6 +67,12 @@ if [ -f tools/bundle/package.json ]; then
   (cd tools/bundle && { [ -x node_modules/.bin/mcpb ] || npm ci --no-audit --no-fund --silent; }) \
     || echo "warning: could not install the mcpb CLI; the bundle test will skip" >&2
 fi
+# 3c. The official MCP Inspector CLI (@modelcontextprotocol/inspector, pinned; it asks for Node 22 and runs on 20
+#     with EBADENGINE warnings) for tests/test_inspector_cli.py: tools/list --strict and every read tool
+if [ -f tools/inspector/package.json ]; then
+  (cd tools/inspector && { [ -x node_modules/.bin/inspector ] || npm ci --no-audit --no-fund --silent; }) \
+    || echo "warning: could not install the MCP Inspector CLI; the Inspector test will skip" >&2
+fi
 
 # 4. Lint (pyflakes, pycodestyle, import order; pyproject [tool.ruff]): a failure stops here
 .venv/bin/python -m ruff check pm_mcp tests tools
