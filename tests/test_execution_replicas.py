@@ -128,3 +128,25 @@ async def test_reconcile_runs_on_one_engine_at_a_time(sim, tmp_path, database_ur
         await b.sync()
         assert (await b.journal.load_order(order.id)).status == "filled"
         assert await paper_orders(b) == 1
+
+
+async def test_the_runner_lease_is_held_by_one_process_at_a_time(tmp_path, database_url):
+    """pm_mcp.execution.watches.RunnerLease (watches and standing orders run on the one holder) on two connections
+    to one database: one holder; the other takes it when it is released or expires."""
+    from pm_mcp.execution.watches import RunnerLease
+    from pm_mcp.store_pg import open_store
+
+    stores = [await open_store(tmp_path / f"local-{i}.sqlite3" if database_url else tmp_path / "one.sqlite3",
+                               database_url) for i in range(2)]
+    try:
+        a, b = (RunnerLease(s, ttl_s=1.0) for s in stores)
+        assert await a.acquire() and not await b.acquire()
+        assert await a.acquire()  # renewed by its holder
+        assert await b.holder_now() == a.holder
+        await a.release()
+        assert await b.acquire() and not await a.acquire()
+        await asyncio.sleep(1.2)  # B stops renewing (a stalled or hung holder): its lease expires
+        assert await a.acquire() and not await b.acquire()
+    finally:
+        for s in stores:
+            await s.close()
