@@ -24,6 +24,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.models import Clause, ConditionClauses, Span
 from pm_mcp.domain.rules.sentences import split_sentences
 
@@ -31,25 +32,25 @@ __all__ = ["ConditionClauses", "read_conditions", "compare_conditions"]
 
 _ORD = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3, "one": 1, "two": 2, "three": 3,
         "four": 4, "five": 5}
-_RANK_PLACE = re.compile(
+_RANK_PLACE = _rx(
     r"\b(?:finish(?:es|ed)?|places?|placed|comes?|ends?|ranks?|ranked)\s+(?:in\s+)?(?:the\s+)?"
     r"(?P<ord>1st|first|2nd|second|3rd|third)\s+place\b|\b(?P<ord2>1st|first|2nd|second|3rd|third)[- ]place\s+finish",
     re.I)
-_RANK_TOP = re.compile(r"\btop[- ](?P<n>two|three|four|five|\d)\b", re.I)
-_ADVANCE = re.compile(r"\badvances?\b|\badvancing\b|\bqualif(?:y|ies)\s+for\s+the\s+(?:general|run-?off|final)", re.I)
+_RANK_TOP = _rx(r"\btop[- ](?P<n>two|three|four|five|\d)\b", re.I)
+_ADVANCE = _rx(r"\badvances?\b|\badvancing\b|\bqualif(?:y|ies)\s+for\s+the\s+(?:general|run-?off|final)", re.I)
 
-_ANNOUNCE = re.compile(r"\bannounce(?:ment|d|s)?\b", re.I)
+_ANNOUNCE = _rx(r"\bannounce(?:ment|d|s)?\b", re.I)
 # within the announcement's sentence: it does not count
-_ANNOUNCE_NOT = re.compile(r"\b(?:does|do|will|would|shall)\s+not\s+(?:count|suffice|qualify|be\s+enough)|"
+_ANNOUNCE_NOT = _rx(r"\b(?:does|do|will|would|shall)\s+not\s+(?:count|suffice|qualify|be\s+enough)|"
                            r"\balone\s+(?:is|are|does|do)\s+not\b|\bnot\s+(?:sufficient|enough)\b", re.I)
 # a sentence that demands the event itself
-_ACTUAL = re.compile(r"\bmust\s+(?:have\s+)?(?:an?\s+)?actual(?:ly)?\b|\bactual\s+(?:departure|resignation|exit|"
+_ACTUAL = _rx(r"\bmust\s+(?:have\s+)?(?:an?\s+)?actual(?:ly)?\b|\bactual\s+(?:departure|resignation|exit|"
                      r"removal)\s+date\b|\bmust\s+(?:actually\s+)?(?:vacate|leave|depart)\b", re.I)
 
-_EXCLUDE = re.compile(r"\b(?:does|do|will|would|shall|did)\s+not\s+(?:count|satisfy|constitute|qualify)\b|"
+_EXCLUDE = _rx(r"\b(?:does|do|will|would|shall|did)\s+not\s+(?:count|satisfy|constitute|qualify)\b|"
                       r"\bnot\s+(?:count(?:ed)?|considered)\s+(?:as|towards?|toward)\b|\bwill\s+not\s+be\s+"
                       r"(?:counted|considered)\b", re.I)
-_SWEEP = re.compile(r"\bfor\s+any\s+(?:period|length|amount)\s+of\s+time\b|\bfor\s+any\s+reason\b|"
+_SWEEP = _rx(r"\bfor\s+any\s+(?:period|length|amount)\s+of\s+time\b|\bfor\s+any\s+reason\b|"
                     r"\bfor\s+whatever\s+reason\b|\bregardless\s+of\s+(?:the\s+)?(?:reason|cause|how)\b", re.I)
 _STOP = {"the", "a", "an", "of", "to", "in", "on", "at", "by", "for", "and", "or", "is", "be", "will", "this",
          "that", "market", "resolve", "resolves", "their", "its", "his", "her", "if", "such", "as", "any", "not",
