@@ -162,12 +162,13 @@ def venue_query(text: str) -> str:
     return " ".join(kept) if kept else text
 
 
-def relaxed_queries(words: str, limit: int = RELAXED_QUERIES) -> list[str]:
+def relaxed_queries(words: str, limit: int | None = None) -> list[str]:
     """What to ask a venue again when its all-words search found nothing relevant: the words with one left
     out (the last first: people name the subject first), each keeping a name or topic word. A person who
     finds nothing for "fed chair nominee" tries "fed chair" ("nominee" is "nominate" on that venue)."""
     parts = words.split()
-    if len(parts) < 2:
+    limit = RELAXED_QUERIES if limit is None else limit
+    if len(parts) < 2 or limit <= 0:
         return []
     out = []
     for i in reversed(range(len(parts))):

@@ -358,7 +358,7 @@ class MarketService:
         # without answers): the venue matched the words on text this copy lacks
         out.venue_matched = {(m.venue, m.id) for got in answers if not isinstance(got, str) for m in got
                              if not m.outcomes}
-        answers = await self._relaxed_hits(query, words, asked, list(answers), filters, venue_status)
+        answers = await self._relaxed_hits(words, asked, list(answers), venue_status)
         now = time.time()
         fetched = datetime.fromtimestamp(now, UTC)
         for v, got in zip(asked, answers, strict=True):
@@ -375,18 +375,16 @@ class MarketService:
                                                                 fetched_at=fetched, stale=False))
         self._maybe_refresh(asked)
 
-    async def _relaxed_hits(self, query: str, words: str, asked: list[str], answers: list[list[Market] | str],
-                            filters: CatalogFilters, venue_status: str | None) -> list[list[Market] | str]:
-        """A venue whose all-words search returned nothing that passes the relevance floor is asked again, in
-        parallel, with one word left out at a time (ranking.relaxed_queries): venues word things differently
-        ("nominee" / "nominate", "cut" / "decrease"), and an all-words search misses on one word. What the
+    async def _relaxed_hits(self, words: str, asked: list[str], answers: list[list[Market] | str],
+                            venue_status: str | None) -> list[list[Market] | str]:
+        """A venue whose search returned no market at all is asked again, in parallel, with one word left out at
+        a time (ranking.relaxed_queries): venues word things differently ("nominee" / "nominate", "cut" /
+        "decrease"), and an all-words search misses on one word. A venue that answered with markets, relevant
+        or not, is not asked again (a search that matches any word gains nothing from fewer words). What the
         retries find is added to that venue's answer (the ranking then judges it like any other row)."""
-        q = ranking.Query.parse(query)
         jobs: list[tuple[int, str]] = []
         for i, got in enumerate(answers):
-            if isinstance(got, str) or any(
-                    filters.accepts(m) and ranking.relevance(q, m, venue_matched=not m.outcomes) >= ranking.FLOOR
-                    for m in got):
+            if isinstance(got, str) or got:
                 continue
             jobs += [(i, variant) for variant in ranking.relaxed_queries(words)]
         if not jobs:

@@ -4,6 +4,7 @@
     .venv/bin/python -m tools.bench.search_quality --json out.json
     .venv/bin/python -m tools.bench.search_quality freeze       # expand the rules into labels (once, before tuning)
     .venv/bin/python -m tools.bench.search_quality timing       # ranked local search over 50,000 markets
+    .venv/bin/python -m tools.bench.search_quality fanout       # every query, three venues at 150 ms each
 
 The world: what the three venue simulators serve with ``world=True`` (tools/sim): the recorded responses
 of tests/fixtures (Polymarket Gamma, Kalshi v2 + its v1 search, Manifold) and the SYNTHETIC events of
@@ -260,15 +261,63 @@ async def timing(n: int = 50_000, rounds: int = 20) -> dict:
             "p95_ms": round(times[int(len(times) * 0.95)], 2), "load_s": round(load_s, 1)}
 
 
+# --- fan-out: every query of the set against the world at a fixed latency per venue ---------------------------
+async def fanout(latency_s: float = 0.15, runs: int = 3) -> dict:
+    """Per query: the median wall time of the three-venue search against the slowest of the three one-venue
+    searches of the same query (each venue at ``latency_s`` per request), and the requests it made; a
+    search that asks a venue again with a word left out (ranking.relaxed_queries) pays one more round trip."""
+    from tools.sim import start_sims
+
+    data = json.loads(QUERIES.read_text(encoding="utf-8"))
+    ratios, extra, retried, fans = [], [], 0, []
+    with start_sims(*VENUES, world=True) as sims, tempfile.TemporaryDirectory() as d:
+        svc, close = await _service(sims, Path(d) / "fan")
+        try:
+            for q in data["queries"]:  # warm connections and the Kalshi adapter's catalog
+                await svc.search(q["query"], limit=PAGE, status=q.get("status", "open"))
+            for v in VENUES:
+                await svc.catalog.mark_refreshed(v, 0)  # no background refresh during the runs
+            for sim in sims.values():
+                sim.set_latency(latency_s)
+            for q in data["queries"]:
+                args = {"limit": PAGE, "status": q.get("status", "open")}
+                single = {v: [] for v in VENUES}
+                fan = []
+                for _ in range(runs):
+                    for v in VENUES:
+                        t0 = time.perf_counter()
+                        await svc.search(q["query"], venues=[v], **args)
+                        single[v].append(time.perf_counter() - t0)
+                    before = sum(s.count() for s in sims.values())
+                    t0 = time.perf_counter()
+                    await svc.search(q["query"], **args)
+                    fan.append(time.perf_counter() - t0)
+                    made = sum(s.count() for s in sims.values()) - before
+                slowest = max(statistics.median(x) for x in single.values())
+                ratios.append(statistics.median(fan) / slowest)
+                fans.append(statistics.median(fan) * 1000)
+                extra.append(made - len(VENUES))
+                retried += made > len(VENUES)
+        finally:
+            await close()
+    return {"latency_ms": latency_s * 1000, "queries": len(ratios), "runs": runs,
+            "median_ratio_to_slowest": round(statistics.median(ratios), 3),
+            "median_fanout_ms": round(statistics.median(fans), 1),
+            "p90_ratio": round(sorted(ratios)[int(len(ratios) * 0.9)], 3),
+            "queries_with_retries": retried, "mean_extra_requests": round(statistics.fmean(extra), 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.bench.search_quality")
-    p.add_argument("what", nargs="?", default="run", choices=["run", "freeze", "timing"])
+    p.add_argument("what", nargs="?", default="run", choices=["run", "freeze", "timing", "fanout"])
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     if args.what == "freeze":
         freeze()
     elif args.what == "timing":
         print(json.dumps(asyncio.run(timing())))
+    elif args.what == "fanout":
+        print(json.dumps(asyncio.run(fanout())))
     else:
         print_report(asyncio.run(run(args.json)))
     return 0
