@@ -57,11 +57,6 @@ def rss_mb(pid: int) -> float:
 
 async def client_loop(lb_url: str, go: asyncio.Event, stop_at: list[float], lat: dict[str, list[float]],
                       errors: dict[str, int], approved: list[str], seed: int, ready: list[int]) -> None:
-    import httpx
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
     async def timed(name: str, coro):
         began = time.perf_counter()
         try:
@@ -75,10 +70,37 @@ async def client_loop(lb_url: str, go: asyncio.Event, stop_at: list[float], lat:
             return None
         return result
 
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120) as http, \
+    async def http_status(response) -> None:
+        if response.status_code >= 400:
+            errors[f"HTTP {response.status_code} from {response.headers.get('x-pm-replica') or 'the balancer'}"] += 1
+
+    timed.lat = lat
+    try:
+        await _client_rounds(lb_url, go, stop_at, timed, approved, errors, seed, ready, http_status)
+    except Exception as exc:  # noqa: BLE001 - a client that falls over is counted, the others go on
+        errors[f"client ended: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+    finally:
+        if seed not in ready:
+            ready.append(seed)
+
+
+async def _client_rounds(lb_url, go, stop_at, timed, approved, errors, seed, ready, http_status) -> None:
+    import httpx
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120,
+                                  event_hooks={"response": [http_status]}) as http, \
             httpx.AsyncClient(timeout=120) as page:
         async with Client(streamable_http_client(lb_url + "/mcp", http_client=http)) as client:
-            await client.call_tool("get_risk_policy", {})  # connected and warm before the clock starts
+            for attempt in range(5):  # connected and warm before the clock starts
+                try:
+                    await client.call_tool("get_risk_policy", {})
+                    break
+                except Exception as exc:  # noqa: BLE001
+                    errors[f"warm-up: {type(exc).__name__}: {str(exc)[:60]}"] += 1
+                    await asyncio.sleep(0.5 * (attempt + 1))
             ready.append(seed)
             await go.wait()
             n = seed
@@ -110,7 +132,7 @@ async def client_loop(lb_url: str, go: asyncio.Event, stop_at: list[float], lat:
                 if done.status_code != 303:
                     errors[f"approve_page: HTTP {done.status_code}"] += 1
                     continue
-                lat["approve_page"].append(time.perf_counter() - began)
+                timed.lat["approve_page"].append(time.perf_counter() - began)
                 approved.append(r.structured_content["intent_id"])
 
 
