@@ -120,11 +120,9 @@ def _lower_words(texts: list[str]) -> set[str]:
     """Words the texts use in lower case (common words, not names)."""
     out: set[str] = set()
     for t in texts:
-        t = _DOTTED.sub(" ", t) if "." in t else t  # a site's host is not prose: "ir.tesla.com" does not make "Tesla" a common word
-        for m in _WORD.finditer(t):
-            w = m.group(0)
-            if w[0].islower():
-                out.add(w.lower().rstrip("'’s"))
+        # a site's host is not prose: "ir.tesla.com" does not make "Tesla" a common word
+        t = _DOTTED.sub(" ", t) if "." in t else t
+        out.update([w.lower().rstrip("'’s") for w in _WORD.findall(t) if w[0].islower()])
     return out
 
 
