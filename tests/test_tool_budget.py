@@ -21,7 +21,9 @@ ALL_TOOLS = 15_000  # the whole list, every tool included
 TOOLS_LIST = 40_000  # the whole tools/list response (output schemas included)
 # The tools whose arguments are still above PER_TOOL: each capped where it stands today, so it can only shrink
 # (tools/bench/REPORT.md "Tool surface" says why each is over).
-OVER_BUDGET: dict[str, int] = {}
+OVER_BUDGET: dict[str, int] = {"size_position": 1140, "propose_order": 1140, "create_watch": 870, "compare_rules": 800,
+                               "submit_reading": 770, "compute_edge": 730, "search_markets": 730,
+                               "find_arbitrage": 730, "get_market_holders": 650}
 
 
 def compact(obj) -> str:
@@ -97,5 +99,5 @@ def test_the_budget_check_can_fail():
         "a": {"type": "object", "description": "has x", "properties": {"x": {"type": "number"},
                                                                         "y": {"type": ["number", "string"]}}}}}}
     assert undescribed(tool["inputSchema"], "t") == ["t.a.y"]
-    assert type_arrays(tool, "t") == ["t.inputSchema.properties.a.properties.y.type"]
+    assert type_arrays(tool, "t") == ["t.inputSchema.properties.a.properties.y"]
     assert model_facing(tool) == 2 + len(compact(tool["inputSchema"]))

@@ -109,7 +109,7 @@ async def submit_reading(
     ctx: Context,
     market: Annotated[str, Field(description="id or URL")],
     reading: Annotated[list[ReadingItem], Field(
-        description="quote: exact words; value: what they say ('>= 4%'); at: offset", min_length=1,
+        description="field; quote: exact words; value: what they say; at: offset", min_length=1,
         max_length=MAX_ITEMS), TERSE],
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
 ) -> Annotated[CallToolResult, ReadingOut]:

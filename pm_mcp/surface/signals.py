@@ -55,8 +55,8 @@ RECORD_ACTIVITY = 500
 CONCURRENCY = 4
 
 HOLDERS_DESCRIPTION = (
-    "Largest holders per outcome; signal: what holders with a proven record hold, and (tier_move) how that "
-    "moves the sizing tier, one step at most.")
+    "Largest holders per outcome; signal: the position of holders with a proven record and how it moves "
+    "the sizing tier (one step at most).")
 RECORD_DESCRIPTION = (
     "A wallet's record: P&L on resolved markets, how many stand behind it (< 20 is no record), calibration, "
     "bot likelihood, first and last activity.")
@@ -314,7 +314,7 @@ async def get_market_holders(
     tier: Annotated[TierArg | None, LEGACY] = None,
     max_tier: Annotated[TierArg | None, LEGACY] = None,
     tier_move: Annotated[TierMoveIn | None, Field(
-        description="side (outcome to buy), tier, max_tier (tier_cap): none|low|medium|high|very_high"),
+        description="side (outcome to buy), tier, max_tier: none|low|medium|high|very_high"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, HoldersOut]:
     t = grouped(tier_move, "tier_move", side=side, tier=tier, max_tier=max_tier)
