@@ -507,6 +507,15 @@ class Store:
     async def unlock(self, name: str, holder: str) -> None:
         await self.conn.execute("DELETE FROM store_locks WHERE name = ? AND holder = ?", (name, holder))
 
+    async def holder_name(self) -> str:
+        """A new holder name for a lock or claim of this process (:func:`process_holder`; PostgreSQL adds its
+        session, so that :meth:`holder_alive` can tell from any host)."""
+        return process_holder()
+
+    async def holder_alive(self, holder: str) -> bool | None:
+        """Whether the database still sees ``holder``'s session: None when it cannot tell (SQLite)."""
+        return None
+
     async def kv_get(self, key: str) -> str | None:
         row = await (await self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,))).fetchone()
         return row[0] if row else None
