@@ -378,6 +378,20 @@ class PgStore(Store):
     async def unlock(self, name: str, holder: str) -> None:
         await self.conn.execute(f"SELECT pg_advisory_unlock({named_lock_key(name)})")
 
+    async def holder_name(self) -> str:
+        row = await (await self.conn.execute("SELECT pg_backend_pid()")).fetchone()
+        return f"{_store.process_holder()}:pg{int(row[0])}"
+
+    async def holder_alive(self, holder: str) -> bool | None:
+        """A holder named by :meth:`holder_name` is alive while its server session is: a killed process's session
+        ends with its connection, on whichever host it ran."""
+        tag = holder.rpartition(":")[2]
+        if not (tag.startswith("pg") and tag[2:].isdigit()):
+            return None
+        row = await (await self.conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?",
+                                             (int(tag[2:]),))).fetchone()
+        return int(row[0]) > 0
+
     async def close(self) -> None:
         await self.conn.close()
     # transaction(): Store's, unchanged: its BEGIN IMMEDIATE is BEGIN plus the writer advisory lock here
