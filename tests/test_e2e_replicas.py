@@ -50,19 +50,23 @@ def pg() -> PgServer:
     return server
 
 
+def live_env(pm_env: dict[str, str], sim, tmp_path: Path) -> dict[str, str]:
+    """Live mode against the simulator with a funded wallet; host confirmation."""
+    register_wallet(sim, EOA, funder=SAFE, signature_type=2, balance="500")
+    key_file = tmp_path / "polymarket.key"
+    key_file.write_text(PK + "\n")
+    key_file.chmod(0o600)
+    return {**pm_env, **sim.env(), "PM_MCP_MODE": "live", "PM_MCP_CONFIRM": "host", "PM_MCP_VENUES": "polymarket",
+            "PM_MCP_POLYMARKET_PRIVATE_KEY_FILE": str(key_file), "PM_MCP_POLYMARKET_SIGNATURE_TYPE": "2",
+            "PM_MCP_POLYMARKET_FUNDER": SAFE, "PM_MCP_HTTP_TIMEOUT_S": "2"}
+
+
 @pytest.fixture
 def live(pm_env, tmp_path, pg):
     """The simulator, and the environment every replica shares (live mode, one PostgreSQL database)."""
     with start_sim("polymarket") as sim:
-        register_wallet(sim, EOA, funder=SAFE, signature_type=2, balance="500")
-        key_file = tmp_path / "polymarket.key"
-        key_file.write_text(PK + "\n")
-        key_file.chmod(0o600)
-        env = {**pm_env, **sim.env(), "PM_MCP_MODE": "live", "PM_MCP_CONFIRM": "host", "PM_MCP_VENUES": "polymarket",
-               "PM_MCP_POLYMARKET_PRIVATE_KEY_FILE": str(key_file), "PM_MCP_POLYMARKET_SIGNATURE_TYPE": "2",
-               "PM_MCP_POLYMARKET_FUNDER": SAFE, "PM_MCP_HTTP_TIMEOUT_S": "2", "PM_MCP_HTTP_TOKEN": TOKEN,
-               "PM_MCP_SYNC_INTERVAL_S": "1", "PM_MCP_DATABASE_URL": pg.new_database()}
-        yield sim, env
+        yield sim, {**live_env(pm_env, sim, tmp_path), "PM_MCP_HTTP_TOKEN": TOKEN, "PM_MCP_SYNC_INTERVAL_S": "1",
+                    "PM_MCP_DATABASE_URL": pg.new_database()}
 
 
 def _free_port() -> int:
@@ -296,13 +300,7 @@ async def test_a_stalled_replica_does_not_send_after_its_claim_passed(live, pg, 
 
 async def test_two_processes_on_one_sqlite_file_confirm_at_once_one_order(pm_env, tmp_path):
     with start_sim("polymarket") as sim:
-        register_wallet(sim, EOA, funder=SAFE, signature_type=2, balance="500")
-        key_file = tmp_path / "polymarket.key"
-        key_file.write_text(PK + "\n")
-        key_file.chmod(0o600)
-        env = {**pm_env, **sim.env(), "PM_MCP_MODE": "live", "PM_MCP_CONFIRM": "host", "PM_MCP_VENUES": "polymarket",
-               "PM_MCP_POLYMARKET_PRIVATE_KEY_FILE": str(key_file), "PM_MCP_POLYMARKET_SIGNATURE_TYPE": "2",
-               "PM_MCP_POLYMARKET_FUNDER": SAFE, "PM_MCP_HTTP_TIMEOUT_S": "2"}  # one PM_MCP_HOME: one SQLite file
+        env = live_env(pm_env, sim, tmp_path)  # one PM_MCP_HOME for both processes: one SQLite file
         async with connect(env) as ca, connect(env) as cb:
             prop, _ = await call(ca, "propose_order", ORDER)
             results = await asyncio.gather(*(c.call_tool("confirm_order", {"intent_id": prop["intent_id"]})

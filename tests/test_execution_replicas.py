@@ -33,6 +33,14 @@ def database_url(request):
     return server.new_database()
 
 
+@pytest.fixture
+def pg_url():
+    server = shared_server()
+    if isinstance(server, str):
+        pytest.skip(server)
+    return server.new_database()
+
+
 @asynccontextmanager
 async def two_engines(sim, tmp_path, database_url):  # noqa: F811 - sim: the fixture's value
     """Engines A and B on one database (SQLite: one file in one home; PostgreSQL: one database)."""
@@ -150,3 +158,23 @@ async def test_the_runner_lease_is_held_by_one_process_at_a_time(tmp_path, datab
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_on_postgresql_a_dead_holders_claim_passes_at_once_from_any_host(sim, tmp_path, pg_url):  # noqa: F811
+    """The holder's PostgreSQL session tells whether it lives: its connection gone (the process killed, on whichever
+    host: this test's two engines share one pid, so the host:pid check alone would wait for the claim to expire).
+    (On SQLite a claim passes when its process is gone on this host, or at its expiry.)"""
+    database_url = pg_url
+    async with two_engines(sim, tmp_path, database_url) as [(sa, a), (_sb, b)]:
+        rec = await propose_intent(sa, [buy(size="5", limit="0.40")])
+        assert await a.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.CONFIRMED)
+        assert await a.journal.transition(rec.intent.id, (IntentStatus.CONFIRMED,), IntentStatus.EXECUTING)
+        order, mine = await a._journal_order(rec.intent, 0, rec.intent.legs[0])
+        assert mine and ":pg" in a.holder
+        await b.sync()
+        assert (await b.journal.load_order(order.id)).status == "pending"  # A's session lives: not taken
+        await sa.store.conn.close()  # A's connection ends, as when its process is killed
+        await b.sync()
+        assert (await b.journal.load_order(order.id)).status == "filled"
+        assert (await b.get_intent(rec.intent.id)).status == IntentStatus.EXECUTED
+        assert await paper_orders(b) == 1

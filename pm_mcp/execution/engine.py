@@ -12,6 +12,15 @@ BEFORE the request leaves, submits it, and verifies the result by asking the bro
 (fills are read from the venue's order state, never from a success flag). A timeout or an unknown
 result is resolved by looking the order up by its client order id, never by resubmitting. At start-up
 every in-flight intent and order is reconciled the same way.
+
+Several processes on one database (replicas on PostgreSQL, or two processes on one SQLite file) send each order once:
+the intent's status moves by compare-and-set (PROPOSED -> CONFIRMED -> EXECUTING: of two approvals, or of two
+processes executing one intent, one wins); a leg's client order id is deterministic (:func:`client_order_id_for`) and
+unique in the journal, so a leg is journaled once; the process that journaled it holds its submit claim and renews it
+right before the request leaves. Another process takes a claim over only when it has expired (:data:`CLAIM_TTL`) or
+its process is gone, and then asks the venue by client order id before it sends anything; a holder that stalled past
+its claim finds it taken and does not send. Reconciliation and the background sync of in-flight orders run on one
+process at a time (the store's reconcile lock: an advisory lock on PostgreSQL, a lease row on SQLite).
 """
 
 from __future__ import annotations
@@ -82,14 +91,19 @@ RESEND_GRACE = timedelta(seconds=30)
 RESEND_GRACE_ENV = "PM_MCP_TEST_RESEND_GRACE_S"
 
 
-def resend_grace() -> timedelta:
-    raw = os.environ.get(RESEND_GRACE_ENV)
+def _shortened(default: timedelta, env: str) -> timedelta:
+    """``default``, or the shorter duration a test-only knob ``env`` gives (a knob can only shorten it)."""
+    raw = os.environ.get(env)
     if raw:
         try:
-            return min(RESEND_GRACE, timedelta(seconds=float(raw)))  # a knob can only shorten it
+            return min(default, timedelta(seconds=float(raw)))
         except ValueError:
             pass
-    return RESEND_GRACE
+    return default
+
+
+def resend_grace() -> timedelta:
+    return _shortened(RESEND_GRACE, RESEND_GRACE_ENV)
 # Test-only fault knob (never set in production): sleep between journaling an order and sending it, so a
 # test can kill -9 the server exactly there.
 PAUSE_ENV = "PM_MCP_TEST_PAUSE_BEFORE_SUBMIT_S"
@@ -116,13 +130,7 @@ def client_order_id_for(intent_id: str, leg_index: int) -> str:
 
 
 def claim_ttl() -> timedelta:
-    raw = os.environ.get(CLAIM_TTL_ENV)
-    if raw:
-        try:
-            return min(CLAIM_TTL, timedelta(seconds=float(raw)))  # a knob can only shorten it
-        except ValueError:
-            pass
-    return CLAIM_TTL
+    return _shortened(CLAIM_TTL, CLAIM_TTL_ENV)
 RULES_EXCERPT = 4000
 
 
@@ -185,7 +193,8 @@ class ExecutionEngine:
         # what start-up reconciliation did that the person should hear about (shown by get_portfolio)
         self.notices: list[str] = []
         self.last_sync_at: datetime | None = None  # set by the background runner (pm_mcp.execution.runner)
-        self.holder = process_holder()  # this engine's name on its submit claims and the reconcile lock
+        self.holder = process_holder()  # this engine's name on its submit claims and the reconcile lock (_name)
+        self._named = False
         self._executing: dict[str, int] = {}  # intent id -> execute() calls under way in this process
 
     # --- configuration ---------------------------------------------------------------------
@@ -596,6 +605,7 @@ class ExecutionEngine:
     async def _journal_order(self, intent: Intent, idx: int, leg: OrderLeg) -> tuple[OrderRecord, bool]:
         """Journal leg ``idx`` with this engine's submit claim: (the order, True), or (the order another process
         journaled first, False); the leg's client order id is deterministic, so only one journal entry can exist."""
+        await self._name()
         now = now_utc()
         order = OrderRecord(
             id=f"o-{secrets.token_hex(6)}", intent_id=intent.id, leg_index=idx,
@@ -615,19 +625,32 @@ class ExecutionEngine:
                                                              "holder": self.holder})
         return order, True
 
+    async def _name(self) -> None:
+        """The holder name from the store (PostgreSQL adds this process's session), fixed before the first claim."""
+        if self._named:
+            return
+        self._named = True
+        try:
+            self.holder = await self.state.store.holder_name()
+        except Exception as exc:  # noqa: BLE001 - the plain host:pid name still works (claims then expire)
+            log.info("holder name from the store failed (%s)", type(exc).__name__)
+
     def _claim_terms(self) -> tuple[str, float]:
         return self.holder, time.time() + claim_ttl().total_seconds()
 
     async def _claim(self, order: OrderRecord) -> bool:
         """The submit claim of a pending order for this engine (taken over when free, expired or left by a process
         that is gone); False while another live process holds it."""
+        await self._name()
         holder, until = self._claim_terms()
         now = time.time()
         if await self.journal.claim_order(order.id, holder, until, now=now):
             return True
         other, _ = await self.journal.order_claim(order.id)
-        if other and other != self.holder and holder_gone(other) \
-                and await self.journal.claim_order(order.id, holder, until, now=now, take_from=other):
+        if not other or other == self.holder:
+            return False
+        gone = holder_gone(other) or await self.state.store.holder_alive(other) is False
+        if gone and await self.journal.claim_order(order.id, holder, until, now=now, take_from=other):
             await self.journal.log("order.claim_taken_over", order.id, {"from": other, "holder": self.holder})
             return True
         return False
@@ -881,6 +904,7 @@ class ExecutionEngine:
 
     async def _lock_in_flight(self, wait_s: float = 0.0) -> bool:
         """The store's reconcile lock: one process at a time resolves in-flight orders (waits up to ``wait_s``)."""
+        await self._name()
         deadline = time.monotonic() + wait_s
         while True:
             try:
