@@ -71,6 +71,13 @@ class AppState:
         else:
             asyncio.get_running_loop().call_later(delay_s, self.go.set)
 
+    async def scan_arbitrage(self, **kw: Any) -> tuple[dict[str, str], int]:
+        """find_arbitrage's scan for the arbitrage watch (pm_mcp.surface.arbitrage.scan_for_watch, imported on use;
+        the runner in pm_mcp.execution does not import the surface)."""
+        from pm_mcp.surface.arbitrage import scan_for_watch
+
+        return await scan_for_watch(self, **kw)
+
     def require_markets(self) -> MarketService:
         if self.markets is None:
             raise RuntimeError("the market service is not running in this process")

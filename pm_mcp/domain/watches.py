@@ -13,6 +13,9 @@ Kinds (``level`` means):
     settlement_change           (no level) the venue's settlement state or result changes
     rules_change                (no level) the rules hash changes
     order_done                  (no level; ``order_id``) a resting order fills, is cancelled or expires
+    arbitrage                   (``query`` and/or a market or event in ``market_id``; ``level``: the least profit,
+                                optional) an arbitrage opportunity find_arbitrage would list appears that the
+                                previous check did not see
 
 Firing: a level kind fires when its condition turns true (false at the previous check, true at this one) and
 at least ``cooldown_s`` has passed since it last fired; while it stays true it does not fire again. A
@@ -64,6 +67,7 @@ class WatchKind(StrEnum):
     SETTLEMENT_CHANGE = "settlement_change"
     RULES_CHANGE = "rules_change"
     ORDER_DONE = "order_done"
+    ARBITRAGE = "arbitrage"
 
 
 LEVEL_KINDS = (WatchKind.PRICE_BELOW, WatchKind.PRICE_ABOVE, WatchKind.MOVE, WatchKind.SPREAD_ABOVE,
@@ -94,6 +98,7 @@ class WatchSpec(BaseModel):
     side: PriceSide | None = None  # None: the kind's default (ask; mid for move)
     window_s: int | None = None  # move only
     order_id: str | None = None  # order_done only
+    query: str | None = None  # arbitrage only: a topic to scan (with or without a market / event in market_id)
     market_title: str = ""
 
     @property
@@ -118,6 +123,7 @@ class Observation(BaseModel):
     rules_hash: str | None = None
     order_status: str | None = None
     order_filled: str | None = None
+    opportunities: dict[str, str] | None = None  # arbitrage: opportunity key -> its line, as the scan found them
 
     def price(self, side: PriceSide) -> Decimal | None:
         if side == PriceSide.ASK:
@@ -217,6 +223,13 @@ def check_spec(spec: WatchSpec, *, market_status: str | None, close_time: dateti
                                f"watch expires ({expires_at.isoformat()}); give a later expires_at or more hours")
     elif k == WatchKind.ORDER_DONE and not spec.order_id:
         raise WatchRefused("order_id is missing: order_done watches one of your resting orders")
+    elif k == WatchKind.ARBITRAGE:
+        if not (spec.query or spec.market_id):
+            raise WatchRefused("query or market is missing: arbitrage scans a topic or a market / event")
+        if spec.level is not None and (not spec.level.is_finite() or spec.level < 0):
+            raise WatchRefused(f"level {spec.level} is impossible for arbitrage: the least profit must be >= 0")
+    if k != WatchKind.ARBITRAGE and spec.query is not None:
+        raise WatchRefused(f"query applies to arbitrage only, not {k.value}")
 
 
 def describe(spec: WatchSpec, cooldown_s: int, expires_at: datetime) -> str:
@@ -234,11 +247,18 @@ def describe(spec: WatchSpec, cooldown_s: int, expires_at: datetime) -> str:
         WatchKind.SETTLEMENT_CHANGE: "the settlement state changes (proposed, disputed, resolved, the result)",
         WatchKind.RULES_CHANGE: "the rules text changes (rules hash)",
         WatchKind.ORDER_DONE: f"order {spec.order_id} fills, is cancelled or expires",
+        WatchKind.ARBITRAGE: "a new arbitrage opportunity appears"
+        + (f" with a profit of at least {lv}" if lv else "") + f" in {_arb_scope(spec)}",
     }[k]
     again = ""
-    if k in LEVEL_KINDS:
+    if k in LEVEL_KINDS or k == WatchKind.ARBITRAGE:
         again = f" (when it turns true; at most once per {_dur(cooldown_s)})" if cooldown_s else " (when it turns true)"
     return f"Alert when {what}{again}; until {expires_at.strftime('%Y-%m-%d %H:%M UTC')}."
+
+
+def _arb_scope(spec: WatchSpec) -> str:
+    parts = ([f"the markets for {spec.query!r}"] if spec.query else []) + ([spec.market_id] if spec.market_id else [])
+    return " and ".join(parts)
 
 
 def _dur(seconds: int) -> str:
@@ -319,6 +339,11 @@ def initial_state(spec: WatchSpec, obs: Observation, now: datetime) -> tuple[dic
         if spec.kind == WatchKind.MOVE and value is not None:
             state["samples"] = [[0.0, value]]
         return state, bool(true), words
+    if spec.kind == WatchKind.ARBITRAGE:
+        found = obs.opportunities or {}
+        words = f"now: {len(found)} opportunit{'y' if len(found) == 1 else 'ies'}" + (
+            ": " + "; ".join(list(found.values())[:3]) if found else "")
+        return {"baseline": sorted(found), "t": 0.0, "wall": now.isoformat()}, bool(found), words
     value = _change_value(spec, obs)
     if spec.kind == WatchKind.ORDER_DONE and value in DONE_ORDER_STATES:
         raise WatchRefused(f"order {spec.order_id} is already {value}: nothing left to watch")
@@ -353,6 +378,8 @@ def evaluate(w: Watch, obs: Observation, now: datetime, elapsed_s: float | None 
         if fired and spec.kind == WatchKind.MOVE:
             state["samples"] = [[t, value]]  # the next move is measured from here
         return Evaluation(fired=fired, true_now=bool(true), value=value, text=words, state=state)
+    if spec.kind == WatchKind.ARBITRAGE:
+        return _evaluate_arbitrage(w, obs, state, now, elapsed_s)
     value = _change_value(spec, obs)
     before = state.get("baseline")
     if value is None or value == before:
@@ -364,3 +391,25 @@ def evaluate(w: Watch, obs: Observation, now: datetime, elapsed_s: float | None 
         return Evaluation(fired=done, done=done, true_now=done, value=value, text=words, state=state)
     what = "settlement" if spec.kind == WatchKind.SETTLEMENT_CHANGE else "rules hash"
     return Evaluation(fired=True, true_now=True, value=value, text=f"{what} changed: {before} -> {value}", state=state)
+
+
+def _evaluate_arbitrage(w: Watch, obs: Observation, state: dict[str, Any], now: datetime,
+                        elapsed_s: float | None) -> Evaluation:
+    """Fires when the scan lists an opportunity the previous check did not (and the cool-down has passed); the
+    ones seen become the baseline either way, so one opportunity fires once while it lasts."""
+    t = _advance(state, now, elapsed_s)
+    found = obs.opportunities or {}
+    before = set(state.get("baseline") or [])
+    new = [k for k in found if k not in before]
+    state["baseline"] = sorted(found)
+    fired_t = state.get("fired_t")
+    rested = fired_t is None or t - fired_t >= w.cooldown_s
+    if not new:
+        return Evaluation(state=state, true_now=bool(found), value=str(len(found)),
+                          text=f"{len(found)} opportunities, none new")
+    text = f"{len(new)} new arbitrage opportunit{'y' if len(new) == 1 else 'ies'}: " + "; ".join(
+        found[k] for k in new[:3]) + (f"; +{len(new) - 3} more" if len(new) > 3 else "")
+    if not rested:
+        return Evaluation(state=state, true_now=True, value=str(len(found)), text=text + " (cooling down)")
+    state["fired_t"] = t
+    return Evaluation(fired=True, true_now=True, value=str(len(found)), text=text, state=state)

@@ -74,6 +74,7 @@ BACKOFF_MAX_S = 300.0
 ALERTS_READ_KEY = "watch_alerts_read_seq"
 BATCHING_ENV = "PM_MCP_WATCH_BATCHING"  # "0": one read per market and per book (benchmarks' "before"; not a setting)
 DEFAULT_POLL_BUDGET = (5, 1.0)  # a venue that declares no budget: 5 requests a second
+ARBITRAGE_EVERY_PASSES = 4  # an arbitrage watch scans every 4th pass (60 s at the default 15 s interval)
 
 
 JUMP_TOLERANCE_S = 2.0
@@ -311,8 +312,10 @@ async def create_watch(state: Any, spec: WatchSpec, *, expires_at: datetime | No
             raise WatchRefused(f"order_id {spec.order_id!r} is not one of your orders (list_orders shows them)")
         spec = spec.model_copy(update={"venue": order.venue, "market_id": order.market_id,
                                        "market_title": order.market_title})
+    elif spec.kind == WatchKind.ARBITRAGE:
+        spec = spec.model_copy(update={"market_title": f"arbitrage in {spec.query or spec.market_id}"[:200]})
     else:
-        market = await state.require_markets().get_market(spec.market_id, spec.venue)
+        market = await state.require_markets().get_market(spec.market_id, spec.venue or None)
         if spec.outcome is not None:
             spec = spec.model_copy(update={"outcome": market.outcome(spec.outcome).label})
         spec = spec.model_copy(update={"venue": market.venue, "market_id": market.id, "market_title": market.title})
@@ -332,6 +335,11 @@ async def create_watch(state: Any, spec: WatchSpec, *, expires_at: datetime | No
 async def _observe_one(state: Any, spec: WatchSpec, market: Market | None, now: datetime) -> Observation:
     if spec.kind == WatchKind.ORDER_DONE:
         return await _order_observation(state, spec.order_id or "", now)
+    if spec.kind == WatchKind.ARBITRAGE:
+        obs = await arbitrage_observation(state, spec, now)
+        if obs.error is None and obs.market_status == "0":
+            raise WatchRefused(f"nothing to scan: no open market found for {spec.query or spec.market_id!r}")
+        return obs
     assert market is not None
     book = None
     if spec.kind in BOOK_KINDS and spec.outcome:
@@ -368,6 +376,19 @@ def market_observation(m: Market, book: OrderBook | None, at: datetime) -> Obser
         obs.bid_depth = _depth(book.bids, book.best_bid, True)
         obs.ask_depth = _depth(book.asks, book.best_ask, False)
     return obs
+
+
+async def arbitrage_observation(state: Any, spec: WatchSpec, at: datetime) -> Observation:
+    """find_arbitrage's scan now (state.scan_arbitrage); ``market_status`` carries the number of markets scanned."""
+    try:
+        found, scanned = await state.scan_arbitrage(refs=[spec.market_id] if spec.market_id else [],
+                                                    query=spec.query, min_profit=spec.level or Decimal(0))
+    except VenueError as exc:
+        return Observation(at=at, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a failed scan leaves the watch unchecked, with the reason
+        log.info("arbitrage watch %s: scan failed", spec.query or spec.market_id, exc_info=True)
+        return Observation(at=at, error=f"the arbitrage scan failed: {str(exc)[:200]}")
+    return Observation(at=at, opportunities=found, market_status=str(scanned))
 
 
 async def _order_observation(state: Any, order_id: str, at: datetime) -> Observation:
@@ -448,6 +469,7 @@ class WatchRunner:
         self._budgets: dict[str, RequestBudget] = {}
         self.clock = RunnerClock()
         self._seen: dict[str, float] = {}  # watch id -> steady_s() at its last saved check in this process
+        self._arb_next: dict[str, float] = {}  # arbitrage watch id -> monotonic time of its next scan
         # run after each evaluation, only while this process holds the lease (standing orders: standing.py)
         self.after_evaluate: list[Callable[[], Awaitable[None]]] = []
 
@@ -477,10 +499,11 @@ class WatchRunner:
                 live.append(w)
         if not live:
             return fired
+        live = [w for w in live if w.spec.kind != WatchKind.ARBITRAGE or self._arbitrage_due(w.id)]
         observations = await self._observe(live, now)
         at, steady = self.clock.now(), steady_s()
         for w in live:
-            obs = observations[_obs_key(w.spec)]
+            obs = observations[_obs_key(w.spec, w.id)]
             seen = self._seen.get(w.id)
             ev = evaluate(w, obs, at, None if seen is None else steady - seen)
             if ev.fired:
@@ -503,10 +526,14 @@ class WatchRunner:
         one batched read and every watched book in another (the venue's batch form, within its budget)."""
         groups: dict[str, dict[str, set[str | None]]] = {}  # venue -> market id -> outcomes ("" = market fresh)
         out: dict[tuple, Observation] = {}
+        arbs = [w for w in live if w.spec.kind == WatchKind.ARBITRAGE]
+        scans = asyncio.gather(*(arbitrage_observation(self.state, w.spec, now) for w in arbs))
         for w in live:
             s = w.spec
             if s.kind == WatchKind.ORDER_DONE:
                 out[_obs_key(s)] = await _order_observation(self.state, s.order_id or "", now)
+                continue
+            if s.kind == WatchKind.ARBITRAGE:
                 continue
             wanted = groups.setdefault(s.venue, {}).setdefault(s.market_id, set())
             wanted.add(s.outcome if s.kind in BOOK_KINDS else None)
@@ -515,7 +542,17 @@ class WatchRunner:
         results = await asyncio.gather(*(self._observe_venue(v, g) for v, g in groups.items()))
         for part in results:
             out.update(part)
+        for w, obs in zip(arbs, await scans, strict=True):
+            out[_obs_key(w.spec, w.id)] = obs
         return out
+
+    def _arbitrage_due(self, watch_id: str) -> bool:
+        """An arbitrage watch scans every ARBITRAGE_EVERY_PASSES passes (a scan reads many books)."""
+        now = time.monotonic()
+        if now < self._arb_next.get(watch_id, 0.0):
+            return False
+        self._arb_next[watch_id] = now + (ARBITRAGE_EVERY_PASSES - 0.5) * self.interval_s
+        return True
 
     async def _observe_venue(self, venue: str, groups: dict[str, set[str | None]]) -> dict[tuple, Observation]:
         keys = {mid: [(venue, mid, o) for o in sorted(o for o in outs if o)] + (
@@ -636,9 +673,11 @@ class WatchRunner:
             log.debug("could not release the watch lease", exc_info=True)
 
 
-def _obs_key(spec: WatchSpec) -> tuple:
+def _obs_key(spec: WatchSpec, watch_id: str = "") -> tuple:
     if spec.kind == WatchKind.ORDER_DONE:
         return ("order", spec.order_id)
+    if spec.kind == WatchKind.ARBITRAGE:
+        return ("arbitrage", watch_id)
     return (spec.venue, spec.market_id, spec.outcome if spec.kind in BOOK_KINDS else None)
 
 

@@ -175,13 +175,13 @@ def _uncursor(cursor: str) -> tuple[str, int]:
 class _Progress:
     """MCP progress notifications, throttled; a no-op when the caller sent no progress token."""
 
-    def __init__(self, ctx: Context, total: int):
+    def __init__(self, ctx: Context | None, total: int):
         self.ctx, self.total, self.done, self.last = ctx, max(total, 1), 0, 0.0
 
     async def step(self, message: str, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
-        if now - self.last >= 0.2 or self.done >= self.total:
+        if self.ctx is not None and (now - self.last >= 0.2 or self.done >= self.total):
             self.last = now
             try:
                 await self.ctx.report_progress(min(self.done, self.total), self.total, message)
@@ -191,10 +191,10 @@ class _Progress:
 
 # --- the scan -------------------------------------------------------------------------------------
 class _Scanner:
-    def __init__(self, ctx: Context, kinds: set[str], venues: set[str] | None, tail_min: Decimal,
-                 tail_days: Decimal):
+    def __init__(self, ctx: Context | None, kinds: set[str], venues: set[str] | None, tail_min: Decimal,
+                 tail_days: Decimal, svc: "MarketService | None" = None):
         self.ctx, self.kinds, self.venues = ctx, kinds, venues
-        self.svc = markets_of(ctx)
+        self.svc = svc if svc is not None else markets_of(ctx)
         self.tail_min, self.tail_days = tail_min, tail_days
         self.warnings: list[str] = []
         self.books: dict[tuple[str, str, str], OrderBook | None] = {}
@@ -466,7 +466,7 @@ async def _plan(sc: _Scanner, markets: list[Market], events: list[Event]) -> _Pl
     return plan
 
 
-async def _fetch_books(ctx: Context, sc: _Scanner, jobs: list[tuple[Market, str]]) -> None:
+async def _fetch_books(ctx: Context | None, sc: _Scanner, jobs: list[tuple[Market, str]]) -> None:
     """Every book the plan needs, once each, with progress."""
     unique = list({(m.venue, m.id, o.lower()): (m, o) for m, o in jobs}.values())
     prog = _Progress(ctx, len(unique))
@@ -533,13 +533,15 @@ def _leg_refs(opps: list[Opportunity], markets: list[Market], plan: _Plan) -> di
                    for l in o.legs if (l.venue, l.market_id) in index] for o in opps}
 
 
-async def run_scan(ctx: Context, *, refs: list[str], query: str | None, kinds: set[str], venues: set[str] | None,
-                   max_markets: int, tail_min: Decimal, tail_days: Decimal) -> _Scan:
+async def run_scan(ctx: Context | None, *, refs: list[str], query: str | None, kinds: set[str],
+                   venues: set[str] | None, max_markets: int, tail_min: Decimal, tail_days: Decimal,
+                   svc: "MarketService | None" = None) -> _Scan:
     """Collect the markets, plan what to price (quotes prefilter where the venue gave them), fetch every
-    book once, detect each kind asked for."""
+    book once, detect each kind asked for. Without a ``ctx`` (the arbitrage watch): ``svc``, no progress."""
     t0 = time.perf_counter()
-    sc = _Scanner(ctx, kinds, venues, tail_min, tail_days)
-    await ctx.report_progress(0, None, "collecting markets")
+    sc = _Scanner(ctx, kinds, venues, tail_min, tail_days, svc)
+    if ctx is not None:
+        await ctx.report_progress(0, None, "collecting markets")
     markets, events = await sc.gather_markets(refs, query, max_markets)
     markets = markets[:max(max_markets, sum(len(e.markets) for e in events))]
     plan = await _plan(sc, markets, events)
@@ -614,6 +616,21 @@ def thinnest_first(priced: list[Any], books: list[LegBook]) -> list[int]:
         return depth - leg.size
 
     return sorted(range(len(priced)), key=lambda i: (spare(i), i))
+
+
+async def scan_for_watch(state: "AppState", *, refs: list[str], query: str | None, min_profit: Decimal
+                         ) -> tuple[dict[str, str], int]:
+    """find_arbitrage's scan (default kinds, default thresholds) for the arbitrage watch
+    (pm_mcp.execution.watches): ({opportunity key: its line}, markets scanned). The key names the kind and
+    the legs (venue, market, outcome, side), so one opportunity keeps its key while its prices move."""
+    scan = await run_scan(None, refs=refs, query=query, kinds=set(DEFAULT_KINDS), venues=None, max_markets=40,
+                          tail_min=Decimal("0.95"), tail_days=Decimal(30), svc=state.require_markets())
+    found: dict[str, str] = {}
+    for o in rank(scan.opportunities, ArbFilter(venues=None, kinds=None, min_profit=min_profit,
+                                                 min_capacity=ZERO)):
+        legs = ",".join(sorted(f"{l.venue}:{l.market_id}:{l.outcome}:{l.side}" for l in o.legs))
+        found.setdefault(f"{o.kind.value}|{legs}", _opp_line(1, o).split("\n")[0].removeprefix("1. "))
+    return found, scan.stats.markets
 
 
 MAX_MARKET_REFS = 50  # distinct references per scan (an event's URL counts once and brings all its markets)

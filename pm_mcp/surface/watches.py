@@ -137,6 +137,7 @@ async def create_watch(
     side: Annotated[Literal["ask", "bid", "mid"] | None, LEGACY] = None,
     window_s: Annotated[int | None, LEGACY] = None,
     order_id: Annotated[str | None, Field(description="order_done: o- id")] = None,
+    query: Annotated[str | None, Field(description="arbitrage: topic")] = None,
     expires_at: Annotated[str | None, LEGACY] = None,
     cooldown_s: Annotated[int | None, LEGACY] = None,
     options: Annotated[WatchOptions | None, Field(
@@ -148,11 +149,13 @@ async def create_watch(
     side, window_s, expires_at, cooldown_s = o.side, o.window_s, o.expires_at, o.cooldown_s
     from pm_mcp.execution.watches import create_watch as create
 
-    if kind != WatchKind.ORDER_DONE.value and not (market or "").strip():
+    if kind == WatchKind.ARBITRAGE.value and not ((market or "").strip() or (query or "").strip()):
+        raise ToolError("query or market is missing: arbitrage scans a topic (query) or a market or event (market)")
+    if kind not in (WatchKind.ORDER_DONE.value, WatchKind.ARBITRAGE.value) and not (market or "").strip():
         raise ToolError(f"market is missing: {kind} watches a market (pass its id, slug, ticker or URL)")
     spec = WatchSpec(kind=WatchKind(kind), venue=venue or "", market_id=(market or "").strip(),
                      outcome=outcome.strip() if outcome else None, level=level, side=side, window_s=window_s,
-                     order_id=order_id.strip() if order_id else None)
+                     order_id=order_id.strip() if order_id else None, query=(query or "").strip()[:200] or None)
     try:
         w, already, now_words = await create(app_state(ctx), spec, expires_at=_parse_expiry(expires_at),
                                              cooldown_s=cooldown_s)
