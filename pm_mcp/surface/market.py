@@ -417,27 +417,32 @@ class SearchFilters(BaseModel):
     min_liquidity: Decimal | None = None
     min_volume: Decimal | None = None
     category: str | None = None
+    status: Literal["open", "closed", "resolved", "any"] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=25)] = None
 
 
 async def search_markets(
     query: Annotated[str, Field(max_length=300, description="keywords")],
     ctx: Context,
     venues: Annotated[list[VenueArg] | None, Field(description="default all")] = None,
-    status: Annotated[Literal["open", "closed", "resolved", "any"], Field(description="status")] = "open",
+    status: Annotated[Literal["open", "closed", "resolved", "any"] | None, LEGACY] = None,
     closes_before: Annotated[str | None, LEGACY] = None,
     closes_after: Annotated[str | None, LEGACY] = None,
     min_liquidity: Annotated[Decimal | None, LEGACY] = None,
     min_volume: Annotated[Decimal | None, LEGACY] = None,
     category: Annotated[str | None, LEGACY] = None,
-    limit: Annotated[int, Field(ge=1, le=25, description="page size")] = 10,
+    limit: Annotated[int | None, Field(ge=1, le=25), LEGACY] = None,
     cursor: Annotated[str | None, Field(description="next_cursor")] = None,
     filters: Annotated[SearchFilters | None, Field(
-        description="closes_before, closes_after (ISO), min_liquidity, min_volume (venue units), category"),
+        description="status open|closed|resolved|any (open), closes_before, closes_after (ISO), min_liquidity, "
+                    "min_volume (venue units), category, limit (10, <=25)"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, SearchOut]:
     """Markets of every venue in one ranked list. Call first for a topic, then get_market."""
     f = grouped(filters, "filters", closes_before=closes_before, closes_after=closes_after,
-                min_liquidity=min_liquidity, min_volume=min_volume, category=category)
+                min_liquidity=min_liquidity, min_volume=min_volume, category=category, status=status, limit=limit)
+    status = "open" if f.status is None else f.status
+    limit = 10 if f.limit is None else f.limit
     closes_before, closes_after, category = f.closes_before, f.closes_after, f.category
     min_liquidity, min_volume = f.min_liquidity, f.min_volume
     svc = markets_of(ctx)

@@ -55,8 +55,8 @@ RECORD_ACTIVITY = 500
 CONCURRENCY = 4
 
 HOLDERS_DESCRIPTION = (
-    "Largest holders per outcome; signal: the position of holders with a proven record and how it moves "
-    "the sizing tier (one step at most).")
+    "Largest holders per outcome; signal: what proven holders hold and the sizing-tier move (one step at "
+    "most).")
 RECORD_DESCRIPTION = (
     "A wallet's record: P&L on resolved markets, how many stand behind it (< 20 is no record), calibration, "
     "bot likelihood, first and last activity.")
@@ -308,13 +308,13 @@ async def get_market_holders(
     market: Annotated[str, Field(description="id or URL", max_length=300)],
     ctx: Context,
     venue: Annotated[VenueArg | None, Field(description="venue")] = None,
-    limit: Annotated[int, Field(ge=1, le=20, description="per outcome")] = 10,
+    limit: Annotated[int, Field(ge=1, le=20, description="holders")] = 10,
     signal: Annotated[bool, Field(description="check records")] = False,
     side: Annotated[str | None, Field(max_length=80), LEGACY] = None,
     tier: Annotated[TierArg | None, LEGACY] = None,
     max_tier: Annotated[TierArg | None, LEGACY] = None,
     tier_move: Annotated[TierMoveIn | None, Field(
-        description="side (outcome to buy), tier, max_tier: none|low|medium|high|very_high"),
+        description="side, tier, max_tier (none|low|medium|high|very_high)"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, HoldersOut]:
     t = grouped(tier_move, "tier_move", side=side, tier=tier, max_tier=max_tier)
