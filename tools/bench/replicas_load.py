@@ -181,7 +181,9 @@ def run(replicas: int, clients: int, seconds: float, sims, db_url_of, tmp: Path)
             return time.monotonic() - began
 
         load_before = os.getloadavg()[0]
+        own0 = os.times()
         wall = asyncio.run(load())
+        own1 = os.times()
         cpu = {p.pid: cpu_seconds(p.pid) - cpu0[p.pid] for p in procs}
         rss = [rss_mb(p.pid) for p in procs[:-1]]
         per_intent = psql("SELECT o.intent_id, COUNT(*), MAX(i.status) FROM intents i LEFT JOIN orders o "
@@ -200,18 +202,20 @@ def run(replicas: int, clients: int, seconds: float, sims, db_url_of, tmp: Path)
     return {"replicas": replicas, "clients": clients, "wall": wall, "requests": requests, "rps": requests / wall,
             "lat": {k: (pct(v, 0.5), pct(v, 0.99), len(v)) for k, v in sorted(lat.items())},
             "errors": dict(errors), "approved": len(approved), "duplicates": duplicates, "lost": lost,
+            "cpu_clients": (own1.user + own1.system) - (own0.user + own0.system),
             "load": (load_before, os.getloadavg()[0]), "rss": rss, "cpu_replicas": sum(cpu[p.pid] for p in procs[:-1]), "cpu_haproxy": cpu[lb.pid]}
 
 
 def report(results: list[dict]) -> str:
     out = ["| replicas | requests/s | requests | errors | approved | duplicate / lost orders | RSS per replica (MB) "
-           "| replica CPU ms / request | HAProxy CPU ms / request | load avg before / after |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "| replica CPU ms / request | HAProxy CPU ms / request | clients' CPU ms / request | load avg before / after |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         out.append(f"| {r['replicas']} | {r['rps']:.1f} | {r['requests']} | {sum(r['errors'].values())} | {r['approved']} "
                    f"| {r['duplicates']} / {r['lost']} | {', '.join(f'{x:.0f}' for x in r['rss'])} "
                    f"| {1000 * r['cpu_replicas'] / max(1, r['requests']):.1f} "
-                   f"| {1000 * r['cpu_haproxy'] / max(1, r['requests']):.2f} | {r['load'][0]:.1f} / {r['load'][1]:.1f} |")
+                   f"| {1000 * r['cpu_haproxy'] / max(1, r['requests']):.2f} "
+                   f"| {1000 * r['cpu_clients'] / max(1, r['requests']):.1f} | {r['load'][0]:.1f} / {r['load'][1]:.1f} |")
     ops = sorted({k for r in results for k in r["lat"]})
     out += ["", "| operation | " + " | ".join(f"{r['replicas']} replica(s) p50 / p99 ms (n)" for r in results) + " |",
             "|---|" + "---|" * len(results)]
@@ -221,9 +225,10 @@ def report(results: list[dict]) -> str:
             p50, p99, n = r["lat"].get(op, (float("nan"), float("nan"), 0))
             cells.append(f"{1000 * p50:.0f} / {1000 * p99:.0f} ({n})")
         out.append(f"| {op} | " + " | ".join(cells) + " |")
-    errs = {k: v for r in results for k, v in r["errors"].items()}
-    if errs:
-        out += ["", "errors: " + "; ".join(f"{k} x{v}" for k, v in sorted(errs.items()))]
+    for r in results:
+        if r["errors"]:
+            out += ["", f"errors with {r['replicas']} replica(s): "
+                    + "; ".join(f"{k} x{v}" for k, v in sorted(r["errors"].items()))]
     return "\n".join(out)
 
 
