@@ -267,6 +267,33 @@ async def test_a_venue_that_found_nothing_relevant_is_asked_again_with_a_word_le
 
 
 @pytest.mark.anyio
+async def test_a_venue_that_found_nothing_is_asked_again_without_waiting_for_the_others(catalog, tmp_path):
+    retried = asyncio.Event()
+
+    class Empty(AllWords):
+        async def search(self, query, *, limit=20, status="open"):
+            if self.queries:
+                retried.set()
+            return await super().search(query, limit=limit, status=status)
+
+    class Slow(Venue):
+        async def search(self, query, *, limit=20, status="open"):
+            self.saw_retry = False
+            try:
+                async with asyncio.timeout(0.9):
+                    await retried.wait()  # answers only once the other venue's retry went out
+                    self.saw_retry = True
+            except TimeoutError:
+                pass
+            return self.markets
+
+    slow = Slow("kalshi", [mk("kalshi", "K", "Fed chair nominee?")])
+    empty = Empty("polymarket", [mk("polymarket", "P", "Will Trump nominate Kevin Hassett as the next Fed Chair?")])
+    res = await _svc(tmp_path, catalog, kalshi=slow, polymarket=empty).search("fed chair nominee")
+    assert slow.saw_retry and {h.market.id for h in res.hits} == {"K", "P"}
+
+
+@pytest.mark.anyio
 async def test_unreachable_venues_are_named(catalog, tmp_path):
     from pm_mcp.venues.base import VenueUnavailable
 

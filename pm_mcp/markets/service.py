@@ -353,12 +353,13 @@ class MarketService:
                          out: _Ranking, found: dict[tuple[str, str], SearchHit]) -> None:
         venue_status = status if status in ("open", "closed", "resolved") else None
         words = ranking.venue_query(query)
-        answers = await asyncio.gather(*(self._venue_search(v, words, VENUE_DEPTH, venue_status) for v in asked))
-        # what a venue's all-words search returned without its outcome labels (a multiple-choice market listed
-        # without answers): the venue matched the words on text this copy lacks
-        out.venue_matched = {(m.venue, m.id) for got in answers if not isinstance(got, str) for m in got
-                             if not m.outcomes}
-        answers = await self._relaxed_hits(words, asked, list(answers), venue_status)
+        answers: list[list[Market] | str] = []
+        for got, retried in await asyncio.gather(*(self._venue_answer(v, words, venue_status) for v in asked)):
+            answers.append(got)
+            if not retried and not isinstance(got, str):
+                # what a venue's search for all the words returned without its outcome labels (a multiple-choice
+                # market listed without answers): the venue matched the words on text this copy lacks
+                out.venue_matched |= {(m.venue, m.id) for m in got if not m.outcomes}
         now = time.time()
         fetched = datetime.fromtimestamp(now, UTC)
         for v, got in zip(asked, answers, strict=True):
@@ -375,31 +376,25 @@ class MarketService:
                                                                 fetched_at=fetched, stale=False))
         self._maybe_refresh(asked)
 
-    async def _relaxed_hits(self, words: str, asked: list[str], answers: list[list[Market] | str],
-                            venue_status: str | None) -> list[list[Market] | str]:
-        """A venue whose search returned no market at all is asked again, in parallel, with one word left out at
-        a time (ranking.relaxed_queries): venues word things differently ("nominee" / "nominate", "cut" /
-        "decrease"), and an all-words search misses on one word. A venue that answered with markets, relevant
-        or not, is not asked again (a search that matches any word gains nothing from fewer words). What the
-        retries find is added to that venue's answer (the ranking then judges it like any other row)."""
-        jobs: list[tuple[int, str]] = []
-        for i, got in enumerate(answers):
-            if isinstance(got, str) or got:
-                continue
-            jobs += [(i, variant) for variant in ranking.relaxed_queries(words)]
-        if not jobs:
-            return answers
-        more = await asyncio.gather(*(self._venue_search(asked[i], variant, VENUE_DEPTH, venue_status)
-                                      for i, variant in jobs))
-        out = list(answers)
-        for (i, _variant), got in zip(jobs, more, strict=True):
-            if isinstance(got, str):
-                continue  # the first answer stands; a failed retry adds nothing
-            first = out[i]
-            assert not isinstance(first, str)
-            have = {m.id for m in first}
-            out[i] = first + [m for m in got if m.id not in have]
-        return out
+    async def _venue_answer(self, venue: str, words: str,
+                            status: str | None) -> tuple[list[Market] | str, bool]:
+        """One venue's answer. When its search returned no market at all, it is asked again at once (not after
+        the other venues), in parallel, with one word left out at a time (ranking.relaxed_queries): venues word
+        things differently ("nominee" / "nominate", "cut" / "decrease") and an all-words search misses on one
+        word. A venue that answered with markets, relevant or not, is asked once. The retries' markets are
+        added to the answer (the ranking then judges them like any other row); a failed retry adds nothing.
+        Returns (the answer, whether it came from the retries)."""
+        got = await self._venue_search(venue, words, VENUE_DEPTH, status)
+        variants = ranking.relaxed_queries(words)
+        if isinstance(got, str) or got or not variants:
+            return got, False
+        more = await asyncio.gather(*(self._venue_search(venue, w, VENUE_DEPTH, status) for w in variants))
+        out: dict[str, Market] = {}
+        for answer in more:
+            if not isinstance(answer, str):
+                for m in answer:
+                    out.setdefault(m.id, m)
+        return list(out.values()), True
 
     async def _catalog_hits(self, query: str, filters: CatalogFilters, out: _Ranking,
                             found: dict[tuple[str, str], SearchHit]) -> None:
