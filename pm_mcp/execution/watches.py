@@ -74,6 +74,7 @@ BACKOFF_MAX_S = 300.0
 ALERTS_READ_KEY = "watch_alerts_read_seq"
 BATCHING_ENV = "PM_MCP_WATCH_BATCHING"  # "0": one read per market and per book (benchmarks' "before"; not a setting)
 DEFAULT_POLL_BUDGET = (5, 1.0)  # a venue that declares no budget: 5 requests a second
+MAX_WATCHED = 1_000_000  # the runner reads every active watch (list_watches shows at most 500)
 ARBITRAGE_EVERY_PASSES = 4  # an arbitrage watch scans every 4th pass (60 s at the default 15 s interval)
 
 
@@ -490,7 +491,7 @@ class WatchRunner:
     async def _evaluate_all(self) -> set[int]:
         now = clock()
         fired: set[int] = set()
-        active = await self.watches.list(("active",))
+        active = await self.watches.list(("active",), limit=MAX_WATCHED)
         live: list[Watch] = []
         for w in active:
             if w.expires_at <= now:

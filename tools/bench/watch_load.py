@@ -143,7 +143,7 @@ def main() -> int:
     try:
         env.update({**sims.env(), "PM_MCP_HOME": str(home), "PM_MCP_VENUES": ",".join(VENUES),
                     "PM_MCP_WATCH_INTERVAL_S": str(args.interval), "PM_MCP_LOG_LEVEL": "WARNING",
-                    "PM_MCP_HTTP_TIMEOUT_S": "10"})
+                    "PM_MCP_HTTP_TIMEOUT_S": "30"})
         t = time.monotonic()
         made = asyncio.run(create_watches(env, sims, per_venue))
         print(f"created {sum(made.values())} watches in {time.monotonic() - t:.0f} s", file=sys.stderr)
