@@ -128,6 +128,7 @@ class RequestBudget:
         self.tokens = float(requests)
         self.at = time.monotonic()
         self.spent = 0
+        self.waited = 0.0  # seconds spent waiting for tokens
 
     async def take(self, cost: int = 1) -> None:
         cost = max(1, cost)
@@ -139,7 +140,9 @@ class RequestBudget:
                 self.tokens -= cost
                 self.spent += cost
                 return
-            await asyncio.sleep((min(cost, self.capacity) - self.tokens) / self.rate)
+            pause = (min(cost, self.capacity) - self.tokens) / self.rate
+            self.waited += pause
+            await asyncio.sleep(pause)
 
     def spent_and_reset(self) -> int:
         n, self.spent = self.spent, 0
@@ -471,6 +474,7 @@ class WatchRunner:
         self.clock = RunnerClock()
         self._seen: dict[str, float] = {}  # watch id -> steady_s() at its last saved check in this process
         self._arb_next: dict[str, float] = {}  # arbitrage watch id -> monotonic time of its next scan
+        self._slow: dict[str, float] = {}  # venue -> seconds its last read took, when well over the interval
         # run after each evaluation, only while this process holds the lease (standing orders: standing.py)
         self.after_evaluate: list[Callable[[], Awaitable[None]]] = []
 
@@ -518,7 +522,7 @@ class WatchRunner:
                 await self.watches.checked(w, ev.state, None, f"not checked since {since:%Y-%m-%d %H:%M:%S} UTC: "
                                                               f"{obs.error}")
             else:
-                await self.watches.checked(w, ev.state, obs.at, None)
+                await self.watches.checked(w, ev.state, obs.at, self._paced_note(w.spec.venue))
                 self._seen[w.id] = steady
         return fired
 
@@ -547,6 +551,14 @@ class WatchRunner:
             out[_obs_key(w.spec, w.id)] = obs
         return out
 
+    def _paced_note(self, venue: str) -> str | None:
+        """A watch's note while its venue's request budget stretches a pass well past the interval."""
+        slow = self._slow.get(venue, 0.0)
+        if not slow:
+            return None
+        return (f"checked about every {slow:.0f} s (not every {self.interval_s:g} s) to stay within "
+                f"{display_name(venue)}'s request limit")
+
     def _arbitrage_due(self, watch_id: str) -> bool:
         """An arbitrage watch scans every ARBITRAGE_EVERY_PASSES passes (a scan reads many books)."""
         now = time.monotonic()
@@ -563,6 +575,7 @@ class WatchRunner:
             return {k: Observation(at=clock(), error=blocked) for ks in keys.values() for k in ks}
         svc = self.state.require_markets()
         pace = self._bucket(venue).take if self.batching else None
+        started = time.monotonic()
         try:
             markets = await self._markets_of(venue, groups, pace)
             pairs = [(markets[mid], o) for mid, outs in groups.items() if isinstance(markets.get(mid), Market)
@@ -578,6 +591,9 @@ class WatchRunner:
             msg = str(exc.args[0] if exc.args else exc)
             return {k: Observation(at=clock(), error=msg) for ks in keys.values() for k in ks}
         self._backoff.pop(venue, None)
+        spent, waited = time.monotonic() - started, self._bucket(venue).waited if self.batching else 0.0
+        self._bucket(venue).waited = 0.0
+        self._slow[venue] = spent if spent > 1.5 * self.interval_s and waited > 0.5 * self.interval_s else 0.0
         at = clock()
         out: dict[tuple, Observation] = {}
         book_of = {(m.id, o): b for (m, o), b in zip(pairs, books, strict=True)}
