@@ -93,6 +93,27 @@ def proc_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def freshness(db: Path) -> dict[str, tuple[float, int, int]]:
+    """Per venue at the end of a run: (the oldest last check among its watches in seconds, watches whose note says
+    "not checked since", watches whose note says the budget stretched the pass)."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute("SELECT venue, last_checked_at, note FROM watches WHERE status = 'active'").fetchall()
+    finally:
+        conn.close()
+    now = datetime.now(UTC)
+    out: dict[str, tuple[float, int, int]] = {}
+    for venue, at, note in rows:
+        age = (now - datetime.fromisoformat(at.replace("Z", "+00:00"))).total_seconds() if at else float("inf")
+        old, stale, paced = out.get(venue, (0.0, 0, 0))
+        out[venue] = (max(old, age), stale + ("not checked since" in (note or "")),
+                      paced + ("request limit" in (note or "")))
+    return out
+
+
 def run_runner(env: dict[str, str], sims, minutes: float, batching: bool, log: Path) -> dict:
     from conftest import pm_mcp_command
 
@@ -113,6 +134,7 @@ def run_runner(env: dict[str, str], sims, minutes: float, batching: bool, log: P
         wall = time.monotonic() - t0
         cpu = proc_cpu_s(proc.pid) - cpu0
         reqs = {v: len(sims[v].log) for v in VENUES}
+        fresh = freshness(Path(env["PM_MCP_HOME"]) / "pm_mcp.sqlite3")
     finally:
         proc.terminate()
         try:
@@ -120,7 +142,7 @@ def run_runner(env: dict[str, str], sims, minutes: float, batching: bool, log: P
         except subprocess.TimeoutExpired:
             proc.kill()
     return {"wall_s": wall, "cpu_s": cpu, "rss_peak": max(rss), "rss_last": rss[-1],
-            "per_min": {v: reqs[v] * 60 / wall for v in VENUES}}
+            "per_min": {v: reqs[v] * 60 / wall for v in VENUES}, "fresh": fresh}
 
 
 def main() -> int:
@@ -162,6 +184,10 @@ def main() -> int:
     for v in VENUES:
         cells = " | ".join(f"{results[m]['per_min'][v]:.0f}" for m in modes)
         print(f"| {v} requests/min | {cells} | {LIMITS[v][1]}/min ({LIMITS[v][0]}) |")
+    for v in VENUES:
+        cells = " | ".join("{:.0f} s, {} not checked, {} paced".format(*results[m]["fresh"].get(v, (0, 0, 0)))
+                           for m in modes)
+        print(f"| {v}: oldest check at the end, notes | {cells} | |")
     for label, key, fmt in (("runner CPU (share of one core)", "cpu", "{:.1%}"), ("RSS peak", "rss_peak", "{:.0f} MB"),
                             ("RSS at the end", "rss_last", "{:.0f} MB")):
         cells = " | ".join(fmt.format(results[m]["cpu_s"] / results[m]["wall_s"] if key == "cpu" else results[m][key])
