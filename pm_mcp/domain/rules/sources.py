@@ -16,7 +16,7 @@ from pm_mcp.domain.rules.sentences import Sentence, _span
 _URL = _rx(r"https?://[^\s)\]>,“”\"'<]+")
 _SOURCE_CUE = _rx(
     r"resolution source|source for this|sources? (?:of|for) (?:this|resolution)|used to resolve|"
-    r"will resolve according to|resolve[sd]? according to|according to|as per\b|measured by|reported by|"
+    r"will resolve according to|resolve[sd]? according to|according to|as per\b|measured by|reported by|recorded by|"
     r"published (?:at|by|on)|official information|official (?:announcements?|sources?|website|statements?)|"
     r"consensus of|credible (?:media )?reporting|data stream|resolution will be based|"
     r"resolution of this market will be based|refers to the result|will be checked|calculated from|"
