@@ -63,6 +63,21 @@ async def test_date_and_threshold_words_pick_the_member(env):
         assert "3.0%" in top["title"] and top["group"]["markets"] == 4
 
 
+async def test_a_venue_whose_all_words_search_misses_on_one_word_still_shows_its_market(env):
+    """Polymarket's search needs every word ("nominee" is "nominate" there) and Manifold lists a multiple-choice
+    market without its answers: both still appear, and the rows open."""
+    async with connect(env) as client:
+        out, _ = await call(client, "search_markets", {"query": "fed chair nominee"})
+        poly = [r for r in out["results"] if r["venue"] == "polymarket"]
+        assert poly and "Fed Chair" in poly[0]["title"], out["results"]
+        out, _ = await call(client, "search_markets", {"query": "newsom 2028"})
+        mani = [r for r in out["results"] if r["venue"] == "manifold"]
+        assert mani and "2028 Democratic presidential nominee" in mani[0]["title"], out["results"]
+        for r in (poly[0], mani[0]):
+            got = await client.call_tool("get_market", {"market": r["id"], "venue": r["venue"], "include_book": False})
+            assert not got.is_error, got.content[0].text
+
+
 async def test_every_search_result_opens_with_get_market(env):
     async with connect(env) as client:
         seen = set()
