@@ -178,3 +178,42 @@ async def test_on_postgresql_a_dead_holders_claim_passes_at_once_from_any_host(s
         assert (await b.journal.load_order(order.id)).status == "filled"
         assert (await b.get_intent(rec.intent.id)).status == IntentStatus.EXECUTED
         assert await paper_orders(b) == 1
+
+
+async def test_a_standing_orders_execution_is_sent_once_when_its_runner_stalls_and_another_takes_over(
+        sim, tmp_path, database_url, monkeypatch):  # noqa: F811
+    """The runner lease passes from A (stalled inside an execution of a standing order) to B, whose runner executes
+    the same child intent (pm_mcp.execution.standing: the new lease holder resumes an execution under way): the
+    intent's compare-and-set and the leg's submit claim let only one of them send it."""
+    from datetime import timedelta
+
+    from pm_mcp.execution.journal import now_utc
+    from pm_mcp.execution.standing import child_id
+
+    monkeypatch.setenv(engine_mod.CLAIM_TTL_ENV, "1")
+    async with two_engines(sim, tmp_path, database_url) as [(_sa, a), (_sb, b)]:
+        parent = await a.propose([buy(size="5", limit="0.40")], trigger={"kind": "price_below", "level": "0.45"},
+                                 valid_until=now_utc() + timedelta(days=1), channel="page")
+        armed = await a.confirm(parent.intent.id, via="page", order_hash=parent.intent.order_hash)
+        assert armed.status == IntentStatus.ARMED
+        # the trigger, as the runner's lease holder records it: ARMED -> TRIGGERED and the execution's child intent
+        cid = child_id(parent.intent.id, 1)
+        child = parent.intent.model_copy(update={"id": cid, "parent_id": parent.intent.id, "created_at": now_utc(),
+                                                 "expires_at": now_utc() + timedelta(minutes=5)})
+        assert await a.journal.transition(parent.intent.id, (IntentStatus.ARMED,), IntentStatus.TRIGGERED,
+                                          trigger_no=1)
+        await a.journal.insert_intent(child, IntentStatus.CONFIRMED, channel="page", reason="test trigger")
+        # A starts the execution and stalls after journaling the order
+        assert await a.journal.transition(cid, (IntentStatus.CONFIRMED,), IntentStatus.EXECUTING)
+        order, mine = await a._journal_order(child, 0, child.legs[0])
+        assert mine
+        # B holds the lease now and resumes the execution: A's claim is live, so B waits ...
+        assert (await b.execute(cid)).status == IntentStatus.EXECUTING
+        assert await paper_orders(b) == 0
+        await asyncio.sleep(1.2)  # ... until A's claim expires: B asks the venue (nothing) and sends once
+        assert (await b.execute(cid)).status == IntentStatus.EXECUTED
+        # A wakes up: its claim is gone, it sends nothing
+        after = await a._submit(order, child.legs[0], await a._fresh_market(NEWSOM, "polymarket"))
+        assert after.status == "filled"
+        assert await paper_orders(a) == 1
+        assert len(await a.journal.orders_for_intent(cid)) == 1
