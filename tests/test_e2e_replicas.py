@@ -311,3 +311,28 @@ async def test_two_processes_on_one_sqlite_file_confirm_at_once_one_order(pm_env
             assert got["intent"]["status"] == "executed", text
         assert len(orders(sim)) == 1
         assert sim.count(path="/clob/order$", method="POST") == 1
+
+
+async def test_two_processes_on_one_sqlite_file_kill9_the_submitting_one_the_other_sends_once(pm_env, tmp_path):
+    from test_e2e_live import server
+
+    with start_sim("polymarket") as sim:
+        env = {**live_env(pm_env, sim, tmp_path), "PM_MCP_SYNC_INTERVAL_S": "1"}  # one home: one SQLite file
+        async with server(env, tmp_path, "b") as (cb, _pid_b):
+            intent_id = ""
+            try:
+                async with server({**env, "PM_MCP_TEST_PAUSE_BEFORE_SUBMIT_S": "120"}, tmp_path, "a") as (ca, pid_a):
+                    prop, _ = await call(ca, "propose_order", ORDER)
+                    intent_id = prop["intent_id"]
+                    task = await _confirm_in_background(ca, intent_id)
+                    log_a = tmp_path / "stderr-a.log"
+                    await _wait(lambda: "PAUSE_BEFORE_SUBMIT" in log_a.read_text(errors="replace"), "A's pause")
+                    assert orders(sim) == []
+                    os.kill(pid_a, signal.SIGKILL)
+                    task.cancel()
+            except BaseException as exc:  # the client sees its server die
+                if isinstance(exc, (AssertionError, KeyboardInterrupt)) or not intent_id:
+                    raise
+            await until_filled(cb, intent_id)  # B's background sync: A's claim is left by a dead process
+        assert len(orders(sim)) == 1
+        assert sim.count(path="/clob/order$", method="POST") == 1
