@@ -28,7 +28,7 @@ import httpx
 import pytest
 from pg_server import PgServer, shared_server
 from test_e2e_live import EOA, NEWSOM, PK, SAFE
-from test_e2e_orders import page_form
+from test_e2e_orders import db_rows, page_form
 
 from conftest import REPO, connect, pm_mcp_command
 from tools.sim import start_sim
@@ -335,4 +335,6 @@ async def test_two_processes_on_one_sqlite_file_kill9_the_submitting_one_the_oth
                     raise
             await until_filled(cb, intent_id)  # B's background sync: A's claim is left by a dead process
         assert len(orders(sim)) == 1
+        kinds = {r[0] for r in db_rows(env, "SELECT kind FROM journal")}
+        assert {"order.claim_taken_over", "order.resend_after_lookup"} <= kinds, kinds
         assert sim.count(path="/clob/order$", method="POST") == 1
