@@ -124,6 +124,18 @@ async def test_decoded_rows_are_reused_only_while_the_row_is_unchanged(catalog):
     assert again is not first and again.volume == Decimal("99")
 
 
+async def test_a_listing_without_answers_keeps_the_answers_the_catalog_knows(catalog):
+    full = mk("manifold", "MC", "Who will be the 2028 Democratic nominee?", outcomes=("Gavin Newsom", "Josh Shapiro"))
+    await catalog.upsert([full])
+    lite = full.model_copy(update={"outcomes": [], "volume": Decimal("77")})
+    await catalog.upsert([lite])
+    got, _ = await catalog.get("manifold", "MC")
+    assert [o.label for o in got.outcomes] == ["Gavin Newsom", "Josh Shapiro"] and got.volume == Decimal("77")
+    assert [h.market.id for h in await catalog.search("shapiro")] == ["MC"]  # the answer is still indexed
+    await catalog.upsert([mk("manifold", "NEW", "Another question", outcomes=())])  # nothing known: stays bare
+    assert (await catalog.get("manifold", "NEW"))[0].outcomes == []
+
+
 async def test_refs_and_staleness(catalog):
     m = mk("polymarket", "559652", "Newsom", slug="will-newsom-win", token="123456789012345678901234")
     await catalog.upsert([m], fetched_at=time.time() - 1000)

@@ -242,7 +242,11 @@ class Catalog:
 
     # --- writes ---------------------------------------------------------------------------------
     async def upsert(self, markets: Iterable[Market], fetched_at: float | None = None) -> int:
+        """Write markets (replacing their rows). A market listed without its outcomes (a venue's search lists a
+        multiple-choice market without its answers) keeps the outcomes its stored copy has, so its answers stay
+        searchable."""
         at = time.time() if fetched_at is None else fetched_at
+        markets = await self._keep_known_outcomes(list(markets))
         rows, refs = [], []
         for m in markets:
             rows.append(_row(m, at))
@@ -260,6 +264,24 @@ class Catalog:
                 await self.conn.execute("ROLLBACK")
                 raise
         return len(rows)
+
+    async def _keep_known_outcomes(self, markets: list[Market]) -> list[Market]:
+        bare = [m for m in markets if not m.outcomes]
+        if not bare:
+            return markets
+        known: dict[tuple[str, str], Market] = {}
+        for i in range(0, len(bare), 200):
+            chunk = bare[i:i + 200]
+            cond = " OR ".join("(venue = ? AND market_id = ?)" for _ in chunk)
+            rows = await (await self.conn.execute(
+                f"SELECT rid, data FROM catalog_markets WHERE {cond}",
+                [x for m in chunk for x in (m.venue, m.id)])).fetchall()
+            for rid, data in rows:
+                old = self._decode(data, rid)
+                if old is not None and old.outcomes:
+                    known[(old.venue, old.id)] = old
+        return [m.model_copy(update={"outcomes": known[(m.venue, m.id)].outcomes})
+                if not m.outcomes and (m.venue, m.id) in known else m for m in markets]
 
     async def mark_refreshed(self, venue: str, count: int, at: float | None = None) -> None:
         async with self._write_lock:
