@@ -858,12 +858,19 @@ class ExecutionEngine:
         """Bring open orders up to date: paper resting orders are matched against current books; every
         open or unknown order is looked up at the venue; intents waiting on them are finished."""
         async with self._sync_lock:
+            if not await self._anything_in_flight():
+                return  # an idle pass takes no lock (on SQLite that would be a write every pass)
             if not await self._lock_in_flight():
                 return  # another process is syncing the in-flight orders right now
             try:
                 await self._sync_locked()
             finally:
                 await self._unlock_in_flight()
+
+    async def _anything_in_flight(self) -> bool:
+        if await self.journal.open_orders(self.mode):
+            return True
+        return bool(await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING))
 
     async def _sync_locked(self) -> None:
         if self.mode == "paper":
