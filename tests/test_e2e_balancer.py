@@ -7,7 +7,8 @@ simulator, all on 127.0.0.1. The official MCP client talks Streamable HTTP to th
 - the same page approved on all three replicas at the same instant: still one order;
 - a 2026-07-28 dialog (confirm_order) whose two rounds reach different replicas works with shared
   PM_MCP_STATE_KEYS, and fails without them (each replica then seals with a key of its own);
-- a legacy (2025-era) client keeps its session on one replica (affinity on Mcp-Session-Id) and confirms in a dialog.
+- a legacy (2025-era) client keeps its session on one replica (affinity on Mcp-Session-Id) and confirms in a dialog;
+  the same balancer without affinity breaks a legacy session (and still serves a 2026-07-28 client);
 
 - the replica that is submitting is killed (-9): no second order while it is down, and once it is back the
   intent ends executed with exactly one order.
@@ -289,22 +290,70 @@ async def test_a_legacy_client_keeps_its_session_on_one_replica_and_confirms_in_
     assert orders_of(lb, p["intent_id"]) == (1, 1)
 
 
+async def test_without_affinity_a_legacy_session_breaks(lb, tmp_path):
+    """The same balancer without its three stick lines: a legacy client's second request reaches a replica that
+    never saw its session. This is why tools/deploy/haproxy.cfg keeps affinity on Mcp-Session-Id."""
+    text = cluster.HAPROXY_CFG.read_text()
+    plain = "\n".join(line for line in text.splitlines() if not line.strip().startswith("stick"))
+    assert plain != text
+    cfg = tmp_path / "no-affinity.cfg"
+    cfg.write_text(plain + "\n")
+    port = cluster.free_port()
+    proc = cluster.start_haproxy(f"127.0.0.1:{port}", [f"127.0.0.1:{p}" for p in lb.ports], tmp_path / "h.log",
+                                 cfg=cfg)
+    try:
+        import httpx2
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
+        failed = None
+        headers = {"Authorization": f"Bearer {TOKEN}", "Host": f"127.0.0.1:{lb.lb_port}"}  # the allowed host
+        try:
+            async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+                async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http),
+                                  mode="legacy") as client:
+                    for _ in range(3):
+                        r = await client.call_tool("get_risk_policy", {})
+                        if r.is_error:
+                            failed = r.content[0].text
+                            break
+        except Exception as exc:  # noqa: BLE001 - the client gives up on a session the replica does not know
+            failed = f"{type(exc).__name__}: {exc}"
+        assert failed, "a legacy session worked across replicas without affinity"
+        # a 2026-07-28 client needs no affinity: the same balancer serves it
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
+                for _ in range(3):
+                    assert not (await client.call_tool("get_risk_policy", {})).is_error
+    finally:
+        cluster.stop(proc)
+
+
+async def _scrape(lb) -> list[str]:
+    async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {TOKEN}"}) as h:
+        return [(await h.get(f"http://127.0.0.1:{port}/metrics")).text for port in lb.ports]
+
+
+def _policy_calls(text: str) -> int:
+    m = re.search(r'^pm_mcp_tool_calls_total\{tool="get_risk_policy",outcome="ok"\} (\d+)$', text, re.M)
+    return int(m.group(1)) if m else 0
+
+
 async def test_metrics_count_tool_calls_on_each_replica_and_orders_from_the_shared_store(lb):
+    before = [_policy_calls(text) for text in await _scrape(lb)]
     async with mcp_client(lb) as client:
         for _ in range(3):
             await call(client, "get_risk_policy", {})
-    total = 0
-    async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {TOKEN}"}) as h:
-        pages = [(await h.get(f"http://127.0.0.1:{port}/metrics")).text for port in lb.ports]
+    pages = await _scrape(lb)
+    after = [_policy_calls(text) for text in pages]
+    assert sum(after) - sum(before) == 3
+    assert sum(1 for a, b in zip(after, before, strict=True) if a > b) >= 2  # round robin spread them
     filled = lb.sql("SELECT COUNT(*) FROM orders WHERE status = 'filled'")
-    for text in pages:
-        m = re.search(r'^pm_mcp_tool_calls_total\{tool="get_risk_policy",outcome="ok"\} (\d+)$', text, re.M)
-        total += int(m.group(1)) if m else 0
+    for text, calls in zip(pages, after, strict=True):
         assert f'pm_mcp_orders{{state="filled"}} {filled}' in text  # the store's figure, the same on each
-        assert re.search(r'^pm_mcp_tool_call_seconds_count\{tool="get_risk_policy"\} \d+$', text, re.M) or not m
+        if calls:
+            assert f'pm_mcp_tool_call_seconds_count{{tool="get_risk_policy"}} {calls}' in text
         assert re.search(r"^pm_mcp_process_resident_memory_bytes \d+$", text, re.M)
-    assert total == 3
-    assert sum(1 for text in pages if 'tool="get_risk_policy"' in text) >= 2  # round robin spread them
 
 
 async def test_kill9_of_the_submitting_replica_then_restart_one_order(tmp_path, sims, pg):
