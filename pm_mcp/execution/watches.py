@@ -475,6 +475,7 @@ class WatchRunner:
         self._seen: dict[str, float] = {}  # watch id -> steady_s() at its last saved check in this process
         self._arb_next: dict[str, float] = {}  # arbitrage watch id -> monotonic time of its next scan
         self._slow: dict[str, float] = {}  # venue -> seconds its last read took, when well over the interval
+        self._reads: dict[str, asyncio.Future] = {}  # venue -> its read under way (see _venue_reads)
         # run after each evaluation, only while this process holds the lease (standing orders: standing.py)
         self.after_evaluate: list[Callable[[], Awaitable[None]]] = []
 
@@ -508,7 +509,9 @@ class WatchRunner:
         observations = await self._observe(live, now)
         at, steady = self.clock.now(), steady_s()
         for w in live:
-            obs = observations[_obs_key(w.spec, w.id)]
+            obs = observations.get(_obs_key(w.spec, w.id))
+            if obs is None:
+                continue  # its venue's read (paced by the venue's budget) is still under way: checked when it ends
             seen = self._seen.get(w.id)
             ev = evaluate(w, obs, at, None if seen is None else steady - seen)
             if ev.fired:
@@ -544,11 +547,29 @@ class WatchRunner:
             wanted.add(s.outcome if s.kind in BOOK_KINDS else None)
             if s.kind not in BOOK_KINDS:
                 wanted.add("")  # the market itself must be fresh
-        results = await asyncio.gather(*(self._observe_venue(v, g) for v, g in groups.items()))
-        for part in results:
-            out.update(part)
+        out.update(await self._venue_reads(groups))
         for w, obs in zip(arbs, await scans, strict=True):
             out[_obs_key(w.spec, w.id)] = obs
+        return out
+
+    async def _venue_reads(self, groups: dict[str, dict[str, set[str | None]]]) -> dict[tuple, Observation]:
+        """Each venue's read runs as its own task: one that outlasts the pass (a venue whose budget stretches its
+        read over several intervals) keeps running and is used when it ends, so it never holds back the others."""
+        for venue, g in groups.items():
+            if venue not in self._reads:
+                self._reads[venue] = asyncio.ensure_future(self._observe_venue(venue, g))
+        pending = [t for v, t in self._reads.items() if v in groups or t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=max(1.0, self.interval_s))
+        out: dict[tuple, Observation] = {}
+        for venue, task in list(self._reads.items()):
+            if not task.done():
+                continue
+            del self._reads[venue]
+            try:
+                out.update(task.result())
+            except Exception:  # noqa: BLE001 - one venue's failed read must not stop the others
+                log.exception("watches: the %s read failed", venue)
         return out
 
     def _paced_note(self, venue: str) -> str | None:
@@ -684,6 +705,8 @@ class WatchRunner:
         return new
 
     async def close(self) -> None:
+        for task in self._reads.values():
+            task.cancel()
         try:
             await self.lease.release()
         except Exception:  # noqa: BLE001 - the lease expires by itself
