@@ -61,7 +61,7 @@ from pm_mcp.domain.watches import (
 )
 from pm_mcp.execution.engine import market_rules_hash
 from pm_mcp.execution.journal import iso, now_utc, parse_iso
-from pm_mcp.store import Store, register_migrations
+from pm_mcp.store import Store, holder_gone, process_holder, register_migrations
 from pm_mcp.venues.base import VenueError
 from pm_mcp.venues.registry import display_name
 
@@ -409,21 +409,8 @@ class RunnerLease:
     def __init__(self, store: Store, ttl_s: float, name: str = LEASE_NAME) -> None:
         self.store, self.ttl_s, self.name = store, ttl_s, name
         self.host = socket.gethostname()
-        self.holder = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.holder = process_holder()
         self.held = False
-
-    def _gone(self, holder: str) -> bool:
-        host, _, rest = holder.partition(":")
-        pid = rest.partition(":")[0]
-        if host != self.host or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False
-        return False
 
     async def acquire(self) -> bool:
         """Take or renew the lease; False while another live runner holds it."""
@@ -431,7 +418,7 @@ class RunnerLease:
         async with self.store.transaction() as c:
             row = await (await c.execute("SELECT holder, expires_at FROM runner_lease WHERE name = ?",
                                          (self.name,))).fetchone()
-            if row is not None and row[0] != self.holder and row[1] > now and not self._gone(row[0]):
+            if row is not None and row[0] != self.holder and row[1] > now and not holder_gone(row[0]):
                 self.held = False
                 return False
             await c.execute(
