@@ -43,7 +43,7 @@ from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePo
 from pm_mcp.markets import ranking
 from pm_mcp.markets.catalog import Catalog, CatalogFilters
 from pm_mcp.settings import Settings
-from pm_mcp.venues.base import NotFound, VenueAdapter, VenueError
+from pm_mcp.venues.base import NotFound, VenueAdapter, VenueError, read_each
 from pm_mcp.venues.http import HttpPool
 from pm_mcp.venues.registry import VENUES, venue_of_host
 
@@ -265,15 +265,7 @@ class MarketService:
         batch = getattr(a, "get_markets_batch", None)
         if batch is not None:
             return await batch(ids, pace=pace)
-        out: dict[str, Market | VenueError] = {}
-        for mid in ids:
-            if pace is not None:
-                await pace(1)
-            try:
-                out[mid] = await a.get_market(mid)
-            except NotFound as exc:
-                out[mid] = exc
-        return out
+        return await read_each(ids, a.get_market, pace)
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
                                 end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:

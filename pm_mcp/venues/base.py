@@ -16,9 +16,9 @@ Trading (live brokers; the paper broker implements the same):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 
@@ -36,6 +36,25 @@ class VenueError(Exception):
 
 class NotFound(VenueError):
     """The venue has no such market / event / order."""
+
+
+
+Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent (watch polling)
+
+
+async def read_each(ids: Iterable[str], read: Callable[[str], Awaitable[Any]], pace: Pace = None
+                    ) -> dict[str, Any]:
+    """``read(id)`` for each distinct id in order, ``pace(1)`` awaited before each request: id -> what it read, or
+    the NotFound that stands in for an id the venue does not have (other errors propagate)."""
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys(ids):
+        if pace is not None:
+            await pace(1)
+        try:
+            out[key] = await read(key)
+        except NotFound as exc:
+            out[key] = exc
+    return out
 
 
 class AmbiguousReference(NotFound):

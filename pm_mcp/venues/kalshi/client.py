@@ -27,7 +27,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, FeeSchedule, Market, MarketStatus, OrderBook, PricePoint
-from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
+from pm_mcp.venues.base import AmbiguousReference, NotFound, Pace, VenueError
 from pm_mcp.venues.history import HISTORY_WINDOWS, history_bucket, history_window
 from pm_mcp.venues.kalshi import parse as kp
 from pm_mcp.venues.kalshi.parse import KalshiTrade
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 # half of Basic: (reads, per seconds). The batch book endpoint takes up to 100 tickers.
 POLL_BUDGET = (10, 1.0)
 TICKERS_PER_REQUEST = 100
-Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent
 
 EVENTS_PAGE = 200  # GET /events max page size
 MARKETS_PAGE = 1000  # GET /markets max page size

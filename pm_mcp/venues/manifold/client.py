@@ -15,12 +15,12 @@ each bet, last value per interval.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pm_mcp.domain.models import Event, Market, MarketStatus, OrderBook, PricePoint
-from pm_mcp.venues.base import NotFound, VenueError
+from pm_mcp.venues.base import NotFound, Pace, VenueError, read_each
 from pm_mcp.venues.history import HISTORY_WINDOWS, history_bucket, history_window
 from pm_mcp.venues.manifold import parse as mp
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 # gives probabilities only, not the pool a book is synthesized from), so a watched market costs one read a pass,
 # shared by all its outcomes' books.
 POLL_BUDGET = (250, 60.0)
-Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent
 
 # only these can be traded with POST /v0/bet (polls, bounties and legacy dpm markets cannot)
 TRADEABLE_MECHANISMS = {"cpmm-1", "cpmm-multi-1"}
@@ -109,14 +108,7 @@ class ManifoldAdapter:
                                     ) -> list[OrderBook | VenueError]:
         """Books of many (market, outcome) pairs: one fresh read per distinct market (``pace`` awaited before each),
         every outcome's book synthesized from that one read."""
-        raws: dict[str, dict | VenueError] = {}
-        for mid in dict.fromkeys(m.id for m, _ in pairs):
-            if pace is not None:
-                await pace(1)
-            try:
-                raws[mid] = await self.raw_market(mid)
-            except NotFound as exc:
-                raws[mid] = exc
+        raws: dict[str, dict | VenueError] = await read_each((m.id for m, _ in pairs), self.raw_market, pace)
         now = self.now()
         out: list[OrderBook | VenueError] = []
         for market, outcome in pairs:
@@ -132,15 +124,7 @@ class ManifoldAdapter:
 
     async def get_markets_batch(self, ids: list[str], *, pace: Pace = None) -> dict[str, Market | VenueError]:
         """Markets by id, one read each (Manifold has no batch form that returns full markets)."""
-        out: dict[str, Market | VenueError] = {}
-        for mid in dict.fromkeys(ids):
-            if pace is not None:
-                await pace(1)
-            try:
-                out[mid] = await self.get_market(mid)
-            except NotFound as exc:
-                out[mid] = exc
-        return out
+        return await read_each(ids, self.get_market, pace)
 
     async def get_price_history(self, market: Market, outcome: str, *, start: datetime | None = None,
                                 end: datetime | None = None, interval: str = "1w") -> list[PricePoint]:

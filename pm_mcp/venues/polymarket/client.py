@@ -13,14 +13,13 @@ decimal), a market slug, or an event slug whose event has exactly one market.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pm_mcp.domain.models import Event, Market, OrderBook, PricePoint
 from pm_mcp.settings import Settings
-from pm_mcp.venues.base import AmbiguousReference, NotFound, VenueError
+from pm_mcp.venues.base import AmbiguousReference, NotFound, Pace, VenueError, read_each
 from pm_mcp.venues.http import VenueHttp
 from pm_mcp.venues.polymarket.parse import (
     INTERVAL_WINDOWS,
@@ -36,7 +35,6 @@ CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 TOKEN_ID = re.compile(r"^\d{20,80}$")
 GAMMA_ID = re.compile(r"^\d{1,19}$")
 HOSTS = ("polymarket.com", "www.polymarket.com")
-Pace = Callable[[int], Awaitable[None]] | None  # awaited with a request's cost before it is sent
 # Polymarket's documented limits, per 10 s (docs.polymarket.com/api-reference/rate-limits; research/polymarket.md
 # section 7): CLOB POST /books 500, Gamma /markets 300. The watch runner keeps to half of the tighter one, leaving
 # the rest to the person's own calls: (requests, per seconds).
@@ -266,14 +264,7 @@ class PolymarketAdapter:
             for m in items or []:
                 if isinstance(m, dict) and str(m.get("id")) in chunk:
                     out[str(m["id"])] = parse_gamma_market(m)
-        for mid in wanted:
-            if mid not in out:
-                if pace is not None:
-                    await pace(1)
-                try:
-                    out[mid] = await self.get_market(mid)
-                except NotFound as exc:
-                    out[mid] = exc
+        out.update(await read_each([mid for mid in wanted if mid not in out], self.get_market, pace))
         return out
 
     async def get_tick_size(self, token_id: str):
