@@ -64,6 +64,16 @@ def _build_server_quickly(settings, *, on_state=None):
     return mcp
 
 
+# A hosted service (PM_MCP_PUBLIC_URL: people reach it over the network) trading live would trade with the operator's
+# venue keys for whoever holds the bearer token, and live approval needs the person's own presence factor bound to
+# their own sign-in; pm-mcp has no per-user venue credentials yet (README "Running for a team": the threat model).
+HOSTED_LIVE_REFUSED = (
+    "pm-mcp: PM_MCP_MODE=live is refused with PM_MCP_PUBLIC_URL (a hosted service): every person reaching the "
+    "service would trade with this server's venue keys, and pm-mcp has no per-user venue credentials yet (see the "
+    "README, 'Running for a team'). Run the hosted service in paper mode, and trade live on your own machine "
+    "(stdio, or serve --http without PM_MCP_PUBLIC_URL).")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     gc.disable()  # resumed by _build_server_quickly (settings load pulls in pydantic)
     settings = _load_settings_or_exit()
@@ -104,6 +114,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("pm-mcp: stopped.", file=sys.stderr, flush=True)
         return 0
 
+    if settings.public_url and settings.mode == "live":
+        print(HOSTED_LIVE_REFUSED, file=sys.stderr)
+        return 2
     from pm_mcp.http_serve import serve_http
 
     return serve_http(settings, args.host, args.port,

@@ -213,3 +213,13 @@ def test_stdio_refuses_a_public_url(pm_env):
     r = subprocess.run([sys.executable, "-m", "pm_mcp", "serve"], env=env, capture_output=True, text=True,
                        timeout=60, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and "PM_MCP_PUBLIC_URL is for `pm-mcp serve --http`" in r.stderr
+
+
+def test_a_hosted_service_refuses_live_mode(pm_env):
+    """#16 item 5: no per-user venue credentials yet, so live trading behind a public URL is refused at start."""
+    env = {**pm_env, "PM_MCP_PUBLIC_URL": "https://pm.example.org", "PM_MCP_MODE": "live",
+           "PM_MCP_HTTP_TOKEN": "t" * 40}
+    r = subprocess.run([sys.executable, "-m", "pm_mcp", "serve", "--http", "--port", "0"], env=env,
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and "PM_MCP_MODE=live is refused with PM_MCP_PUBLIC_URL" in r.stderr
+    assert "t" * 40 not in r.stderr + r.stdout

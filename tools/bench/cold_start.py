@@ -55,6 +55,8 @@ def env_for(home: str, bytecode: bool = True) -> dict[str, str]:
     else:  # no bytecode for pm_mcp (an editable install never run without this variable)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_source_copy()), env.get("PYTHONPATH")]))
+    if NO_TOOLS_CACHE:
+        env["PM_MCP_CACHE_DIR"] = "off"  # a first start: the surface is built before tools/list is answered
     env.update({
         "PM_MCP_HOME": home,
         "PM_MCP_POLYMARKET_GAMMA_URL": "http://127.0.0.1:9/gamma",
@@ -68,6 +70,7 @@ def env_for(home: str, bytecode: bool = True) -> dict[str, str]:
 
 
 _SOURCE_COPY: Path | None = None
+NO_TOOLS_CACHE = False  # --no-tools-cache: every run as the first start after an install or a change
 
 
 def _source_copy() -> Path:
@@ -277,12 +280,16 @@ def main() -> int:
     ap.add_argument("--baseline", help="a git revision to compare with (paired, interleaved runs)")
     ap.add_argument("--bare", action="store_true",
                     help="compare with the bare SDK server (one tool, none of our code) instead of a revision")
+    ap.add_argument("--no-tools-cache", action="store_true",
+                    help="PM_MCP_CACHE_DIR=off: the first start after an install or change (tools/list built, not remembered)")
     ap.add_argument("--after", help="a git revision for the after side of a paired run (default: this tree)")
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured runs first (warm the disk cache)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch REPORT.md")
     args = ap.parse_args()
+    global NO_TOOLS_CACHE
+    NO_TOOLS_CACHE = args.no_tools_cache
     if args.baseline or args.bare:
         if args.baseline and args.bare:
             ap.error("--baseline and --bare are two different baselines: give one")
