@@ -70,7 +70,7 @@ def _build_server_quickly(settings, *, on_state=None):
 HOSTED_LIVE_REFUSED = (
     "pm-mcp: PM_MCP_MODE=live is refused with PM_MCP_PUBLIC_URL (a hosted service): every person reaching the "
     "service would trade with this server's venue keys, and pm-mcp has no per-user venue credentials yet (see the "
-    "README, 'Running for a team'). Run the hosted service in paper mode, and trade live on your own machine "
+    "README's 'Running for a team' section). Run the hosted service in paper mode, and trade live on your own machine "
     "(stdio, or serve --http without PM_MCP_PUBLIC_URL).")
 
 
