@@ -114,6 +114,17 @@ SINGLE_HEADERS = frozenset({"host", "content-length", "content-type", "origin", 
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+def _add_header(headers: dict[str, str], key: str, value: str, shown: str) -> None:
+    """One header line into ``headers`` (lower-case keys): a repeat is joined with ", ", except a header that must
+    be single (SINGLE_HEADERS), which is a BadRequest naming it as ``shown``."""
+    if key in headers:
+        if key in SINGLE_HEADERS:
+            raise BadRequest(400, f"the {shown} header appears more than once")
+        headers[key] += ", " + value
+    else:
+        headers[key] = value
+
+
 def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
     """Request line and headers of one HTTP/1.x request (``head`` ends with the blank line). Strict: a
     malformed line, an obsolete folded header, a header we read twice, a missing Host or any
@@ -136,14 +147,7 @@ def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
         name, sep, value = line.partition(":")
         if not sep or not name or not set(name) <= _TOKEN_CHARS:
             raise BadRequest(400, "malformed header line")
-        key = name.lower()
-        value = value.strip(" \t")
-        if key in headers:
-            if key in SINGLE_HEADERS:
-                raise BadRequest(400, f"the {name} header appears more than once")
-            headers[key] += ", " + value
-        else:
-            headers[key] = value
+        _add_header(headers, name.lower(), value.strip(" \t"), name)
     if version == "HTTP/1.1" and "host" not in headers:
         raise BadRequest(400, "the Host header is missing")
     if "transfer-encoding" in headers:
@@ -307,13 +311,8 @@ async def asgi_request(scope: dict[str, Any], receive: Any) -> tuple[str, str, d
     one: a header we read twice, any Transfer-Encoding, a bad or too large Content-Length is a BadRequest."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers") or []:
-        key, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        if key in headers:
-            if key in SINGLE_HEADERS:
-                raise BadRequest(400, f"the {key} header appears more than once")
-            headers[key] += ", " + value
-        else:
-            headers[key] = value
+        key = raw_name.decode("latin-1").lower()
+        _add_header(headers, key, raw_value.decode("latin-1"), key)
     if "transfer-encoding" in headers:
         raise BadRequest(400, "Transfer-Encoding is not accepted; send a Content-Length")
     length = body_length(headers)
