@@ -76,3 +76,18 @@ async def connect(env: dict[str, str], **client_kwargs):
 @pytest.fixture
 def mcp_connect():
     return connect
+
+
+@pytest.fixture
+def chain_env(pm_env):
+    """(env, agent id): an anvil node with the ERC-8004 registries deployed and one agent registered (owner 8), and
+    a server environment pointing at it."""
+    from tools.devnet.devnet import Registries, deploy, pm_mcp_env, start_anvil
+
+    node = start_anvil()
+    try:
+        addrs = deploy(node.rpc_url)
+        agent = Registries(node.rpc_url, addrs).register("", owner=8)
+        yield {**pm_env, **pm_mcp_env(node.rpc_url, addrs)}, agent
+    finally:
+        node.stop()

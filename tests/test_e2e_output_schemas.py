@@ -79,19 +79,6 @@ async def test_every_tool_answers_within_its_output_schema(env):
         assert not missing, f"tools not exercised here: {missing}"
 
 
-@pytest.fixture
-def chain_env(pm_env):
-    from tools.devnet.devnet import Registries, deploy, pm_mcp_env, start_anvil
-
-    node = start_anvil()
-    try:
-        addrs = deploy(node.rpc_url)
-        agent = Registries(node.rpc_url, addrs).register("", owner=8)
-        yield {**pm_env, **pm_mcp_env(node.rpc_url, addrs)}, agent
-    finally:
-        node.stop()
-
-
 async def test_lookup_agent_answers_within_its_output_schema(chain_env):
     env, agent = chain_env
     async with connect(env) as client:

@@ -100,19 +100,6 @@ def test_every_read_tool_passes_through_the_cli(env):
         call(env, tool, args)
 
 
-@pytest.fixture
-def chain_env(pm_env):
-    from tools.devnet.devnet import Registries, deploy, pm_mcp_env, start_anvil
-
-    node = start_anvil()
-    try:
-        addrs = deploy(node.rpc_url)
-        agent = Registries(node.rpc_url, addrs).register("", owner=8)
-        yield {**pm_env, **pm_mcp_env(node.rpc_url, addrs)}, agent
-    finally:
-        node.stop()
-
-
 def test_lookup_agent_passes_through_the_cli(chain_env):
     env, agent = chain_env
     out = call(env, "lookup_agent", {"agent": f"31337:{agent}", "options": {"limit": 5}})
