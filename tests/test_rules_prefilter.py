@@ -1,0 +1,147 @@
+"""The rule readers' literal prefilter (pm_mcp/domain/rules/_regex.py) must never change an answer: a pattern is
+skipped only when none of its needles occurs, so every match of every pattern must contain a needle, and a parse
+with the prefilter equals the parse without it, on every text we hold and on generated ones."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pm_mcp.domain.rules as rules_pkg
+from pm_mcp.domain.models import Market
+from pm_mcp.domain.rules import parse_rules
+from pm_mcp.domain.rules._regex import _CI, _Lazy, _Plain, needles
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+
+
+def _texts() -> list[dict]:
+    out = []
+    for rel in ("corpus.json", "heldout/heldout.json", "fresh/fresh.json"):
+        out += json.loads((FIXTURES / rel).read_text(encoding="utf-8"))
+    return out
+
+
+def _patterns() -> list[_CI | _Plain]:
+    """Every lazily compiled pattern of the rules package (module globals, and inside their lists and dicts)."""
+    found: dict[int, _Lazy] = {}
+
+    def walk(v: object, depth: int = 0) -> None:
+        if isinstance(v, _Lazy):
+            found[id(v)] = v
+        elif depth < 3 and isinstance(v, (list, tuple, dict)):
+            for x in (v.values() if isinstance(v, dict) else v):
+                walk(x, depth + 1)
+
+    for info in pkgutil.iter_modules(rules_pkg.__path__):
+        mod = importlib.import_module(f"pm_mcp.domain.rules.{info.name}")
+        for v in vars(mod).values():
+            walk(v)
+    return [lz._get() for lz in found.values()]
+
+
+def _raw(p: _CI | _Plain) -> tuple[re.Pattern[str], bool]:
+    """The compiled pattern the needles were derived from, and whether it is matched on lower-cased text."""
+    return (p._lc, True) if isinstance(p, _CI) else (p._re, False)
+
+
+PATTERNS = _patterns()
+TEXTS = _texts()
+
+
+def test_the_package_patterns_are_found_and_most_have_needles():
+    assert len(PATTERNS) > 100
+    assert sum(p._needles is not None for p in PATTERNS) > 0.9 * len(PATTERNS)
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    (r"abc|de", {"abc", "de"}),
+    (r"colou?r", {"color", "colour"}),
+    (r"[ab]c\b", {"ac", "bc"}),
+    (r"foo(?=bar)", {"foo"}),
+    (r"(?<!x)yes", {"yes"}),
+    (r"\bsources?\s*:", {"source"}),
+    (r"x?", None),
+    (r"\d+", None),
+    (r"(?i)abc", None),
+    (r"abc|\w+", None),          # one alternative needs no literal: nothing is known
+    (r"(?i:abc)", None),         # a scoped case-insensitive piece would need case folding
+    (r"ab(?i:c)def", {"def"}),   # ... the rest of the pattern still counts
+])
+def test_needles_of_small_patterns(pattern, expected):
+    got = needles(pattern)
+    assert (set(got) if got is not None else None) == expected
+
+
+def test_every_match_of_every_pattern_on_every_text_contains_a_needle():
+    strings = [e["text"] for e in TEXTS] + [e.get("title") or "" for e in TEXTS]
+    checked = 0
+    for p in PATTERNS:
+        rx, lower = _raw(p)
+        for s in strings:
+            t = s.lower() if lower else s
+            if lower and len(t) != len(s):
+                continue  # that text is matched with re.IGNORECASE and no prefilter
+            for m in rx.finditer(t):
+                checked += 1
+                if p._needles is None:
+                    continue
+                assert any(n in m.group(0) for n in p._needles), (p.pattern, m.group(0), p._needles)
+    assert checked > 1000
+
+
+def _parse_all(items: list[tuple[str, str, Market]]) -> list[str]:
+    return [parse_rules(t, venue=v, market=m).model_dump_json() for t, v, m in items]
+
+
+def _without_prefilter(fn):
+    saved = [(p, p._needles) for p in PATTERNS]
+    try:
+        for p in PATTERNS:
+            p._needles = None
+        return fn()
+    finally:
+        for p, n in saved:
+            p._needles = n
+
+
+def _market(e: dict) -> Market:
+    ct = e.get("close_time")
+    return Market(id=e["id"], venue=e["venue"], title=e.get("title") or "", rule_text=e["text"],
+                  close_time=datetime.fromisoformat(ct.replace("Z", "+00:00")) if ct else None,
+                  resolution_source=e.get("resolution_source"))
+
+
+def test_parses_with_and_without_the_prefilter_are_identical_on_every_text():
+    items = [(e["text"], e["venue"], _market(e)) for e in TEXTS]
+    assert _parse_all(items) == _without_prefilter(lambda: _parse_all(items))
+
+
+# generated texts: pieces of real rule texts (where the cues live), needles, and random characters
+_WORDS = sorted({w for e in TEXTS[:60] for w in re.findall(r"\S+", e["text"])})[:4000]
+_NEEDLES = sorted({n for p in PATTERNS for n in (p._needles or ())})
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_WORDS), st.sampled_from(_NEEDLES), st.sampled_from(_NEEDLES).map(str.upper),
+                          st.sampled_from([" ", "\n", ". ", ", ", "“", "”", "\"", "$", "%"]), st.text(max_size=6)),
+                max_size=40),
+       st.sampled_from(["", "Will X dip to $2,500 by March 11?", "Bitcoin above $100k on June 30, 2026?"]))
+def test_parses_with_and_without_the_prefilter_are_identical_on_generated_text(parts, title):
+    text = " ".join(parts)
+    items = [(text, "polymarket", Market(id="g", venue="polymarket", title=title, rule_text=text))]
+    assert _parse_all(items) == _without_prefilter(lambda: _parse_all(items))
+    for p in PATTERNS:
+        rx, lower = _raw(p)
+        t = text.lower() if lower else text
+        if p._needles is not None and not (lower and len(t) != len(text)):
+            if not any(n in t for n in p._needles):
+                assert rx.search(t) is None, (p.pattern, text)
