@@ -2,6 +2,8 @@
 
     .venv/bin/python tools/bench/rules_pairs.py                 # figures for dev and heldout
     .venv/bin/python tools/bench/rules_pairs.py --show-dev      # + every dev mistake (never the held-out ones)
+    .venv/bin/python tools/bench/rules_pairs.py --set fresh     # the fresh batch (fresh_pairs.json), aggregate only
+    .venv/bin/python tools/bench/rules_pairs.py --set all       # dev, heldout and fresh
 
 Figures per split:
 - precision of EQUIVALENT: of the pairs we call equivalent, how many are labelled equivalent with the same YES
@@ -11,7 +13,9 @@ Figures per split:
 - recall of hard differences: of the pairs labelled not_equivalent, how many we call not_equivalent (and how
   many we call at least not equivalent, i.e. uncertain or not_equivalent: never "equivalent");
 - recall of equivalence and the YES-mapping accuracy on the pairs both call equivalent.
-The held-out third is reported as figures only: its mistakes are never printed, so nobody tunes on them.
+The held-out third and the fresh batch (a second blind-labelled set, tests/fixtures/rules/pairs/fresh_pairs.json,
+committed before anything ran on it) are reported as figures only: their mistakes are never printed, so nobody
+tunes on them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +34,18 @@ from pm_mcp.domain.rules import parse_rules  # noqa: E402
 from pm_mcp.domain.rules_compare import compare_rules  # noqa: E402
 
 PAIRS = ROOT / "tests" / "fixtures" / "rules" / "pairs" / "pairs.json"
+FRESH_PAIRS = PAIRS.with_name("fresh_pairs.json")
+SETS = {"main": ("dev", "heldout"), "fresh": ("fresh",), "all": ("dev", "heldout", "fresh")}
+
+
+def load_pairs(which: str = "main") -> list[dict]:
+    """The labelled pairs of one set: main = pairs.json (dev + heldout), fresh = fresh_pairs.json, all = both."""
+    out = []
+    if which in ("main", "all"):
+        out += json.loads(PAIRS.read_text(encoding="utf-8"))
+    if which in ("fresh", "all"):
+        out += json.loads(FRESH_PAIRS.read_text(encoding="utf-8"))
+    return out
 
 
 def analyse(side: dict):
@@ -72,18 +89,23 @@ def figures(rows: list[dict]) -> dict:
         "recall of equivalence": ratio(len(both_eq), len(lab_eq)),
         "YES mapping right on both-equivalent": ratio(sum(r["mapping"] == r["label_mapping"] for r in both_eq),
                                                       len(both_eq)),
+        # counts only (label -> our verdict), never which pairs
+        "label -> verdict": ", ".join(
+            f"{lab}->{ver} {n}" for (lab, ver), n in sorted(Counter((r["label"], r["verdict"]) for r in rows).items())),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--show-dev", action="store_true", help="print every dev-split mistake")
+    ap.add_argument("--set", choices=sorted(SETS), default="main",
+                    help="main: pairs.json (dev, heldout); fresh: fresh_pairs.json (aggregate only); all: both")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
-    rows = run(pairs)
-    result = {split: figures([r for r in rows if r["split"] == split]) for split in ("dev", "heldout")}
-    result["all"] = figures(rows)
+    rows = run(load_pairs(args.set))
+    result = {split: figures([r for r in rows if r["split"] == split]) for split in SETS[args.set]}
+    if args.set == "main":
+        result["all"] = figures(rows)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
