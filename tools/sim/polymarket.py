@@ -77,6 +77,24 @@ def add_market(sim: Sim, market: dict, event: dict | None = None) -> None:
         st["market_event"][str(m["id"])] = eid
 
 
+def add_lone_events(sim: Sim) -> None:
+    """SYNTHETIC: an event for each market recorded without one (its ``events`` field was not recorded). On
+    Polymarket every market belongs to an event, and a lone binary's event carries the market's own question,
+    slug, dates and closed flag; public-search, which returns events, finds the market through it. The event id
+    is marked "syn-" so nobody mistakes it for a recorded one. Used with ``world=``; the default sim keeps the
+    recordings as they are."""
+    st = sim.state
+    for mid, m in list(st["markets"].items()):
+        if mid in st["market_event"]:
+            continue
+        closed = bool(m.get("closed"))
+        add_market(sim, m, {
+            "id": f"syn-{mid}", "slug": m.get("slug") or f"syn-{mid}", "ticker": m.get("slug") or f"syn-{mid}",
+            "title": m.get("question") or "", "description": m.get("description") or "", "active": True,
+            "closed": closed, "negRisk": bool(m.get("negRisk")), "startDate": m.get("startDate"),
+            "endDate": m.get("endDate"), "volume": m.get("volumeNum") or m.get("volume") or 0, "tags": []})
+
+
 def set_book(sim: Sim, token_id: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]], *,
              market: str = "", tick_size: str = "0.01", min_order_size: str = "5", neg_risk: bool = False) -> None:
     """Set a book given BEST-FIRST levels; it is stored in the wire order (best price LAST)."""
@@ -145,6 +163,7 @@ def install(sim: Sim, *, synthetic: int = 0, world: int | bool = False, **_: Any
 
         for market, event in gamma_items(world_events("polymarket", world)):
             add_market(sim, market, event)
+        add_lone_events(sim)
 
     g, c, d = "/gamma", "/clob", "/data"
     sim.add_route("GET", f"{g}/public-search", public_search)

@@ -478,6 +478,30 @@ def parse_candlestick(raw: Mapping[str, Any], outcome: str = "Yes") -> PricePoin
 
 # --- v1 website search (undocumented) --------------------------------------------------------------
 
+_TITLE_STOP = frozenset("will the a an of in at by to be on for and or what who how is are vs this that with".split())
+
+
+def _title_words(text: str) -> set[str]:
+    """Lower-case words of a title, a plural "s" dropped ("cuts" ~ "cut"), without small words."""
+    out = set()
+    for w in re.findall(r"[a-z0-9]+", text.lower()):
+        if w in _TITLE_STOP:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def event_title_with_series(event_title: str | None, series_title: str | None) -> str | None:
+    """The event's title, led by its series' title when the event's own words say nothing of what the series is
+    (a game's "300FPS vs. FORZE Reload" in "Counter-Strike 2 Game"): "Counter-Strike 2 Game: 300FPS vs. FORZE
+    Reload", so the series' subject is on the row and its words can be searched. Unchanged when they share a word
+    ("Fed decision in October?" of "Fed meeting") or either is missing."""
+    series = (series_title or "").strip()
+    if not event_title or not series or _title_words(series) & _title_words(event_title):
+        return event_title
+    return f"{series}: {event_title}"
+
+
 def parse_v1_search(raw: Mapping[str, Any], *, now: datetime | None = None) -> list[Market]:
     """``GET /v1/search/series?query=`` -> partial Markets (no rule text: that needs GET /markets/{ticker}).
 
@@ -492,6 +516,7 @@ def parse_v1_search(raw: Mapping[str, Any], *, now: datetime | None = None) -> l
         if not event_ticker or not series_ticker:
             continue
         title = (item.get("event_title") or item.get("series_title") or event_ticker).strip()
+        event_title = event_title_with_series(title, item.get("series_title")) or title
         markets = item.get("markets") or []
         fees = fee_schedule({"fee_type": item.get("fee_type"), "fee_multiplier": item.get("fee_multiplier")})
         for m in markets:
@@ -514,7 +539,7 @@ def parse_v1_search(raw: Mapping[str, Any], *, now: datetime | None = None) -> l
                 status = MarketStatus.CLOSED
             mraw["status"] = "active" if status == MarketStatus.OPEN else ("finalized" if mraw["result"] else "closed")
             market = parse_market(mraw, event={"event_ticker": event_ticker, "series_ticker": series_ticker,
-                                               "title": title},
+                                               "title": event_title},
                                   series={"ticker": series_ticker, "title": item.get("series_title"),
                                           "category": item.get("category")}, now=now)
             out.append(market.model_copy(update={"fees": fees, "status": status}))
