@@ -42,6 +42,7 @@ from typing import Any
 import aiosqlite
 from aiosqlite.context import contextmanager as _result
 
+from pm_mcp import principal
 from pm_mcp.settings import ensure_private_dir
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,37 @@ register_migrations(
             value TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
+        """,
+        # v2: every per-user row has an owner (pm_mcp.principal: the OAuth subject, or 'local' with OAuth off, which
+        # is also who every row written before owners existed belongs to). A position is one per owner.
         """
+        ALTER TABLE intents ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+        CREATE INDEX intents_owner_status ON intents(owner, status);
+        ALTER TABLE orders ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+        CREATE INDEX orders_owner_mode_status ON orders(owner, mode, status);
+        ALTER TABLE fills ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+
+        CREATE TABLE positions_owned (
+            owner TEXT NOT NULL DEFAULT 'local',
+            mode TEXT NOT NULL,
+            venue TEXT NOT NULL,
+            market_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            event_id TEXT,
+            size TEXT NOT NULL,
+            avg_cost TEXT NOT NULL,
+            realized_pnl TEXT NOT NULL DEFAULT '0',
+            updated_at TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (owner, mode, venue, market_id, outcome)
+        );
+        INSERT INTO positions_owned (owner, mode, venue, market_id, outcome, event_id, size, avg_cost, realized_pnl,
+                                     updated_at, data)
+            SELECT 'local', mode, venue, market_id, outcome, event_id, size, avg_cost, realized_pnl, updated_at, data
+            FROM positions;
+        DROP TABLE positions;
+        ALTER TABLE positions_owned RENAME TO positions;
+        """,
     ],
 )
 
@@ -325,9 +356,32 @@ register_migrations(
             data TEXT NOT NULL,
             PRIMARY KEY (venue, market_id)
         );
+        """,
+        # v2: a reading belongs to the person who submitted it (one per owner and market; earlier ones: 'local')
         """
+        CREATE TABLE verified_readings_owned (
+            owner TEXT NOT NULL DEFAULT 'local',
+            venue TEXT NOT NULL,
+            market_id TEXT NOT NULL,
+            rules_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (owner, venue, market_id)
+        );
+        INSERT INTO verified_readings_owned (owner, venue, market_id, rules_hash, created_at, data)
+            SELECT 'local', venue, market_id, rules_hash, created_at, data FROM verified_readings;
+        DROP TABLE verified_readings;
+        ALTER TABLE verified_readings_owned RENAME TO verified_readings;
+        """,
     ],
 )
+
+
+def owner_key(key: str, owner: str | None = None) -> str:
+    """The kv key of a per-user value: ``key`` itself for the local owner (as before owners existed), else
+    ``key`` qualified by the owner (``owner`` None: the principal of the running request or job)."""
+    who = principal.current_owner() if owner is None else owner
+    return key if who == principal.LOCAL_OWNER else f"{key}@owner:{who}"
 
 
 def utcnow_iso() -> str:
@@ -484,6 +538,10 @@ class Store:
         return {r[0]: r[1] for r in rows}
 
     async def journal(self, kind: str, ref: str | None, data: dict[str, Any]) -> int:
+        """Append to the operator's event log (no tool reads it); an entry made for an OAuth user names them."""
+        owner = principal.current_owner()
+        if owner != principal.LOCAL_OWNER and "owner" not in data:
+            data = {**data, "owner": owner}
         cur = await self.conn.execute(
             "INSERT INTO journal (at, kind, ref, data) VALUES (?, ?, ?, ?)",
             (utcnow_iso(), kind, ref, json.dumps(data, default=str, sort_keys=True)))

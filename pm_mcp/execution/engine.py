@@ -21,6 +21,12 @@ right before the request leaves. Another process takes a claim over only when it
 its process is gone, and then asks the venue by client order id before it sends anything; a holder that stalled past
 its claim finds it taken and does not send. Reconciliation and the background sync of in-flight orders run on one
 process at a time (the store's reconcile lock: an advisory lock on PostgreSQL, a lease row on SQLite).
+
+Owners (pm_mcp.principal): the engine acts for the principal of the running request: its intents, orders, positions,
+its risk (today's spend, each event's exposure: one person's trades never use another's caps; the caps themselves are
+the operator's settings), its tightened policy and the notices meant for it. Another owner's intent or order reads
+exactly like an unknown id. Background work (sync, reconciliation, finishing stalled intents) reads every owner's
+rows and acts on each as its owner (``principal.use(principal.as_owner(row.owner))``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pm_mcp import principal
 from pm_mcp.domain.intents import (
     Intent,
     IntentError,
@@ -63,6 +70,7 @@ from pm_mcp.domain.policy import PolicyCheck, RiskPolicy
 from pm_mcp.domain.positions import PositionState
 from pm_mcp.domain.rules import market_contract_hash
 from pm_mcp.execution.journal import (
+    EVERYONE,
     IntentRecord,
     Journal,
     OrderRecord,
@@ -178,8 +186,9 @@ class ExecutionEngine:
         self.settings = state.settings
         self.journal = Journal(state.store)
         self.base_policy = RiskPolicy.from_settings(self.settings)
-        self.policy = self.base_policy  # the session policy (USD): only ever tightened
-        self.mana_policy = RiskPolicy.from_settings(self.settings, currency="MANA")  # Manifold's play money
+        self.base_mana_policy = RiskPolicy.from_settings(self.settings, currency="MANA")  # Manifold's play money
+        # owner -> its session policies (USD, MANA), only ever tightened from the operator's (see `policy`)
+        self._policies: dict[str, tuple[RiskPolicy, RiskPolicy]] = {}
         self.risk = RiskBook(self.journal, self.settings.mode, self.policy_for)
         self._brokers: dict[str, Broker] = {}
         self._broker_factory = broker_factory
@@ -190,8 +199,8 @@ class ExecutionEngine:
         self.approval_urls: Callable[[str], str | None] | None = None  # set by the approval server
         self.listeners: list[Callable[[str], Any]] = []
         self._rechecked: dict[str, list[Market | None]] = {}  # intent id -> the markets its re-check fetched
-        # what start-up reconciliation did that the person should hear about (shown by get_portfolio)
-        self.notices: list[str] = []
+        # owner -> what start-up reconciliation did that the person should hear about (shown by get_portfolio)
+        self._notices: dict[str, list[str]] = {}
         self.last_sync_at: datetime | None = None  # set by the background runner (pm_mcp.execution.runner)
         self.holder = process_holder()  # this engine's name on its submit claims and the reconcile lock (_name)
         self._named = False
@@ -225,6 +234,31 @@ class ExecutionEngine:
                     raise ExecutionError(str(exc)) from None
             self._brokers[venue] = b
         return b
+
+    def _policy_pair(self) -> tuple[RiskPolicy, RiskPolicy]:
+        return self._policies.get(principal.current_owner(), (self.base_policy, self.base_mana_policy))
+
+    @property
+    def policy(self) -> RiskPolicy:
+        """The running principal's session policy in USD: the operator's, as that person tightened it."""
+        return self._policy_pair()[0]
+
+    @policy.setter
+    def policy(self, value: RiskPolicy) -> None:
+        self._policies[principal.current_owner()] = (value, self._policy_pair()[1])
+
+    @property
+    def mana_policy(self) -> RiskPolicy:
+        return self._policy_pair()[1]
+
+    @mana_policy.setter
+    def mana_policy(self, value: RiskPolicy) -> None:
+        self._policies[principal.current_owner()] = (self._policy_pair()[0], value)
+
+    @property
+    def notices(self) -> list[str]:
+        """What reconciliation did that the running principal should hear about (their intents and orders only)."""
+        return self._notices.setdefault(principal.current_owner(), [])
 
     def policy_for(self, currency: str) -> RiskPolicy:
         """The session policy whose amounts are in ``currency`` (USD, or MANA with its own caps)."""
@@ -418,7 +452,8 @@ class ExecutionEngine:
     async def child_orders(self, parent_id: str) -> list[OrderRecord]:
         """The orders of a standing order's executions (child intents '<parent id>-<n>')."""
         rows = await (await self.journal.conn.execute(
-            "SELECT * FROM orders WHERE intent_id LIKE ? ORDER BY created_at", (parent_id + "-%",))).fetchall()
+            "SELECT * FROM orders WHERE intent_id LIKE ? AND owner = ? ORDER BY created_at",
+            (parent_id + "-%", principal.current_owner()))).fetchall()
         return [Journal._order_from_row(r) for r in rows]
 
     async def reject(self, intent_id: str, *, via: str, reason: str) -> IntentRecord:
@@ -825,11 +860,11 @@ class ExecutionEngine:
             # one writer at a time across processes: the fill is recorded once and the position's read-modify-write
             # is not interleaved with another process applying a fill to the same position
             async with self.journal.store.transaction():
-                if await self.journal.insert_fill(fill_id, order.id, at, f.price, f.size, f.fee, {}):
+                if await self.journal.insert_fill(fill_id, order.id, at, f.price, f.size, f.fee, {}, owner=order.owner):
                     await self._position_add(order, f.price, f.size, f.fee)
         order.status = state.status.value
         order.venue_order_id = state.venue_order_id or order.venue_order_id
-        fills = await self.journal.fills_for_order(order.id)
+        fills = await self.journal.fills_for_order(order.id, owner=order.owner)
         filled = sum((Decimal(x["size"]) for x in fills), Decimal(0))
         cost = sum((Decimal(x["size"]) * Decimal(x["price"]) for x in fills), Decimal(0))
         order.filled_size = filled
@@ -841,9 +876,9 @@ class ExecutionEngine:
         return order
 
     async def _position_add(self, order: OrderRecord, price: Decimal, size: Decimal, fee: Decimal) -> None:
-        pos = await self.journal.position(order.mode, order.venue, order.market_id, order.outcome)
+        pos = await self.journal.position(order.mode, order.venue, order.market_id, order.outcome, owner=order.owner)
         if pos is None:
-            pos = PositionRecord(mode=order.mode, venue=order.venue, market_id=order.market_id, outcome=order.outcome,
+            pos = PositionRecord(owner=order.owner, mode=order.mode, venue=order.venue, market_id=order.market_id, outcome=order.outcome,
                                  event_id=order.event_id, size=Decimal(0), avg_cost=Decimal(0),
                                  realized_pnl=Decimal(0), updated_at=now_utc(),
                                  data={"title": order.market_title,
@@ -868,46 +903,53 @@ class ExecutionEngine:
                 await self._unlock_in_flight()
 
     async def _anything_in_flight(self) -> bool:
-        if await self.journal.open_orders(self.mode):
+        if await self.journal.open_orders(self.mode, owner=EVERYONE):
             return True
-        return bool(await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING))
+        return bool(await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING,
+                                                           owner=EVERYONE))
 
     async def _sync_locked(self) -> None:
-        if self.mode == "paper":
-            for venue in {o.venue for o in await self.journal.open_orders(self.mode)}:
+        if self.mode == "paper":  # the paper venue's own book: every owner's resting orders
+            for venue in {o.venue for o in await self.journal.open_orders(self.mode, owner=EVERYONE)}:
                 broker = self.broker(venue)
                 match = getattr(broker, "match_resting", None)
                 if match is not None:
                     await match()
-        for order in await self.journal.open_orders(self.mode):
-            if order.status in ("pending", "unknown"):
-                await self._resume_in_intent(order)
-                continue
-            try:
-                state = await self.broker(order.venue).get_order(order.client_order_id, order.venue_order_id)
-            except Exception as exc:  # noqa: BLE001
-                log.info("order %s: refresh failed (%s)", order.id, type(exc).__name__)
-                continue
-            if state is not None:
-                await self._apply(order, state)
+        for order in await self.journal.open_orders(self.mode, owner=EVERYONE):
+            with principal.use(principal.as_owner(order.owner)):
+                await self._sync_order(order)
         await self._finish_stalled()
+
+    async def _sync_order(self, order: OrderRecord) -> None:
+        if order.status in ("pending", "unknown"):
+            await self._resume_in_intent(order)
+            return
+        try:
+            state = await self.broker(order.venue).get_order(order.client_order_id, order.venue_order_id)
+        except Exception as exc:  # noqa: BLE001
+            log.info("order %s: refresh failed (%s)", order.id, type(exc).__name__)
+            return
+        if state is not None:
+            await self._apply(order, state)
 
     async def _finish_stalled(self) -> None:
         """Approved intents that nothing moves (their process died between the approval and the first order, or
         after the last leg): finished here, through execute (the compare-and-set and the leg claims make it safe
         while their own process still runs)."""
         cutoff = now_utc() - STALE_IN_FLIGHT
-        for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+        for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING,
+                                                          owner=EVERYONE):
             if rec.intent.parent_id is not None or rec.intent.mode != self.mode or rec.intent.id in self._executing:
                 continue  # a standing order's execution: the runner's lease holder; another mode: never here
             if (rec.confirmed_at or rec.intent.created_at) > cutoff:
                 continue
-            if any(o.is_open for o in await self.journal.orders_for_intent(rec.intent.id)):
-                continue  # the open-order pass above handles it
-            try:
-                await self.execute(rec.intent.id)
-            except Exception as exc:  # noqa: BLE001 - the next pass tries again
-                log.info("intent %s: finishing failed (%s)", rec.intent.id, type(exc).__name__)
+            with principal.use(principal.as_owner(rec.owner)):
+                if any(o.is_open for o in await self.journal.orders_for_intent(rec.intent.id)):
+                    continue  # the open-order pass above handles it
+                try:
+                    await self.execute(rec.intent.id)
+                except Exception as exc:  # noqa: BLE001 - the next pass tries again
+                    log.info("intent %s: finishing failed (%s)", rec.intent.id, type(exc).__name__)
 
     async def _lock_in_flight(self, wait_s: float = 0.0) -> bool:
         """The store's reconcile lock: one process at a time resolves in-flight orders (waits up to ``wait_s``)."""
@@ -1032,41 +1074,51 @@ class ExecutionEngine:
         return report
 
     async def _reconcile_locked(self, report: list[str]) -> None:
+        """Every owner's in-flight rows, each handled as its owner (the report is the operator's log)."""
         now = now_utc()
-        for rec in await self.journal.intents_with_status(IntentStatus.PROPOSED):
-            if rec.intent.mode != self.mode:
-                # switching mode on this data directory: an open proposal of the other mode is cancelled,
-                # so no later approval (page, dialog) can send it in this mode
-                await self._cancel_other_mode(rec, IntentStatus.PROPOSED, IntentStatus.REJECTED, "proposal",
-                                              "proposed", report)
-                continue
-            if rec.intent.expired(now):
-                await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
-                                              reason="not approved before it expired")
-                report.append(f"{rec.intent.id}: expired")
-        for rec in await self.journal.intents_with_status(IntentStatus.ARMED):
+        for rec in await self.journal.intents_with_status(IntentStatus.PROPOSED, owner=EVERYONE):
+            with principal.use(principal.as_owner(rec.owner)):
+                if rec.intent.mode != self.mode:
+                    # switching mode on this data directory: an open proposal of the other mode is cancelled,
+                    # so no later approval (page, dialog) can send it in this mode
+                    await self._cancel_other_mode(rec, IntentStatus.PROPOSED, IntentStatus.REJECTED, "proposal",
+                                                  "proposed", report)
+                    continue
+                if rec.intent.expired(now):
+                    await self.journal.transition(rec.intent.id, (IntentStatus.PROPOSED,), IntentStatus.EXPIRED,
+                                                  reason="not approved before it expired")
+                    report.append(f"{rec.intent.id}: expired")
+        for rec in await self.journal.intents_with_status(IntentStatus.ARMED, owner=EVERYONE):
             if rec.intent.mode != self.mode:  # an armed standing order never fires in the other mode
-                await self._cancel_other_mode(rec, IntentStatus.ARMED, IntentStatus.CANCELLED, "standing order",
-                                              "armed", report)
-        for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING):
+                with principal.use(principal.as_owner(rec.owner)):
+                    await self._cancel_other_mode(rec, IntentStatus.ARMED, IntentStatus.CANCELLED, "standing order",
+                                                  "armed", report)
+        for rec in await self.journal.intents_with_status(IntentStatus.CONFIRMED, IntentStatus.EXECUTING,
+                                                          owner=EVERYONE):
             if rec.intent.parent_id is not None:
                 continue  # a standing order's execution: the runner's lease holder resumes it (standing.py)
             try:
-                after = await self.execute(rec.intent.id)
+                with principal.use(principal.as_owner(rec.owner)):
+                    after = await self.execute(rec.intent.id)
             except Exception as exc:  # noqa: BLE001
                 log.warning("reconcile %s failed: %s", rec.intent.id, type(exc).__name__)
                 report.append(f"{rec.intent.id}: could not reconcile yet ({type(exc).__name__})")
                 continue
             report.append(f"{rec.intent.id}: {rec.status.value} -> {after.status.value}")
-        for order in await self.journal.open_orders(self.mode):
+        for order in await self.journal.open_orders(self.mode, owner=EVERYONE):
             if order.status == "unknown" and not order.intent_id:
-                await self._resume(order, None)
+                with principal.use(principal.as_owner(order.owner)):
+                    await self._resume(order, None)
         other = "live" if self.mode == "paper" else "paper"
-        stranded = [o for o in await self.journal.open_orders(other) if o.status in ("pending", "unknown")]
-        if stranded:
-            self._notice(f"{len(stranded)} {other} order(s) journaled by a {other}-mode server are in flight "
-                         f"({', '.join(o.id for o in stranded[:5])}); this {self.mode} server sends and changes "
-                         f"none of them (restart with PM_MCP_MODE={other} to reconcile them)")
+        stranded: dict[str, list[OrderRecord]] = {}
+        for o in await self.journal.open_orders(other, owner=EVERYONE):
+            if o.status in ("pending", "unknown"):
+                stranded.setdefault(o.owner, []).append(o)
+        for owner, orders in stranded.items():  # each person hears of their own orders only
+            with principal.use(principal.as_owner(owner)):
+                self._notice(f"{len(orders)} {other} order(s) journaled by a {other}-mode server are in flight "
+                             f"({', '.join(o.id for o in orders[:5])}); this {self.mode} server sends and changes "
+                             f"none of them (restart with PM_MCP_MODE={other} to reconcile them)")
 
     async def ready(self, timeout: float = 30.0) -> None:
         try:

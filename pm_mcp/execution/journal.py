@@ -8,6 +8,13 @@ up "at the venue" means the same thing in paper and live mode).
 Every state change is one SQL statement (the connection is in autocommit mode), and every status
 change is a compare-and-set (``UPDATE ... WHERE status IN (...)``): a confirmation can be used once,
 two approvals of one intent cannot both win.
+
+Owners (pm_mcp.principal): intents, orders, fills and positions belong to the person a request acts for. Every read
+takes ``owner``: None (the default) is the principal of the running request or job, :data:`EVERYONE` the
+background work's view over all owners (it then acts for each row's owner: ``principal.use(principal.as_owner(
+row.owner))``). A row of another owner reads exactly like a row that does not exist. What makes an order happen once
+stays global: client order ids are unique across owners, the submit claims and the approval tokens are keyed by id,
+and the paper venue's own book (``paper_orders``) is a venue's, reached only through an order its owner holds.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pm_mcp import principal
 from pm_mcp.domain.intents import Intent, IntentStatus
 from pm_mcp.domain.orders import OPEN_ORDER_STATUSES
 from pm_mcp.domain.times import parse_iso  # noqa: F401 - re-exported: the store's rows are read with it
@@ -58,6 +66,27 @@ register_migrations(
 
 
 
+class _Everyone:
+    """The owner filter of background work: every owner's rows (see the module docstring)."""
+
+    def __repr__(self) -> str:
+        return "EVERYONE"
+
+
+EVERYONE: Any = _Everyone()
+
+
+def owner_filter(owner: Any, column: str = "owner") -> tuple[str, list[Any]]:
+    """(SQL condition, its arguments) for ``owner``: None = the running principal's, EVERYONE = no filter."""
+    if owner is EVERYONE:
+        return "1 = 1", []
+    return f"{column} = ?", [principal.current_owner() if owner is None else owner]
+
+
+def owner_of(owner: str | None) -> str:
+    return principal.current_owner() if owner is None else owner
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -78,6 +107,7 @@ class IntentRecord(BaseModel):
     confirmed_via: str | None = None
     confirmed_at: datetime | None = None
     rules: dict[str, str] = Field(default_factory=dict)  # market id -> the venue's rule text (excerpt)
+    owner: str = Field(default_factory=principal.current_owner)  # pm_mcp.principal
 
 
 class OrderRecord(BaseModel):
@@ -105,6 +135,7 @@ class OrderRecord(BaseModel):
     message: str | None = None
     fee_bound: Decimal = Decimal(0)  # the leg's fee at the limit for the full size
     data: dict[str, Any] = Field(default_factory=dict)
+    owner: str = Field(default_factory=principal.current_owner)  # pm_mcp.principal
 
     @property
     def remaining(self) -> Decimal:
@@ -135,6 +166,7 @@ class PositionRecord(BaseModel):
     realized_pnl: Decimal
     updated_at: datetime
     data: dict[str, Any] = Field(default_factory=dict)
+    owner: str = Field(default_factory=principal.current_owner)  # pm_mcp.principal
 
 
 class Journal:
@@ -149,18 +181,18 @@ class Journal:
 
     # --- intents ---------------------------------------------------------------------------
     async def insert_intent(self, intent: Intent, status: IntentStatus, *, channel: str, reason: str | None,
-                            rules: dict[str, str] | None = None) -> None:
+                            rules: dict[str, str] | None = None, owner: str | None = None) -> None:
         leg = intent.legs[0]
         data = {"intent": intent.model_dump(mode="json"), "channel": channel, "reason": reason, "rules": rules or {}}
         await self.conn.execute(
             "INSERT INTO intents (id, created_at, expires_at, status, mode, venue, market_id, event_id, outcome, side,"
-            " limit_price, size, worst_case_cost, fees, order_hash, rules_hash, forecast_p, forecast_source, data)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " limit_price, size, worst_case_cost, fees, order_hash, rules_hash, forecast_p, forecast_source, data,"
+            " owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (intent.id, iso(intent.created_at), iso(intent.expires_at), status.value, intent.mode, leg.venue,
              leg.market_id, leg.event_id, leg.outcome, leg.side, str(leg.limit_price), str(leg.size),
              str(intent.worst_case_cost), str(intent.fees), intent.order_hash, leg.rules_hash,
              None if intent.forecast_p is None else str(intent.forecast_p), intent.forecast_source,
-             json.dumps(data, sort_keys=True)))
+             json.dumps(data, sort_keys=True), owner_of(owner)))
 
     @staticmethod
     def _intent_from_row(row: Any) -> IntentRecord:
@@ -169,28 +201,33 @@ class Journal:
                             reason=data.get("reason"), channel=data.get("channel", "page"),
                             confirmed_via=data.get("confirmed_via"),
                             confirmed_at=parse_iso(data["confirmed_at"]) if data.get("confirmed_at") else None,
-                            rules=data.get("rules") or {})
+                            rules=data.get("rules") or {}, owner=row["owner"])
 
-    async def load_intent(self, intent_id: str) -> IntentRecord | None:
-        row = await (await self.conn.execute("SELECT status, data FROM intents WHERE id = ?", (intent_id,))).fetchone()
+    async def load_intent(self, intent_id: str, owner: Any = None) -> IntentRecord | None:
+        who, args = owner_filter(owner)
+        row = await (await self.conn.execute(f"SELECT status, data, owner FROM intents WHERE id = ? AND {who}",
+                                             (intent_id, *args))).fetchone()
         return None if row is None else self._intent_from_row(row)
 
-    async def intents_with_status(self, *statuses: IntentStatus) -> list[IntentRecord]:
+    async def intents_with_status(self, *statuses: IntentStatus, owner: Any = None) -> list[IntentRecord]:
         q = ",".join("?" for _ in statuses)
+        who, args = owner_filter(owner)
         rows = await (await self.conn.execute(
-            f"SELECT status, data FROM intents WHERE status IN ({q}) ORDER BY created_at", [s.value for s in statuses]
-        )).fetchall()
+            f"SELECT status, data, owner FROM intents WHERE status IN ({q}) AND {who} ORDER BY created_at",
+            [*(s.value for s in statuses), *args])).fetchall()
         return [self._intent_from_row(r) for r in rows]
 
-    async def intents_with_forecast(self, mode: str) -> list[IntentRecord]:
+    async def intents_with_forecast(self, mode: str, owner: Any = None) -> list[IntentRecord]:
+        who, args = owner_filter(owner)
         rows = await (await self.conn.execute(
-            "SELECT status, data FROM intents WHERE mode = ? AND forecast_p IS NOT NULL ORDER BY created_at",
-            (mode,))).fetchall()
+            f"SELECT status, data, owner FROM intents WHERE mode = ? AND forecast_p IS NOT NULL AND {who}"
+            " ORDER BY created_at", (mode, *args))).fetchall()
         return [self._intent_from_row(r) for r in rows]
 
     async def transition(self, intent_id: str, from_statuses: tuple[IntentStatus, ...], to: IntentStatus, *,
-                         reason: str | None = None, **extra: Any) -> bool:
-        """Compare-and-set the status; returns False when the intent was not in ``from_statuses``."""
+                         reason: str | None = None, owner: Any = None, **extra: Any) -> bool:
+        """Compare-and-set the status of the owner's intent; returns False when the intent was not in
+        ``from_statuses`` (or is not the owner's)."""
         q = ",".join("?" for _ in from_statuses)
         sets = {"reason": reason} if reason is not None else {}
         sets.update(extra)
@@ -199,9 +236,10 @@ class Journal:
         for k, v in sets.items():
             expr = f"json_set({expr}, '$.{k}', ?)"
             args.append(v if isinstance(v, (str, int, float)) or v is None else str(v))
+        who, who_args = owner_filter(owner)
         cur = await self.conn.execute(
-            f"UPDATE intents SET status = ?, data = {expr} WHERE id = ? AND status IN ({q})",
-            [to.value, *args, intent_id, *[s.value for s in from_statuses]])
+            f"UPDATE intents SET status = ?, data = {expr} WHERE id = ? AND status IN ({q}) AND {who}",
+            [to.value, *args, intent_id, *[s.value for s in from_statuses], *who_args])
         return cur.rowcount == 1
 
     # --- approvals -------------------------------------------------------------------------
@@ -225,11 +263,11 @@ class Journal:
         cur = await self.conn.execute(
             "INSERT OR IGNORE INTO orders (id, intent_id, client_order_id, venue_order_id, created_at, updated_at,"
             " status, mode, venue, market_id, event_id, outcome, side, limit_price, size, filled_size, avg_price,"
-            " fees_paid, data, claim_holder, claim_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " fees_paid, data, claim_holder, claim_until, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (o.id, o.intent_id, o.client_order_id, o.venue_order_id, iso(o.created_at), iso(o.updated_at), o.status,
              o.mode, o.venue, o.market_id, o.event_id, o.outcome, o.side, str(o.limit_price), str(o.size),
              str(o.filled_size), None if o.avg_price is None else str(o.avg_price), str(o.fees_paid),
-             json.dumps(data, sort_keys=True, default=str), holder, until))
+             json.dumps(data, sort_keys=True, default=str), holder, until, o.owner))
         return cur.rowcount == 1
 
     async def claim_order(self, order_id: str, holder: str, until: float, *, now: float,
@@ -282,28 +320,34 @@ class Journal:
             avg_price=None if row["avg_price"] is None else D(row["avg_price"]), fees_paid=D(row["fees_paid"]),
             message=data.get("message"), fee_bound=D(data.get("fee_bound", "0")),
             data={k: v for k, v in data.items()
-                  if k not in ("leg_index", "market_title", "time_in_force", "message", "fee_bound")})
+                  if k not in ("leg_index", "market_title", "time_in_force", "message", "fee_bound")},
+            owner=row["owner"])
 
-    async def load_order(self, order_id: str) -> OrderRecord | None:
-        row = await (await self.conn.execute("SELECT * FROM orders WHERE id = ? OR client_order_id = ?",
-                                             (order_id, order_id))).fetchone()
+    async def load_order(self, order_id: str, owner: Any = None) -> OrderRecord | None:
+        who, args = owner_filter(owner)
+        row = await (await self.conn.execute(f"SELECT * FROM orders WHERE (id = ? OR client_order_id = ?) AND {who}",
+                                             (order_id, order_id, *args))).fetchone()
         return None if row is None else self._order_from_row(row)
 
-    async def orders_for_intent(self, intent_id: str) -> list[OrderRecord]:
-        rows = await (await self.conn.execute("SELECT * FROM orders WHERE intent_id = ? ORDER BY created_at",
-                                              (intent_id,))).fetchall()
+    async def orders_for_intent(self, intent_id: str, owner: Any = None) -> list[OrderRecord]:
+        who, args = owner_filter(owner)
+        rows = await (await self.conn.execute(f"SELECT * FROM orders WHERE intent_id = ? AND {who} ORDER BY created_at",
+                                              (intent_id, *args))).fetchall()
         return sorted((self._order_from_row(r) for r in rows), key=lambda o: o.leg_index)
 
-    async def open_orders(self, mode: str) -> list[OrderRecord]:
+    async def open_orders(self, mode: str, owner: Any = None) -> list[OrderRecord]:
         q = ",".join("?" for _ in OPEN_ORDER_STATUSES)
+        who, args = owner_filter(owner)
         rows = await (await self.conn.execute(
-            f"SELECT * FROM orders WHERE mode = ? AND status IN ({q}) ORDER BY created_at",
-            (mode, *OPEN_ORDER_STATUSES))).fetchall()
+            f"SELECT * FROM orders WHERE mode = ? AND status IN ({q}) AND {who} ORDER BY created_at",
+            (mode, *OPEN_ORDER_STATUSES, *args))).fetchall()
         return [self._order_from_row(r) for r in rows]
 
-    async def list_orders(self, mode: str, *, status: str | None, offset: int, limit: int) -> tuple[list[OrderRecord], int]:
-        where = "mode = ?"
-        args: list[Any] = [mode]
+    async def list_orders(self, mode: str, *, status: str | None, offset: int, limit: int,
+                          owner: Any = None) -> tuple[list[OrderRecord], int]:
+        who, who_args = owner_filter(owner)
+        where = f"mode = ? AND {who}"
+        args: list[Any] = [mode, *who_args]
         if status == "open":
             where += f" AND status IN ({','.join('?' for _ in OPEN_ORDER_STATUSES)})"
             args += list(OPEN_ORDER_STATUSES)
@@ -316,35 +360,45 @@ class Journal:
             [*args, limit, offset])).fetchall()
         return [self._order_from_row(r) for r in rows], int(total)
 
-    async def buy_orders_since(self, mode: str, since: datetime) -> list[OrderRecord]:
+    async def buy_orders_since(self, mode: str, since: datetime, owner: Any = None) -> list[OrderRecord]:
+        who, args = owner_filter(owner)
         rows = await (await self.conn.execute(
-            "SELECT * FROM orders WHERE mode = ? AND side = 'buy' AND created_at >= ?", (mode, iso(since)))).fetchall()
+            f"SELECT * FROM orders WHERE mode = ? AND side = 'buy' AND created_at >= ? AND {who}",
+            (mode, iso(since), *args))).fetchall()
         return [self._order_from_row(r) for r in rows]
 
-    async def open_buy_orders_for_event(self, mode: str, event_id: str) -> list[OrderRecord]:
+    async def open_buy_orders_for_event(self, mode: str, event_id: str, owner: Any = None) -> list[OrderRecord]:
         q = ",".join("?" for _ in OPEN_ORDER_STATUSES)
+        who, args = owner_filter(owner)
         rows = await (await self.conn.execute(
             f"SELECT * FROM orders WHERE mode = ? AND side = 'buy' AND (event_id = ? OR market_id = ?)"
-            f" AND status IN ({q})", (mode, event_id, event_id, *OPEN_ORDER_STATUSES))).fetchall()
+            f" AND status IN ({q}) AND {who}", (mode, event_id, event_id, *OPEN_ORDER_STATUSES, *args))).fetchall()
         return [self._order_from_row(r) for r in rows]
 
-    async def count_orders(self, mode: str | None = None) -> int:
+    async def count_orders(self, mode: str | None = None, owner: Any = EVERYONE) -> int:
+        """Orders journaled (by every owner unless ``owner`` is given: a count, never a row)."""
+        who, args = owner_filter(owner)
         if mode is None:
-            row = await (await self.conn.execute("SELECT COUNT(*) FROM orders")).fetchone()
+            row = await (await self.conn.execute(f"SELECT COUNT(*) FROM orders WHERE {who}", args)).fetchone()
         else:
-            row = await (await self.conn.execute("SELECT COUNT(*) FROM orders WHERE mode = ?", (mode,))).fetchone()
+            row = await (await self.conn.execute(f"SELECT COUNT(*) FROM orders WHERE mode = ? AND {who}",
+                                                 (mode, *args))).fetchone()
         return int(row[0])
 
     # --- fills -----------------------------------------------------------------------------
     async def insert_fill(self, fill_id: str, order_id: str, at: datetime, price: Decimal, size: Decimal, fee: Decimal,
-                          data: dict[str, Any]) -> bool:
+                          data: dict[str, Any], owner: str | None = None) -> bool:
+        """A fill of ``order_id`` (its owner's: pass the order's owner)."""
         cur = await self.conn.execute(
-            "INSERT OR IGNORE INTO fills (id, order_id, at, price, size, fee, data) VALUES (?,?,?,?,?,?,?)",
-            (fill_id, order_id, iso(at), str(price), str(size), str(fee), json.dumps(data, default=str)))
+            "INSERT OR IGNORE INTO fills (id, order_id, at, price, size, fee, data, owner) VALUES (?,?,?,?,?,?,?,?)",
+            (fill_id, order_id, iso(at), str(price), str(size), str(fee), json.dumps(data, default=str),
+             owner_of(owner)))
         return cur.rowcount == 1
 
-    async def fills_for_order(self, order_id: str) -> list[dict[str, Any]]:
-        rows = await (await self.conn.execute("SELECT * FROM fills WHERE order_id = ? ORDER BY at", (order_id,))).fetchall()
+    async def fills_for_order(self, order_id: str, owner: Any = None) -> list[dict[str, Any]]:
+        who, args = owner_filter(owner)
+        rows = await (await self.conn.execute(f"SELECT * FROM fills WHERE order_id = ? AND {who} ORDER BY at",
+                                              (order_id, *args))).fetchall()
         return [dict(r) for r in rows]
 
     # --- positions -------------------------------------------------------------------------
@@ -353,27 +407,30 @@ class Journal:
         return PositionRecord(mode=row["mode"], venue=row["venue"], market_id=row["market_id"], outcome=row["outcome"],
                               event_id=row["event_id"], size=D(row["size"]), avg_cost=D(row["avg_cost"]),
                               realized_pnl=D(row["realized_pnl"]), updated_at=parse_iso(row["updated_at"]),
-                              data=json.loads(row["data"] or "{}"))
+                              data=json.loads(row["data"] or "{}"), owner=row["owner"])
 
-    async def position(self, mode: str, venue: str, market_id: str, outcome: str) -> PositionRecord | None:
+    async def position(self, mode: str, venue: str, market_id: str, outcome: str,
+                       owner: str | None = None) -> PositionRecord | None:
         row = await (await self.conn.execute(
-            "SELECT * FROM positions WHERE mode = ? AND venue = ? AND market_id = ? AND outcome = ?",
-            (mode, venue, market_id, outcome))).fetchone()
+            "SELECT * FROM positions WHERE owner = ? AND mode = ? AND venue = ? AND market_id = ? AND outcome = ?",
+            (owner_of(owner), mode, venue, market_id, outcome))).fetchone()
         return None if row is None else self._position_from_row(row)
 
-    async def positions(self, mode: str) -> list[PositionRecord]:
-        rows = await (await self.conn.execute("SELECT * FROM positions WHERE mode = ? ORDER BY updated_at",
-                                              (mode,))).fetchall()
+    async def positions(self, mode: str, owner: Any = None) -> list[PositionRecord]:
+        who, args = owner_filter(owner)
+        rows = await (await self.conn.execute(f"SELECT * FROM positions WHERE mode = ? AND {who} ORDER BY updated_at",
+                                              (mode, *args))).fetchall()
         return [self._position_from_row(r) for r in rows]
 
     async def save_position(self, p: PositionRecord) -> None:
+        """Insert or update the position of ``p.owner``."""
         await self.conn.execute(
-            "INSERT INTO positions (mode, venue, market_id, outcome, event_id, size, avg_cost, realized_pnl, updated_at,"
-            " data) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(mode, venue, market_id, outcome) DO UPDATE SET"
-            " event_id = excluded.event_id, size = excluded.size, avg_cost = excluded.avg_cost,"
+            "INSERT INTO positions (owner, mode, venue, market_id, outcome, event_id, size, avg_cost, realized_pnl,"
+            " updated_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(owner, mode, venue, market_id, outcome)"
+            " DO UPDATE SET event_id = excluded.event_id, size = excluded.size, avg_cost = excluded.avg_cost,"
             " realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at, data = excluded.data",
-            (p.mode, p.venue, p.market_id, p.outcome, p.event_id, str(p.size), str(p.avg_cost), str(p.realized_pnl),
-             iso(now_utc()), json.dumps(p.data, default=str)))
+            (p.owner, p.mode, p.venue, p.market_id, p.outcome, p.event_id, str(p.size), str(p.avg_cost),
+             str(p.realized_pnl), iso(now_utc()), json.dumps(p.data, default=str)))
 
     # --- paper venue -----------------------------------------------------------------------
     async def paper_get(self, client_order_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,7 @@
-"""Positions marked to the current books, settlement on resolution, exposure per event, track record."""
+"""Positions marked to the current books, settlement on resolution, exposure per event, track record.
+
+Everything here is the running principal's (pm_mcp.principal): their positions, spend, exposure and forecasts.
+Settlement is background work over every owner's positions, each saved as its owner's."""
 
 from __future__ import annotations
 
@@ -9,10 +12,11 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from pm_mcp import principal
 from pm_mcp.domain.intents import stored_currency
 from pm_mcp.domain.models import Market, MarketStatus
 from pm_mcp.execution.engine import ExecutionEngine
-from pm_mcp.execution.journal import PositionRecord, iso, now_utc
+from pm_mcp.execution.journal import EVERYONE, PositionRecord, iso, now_utc
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -86,8 +90,9 @@ async def _market(engine: ExecutionEngine, market_id: str, venue: str, cache: di
 
 
 async def settle_resolved(engine: ExecutionEngine, cache: dict, warnings: list[str]) -> None:
-    """A position on a market the venue reports resolved is paid out: $1 a share for the winning outcome."""
-    for pos in await engine.journal.positions(engine.mode):
+    """A position on a market the venue reports resolved is paid out: $1 a share for the winning outcome (every
+    owner's positions: the background sync)."""
+    for pos in await engine.journal.positions(engine.mode, owner=EVERYONE):
         if pos.size <= 0:
             continue
         market = await _market(engine, pos.market_id, pos.venue, cache, warnings)
@@ -99,9 +104,10 @@ async def settle_resolved(engine: ExecutionEngine, cache: dict, warnings: list[s
         pos.data = {**pos.data, "settled": {"outcome": market.resolved_outcome, "payout": str(payout),
                                             "size": str(pos.size), "at": iso(now_utc())}}
         pos.size = ZERO
-        await engine.journal.save_position(pos)
-        await engine.journal.log("position.settled", f"{pos.venue}:{pos.market_id}:{pos.outcome}",
-                                 {"won": won, "payout": str(payout)})
+        with principal.use(principal.as_owner(pos.owner)):
+            await engine.journal.save_position(pos)
+            await engine.journal.log("position.settled", f"{pos.venue}:{pos.market_id}:{pos.outcome}",
+                                     {"won": won, "payout": str(payout)})
 
 
 async def _mark(engine: ExecutionEngine, pos: PositionRecord, market: Market | None) -> tuple[Decimal | None, str]:

@@ -18,6 +18,10 @@ transaction as the parent's ARMED -> TRIGGERED compare-and-set, so a trigger is 
 crash leaves either nothing or a journaled execution that the next lease holder resumes (never resending an
 order the venue has: the engine's client-order-id lookup). The child expires ``FRESH_TRIGGER_S`` after the
 trigger: a restart long after a trigger does not act on it, it re-reads the condition.
+
+Owners (pm_mcp.principal): the pass reads every owner's standing orders and handles each as its owner
+(``principal.use(principal.as_owner(rec.owner))``): its trigger watch, its executions (child intents) and their orders
+are that person's, and its re-check applies that person's spend and exposure.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from pm_mcp import principal
 from pm_mcp.domain.intents import Intent, IntentStatus
 from pm_mcp.domain.watches import Watch, WatchKind, WatchRefused, WatchSpec, check_spec, describe
-from pm_mcp.execution.journal import IntentRecord, iso, now_utc
+from pm_mcp.execution.journal import EVERYONE, IntentRecord, iso, now_utc
 from pm_mcp.execution.watches import RunnerLease, WatchStore
 
 log = logging.getLogger(__name__)
@@ -70,15 +75,17 @@ class StandingOrders:
         engine = self.engine
         if engine is None or not engine.reconciled.is_set():
             return  # start-up reconciliation first
-        for rec in await engine.journal.intents_with_status(IntentStatus.ARMED, IntentStatus.TRIGGERED):
+        for rec in await engine.journal.intents_with_status(IntentStatus.ARMED, IntentStatus.TRIGGERED,
+                                                            owner=EVERYONE):
             it = rec.intent
             if it.standing is None or it.parent_id is not None or it.mode != engine.mode:
                 continue  # another mode's standing order never fires here (reconcile cancels an armed one)
             try:
-                if rec.status == IntentStatus.ARMED:
-                    await self._armed(rec)
-                else:
-                    await self._triggered(rec)
+                with principal.use(principal.as_owner(rec.owner)):
+                    if rec.status == IntentStatus.ARMED:
+                        await self._armed(rec)
+                    else:
+                        await self._triggered(rec)
             except Exception:  # noqa: BLE001 - one standing order must not stop the others
                 log.exception("standing order %s: pass failed", it.id)
         await self._tidy_watches()
@@ -133,7 +140,7 @@ class StandingOrders:
         w = Watch(id=watch_id_for(it.id), spec=spec, created_at=now, expires_at=it.standing.valid_until, cooldown_s=0,
                   description=desc, state={"last_true": False, "standing": it.id})
         try:
-            await self.watches.insert(w)
+            await self.watches.insert(w, owner=rec.owner)
         except Exception as exc:  # noqa: BLE001 - another runner made it first (unique id): nothing to do
             log.info("standing order %s: watch not inserted (%s)", it.id, type(exc).__name__)
             return
@@ -157,7 +164,7 @@ class StandingOrders:
                                                   trigger_no=n, triggered_at=iso(fired_at))
             if won:
                 await engine.journal.insert_intent(child, IntentStatus.CONFIRMED, channel=rec.channel, reason=reason,
-                                                   rules=rec.rules)
+                                                   rules=rec.rules, owner=rec.owner)
         if not won:
             return  # another runner consumed it, or the person cancelled it meanwhile
         await engine.journal.log("standing.triggered", parent.id, {"execution": cid, "trigger_no": n,
@@ -179,11 +186,16 @@ class StandingOrders:
             await self._settle(rec, child)
 
     def _start(self, cid: str) -> None:
+        """Run execution ``cid`` as a task, for the principal running now (the standing order's owner)."""
         if cid in self.tasks:
             return
-        self.tasks[cid] = asyncio.get_running_loop().create_task(self._run(cid))
+        self.tasks[cid] = asyncio.get_running_loop().create_task(self._run(cid, principal.current()))
 
-    async def _run(self, cid: str) -> None:
+    async def _run(self, cid: str, who: principal.Principal) -> None:
+        with principal.use(who):
+            await self._run_as(cid)
+
+    async def _run_as(self, cid: str) -> None:
         try:
             if not await self.lease.acquire():
                 return  # another runner holds the lease now: it resumes the execution
@@ -244,11 +256,11 @@ class StandingOrders:
 
     async def _tidy_watches(self) -> None:
         """A trigger watch whose standing order ended elsewhere (cancel_order in another process) stops."""
-        for w in await self.watches.list(("active",)):
+        for w in await self.watches.list(("active",), owner=EVERYONE):
             sid = w.state.get("standing")
             if not sid:
                 continue
-            rec = await self.engine.journal.load_intent(str(sid))
+            rec = await self.engine.journal.load_intent(str(sid), owner=w.owner)
             if rec is None or rec.status not in (IntentStatus.ARMED, IntentStatus.TRIGGERED):
                 await self.watches.set_status(w.id, "done", "standing order " + (rec.status.value if rec else "gone"))
 

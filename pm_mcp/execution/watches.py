@@ -25,6 +25,11 @@ Load: per venue one batched read of the watched books and one of the markets tha
 (MarketService.get_order_books_many / get_markets_many), paced by a :class:`RequestBudget` built from the
 venue's declared ``poll_budget`` (half its documented limit): a pass over many markets stretches instead of
 exceeding it. ``PM_MCP_WATCH_BATCHING=0`` (benchmarks only) reads one market and one book at a time, as before.
+
+Owners (pm_mcp.principal): a watch and its alerts belong to the person who made it; the tools' reads
+(:class:`WatchStore` with its default ``owner``) show only the running principal's, and the read pointer of
+get_alerts is per owner. The runner evaluates every owner's watches (one read per market for all of them) and reads
+an ``order_done`` watch's order as the watch's owner.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from pm_mcp import principal
 from pm_mcp.domain.models import Market, OrderBook
 from pm_mcp.domain.watches import (
     BOOK_KINDS,
@@ -60,8 +68,8 @@ from pm_mcp.domain.watches import (
     initial_state,
 )
 from pm_mcp.execution.engine import market_rules_hash
-from pm_mcp.execution.journal import iso, now_utc, parse_iso
-from pm_mcp.store import Store, holder_gone, process_holder, register_migrations
+from pm_mcp.execution.journal import EVERYONE, iso, now_utc, owner_filter, owner_of, parse_iso
+from pm_mcp.store import Store, holder_gone, owner_key, process_holder, register_migrations
 from pm_mcp.venues.base import VenueError
 from pm_mcp.venues.registry import display_name
 
@@ -187,7 +195,20 @@ register_migrations("watches", [
         updated_at TEXT NOT NULL
     );
     """,
+    # v2: owners (pm_mcp.principal); rows made before owners existed are the local person's
+    """
+    ALTER TABLE watches ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+    CREATE INDEX watches_owner_status ON watches(owner, status);
+    ALTER TABLE alerts ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+    CREATE INDEX alerts_owner_seq ON alerts(owner, seq);
+    """,
 ])
+
+
+class StoredWatch(Watch):
+    """A watch as stored: with the owner it belongs to."""
+
+    owner: str = Field(default_factory=principal.current_owner)
 
 
 def clock() -> datetime:
@@ -208,32 +229,41 @@ class WatchStore:
         self.store = store
 
     @staticmethod
-    def _from_row(r: Any) -> Watch:
-        return Watch(id=r["id"], spec=WatchSpec.model_validate_json(r["spec"]), created_at=parse_iso(r["created_at"]),
+    def _from_row(r: Any) -> StoredWatch:
+        return StoredWatch(owner=r["owner"], id=r["id"], spec=WatchSpec.model_validate_json(r["spec"]), created_at=parse_iso(r["created_at"]),
                      expires_at=parse_iso(r["expires_at"]), cooldown_s=r["cooldown_s"], description=r["description"],
                      status=r["status"], state=json.loads(r["state"] or "{}"),
                      last_checked_at=parse_iso(r["last_checked_at"]) if r["last_checked_at"] else None,
                      last_fired_at=parse_iso(r["last_fired_at"]) if r["last_fired_at"] else None,
                      fire_count=r["fire_count"], note=r["note"])
 
-    async def insert(self, w: Watch) -> None:
+    async def insert(self, w: Watch, owner: str | None = None) -> None:
+        """Store ``w`` for ``owner`` (None: a StoredWatch's own, else the running principal)."""
         s = w.spec
+        who = owner if owner is not None else (w.owner if isinstance(w, StoredWatch) else owner_of(None))
         await self.store.conn.execute(
             "INSERT INTO watches (id, created_at, expires_at, status, kind, venue, market_id, outcome, spec, "
-            "description, cooldown_s, state, last_checked_at, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "description, cooldown_s, state, last_checked_at, note, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (w.id, iso(w.created_at), iso(w.expires_at), w.status, s.kind.value, s.venue, s.market_id, s.outcome,
-             s.model_dump_json(), w.description, w.cooldown_s, json.dumps(w.state), iso(w.created_at), w.note))
+             s.model_dump_json(), w.description, w.cooldown_s, json.dumps(w.state), iso(w.created_at), w.note, who))
 
-    async def get(self, watch_id: str) -> Watch | None:
-        row = await (await self.store.conn.execute("SELECT * FROM watches WHERE id = ?", (watch_id,))).fetchone()
+    async def get(self, watch_id: str, owner: Any = None) -> StoredWatch | None:
+        """The owner's watch (None for another owner's, as for an unknown id)."""
+        who, args = owner_filter(owner)
+        row = await (await self.store.conn.execute(f"SELECT * FROM watches WHERE id = ? AND {who}",
+                                                   (watch_id, *args))).fetchone()
         return self._from_row(row) if row else None
 
-    async def list(self, statuses: tuple[str, ...] | None = ("active",), limit: int = 500) -> list[Watch]:
+    async def list(self, statuses: tuple[str, ...] | None = ("active",), limit: int = 500,
+                   owner: Any = None) -> list[StoredWatch]:
+        who, who_args = owner_filter(owner)
         if statuses is None:
-            sql, args = "SELECT * FROM watches WHERE status != 'deleted' ORDER BY created_at LIMIT ?", (limit,)
+            sql, args = (f"SELECT * FROM watches WHERE status != 'deleted' AND {who} ORDER BY created_at LIMIT ?",
+                         (*who_args, limit))
         else:
             marks = ",".join("?" * len(statuses))
-            sql, args = f"SELECT * FROM watches WHERE status IN ({marks}) ORDER BY created_at LIMIT ?", (*statuses, limit)
+            sql, args = (f"SELECT * FROM watches WHERE status IN ({marks}) AND {who} ORDER BY created_at LIMIT ?",
+                         (*statuses, *who_args, limit))
         return [self._from_row(r) for r in await (await self.store.conn.execute(sql, args)).fetchall()]
 
     async def set_status(self, watch_id: str, status: str, note: str | None) -> bool:
@@ -241,8 +271,10 @@ class WatchStore:
             "UPDATE watches SET status = ?, note = ? WHERE id = ? AND status = 'active'", (status, note, watch_id))
         return (cur.rowcount or 0) > 0
 
-    async def delete(self, watch_id: str) -> None:
-        await self.store.conn.execute("UPDATE watches SET status = 'deleted', note = NULL WHERE id = ?", (watch_id,))
+    async def delete(self, watch_id: str, owner: Any = None) -> None:
+        who, args = owner_filter(owner)
+        await self.store.conn.execute(f"UPDATE watches SET status = 'deleted', note = NULL WHERE id = ? AND {who}",
+                                      (watch_id, *args))
         await self.store.journal("watch_deleted", watch_id, {})
 
     async def checked(self, w: Watch, state: dict[str, Any], at: datetime | None, note: str | None) -> None:
@@ -267,22 +299,29 @@ class WatchStore:
                 (iso(at), iso(at), json.dumps(ev.state), "done" if ev.done else "active", None, w.id, w.fire_count))
             if (cur.rowcount or 0) == 0:
                 return None
-            cur = await c.execute("INSERT INTO alerts (watch_id, fire_no, at, text, data) VALUES (?,?,?,?,?)",
-                                  (w.id, w.fire_count + 1, iso(at), ev.text, json.dumps(data, sort_keys=True)))
+            cur = await c.execute(
+                "INSERT INTO alerts (watch_id, fire_no, at, text, data, owner) VALUES (?,?,?,?,?,"
+                " (SELECT owner FROM watches WHERE id = ?))",
+                (w.id, w.fire_count + 1, iso(at), ev.text, json.dumps(data, sort_keys=True), w.id))
             return cur.lastrowid
 
-    async def alerts_after(self, seq: int, limit: int = 200) -> list[dict[str, Any]]:
+    async def alerts_after(self, seq: int, limit: int = 200, owner: Any = None) -> list[dict[str, Any]]:
+        """The owner's alerts after ``seq`` (EVERYONE: the runner's delivery to its sinks), each with its owner."""
+        who, args = owner_filter(owner, "a.owner")
         rows = await (await self.store.conn.execute(
-            "SELECT a.seq, a.watch_id, a.fire_no, a.at, a.text, a.data, w.description FROM alerts a "
-            "JOIN watches w ON w.id = a.watch_id WHERE a.seq > ? ORDER BY a.seq LIMIT ?", (seq, limit))).fetchall()
+            "SELECT a.seq, a.watch_id, a.fire_no, a.at, a.text, a.data, a.owner, w.description FROM alerts a "
+            f"JOIN watches w ON w.id = a.watch_id WHERE a.seq > ? AND {who} ORDER BY a.seq LIMIT ?",
+            (seq, *args, limit))).fetchall()
         return [{"seq": r["seq"], "watch_id": r["watch_id"], "fire_no": r["fire_no"], "at": r["at"], "text": r["text"],
-                 "description": r["description"], **{k: v for k, v in json.loads(r["data"]).items()
-                                                     if k not in ("watch_id", "fire_no")}} for r in rows]
+                 "description": r["description"], "owner": r["owner"],
+                 **{k: v for k, v in json.loads(r["data"]).items() if k not in ("watch_id", "fire_no", "owner")}}
+                for r in rows]
 
-    async def alerts_for(self, watch_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    async def alerts_for(self, watch_id: str, limit: int = 20, owner: Any = None) -> list[dict[str, Any]]:
+        who, args = owner_filter(owner)
         rows = await (await self.store.conn.execute(
-            "SELECT seq, at, text, data FROM alerts WHERE watch_id = ? ORDER BY seq DESC LIMIT ?",
-            (watch_id, limit))).fetchall()
+            f"SELECT seq, at, text, data FROM alerts WHERE watch_id = ? AND {who} ORDER BY seq DESC LIMIT ?",
+            (watch_id, *args, limit))).fetchall()
         return [{"seq": r["seq"], "at": r["at"], "text": r["text"], "value": json.loads(r["data"]).get("value")}
                 for r in reversed(rows)]
 
@@ -291,10 +330,11 @@ class WatchStore:
         return int(row[0] or 0)
 
     async def read_pointer(self) -> int:
-        return int(await self.store.kv_get(ALERTS_READ_KEY) or 0)
+        """The last alert the running principal read with get_alerts (one pointer per owner)."""
+        return int(await self.store.kv_get(owner_key(ALERTS_READ_KEY)) or 0)
 
     async def set_read_pointer(self, seq: int) -> None:
-        await self.store.kv_set(ALERTS_READ_KEY, str(seq))
+        await self.store.kv_set(owner_key(ALERTS_READ_KEY), str(seq))
 
 
 # --- creation --------------------------------------------------------------------------------------------------
@@ -483,7 +523,7 @@ class WatchRunner:
     async def _evaluate_all(self) -> set[int]:
         now = clock()
         fired: set[int] = set()
-        active = await self.watches.list(("active",), limit=MAX_WATCHED)
+        active = await self.watches.list(("active",), limit=MAX_WATCHED, owner=EVERYONE)
         live: list[Watch] = []
         for w in active:
             if w.expires_at <= now:
@@ -525,8 +565,9 @@ class WatchRunner:
         scans = asyncio.gather(*(arbitrage_observation(self.state, w.spec, now) for w in arbs))
         for w in live:
             s = w.spec
-            if s.kind == WatchKind.ORDER_DONE:
-                out[_obs_key(s)] = await _order_observation(self.state, s.order_id or "", now)
+            if s.kind == WatchKind.ORDER_DONE:  # the order is read as the watch's owner's
+                with principal.use(principal.as_owner(getattr(w, "owner", None))):
+                    out[_obs_key(s)] = await _order_observation(self.state, s.order_id or "", now)
                 continue
             if s.kind == WatchKind.ARBITRAGE:
                 continue
@@ -676,7 +717,7 @@ class WatchRunner:
         return f"{name} did not answer: {exc.message}"
 
     async def _deliver(self, fired: set[int]) -> list[dict[str, Any]]:
-        new = await self.watches.alerts_after(self.notified_seq or 0)
+        new = await self.watches.alerts_after(self.notified_seq or 0, owner=EVERYONE)
         if not new:
             return []
         self.notified_seq = new[-1]["seq"]
@@ -708,5 +749,5 @@ def _obs_key(spec: WatchSpec, watch_id: str = "") -> tuple:
     return (spec.venue, spec.market_id, spec.outcome if spec.kind in BOOK_KINDS else None)
 
 
-__all__ = ["WatchStore", "WatchRunner", "RunnerLease", "create_watch", "clock", "WatchRefused", "WatchSpec",
+__all__ = ["WatchStore", "StoredWatch", "WatchRunner", "RunnerLease", "create_watch", "clock", "WatchRefused", "WatchSpec",
            "market_observation", "settlement_words", "CLOCK_ENV"]
