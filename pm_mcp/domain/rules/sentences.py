@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,11 +41,13 @@ def split_sentences(text: str) -> list[Sentence]:
     return out
 
 
+_BREAK = re.compile(r"[\n.!?]")  # the only characters where a sentence can end
+
+
 def _split(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     start = 0
     n = len(text)
-    i = 0
 
     def push(s: int, e: int) -> None:
         while s < e and text[s].isspace():
@@ -54,12 +57,14 @@ def _split(text: str) -> list[Sentence]:
         if e > s:
             out.append(Sentence(s, e, text[s:e]))
 
-    while i < n:
+    # visit only the candidate ends (a C scan), not every character
+    for bm in _BREAK.finditer(text):
+        i = bm.start()
         c = text[i]
         if c == "\n":
             push(start, i)
             start = i + 1
-        elif c in ".!?":
+        else:
             j = i + 1
             while j < n and text[j] in "\"'”’)":
                 j += 1
@@ -78,7 +83,6 @@ def _split(text: str) -> list[Sentence]:
                 elif k < n and c in "!?":
                     push(start, j)
                     start = j
-        i += 1
     push(start, n)
     return out
 

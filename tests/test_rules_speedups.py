@@ -1,6 +1,10 @@
-"""The rule readers' literal prefilter (pm_mcp/domain/rules/_regex.py) must never change an answer: a pattern is
-skipped only when none of its needles occurs, so every match of every pattern must contain a needle, and a parse
-with the prefilter equals the parse without it, on every text we hold and on generated ones."""
+"""The rule parser's speed-ups must never change an answer.
+
+- The literal prefilter (pm_mcp/domain/rules/_regex.py) skips a pattern only when none of its needles occurs, so
+  every match of every pattern must contain a needle, and a parse with the prefilter equals the parse without
+  it, on every text we hold and on generated ones.
+- The sentence splitter visits only the candidate ends; it must split exactly as the character-by-character
+  loop it replaced (kept here as the reference)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import pm_mcp.domain.rules as rules_pkg
 from pm_mcp.domain.models import Market
 from pm_mcp.domain.rules import parse_rules
 from pm_mcp.domain.rules._regex import _CI, _Lazy, _Plain, needles
+from pm_mcp.domain.rules.sentences import _ABBREV, _ASCII_WORD, Sentence, _split
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 
@@ -145,3 +150,65 @@ def test_parses_with_and_without_the_prefilter_are_identical_on_generated_text(p
         if p._needles is not None and not (lower and len(t) != len(text)):
             if not any(n in t for n in p._needles):
                 assert rx.search(t) is None, (p.pattern, text)
+
+
+# --- the sentence splitter -----------------------------------------------------------------------------------
+
+def _split_reference(text: str) -> list[Sentence]:
+    out: list[Sentence] = []
+    start = 0
+    n = len(text)
+    i = 0
+
+    def push(s: int, e: int) -> None:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(Sentence(s, e, text[s:e]))
+
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            push(start, i)
+            start = i + 1
+        elif c in ".!?":
+            j = i + 1
+            while j < n and text[j] in "\"'”’)":
+                j += 1
+            if j < n and text[j] in " \t" :
+                k = j
+                while k < n and text[k] in " \t":
+                    k += 1
+                if k < n and (text[k].isupper() or text[k] in "\"“(") and c == ".":
+                    w = i  # the run of ASCII letters and dots that ends the sentence so far
+                    while w > start and text[w - 1] in _ASCII_WORD:
+                        w -= 1
+                    word = text[w:i].lower().rstrip(".")
+                    if word not in _ABBREV and not (len(word) == 1 and word.isalpha()):
+                        push(start, j)
+                        start = j
+                elif k < n and c in "!?":
+                    push(start, j)
+                    start = j
+        i += 1
+    push(start, n)
+    return out
+
+
+def test_split_matches_the_character_loop_on_every_text():
+    for e in TEXTS:
+        for t in (e["text"], e.get("title") or ""):
+            assert _split(t) == _split_reference(t)
+
+
+_SPLIT_BITS = [". ", "! ", "? ", ".\n", "\n", " ", "\t", "U.S. ", "Mr. ", "a. ", "e.g. ", "”. ", "\"", "“", "(", ")",
+               "’", "'", "A", "b", "Yes", "no", "3.5", "...", "!?", "?\" X"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_SPLIT_BITS), st.text(max_size=4)), max_size=30))
+def test_split_matches_the_character_loop_on_generated_text(parts):
+    t = "".join(parts)
+    assert _split(t) == _split_reference(t)
