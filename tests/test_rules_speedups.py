@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import pm_mcp.domain.rules as rules_pkg
 from pm_mcp.domain.models import Market
 from pm_mcp.domain.rules import parse_rules
-from pm_mcp.domain.rules._regex import _CI, _Lazy, _Plain, needles
+from pm_mcp.domain.rules._regex import _Lazy, needles
 from pm_mcp.domain.rules.sentences import _ABBREV, _ASCII_WORD, Sentence, _split
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
@@ -35,7 +35,7 @@ def _texts() -> list[dict]:
     return out
 
 
-def _patterns() -> list[_CI | _Plain]:
+def _patterns() -> list[_Lazy]:
     """Every lazily compiled pattern of the rules package (module globals, and inside their lists and dicts)."""
     found: dict[int, _Lazy] = {}
 
@@ -50,12 +50,14 @@ def _patterns() -> list[_CI | _Plain]:
         mod = importlib.import_module(f"pm_mcp.domain.rules.{info.name}")
         for v in vars(mod).values():
             walk(v)
-    return [lz._get() for lz in found.values()]
+    for lz in found.values():
+        lz._compile()
+    return list(found.values())
 
 
-def _raw(p: _CI | _Plain) -> tuple[re.Pattern[str], bool]:
+def _raw(p: _Lazy) -> tuple[re.Pattern[str], bool]:
     """The compiled pattern the needles were derived from, and whether it is matched on lower-cased text."""
-    return (p._lc, True) if isinstance(p, _CI) else (p._re, False)
+    return (p._lc, True) if p._lc is not None else (p._re, False)  # type: ignore[return-value]
 
 
 PATTERNS = _patterns()

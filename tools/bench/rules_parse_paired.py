@@ -5,8 +5,9 @@ package names (imports rewritten), so both load at once.
 
     .venv/bin/python tools/bench/rules_parse_paired.py --baseline 1cec6b6 --passes 10 [--set corpus]
 
-Prints the CPU time per text of each (process_time around each parse) and the ratio new / base; it also
-checks every output is the same JSON (a speed-up must not change what is read).
+Prints the CPU time per text of each (process_time around each parse): the mean over all parses and the median
+over texts (each text's mean over the passes), the ratios new / base, and the 1-minute load before and after; it
+also checks every output is the same JSON (a speed-up must not change what is read).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import os
 import re
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -78,16 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         items.append((e["text"], e["venue"], ms))
     same = sum(sides[0][0](t, venue=v, market=ms[0]).model_dump_json()
                == sides[1][0](t, venue=v, market=ms[1]).model_dump_json() for t, v, ms in items)
-    spent = [0.0, 0.0]
+    load0 = os.getloadavg()[0]
+    per_text = [[0.0] * len(items), [0.0] * len(items)]  # CPU seconds per text, summed over the passes
     for r in range(args.passes):
-        for t, v, ms in items:
+        for x, (t, v, ms) in enumerate(items):
             for k in ((0, 1) if r % 2 == 0 else (1, 0)):
                 c0 = time.process_time()
                 sides[k][0](t, venue=v, market=ms[k])
-                spent[k] += time.process_time() - c0
+                per_text[k][x] += time.process_time() - c0
     n = args.passes * len(items)
-    print(f"{args.set}: {n} parses each; CPU per text: {args.baseline} {spent[0] / n * 1000:.3f} ms, working tree "
-          f"{spent[1] / n * 1000:.3f} ms; ratio {spent[1] / spent[0]:.3f}; outputs identical {same}/{len(items)}")
+    spent = [sum(p) for p in per_text]
+    med = [statistics.median(p) / args.passes for p in per_text]
+    print(f"{args.set}: {n} parses each; CPU per text, mean: {args.baseline} {spent[0] / n * 1000:.3f} ms, working "
+          f"tree {spent[1] / n * 1000:.3f} ms, ratio {spent[1] / spent[0]:.3f}; median: {med[0] * 1000:.3f} -> "
+          f"{med[1] * 1000:.3f} ms, ratio {med[1] / med[0]:.3f}; outputs identical {same}/{len(items)}; 1-min load "
+          f"{load0:.2f} -> {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -31,118 +31,87 @@ def _lower_pattern(p: str) -> str:
 
 
 # The last few texts lower-cased: the readers run dozens of patterns over one text (or one sentence) in a row,
-# and lower-casing it each time cost more than some of the matches. Keyed by identity (str is immutable), so a
-# hit is the same object; a handful of entries, replaced in turn.
-_LOWER: list[tuple[str | None, str]] = [(None, "")] * 8  # (text, text.lower()): one tuple, swapped whole
-_lower_next = 0
+# and lower-casing it each time cost more than some of the matches. Keyed by identity: an entry holds its text,
+# so no other live object can have that id, and a hit is the same object. Emptied when full (a clear is atomic,
+# so threads sharing it at worst lower a text again).
+_LOWER: dict[int, tuple[str, str]] = {}  # id(text): (text, text.lower())
 
 
 def _lower(s: str) -> str:
-    global _lower_next
-    for k, low in _LOWER:
-        if k is s:
-            return low
+    hit = _LOWER.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1]
     low = s.lower()
     if len(s) >= 32:  # short strings are cheaper to lower again than to look up
-        i = _lower_next
-        _LOWER[i] = (s, low)
-        _lower_next = (i + 1) % len(_LOWER)
+        if len(_LOWER) >= 16:
+            _LOWER.clear()
+        _LOWER[id(s)] = (s, low)
     return low
 
 
-def _absent(needles: tuple[str, ...] | None, t: str) -> bool:
-    """True when no needle occurs in ``t``: the pattern cannot match it."""
-    if needles is None:
-        return False
-    for n in needles:
-        if n in t:
-            return False
-    return True
+class _Lazy:
+    """A pattern compiled on first use (~140 patterns cost tens of ms to compile, which the server's cold start
+    should not pay before anyone parses rules), behind the literal prefilter below: when none of its needles
+    occurs in the string, the regex is not run. With re.I it is matched case-sensitively on the lower-cased
+    string (offsets are the same), or with re.IGNORECASE when lower-casing changes the length."""
 
-
-class _Plain:
-    """A case-sensitive pattern that skips the regex when none of its needles occurs."""
-
-    __slots__ = ("pattern", "_re", "_needles")
+    __slots__ = ("pattern", "_flags", "_re", "_lc", "_needles")
 
     def __init__(self, pattern: str, flags: int) -> None:
-        self.pattern = pattern
-        self._re = re.compile(pattern, flags)
-        self._needles = needles(pattern, flags)
+        self.pattern, self._flags = pattern, flags
+        self._re: re.Pattern[str] | None = None  # as written (with re.I if asked)
+        self._lc: re.Pattern[str] | None = None  # re.I patterns: the lower-cased pattern, case-sensitive
+        self._needles: tuple[str, ...] | None = None
+
+    def _compile(self) -> None:
+        if self._flags & re.I:
+            low = _lower_pattern(self.pattern)
+            self._lc = re.compile(low, self._flags & ~re.I)
+            self._needles = needles(low, self._flags & ~re.I)  # asked of the lower-cased string only
+        else:
+            self._needles = needles(self.pattern, self._flags)
+        self._re = re.compile(self.pattern, self._flags)
+
+    def _target(self, s: str) -> tuple[re.Pattern[str] | None, str]:
+        """The compiled pattern and the string to run it on; None when the pattern cannot match ``s``."""
+        if self._re is None:
+            self._compile()
+        r = self._lc
+        if r is None:
+            r = self._re
+        else:
+            low = _lower(s)
+            if len(low) != len(s):
+                return self._re, s  # no prefilter: case folding is not lower-casing here
+            s = low
+        nd = self._needles
+        if nd is not None:
+            for n in nd:
+                if n in s:
+                    return r, s
+            return None, s
+        return r, s
 
     def search(self, s: str):
-        return None if _absent(self._needles, s) else self._re.search(s)
-
-    def match(self, s: str):
-        return None if _absent(self._needles, s) else self._re.match(s)
-
-    def finditer(self, s: str):
-        return iter(()) if _absent(self._needles, s) else self._re.finditer(s)
-
-    def sub(self, repl: str, s: str) -> str:
-        return s if _absent(self._needles, s) else self._re.sub(repl, s)
-
-
-class _CI:
-    __slots__ = ("pattern", "_lc", "_ci", "_needles")
-
-    def __init__(self, pattern: str, flags: int) -> None:
-        self.pattern = pattern
-        low = _lower_pattern(pattern)
-        self._lc = re.compile(low, flags & ~re.I)
-        self._ci = re.compile(pattern, flags)
-        self._needles = needles(low, flags & ~re.I)  # asked of the lower-cased text only
-
-    def _pick(self, s: str) -> tuple[re.Pattern[str] | None, str]:
-        """The pattern and the string to match it on; pattern None: it cannot match."""
-        low = _lower(s)
-        if len(low) != len(s):
-            return self._ci, s
-        return (None if _absent(self._needles, low) else self._lc), low
-
-    def search(self, s: str):
-        r, t = self._pick(s)
+        r, t = self._target(s)
         return None if r is None else r.search(t)
 
     def match(self, s: str):
-        r, t = self._pick(s)
+        r, t = self._target(s)
         return None if r is None else r.match(t)
 
     def finditer(self, s: str):
-        r, t = self._pick(s)
+        r, t = self._target(s)
         return iter(()) if r is None else r.finditer(t)
 
-
-class _Lazy:
-    """Compiled on first use: ~80 patterns cost tens of ms to compile, which the server's cold start
-    should not pay before anyone parses rules."""
-
-    __slots__ = ("_pattern", "_flags", "_c")
-
-    def __init__(self, pattern: str, flags: int) -> None:
-        self._pattern, self._flags, self._c = pattern, flags, None
-
-    def _get(self) -> Any:
-        c = self._c
-        if c is None:
-            c = self._c = (_CI if self._flags & re.I else _Plain)(self._pattern, self._flags)
-        return c
-
-    @property
-    def pattern(self) -> str:
-        return self._pattern
-
-    def search(self, s: str):
-        return self._get().search(s)
-
-    def match(self, s: str):
-        return self._get().match(s)
-
-    def finditer(self, s: str):
-        return self._get().finditer(s)
-
     def sub(self, repl: str, s: str) -> str:
-        return self._get().sub(repl, s)
+        if self._flags & re.I:
+            raise TypeError("sub() on a case-insensitive rule pattern would return lower-cased text")
+        r, t = self._target(s)
+        return s if r is None else r.sub(repl, t)
+
+
+_CI = _Lazy  # the former name of the case-insensitive kind (still importable from pm_mcp.domain.rules)
 
 
 def _rx(pattern: str, flags: int = 0) -> Any:
