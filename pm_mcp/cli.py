@@ -74,6 +74,32 @@ HOSTED_LIVE_REFUSED = (
     "(stdio, or serve --http without PM_MCP_PUBLIC_URL).")
 
 
+def oauth_refusal(settings, *, http: bool) -> str | None:
+    """Why OAuth (PM_MCP_AUTH_ISSUER) cannot start with these settings, or None."""
+    if not settings.oauth:
+        return None
+    if not http:
+        return ("PM_MCP_AUTH_ISSUER is for `pm-mcp serve --http` (an OAuth resource server); stdio has one local "
+                "person and no access tokens: unset it.")
+    if not settings.public_url:
+        return ("PM_MCP_AUTH_ISSUER needs PM_MCP_PUBLIC_URL, the https:// URL clients and people reach (its /mcp is the "
+                "protected resource, the default PM_MCP_AUTH_AUDIENCE and where the approval page signs people in).")
+    from urllib.parse import urlsplit
+
+    from pm_mcp.http_serve import is_loopback
+
+    parts = urlsplit(settings.public_url)
+    if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+        return (f"PM_MCP_PUBLIC_URL must be an https:// URL with PM_MCP_AUTH_ISSUER set (http:// only on a loopback "
+                f"host, for tests), got {settings.public_url!r}: access tokens and sign-in cookies must not cross the "
+                "network in clear.")
+    if settings.confirm == "host" and not settings.allow_host_confirm:
+        return ("PM_MCP_CONFIRM=host is refused with PM_MCP_AUTH_ISSUER set: the host's own prompt is not the signed-in "
+                "person's approval (any client holding a token could answer it). Use PM_MCP_CONFIRM=auto or page, or, "
+                "if every client of this service is trusted to ask its user, set PM_MCP_ALLOW_HOST_CONFIRM=1.")
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     gc.disable()  # resumed by _build_server_quickly (settings load pulls in pydantic)
     settings = _load_settings_or_exit()
@@ -89,6 +115,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.http and settings.public_url:
         print("pm-mcp: PM_MCP_PUBLIC_URL is for `pm-mcp serve --http` (the approval page is then served on the HTTP "
               "port); unset it for stdio, where the page has its own loopback port.", file=sys.stderr)
+        return 2
+    refusal = oauth_refusal(settings, http=args.http)
+    if refusal:
+        print(f"pm-mcp: {refusal}", file=sys.stderr)
         return 2
     if not args.http:
         in_terminal = sys.stdin.isatty()

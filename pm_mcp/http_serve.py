@@ -11,6 +11,17 @@ Routes (one port):
 - ``/metrics``: behind the bearer token; the Prometheus text format (pm_mcp.metrics);
 - anything else: the bearer token, then the SDK (404).
 
+OAuth (``PM_MCP_AUTH_ISSUER`` set; pm_mcp.auth): ``/mcp`` and everything not named here want an access token from
+that issuer instead of the static token, which no longer opens them (it would act for nobody in particular). No
+token: 401 with ``WWW-Authenticate: Bearer resource_metadata="<public_url>/.well-known/oauth-protected-resource/mcp"``
+(RFC 9728); a bad, expired, foreign or wrong-audience one: the same with ``error="invalid_token"`` and why; a valid
+token without any pm:* scope: 403 ``error="insufficient_scope"``. A valid token's request runs as its principal
+(``principal.use``: owner ``<issuer>#<sub>``, its scopes), and as the SDK's authenticated user (``scope["user"]``,
+``auth_context_var``: legacy sessions and dialog state are bound to that person). The protected-resource metadata
+is served without a token at ``/.well-known/oauth-protected-resource`` and ``.../oauth-protected-resource/mcp``.
+``/metrics`` stays behind the static token (PM_MCP_HTTP_TOKEN or the stored one): a scraper has no sign-in, and
+the figures are the whole process's, not one person's. The issuer unreachable (its keys unknown): 503.
+
 Replicas. A 2026-07-28 client sends every request on its own (no session), so any replica can answer any
 request: round robin works. A dialog (``confirm_order``'s "Place this order?") is two requests whose second
 carries the first's sealed request state: every replica must hold the same ``PM_MCP_STATE_KEYS`` (without them
@@ -24,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import logging
 import os
 import sys
@@ -34,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pm_mcp import __version__
+from pm_mcp.settings import is_loopback
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -48,15 +59,6 @@ HEALTH_TIMEOUT_S = 2.0
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 UNAUTHORIZED = (b'{"error":"missing or wrong bearer token (PM_MCP_HTTP_TOKEN, or the http_token file in the data '
                 b'directory)"}')
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def stored_http_token(home: Path) -> tuple[str, Path, bool]:
@@ -123,11 +125,12 @@ def start_warnings(settings: Settings) -> list[str]:
 class HttpRoutes:
     """The ASGI app `serve --http` runs: our routes beside the SDK's app (``inner``); see the module docstring."""
 
-    def __init__(self, inner: Any, token: str) -> None:
+    def __init__(self, inner: Any, token: str, oauth: OAuthGate | None = None) -> None:
         from pm_mcp.metrics import PROCESS_METRICS
 
         self.inner = inner
         self.expected = f"Bearer {token}".encode()
+        self.oauth = oauth
         self.metrics = PROCESS_METRICS
         self.state: AppState | None = None  # set by the server's lifespan (build_server(on_state=...))
 
@@ -145,6 +148,15 @@ class HttpRoutes:
             return
         if kind == "http" and self._page_path(path):
             await self.page(scope, receive, send)
+            return
+        if self.oauth is not None:
+            if kind == "http" and path in self.oauth.metadata_paths:
+                await self.oauth.metadata(scope, send)
+            elif kind == "http" and path == "/metrics":
+                await (self.scrape(scope, send) if self._authorized(scope)
+                       else _answer(send, 401, UNAUTHORIZED, "application/json", [(b"www-authenticate", b"Bearer")]))
+            else:
+                await self.oauth.guard(scope, receive, send, self.inner)
             return
         if not self._authorized(scope):
             if kind == "websocket":
@@ -166,12 +178,12 @@ class HttpRoutes:
         return hmac.compare_digest(got, self.expected)
 
     def _page_path(self, path: str) -> bool:
-        from pm_mcp.execution.approval import STATIC_PREFIX
+        from pm_mcp.execution.approval import SIGN_IN_PREFIX, STATIC_PREFIX
 
         state = self.state
         if state is None or not state.settings.public_url:
             return False
-        return path.startswith("/i/") or path.startswith(STATIC_PREFIX)
+        return path.startswith("/i/") or path.startswith(STATIC_PREFIX) or path.startswith(SIGN_IN_PREFIX)
 
     async def _started_state(self) -> AppState | None:
         state = self.state
@@ -250,6 +262,105 @@ class HttpRoutes:
         return lines + family("pm_mcp_store_up", "gauge", "1 when the store answered this scrape.", [((), (), up)])
 
 
+METADATA_PATH = "/.well-known/oauth-protected-resource"
+
+
+class OAuthGate:
+    """The resource server's door (see the module docstring): the metadata document, and each request's token
+    checked by ``verifier`` (pm_mcp.auth.JwtVerifier) before the request runs as the token's principal."""
+
+    def __init__(self, settings: Settings, verifier: Any) -> None:
+        from pm_mcp.principal import ALL_SCOPES
+
+        assert settings.public_url and settings.auth_issuer
+        self.verifier = verifier
+        self.resource = settings.mcp_resource_url
+        self.metadata_url = f"{settings.public_url}{METADATA_PATH}/mcp"
+        self.metadata_paths = (METADATA_PATH, METADATA_PATH + "/mcp")
+        self.document = {"resource": self.resource, "authorization_servers": [settings.auth_issuer],
+                         "scopes_supported": sorted(ALL_SCOPES), "bearer_methods_supported": ["header"],
+                         "resource_name": "pm-mcp"}
+
+    def challenge(self, error: str | None = None, description: str | None = None,
+                  scope: str | None = None) -> bytes:
+        parts = []
+        if error:
+            parts.append(f'error="{error}"')
+        if description:
+            parts.append('error_description="{}"'.format(description.replace('"', "'").replace("\\", "/")))
+        if scope:
+            parts.append(f'scope="{scope}"')
+        parts.append(f'resource_metadata="{self.metadata_url}"')
+        return ("Bearer " + ", ".join(parts)).encode("ascii", "replace")
+
+    async def metadata(self, scope: dict[str, Any], send: Any) -> None:
+        import json
+
+        cors = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-methods", b"GET, OPTIONS")]
+        if scope.get("method") == "OPTIONS":
+            await _answer(send, 204, b"", extra=cors)
+        elif scope.get("method") not in ("GET", "HEAD"):
+            await _answer(send, 405, b"", extra=[(b"allow", b"GET, OPTIONS")])
+        else:
+            await _answer(send, 200, json.dumps(self.document).encode(), "application/json", cors)
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, status: int, error: str | None, description: str,
+                      need: str | None = None) -> None:
+        import json
+
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = json.dumps({"error": error or "unauthorized", "error_description": description}).encode()
+        await _answer(send, status, body, "application/json",
+                      [(b"www-authenticate", self.challenge(error, description if error else None, need))])
+
+    async def guard(self, scope: dict[str, Any], receive: Any, send: Any, inner: Any) -> None:
+        from mcp.server.auth.middleware.auth_context import auth_context_var
+        from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+        from starlette.authentication import AuthCredentials
+
+        from pm_mcp import principal
+        from pm_mcp.auth import IssuerUnavailable, TokenRejected, principal_of
+        from pm_mcp.principal import ALL_SCOPES, SCOPE_READ
+
+        got = b""
+        for name, value in scope.get("headers") or []:
+            if name.lower() == b"authorization":
+                got = value
+                break
+        if not got:
+            await self._refuse(scope, send, 401, None, "an access token is required (Authorization: Bearer <token> "
+                               f"from the issuer named at {self.metadata_url})")
+            return
+        kind, _, token = got.decode("latin-1").partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            await self._refuse(scope, send, 401, "invalid_request", "the Authorization header must be 'Bearer <token>'")
+            return
+        try:
+            access = await self.verifier.check(token.strip())
+        except TokenRejected as exc:
+            await self._refuse(scope, send, 401, "invalid_token", str(exc))
+            return
+        except IssuerUnavailable as exc:
+            log.warning("OAuth: cannot check access tokens: %s", exc)
+            await _answer(send, 503, b'{"error":"temporarily_unavailable","error_description":"the issuer\'s keys '
+                          b'could not be fetched; try again shortly"}', "application/json", [(b"retry-after", b"5")])
+            return
+        who = principal_of(access)
+        if not who.scopes & ALL_SCOPES:
+            await self._refuse(scope, send, 403, "insufficient_scope", "the token grants none of "
+                               + ", ".join(sorted(ALL_SCOPES)), SCOPE_READ)
+            return
+        user = AuthenticatedUser(access)
+        reset = auth_context_var.set(user)
+        try:
+            with principal.use(who):
+                await inner({**scope, "user": user, "auth": AuthCredentials(access.scopes)}, receive, send)
+        finally:
+            auth_context_var.reset(reset)
+
+
 async def _answer(send: Any, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
                   extra: list[tuple[bytes, bytes]] | None = None, length: int | None = None) -> None:
     headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body) if length is None
@@ -266,7 +377,7 @@ def serve_http(settings: Settings, host: str, port: int,
     from pm_mcp.store import StoreError
 
     token = settings.http_token.get_secret_value() if settings.http_token else ""
-    if not is_loopback(host) and not token:
+    if not is_loopback(host) and not token and not settings.oauth:
         print(f"pm-mcp: refusing to serve on {host}: binding anything but loopback requires a bearer "
               "token. Set PM_MCP_HTTP_TOKEN to a long random string (clients then send "
               "'Authorization: Bearer <token>'), or bind 127.0.0.1.", file=sys.stderr)
@@ -291,7 +402,15 @@ def serve_http(settings: Settings, host: str, port: int,
         return 2
     for warning in start_warnings(settings):
         print(f"pm-mcp: warning: {warning}", file=sys.stderr, flush=True)
-    routes = HttpRoutes(None, token)
+    oauth = None
+    if settings.oauth:
+        from pm_mcp.auth import JwtVerifier
+
+        oauth = OAuthGate(settings, JwtVerifier(settings.auth_issuer, settings.effective_auth_audience,
+                                                settings.auth_jwks_url))
+        print(f"pm-mcp: OAuth on: /mcp takes access tokens from {settings.auth_issuer} for the audience "
+              f"{settings.effective_auth_audience}; /metrics keeps the static token.", file=sys.stderr, flush=True)
+    routes = HttpRoutes(None, token, oauth)
     mcp = build(routes.on_state)
     return run_app(mcp, routes, settings, host, port)
 

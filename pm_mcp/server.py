@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from mcp.server import MCPServer
 from mcp.server.request_state import RequestStateSecurity
 
-from pm_mcp import __version__
+from pm_mcp import __version__, principal
 from pm_mcp.app import AppState, app_lifespan
 from pm_mcp.settings import Settings
 
@@ -70,7 +70,7 @@ def build_server(settings: Settings, *, on_state: Callable[[AppState | None], No
     # PM_MCP_STATE_KEYS: every replica seals and opens a dialog's request state with the same keys (2026-07-28
     # dialogs whose rounds land on different replicas); unset: a key of this process's own (the SDK's default)
     security = RequestStateSecurity(keys=settings.state_key_list) if settings.state_keys is not None else None
-    surface = Surface()
+    surface = Surface(settings.mode)
     mcp = MCPServer("pm-mcp", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
                     middleware=[surface.middleware, wait_for_startup], request_state_security=security)
     # every tools/call error answer as a bounded sentence naming the argument (internals only in the log)
@@ -101,7 +101,8 @@ class Surface:
     very files (pm_mcp.tools_cache), registered just after the first tools/list has been answered from the
     cache. Whatever else arrives first (a tool call, prompts, resources) registers it at once and waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str = "paper") -> None:
+        self.mode = mode  # live: creating or confirming an intent needs pm:trade (pm_mcp.auth)
         self.mcp: MCPServer | None = None
         self.loaded = False
         self._key: str | None = None
@@ -167,6 +168,16 @@ class Surface:
 
     async def middleware(self, ctx, call_next):
         method = ctx.method
+        if principal.current().authenticated:  # OAuth: the scope this tool, resource or prompt needs, first
+            from pm_mcp.auth import scope_refusal
+
+            refusal = scope_refusal(principal.current(), method, ctx.params, self.mode)
+            if refusal is not None:
+                if method != "tools/call":
+                    from mcp.server.mcpserver.exceptions import ToolError
+
+                    raise ToolError(refusal)
+                return {"content": [{"type": "text", "text": refusal}], "isError": True, "resultType": "complete"}
         if not self.loaded and method == "tools/list" and self._cached is not None:
             from mcp.types import ListToolsResult, Tool
 

@@ -7,6 +7,7 @@ other modules and tests rely on them). The risk policy comes from here only: no 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 import tomllib
@@ -65,6 +66,29 @@ def write_private_file(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _secure_url(url: str) -> bool:
+    """https, or http on a loopback host; a host and nothing after the path."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return False
+    if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and is_loopback(parts.hostname)
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -143,6 +167,17 @@ class Settings(BaseSettings):
     # the Host header values the HTTP transport accepts, comma-separated ("mcp.example.org", "10.0.0.5:8765",
     # "host:*" for any port); unset = the public URL's host (when set), else loopback names on a loopback bind
     allowed_hosts: str = ""
+    # OAuth 2.1 resource server for `serve --http` (pm_mcp.auth): set the issuer to switch it on. Access tokens are
+    # JWTs from that issuer (its `iss`, exactly), for the audience (default <public_url>/mcp, the MCP endpoint's
+    # URL), checked against the issuer's keys (default: the jwks_uri of its /.well-known metadata)
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_jwks_url: str | None = None
+    # the approval page signs people in at the issuer (authorization code + PKCE) as this public client
+    auth_page_client_id: str | None = None
+    # with OAuth on, PM_MCP_CONFIRM=host is refused unless the operator sets this (the host's prompt is not the
+    # person's own sign-in)
+    allow_host_confirm: bool = False
 
     # the store: unset = the embedded SQLite file in PM_MCP_HOME; a postgresql:// URL = that PostgreSQL database,
     # shared by every process given it (pm_mcp.store_pg; the optional extra pm-mcp[postgres]). The market catalog,
@@ -231,6 +266,38 @@ class Settings(BaseSettings):
                              "https://pm.example.org or http://127.0.0.1:8080")
         return f"{parts.scheme}://{parts.netloc.lower()}"
 
+    @field_validator("auth_issuer", "auth_jwks_url")
+    @classmethod
+    def _auth_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if not _secure_url(v):
+            raise ValueError("must be an https:// URL (http:// only on a loopback host, for tests), with no query, "
+                             "fragment or user, such as https://login.example.org")
+        return v
+
+    @field_validator("auth_audience")
+    @classmethod
+    def _auth_audience(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if any(c.isspace() for c in v):
+            raise ValueError("must be one audience (this server's resource URL, such as https://pm.example.org/mcp), "
+                             "without spaces")
+        return v
+
+    @field_validator("auth_page_client_id")
+    @classmethod
+    def _client_id(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if any(c.isspace() or not c.isprintable() for c in v.strip()):
+            raise ValueError("must be the OAuth client id the issuer registered for the approval page, without "
+                             "spaces")
+        return v.strip()
+
     @field_validator("allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, v: str) -> str:
@@ -263,6 +330,20 @@ class Settings(BaseSettings):
     @property
     def state_key_list(self) -> list[str]:
         return self.state_keys.get_secret_value().split(",") if self.state_keys is not None else []
+
+    @property
+    def oauth(self) -> bool:
+        """OAuth on: `serve --http` is a resource server for PM_MCP_AUTH_ISSUER's access tokens."""
+        return self.auth_issuer is not None
+
+    @property
+    def mcp_resource_url(self) -> str | None:
+        """This server's MCP endpoint as OAuth names it (the protected resource): <public_url>/mcp."""
+        return f"{self.public_url}/mcp" if self.public_url else None
+
+    @property
+    def effective_auth_audience(self) -> str | None:
+        return self.auth_audience or self.mcp_resource_url
 
     @property
     def db_path(self) -> Path:

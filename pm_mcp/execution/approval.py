@@ -53,6 +53,7 @@ from pm_mcp.venues.registry import display_name
 log = logging.getLogger(__name__)
 
 STATIC_PREFIX = "/static/"  # the page's one script (passkeys), served from package data
+SIGN_IN_PREFIX = "/auth/"  # with OAuth on: the sign-in redirect back from the issuer (/auth/callback)
 STATIC_FILES = frozenset({"passkey.js"})
 # pages that use a passkey run exactly one script: ours, from this origin (no inline script, no eval)
 SCRIPT_CSP = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
