@@ -59,3 +59,14 @@ async def test_mana_caps_refuse_in_mana(env):
         assert not prop["policy_ok"]
         [v] = [v for v in prop["policy_violations"] if v["rule"] == "max_order_usd"]
         assert "M$20.00" in v["message"] and "$" not in v["message"].replace("M$", ""), v
+
+
+async def test_edge_and_sizing_of_a_mana_market_speak_mana(env):
+    """Per-share prices, fees, EV and stakes of a Manifold market are M$, never $ (mana is not money)."""
+    async with connect(env) as client:
+        edge, text = await call(client, "compute_edge", {"venue": "manifold", "market": MARKET, "p": "0.7"})
+        assert edge["currency"] == "MANA", edge
+        assert "M$" in text and "$" not in text.replace("M$", ""), text
+        size, text = await call(client, "size_position", {"venue": "manifold", "market": MARKET, "p": "0.7"})
+        assert size["currency"] == "MANA", size
+        assert "M$" in text and "$" not in text.replace("M$", ""), text

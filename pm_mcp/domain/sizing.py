@@ -47,7 +47,7 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import NO_FEES, fee_per_share_upper_bound, trade_fee
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import floor_to, in_currency, normalize, pct
+from pm_mcp.domain.money import currency_symbol, floor_to, in_currency, normalize, pct
 from pm_mcp.domain.policy import RiskPolicy, order_headroom
 
 ZERO = Decimal(0)
@@ -315,6 +315,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         raise SizingError(f"the market trades in {req.currency} but the policy given is in {policy.currency}: "
                           "size mana against the mana policy (amounts never mix)")
     usd = _money_in(req.currency)  # noqa: F841 - shadows the module's USD formatter in this function
+    sym = currency_symbol(req.currency)  # per-share prices and zero stakes in the market's currency ($ or M$)
     win = win_probability(req.p_yes, req.side)
     ref_price = _reference_price(req)
     fee_ps = fee_per_share_upper_bound(req.fees, ref_price)
@@ -333,7 +334,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
 
     steps.append(f"{side_word} wins with probability {_frac(win)}"
                  + (f" (1 - p, p = {_frac(req.p_yes)})" if req.side == "no" else "")
-                 + f"; {'best ask' if req.book else 'price'} ${normalize(_q(ref_price, PRICE_Q))}"
+                 + f"; {'best ask' if req.book else 'price'} {sym}{normalize(_q(ref_price, PRICE_Q))}"
                  + (f" + fee {_frac(fee_ps)}/share = break-even {_frac(eff)}" if fee_ps > 0 else "")
                  + f"; edge {_pp(edge)}.")
 
@@ -341,7 +342,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     target = ZERO
     asked: Decimal | None = None  # what the method asked for, when a policy multiplier then reduced it
     if no_edge:
-        steps.append("No edge after fees: stake $0.")
+        steps.append(f"No edge after fees: stake {sym}0.")
     elif method in (SizingMethod.KELLY, SizingMethod.PM_KELLY, SizingMethod.FRACTIONAL_KELLY):
         if method == SizingMethod.KELLY:
             b = req.odds if req.odds is not None else (ONE - eff) / eff
@@ -356,7 +357,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
             steps.append(f"Prediction-market Kelly f* = (p - c)/(1 - c) = ({_frac(win)} - {_frac(eff)}) / "
                          f"(1 - {_frac(eff)}) = {_frac(f)}.")
         if f <= 0:
-            steps.append("Kelly fraction <= 0: stake $0.")
+            steps.append(f"Kelly fraction <= 0: stake {sym}0.")
             no_edge = True
         else:
             k = _multiplier(policy, req.kelly_fraction) if method == SizingMethod.FRACTIONAL_KELLY else policy.kelly_fraction
@@ -415,7 +416,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
             loss_ps = ref_price - req.stop_price + fee_ps + exit_fee
             n = floor_to(max_loss / loss_ps, req.size_step)
             target = n * eff
-            steps.append(f"Inverted risk with a stop at ${normalize(req.stop_price)}: loss per share "
+            steps.append(f"Inverted risk with a stop at {sym}{normalize(req.stop_price)}: loss per share "
                          f"{_frac(loss_ps)} (price - stop + fees); {usd(max_loss)} / {_frac(loss_ps)} = "
                          f"{normalize(n)} shares ~ {usd(target)}.")
             warnings.append("a stop is not guaranteed: if the price gaps to 0 the loss is the whole stake")
@@ -424,7 +425,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         multiplier = k
         n_star, g_cost = _execution_kelly(req, win, B)
         if n_star <= 0:
-            steps.append("Execution-aware Kelly: no share count raises expected log growth: stake $0.")
+            steps.append(f"Execution-aware Kelly: no share count raises expected log growth: stake {sym}0.")
             no_edge = True
         else:
             steps.append(f"Execution-aware Kelly: maximising p·ln(W - C(n) + n) + q·ln(W - C(n)) over the "
@@ -446,7 +447,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
                          f"{pct(cap_tier.cap_fraction)} of {usd(B)} = {usd(tier_cap_usd)}.")
             if target <= 0:
                 no_edge = True
-                steps.append("No new position on this market: stake $0.")
+                steps.append(f"No new position on this market: stake {sym}0.")
 
     # ---- the policy caps ------------------------------------------------------------------------
     stake_cap = target
@@ -471,7 +472,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     contracts = fill.contracts
     if contracts > 0 and contracts < req.min_order_size:
         warnings.append(f"{normalize(contracts)} is below the venue minimum of {normalize(req.min_order_size)}: "
-                        "stake $0 (a bigger stake is outside this method or policy)")
+                        f"stake {sym}0 (a bigger stake is outside this method or policy)")
         capped.append("venue_minimum")
         fill = _Fill(contracts=ZERO, cost=ZERO, fee=ZERO, avg_price=None)
         contracts = ZERO
@@ -479,7 +480,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     avg = fill.avg_price
     if contracts > 0:
         steps.append(f"{usd(stake)} buys {normalize(contracts)} {side_word} shares at "
-                     f"{'an average ' if req.book and avg != ref_price else ''}${normalize(_q(avg or ref_price, PRICE_Q))}"
+                     f"{'an average ' if req.book and avg != ref_price else ''}{sym}{normalize(_q(avg or ref_price, PRICE_Q))}"
                      + (f" plus {usd(fill.fee)} fees" if fill.fee > 0 else "")
                      + f" (floored to the {normalize(req.size_step)} step).")
     elif not no_edge and target > 0:

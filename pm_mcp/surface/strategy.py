@@ -24,7 +24,7 @@ from pm_mcp.domain.edge import EdgeError, EdgeResult
 from pm_mcp.domain.edge import compute_edge as edge_core
 from pm_mcp.domain.fees import NO_FEES, FeeRateNotTaken, formula_of
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import MoneyError, in_currency, normalize, pct, to_decimal, usd
+from pm_mcp.domain.money import MoneyError, currency_symbol, in_currency, normalize, pct, to_decimal
 from pm_mcp.domain.policy import RiskPolicy
 from pm_mcp.domain.sizing import (
     CONFIDENCE_TIERS,
@@ -109,6 +109,7 @@ class EdgeOut(EdgeResult):
     fee_model: str
     tick_size: Decimal | None = None
     min_order_size: Decimal | None = None
+    currency: str = Field("USD", description="what the *_usd amounts and prices are in: USD, or MANA (play money)")
 
 
 class PolicyLimitsOut(BaseModel):
@@ -282,10 +283,10 @@ def _size_text(r: SizeOut, pol: RiskPolicy) -> str:
                  "flat": "Flat bet", "inverted_risk": "Inverted risk"}[m.value]
     if r.contracts > 0:
         head = (f"{label}: stake {usd(r.stake_usd)} = {normalize(r.contracts)} {r.side.upper()} shares at "
-                f"${normalize(r.price)}" + (f" (fees {usd(r.fee_usd)})" if r.fee_usd > 0 else ""))
+                f"{currency_symbol(r.currency)}{normalize(r.price)}" + (f" (fees {usd(r.fee_usd)})" if r.fee_usd > 0 else ""))
         head += f"; expected profit {usd(r.expected_profit_usd)}"
     else:
-        head = f"{label}: stake $0 (no bet)"
+        head = f"{label}: stake {currency_symbol(r.currency)}0 (no bet)"
     if r.capped_by:
         words = [_RULE_WORDS.get(c, c) for c in r.capped_by]
         if "confidence" in r.capped_by and r.confidence_used.startswith("default"):
@@ -315,14 +316,16 @@ def _edge_text(r: EdgeOut) -> str:
     warnings = [clean_inline(w, 300) for w in r.warnings]
     if r.filled_size == 0:
         return f"{tag}{where}{r.side} {outcome}: nothing fills. " + "; ".join(warnings)
-    src = (f"avg ${normalize(r.average_price)} over {r.levels_used} level(s), worst ${normalize(r.worst_price)}"
-           if r.source == "book" else f"at ${normalize(r.average_price)}")
+    sym = currency_symbol(r.currency)  # $ or M$ (Manifold's play money): never mana shown as dollars
+    money = lambda d: in_currency(d, r.currency)  # noqa: E731
+    src = (f"avg {sym}{normalize(r.average_price)} over {r.levels_used} level(s), worst {sym}{normalize(r.worst_price)}"
+           if r.source == "book" else f"at {sym}{normalize(r.average_price)}")
     verdict = "edge" if (r.edge_pp or 0) > 0 else "NO edge"
     lines = [
-        f"{tag}{where}{r.side.capitalize()} {normalize(r.filled_size)} {outcome} {src}; fees {usd(r.fees_usd)} -> "
+        f"{tag}{where}{r.side.capitalize()} {normalize(r.filled_size)} {outcome} {src}; fees {money(r.fees_usd)} -> "
         f"break-even {pct(r.break_even_probability or Decimal(0))}. Your P({outcome}) {pct(r.p)} -> {verdict} "
-        f"{'+' if (r.edge_pp or 0) > 0 else ''}{r.edge_pp} pp after costs; EV {usd(r.ev_total_usd)} total "
-        f"(${normalize(r.ev_per_contract.quantize(Decimal('0.0001')))}/share)"
+        f"{'+' if (r.edge_pp or 0) > 0 else ''}{r.edge_pp} pp after costs; EV {money(r.ev_total_usd)} total "
+        f"({sym}{normalize(r.ev_per_contract.quantize(Decimal('0.0001')))}/share)"
         + (f", ROI {pct(r.roi)}" if r.roi is not None else "")
         + f"; Kelly fraction at this price {pct(r.kelly_fraction or Decimal(0))}.",
         f"Fees: {r.fee_model}.",
@@ -588,6 +591,7 @@ class _EdgeTerms:
     tick: Decimal | None = None
     min_size: Decimal | None = None
     notes: list[str] = field(default_factory=list)
+    currency: str = "USD"  # the market's: USD, or MANA (Manifold's play money, written M$)
 
 
 async def _market_edge(state: Any, venue: str | None, market: str, outcome: str, side: str, fee_rate: Any,
@@ -601,7 +605,7 @@ async def _market_edge(state: Any, venue: str | None, market: str, outcome: str,
                         "now: nothing to trade at any price")
     return _EdgeTerms(win=win, outcome_label=label, fees=m.fees, step=m.size_step, venue=m.venue, levels=levels,
                       market_id=m.id, title=m.title, tick=ob.tick_size or m.tick_size,
-                      min_size=ob.min_order_size or m.min_order_size)
+                      min_size=ob.min_order_size or m.min_order_size, currency=m.currency)
 
 
 def _what_if_edge(venue: str | None, fee_rate: Any, outcome: str, side: str, p_yes: Decimal, price: Any,
@@ -655,7 +659,7 @@ async def compute_edge(
         raise ToolError(str(exc)) from None
     out = EdgeOut(**r.model_dump(), mode=state.settings.mode, outcome=t.outcome_label, p_yes=p_yes, venue=t.venue,
                   market_id=t.market_id, market_title=t.title, fee_model=_fee_words(t.fees, t.venue),
-                  tick_size=t.tick, min_order_size=t.min_size)
+                  tick_size=t.tick, min_order_size=t.min_size, currency=t.currency)
     out.warnings.extend(t.notes)
     return tool_result(out, _edge_text(out))
 
