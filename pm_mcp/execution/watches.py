@@ -369,8 +369,8 @@ async def create_watch(state: Any, spec: WatchSpec, *, expires_at: datetime | No
     if obs.error:
         raise WatchRefused(f"cannot read the current value to start from: {obs.error}")
     st, already, words = initial_state(spec, obs, now)
-    w = Watch(id=new_watch_id(), spec=spec, created_at=now, expires_at=expires, cooldown_s=cooldown,
-              description=describe(spec, cooldown, expires), state=st)
+    w = StoredWatch(id=new_watch_id(), spec=spec, created_at=now, expires_at=expires, cooldown_s=cooldown,
+                    description=describe(spec, cooldown, expires), state=st)  # the running principal's
     await WatchStore(state.store).insert(w)
     await state.store.journal("watch_created", w.id, {"spec": spec.model_dump(mode="json"), "already_true": already})
     return w, already, words
