@@ -135,31 +135,47 @@ _Known = tuple[frozenset[str] | None, frozenset[str] | None]  # (every string th
 #                                                                 strings one of which every match contains, or None)
 
 
+_GOOD = 4  # a needle this long is selective enough; beyond it, fewer needles beat longer ones (each is a scan)
+
+
+def _reduce(c: frozenset[str]) -> frozenset[str]:
+    """A needle containing another is implied by it: keep the shorter."""
+    return frozenset(n for n in c if not any(o != n and o in n for o in c))
+
+
 def _best(cands: list[frozenset[str]]) -> frozenset[str] | None:
-    """The most selective requirement: longest shortest needle, then fewest needles (an empty needle is useless)."""
-    ok = [c for c in cands if c and "" not in c]
+    """The cheapest selective requirement: needles of at least _GOOD characters (or as long as there are), then
+    the fewest needles, then the longest (an empty needle is useless)."""
+    ok = [_reduce(c) for c in cands if c and "" not in c]
     if not ok:
         return None
-    best = max(ok, key=lambda c: (min(map(len, c)), -len(c)))
-    # a needle containing another is implied by it
-    return frozenset(n for n in best if not any(o != n and o in n for o in best))
+    return max(ok, key=lambda c: (min(min(map(len, c)), _GOOD), -len(c), min(map(len, c))))
 
 
 def _seq(items: Any) -> _Known:
     chain: frozenset[str] | None = frozenset({""})  # the strings the current run of exact pieces can match
+    run = ""  # the current run of pieces that match one string only ("source" in "sources? of"): one needle
     cands: list[frozenset[str]] = []
     whole_exact = True
     for op, av in items:
         exact, req = _node(op, av)
+        if req is not None:  # what a piece needs, the sequence needs
+            cands.append(req)
+        if exact is not None and len(exact) == 1:
+            run += next(iter(exact))
+        else:
+            if run:
+                cands.append(frozenset({run}))
+            run = ""
         if exact is not None and len(chain) * len(exact) <= _CAP:
             chain = frozenset(a + b for a in chain for b in exact)
             continue
         whole_exact = False
         cands.append(chain)
         chain = exact if exact is not None else frozenset({""})
-        if req is not None:
-            cands.append(req)
     cands.append(chain)
+    if run:
+        cands.append(frozenset({run}))
     return (chain if whole_exact else None), _best(cands)
 
 
@@ -215,4 +231,4 @@ def needles(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
     if parsed.state.flags & re.I:
         return None
     _, req = _seq(parsed)
-    return tuple(sorted(req, key=len, reverse=True)) if req else None
+    return tuple(sorted(req, key=lambda n: (len(n), n))) if req else None  # short ones first: likelier to occur
