@@ -93,3 +93,74 @@ def test_fresh_batch_recall_floors(fresh_rows):
     assert sum(r["verdict"] == "not_equivalent" for r in lab_ne) >= 36
     lab_eq = [r for r in fresh_rows if r["label"] == "equivalent"]
     assert sum(_right_eq(r) for r in lab_eq) >= 5
+
+
+# --- the general rules behind the dev figures (each would also fail if the rule were gone) --------------------------
+def _cmp(a: dict, b: dict, oa: str | None = None, ob: str | None = None):
+    from pm_mcp.domain.models import Market
+    from pm_mcp.domain.rules import parse_rules
+    from pm_mcp.domain.rules_compare import compare_rules
+
+    def an(x):
+        m = Market(id=x["id"], venue=x["venue"], title=x.get("title", ""), group_label=x.get("label"),
+                   rule_text=x["rules"])
+        return parse_rules(x["rules"], venue=x["venue"], market=m)
+
+    return compare_rules(an(a), an(b), a_outcome=oa, b_outcome=ob)
+
+
+GAME_PM = ("In the upcoming NHL game, scheduled for March 8 at 7:00PM ET:\nIf the Bruins win, the market will resolve to "
+           "\"Bruins\".\nIf the Rangers win, the market will resolve to \"Rangers\".\nIf the game is postponed, this market "
+           "will remain open until the game has been completed.")
+GAME_KS = ("If {team} wins the Boston vs New York professional hockey game originally scheduled for Mar 8, 2027, then "
+           "the market resolves to Yes.")
+
+
+def test_a_team_by_city_and_by_nickname_is_one_subject_and_the_other_team_is_the_inverse():
+    pm = {"id": "pm", "venue": "polymarket", "title": "Bruins vs. Rangers", "rules": GAME_PM}
+    ks = {"id": "ks", "venue": "kalshi", "title": "Boston vs New York Winner?", "label": "Boston",
+          "rules": GAME_KS.format(team="Boston")}
+    same = _cmp(pm, ks, oa="Bruins", ob="Yes")
+    other = _cmp(pm, ks, oa="Rangers", ob="Yes")
+    assert not any(d.field == "subject" and d.severity == "hard" for d in same.differences), same.summary
+    assert same.mapping == "same", same.summary
+    assert other.mapping == "inverted", other.summary
+    assert not any(d.field == "subject" and d.severity == "hard" for d in other.differences), other.summary
+
+
+def test_a_city_with_two_teams_does_not_stand_for_the_other_one():
+    from pm_mcp.domain.rules.terms import same_name
+
+    assert same_name("Seattle", "Seahawks") and same_name("Rays", "Tampa Bay Rays")
+    assert not same_name("Mets", "New York Yankees") and not same_name("Seattle", "Cowboys")
+
+
+def test_one_named_season_on_both_sides_is_one_period():
+    a = {"id": "a", "venue": "polymarket", "title": "Will Bukayo Saka score 20+ Premier League goals in the 25/26 season?",
+         "rules": "This market will resolve to \"Yes\" if Bukayo Saka scores 20 or more goals in the Premier League's "
+                  "2025/26 season. Otherwise, this market will resolve to \"No\". Goals per the official Premier League "
+                  "statistics."}
+    b = {"id": "b", "venue": "kalshi", "title": "Will Bukayo Saka score 20 or more Premier League goals in 2025/26?",
+         "label": "20 or more", "rules": "If Bukayo Saka scores 20 or more Premier League goals in the 2025/26 Premier "
+                                         "League season, then the market resolves to Yes."}
+    c = _cmp(a, b)
+    assert not any(d.detail.startswith("deadline unknown") for d in c.differences), c.summary
+    other = dict(b, title=b["title"].replace("2025/26", "2026/27"), rules=b["rules"].replace("2025/26", "2026/27"))
+    assert _cmp(a, other).verdict != "equivalent"
+
+
+def test_an_event_with_no_source_on_either_side_needs_none_but_a_number_does():
+    a = {"id": "a", "venue": "polymarket", "title": "Will Acme Corp announce a merger with Beta Inc by June 30, 2027?",
+         "rules": "This market will resolve to \"Yes\" if Acme Corp and Beta Inc announce a merger agreement by June 30, "
+                  "2027, 11:59 PM ET. Otherwise, this market will resolve to \"No\"."}
+    b = {"id": "b", "venue": "kalshi", "title": "Will Acme Corp announce a merger with Beta Inc before Jul 1, 2027?",
+         "rules": "If Acme Corp and Beta Inc announce a merger agreement before Jul 1, 2027, then the market resolves to "
+                  "Yes."}
+    c = _cmp(a, b)
+    assert any("no source stated on either side" in d.detail and not d.core for d in c.differences), c.summary
+    # a measured number with no publisher named on either side still needs one
+    pa = dict(a, title="Will Acme Corp stock close above $50 on June 30, 2027?",
+              rules="This market will resolve to \"Yes\" if Acme Corp stock closes above $50 on June 30, 2027.")
+    pb = dict(b, title="Will Acme Corp stock close above $50 on Jun 30, 2027?",
+              rules="If Acme Corp stock closes above 50 on Jun 30, 2027, then the market resolves to Yes.")
+    assert not any("no source stated on either side" in d.detail for d in _cmp(pa, pb).differences)

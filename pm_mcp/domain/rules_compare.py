@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, Threshold
-from pm_mcp.domain.rules.terms import canon_tokens, compare_terms
+from pm_mcp.domain.rules.terms import canon_tokens, compare_terms, same_name
 
 Verdict = Literal["equivalent", "not_equivalent", "uncertain"]
 
@@ -132,6 +132,11 @@ def _outcome_differences(a: RuleAnalysis, b: RuleAnalysis, oa: str | None, ob: s
                 out.append(Difference(field="outcome_mapping", severity="soft",
                                       detail=f"{side}'s outcome {o!r} is not one its rules name "
                                              f"({' / '.join(named[:4])})"))
+        if not out and (sa in ("yes", "no")) != (sb in ("yes", "no")):
+            # one bet is a named outcome ("Cowboys"), the other the YES (or NO) of a member ("Seattle"): which
+            # result each is decides the mapping
+            d, inverted = _named_vs_member(a, b, sa, sb, na, nb)
+            return out + d, inverted
         return out, False
     # both bets name an outcome
     if same_contract:
@@ -144,6 +149,32 @@ def _outcome_differences(a: RuleAnalysis, b: RuleAnalysis, oa: str | None, ob: s
                            detail=f"different outcomes of one market: A is '{sa}', B is '{sb}'")], False
     return [Difference(field="outcome_mapping", severity="soft",
                        detail=f"A's outcome '{sa}' and B's '{sb}': check they name the same result")], False
+
+
+def _named_vs_member(a: RuleAnalysis, b: RuleAnalysis, sa: str, sb: str, na: list[str],
+                     nb: list[str]) -> tuple[list[Difference], bool]:
+    """One side bets a named outcome of a market that settles to names, the other the YES of a member whose label
+    names a result. -> (differences, inverted): the same result is the same bet; the other outcome of a
+    two-outcome market is its NO; anything else is not read as either."""
+    if sa in ("yes", "no"):  # B names the outcome, A is the member
+        member, named_side, outcome, names = a, "B", sb, nb
+    else:
+        member, named_side, outcome, names = b, "A", sa, na
+    label = member.terms.label if member.terms is not None else None
+    if not label:
+        return [Difference(field="outcome_mapping", severity="soft",
+                           detail=f"{named_side}'s outcome '{outcome}' against the other side's YES, which names no "
+                                  "result: check they are the same result")], False
+    if same_name(outcome, label):
+        return [], False
+    others = [n for n in names if n.lower() != outcome.lower()]
+    if len(names) == 2 and len(others) == 1 and same_name(others[0], label):
+        return [Difference(field="outcome_mapping", severity="info",
+                           detail=f"{named_side}'s outcome '{outcome}' is the other result of the market whose "
+                                  f"'{others[0]}' is the other side's '{label}': YES on one is NO on the other")], True
+    return [Difference(field="outcome_mapping", severity="soft",
+                       detail=f"{named_side}'s outcome '{outcome}' and the other side's member '{label}': check they "
+                              "name the same result")], False
 
 
 def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = None,
@@ -299,6 +330,17 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
             # no date in one side's rules, but both questions name the same quarter / month / day of one year
             diffs.append(Difference(field="unknown_field", severity="soft", core=False,
                                     detail=f"deadline unknown on one side; both name {p}"))
+            continue
+        if f == "deadline" and (p := _same_season(a, b, diffs)):
+            # no date read, but both name one and the same season ("the 2022/23 Premier League season")
+            diffs.append(Difference(field="unknown_field", severity="soft", core=False,
+                                    detail=f"no deadline date read; both are about the {p} season"))
+            continue
+        if f == "source" and _both_unknown(a, b, f) and _event_without_measure(a, b, ta, tb):
+            # an event (a game, a nomination, a block on a chain) with no number read against a publisher:
+            # neither side names who reports it, so on both the event itself decides
+            diffs.append(Difference(field="unknown_field", severity="soft", core=False,
+                                    detail="no source stated on either side: the event itself decides on both"))
             continue
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "
@@ -533,6 +575,47 @@ def _source_named_by_other(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] 
         if not any(_named_in(i, other.terms.haystack) for i in items):
             return None
     return side, ", ".join(items[0].name for items in by_issuer.values())
+
+
+_SEASON = re.compile(r"(?<![\d/])(?P<y1>(?:19|20)?\d{2})\s*[/–-]\s*(?P<y2>(?:19|20)?\d{2})(?![\d/])"
+                     r"(?=(?:\s+[A-Z][\w'’.-]*){0,4}\s+season\b)")
+
+
+def _seasons(x: RuleAnalysis) -> set[tuple[int, int]]:
+    """The seasons a market names ("the 2022/23 season", "22/23 season", "2022-2023 NBA season") as (start,
+    end) years; a pair of years that is not one year apart is not a season."""
+    if x.terms is None:
+        return set()
+    out = set()
+    for m in _SEASON.finditer(x.terms.haystack):
+        y1, y2 = int(m.group("y1")), int(m.group("y2"))
+        y1 = y1 + 2000 if y1 < 100 else y1
+        y2 = (y1 // 100) * 100 + y2 if y2 < 100 else y2
+        if y2 == y1 + 1:
+            out.add((y1, y2))
+    return out
+
+
+def _same_season(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str | None:
+    """Both sides name one and the same sports season and nothing says a period or deadline differs."""
+    if any(d.field in ("period", "deadline") for d in diffs):
+        return None
+    sa, sb = _seasons(a), _seasons(b)
+    if len(sa) != 1 or sa != sb:
+        return None
+    y1, y2 = next(iter(sa))
+    return f"{y1}/{str(y2)[-2:]}"
+
+
+def _event_without_measure(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | None, tb: Threshold | None) -> bool:
+    """Neither side reads a number against a threshold (no price, figure or count that a publisher reports), and
+    both sides' subjects and YES conditions were read: a bet on an event, which needs no named reporter."""
+    if ta is not None or tb is not None or a.terms is None or b.terms is None:
+        return False
+    if Status.CONFLICTING in (a.condition.threshold_status, b.condition.threshold_status):
+        return False
+    return (a.terms.subject_status == Status.FOUND and b.terms.subject_status == Status.FOUND
+            and a.condition.status == Status.FOUND and b.condition.status == Status.FOUND)
 
 
 def _same_short_period(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str | None:

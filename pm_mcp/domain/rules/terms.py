@@ -31,7 +31,7 @@ from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, 
 
 Part = Literal["rules", "title", "label"]
 
-__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key", "canon_tokens"]
+__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key", "canon_tokens", "same_name"]
 
 _MONTHS = {"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
            "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
@@ -77,6 +77,85 @@ _ALIASES = [
     ("epl", "premier league", "english premier league"), ("un", "united nations"), ("eu", "european union"),
 ]
 _ALIAS = {spelling: group[0] for group in _ALIASES for spelling in group}
+
+# A team is written by its city or region ("Seattle", Kalshi) or its nickname ("Seahawks", Polymarket): real
+# facts, the four North American major leagues. One city has several teams, so a city stands for a nickname only
+# when the other text names no other team of that city.
+_TEAMS_BY_LEAGUE = {
+    "nfl": "Arizona Cardinals|Atlanta Falcons|Baltimore Ravens|Buffalo Bills|Carolina Panthers|Chicago Bears|"
+           "Cincinnati Bengals|Cleveland Browns|Dallas Cowboys|Denver Broncos|Detroit Lions|Green Bay Packers|"
+           "Houston Texans|Indianapolis Colts|Jacksonville Jaguars|Kansas City Chiefs|Las Vegas Raiders|"
+           "Los Angeles Chargers|Los Angeles Rams|Miami Dolphins|Minnesota Vikings|New England Patriots|"
+           "New Orleans Saints|New York Giants|New York Jets|Philadelphia Eagles|Pittsburgh Steelers|"
+           "San Francisco 49ers|Seattle Seahawks|Tampa Bay Buccaneers|Tennessee Titans|Washington Commanders",
+    "nba": "Atlanta Hawks|Boston Celtics|Brooklyn Nets|Charlotte Hornets|Chicago Bulls|Cleveland Cavaliers|"
+           "Dallas Mavericks|Denver Nuggets|Detroit Pistons|Golden State Warriors|Houston Rockets|Indiana Pacers|"
+           "Los Angeles Clippers|Los Angeles Lakers|Memphis Grizzlies|Miami Heat|Milwaukee Bucks|"
+           "Minnesota Timberwolves|New Orleans Pelicans|New York Knicks|Oklahoma City Thunder|Orlando Magic|"
+           "Philadelphia 76ers|Phoenix Suns|Portland Trail Blazers|Sacramento Kings|San Antonio Spurs|"
+           "Toronto Raptors|Utah Jazz|Washington Wizards",
+    "mlb": "Arizona Diamondbacks|Atlanta Braves|Baltimore Orioles|Boston Red Sox|Chicago Cubs|Chicago White Sox|"
+           "Cincinnati Reds|Cleveland Guardians|Colorado Rockies|Detroit Tigers|Houston Astros|Kansas City Royals|"
+           "Los Angeles Angels|Los Angeles Dodgers|Miami Marlins|Milwaukee Brewers|Minnesota Twins|New York Mets|"
+           "New York Yankees|Oakland Athletics|Philadelphia Phillies|Pittsburgh Pirates|San Diego Padres|"
+           "San Francisco Giants|Seattle Mariners|St. Louis Cardinals|Tampa Bay Rays|Texas Rangers|"
+           "Toronto Blue Jays|Washington Nationals",
+    "nhl": "Anaheim Ducks|Boston Bruins|Buffalo Sabres|Calgary Flames|Carolina Hurricanes|Chicago Blackhawks|"
+           "Colorado Avalanche|Columbus Blue Jackets|Dallas Stars|Detroit Red Wings|Edmonton Oilers|Florida Panthers|"
+           "Los Angeles Kings|Minnesota Wild|Montreal Canadiens|Nashville Predators|New Jersey Devils|"
+           "New York Islanders|New York Rangers|Ottawa Senators|Philadelphia Flyers|Pittsburgh Penguins|"
+           "San Jose Sharks|Seattle Kraken|St. Louis Blues|Tampa Bay Lightning|Toronto Maple Leafs|Utah Hockey Club|"
+           "Vancouver Canucks|Vegas Golden Knights|Washington Capitals|Winnipeg Jets",
+}
+_TEAM_CITIES = ("Golden State", "Green Bay", "Kansas City", "Las Vegas", "Los Angeles", "New England", "New Jersey",
+                "New Orleans", "New York", "Oklahoma City", "San Antonio", "San Diego", "San Francisco", "San Jose",
+                "St. Louis", "Tampa Bay")
+
+
+def _team_pairs() -> list[tuple[str, str]]:
+    out = []
+    for teams in _TEAMS_BY_LEAGUE.values():
+        for full in teams.split("|"):
+            city = next((c for c in _TEAM_CITIES if full.startswith(c + " ")), full.split(" ")[0])
+            out.append((city.lower(), full[len(city) + 1:].lower()))
+    return out
+
+
+_TEAMS = _team_pairs()
+_CITY_NICKS: dict[str, set[str]] = {}
+_NICK_CITIES: dict[str, set[str]] = {}
+for _c, _n in _TEAMS:
+    _CITY_NICKS.setdefault(_c, set()).add(_n)
+    _NICK_CITIES.setdefault(_n, set()).add(_c)
+
+
+def _has(phrase: str, low: str) -> bool:
+    return re.search(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", low) is not None
+
+
+def same_name(x: str, y: str) -> bool:
+    """Two spellings of one name: one alias, a team's city and nickname ("Seattle" / "Seahawks"), or the words of
+    one inside the other ("Rays" / "Tampa Bay Rays")."""
+    kx, ky = alias_key(x), alias_key(y)
+    if not kx or not ky:
+        return False
+    if kx == ky or _team_present(kx, ky) or _team_present(ky, kx):
+        return True
+    tx, ty = set(canon_tokens(kx)), set(canon_tokens(ky))
+    return bool(tx) and bool(ty) and (tx <= ty or ty <= tx)
+
+
+def _team_present(key: str, low: str) -> bool:
+    """A team named by its nickname and written by its city on the other side ("Seahawks" / "Seattle"), or the
+    reverse; not when the other text names another team of that city ("Mets" is not "New York Yankees")."""
+    if key in _NICK_CITIES:
+        for city in _NICK_CITIES[key]:
+            if _has(city, low) and not any(_has(n, low) for n in _CITY_NICKS[city] if n != key):
+                return True
+        return False
+    if key in _CITY_NICKS:
+        return any(_has(n, low) for n in _CITY_NICKS[key])
+    return False
 _CORPORATE = {"inc", "corp", "corporation", "co", "ltd", "llc", "plc", "sa", "ag", "nv", "group", "holdings"}
 _NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|la|le|van|von|der|bin|al|and|&)\s+)?"
                        r"[A-Z0-9][\w'’.&-]*)*")
@@ -316,6 +395,8 @@ def _present(name: NamedSubject, text: str) -> bool:
     group = next((g for g in _ALIASES if name.key == g[0]), None)
     if group is not None:
         return any(re.search(r"(?<![\w])" + re.escape(s) + r"(?![\w])", low) for s in group)
+    if _team_present(name.key, low):
+        return True
     tokens = [t for t in re.split(r"\s+", name.text.lower().replace("’", "'")) if t]
     if re.search(r"(?<![\w])" + re.escape(" ".join(tokens)) + r"(?![\w])", low):
         return True
