@@ -264,6 +264,29 @@ class JwtVerifier:
                            expires_at=int(claims["exp"]), resource=self.audience, subject=sub,
                            claims={"iss": claims["iss"]})
 
+    async def exchange_code(self, *, code: str, redirect_uri: str, client_id: str, code_verifier: str) -> str:
+        """The access token the issuer's token endpoint gives for an authorization code (with its PKCE verifier).
+        Raises TokenRejected (the issuer said no) or IssuerUnavailable. The token is not checked here: ``check``."""
+        import httpx
+
+        endpoint = (await self.discover()).get("token_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            raise IssuerUnavailable("the issuer's metadata has no token_endpoint")
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                "client_id": client_id, "code_verifier": code_verifier}
+        try:
+            resp = await self._client().post(endpoint, data=form, headers={"accept": "application/json"})
+        except httpx.HTTPError as exc:
+            raise IssuerUnavailable(f"{endpoint} did not answer ({type(exc).__name__})") from None
+        try:
+            data = resp.json()
+        except ValueError:
+            data = {}
+        if resp.status_code != 200 or not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+            error = data.get("error") if isinstance(data, dict) else None
+            raise TokenRejected(f"the issuer refused the sign-in ({str(error or resp.status_code)[:60]})")
+        return data["access_token"]
+
     async def verify_token(self, token: str) -> AccessToken | None:
         """The SDK's TokenVerifier protocol: the AccessToken, or None for any token we do not accept."""
         try:

@@ -97,6 +97,11 @@ def oauth_refusal(settings, *, http: bool) -> str | None:
         return ("PM_MCP_CONFIRM=host is refused with PM_MCP_AUTH_ISSUER set: the host's own prompt is not the signed-in "
                 "person's approval (any client holding a token could answer it). Use PM_MCP_CONFIRM=auto or page, or, "
                 "if every client of this service is trusted to ask its user, set PM_MCP_ALLOW_HOST_CONFIRM=1.")
+    if settings.confirm in ("auto", "page") and not settings.auth_page_client_id:
+        return ("PM_MCP_AUTH_PAGE_CLIENT_ID is not set: with PM_MCP_AUTH_ISSUER the approval page signs the person in at "
+                "the issuer (authorization code + PKCE) as a public client registered there with the redirect URI "
+                f"{settings.public_url}/auth/callback; give its client id, or set PM_MCP_CONFIRM=elicitation to "
+                "confirm in the client's dialog only.")
     return None
 
 

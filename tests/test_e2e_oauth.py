@@ -18,11 +18,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import jwt
@@ -39,9 +41,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 NEWSOM = "559652"
 YES = "54533043819946592547517511176940999955633860128497669742211153063842200957669"
 STATIC = "oauth-test-static-token-" + "s" * 24
+PAGE_CLIENT = "pm-approval-page"
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                    "clientInfo": {"name": "t", "version": "1"}}}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -75,7 +81,8 @@ def served(tmp_path_factory):
         sim.state["markets"][NEWSOM]["orderPriceMinTickSize"] = 0.01
         set_book(sim, YES, bids=[("0.38", "100")], asks=[("0.40", "1000"), ("0.42", "1000")], tick_size="0.01")
         env = _env(tmp / "home", {**sims.env(), **iss.env(), "PM_MCP_VENUES": "polymarket",
-                                  "PM_MCP_PUBLIC_URL": public, "PM_MCP_HTTP_TIMEOUT_S": "3"})
+                                  "PM_MCP_PUBLIC_URL": public, "PM_MCP_HTTP_TIMEOUT_S": "3",
+                                  "PM_MCP_AUTH_PAGE_CLIENT_ID": PAGE_CLIENT, "PM_MCP_CONFIRM": "page"})
         log = tmp / "server.log"
         proc = cluster.start_replica(pm_mcp_command(), env, port, log, cwd=str(REPO))
         try:
@@ -250,7 +257,7 @@ async def test_a_legacy_session_belongs_to_the_person_who_opened_it(served):
 
 def _start(tmp: Path, extra: dict[str, str], args: tuple[str, ...] = ("serve", "--http")) -> subprocess.CompletedProcess:
     port = cluster.free_port()
-    env = _env(tmp, {"PM_MCP_AUTH_ISSUER": "http://127.0.0.1:9", **extra})
+    env = _env(tmp, {"PM_MCP_AUTH_ISSUER": "http://127.0.0.1:9", "PM_MCP_AUTH_PAGE_CLIENT_ID": PAGE_CLIENT, **extra})
     if "--http" in args:
         args = (*args, "--host", "127.0.0.1", "--port", str(port))
     return subprocess.run([*pm_mcp_command(), *args], env=env, cwd=str(REPO), capture_output=True, text=True,
@@ -269,6 +276,12 @@ def test_start_refusals(tmp_path):
     assert r.returncode == 2 and "must be an https:// URL with PM_MCP_AUTH_ISSUER" in r.stderr, r.stderr
     r = _start(tmp_path / "e", {"PM_MCP_PUBLIC_URL": public, "PM_MCP_MODE": "live"})
     assert r.returncode == 2 and "PM_MCP_MODE=live is refused with PM_MCP_PUBLIC_URL" in r.stderr, r.stderr
+    r = subprocess.run([*pm_mcp_command(), "serve", "--http", "--port", str(cluster.free_port())], cwd=str(REPO),
+                       env={**_env(tmp_path / "g", {"PM_MCP_AUTH_ISSUER": "http://127.0.0.1:9",
+                                                    "PM_MCP_PUBLIC_URL": public})},
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and "PM_MCP_AUTH_PAGE_CLIENT_ID is not set" in r.stderr, r.stderr
+    assert f"{public}/auth/callback" in r.stderr
     r = _start(tmp_path / "f", {"PM_MCP_AUTH_ISSUER": "http://idp.example.org"})
     assert r.returncode == 2 and "PM_MCP_AUTH_ISSUER must be an https:// URL" in r.stderr
     assert "'http://idp.example.org'" in r.stderr
@@ -288,3 +301,104 @@ def test_host_confirm_starts_when_the_operator_allows_it(tmp_path):
         assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable", r.text
     finally:
         cluster.stop(proc)
+
+
+# --- the approval page signs the person in at the issuer -------------------------------------------------------------
+
+def _sign_in(served: Served, http: httpx.Client, url: str, user: str) -> httpx.Response:
+    """Open an approval link as a browser would without a session: to the issuer, sign in as ``user``, back."""
+    first = http.get(url)
+    assert first.status_code == 303, (first.status_code, first.text)
+    to_issuer = first.headers["location"]
+    assert to_issuer.startswith(served.issuer.url + "/authorize?")
+    q = parse_qs(urlsplit(to_issuer).query)
+    assert q["client_id"] == [PAGE_CLIENT] and q["code_challenge_method"] == ["S256"]
+    assert q["redirect_uri"] == [served.url + "/auth/callback"] and q["resource"] == [served.mcp]
+    assert "pm:paper" in q["scope"][0].split()
+    signed = http.get(to_issuer + "&" + urlencode({"user": user}))
+    assert signed.status_code == 302 and signed.headers["location"].startswith(served.url + "/auth/callback?")
+    back = http.get(signed.headers["location"])
+    assert back.status_code == 303 and back.headers["location"] == urlsplit(url).path, (back.status_code, back.text)
+    cookie = back.headers["set-cookie"]
+    assert cookie.startswith("pm_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    return http.get(url)
+
+
+def _form(page: httpx.Response) -> dict[str, str]:
+    return {"csrf": re.search(r'name="csrf" value="([^"]+)"', page.text).group(1),
+            "order_hash": re.search(r'name="order_hash" value="([^"]+)"', page.text).group(1)}
+
+
+async def test_the_page_signs_the_person_in_and_only_the_owner_sees_it(served):
+    iss = served.issuer
+    async with client_with(served, iss.mint("alice", scopes=("pm:read", "pm:paper"))) as client:
+        err, text, prop = await _call(client, "propose_order", PROPOSE)
+        assert not err, text
+        url, intent_id = prop["approval_url"], prop["intent_id"]
+        with httpx.Client(timeout=30) as bob:
+            page = _sign_in(served, bob, url, "bob")
+            assert page.status_code == 404 and intent_id not in page.text  # bob learns nothing
+            r = bob.post(url + "/approve", data={"csrf": "x", "order_hash": "y"}, headers={"Origin": served.url})
+            assert r.status_code == 404
+        with httpx.Client(timeout=30) as stranger:
+            r = stranger.post(url + "/approve", data={"csrf": "x", "order_hash": "y"}, headers={"Origin": served.url})
+            assert r.status_code == 403 and "Sign in" in r.text
+            stranger.cookies.set("pm_session", "eyJvd25lciI6ImFsaWNlIn0.AAAA")  # forged: not signed by us
+            assert stranger.get(url).status_code == 303
+            # a sign-in answer that is not for this browser is refused
+            r = stranger.get(served.url + "/auth/callback?code=abc&state=def")
+            assert r.status_code == 400 and "stale" in r.text
+        with httpx.Client(timeout=30) as alice:
+            page = _sign_in(served, alice, url, "alice")
+            assert page.status_code == 200 and "Approve" in page.text
+            r = alice.post(url + "/approve", data=_form(page), headers={"Origin": served.url})
+            assert r.status_code == 303, r.text
+        err, text, order = await _call(client, "get_order", {"ref": intent_id})
+        assert not err and order["intent"]["status"] in ("executed", "confirmed", "executing"), text
+
+
+async def test_a_sign_in_without_pm_paper_cannot_approve(served):
+    iss = served.issuer
+    async with client_with(served, iss.mint("carol", scopes=("pm:read", "pm:paper"))) as client:
+        err, text, prop = await _call(client, "propose_order", PROPOSE)
+        assert not err, text
+    iss.grants["carol"] = {"pm:read"}  # the issuer grants carol less than the page asks for
+    try:
+        with httpx.Client(timeout=30) as carol:
+            page = _sign_in(served, carol, prop["approval_url"], "carol")
+            assert page.status_code == 200
+            r = carol.post(prop["approval_url"] + "/approve", data=_form(page), headers={"Origin": served.url})
+            assert r.status_code == 403 and "does not grant pm:paper" in r.text
+    finally:
+        del iss.grants["carol"]
+
+
+async def test_the_page_sign_in_in_a_real_browser(served):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            raise RuntimeError("/usr/bin/chromium is missing: tools/test.sh should have installed Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
+    from playwright.async_api import async_playwright
+
+    iss = served.issuer
+    async with client_with(served, iss.mint("dave", scopes=("pm:read", "pm:paper"))) as client:
+        err, text, prop = await _call(client, "propose_order", PROPOSE)
+        assert not err, text
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(prop["approval_url"])
+                assert page.url.startswith(iss.url + "/authorize")  # the issuer's sign-in form
+                await page.fill("#user", "dave")
+                await page.click("button[type=submit]")
+                await page.wait_for_url(prop["approval_url"])
+                await page.click("button:has-text('Approve')")
+                await page.wait_for_load_state()
+                assert "Approved" in await page.content()
+                cookies = {c["name"]: c for c in await page.context.cookies()}
+                assert cookies["pm_session"]["httpOnly"] and cookies["pm_session"]["sameSite"] == "Lax"
+            finally:
+                await browser.close()
+        err, text, order = await _call(client, "get_order", {"ref": prop["intent_id"]})
+        assert not err and order["intent"]["status"] in ("executed", "confirmed", "executing"), text

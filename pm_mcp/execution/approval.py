@@ -24,6 +24,14 @@
   listener: every replica serves the page on its MCP HTTP port (:meth:`ApprovalServer.serve_asgi`, mounted by
   pm_mcp.http_serve) from the shared store, links are ``<public_url>/i/<token>``, and Host / Origin must be the
   public URL's (or a ``PM_MCP_ALLOWED_HOSTS`` entry).
+- With OAuth on (``PM_MCP_AUTH_ISSUER``; :class:`PageSignIn`) the link is not enough: the page signs the person in
+  at the issuer (authorization code + PKCE S256, as the public client ``PM_MCP_AUTH_PAGE_CLIENT_ID``, asking for
+  ``resource=<public_url>/mcp``; back at ``/auth/callback``), checks the access token with the same rules as the MCP
+  endpoint (pm_mcp.auth.JwtVerifier) and keeps who it is in a signed cookie (HMAC-SHA256 with a key derived from
+  ``PM_MCP_STATE_KEYS``, so every replica reads it; HttpOnly, SameSite=Lax, Secure and ``__Host-`` on https; it
+  lasts as long as the access token). Every page request then runs as that person (``principal.use``): an intent
+  of someone else's reads like a link that does not exist (404). Approving needs pm:paper (pm:trade for a LIVE
+  order); the sign-in asks for them.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pm_mcp import principal
 from pm_mcp.domain.intents import IntentStatus, money, price_text
 from pm_mcp.domain.untrusted import clean_block, clean_inline, quote_inline
 from pm_mcp.execution import presence, summary
@@ -342,11 +351,154 @@ def static_text(name: str) -> str:
     return files("pm_mcp.execution").joinpath("static", name).read_text(encoding="utf-8")
 
 
+SESSION_COOKIE = "pm_session"
+LOGIN_COOKIE = "pm_login"
+LOGIN_TTL_S = 600
+CALLBACK_PATH = SIGN_IN_PREFIX + "callback"
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class PageSignIn:
+    """The approval page's sign-in with OAuth on (see the module docstring): the redirect to the issuer, the
+    callback, and the signed cookie that says who the browser belongs to."""
+
+    def __init__(self, settings: Any, verifier: Any = None) -> None:
+        from pm_mcp.auth import JwtVerifier
+        from pm_mcp.principal import SCOPE_PAPER, SCOPE_TRADE
+
+        self.public_url = settings.public_url.rstrip("/")
+        self.client_id = settings.auth_page_client_id or ""
+        self.resource = settings.mcp_resource_url
+        self.verifier = verifier or JwtVerifier(settings.auth_issuer, settings.effective_auth_audience,
+                                                settings.auth_jwks_url)
+        self.secure = self.public_url.startswith("https://")
+        prefix = "__Host-" if self.secure else ""  # __Host-: Secure, Path=/, no Domain (a sibling host cannot set it)
+        self.session_name, self.login_name = prefix + SESSION_COOKIE, LOGIN_COOKIE
+        keys = settings.state_key_list or [secrets.token_hex(32)]  # without PM_MCP_STATE_KEYS: this process only
+        self.keys = [hashlib.sha256(b"pm-mcp approval page session\0" + k.encode()).digest() for k in keys]
+        self.scopes = f"{SCOPE_PAPER} {SCOPE_TRADE}" if settings.mode == "live" else SCOPE_PAPER
+
+    # --- signed values ---------------------------------------------------------------------------
+    def seal(self, data: dict[str, Any]) -> str:
+        body = _b64(json.dumps(data, separators=(",", ":"), sort_keys=True).encode())
+        return body + "." + _b64(hmac.new(self.keys[0], body.encode(), hashlib.sha256).digest())
+
+    def unseal(self, value: str | None) -> dict[str, Any] | None:
+        if not value or value.count(".") != 1:
+            return None
+        body, sig = value.split(".")
+        try:
+            got = _unb64(sig)
+            if not any(hmac.compare_digest(got, hmac.new(k, body.encode(), hashlib.sha256).digest())
+                       for k in self.keys):
+                return None
+            data = json.loads(_unb64(body))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("exp"), (int, float)) \
+                or data["exp"] <= datetime.now(UTC).timestamp():
+            return None
+        return data
+
+    @staticmethod
+    def cookie_value(headers: dict[str, str], name: str) -> str | None:
+        for part in headers.get("cookie", "").replace(", ", "; ").split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+        return None
+
+    def set_cookie(self, name: str, value: str, max_age: int, path: str = "/") -> str:
+        return (f"{name}={value}; Max-Age={max(0, max_age)}; Path={path}; HttpOnly; SameSite=Lax"
+                + ("; Secure" if self.secure else ""))
+
+    def principal(self, headers: dict[str, str]) -> principal.Principal | None:
+        """The signed-in person of this request (None: not signed in, or the sign-in has expired)."""
+        data = self.unseal(self.cookie_value(headers, self.session_name))
+        if data is None or not isinstance(data.get("owner"), str) or not isinstance(data.get("scopes"), list):
+            return None
+        return principal.Principal(data["owner"], frozenset(map(str, data["scopes"])), authenticated=True)
+
+    # --- the flow -----------------------------------------------------------------------------------
+    async def redirect(self, return_to: str) -> tuple[int, str, dict[str, str] | None]:
+        """303 to the issuer's authorization endpoint, the PKCE verifier and state in a short signed cookie."""
+        from urllib.parse import urlencode
+
+        from pm_mcp.auth import IssuerUnavailable
+
+        try:
+            endpoint = (await self.verifier.discover()).get("authorization_endpoint")
+        except IssuerUnavailable as exc:
+            log.warning("approval page: cannot sign people in: %s", exc)
+            endpoint = None
+        if not isinstance(endpoint, str) or not endpoint:
+            return 503, _page("Sign-in unavailable", "<p>The sign-in service cannot be reached right now; try the "
+                                                     "link again in a moment. Nothing was placed.</p>"), None
+        verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(24)
+        challenge = _b64(hashlib.sha256(verifier.encode()).digest())
+        login = self.seal({"state": state, "verifier": verifier, "return_to": return_to,
+                           "exp": int(datetime.now(UTC).timestamp()) + LOGIN_TTL_S})
+        query = urlencode({"response_type": "code", "client_id": self.client_id,
+                           "redirect_uri": self.public_url + CALLBACK_PATH, "scope": self.scopes, "state": state,
+                           "code_challenge": challenge, "code_challenge_method": "S256", "resource": self.resource})
+        location = endpoint + ("&" if "?" in endpoint else "?") + query
+        return 303, _page("Sign in", f"<p><a href=\"{html.escape(location)}\">Sign in</a> to see this order.</p>"), \
+            {"Location": location, "Set-Cookie": self.set_cookie(self.login_name, login, LOGIN_TTL_S, SIGN_IN_PREFIX)}
+
+    async def callback(self, method: str, target: str,
+                       headers: dict[str, str]) -> tuple[int, str, dict[str, str] | None]:
+        """The issuer sends the browser back here with a code: exchange it, check the token, set the session."""
+        from pm_mcp.auth import IssuerUnavailable, TokenRejected, principal_of
+
+        if method not in ("GET", "HEAD"):
+            return 405, _page("Not allowed", "<p>Sign-in answers are links.</p>"), {"Allow": "GET"}
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(target).query).items()}
+        login = self.unseal(self.cookie_value(headers, self.login_name))
+        again = "Open the approval link again to sign in. Nothing was placed."
+        if query.get("error"):
+            return 403, _page("Not signed in", f"<p>The sign-in did not finish "
+                                               f"({html.escape(query['error'][:60])}). {again}</p>"), None
+        if login is None or not hmac.compare_digest(str(login.get("state")), query.get("state", "")) \
+                or not query.get("code"):
+            return 400, _page("Not signed in", f"<p>This sign-in answer is stale or not for this browser. "
+                                               f"{again}</p>"), None
+        try:
+            token = await self.verifier.exchange_code(code=query["code"], redirect_uri=self.public_url + CALLBACK_PATH,
+                                                      client_id=self.client_id, code_verifier=str(login["verifier"]))
+            access = await self.verifier.check(token)
+        except TokenRejected as exc:
+            return 403, _page("Not signed in", f"<p>Sign-in refused: {html.escape(str(exc))}. {again}</p>"), None
+        except IssuerUnavailable as exc:
+            log.warning("approval page: sign-in failed: %s", exc)
+            return 503, _page("Sign-in unavailable", f"<p>The sign-in service cannot be reached. {again}</p>"), None
+        who = principal_of(access)
+        session = self.seal({"owner": who.owner, "scopes": sorted(who.scopes), "exp": int(access.expires_at or 0)})
+        back = str(login.get("return_to") or "/")
+        if not back.startswith("/i/") or "//" in back or "\\" in back:
+            back = "/"
+        max_age = int(access.expires_at or 0) - int(datetime.now(UTC).timestamp())
+        return 303, _page("Signed in", f"<p>Signed in. <a href=\"{html.escape(back)}\">Back to the order</a></p>"), \
+            {"Location": back, "Set-Cookie": self.set_cookie(self.session_name, session, max_age)}
+
+
 class ApprovalServer(_LoopbackPages):
     def __init__(self, engine: ExecutionEngine, host: str = "127.0.0.1", port: int = 0, *,
                  public_url: str | None = None, allowed_hosts: Iterable[str] = ()) -> None:
         super().__init__(host, port)
         self.engine = engine
+        settings = getattr(engine, "settings", None)
+        self.sign_in = PageSignIn(settings) if public_url and getattr(settings, "oauth", False) else None
         # set: no listener of our own; `serve --http` serves the page (serve_asgi) at this URL, on every replica
         self.public_url = public_url.rstrip("/") if public_url else None
         self._public_hosts = ((urlsplit(self.public_url).netloc.lower(), *allowed_hosts) if self.public_url
@@ -421,13 +573,34 @@ class ApprovalServer(_LoopbackPages):
         answer, segs = self._our_path(method, target, headers)
         if answer is not None:
             return answer
+        if self.sign_in is not None and segs == [s for s in CALLBACK_PATH.split("/") if s]:
+            return await self.sign_in.callback(method, target, headers)
         if len(segs) < 2 or segs[0] != "i" or len(segs) > 3:
             return 404, _page("Not found", "<p>No such page.</p>"), None
+        if self.sign_in is None:
+            return await self._intent_route(method, headers, body, segs)
+        who = self.sign_in.principal(headers)
+        if who is None:  # before anything is looked up: a stranger learns nothing about the link
+            if method in ("GET", "HEAD") and len(segs) == 2:
+                return await self.sign_in.redirect(f"/i/{segs[1]}")
+            return 403, _page("Sign in first", "<p>Your sign-in is missing or has expired: open the approval link "
+                                               "again to sign in. Nothing was placed.</p>"), None
+        with principal.use(who):
+            return await self._intent_route(method, headers, body, segs)
+
+    async def _intent_route(self, method: str, headers: dict[str, str], body: bytes,
+                            segs: list[str]) -> tuple[int, str, dict[str, str] | None]:
         token = segs[1]
         found = await self.engine.journal.approval_by_token(_sha(token))
         if found is None:
             return 404, _page("Not found", "<p>No such page.</p>"), None
         intent_id, csrf = found
+        if self.sign_in is not None:
+            # approval tokens are global; the intent is the signed-in person's or, for them, does not exist
+            try:
+                await self.engine.get_intent(intent_id)
+            except ExecutionError:
+                return 404, _page("Not found", "<p>No such page.</p>"), None
         if len(segs) == 2:
             if method not in ("GET", "HEAD"):
                 return 405, _page("Not allowed", "<p>Use the buttons on the page.</p>"), {"Allow": "GET"}
@@ -449,6 +622,10 @@ class ApprovalServer(_LoopbackPages):
         location = {"Location": f"/i/{token}"}
         if action == "approve":
             rec = await self.engine.get_intent(intent_id)
+            refusal = self._scope_refusal(rec)
+            if refusal is not None:
+                orders = await self.engine.journal.orders_for_intent(intent_id)
+                return (403, *self._render(rec, orders, csrf=csrf, token=token, notice=refusal))
             if self.needs_presence(rec):
                 refusal = await self._check_presence(rec, form)
                 if refusal is not None:
@@ -464,6 +641,17 @@ class ApprovalServer(_LoopbackPages):
             orders = await self.engine.journal.orders_for_intent(intent_id)
             return (409, *self._render(rec, orders, csrf=csrf, token=token, notice=str(exc)))
         return 303, _page("Done", "<p>Done. <a href=\"" + html.escape(location["Location"]) + "\">Back</a></p>"), location
+
+    def _scope_refusal(self, rec: IntentRecord) -> str | None:
+        """With OAuth on: approving needs pm:paper, and pm:trade for a LIVE order."""
+        from pm_mcp.principal import SCOPE_PAPER, SCOPE_TRADE
+
+        if self.sign_in is None:
+            return None
+        need = SCOPE_TRADE if self.needs_presence(rec) else SCOPE_PAPER
+        if principal.current().has(need):
+            return None
+        return f"Your sign-in does not grant {need}, which approving this order needs. Nothing was placed."
 
     # --- presence (live orders) ---------------------------------------------------------------
     def needs_presence(self, rec: IntentRecord) -> bool:
