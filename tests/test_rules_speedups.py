@@ -214,3 +214,39 @@ _SPLIT_BITS = [". ", "! ", "? ", ".\n", "\n", " ", "\t", "U.S. ", "Mr. ", "a. ",
 def test_split_matches_the_character_loop_on_generated_text(parts):
     t = "".join(parts)
     assert _split(t) == _split_reference(t)
+
+
+# --- exact_case patterns match as re.IGNORECASE does ---------------------------------------------------------
+
+EXACT = [p for p in PATTERNS if p._exact]
+
+
+def _variants(t: str) -> list[str]:
+    """A text, and the same with letters that fold to ASCII under re.IGNORECASE without lower-casing to it."""
+    return [t, t.replace("i", "ı"), t.replace("s", "ſ"), t.replace("I", "İ"), t.upper(), t.replace("k", "\u212a")]
+
+
+def _spans(rx, t: str) -> list[tuple[int, int]]:
+    return [m.span() for m in rx.finditer(t)]
+
+
+def test_exact_case_patterns_match_as_re_ignorecase_on_every_text_and_its_variants():
+    assert len(EXACT) >= 5
+    checked = 0
+    for p in EXACT:
+        ref = re.compile(p.pattern, p._flags)
+        for e in TEXTS:
+            for t in _variants(e["text"]):
+                got = _spans(p, t)
+                assert got == _spans(ref, t), (p.pattern, t[:80])
+                checked += bool(got)
+    assert checked > 20  # the patterns do match, with the variants too
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_NEEDLES), st.sampled_from(["ı", "ſ", "İ", "\u212a", "I", "S", " ", "."]),
+                          st.text(max_size=4)), max_size=20))
+def test_exact_case_patterns_match_as_re_ignorecase_on_generated_text(parts):
+    t = "".join(parts)
+    for p in EXACT:
+        assert _spans(p, t) == _spans(re.compile(p.pattern, p._flags), t), p.pattern

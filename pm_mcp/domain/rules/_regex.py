@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` (see pm_mcp/domain/rules/__init__.py).
 
 import re
+import re._casefix as _casefix
 import re._constants as _c
 import re._parser as _parser
 from typing import Any
@@ -53,18 +54,25 @@ class _Lazy:
     """A pattern compiled on first use (~140 patterns cost tens of ms to compile, which the server's cold start
     should not pay before anyone parses rules), behind the literal prefilter below: when none of its needles
     occurs in the string, the regex is not run. With re.I it is matched case-sensitively on the lower-cased
-    string (offsets are the same), or with re.IGNORECASE when lower-casing changes the length."""
+    string (offsets are the same), or with re.IGNORECASE when lower-casing changes the length.
 
-    __slots__ = ("pattern", "_flags", "_re", "_lc", "_needles")
+    ``exact_case``: match exactly as re.IGNORECASE does. Lower-casing differs from it only where a character
+    other than a letter's own capital folds to an ASCII letter: the dotless "ı" and the long "ſ" (the dotted
+    "İ" lower-cases to two characters, caught by the length); a string holding one is matched with
+    re.IGNORECASE. A pattern with any other cased non-ASCII character always is."""
 
-    def __init__(self, pattern: str, flags: int) -> None:
-        self.pattern, self._flags = pattern, flags
+    __slots__ = ("pattern", "_flags", "_re", "_lc", "_needles", "_exact")
+
+    def __init__(self, pattern: str, flags: int, exact_case: bool = False) -> None:
+        self.pattern, self._flags, self._exact = pattern, flags, exact_case
         self._re: re.Pattern[str] | None = None  # as written (with re.I if asked)
         self._lc: re.Pattern[str] | None = None  # re.I patterns: the lower-cased pattern, case-sensitive
         self._needles: tuple[str, ...] | None = None
 
     def _compile(self) -> None:
-        if self._flags & re.I:
+        if self._flags & re.I and self._exact and not _ascii_cased(self.pattern):
+            self._needles = None  # no lower-cased path: plain re.IGNORECASE
+        elif self._flags & re.I:
             low = _lower_pattern(self.pattern)
             self._lc = re.compile(low, self._flags & ~re.I)
             self._needles = needles(low, self._flags & ~re.I)  # asked of the lower-cased string only
@@ -81,7 +89,7 @@ class _Lazy:
             r = self._re
         else:
             low = _lower(s)
-            if len(low) != len(s):
+            if len(low) != len(s) or (self._exact and ("ı" in low or "ſ" in low)):
                 return self._re, s  # no prefilter: case folding is not lower-casing here
             s = low
         nd = self._needles
@@ -111,13 +119,21 @@ class _Lazy:
         return s if r is None else r.sub(repl, t)
 
 
+def _ascii_cased(pattern: str) -> bool:
+    """Every cased character of the pattern is ASCII (and no escape could name another)."""
+    if re.search(r"\\[uUxN0-7]", pattern):
+        return False
+    return all(c.isascii() or (c.lower() == c == c.upper() and ord(c) not in _casefix._EXTRA_CASES) for c in pattern)
+
+
 _CI = _Lazy  # the former name of the case-insensitive kind (still importable from pm_mcp.domain.rules)
 
 
-def _rx(pattern: str, flags: int = 0) -> Any:
+def _rx(pattern: str, flags: int = 0, exact_case: bool = False) -> Any:
     """A pattern compiled lazily; with re.I it is matched on lower-cased text (group TEXT is then
-    lower-case: callers slice the original text by offsets when they need the words)."""
-    return _Lazy(pattern, flags)
+    lower-case: callers slice the original text by offsets when they need the words). ``exact_case``: see
+    ``_Lazy``."""
+    return _Lazy(pattern, flags, exact_case)
 
 
 # ---------------------------------------------------------------------------------------------

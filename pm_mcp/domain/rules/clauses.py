@@ -86,10 +86,13 @@ _EARLY_NO = _rx(r"may only resolve once|only resolve (?:after|once)(?! the)|will
 # the parser
 
 
+_UMA = _rx(r"\bUMA\b")
+
+
 def _oracle_for(venue: str | None, text: str, market: Any = None) -> OracleInfo | None:
     """Who settles: the oracle the rules name; else what the market carries (a ``resolver`` with ``name`` and
     ``basis``, or an OracleInfo); else, for ``venue=`` without a market, the venue's known resolver."""
-    m = re.search(r"\bUMA\b", text)
+    m = _UMA.search(text)
     if m:
         return OracleInfo(name="UMA", basis="named in the rules", span=_span(text, m.start(), m.end()))
     carried = getattr(market, "resolver", None) if market is not None else None

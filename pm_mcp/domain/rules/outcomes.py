@@ -11,6 +11,14 @@ from pm_mcp.domain.rules.sentences import Sentence, _span
 
 _QUOTED_OUTCOME = _rx(r"resolves?\s+(?:to\s+)?[“\"](?P<o>[^”\"]{1,40})[”\"]|"
                              r"(?:,|\band|\bor)\s+(?:to\s+)?[“\"](?P<o2>[^”\"]{1,40})[”\"]\s+if\b", re.I)
+# behind the literal prefilter, matched exactly as re.IGNORECASE does (exact_case)
+_OTHER = _rx(r"(?:if none[^.]*?|otherwise[^.]*?)resolves? to\s+[“\"]?Other[”\"]?|resolves? to\s+[“\"]Other[”\"]",
+             re.I, exact_case=True)
+_EXCLUSIVE = _rx(r"mutually exclusive|only one (?:bucket|outcome|market)[^.]*can resolve to yes", re.I, exact_case=True)
+_TIE_MARKET = _rx(r"the market called [“\"][^”\"]+[”\"] resolves to Yes", re.I, exact_case=True)
+_CATEGORICAL = _rx(r"resolve to the (?:\w+ )?range (?:that )?contains|range bracket|multiple[- ]choice|"
+                   r"resolve according to the (?:party|winner|candidate|person|team)\b", re.I, exact_case=True)
+_YES_WORD = _rx(r"\b(?:Yes|YES)\b")
 
 
 def _multi_outcome(text: str, sents: list[Sentence], market: Any) -> MultiOutcomeField:
@@ -35,14 +43,13 @@ def _multi_outcome(text: str, sents: list[Sentence], market: Any) -> MultiOutcom
             outcomes.append(o)
             spans.append(_span(text, m.start(g), m.end(g)))
     other = None
-    mo = re.search(r"(?:if none[^.]*?|otherwise[^.]*?)resolves? to\s+[“\"]?Other[”\"]?|"
-                   r"resolves? to\s+[“\"]Other[”\"]", text, re.I)
+    mo = _OTHER.search(text)
     if mo:
         other = _span(text, mo.start(), mo.end())
-    mx = re.search(r"mutually exclusive|only one (?:bucket|outcome|market)[^.]*can resolve to yes", text, re.I)
+    mx = _EXCLUSIVE.search(text)
     if mx:
         spans.append(_span(text, mx.start(), mx.end()))
-    tie_market = re.search(r"the market called [“\"][^”\"]+[”\"] resolves to Yes", text, re.I)
+    tie_market = _TIE_MARKET.search(text)
     if tie_market:
         spans.append(_span(text, tie_market.start(), tie_market.end()))
     named = [o for o in outcomes if o not in ("Yes", "No")]
@@ -52,11 +59,10 @@ def _multi_outcome(text: str, sents: list[Sentence], market: Any) -> MultiOutcom
         kind = "mutually_exclusive"
     elif len(named) >= 2:
         kind = "categorical"
-    elif (mc := re.search(r"resolve to the (?:\w+ )?range (?:that )?contains|range bracket|multiple[- ]choice|"
-                          r"resolve according to the (?:party|winner|candidate|person|team)\b", text, re.I)):
+    elif (mc := _CATEGORICAL.search(text)):
         kind = "categorical"
         spans.append(_span(text, mc.start(), mc.end()))
-    elif re.search(r"\b(?:Yes|YES)\b", text) or "Yes" in outcomes:
+    elif _YES_WORD.search(text) or "Yes" in outcomes:
         kind = "binary"
     else:
         kind = "unknown"

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.clauses import _AMBIG, _EARLY_NO, _EARLY_YES, _EDGE, _OUTCOME_IN, _oracle_for, _yes_clause
 from pm_mcp.domain.rules.deadlines import _deadline
 from pm_mcp.domain.rules.evidence import evidence
@@ -27,6 +28,9 @@ from pm_mcp.domain.rules.sentences import _span, split_sentences
 from pm_mcp.domain.rules.sources import _find_sources, _sentence_of
 from pm_mcp.domain.rules.terms import read_terms
 from pm_mcp.domain.rules.thresholds import _RANGE_MARKET, _threshold_equivalent, _threshold_in
+
+# the rules point at the title for a value (the prefilter skips it on most texts; matched exactly as re.I does)
+_REFERS_TITLE = _rx(r"specified in the title|in the title|the listed (?:price|term|value)", re.I, exact_case=True)
 
 
 def _venue_label(market: Any, venue: str | None) -> str:
@@ -97,8 +101,7 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     conflicts: list[Threshold] = []
     th_status = Status.UNKNOWN
     cond_note = None
-    refers_title = bool(re.search(r"specified in the title|in the title|the listed (?:price|term|value)",
-                                  text, re.I))
+    refers_title = bool(_REFERS_TITLE.search(text))
     if threshold is not None and threshold.value is None and title_th is not None and refers_title:
         threshold = title_th if title_th.comparator == threshold.comparator else threshold.model_copy(
             update={"value": title_th.value, "unit": title_th.unit})
