@@ -78,6 +78,36 @@ async def test_a_venue_whose_all_words_search_misses_on_one_word_still_shows_its
             assert not got.is_error, got.content[0].text
 
 
+async def test_closed_and_settled_markets_outside_the_venues_search_are_found(env, sims):
+    """Kalshi's open-events catalog and its v1 search never hold a settled or closed event of another series: the
+    adapter lists the events of the series whose titles name the query (GET /series, then GET /events?series_ticker=
+    with the status asked). A Kalshi game whose event title does not say its sport carries its series' title. A
+    Polymarket market recorded without its event is found through the event the world sim gives it. Each row opens."""
+    async with connect(env) as client:
+        rows = []
+        for q, status, venue, prefix, want in [("senate control 2026", "any", "kalshi", "KXSENATE26-", "resolved"),
+                                               ("world cup 2026 winner", "resolved", "kalshi", "KXWCUP-26-", "resolved"),
+                                               ("hurricane", "closed", "kalshi", "KXHURCTOT-26-", "closed"),
+                                               ("counter-strike", "any", "kalshi", "KXCS2GAME-", "closed"),
+                                               ("russia ukraine ceasefire", "any", "polymarket", "1812085", "resolved")]:
+            out, text = await call(client, "search_markets", {"query": q, "status": status})
+            got = [r for r in out["results"] if r["venue"] == venue and r["id"].startswith(prefix)]
+            assert got and got[0]["status"] == want, (q, [(r["venue"], r["id"]) for r in out["results"]])
+            assert got[0]["id"] in text
+            rows.append(got[0])
+        cs2 = rows[3]
+        assert (cs2["event_title"] or "").startswith("Counter-Strike 2 Game: "), cs2
+        before = sims["kalshi"].count(path="/trade-api/v2/series$")
+        out, _ = await call(client, "search_markets", {"query": "senate control 2026", "status": "open"})
+        assert not [r for r in out["results"] if r["id"].startswith("KXSENATE26-")]  # settled: not under open
+        out, _ = await call(client, "search_markets", {"query": "senate control 2026", "status": "resolved"})
+        assert [r for r in out["results"] if r["id"].startswith("KXSENATE26-")]
+        assert sims["kalshi"].count(path="/trade-api/v2/series$") == before  # the series list is kept for the TTL
+        for r in rows:
+            got = await client.call_tool("get_market", {"market": r["id"], "venue": r["venue"], "include_book": False})
+            assert not got.is_error, (r["id"], got.content[0].text)
+
+
 async def test_every_search_result_opens_with_get_market(env):
     async with connect(env) as client:
         seen = set()

@@ -397,6 +397,50 @@ async def test_search_status_filter(adapter, sim):
     assert everything and sim.count(path="/v1/search/series") == 1
 
 
+def _plant_settled_series(sim, series: str, title: str, n_events: int) -> None:
+    """A series with ``n_events`` settled two-market events (and no open one), in the v2 wire shape."""
+    for k in range(n_events):
+        et = f"{series}-2{k}"
+        event = {"event_ticker": et, "series_ticker": series, "title": f"{title} in 202{k}?", "sub_title": "",
+                 "category": "Politics", "mutually_exclusive": True, "collateral_return_type": "MECNET"}
+        for side, result in (("A", "yes"), ("B", "no")):
+            add_market(sim, {"ticker": f"{et}-{side}", "event_ticker": et, "market_type": "binary",
+                             "title": f"{title} in 202{k}?", "yes_sub_title": f"Party {side}", "status": "finalized",
+                             "result": result, "close_time": "2025-11-04T00:00:00Z",
+                             "yes_bid_dollars": "0.0000", "yes_ask_dollars": "0.0000", "volume_fp": "1000.00",
+                             "price_ranges": [{"start": "0", "end": "1", "step": "0.01"}]}, event,
+                       {"ticker": series, "title": title, "category": "Politics", "tags": ["Elections"],
+                        "fee_type": "quadratic", "fee_multiplier": 1})
+
+
+@pytest.mark.anyio
+async def test_search_lists_settled_events_of_the_series_the_query_names(adapter, sim):
+    """The open-events catalog and the v1 search do not hold a settled series: for status resolved / closed / any
+    the adapter reads the series list once per TTL and each matching series' events, a bounded number of requests."""
+    _plant_settled_series(sim, "KXGOVCTRL", "Governor control", 2)
+    for i in range(4):  # more series matching the words than a search lists
+        _plant_settled_series(sim, f"KXGOVCTRL{i}", f"Governor control region {i}", 1)
+    assert not [m for m in await adapter.search("governor control", status="open") if "GOVCTRL" in m.id]
+    assert sim.count(path=r"^/trade-api/v2/series$") == 0  # an open search never reads the series list
+    got = await adapter.search("governor control", status="resolved", limit=50)
+    assert got and all(m.status == MarketStatus.RESOLVED for m in got)
+    assert {"KXGOVCTRL-20-A", "KXGOVCTRL-21-B"} <= {m.id for m in got}
+    ev = next(m for m in got if m.id == "KXGOVCTRL-20-A")
+    assert ev.event_title == "Governor control in 2020?" and ev.resolved_outcome == "Yes" and ev.group_label == "Party A"
+    listed = [e.query for e in sim.log if e.path == "/trade-api/v2/events" and "series_ticker" in e.query]
+    assert len(listed) == kalshi_mod.SERIES_PER_SEARCH and all(q["status"] == "settled" for q in listed)
+    assert sim.count(path=r"^/trade-api/v2/series$") == 1
+    sim.reset_log()
+    everything = await adapter.search("governor control", status=None, limit=50)
+    assert {"KXGOVCTRL-20-A", "KXGOVCTRL-21-B"} <= {m.id for m in everything}
+    assert sim.count(path=r"^/trade-api/v2/series$") == 0  # kept for the TTL
+    assert all("status" not in e.query for e in sim.log if "series_ticker" in e.query)  # any: every status
+    # the series list failing (or one series' listing) leaves the rest of the answer standing
+    adapter._series_at = None
+    sim.inject("status", status=503, times=None, path=r"^/trade-api/v2/series$")
+    assert [m for m in await adapter.search("fed", status=None, limit=50) if m.id == "KXRATECUT-26DEC31"]
+
+
 @pytest.mark.anyio
 async def test_order_book_and_history_over_loopback(adapter, sim):
     m = await adapter.get_market(TOT)

@@ -53,6 +53,11 @@ EVENTS_PAGE = 200  # GET /events max page size
 MARKETS_PAGE = 1000  # GET /markets max page size
 CATALOG_MAX_PAGES = 150  # 30,000 open events: a cap, not a target
 CATALOG_WAIT_S = 4.0  # a search waits this long for a catalog (re)load, then answers with what is there
+# closed and settled markets (a search with status closed, resolved or any): the series whose titles match the
+# query, from the series list (GET /series, loaded once per catalog TTL), then each one's events
+# (GET /events?series_ticker=..&with_nested_markets=true): at most this many series, this many events each
+SERIES_PER_SEARCH = 3
+EVENTS_PER_SERIES = 25
 # ``interval`` is the window ending now, as for every venue (1h, 6h, 1d, 1w, 1m = 30 days, max)
 WINDOWS = {**HISTORY_WINDOWS, "max": timedelta(days=3 * 365)}
 
@@ -138,6 +143,27 @@ class CatalogRow:
 
 _QUOTE_KEYS = ("yes_bid_dollars", "yes_ask_dollars", "no_bid_dollars", "no_ask_dollars", "last_price_dollars",
                "yes_bid", "yes_ask", "no_bid", "no_ask", "last_price")
+
+
+class SeriesRow:
+    """One series of the series list, searchable by its title (and by its tags, category and ticker)."""
+
+    __slots__ = ("ticker", "raw", "rank_volume")
+
+    def __init__(self, raw: Mapping[str, Any]):
+        self.ticker = str(raw["ticker"])
+        self.raw = dict(raw)
+        self.rank_volume = int(kp.dec(raw.get("volume_fp")) or kp.dec(raw.get("volume")) or 0)
+
+    def tokens(self) -> tuple[list[str], list[str]]:
+        other = [self.ticker, *(str(t) for t in self.raw.get("tags") or []), str(self.raw.get("category") or "")]
+        return tokens(str(self.raw.get("title") or "")), tokens(" ".join(other))
+
+
+def series_needed(n_tokens: int) -> int:
+    """Query words a series' title must match for its closed and settled events to be listed: all of one or two
+    words, all but one of three or four, all but a third of more."""
+    return max(1, n_tokens - n_tokens // 3)
 
 
 def score(entry_title: set[str], entry_other: set[str], query: Sequence[str]) -> tuple[int, float]:
@@ -277,6 +303,9 @@ class KalshiAdapter:
         self._index = CatalogIndex().freeze()
         self._catalog_at: float | None = None
         self._load_task: asyncio.Task | None = None
+        self._series_index = CatalogIndex().freeze()  # rows: SeriesRow
+        self._series_at: float | None = None
+        self._series_task: asyncio.Task | None = None
 
     # --- references ------------------------------------------------------------------------------
     @staticmethod
@@ -591,6 +620,88 @@ class KalshiAdapter:
         self._index = index.freeze()
         self._catalog_at = time.monotonic()
 
+    # --- closed and settled markets: series list + each matching series' events ------------------------------
+    async def _ensure_series(self, wait_s: float = CATALOG_WAIT_S) -> None:
+        """Load (or refresh, after the catalog TTL) the series list in a shielded background task, waiting for it
+        at most ``wait_s`` seconds; a failed load raises here (the caller answers without it)."""
+        if self._series_at is not None and time.monotonic() - self._series_at < self.ttl_s:
+            return
+        task = self._series_task
+        if task is None or task.done():
+            if task is not None and not task.cancelled():
+                task.exception()  # reported to whoever waited; start afresh
+            task = self._series_task = asyncio.create_task(self._load_series(), name="kalshi-series")
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=wait_s)
+        except TimeoutError:
+            log.info("kalshi: series list still loading; answering without closed and settled events")
+
+    async def _load_series(self) -> None:
+        data = await self._get("/series")
+        index = CatalogIndex()
+        for raw in data.get("series") or []:
+            if isinstance(raw, dict) and raw.get("ticker"):
+                row = SeriesRow(raw)
+                index.add(row, *row.tokens())
+        self._series_index = index.freeze()
+        self._series_at = time.monotonic()
+
+    def matching_series(self, q: Sequence[str], n: int = SERIES_PER_SEARCH) -> list[SeriesRow]:
+        """The series (at most ``n``) whose title, tags or category hold the query's words (series_needed of them,
+        one at least in the title), best first: most words, then weight, then the shortest title, then volume."""
+        index = self._series_index
+        need = series_needed(len(set(q)))
+        found = []
+        for (matched, weight, vol), i in index.top(q, max(n, 0) * 10):
+            row = index.rows[i]
+            title = row.tokens()[0]
+            if matched >= need and _names(q, title):
+                # of equal matches, the title with fewest other words is the closest ("Senate control" before
+                # "Senate control: Georgia runoff"), then volume
+                found.append(((-matched, -weight, len(title), -vol, row.ticker), row))
+        return [row for _key, row in sorted(found, key=lambda x: x[0])[:n]]
+
+    async def closed_markets(self, query: str, *, want: MarketStatus | None, limit: int) -> list[Market]:
+        """Markets of the closed and settled events (and, for ``want`` None, every event) of the series the query
+        names, as GET /events?series_ticker=.. lists them: what the open-events catalog cannot hold. One request
+        per matching series (SERIES_PER_SEARCH at most), in parallel; the series list is loaded once per TTL.
+        The ``limit`` best by the query's words come back. A series whose listing fails is left out."""
+        q = tokens(query)
+        if not q or want == MarketStatus.OPEN:
+            return []
+        await self._ensure_series()
+        series = self.matching_series(q)
+        if not series:
+            return []
+        status = {MarketStatus.CLOSED: "closed", MarketStatus.RESOLVED: "settled"}.get(want)  # None: every status
+        pages = await asyncio.gather(*(self._get("/events", {
+            "series_ticker": s.ticker, "status": status, "with_nested_markets": True, "limit": EVENTS_PER_SERIES})
+            for s in series), return_exceptions=True)
+        now = self.now()
+        index = CatalogIndex()
+        raws: list[tuple[dict, dict, dict]] = []
+        for s, page in zip(series, pages, strict=True):
+            if isinstance(page, BaseException):
+                log.info("kalshi: events of series %s unavailable: %s", s.ticker, page)
+                continue
+            for ev in page.get("events") or []:
+                if not isinstance(ev, dict) or kp.is_mve(ev) or not ev.get("event_ticker"):
+                    continue
+                for raw in ev.get("markets") or []:
+                    if not isinstance(raw, dict) or not raw.get("ticker") or kp.is_mve(raw):
+                        continue
+                    if want is not None and kp._status(raw, now) != want:
+                        continue
+                    index.add_row(CatalogRow(raw, ev))
+                    raws.append((raw, ev, s.raw))
+        index.freeze()
+        out = []
+        for _key, i in index.top(q, max(limit, 0)):
+            raw, ev, series_raw = raws[i]
+            event = {**ev, "title": kp.event_title_with_series(ev.get("title"), series_raw.get("title"))}
+            out.append(kp.parse_market(raw, event=event, series=series_raw, now=now))
+        return out
+
     def _rank_catalog(self, q: Sequence[str], n: int) -> list[tuple[tuple, Market]]:
         index = self._index
         now = self.now()
@@ -614,26 +725,30 @@ class KalshiAdapter:
         return kp.parse_v1_search(data, now=self.now())
 
     async def search(self, query: str, *, limit: int = 20, status: str | None = "open") -> list[Market]:
-        """Markets matching ``query``: the local catalog of open events plus the v1 series search, merged,
-        ranked by matched query words, then weight, then volume. status: open | closed | resolved | None."""
+        """Markets matching ``query``: the local catalog of open events plus the v1 series search, and for status
+        closed, resolved or None the closed and settled events of the series whose titles hold the query's words
+        (:meth:`closed_markets`), merged, ranked by matched query words, then weight, then volume.
+        status: open | closed | resolved | None."""
         q = tokens(query)
         want = _status_filter(status)
         use_catalog = want in (None, MarketStatus.OPEN)
-        jobs: list[Any] = [self.search_v1(query) if query.strip() else _empty()]
-        if use_catalog:
-            jobs.append(self._ensure_catalog(wait_s=CATALOG_WAIT_S))
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        v1: Any = results[0]
+        jobs: list[Any] = [self.search_v1(query) if query.strip() else _empty(),
+                           self._ensure_catalog(wait_s=CATALOG_WAIT_S) if use_catalog else _empty(),
+                           self.closed_markets(query, want=want, limit=max(limit, 0) * 2 + 10)]
+        v1, cat_err, closed = await asyncio.gather(*jobs, return_exceptions=True)
         v1_err = v1 if isinstance(v1, BaseException) else None
-        cat_err = results[1] if use_catalog and isinstance(results[1], BaseException) else None
+        cat_err = cat_err if isinstance(cat_err, BaseException) else None
+        if isinstance(closed, BaseException):
+            log.info("kalshi: closed and settled events unavailable (%s)", closed)
+            closed = []
         if v1_err is not None:
             v1 = []
-            if not use_catalog or cat_err is not None:  # nothing left to answer with
+            if (not use_catalog or cat_err is not None) and not closed:  # nothing left to answer with
                 err = cat_err or v1_err
                 if isinstance(err, VenueError):
                     raise err
                 raise VenueError(self.name, f"Kalshi search failed: {err}") from err
-            log.info("kalshi: v1 search failed (%s); using the catalog only", v1_err)
+            log.info("kalshi: v1 search failed (%s); answering without it", v1_err)
         if cat_err is not None:
             log.info("kalshi: catalog refresh failed (%s); using the v1 search only", cat_err)
 
@@ -650,12 +765,22 @@ class KalshiAdapter:
             matched, weight = score(t, set(tokens(" ".join([m.event_title or "", m.id, m.category or ""]))), q)
             # the website found it: keep it, after the markets whose words match better
             ranked[m.id] = ((matched, weight, m.volume or 0, -rank), m)
+        for rank, m in enumerate(closed):  # closed and settled events of the series the query names
+            if m.id not in ranked:
+                t = set(tokens(m.title))
+                matched, weight = score(t, set(tokens(" ".join([m.event_title or "", m.id, m.category or ""]))), q)
+                ranked[m.id] = ((matched, weight, m.volume or 0, -rank), m)
         order = sorted(ranked.values(), key=lambda x: x[0], reverse=True)
         return [m for _key, m in order[:max(limit, 0)]]
 
 
 async def _empty() -> list[Market]:
     return []
+
+
+def _names(q: Sequence[str], words: Iterable[str]) -> bool:
+    """Whether a query word is one of ``words`` (exactly, or as a prefix of 3+ letters)."""
+    return any(t == w or (len(w) >= 3 and t.startswith(w)) for t in words for w in q)
 
 
 def _status_filter(status: str | None) -> MarketStatus | None:
