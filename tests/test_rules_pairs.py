@@ -164,3 +164,17 @@ def test_an_event_with_no_source_on_either_side_needs_none_but_a_number_does():
     pb = dict(b, title="Will Acme Corp stock close above $50 on Jun 30, 2027?",
               rules="If Acme Corp stock closes above 50 on Jun 30, 2027, then the market resolves to Yes.")
     assert not any("no source stated on either side" in d.detail for d in _cmp(pa, pb).differences)
+
+
+def test_the_official_close_read_on_both_sides_has_the_publisher_one_side_names():
+    a = {"id": "a", "venue": "polymarket", "title": "Will Apple (AAPL) close above $300 on March 31, 2027?",
+         "rules": "This market will resolve to \"Yes\" if the official closing price for Apple (AAPL) on March 31, 2027 "
+                  "is higher than $300. Otherwise, this market will resolve to \"No\"."}
+    b = {"id": "b", "venue": "kalshi", "title": "Will Apple close above $300 on Mar 31, 2027?",
+         "rules": "If the official closing price of Apple Inc. (AAPL) on Mar 31, 2027 is above 300, then the market "
+                  "resolves to Yes.\n\nThe official closing price is the closing price reported by Nasdaq."}
+    c = _cmp(a, b)
+    assert any("both read the official closing price" in d.detail and not d.core for d in c.differences), c.summary
+    # another figure on the unsourced side (an intraday high) is not that official close
+    other = dict(a, rules=a["rules"].replace("the official closing price", "the intraday high"))
+    assert not any("both read the official" in d.detail for d in _cmp(other, b).differences)

@@ -223,6 +223,12 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         diffs.append(Difference(field="source", severity="soft", core=False,
                                 detail=f"only {named[0]} states its source ({named[1]}); the other side's text "
                                        f"names the same body"))
+    elif (a.sources.status == Status.FOUND) != (b.sources.status == Status.FOUND) and \
+            (official := _same_official_figure(a, b)) is not None:
+        # both read "the official closing price" of one thing; one side says who publishes that official figure
+        diffs.append(Difference(field="source", severity="soft", core=False,
+                                detail=f"only {official[0]} states its source; both read the {official[1]}, "
+                                       "which has one publisher"))
     else:
         unknown.append("source")
 
@@ -616,6 +622,24 @@ def _event_without_measure(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | Non
         return False
     return (a.terms.subject_status == Status.FOUND and b.terms.subject_status == Status.FOUND
             and a.condition.status == Status.FOUND and b.condition.status == Status.FOUND)
+
+
+_OFFICIAL = re.compile(r"\bofficial\s+(?P<what>(?:closing|opening|settlement|final)\s+(?:price|value|level))\b", re.I)
+
+
+def _same_official_figure(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] | None:
+    """One side names no source, and both YES conditions read the same official figure of a listed thing ("the
+    official closing price for NVIDIA (NVDA)" / "the official closing price of NVIDIA Corporation (NVDA)"): an
+    official close has one publisher, which the other side names. -> (side naming it, the figure's words)."""
+    known, other, side = (a, b, "A") if a.sources.status == Status.FOUND else (b, a, "B")
+    if known.terms is None or other.terms is None or known.condition.threshold is None or \
+            other.condition.threshold is None:
+        return None
+    mo = _OFFICIAL.search(other.condition.yes_if or "")
+    mk = _OFFICIAL.search(known.condition.yes_if or "")
+    if mo is None or mk is None or mo.group("what").lower() != mk.group("what").lower():
+        return None
+    return side, f"official {mo.group('what').lower()}"
 
 
 def _same_short_period(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str | None:
