@@ -73,7 +73,7 @@ def required_scope(method: str, params: Any, mode: str) -> str | None:
         if mode == "live" and name in LIVE_TOOLS:
             return SCOPE_TRADE
         return TOOL_SCOPES.get(name, SCOPE_TRADE)
-    if method == "resources/read":
+    if method in ("resources/read", "resources/subscribe"):
         return RESOURCE_SCOPES.get(str(params.get("uri") or "").partition("://")[0], SCOPE_TRADE)
     if method == "prompts/get":
         return SCOPE_READ

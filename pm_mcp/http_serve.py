@@ -116,6 +116,10 @@ def start_warnings(settings: Settings) -> list[str]:
         out.append("PM_MCP_STATE_KEYS is not set: this process seals dialog state with a key of its own. That is fine "
                    "for one process; behind a load balancer a dialog whose answer reaches another replica fails. Give "
                    "every replica the same PM_MCP_STATE_KEYS (python3 -c 'import secrets; print(secrets.token_hex(32))').")
+    if settings.oauth and settings.state_keys is None:
+        out.append("PM_MCP_AUTH_ISSUER is set but PM_MCP_STATE_KEYS is not: the approval page's sign-in cookies are "
+                   "signed with a key of this process's own; behind a load balancer a person signed in on one replica "
+                   "is asked to sign in again on another.")
     if settings.public_url and settings.database_url is None:
         out.append("PM_MCP_PUBLIC_URL is set but PM_MCP_DATABASE_URL is not: this process serves approval pages from "
                    "its own SQLite file; replicas need one shared PostgreSQL database.")

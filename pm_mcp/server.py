@@ -169,14 +169,14 @@ class Surface:
     async def middleware(self, ctx, call_next):
         method = ctx.method
         if principal.current().authenticated:  # OAuth: the scope this tool, resource or prompt needs, first
-            from pm_mcp.auth import scope_refusal
+            from pm_mcp.auth import required_scope, scope_refusal
 
             refusal = scope_refusal(principal.current(), method, ctx.params, self.mode)
             if refusal is not None:
-                if method != "tools/call":
-                    from mcp.server.mcpserver.exceptions import ToolError
+                if method != "tools/call":  # a JSON-RPC error the client shows as it is (-32600 invalid request)
+                    from mcp.shared.exceptions import MCPError
 
-                    raise ToolError(refusal)
+                    raise MCPError(-32600, refusal, {"required_scope": required_scope(method, ctx.params, self.mode)})
                 return {"content": [{"type": "text", "text": refusal}], "isError": True, "resultType": "complete"}
         if not self.loaded and method == "tools/list" and self._cached is not None:
             from mcp.types import ListToolsResult, Tool

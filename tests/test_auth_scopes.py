@@ -48,6 +48,7 @@ def test_required_scopes_by_mode():
     assert required_scope("tools/call", call("a_tool_nobody_listed"), "paper") == SCOPE_TRADE  # fails closed
     assert required_scope("resources/read", {"uri": "watch://w-1"}, "paper") == SCOPE_PAPER
     assert required_scope("resources/read", {"uri": "market://polymarket/1"}, "paper") == SCOPE_READ
+    assert required_scope("resources/subscribe", {"uri": "watch://w-1"}, "paper") == SCOPE_PAPER
     assert required_scope("prompts/get", {"name": "evaluate_market"}, "paper") == SCOPE_READ
     assert required_scope("tools/list", {}, "live") is None
 
@@ -77,3 +78,48 @@ def test_metadata_urls_follow_rfc_8414_then_openid():
                                  "https://idp.example.org/tenant/7/.well-known/openid-configuration"]
     assert JwtVerifier("https://idp.example.org/", "a").metadata_urls()[0] == \
         "https://idp.example.org/.well-known/oauth-authorization-server"
+
+
+@pytest.mark.anyio
+async def test_a_live_server_refuses_proposing_without_pm_trade_before_anything_else(tmp_path, monkeypatch):
+    """The real server object (build_server) in live mode, through the official client in memory, for principals
+    set as the OAuth layer sets them: without pm:trade, propose_order and confirm_order are refused by the scope
+    check, naming pm:trade, before the tool runs (no venue is reachable; a pm:trade principal gets past the check
+    and meets the tool's own answer instead)."""
+    from mcp import Client
+    from mcp.shared.exceptions import MCPError
+
+    from pm_mcp import principal
+    from pm_mcp.server import build_server
+    from pm_mcp.settings import Settings
+
+    for k in list(__import__("os").environ):
+        if k.startswith("PM_MCP_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("PM_MCP_CACHE_DIR", "off")
+    settings = Settings(home=tmp_path, mode="live", venues="polymarket", confirm="elicitation",
+                        polymarket_gamma_url="http://127.0.0.1:9/g", polymarket_clob_url="http://127.0.0.1:9/c",
+                        polymarket_data_url="http://127.0.0.1:9/d", http_timeout_s=1)
+    paper_only = Principal("https://idp.test#eve", frozenset({SCOPE_READ, SCOPE_PAPER}), authenticated=True)
+    trader = Principal("https://idp.test#tom", frozenset({SCOPE_READ, SCOPE_PAPER, SCOPE_TRADE}), authenticated=True)
+    args = {"venue": "polymarket", "market": "559652", "outcome": "Yes", "side": "buy", "limit_price": "0.4",
+            "size": "5"}
+    async with Client(build_server(settings)) as client:
+        with principal.use(paper_only):
+            for tool, arguments in (("propose_order", args), ("confirm_order", {"intent_id": "i-1"})):
+                r = await client.call_tool(tool, arguments)
+                assert r.is_error and r.content[0].text.startswith(f"{tool} needs the OAuth scope pm:trade"), \
+                    r.content[0].text
+            r = await client.call_tool("get_portfolio", {})
+            assert not r.is_error, r.content[0].text  # pm:paper is enough for the portfolio
+        with principal.use(Principal("https://idp.test#ann", frozenset({SCOPE_PAPER}), authenticated=True)):
+            with pytest.raises(MCPError) as exc:  # resources and prompts: a JSON-RPC error naming the scope
+                await client.read_resource("market://polymarket/559652")
+            assert exc.value.message.startswith("market://polymarket/559652 needs the OAuth scope pm:read")
+            with pytest.raises(MCPError) as exc:
+                await client.get_prompt("evaluate_market", {"market": "559652"})
+            assert exc.value.message.startswith("evaluate_market needs the OAuth scope pm:read")
+            assert exc.value.data == {"required_scope": "pm:read"}
+        with principal.use(trader):
+            r = await client.call_tool("confirm_order", {"intent_id": "i-1"})
+            assert "OAuth scope" not in r.content[0].text
