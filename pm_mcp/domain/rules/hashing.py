@@ -20,7 +20,9 @@ def normalise_rule_text(text: str) -> str:
     the hash; changing a word, number, date or URL does."""
     t = unicodedata.normalize("NFKC", text or "")
     t = t.casefold()
-    return _WS.sub(" ", t).strip()
+    # == _WS.sub(" ", t).strip(): str.split() and the regex's \s split on the same characters (str.isspace),
+    # and the split is ~3x faster
+    return " ".join(t.split())
 
 
 def rules_hash(text: str) -> str:
