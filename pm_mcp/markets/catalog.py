@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import aiosqlite
@@ -96,7 +99,8 @@ register_migrations("catalog", [
 ])
 
 DECODED_CACHE = 4096  # decoded markets kept (rid -> market), least recently used dropped
-PARTIAL_GROUPS = 4  # queries of 3 to this many terms take as partial matches those of every term but one
+PARTIAL_GROUPS = 4  # queries of 3 to this many terms take as partial matches those of every term but the commonest
+TOKENIZE = "porter unicode61 remove_diacritics 2"  # catalog_fts's tokenizer (the v1 script): stems are looked up alike
 BODY_CHARS = 1500  # rule text indexed per market (titles and outcomes carry most of the signal)
 STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was will with what who "
                       "when does do did at as this that".split())
@@ -198,6 +202,30 @@ def fts_query(terms: Sequence[str], mode: str = "and") -> str:
     return (" OR " if mode == "or" else " ").join(quoted)
 
 
+_stemmer_lock = threading.Lock()
+_stemmer: sqlite3.Connection | None = None
+
+
+@lru_cache(maxsize=4096)
+def fts_stem(word: str) -> str:
+    """The token catalog_fts stores for ``word`` (its porter stem: "nominations" -> "nomin"), as SQLite's own
+    tokenizer gives it: the word written into a one-row in-memory FTS5 table with the same tokenizer and read
+    back from its fts5vocab instance table (about 0.3 ms, then cached). The word itself if it has no token."""
+    global _stemmer
+    with _stemmer_lock:
+        if _stemmer is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+            conn.execute(f"CREATE VIRTUAL TABLE stem USING fts5(w, tokenize='{TOKENIZE}')")
+            conn.execute("CREATE VIRTUAL TABLE stem_vocab USING fts5vocab(stem, 'instance')")
+            _stemmer = conn
+        _stemmer.execute("INSERT INTO stem(rowid, w) VALUES (1, ?)", (word,))
+        try:
+            row = _stemmer.execute("SELECT term FROM stem_vocab ORDER BY offset LIMIT 1").fetchone()
+        finally:
+            _stemmer.execute("DELETE FROM stem")
+    return row[0] if row else word
+
+
 def market_refs(m: Market) -> set[str]:
     refs = {m.id.lower()}
     if m.slug:
@@ -226,6 +254,7 @@ class Catalog:
         self._write_lock = asyncio.Lock()  # one write transaction at a time on this connection
         self.bad_rows = 0  # rows that did not read back as markets since the last rebuild
         self._decoded: OrderedDict[int, tuple[str, Market]] = OrderedDict()  # rid -> (its JSON, the market)
+        self._vocab = False  # temp.catalog_vocab created on this connection
 
     @classmethod
     async def open(cls, path: Path, ttl_s: float) -> Catalog:
@@ -331,13 +360,18 @@ class Catalog:
             return await self._browse(filters, limit, offset, now)
         want = offset + limit
         hits = await self._match(fts_query(terms, "and"), filters, want, now)
-        # partial matches, the best-scoring candidates only. Of 3 or 4 terms, those with every term but one: the
-        # ranking drops a market that misses two of them anyway, and an OR of common words matches half the
-        # index (the slow step). Of 2 terms (one may be a word the ranking counts little) or 5 and more: any term.
+        # partial matches, the best-scoring candidates only. Of 3 or 4 terms, those with every term but the commonest
+        # (the most documents hold it, from the index's own vocabulary): the ranking drops a market that misses two
+        # of them anyway, the commonest word tells least, and one intersection of the rarer words is cheap where an
+        # OR of common words matches half the index (the slow step). Of 2 terms (one may be a word the ranking
+        # counts little) or 5 and more: any term.
         if len(hits) < want and len(terms) > 1:
-            mode = "all_but_one" if 3 <= len(terms) <= PARTIAL_GROUPS else "or"
+            if 3 <= len(terms) <= PARTIAL_GROUPS:
+                match = fts_query(await self._without_commonest(terms), "and")
+            else:
+                match = fts_query(terms, "or")
             seen = {(h.market.venue, h.market.id) for h in hits}
-            extra = await self._match(fts_query(terms, mode), filters, want, now, exhaustive=False)
+            extra = await self._match(match, filters, want, now, exhaustive=False)
             for h in extra:
                 if (h.market.venue, h.market.id) not in seen:
                     h.score -= 1000.0  # partial matches rank after every full match
@@ -345,6 +379,33 @@ class Catalog:
                     if len(hits) >= want:
                         break
         return hits[offset:offset + limit]
+
+    async def doc_freqs(self, terms: Sequence[str]) -> list[int]:
+        """How many markets hold each term as the search matches it (a prefix of 3+ letters: every stored token
+        starting with its stem, summed, so a market holding two of them counts twice), from an fts5vocab table
+        over catalog_fts (created on this connection, in its temp schema): an index read, no scoring."""
+        if not self._vocab:
+            await self.conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.catalog_vocab USING fts5vocab(main, catalog_fts, row)")
+            self._vocab = True
+        parts, args = [], []
+        for t in terms:
+            stem = fts_stem(t)
+            if len(t) >= 3:
+                parts.append("(SELECT COALESCE(SUM(doc), 0) FROM temp.catalog_vocab WHERE term >= ? AND term < ?)")
+                args += [stem, stem + "\U0010ffff"]
+            else:
+                parts.append("(SELECT COALESCE(SUM(doc), 0) FROM temp.catalog_vocab WHERE term = ?)")
+                args.append(stem)
+        row = await (await self.conn.execute("SELECT " + ", ".join(parts), args)).fetchone()
+        return [int(x) for x in row]
+
+    async def _without_commonest(self, terms: Sequence[str]) -> list[str]:
+        """The terms without the one the most markets hold (of equal counts, the later one: people name the
+        subject first)."""
+        freqs = await self.doc_freqs(terms)
+        drop = max(range(len(terms)), key=lambda i: (freqs[i], i))
+        return [t for i, t in enumerate(terms) if i != drop]
 
     async def _match(self, match: str, filters: CatalogFilters, want: int, now: float, *,
                      exhaustive: bool = True) -> list[CatalogHit]:

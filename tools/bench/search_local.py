@@ -1,6 +1,7 @@
 """Ranked local search over 50,000 markets, two revisions paired in one run (issue #14: p50 <= 5 ms).
 
     .venv/bin/python -m tools.bench.search_local --baseline REV [--after REV] [--pairs 9] [--rounds 4]
+    .venv/bin/python -m tools.bench.search_local --baseline REV --queries partial   # the catalog's partial stage
 
 What one search is: ``Catalog.search(query, status=open, limit=ranking.CANDIDATES)`` then ``ranking.rank``
 over the candidates, as ``MarketService.search`` does for the local catalog (tools/bench/search_quality.py
@@ -13,6 +14,8 @@ synthetic markets (tools/sim/synthetic.py) into its own catalog and then waits. 
 same machine load; per batch the p50 of its searches; per pair the ratio after / before. Reported: the
 median of each side's batch p50s, the median ratio and its range, and the load average.
 The first batch of each worker is a warm-up (not counted). The machine is shared: read the ratio first.
+``--queries partial``: instead of the 15 synthetic queries (which all have full matches), 8 specific ones of 3-4
+words that few or no markets match in full (PARTIAL_QUERIES), so every search reaches the catalog's partial stage.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 50_000
+# 3-4 words of the synthetic vocabulary that (almost) no generated title holds all together: the partial stage
+PARTIAL_QUERIES = ["tesla acquire ipo 2027", "nvidia split before july", "ossoff resign senate race",
+                   "arsenal sign merger march", "japan ban album june", "solana default recession 2027",
+                   "lakers release trade deal", "harris visit ceasefire q3"]
 
 
-def _worker(root: Path, n: int) -> None:
+def _worker(root: Path, n: int, queries: str = "synthetic") -> None:
     """Load a catalog with the code under ``root``, then answer "batch R" lines with the searches' times."""
     sys.path.insert(0, str(root))
     import asyncio
@@ -41,7 +48,10 @@ def _worker(root: Path, n: int) -> None:
         from pm_mcp.markets import catalog as catalog_mod
         from pm_mcp.markets import ranking
         from pm_mcp.store import Store
-        from tools.sim.synthetic import QUERIES, iter_normalized_markets
+        from tools.sim.synthetic import QUERIES as SYNTHETIC_QUERIES
+        from tools.sim.synthetic import iter_normalized_markets
+
+        qs = PARTIAL_QUERIES if queries == "partial" else SYNTHETIC_QUERIES
 
         assert Path(catalog_mod.__file__).resolve().is_relative_to(root.resolve()), catalog_mod.__file__
         with tempfile.TemporaryDirectory() as d:
@@ -62,7 +72,7 @@ def _worker(root: Path, n: int) -> None:
                 rounds = int(line.split()[1])
                 times = []
                 for _ in range(rounds):
-                    for q in QUERIES:
+                    for q in qs:
                         t0 = time.perf_counter()
                         hits = await cat.search(q, flt, limit=ranking.CANDIDATES)
                         ranking.rank(q, [h.market for h in hits])
@@ -81,8 +91,9 @@ def _checkout(rev: str, into: Path) -> Path:
     return into
 
 
-def _start(root: Path, n: int) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "worker", "--root", str(root), "--n", str(n)],
+def _start(root: Path, n: int, queries: str = "synthetic") -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "worker", "--root", str(root), "--n", str(n),
+                          "--queries", queries],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(root))
     assert p.stdout is not None
     if p.stdout.readline().strip() != "ready":
@@ -97,12 +108,12 @@ def _batch(p: subprocess.Popen, rounds: int) -> float:
     return statistics.median(json.loads(p.stdout.readline()))
 
 
-def compare(baseline: str, after: str, pairs: int, rounds: int, n: int) -> dict:
+def compare(baseline: str, after: str, pairs: int, rounds: int, n: int, queries: str = "synthetic") -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="search_local."))
     roots = [_checkout(baseline, tmp / "baseline"), _checkout(after, tmp / "after")]
     workers = []
     try:
-        workers = [_start(r, n) for r in roots]
+        workers = [_start(r, n, queries) for r in roots]
         for w in workers:
             _batch(w, rounds)  # warm-up
         before, afters, ratios = [], [], []
@@ -115,7 +126,8 @@ def compare(baseline: str, after: str, pairs: int, rounds: int, n: int) -> dict:
             afters.append(got[1])
             ratios.append(got[1] / got[0])
         return {"baseline": baseline, "after": after, "markets": n, "pairs": pairs,
-                "searches_per_batch": rounds * 15, "baseline_p50_ms": round(statistics.median(before), 2),
+                "queries": queries,
+                "searches_per_batch": rounds * (len(PARTIAL_QUERIES) if queries == "partial" else 15), "baseline_p50_ms": round(statistics.median(before), 2),
                 "after_p50_ms": round(statistics.median(afters), 2),
                 "median_ratio": round(statistics.median(ratios), 3),
                 "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
@@ -140,11 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--n", type=int, default=N)
     ap.add_argument("--root", type=Path)
+    ap.add_argument("--queries", default="synthetic", choices=["synthetic", "partial"])
     args = ap.parse_args(argv)
     if args.what == "worker":
-        _worker(args.root, args.n)
+        _worker(args.root, args.n, args.queries)
         return 0
-    print(json.dumps(compare(args.baseline, args.after, args.pairs, args.rounds, args.n)))
+    print(json.dumps(compare(args.baseline, args.after, args.pairs, args.rounds, args.n, args.queries)))
     return 0
 
 
