@@ -126,6 +126,11 @@ def test_a_team_by_city_and_by_nickname_is_one_subject_and_the_other_team_is_the
     assert same.mapping == "same", same.summary
     assert other.mapping == "inverted", other.summary
     assert not any(d.field == "subject" and d.severity == "hard" for d in other.differences), other.summary
+    # "New York" is read whole (not "York"), the kickoff time on one side only is not an observation time, the
+    # named outcome is the YES condition, and no source is needed for a game result: the same bet
+    assert same.verdict == "equivalent" and other.verdict == "equivalent", (same.summary, other.summary)
+    moved = dict(ks, rules=ks["rules"].replace("Mar 8, 2027", "Mar 10, 2027"))
+    assert _cmp(pm, moved, oa="Bruins", ob="Yes").verdict != "equivalent"
 
 
 def test_a_city_with_two_teams_does_not_stand_for_the_other_one():
@@ -178,3 +183,10 @@ def test_the_official_close_read_on_both_sides_has_the_publisher_one_side_names(
     # another figure on the unsourced side (an intraday high) is not that official close
     other = dict(a, rules=a["rules"].replace("the official closing price", "the intraday high"))
     assert not any("both read the official" in d.detail for d in _cmp(other, b).differences)
+
+
+def test_a_date_written_without_a_year_still_compares_by_month_and_day():
+    pm = {"id": "pm", "venue": "polymarket", "title": "Bruins vs. Rangers", "rules": GAME_PM}
+    later = dict(pm, rules=GAME_PM.replace("March 8", "March 10"))
+    c = _cmp(pm, later, oa="Bruins", ob="Bruins")
+    assert c.verdict == "not_equivalent" and any(d.field == "deadline" for d in c.differences), c.summary

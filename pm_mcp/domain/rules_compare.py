@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, Threshold
-from pm_mcp.domain.rules.terms import canon_tokens, compare_terms, same_name
+from pm_mcp.domain.rules.terms import canon_tokens, compare_terms, month_day, same_name
 
 Verdict = Literal["equivalent", "not_equivalent", "uncertain"]
 
@@ -265,6 +265,10 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
             else:
                 diffs.append(Difference(field="deadline", severity="hard",
                                         detail=f"different dates: {da.date} vs {db.date}", a=[da.span], b=[db.span]))
+        elif (da.date is None or db.date is None) and (md := _undated_day_differs(da, db)):
+            # one side writes its date without a year ("March 8 at 7:00PM ET"): its month and day still compare
+            diffs.append(Difference(field="deadline", severity="hard", detail=f"different dates: {md}",
+                                    a=[da.span], b=[db.span]))
         elif da.utc and db.utc and da.utc != db.utc:
             diffs.append(Difference(field="deadline", severity="hard",
                                     detail=f"same date, different instants: {da.utc.isoformat()} vs {db.utc.isoformat()}",
@@ -272,11 +276,11 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         elif (da.tz_label or db.tz_label) and (da.tz_label != db.tz_label) and not (da.utc and db.utc):
             diffs.append(Difference(field="time_zone", severity="soft",
                                     detail=f"time zone {da.tz_label or 'unstated'} vs {db.tz_label or 'unstated'}",
-                                    a=[da.span], b=[db.span]))
+                                    a=[da.span], b=[db.span], core=not _both_scheduled(a, da, b, db, ta, tb)))
         elif (da.time is None) != (db.time is None):
             diffs.append(Difference(field="time_zone", severity="soft",
                                     detail=f"time of day {da.time or 'unstated'} vs {db.time or 'unstated'}",
-                                    a=[da.span], b=[db.span]))
+                                    a=[da.span], b=[db.span], core=not _both_scheduled(a, da, b, db, ta, tb)))
     elif Status.CONFLICTING in (a.deadline.status, b.deadline.status):
         diffs.append(Difference(field="deadline", severity="hard", detail="a side states conflicting deadlines",
                                 a=[da.span] if da else [], b=[db.span] if db else []))
@@ -342,7 +346,7 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
             diffs.append(Difference(field="unknown_field", severity="soft", core=False,
                                     detail=f"no deadline date read; both are about the {p} season"))
             continue
-        if f == "source" and _both_unknown(a, b, f) and _event_without_measure(a, b, ta, tb):
+        if f == "source" and _both_unknown(a, b, f) and _event_without_measure(a, b, ta, tb, a_outcome, b_outcome):
             # an event (a game, a nomination, a block on a chain) with no number read against a publisher:
             # neither side names who reports it, so on both the event itself decides
             diffs.append(Difference(field="unknown_field", severity="soft", core=False,
@@ -351,7 +355,7 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "
                                        "review the rules"))
-    if not identical and (a.condition.status == Status.UNKNOWN or b.condition.status == Status.UNKNOWN):
+    if not identical and not (_yes_read(a, a_outcome) and _yes_read(b, b_outcome)):
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail="the YES condition was not found on one side: review the rules"))
     for d in diffs:
@@ -613,7 +617,8 @@ def _same_season(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> s
     return f"{y1}/{str(y2)[-2:]}"
 
 
-def _event_without_measure(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | None, tb: Threshold | None) -> bool:
+def _event_without_measure(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | None, tb: Threshold | None,
+                           oa: str | None = None, ob: str | None = None) -> bool:
     """Neither side reads a number against a threshold (no price, figure or count that a publisher reports), and
     both sides' subjects and YES conditions were read: a bet on an event, which needs no named reporter."""
     if ta is not None or tb is not None or a.terms is None or b.terms is None:
@@ -621,7 +626,46 @@ def _event_without_measure(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | Non
     if Status.CONFLICTING in (a.condition.threshold_status, b.condition.threshold_status):
         return False
     return (a.terms.subject_status == Status.FOUND and b.terms.subject_status == Status.FOUND
-            and a.condition.status == Status.FOUND and b.condition.status == Status.FOUND)
+            and _yes_read(a, oa) and _yes_read(b, ob))
+
+
+def _yes_read(x: RuleAnalysis, outcome: str | None) -> bool:
+    """The YES condition of the bet is read: from the rules' YES clause, or, for a market that settles to named
+    outcomes ("If the Seahawks win, the market will resolve to 'Seahawks'"), from the outcome the bet names."""
+    if x.condition.status == Status.FOUND:
+        return True
+    named = _named_outcomes(x)
+    o = _side(outcome)
+    return len(named) >= 2 and o not in ("yes", "no") and o in named
+
+
+def _undated_day_differs(da, db) -> str | None:
+    """One date has no year: -> the two days in words when its month and day differ from the dated one's."""
+    undated, dated = (da, db) if da.date is None else (db, da)
+    md = month_day(undated.span.quote)
+    other = (dated.date.month, dated.date.day) if dated.date is not None else month_day(dated.span.quote)
+    if md is None or other is None or md == other:
+        return None
+    if dated.date is None:  # neither has a year
+        return f"'{da.span.quote}' vs '{db.span.quote}'"
+    words = f"'{undated.span.quote}' vs {dated.date.isoformat()}"
+    return words if undated is da else f"{dated.date.isoformat()} vs '{undated.span.quote}'"
+
+
+_SCHEDULED = re.compile(r"\bscheduled\b(?:\s+(?:for|on|at))?[^.;\n]{0,25}$", re.I)
+
+
+def _both_scheduled(a: RuleAnalysis, da, b: RuleAnalysis, db, ta: Threshold | None, tb: Threshold | None) -> bool:
+    """Both dates are when an event is scheduled ("the game, scheduled for August 15 at 8:00PM ET" / "originally
+    scheduled for Aug 15, 2026") and no number is read at a time: a kickoff time on one side only is not a
+    different observation time."""
+    if ta is not None or tb is not None:
+        return False
+    for x, d in ((a, da), (b, db)):
+        text = x.terms.rules_text if x.terms is not None else ""
+        if d.span.part != "rules" or not text or not _SCHEDULED.search(text[max(0, d.span.start - 60):d.span.start]):
+            return False
+    return True
 
 
 _OFFICIAL = re.compile(r"\bofficial\s+(?P<what>(?:closing|opening|settlement|final)\s+(?:price|value|level))\b", re.I)

@@ -31,7 +31,7 @@ from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, 
 
 Part = Literal["rules", "title", "label"]
 
-__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key", "canon_tokens", "same_name"]
+__all__ = ["read_terms", "compare_terms", "TermDifference", "alias_key", "canon_tokens", "same_name", "month_day"]
 
 _MONTHS = {"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
            "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
@@ -68,7 +68,10 @@ _ALIASES = [
     ("spx", "s&p 500", "s&p", "sp500", "s&p500"), ("nasdaq", "nasdaq-100", "ndx", "nasdaq 100"),
     ("ecb", "european central bank"), ("boe", "bank of england"), ("boj", "bank of japan"),
     ("bls", "bureau of labor statistics"), ("cpi", "consumer price index"), ("gdp", "gross domestic product"),
-    ("nfl", "national football league"), ("nba", "national basketball association"),
+    # the leagues, and the words Kalshi's game rules use for them ("the Dallas vs Seattle professional football game")
+    ("nfl", "national football league", "professional football"),
+    ("nba", "national basketball association", "professional basketball"),
+    ("mlb", "major league baseball", "professional baseball"), ("nhl", "national hockey league", "professional hockey"),
     # the words of a rate decision
     ("cut", "cuts", "decrease", "decreases", "lower", "lowers", "reduce", "reduces", "reduction"),
     ("hike", "hikes", "increase", "increases", "raise", "raises"),
@@ -156,6 +159,9 @@ def _team_present(key: str, low: str) -> bool:
     if key in _CITY_NICKS:
         return any(_has(n, low) for n in _CITY_NICKS[key])
     return False
+# places whose name starts with a word that is otherwise not a name (real facts)
+_NEW_PLACES = {"new york", "new jersey", "new orleans", "new england", "new zealand", "new mexico", "new hampshire",
+               "new delhi", "new brunswick", "new south wales"}
 _CORPORATE = {"inc", "corp", "corporation", "co", "ltd", "llc", "plc", "sa", "ag", "nv", "group", "holdings"}
 _NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|la|le|van|von|der|bin|al|and|&)\s+)?"
                        r"[A-Z0-9][\w'’.&-]*)*")
@@ -184,6 +190,14 @@ _QUALIFIERS: dict[str, re.Pattern[str]] = {
 }
 _OPPOSITES = [("core", "headline"), ("month-over-month", "year-over-year"),
               ("seasonally adjusted", "not seasonally adjusted"), ("daily high", "daily low")]
+
+
+def month_day(text: str) -> tuple[int, int] | None:
+    """The (month, day) of the first date written in ``text`` ("March 8 at 7:00PM ET" -> (3, 8)), else None."""
+    m = _MONTH_RX.search(text)
+    if m is None or not m.group("day"):
+        return None
+    return _MONTHS[m.group("mon").lower().rstrip(".")], int(m.group("day"))
 
 
 def alias_key(words: str) -> str:
@@ -231,6 +245,8 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
             return k not in common or k in _ALIAS
 
         while s < e and not is_name(words[s]):
+            if s + 1 < e and f"{words[s]} {words[s + 1].strip('.,?!:;()')}".lower() in _NEW_PLACES:
+                break  # "New York": "New" is the place's own word, not the adjective
             s += 1
         while e > s and not is_name(words[e - 1]):
             e -= 1
@@ -239,8 +255,10 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
         # a run may hold several names split by a non-name ("Tottenham vs Nottingham")
         chunk: list[str] = []
         pieces: list[list[str]] = []
-        for w in words[s:e]:
-            if is_name(w) or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van", "von", "der", "bin",
+        run = words[s:e]
+        for i, w in enumerate(run):
+            place = i + 1 < len(run) and f"{w} {run[i + 1].strip('.,?!:;()')}".lower() in _NEW_PLACES
+            if is_name(w) or place or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van", "von", "der", "bin",
                                                        "al", "&", "and")):
                 chunk.append(w)
             else:
