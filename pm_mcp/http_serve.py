@@ -396,7 +396,8 @@ def serve_http(settings: Settings, host: str, port: int,
             print(f"pm-mcp: cannot store the HTTP bearer token in {settings.home} ({exc.strerror or exc}); set "
                   "PM_MCP_HTTP_TOKEN or PM_MCP_HOME to a writable directory.", file=sys.stderr)
             return 2
-        print(f"pm-mcp: PM_MCP_HTTP_TOKEN is not set; clients must send 'Authorization: Bearer <token>' with the "
+        who = "a /metrics scraper must" if settings.oauth else "clients must"
+        print(f"pm-mcp: PM_MCP_HTTP_TOKEN is not set; {who} send 'Authorization: Bearer <token>' with the "
               f"token {'generated into' if fresh else 'stored in'} {token_path} (mode 0600, reused across "
               "restarts; delete the file for a new one).", file=sys.stderr, flush=True)
     try:  # open (and migrate) the store once before binding: a bad database is a clear error, not a failed lifespan

@@ -483,11 +483,13 @@ class PageSignIn:
             log.warning("approval page: sign-in failed: %s", exc)
             return 503, _page("Sign-in unavailable", f"<p>The sign-in service cannot be reached. {again}</p>"), None
         who = principal_of(access)
-        session = self.seal({"owner": who.owner, "scopes": sorted(who.scopes), "exp": int(access.expires_at or 0)})
+        now = int(datetime.now(UTC).timestamp())
+        until = max(int(access.expires_at or 0), now + 60)  # a token inside its clock-skew leeway still gets a minute
+        session = self.seal({"owner": who.owner, "scopes": sorted(who.scopes), "exp": until})
         back = str(login.get("return_to") or "/")
         if not back.startswith("/i/") or "//" in back or "\\" in back:
             back = "/"
-        max_age = int(access.expires_at or 0) - int(datetime.now(UTC).timestamp())
+        max_age = until - now
         return 303, _page("Signed in", f"<p>Signed in. <a href=\"{html.escape(back)}\">Back to the order</a></p>"), \
             {"Location": back, "Set-Cookie": self.set_cookie(self.session_name, session, max_age)}
 
