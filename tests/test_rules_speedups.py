@@ -71,7 +71,7 @@ def test_the_package_patterns_are_found_and_most_have_needles():
 
 @pytest.mark.parametrize("pattern, expected", [
     (r"abc|de", {"abc", "de"}),
-    (r"colou?r", {"colo"}),            # one needle beats two longer ones
+    (r"colou?r", {"color", "colour"}),
     (r"[ab]c\b", {"ac", "bc"}),
     (r"foo(?=bar)", {"foo"}),
     (r"(?<!x)yes", {"yes"}),

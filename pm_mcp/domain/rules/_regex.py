@@ -61,28 +61,37 @@ class _Lazy:
     "İ" lower-cases to two characters, caught by the length); a string holding one is matched with
     re.IGNORECASE. A pattern with any other cased non-ASCII character always is."""
 
-    __slots__ = ("pattern", "_flags", "_re", "_lc", "_needles", "_exact")
+    __slots__ = ("pattern", "_flags", "_re", "_lc", "_needles", "_exact", "_ready")
 
     def __init__(self, pattern: str, flags: int, exact_case: bool = False) -> None:
         self.pattern, self._flags, self._exact = pattern, flags, exact_case
         self._re: re.Pattern[str] | None = None  # as written (with re.I if asked)
         self._lc: re.Pattern[str] | None = None  # re.I patterns: the lower-cased pattern, case-sensitive
         self._needles: tuple[str, ...] | None = None
+        self._ready = False
 
     def _compile(self) -> None:
         if self._flags & re.I and self._exact and not _ascii_cased(self.pattern):
-            self._needles = None  # no lower-cased path: plain re.IGNORECASE
+            self._re = re.compile(self.pattern, self._flags)  # no lower-cased path: plain re.IGNORECASE
         elif self._flags & re.I:
             low = _lower_pattern(self.pattern)
             self._lc = re.compile(low, self._flags & ~re.I)
             self._needles = needles(low, self._flags & ~re.I)  # asked of the lower-cased string only
+            # self._re (re.IGNORECASE) is compiled only when a string needs it (_folded)
         else:
             self._needles = needles(self.pattern, self._flags)
-        self._re = re.compile(self.pattern, self._flags)
+            self._re = re.compile(self.pattern, self._flags)
+        self._ready = True  # last: another thread seeing it finds the patterns set
+
+    def _folded(self) -> re.Pattern[str]:
+        r = self._re
+        if r is None:
+            r = self._re = re.compile(self.pattern, self._flags)
+        return r
 
     def _target(self, s: str) -> tuple[re.Pattern[str] | None, str]:
         """The compiled pattern and the string to run it on; None when the pattern cannot match ``s``."""
-        if self._re is None:
+        if not self._ready:
             self._compile()
         r = self._lc
         if r is None:
@@ -90,7 +99,7 @@ class _Lazy:
         else:
             low = _lower(s)
             if len(low) != len(s) or (self._exact and ("ı" in low or "ſ" in low)):
-                return self._re, s  # no prefilter: case folding is not lower-casing here
+                return self._folded(), s  # no prefilter: case folding is not lower-casing here
             s = low
         nd = self._needles
         if nd is not None:
@@ -151,7 +160,7 @@ _Known = tuple[frozenset[str] | None, frozenset[str] | None]  # (every string th
 #                                                                 strings one of which every match contains, or None)
 
 
-_GOOD = 4  # a needle this long is selective enough; beyond it, fewer needles beat longer ones (each is a scan)
+_MANY = 16  # most needles worth checking for one pattern; a set this small, the longer its shortest needle the better
 
 
 def _reduce(c: frozenset[str]) -> frozenset[str]:
@@ -160,39 +169,43 @@ def _reduce(c: frozenset[str]) -> frozenset[str]:
 
 
 def _best(cands: list[frozenset[str]]) -> frozenset[str] | None:
-    """The cheapest selective requirement: needles of at least _GOOD characters (or as long as there are), then
-    the fewest needles, then the longest (an empty needle is useless)."""
-    ok = [_reduce(c) for c in cands if c and "" not in c]
+    """The most selective requirement: a needle that occurs where the pattern does not match costs a regex run
+    (tens of microseconds), a needle checked costs a substring scan (well under one), so: at most _MANY needles,
+    then the longest shortest needle, then the fewest (an empty needle is useless)."""
+    ok = [c for c in cands if c and "" not in c]
     if not ok:
         return None
-    return max(ok, key=lambda c: (min(min(map(len, c)), _GOOD), -len(c), min(map(len, c))))
+    # reducing keeps the shortest needle; it only lowers the count, so sets far over _MANY stay over it
+    ok = [_reduce(c) if len(c) <= 4 * _MANY else c for c in ok]
+    return max(ok, key=lambda c: (len(c) <= _MANY, min(min(map(len, c)), 16), -len(c)))
 
 
 def _seq(items: Any) -> _Known:
-    chain: frozenset[str] | None = frozenset({""})  # the strings the current run of exact pieces can match
-    run = ""  # the current run of pieces that match one string only ("source" in "sources? of"): one needle
+    """What a sequence of pieces can match / needs. Every run of consecutive pieces whose strings are known
+    (while their combinations stay under _CAP) is a candidate requirement: its combinations."""
+    chains: list[frozenset[str]] = []  # the runs of known pieces ending here, one per start
+    whole: frozenset[str] | None = frozenset({""})  # the whole sequence so far, while it is known
     cands: list[frozenset[str]] = []
-    whole_exact = True
     for op, av in items:
         exact, req = _node(op, av)
         if req is not None:  # what a piece needs, the sequence needs
             cands.append(req)
-        if exact is not None and len(exact) == 1:
-            run += next(iter(exact))
-        else:
-            if run:
-                cands.append(frozenset({run}))
-            run = ""
-        if exact is not None and len(chain) * len(exact) <= _CAP:
-            chain = frozenset(a + b for a in chain for b in exact)
+        if exact is None:
+            cands.extend(chains)
+            chains, whole = [], None
             continue
-        whole_exact = False
-        cands.append(chain)
-        chain = exact if exact is not None else frozenset({""})
-    cands.append(chain)
-    if run:
-        cands.append(frozenset({run}))
-    return (chain if whole_exact else None), _best(cands)
+        grown = []
+        for ch in chains:
+            if len(ch) * len(exact) <= _CAP:
+                grown.append(frozenset(a + b for a in ch for b in exact))
+            else:
+                cands.append(ch)  # as long as it can get
+        # a run starting here is needed only if no longer one is as small (its strings would contain these)
+        chains = grown if any(len(g) <= len(exact) for g in grown) else [*grown, exact]
+        if whole is not None:
+            whole = frozenset(a + b for a in whole for b in exact) if len(whole) * len(exact) <= _CAP else None
+    cands.extend(chains)
+    return whole, _best(cands)
 
 
 def _node(op: Any, av: Any) -> _Known:
