@@ -402,3 +402,52 @@ async def test_the_page_sign_in_in_a_real_browser(served):
                 await browser.close()
         err, text, order = await _call(client, "get_order", {"ref": prop["intent_id"]})
         assert not err and order["intent"]["status"] in ("executed", "confirmed", "executing"), text
+
+
+async def test_the_sign_in_crosses_replicas_that_share_the_state_keys(tmp_path):
+    """Two replicas on one data directory (one SQLite file) with the same PM_MCP_STATE_KEYS: the sign-in started
+    on one finishes on the other, and the page is approved there. A third with other keys does not accept the
+    first one's sign-in answer or session (it asks the person to sign in again)."""
+    import secrets
+
+    ports = [cluster.free_port() for _ in range(3)]
+    public = f"http://127.0.0.1:{ports[0]}"
+    keys = secrets.token_hex(32)
+    with start_issuer(audience=public + "/mcp") as iss, start_sims("polymarket") as sims:
+        sim = sims["polymarket"]
+        sim.state["markets"][NEWSOM]["orderPriceMinTickSize"] = 0.01
+        set_book(sim, YES, bids=[("0.38", "100")], asks=[("0.40", "1000")], tick_size="0.01")
+        base = {**sims.env(), **iss.env(), "PM_MCP_VENUES": "polymarket", "PM_MCP_PUBLIC_URL": public,
+                "PM_MCP_ALLOWED_HOSTS": "127.0.0.1:*", "PM_MCP_AUTH_PAGE_CLIENT_ID": PAGE_CLIENT,
+                "PM_MCP_CONFIRM": "page", "PM_MCP_HTTP_TIMEOUT_S": "3"}
+        procs = []
+        try:
+            for i, port in enumerate(ports):
+                home = tmp_path / ("home" if i < 2 else "home-other")
+                env = _env(home, {**base, "PM_MCP_STATE_KEYS": keys if i < 2 else secrets.token_hex(32)})
+                procs.append(cluster.start_replica(pm_mcp_command(), env, port, tmp_path / f"r{i}.log", cwd=str(REPO)))
+            for i, (port, proc) in enumerate(zip(ports, procs, strict=True)):
+                cluster.wait_healthy(port, proc, log_path=tmp_path / f"r{i}.log")
+            served = Served(public, iss, procs[0], tmp_path / "r0.log")
+            on = lambda url, i: url.replace(f":{ports[0]}/", f":{ports[i]}/", 1)  # noqa: E731 - the same URL, replica i
+            async with client_with(served, iss.mint("erin", scopes=("pm:read", "pm:paper"))) as client:
+                err, text, prop = await _call(client, "propose_order", PROPOSE)
+                assert not err, text
+                url = prop["approval_url"]
+                with httpx.Client(timeout=30) as erin:
+                    to_issuer = erin.get(url).headers["location"]  # replica 0 starts the sign-in
+                    callback = erin.get(to_issuer + "&user=erin").headers["location"]
+                    other = erin.get(on(callback, 2))  # replica 2 has other keys: the answer is not its own
+                    assert other.status_code == 400 and "stale" in other.text
+                    back = erin.get(on(callback, 1))  # replica 1 finishes it
+                    assert back.status_code == 303, back.text
+                    assert erin.get(on(url, 2)).status_code == 303  # replica 2 asks erin to sign in again
+                    page = erin.get(on(url, 1))
+                    assert page.status_code == 200 and "Approve" in page.text
+                    r = erin.post(on(url, 1) + "/approve", data=_form(page), headers={"Origin": public})
+                    assert r.status_code == 303, r.text
+                err, text, order = await _call(client, "get_order", {"ref": prop["intent_id"]})
+                assert not err and order["intent"]["status"] in ("executed", "confirmed", "executing"), text
+        finally:
+            for proc in procs:
+                cluster.stop(proc)
