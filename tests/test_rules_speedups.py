@@ -250,3 +250,35 @@ def test_exact_case_patterns_match_as_re_ignorecase_on_generated_text(parts):
     t = "".join(parts)
     for p in EXACT:
         assert _spans(p, t) == _spans(re.compile(p.pattern, p._flags), t), p.pattern
+
+
+# --- regexes rewritten for the engine's sake match as the originals did ------------------------------------------
+
+from pm_mcp.domain.rules import dates as _dates  # noqa: E402
+
+_REWRITTEN = [  # (the original, the pattern now in the package)
+    (r"(?<!\d)(?P<day>\d{1,2})\s+" + _dates._MON + r",?\s+(?P<year>(?:19|20)\d{2}|['’]\d{2})(?!\d)", _dates._DATE_DMY),
+    (r"(?<![\d/])(?P<year>(?:19|20)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])", _dates._DATE_YMD),
+]
+_DATE_BITS = ["1", "2", "9", "0", "19", "20", "2026", "31", "/", "-", " ", "  ", ",", "'", "’", "Jan", "May", "June",
+              "Sept.", "December", "x", "\n", "a", "ı"]
+
+
+def _found(rx, t: str) -> list:
+    return [(m.span(), m.groupdict()) for m in rx.finditer(t)]
+
+
+def test_rewritten_patterns_match_as_the_originals_on_every_text():
+    for old, new in _REWRITTEN:
+        ref = re.compile(old, new._flags)
+        for e in TEXTS:
+            for t in (e["text"], e.get("title") or ""):
+                assert _found(new, t) == _found(ref, t), (old, t[:80])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_DATE_BITS), max_size=16))
+def test_rewritten_patterns_match_as_the_originals_on_generated_text(parts):
+    t = "".join(parts)
+    for old, new in _REWRITTEN:
+        assert _found(new, t) == _found(re.compile(old, new._flags), t), (old, t)

@@ -21,8 +21,10 @@ _MON = (r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|Jul
         r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _DATE_MDY = _rx(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?!\d|:\d)"
                        r"(?:\s*[-–]\s*(?P<day2>\d{1,2})(?!\d|:\d))?(?:,?\s+(?P<year>(?:19|20)\d{2})(?!\d))?")
-_DATE_DMY = _rx(r"(?<!\d)(?P<day>\d{1,2})\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2}|['’]\d{2})(?!\d)")
-_DATE_YMD = _rx(r"(?<![\d/])(?P<year>(?:19|20)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])")
+# "not after a digit" is checked after the first digit ((?<!\d\d) there is (?<!\d) before it): a pattern that
+# starts with a digit lets the regex engine skip to the digits, one starting with a look-behind tries every position
+_DATE_DMY = _rx(r"(?P<day>\d(?<!\d\d)\d?)\s+" + _MON + r",?\s+(?P<year>(?:19|20)\d{2}|['’]\d{2})(?!\d)")
+_DATE_YMD = _rx(r"(?P<year>(?:19|20)(?<![\d/]\d\d)\d{2})[/-](?P<monn>\d{1,2})[/-](?P<day>\d{1,2})(?![\d/])")
 
 _TZ = r"(?P<tz>ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|UTC|GMT|BST|CET|CEST|EET|EEST|WET|WEST|JST|KST|HKT|" \
       r"SGT|AEST|AEDT|AWST|NZST|NZDT|BRT|ART|Z\b|Eastern(?: Time)?|" \
