@@ -139,6 +139,17 @@ def test_a_city_with_two_teams_does_not_stand_for_the_other_one():
 
     assert same_name("Seattle", "Seahawks") and same_name("Rays", "Tampa Bay Rays")
     assert not same_name("Mets", "New York Yankees") and not same_name("Seattle", "Cowboys")
+    # a nickname that is also a word counts only written as a name: the heat of a weather market is not the Heat
+    hot = {"id": "a", "venue": "polymarket", "title": "Will Miami reach 95\u00b0F on July 4, 2027?",
+           "rules": "This market will resolve to \"Yes\" if the highest temperature recorded in Miami on July 4, 2027 "
+                    "is 95\u00b0F or higher, per the NWS Daily Climate Report."}
+    chi = {"id": "b", "venue": "kalshi", "title": "Highest temperature in Chicago on Jul 4, 2027?",
+           "label": "95\u00b0 or above",
+           "rules": "If the highest temperature recorded at Chicago Midway for Jul 4, 2027 is 95\u00b0 or above according "
+                    "to the National Weather Service's Climatological Report (Daily), then the market resolves to Yes. "
+                    "The heat index does not count."}
+    c = _cmp(hot, chi)
+    assert any(d.field == "subject" and d.severity == "hard" for d in c.differences), c.summary
 
 
 def test_one_named_season_on_both_sides_is_one_period():

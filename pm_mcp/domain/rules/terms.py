@@ -132,8 +132,16 @@ for _c, _n in _TEAMS:
     _NICK_CITIES.setdefault(_n, set()).add(_c)
 
 
-def _has(phrase: str, low: str) -> bool:
-    return re.search(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", low) is not None
+def _has(phrase: str, text: str) -> bool:
+    """``phrase`` (lower case) written in ``text`` as a name: each word capitalised ("Heat", "Tampa Bay") or in
+    capitals, so the heat of a weather market is not the Miami Heat; a text with no capitals at all (an alias
+    key) is matched as it is."""
+    if text == text.lower():
+        return re.search(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", text) is not None
+    for form in (" ".join(w[:1].upper() + w[1:] for w in phrase.split(" ")), phrase.upper()):
+        if re.search(r"(?<![\w])" + re.escape(form).replace(r"\ ", r"\s+") + r"(?![\w])", text):
+            return True
+    return False
 
 
 def same_name(x: str, y: str) -> bool:
@@ -148,17 +156,19 @@ def same_name(x: str, y: str) -> bool:
     return bool(tx) and bool(ty) and (tx <= ty or ty <= tx)
 
 
-def _team_present(key: str, low: str) -> bool:
+def _team_present(key: str, text: str) -> bool:
     """A team named by its nickname and written by its city on the other side ("Seahawks" / "Seattle"), or the
     reverse; not when the other text names another team of that city ("Mets" is not "New York Yankees")."""
     if key in _NICK_CITIES:
         for city in _NICK_CITIES[key]:
-            if _has(city, low) and not any(_has(n, low) for n in _CITY_NICKS[city] if n != key):
+            if _has(city, text) and not any(_has(n, text) for n in _CITY_NICKS[city] if n != key):
                 return True
         return False
     if key in _CITY_NICKS:
-        return any(_has(n, low) for n in _CITY_NICKS[key])
+        return any(_has(n, text) for n in _CITY_NICKS[key])
     return False
+
+
 # places whose name starts with a word that is otherwise not a name (real facts)
 _NEW_PLACES = {"new york", "new jersey", "new orleans", "new england", "new zealand", "new mexico", "new hampshire",
                "new delhi", "new brunswick", "new south wales"}
@@ -413,7 +423,7 @@ def _present(name: NamedSubject, text: str) -> bool:
     group = next((g for g in _ALIASES if name.key == g[0]), None)
     if group is not None:
         return any(re.search(r"(?<![\w])" + re.escape(s) + r"(?![\w])", low) for s in group)
-    if _team_present(name.key, low):
+    if _team_present(name.key, text):
         return True
     tokens = [t for t in re.split(r"\s+", name.text.lower().replace("’", "'")) if t]
     if re.search(r"(?<![\w])" + re.escape(" ".join(tokens)) + r"(?![\w])", low):
