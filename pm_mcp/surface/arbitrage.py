@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pm_mcp.domain.arbitrage import (
     ZERO,
@@ -63,7 +63,7 @@ from pm_mcp.surface.common import READ_OPEN, app_state, grouped, markets_of, tit
 from pm_mcp.surface.common import VenueArg as Venue
 from pm_mcp.surface.orders import IntentOut
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.surface.schema import BRIEF, LEGACY
+from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, Grouped
 
 if TYPE_CHECKING:
     from pm_mcp.app import AppState
@@ -658,38 +658,41 @@ def market_refs(markets: list[str] | None) -> list[str]:
 
 
 # --- the tools ------------------------------------------------------------------------------------
-class ArbFilters(BaseModel):
-    """find_arbitrage's thresholds (each also accepted at the top level, its old place)."""
+class ArbFilters(Grouped):
+    """find_arbitrage's thresholds and page size (each also accepted at the top level, its old place)."""
 
-    model_config = ConfigDict(extra="forbid")
     min_profit: Annotated[Decimal | None, Field(ge=0)] = None
     min_capacity: Annotated[Decimal | None, Field(ge=0)] = None
     tail_min_price: Annotated[Decimal | None, Field(gt=0, lt=1)] = None
     tail_max_days: Annotated[Decimal | None, Field(gt=0, le=365)] = None
     max_markets: Annotated[int | None, Field(ge=1, le=200)] = None
     venues: list[Venue] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=50)] = None
 
 
 async def find_arbitrage(
     ctx: Context,
     query: Annotated[str | None, Field(description="topic")] = None,
-    markets: Annotated[list[str] | None, Field(description="ids or URLs")] = None,
-    kinds: Annotated[list[Kind] | None, Field(description="basket is not arbitrage")] = None,
+    markets: Annotated[list[str] | None, Field(description="ids/URLs")] = None,
+    kinds: Annotated[list[Kind] | None, CHOICES] = None,
     venues: Annotated[list[Venue] | None, LEGACY] = None,
     min_profit: Annotated[Decimal | None, Field(ge=0), LEGACY] = None,
     min_capacity: Annotated[Decimal | None, Field(ge=0), LEGACY] = None,
     tail_min_price: Annotated[Decimal | None, Field(gt=0, lt=1), LEGACY] = None,
     tail_max_days: Annotated[Decimal | None, Field(gt=0, le=365), LEGACY] = None,
     max_markets: Annotated[int | None, Field(ge=1, le=200), LEGACY] = None,
-    limit: Annotated[int, Field(ge=1, le=50, description="page size")] = 10,
+    limit: Annotated[int | None, Field(ge=1, le=50), LEGACY] = None,
     cursor: Annotated[str | None, Field(description="next_cursor")] = None,
     filters: Annotated[ArbFilters | None, Field(
-        description="venues, min_profit, min_capacity, tail_min_price, tail_max_days, max_markets"), BRIEF] = None,
+        description="venues, min_profit, min_capacity, tail_min_price, tail_max_days, max_markets, limit"),
+        BRIEF] = None,
 ) -> Annotated[CallToolResult, FindArbitrageOut]:
-    """Arbitrage surviving fees and depth (resolution kind is NOT risk-free): legs, profit, worst case."""
+    """Arbitrage after fees and depth: legs, profit, worst case. resolution: NOT risk-free; basket: not
+    arbitrage."""
     f = grouped(filters, "filters", min_profit=min_profit, min_capacity=min_capacity, tail_min_price=tail_min_price,
-                tail_max_days=tail_max_days, max_markets=max_markets, venues=venues)
+                tail_max_days=tail_max_days, max_markets=max_markets, venues=venues, limit=limit)
     venues = f.venues
+    limit = 10 if f.limit is None else f.limit
     min_profit = Decimal(0) if f.min_profit is None else f.min_profit
     min_capacity = Decimal(0) if f.min_capacity is None else f.min_capacity
     tail_min_price = Decimal("0.95") if f.tail_min_price is None else f.tail_min_price

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pm_mcp.execution.engine import ExecutionEngine
     from pm_mcp.markets.service import MarketService
 
-__all__ = ["VenueArg", "grouped", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
+__all__ = ["VenueArg", "grouped", "split_venue", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
 
 # A venue argument: the registry's venues, in its order (one enum in every tool's schema)
 VenueArg = Literal[tuple(VENUES)]  # type: ignore[valid-type]
@@ -52,6 +52,22 @@ def grouped(group: Any, group_name: str, **legacy: Any) -> SimpleNamespace:
                             f"different values; give it once, in '{group_name}'")
         values[name] = new if new is not None else old
     return SimpleNamespace(**values)
+
+
+def split_venue(market: str | None, venue: str | None, arg: str = "market") -> tuple[str | None, str | None]:
+    """A market reference that names its venue, ``kalshi:KXFED-26SEP`` or ``polymarket:559652``, split into the
+    bare reference and the venue (any other reference, a URL included, is returned as given). A venue also given
+    as an argument must be the same one."""
+    if market is None:
+        return None, venue
+    ref = market.strip()
+    head, colon, rest = ref.partition(":")
+    if not colon or head.lower() not in VENUES or not rest.strip() or rest.startswith("//"):
+        return ref, venue
+    named = head.lower()
+    if venue is not None and venue != named:
+        raise ToolError(f"argument '{arg}' names the venue {named} but venue is {venue}; give one venue")
+    return rest.strip(), named
 
 
 def titled(preset: ToolAnnotations, title: str) -> ToolAnnotations:

@@ -31,9 +31,9 @@ from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
 from pm_mcp.execution.runner import sync_age
 from pm_mcp.execution.summary import condition_line
-from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, grouped, titled, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, grouped, split_venue, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.surface.schema import BRIEF, LEGACY
+from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, Grouped
 from pm_mcp.surface.strategy import PolicyLimitsOut, VenueName
 
 PROPOSE = ToolAnnotations(title="Propose an order (places nothing)", read_only_hint=False, destructive_hint=False,
@@ -298,13 +298,23 @@ class TriggerIn(BaseModel):
     side: Annotated[Literal["ask", "bid", "mid"] | None, Field(description="Default: ask (buy), bid (sell).")] = None
 
 
-class StandingIn(BaseModel):
+class StandingIn(Grouped):
     """A standing order's terms (each also accepted at propose_order's top level, its old place)."""
 
     model_config = ConfigDict(extra="forbid")
     trigger: TriggerIn | None = None
     valid_until: datetime | None = None
     repeat: int | None = None
+
+
+class OrderOptions(Grouped):
+    """propose_order's less used terms (each also accepted at the top level, its old place)."""
+
+    stake: Decimal | None = None
+    time_in_force: Literal["GTC", "FOK", "FAK"] | None = None
+    forecast_p: Decimal | None = None
+    forecast_source: str | None = None
+    standing: StandingIn | None = None
 
 
 class ApproveOrder(BaseModel):
@@ -340,35 +350,49 @@ async def ask_person(intent_id: str, ctx: Context) -> Elicit[ApproveOrder] | NoD
     return Elicit(_elicitation_message(rec), ApproveOrder)
 
 
+def _names_a_venue(market: str) -> bool:
+    """A pasted venue URL says which venue it is (a bare id does not: an order names its venue)."""
+    from pm_mcp.markets.service import venue_of_url
+
+    return venue_of_url(market) is not None
+
+
 async def propose_order(
     ctx: Context,
-    venue: Annotated[VenueName, Field(description="venue")],
-    market: Annotated[str, Field(description="id or URL")],
-    outcome: Annotated[str, Field(description="outcome label")],
-    side: Annotated[Literal["buy", "sell"], Field(description="trade")],
+    market: Annotated[str, Field(description="URL or venue:id")],
+    outcome: Annotated[str, Field(description="label")],
+    side: Annotated[Literal["buy", "sell"], CHOICES],
     limit_price: Annotated[Decimal, Field(description="worst USD/share")],
-    size: Annotated[Decimal | None, Field(description="shares, or stake")] = None,
-    stake: Annotated[Decimal | None, Field(description="USD incl. fees")] = None,
-    forecast_p: Annotated[Decimal | None, Field(description="your P(outcome)")] = None,
-    forecast_source: Annotated[str | None, Field(description="whose forecast")] = None,
-    time_in_force: Annotated[Literal["GTC", "FOK", "FAK"], Field(description="order type")] = "GTC",
+    venue: Annotated[VenueName | None, LEGACY] = None,
+    size: Annotated[Decimal | None, Field(description="shares")] = None,
+    stake: Annotated[Decimal | None, LEGACY] = None,
+    forecast_p: Annotated[Decimal | None, LEGACY] = None,
+    forecast_source: Annotated[str | None, LEGACY] = None,
+    time_in_force: Annotated[Literal["GTC", "FOK", "FAK"] | None, LEGACY] = None,
     trigger: Annotated[TriggerIn | None, LEGACY] = None,
     valid_until: Annotated[datetime | None, LEGACY] = None,
     repeat: Annotated[int | None, LEGACY] = None,
-    standing: Annotated[StandingIn | None, Field(
-        description="stop/take-profit: trigger {kind price_below|price_above, level, side ask|bid|mid}, "
-                    "valid_until (ISO, <=30d), repeat 1-10"), BRIEF] = None,
+    standing: Annotated[StandingIn | None, LEGACY] = None,
+    options: Annotated[OrderOptions | None, Field(
+        description="stake (USD), time_in_force, forecast_p, forecast_source, standing "
+                    "(stop/take-profit)"), BRIEF] = None,
 ) -> Annotated[CallToolResult, IntentOut]:
-    """Price an order as an intent for the PERSON to approve (assess_market first); places nothing. Returns
-    cost, policy verdict and how the person confirms: tell them; you cannot confirm it."""
-    w = grouped(standing, "standing", trigger=trigger, valid_until=valid_until, repeat=repeat)
+    """Price an order for the PERSON to approve (assess_market first). Places nothing; you cannot confirm it."""
+    o = grouped(options, "options", stake=stake, time_in_force=time_in_force, forecast_p=forecast_p,
+                forecast_source=forecast_source, standing=standing)
+    stake, forecast_p, forecast_source, time_in_force = o.stake, o.forecast_p, o.forecast_source, o.time_in_force
+    w = grouped(o.standing, "standing", trigger=trigger, valid_until=valid_until, repeat=repeat)
     trigger, valid_until, repeat = w.trigger, w.valid_until, w.repeat
+    market, venue = split_venue(market, venue)
+    if venue is None and not _names_a_venue(market):
+        raise ToolError(f"argument 'market': {clean_inline(market, 80)!r} does not name a venue; give it as venue:id "
+                        "(polymarket:559652, kalshi:<ticker>, manifold:<id>) or as the URL of the market")
     engine = await _ready_engine(ctx)
     can = client_can_elicit(ctx)
     try:
         rec = await engine.propose([LegSpec(market=market, venue=venue, outcome=outcome, side=side,
                                             limit_price=limit_price, size=size, stake=stake,
-                                            time_in_force=time_in_force)],
+                                            time_in_force=time_in_force or "GTC")],
                                    forecast_p=forecast_p, forecast_source=forecast_source,
                                    channel="elicitation" if can else "page",
                                    trigger=trigger.model_dump() if trigger is not None else None,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Market
 from pm_mcp.domain.reading import (
+    FIELDS,
     MAX_ITEMS,
     ReadingItem,
     ReadingRejected,
@@ -26,9 +27,9 @@ from pm_mcp.domain.rules import RuleAnalysis, market_rule_text
 from pm_mcp.domain.rules import parse_rules as parse_rule_text
 from pm_mcp.domain.untrusted import clean_inline, quote_inline
 from pm_mcp.markets.readings import ReadingStore
-from pm_mcp.surface.common import VenueArg, app_state, markets_of, to_tool_error
+from pm_mcp.surface.common import VenueArg, app_state, markets_of, split_venue, to_tool_error
 from pm_mcp.surface.render import ToolError, bound_text, tool_result
-from pm_mcp.surface.schema import TERSE
+from pm_mcp.surface.schema import BRIEF, CHOICES
 
 __all__ = ["submit_reading", "reading_for", "register"]
 
@@ -109,11 +110,12 @@ async def submit_reading(
     ctx: Context,
     market: Annotated[str, Field(description="id or URL")],
     reading: Annotated[list[ReadingItem], Field(
-        description="field; quote: exact words; value: what they say; at: offset", min_length=1,
-        max_length=MAX_ITEMS), TERSE],
-    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
+        description=f"1-{MAX_ITEMS} {{field: {'|'.join(FIELDS)}, quote: exact words (both required), value: what "
+                    "they say, at: offset}", min_length=1, max_length=MAX_ITEMS), BRIEF],
+    venue: Annotated[VenueArg | None, CHOICES] = None,
 ) -> Annotated[CallToolResult, ReadingOut]:
     """Your reading of rules parse_rules left UNKNOWN: each quote is checked against the rules."""
+    market, venue = split_venue(market, venue)
     m = await _market(ctx, market, venue)
     rules = market_rule_text(m)
     a = parse_rule_text(rules, venue=m.venue, market=m)

@@ -25,9 +25,10 @@ from pm_mcp.domain.rules_compare import compare_rules as compare_analyses
 from pm_mcp.domain.scorecard import Scorecard
 from pm_mcp.domain.scorecard import assess_market as score_market
 from pm_mcp.domain.untrusted import VENUE_TEXT_LABEL, clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_OPEN, VenueArg, markets_of, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, VenueArg, markets_of, split_venue, to_tool_error
 from pm_mcp.surface.reading import reading_for
 from pm_mcp.surface.render import ToolError, tool_result
+from pm_mcp.surface.schema import LEGACY
 
 __all__ = ["parse_rules", "compare_rules", "assess_market", "register", "render_analysis", "market_line"]
 
@@ -245,15 +246,16 @@ async def compare_rules(
     ctx: Context,
     a: Annotated[str | None, Field(description="market A id or URL")] = None,
     b: Annotated[str | None, Field(description="market B")] = None,
-    a_venue: Annotated[VenueArg | None, Field(description="A's venue")] = None,
-    b_venue: Annotated[VenueArg | None, Field(description="B's venue")] = None,
+    a_venue: Annotated[VenueArg | None, LEGACY] = None,
+    b_venue: Annotated[VenueArg | None, LEGACY] = None,
     a_text: Annotated[str | None, Field(description="A's rule text instead")] = None,
     b_text: Annotated[str | None, Field(description="B's rule text")] = None,
     a_outcome: Annotated[str | None, Field(description="A's outcome bet on (Yes)", max_length=100)] = None,
     b_outcome: Annotated[str | None, Field(description="B's", max_length=100)] = None,
 ) -> Annotated[CallToolResult, CompareOut]:
-    """Do two markets settle the same way? equivalent / not_equivalent / uncertain, the YES mapping and each
+    """Do two markets settle the same way? equivalent / not_equivalent / uncertain, the YES mapping, each
     difference quoting both rules. Call before treating two prices as one bet."""
+    (a, a_venue), (b, b_venue) = split_venue(a, a_venue, "a"), split_venue(b, b_venue, "b")
     (ma, aa), (mb, ab) = await asyncio.gather(_analyse(ctx, a, a_venue, a_text, "a"),
                                               _analyse(ctx, b, b_venue, b_text, "b"))
     # each side's stored verified reading (pm_mcp.surface.reading), composed in; its disagreements are differences

@@ -13,10 +13,15 @@ Input schemas:
   ``{"type": "number"}``: one type per schema is what the portable dialects (Gemini's OpenAPI subset) read, and
   strings are still accepted (the SDK parses a JSON string into a number before validating anyway);
 - ``$defs`` are inlined (the input models are small and not recursive);
-- an object argument marked ``BRIEF`` is advertised as ``{"type": "object", "description": ...}``: its
-  description names its fields (rarely used what-if and detail values); the validator checks them as before;
+- an object argument marked ``BRIEF`` is advertised as ``{"type": "object", "description": ...}`` (a list of
+  objects as an array of objects): its description names its fields (rarely used what-if and detail values); the validator checks them as before;
 - an argument marked ``TERSE`` keeps its structure but not the descriptions of its parts (its own description
   explains them);
+- an argument marked ``CHOICES`` (a Literal, or a list of one) is advertised as a plain string whose description
+  names the allowed values once (``"polymarket|kalshi|manifold"``, after its own description if it has one): the
+  validator still checks the Literal, and a value outside it is refused with an error listing the allowed ones;
+- an argument marked ``UNLISTED`` (a Literal too) is advertised as a plain string with its own description, which
+  names the usual values; the rest are taught by the error a value outside the Literal gets (it lists them all);
 - an argument marked ``LEGACY`` is accepted, validated and documented in the README but not advertised: it is an
   old top-level name (a contract) whose capability the advertised schema reaches through a grouped object.
 
@@ -32,9 +37,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["LEGACY", "LEGACY_KEY", "BRIEF", "BRIEF_KEY", "TERSE", "TERSE_KEY", "compact_tools", "compact_input", "compact_output"]
+__all__ = ["LEGACY", "LEGACY_KEY", "BRIEF", "BRIEF_KEY", "TERSE", "TERSE_KEY", "CHOICES", "CHOICES_KEY", "UNLISTED",
+           "UNLISTED_KEY", "Grouped", "compact_tools", "compact_input", "compact_output"]
 
 LEGACY_KEY = "x-pm-legacy"
 # An old argument name kept working but no longer advertised: Annotated[T, LEGACY] (or with Field(...) beside it)
@@ -46,6 +52,32 @@ BRIEF = Field(json_schema_extra={BRIEF_KEY: True})
 TERSE_KEY = "x-pm-terse"
 # An argument whose own description explains its parts: its nested schemas are advertised without descriptions
 TERSE = Field(json_schema_extra={TERSE_KEY: True})
+CHOICES_KEY = "x-pm-choices"
+# A Literal argument (or a list of Literals) advertised as a string naming its values in its description
+CHOICES = Field(json_schema_extra={CHOICES_KEY: True})
+UNLISTED_KEY = "x-pm-unlisted"
+# A Literal argument advertised as a string, its description naming the usual values (the error lists them all)
+UNLISTED = Field(json_schema_extra={UNLISTED_KEY: True})
+
+
+
+class Grouped(BaseModel):
+    """The model of a grouped object argument (``what_if``, ``options``, ...): its advertised description names
+    its fields (BRIEF), and a field it does not have is refused with the list of those it has, so a model that
+    guessed a name learns the right one from the error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [str(k) for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(f"has no field {', '.join(map(repr, unknown))}; its fields are "
+                                 f"{', '.join(cls.model_fields)}")
+        return data
+
 
 _DROP = ("title", "examples")
 _NULL = {"type": "null"}
@@ -82,8 +114,13 @@ def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> 
         return node
     if "$ref" in node:
         return _resolve(node, defs, seen)
-    if node.get(BRIEF_KEY):
+    if node.get(BRIEF_KEY):  # an object, or a list of objects (its description names the items' fields)
+        if _is_list(node):
+            return {"type": "array", "items": {"type": "object"}, "description": node.get("description", "")}
         return {"type": "object", "description": node.get("description", "")}
+    if node.get(CHOICES_KEY) or node.get(UNLISTED_KEY):
+        inner = _input_node({k: v for k, v in node.items() if k not in (CHOICES_KEY, UNLISTED_KEY)}, defs, seen)
+        return _choices(inner, listed=bool(node.get(CHOICES_KEY)))
     if node.get(TERSE_KEY):
         inner = _input_node({k: v for k, v in node.items() if k != TERSE_KEY}, defs, seen)
         return {**_undescribed(inner), **({"description": inner["description"]} if "description" in inner else {})}
@@ -119,6 +156,27 @@ def _input_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> 
         if not out["required"]:
             del out["required"]
     return _single_type(out)
+
+
+def _is_list(node: dict[str, Any]) -> bool:
+    branches = [node, *node.get("anyOf", [])]
+    return any(isinstance(n, dict) and n.get("type") == "array" for n in branches)
+
+
+def _choices(node: dict[str, Any], listed: bool = True) -> dict[str, Any]:
+    """An enum (or an array of one) as a string (an array of strings) whose description names the values (or,
+    not ``listed``, keeps its own description)."""
+    is_list = node.get("type") == "array" and isinstance(node.get("items"), dict)
+    holder = node["items"] if is_list else node
+    values = holder.get("enum")
+    if not isinstance(values, list):
+        return node
+    plain = {k: v for k, v in holder.items() if k != "enum"}
+    out = {**node, "items": plain} if is_list else plain
+    if listed:
+        names = "|".join(str(v) for v in values)
+        out["description"] = f"{node['description']}: {names}" if node.get("description") else names
+    return out
 
 
 def _undescribed(node: Any) -> Any:

@@ -38,10 +38,10 @@ from pm_mcp.domain.sizing import (
 )
 from pm_mcp.domain.sizing import size_position as size_core
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, grouped, titled
+from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, grouped, split_venue, titled
 from pm_mcp.surface.common import VenueArg as VenueName
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.surface.schema import BRIEF, LEGACY
+from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, UNLISTED, Grouped
 from pm_mcp.venues.registry import VENUES
 
 # A number given as a JSON number or a decimal string ("0.45"); parsed exactly to Decimal in the body.
@@ -62,7 +62,7 @@ class BookIn(BaseModel):
     asks: list[LevelIn] = Field(default_factory=list)
 
 
-class SizeWhatIf(BaseModel):
+class SizeWhatIf(Grouped):
     """size_position's what-if and method details (each also accepted at the top level, its old place)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -76,15 +76,20 @@ class SizeWhatIf(BaseModel):
     units: OptNum = None
     stop_price: OptNum = None
     rules_clarity: OptNum = None
+    confidence: Literal["low", "medium", "high", "very_high"] | None = None
+    assessment: Literal["participate", "caution", "avoid"] | None = None
+    amount_usd: OptNum = None
+    venue: VenueName | None = None
 
 
-class EdgeWhatIf(BaseModel):
+class EdgeWhatIf(Grouped):
     """compute_edge's price sources other than a market (each also accepted at the top level)."""
 
     model_config = ConfigDict(extra="forbid")
     price: OptNum = None
     book: BookIn | None = None
     fee_rate: OptNum = None
+    venue: VenueName | None = None
 
 
 class SizeOut(SizingResult):
@@ -429,11 +434,8 @@ def _outcome_index(m: Any, outcome: str) -> tuple[int, str]:
 # ----------------------------------------------------------------------------------------------
 # tools
 
-SIZE_POSITION = (
-    "Stake for one outcome inside the risk policy, with caps hit and arithmetic; market gives book, fees and "
-    "tier cap.")
-COMPUTE_EDGE = (
-    "EV, edge after fees and depth, break-even and Kelly of a trade at the executable price.")
+SIZE_POSITION = "Stake for one outcome inside the risk policy, with caps hit and arithmetic."
+COMPUTE_EDGE = "Edge after fees and depth at the executable price: EV, break-even, Kelly."
 GET_RISK_POLICY = (
     "The risk limits every sizing and order must respect (no tool loosens them): bankroll, order, event and "
     "daily caps, Kelly fraction, venues, mode, sizing methods and tiers.")
@@ -508,31 +510,33 @@ async def size_position(
     ctx: Context,
     p: Annotated[Num, Field(description="P(YES) 0-1")],
     price: Annotated[OptNum, LEGACY] = None,
-    side: Annotated[Literal["yes", "no"], Field(description="share bought")] = "yes",
-    method: Annotated[SizingMethod, Field(description="sizing rule")] = DEFAULT_METHOD,
+    side: Annotated[Literal["yes", "no"], CHOICES] = "yes",
+    method: Annotated[SizingMethod, Field(description="or kelly, fractional_kelly, unit, flat, ..."),
+                      UNLISTED] = DEFAULT_METHOD,
     asks: Annotated[list[LevelIn] | None, LEGACY] = None,
-    venue: Annotated[VenueName | None, Field(description="venue")] = None,
+    venue: Annotated[VenueName | None, LEGACY] = None,
     fee_rate: Annotated[OptNum, LEGACY] = None,
     event_exposure_usd: Annotated[OptNum, LEGACY] = None,
-    confidence: Annotated[Literal["low", "medium", "high", "very_high"] | None,
-                          Field(description="default medium")] = None,
+    confidence: Annotated[Literal["low", "medium", "high", "very_high"] | None, LEGACY] = None,
     kelly_fraction: Annotated[OptNum, LEGACY] = None,
-    amount_usd: Annotated[OptNum, Field(description="unit/flat stake, max loss or cap")] = None,
+    amount_usd: Annotated[OptNum, LEGACY] = None,
     units: Annotated[OptNum, LEGACY] = None,
     stop_price: Annotated[OptNum, LEGACY] = None,
     odds: Annotated[OptNum, LEGACY] = None,
     min_order_size: Annotated[OptNum, LEGACY] = None,
-    assessment: Annotated[Literal["participate", "caution", "avoid"] | None,
-                          Field(description="assess_market verdict")] = None,
+    assessment: Annotated[Literal["participate", "caution", "avoid"] | None, LEGACY] = None,
     rules_clarity: Annotated[OptNum, LEGACY] = None,
     market: Annotated[str | None, Field(description="id or URL")] = None,
     what_if: Annotated[SizeWhatIf | None, Field(
-        description="without market: price, asks [{price,size}], fee_rate, min_order_size, rules_clarity; "
-                    "event_exposure_usd, kelly_fraction, odds, units, stop_price"), BRIEF] = None,
+        description="amount_usd (stake, max loss or cap), confidence, kelly_fraction, units, stop_price, venue; no "
+                    "market: price, asks, fee_rate, ..."), BRIEF] = None,
 ) -> Annotated[CallToolResult, SizeOut]:
     w = grouped(what_if, "what_if", price=price, asks=asks, fee_rate=fee_rate, min_order_size=min_order_size,
                 event_exposure_usd=event_exposure_usd, kelly_fraction=kelly_fraction, odds=odds, units=units,
-                stop_price=stop_price, rules_clarity=rules_clarity)
+                stop_price=stop_price, rules_clarity=rules_clarity, confidence=confidence, assessment=assessment,
+                amount_usd=amount_usd, venue=venue)
+    confidence, assessment, amount_usd, venue = w.confidence, w.assessment, w.amount_usd, w.venue
+    market, venue = split_venue(market, venue)
     price, asks, fee_rate, min_order_size, rules_clarity = w.price, w.asks, w.fee_rate, w.min_order_size, \
         w.rules_clarity
     event_exposure_usd = 0 if w.event_exposure_usd is None else w.event_exposure_usd
@@ -627,21 +631,22 @@ def _what_if_edge(venue: str | None, fee_rate: Any, outcome: str, side: str, p_y
 
 async def compute_edge(
     ctx: Context,
-    p: Annotated[Num, Field(description="P(YES/first outcome)")],
-    outcome: Annotated[str, Field(description="yes, no or a label")] = "yes",
-    side: Annotated[Literal["buy", "sell"], Field(description="trade")] = "buy",
+    p: Annotated[Num, Field(description="P(YES/1st outcome)")],
+    outcome: Annotated[str, Field(description="yes|no|label")] = "yes",
+    side: Annotated[Literal["buy", "sell"], CHOICES] = "buy",
     price: Annotated[OptNum, LEGACY] = None,
     book: Annotated[BookIn | None, LEGACY] = None,
     size: Annotated[OptNum, Field(description="shares (1)")] = None,
     budget: Annotated[OptNum, Field(description="USD (buy)")] = None,
-    venue: Annotated[VenueName | None, Field(description="venue")] = None,
+    venue: Annotated[VenueName | None, LEGACY] = None,
     market: Annotated[str | None, Field(description="id or URL")] = None,
     fee_rate: Annotated[OptNum, LEGACY] = None,
     what_if: Annotated[EdgeWhatIf | None, Field(
-        description="no market: price or book {bids,asks:[{price,size}]}, fee_rate"), BRIEF] = None,
+        description="venue; no market: price|book {bids,asks:[{price,size}]}, fee_rate"), BRIEF] = None,
 ) -> Annotated[CallToolResult, EdgeOut]:
-    w = grouped(what_if, "what_if", price=price, book=book, fee_rate=fee_rate)
-    price, book, fee_rate = w.price, w.book, w.fee_rate
+    w = grouped(what_if, "what_if", price=price, book=book, fee_rate=fee_rate, venue=venue)
+    price, book, fee_rate, venue = w.price, w.book, w.fee_rate, w.venue
+    market, venue = split_venue(market, venue)
     p_yes = _p(p)
     sources = sum(x is not None for x in (price, book, market))
     if sources != 1:

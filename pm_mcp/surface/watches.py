@@ -15,13 +15,13 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp.types import CallToolResult, EmptyResult, SubscribeRequestParams, ToolAnnotations, UnsubscribeRequestParams
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pm_mcp.domain.untrusted import quote_inline, quote_label
 from pm_mcp.domain.watches import Watch, WatchKind, WatchRefused, WatchSpec
-from pm_mcp.surface.common import READ_LOCAL, VenueArg, app_state, grouped, titled, to_tool_error
+from pm_mcp.surface.common import READ_LOCAL, VenueArg, app_state, grouped, split_venue, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
-from pm_mcp.surface.schema import BRIEF, LEGACY
+from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, Grouped
 
 __all__ = ["create_watch", "list_watches", "delete_watch", "get_alerts", "watch_resource", "register"]
 
@@ -116,37 +116,42 @@ def _store_of(ctx: Context) -> Any:
     return WatchStore(app_state(ctx).store)
 
 
-class WatchOptions(BaseModel):
+class WatchOptions(Grouped):
     """create_watch's details (each also accepted at the top level, its old place)."""
 
-    model_config = ConfigDict(extra="forbid")
     side: Literal["ask", "bid", "mid"] | None = None
     window_s: int | None = None
     expires_at: str | None = None
     cooldown_s: int | None = None
+    order_id: str | None = None
+    query: str | None = None
+    venue: VenueArg | None = None
 
 
 # --- tools ------------------------------------------------------------------------------------------------------
 async def create_watch(
     ctx: Context,
-    kind: Annotated[KindArg, Field(description="condition")],
+    kind: Annotated[KindArg, CHOICES],
     market: Annotated[str | None, Field(description="id or URL")] = None,
-    venue: Annotated[VenueArg | None, Field(description="venue")] = None,
-    outcome: Annotated[str | None, Field(description="outcome label")] = None,
-    level: Annotated[Decimal | None, Field(description="price, points, spread, shares or hours")] = None,
+    venue: Annotated[VenueArg | None, LEGACY] = None,
+    outcome: Annotated[str | None, Field(description="label")] = None,
+    level: Annotated[Decimal | None, Field(description="price/points/spread/shares/hours")] = None,
     side: Annotated[Literal["ask", "bid", "mid"] | None, LEGACY] = None,
     window_s: Annotated[int | None, LEGACY] = None,
-    order_id: Annotated[str | None, Field(description="order_done: o- id")] = None,
-    query: Annotated[str | None, Field(description="arbitrage: topic")] = None,
+    order_id: Annotated[str | None, LEGACY] = None,
+    query: Annotated[str | None, LEGACY] = None,
     expires_at: Annotated[str | None, LEGACY] = None,
     cooldown_s: Annotated[int | None, LEGACY] = None,
     options: Annotated[WatchOptions | None, Field(
-        description="side ask|bid|mid, window_s (move), expires_at (ISO, <=30d), cooldown_s"),
+        description="order_id, query (arbitrage), side, window_s, expires_at, cooldown_s, venue"),
         BRIEF] = None,
 ) -> Annotated[CallToolResult, CreateWatchOut]:
-    """Alert when a market or order condition holds (trades nothing). Read: get_alerts."""
-    o = grouped(options, "options", side=side, window_s=window_s, expires_at=expires_at, cooldown_s=cooldown_s)
+    """Alert when a market or order condition holds (no trading). Read: get_alerts."""
+    o = grouped(options, "options", side=side, window_s=window_s, expires_at=expires_at, cooldown_s=cooldown_s,
+                order_id=order_id, query=query, venue=venue)
     side, window_s, expires_at, cooldown_s = o.side, o.window_s, o.expires_at, o.cooldown_s
+    order_id, query = o.order_id, o.query
+    market, venue = split_venue(market, o.venue)
     from pm_mcp.execution.watches import create_watch as create
 
     if kind == WatchKind.ARBITRAGE.value and not ((market or "").strip() or (query or "").strip()):
