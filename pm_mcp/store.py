@@ -526,6 +526,12 @@ class Store:
             for version in range(have + 1, len(scripts) + 1):
                 script = scripts[version - 1]
                 async with self.transaction():
+                    # under the write lock: another process opening the same new file (a second replica, `pm-mcp
+                    # watch` beside the stdio server) may have applied this version since we read `current`
+                    done = await (await c.execute("SELECT 1 FROM schema_migrations WHERE component = ? AND "
+                                                  "version = ?", (component, version))).fetchone()
+                    if done is not None:
+                        continue
                     for stmt in _split_sql(script):
                         await c.execute(stmt)
                     await c.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
