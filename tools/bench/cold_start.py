@@ -5,6 +5,8 @@
     .venv/bin/python tools/bench/cold_start.py --baseline REV --pairs 9   # before/after: REV vs this tree
     .venv/bin/python tools/bench/cold_start.py --baseline A --after B     # two revisions against each other
     .venv/bin/python tools/bench/cold_start.py --bare --pairs 9           # against the bare SDK server, with peak RSS
+    .venv/bin/python tools/bench/cold_start.py --bare --first-start       # ... as the first start after an install
+    .venv/bin/python tools/bench/cold_start.py --bare --no-tools-cache    # ... with nothing remembered or shipped
 
 Each run uses a fresh PM_MCP_HOME (so the SQLite file is created and migrated, as on first use) and
 venue URLs on a closed loopback port (nothing touches the network). The clock starts just before
@@ -56,7 +58,9 @@ def env_for(home: str, bytecode: bool = True) -> dict[str, str]:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_source_copy()), env.get("PYTHONPATH")]))
     if NO_TOOLS_CACHE:
-        env["PM_MCP_CACHE_DIR"] = "off"  # a first start: the surface is built before tools/list is answered
+        env["PM_MCP_CACHE_DIR"] = "off"  # nothing remembered or shipped: the surface is built before tools/list
+    elif FIRST_START:
+        env["PM_MCP_CACHE_DIR"] = os.path.join(home, "tools-cache")  # empty: the first start after an install
     env.update({
         "PM_MCP_HOME": home,
         "PM_MCP_POLYMARKET_GAMMA_URL": "http://127.0.0.1:9/gamma",
@@ -70,7 +74,8 @@ def env_for(home: str, bytecode: bool = True) -> dict[str, str]:
 
 
 _SOURCE_COPY: Path | None = None
-NO_TOOLS_CACHE = False  # --no-tools-cache: every run as the first start after an install or a change
+NO_TOOLS_CACHE = False  # --no-tools-cache: nothing remembered, no shipped list: the surface built at every start
+FIRST_START = False  # --first-start: an empty cache directory per run (the shipped list, if it is for this tree)
 
 
 def _source_copy() -> Path:
@@ -265,7 +270,10 @@ def paired(rev: str | None, pairs: int, after: str | None = None) -> int:
         after_s.append(a)
         ratios.append(a / b)
         print(f"pair {i + 1}: before {b * 1000:.0f} ms, after {a * 1000:.0f} ms, ratio {a / b:.3f}")
+    start = "nothing remembered or shipped" if NO_TOOLS_CACHE else "first start (empty cache)" if FIRST_START \
+        else "later start (user cache)"
     print(json.dumps({"baseline": rev or "bare SDK server (one tool)", "after": after or "this tree", "pairs": pairs,
+                      "start": start,
                       "median_before_ms": round(statistics.median(before) * 1000),
                       "median_after_ms": round(statistics.median(after_s) * 1000),
                       "median_ratio": round(statistics.median(ratios), 3),
@@ -281,15 +289,19 @@ def main() -> int:
     ap.add_argument("--bare", action="store_true",
                     help="compare with the bare SDK server (one tool, none of our code) instead of a revision")
     ap.add_argument("--no-tools-cache", action="store_true",
-                    help="PM_MCP_CACHE_DIR=off: the first start after an install or change (tools/list built, not remembered)")
+                    help="PM_MCP_CACHE_DIR=off: nothing remembered or shipped is used (tools/list built at every start)")
+    ap.add_argument("--first-start", action="store_true",
+                    help="an empty tools/list cache per run: the first start after an install (the shipped list)")
     ap.add_argument("--after", help="a git revision for the after side of a paired run (default: this tree)")
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured runs first (warm the disk cache)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch REPORT.md")
     args = ap.parse_args()
-    global NO_TOOLS_CACHE
-    NO_TOOLS_CACHE = args.no_tools_cache
+    global NO_TOOLS_CACHE, FIRST_START
+    NO_TOOLS_CACHE, FIRST_START = args.no_tools_cache, args.first_start
+    if NO_TOOLS_CACHE and FIRST_START:
+        ap.error("--no-tools-cache and --first-start are two different starts: give one")
     if args.baseline or args.bare:
         if args.baseline and args.bare:
             ap.error("--baseline and --bare are two different baselines: give one")
