@@ -411,6 +411,11 @@ def serve_http(settings: Settings, host: str, port: int,
     if settings.oauth:
         from pm_mcp.auth import JwtVerifier
 
+        problem = asyncio.run(_issuer_problem(settings))
+        if problem:
+            print(f"pm-mcp: warning: {problem}; until it answers, requests with a token get 503.", file=sys.stderr,
+                  flush=True)
+
         oauth = OAuthGate(settings, JwtVerifier(settings.auth_issuer, settings.effective_auth_audience,
                                                 settings.auth_jwks_url))
         print(f"pm-mcp: OAuth on: /mcp takes access tokens from {settings.auth_issuer} for the audience "
@@ -418,6 +423,23 @@ def serve_http(settings: Settings, host: str, port: int,
     routes = HttpRoutes(None, token, oauth)
     mcp = build(routes.on_state)
     return run_app(mcp, routes, settings, host, port)
+
+
+async def _issuer_problem(settings: Settings) -> str | None:
+    """Why the issuer's metadata or keys cannot be read now (a start-up hint for the operator; not fatal)."""
+    from pm_mcp.auth import IssuerUnavailable, JwtVerifier
+
+    probe = JwtVerifier(settings.auth_issuer, settings.effective_auth_audience or "", settings.auth_jwks_url,
+                        timeout_s=3.0)
+    try:
+        if settings.auth_jwks_url is None or settings.auth_page_client_id:
+            await probe.discover()
+        await probe._refresh_keys()  # noqa: SLF001 - the same read the first token will make
+    except IssuerUnavailable as exc:
+        return str(exc)
+    finally:
+        await probe.aclose()
+    return None
 
 
 async def _preflight(settings: Settings) -> None:

@@ -87,6 +87,7 @@ def served(tmp_path_factory):
         proc = cluster.start_replica(pm_mcp_command(), env, port, log, cwd=str(REPO))
         try:
             cluster.wait_healthy(port, proc, log_path=log)
+            assert "could not be read" not in log.read_text()  # the issuer answered at start
             yield Served(public, iss, proc, log)
         finally:
             cluster.stop(proc)
@@ -294,6 +295,7 @@ def test_host_confirm_starts_when_the_operator_allows_it(tmp_path):
     proc = cluster.start_replica(pm_mcp_command(), env, port, tmp_path / "log", cwd=str(REPO))
     try:
         cluster.wait_healthy(port, proc, log_path=tmp_path / "log")
+        assert "warning: the issuer's metadata could not be read" in (tmp_path / "log").read_text()
         # the issuer does not answer: a token cannot be checked, which is 503, not a 401 that sends clients to sign in
         token = Issuer().mint("alice")  # an RS256 token whose keys the server cannot fetch
         r = httpx.post(f"http://127.0.0.1:{port}/mcp", json=INIT,
