@@ -1,6 +1,7 @@
 """Per-user data through the real server (#16 item 4): `pm-mcp serve --http` with OAuth on (the test issuer in
 tools/oauth_issuer.py, keys per run), the Polymarket simulator, two people (alice and bob) each with their own access
-token, the official MCP client over Streamable HTTP. Everything on 127.0.0.1.
+token, the official MCP client over Streamable HTTP; the server's store on SQLite, then on PostgreSQL
+(tests/pg_server.py). Everything on 127.0.0.1.
 
 Alice proposes, confirms (PM_MCP_CONFIRM=host, which the operator allows here with PM_MCP_ALLOW_HOST_CONFIRM=1),
 watches her order and tightens her policy. Bob cannot list, read, confirm, cancel or watch any of it, and each try
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pg_server import shared_server
 
 from conftest import REPO, pm_mcp_command
 from tools.deploy import cluster
@@ -29,7 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 NEWSOM = "559652"
 YES = "54533043819946592547517511176940999955633860128497669742211153063842200957669"
 STATIC = "isolation-test-static-token-" + "s" * 24
-BUY = {"venue": "polymarket", "market": NEWSOM, "outcome": "Yes", "side": "buy", "limit_price": "0.43", "size": "25"}
+BUY = {"venue": "polymarket", "market": NEWSOM, "outcome": "Yes", "side": "buy", "limit_price": "0.43", "size": "5"}
+RESTING = {**BUY, "limit_price": "0.39", "size": "10"}
 
 
 @dataclass
@@ -43,15 +46,22 @@ class Served:
         return self.url + "/mcp"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served(request, tmp_path_factory):
+    database = {}
+    if request.param == "postgres":
+        server = shared_server()
+        if isinstance(server, str):
+            pytest.skip(server)
+        database = {"PM_MCP_DATABASE_URL": server.new_database()}
     tmp = tmp_path_factory.mktemp("isolation")
     port = cluster.free_port()
     public = f"http://127.0.0.1:{port}"
     with start_issuer(audience=public + "/mcp") as iss, start_sims("polymarket") as sims:
         sim = sims["polymarket"]
         sim.state["markets"][NEWSOM]["orderPriceMinTickSize"] = 0.01
-        # 20 of 25 fill at once (0.40, 0.42), 5 rest at 0.43: an open order to watch and cancel
+        # a buy at 0.43 fills at once at 0.40; one at 0.39 rests (an open order to watch and cancel). The paper book
+        # is not consumed: a resting order at or above the best ask would fill at the next sync, so none is placed
         set_book(sim, YES, bids=[("0.38", "100")], asks=[("0.40", "10"), ("0.42", "10"), ("0.45", "100")],
                  tick_size="0.01")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PM_MCP_")}
@@ -61,7 +71,7 @@ def served(tmp_path_factory):
                     "PM_MCP_IPFS_GATEWAY": "http://127.0.0.1:9/ipfs/", "PM_MCP_HTTP_TOKEN": STATIC,
                     **sims.env(), **iss.env(), "PM_MCP_VENUES": "polymarket", "PM_MCP_PUBLIC_URL": public,
                     "PM_MCP_HTTP_TIMEOUT_S": "3", "PM_MCP_CONFIRM": "host", "PM_MCP_ALLOW_HOST_CONFIRM": "1",
-                    "PM_MCP_WATCH_INTERVAL_S": "0.5", "PM_MCP_SYNC_INTERVAL_S": "1"})
+                    "PM_MCP_WATCH_INTERVAL_S": "0.5", "PM_MCP_SYNC_INTERVAL_S": "1", **database})
         log = tmp / "server.log"
         proc = cluster.start_replica(pm_mcp_command(), env, port, log, cwd=str(REPO))
         try:
@@ -110,16 +120,20 @@ async def test_two_people_see_only_their_own_data(served):
         _, prop = await ok(alice, "propose_order", {**BUY, "forecast_p": "0.55", "forecast_source": "alice-model"})
         intent_id = prop["intent_id"]
         text, done = await ok(alice, "confirm_order", {"intent_id": intent_id})
+        [filled] = done["orders"]
+        assert filled["status"] == "filled", text
+        _, resting = await ok(alice, "propose_order", RESTING)
+        text, done = await ok(alice, "confirm_order", {"intent_id": resting["intent_id"]})
         [order] = done["orders"]
         order_id = order["order_id"]
-        assert order["status"] == "partially_filled", text
-        _, pending = await ok(alice, "propose_order", {**BUY, "size": "5", "limit_price": "0.39"})
+        assert order["status"] == "open", text
+        _, pending = await ok(alice, "propose_order", {**RESTING, "size": "5"})
         _, watch = await ok(alice, "create_watch", {"kind": "order_done", "order_id": order_id})
         watch_id = watch["watch"]["id"]
         await ok(alice, "tighten_risk_policy", {"max_order_usd": "7"})
         _, a_port = await ok(alice, "get_portfolio")
-        assert a_port["positions"] and a_port["open_orders"] == 1 and float(a_port["daily_spent"]) > 10
-        alice_ids = {intent_id, pending["intent_id"], order_id, watch_id}
+        assert a_port["positions"] and a_port["open_orders"] == 1 and float(a_port["daily_spent"]) > 5
+        alice_ids = {intent_id, resting["intent_id"], pending["intent_id"], filled["order_id"], order_id, watch_id}
 
         # --- bob: nothing of alice's in any list or total
         for tool, args in (("list_orders", {}), ("list_orders", {"status": "open"}), ("get_portfolio", {}),
@@ -141,6 +155,7 @@ async def test_two_people_see_only_their_own_data(served):
         # --- bob with alice's ids: word for word what an id that never existed gets
         fake = {"i": "i-0123456789ab", "o": "o-0123456789ab", "w": "w-0123456789ab"}
         for tool, key, real in (("get_order", "ref", intent_id), ("get_order", "ref", order_id),
+                                ("get_order", "ref", filled["order_id"]), ("cancel_order", "ref", resting["intent_id"]),
                                 ("get_order", "ref", pending["intent_id"]),
                                 ("confirm_order", "intent_id", pending["intent_id"]),
                                 ("cancel_order", "ref", pending["intent_id"]), ("cancel_order", "ref", intent_id),
@@ -179,9 +194,9 @@ async def test_two_people_see_only_their_own_data(served):
         assert b_alerts["alerts"] == []
 
         # --- bob trades too: his own order, beside alice's
-        _, b_prop = await ok(bob, "propose_order", {**BUY, "size": "5"})
+        _, b_prop = await ok(bob, "propose_order", BUY)
         _, b_done = await ok(bob, "confirm_order", {"intent_id": b_prop["intent_id"]})
         _, b_orders = await ok(bob, "list_orders")
         assert [o["order_id"] for o in b_orders["orders"]] == [o["order_id"] for o in b_done["orders"]]
         _, a_orders = await ok(alice, "list_orders")
-        assert [o["order_id"] for o in a_orders["orders"]] == [order_id]
+        assert {o["order_id"] for o in a_orders["orders"]} == {filled["order_id"], order_id}
