@@ -99,3 +99,45 @@ def test_the_budget_check_can_fail():
     assert undescribed(tool["inputSchema"], "t") == ["t.a.y"]
     assert type_arrays(tool, "t") == ["t.inputSchema.properties.a.properties.y"]
     assert model_facing(tool) == 2 + len(compact(tool["inputSchema"]))
+
+
+def test_choices_unlisted_and_brief_lists_advertise_less_and_validate_the_same():
+    """schema.CHOICES names a Literal's values once in a string's description, UNLISTED keeps its own words,
+    BRIEF on a list advertises an array of objects; the pydantic validator still refuses what it refused, and a
+    Grouped object names its fields when it refuses one."""
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+    from pm_mcp.surface.schema import BRIEF, CHOICES, UNLISTED, Grouped, compact_input
+
+    class Item(BaseModel):
+        field: Literal["a", "b"]
+
+    class Opts(Grouped):
+        stake: int | None = None
+        tif: Literal["GTC", "FOK"] | None = None
+
+    class Args(BaseModel):
+        venue: Annotated[Literal["x", "y"] | None, CHOICES] = None
+        side: Annotated[Literal["buy", "sell"], Field(description="trade"), CHOICES] = "buy"
+        method: Annotated[Literal["m1", "m2", "m3"], Field(description="or m2, ..."), UNLISTED] = "m1"
+        kinds: Annotated[list[Literal["k1", "k2"]] | None, CHOICES] = None
+        items: Annotated[list[Item], Field(description="{field: a|b}"), BRIEF]
+        options: Annotated[Opts | None, Field(description="stake, tif"), BRIEF] = None
+
+    props = compact_input(Args.model_json_schema())["properties"]
+    assert props["venue"] == {"type": "string", "description": "x|y"}
+    assert props["side"] == {"type": "string", "default": "buy", "description": "trade: buy|sell"}
+    assert props["method"] == {"type": "string", "default": "m1", "description": "or m2, ..."}
+    assert props["kinds"] == {"type": "array", "items": {"type": "string"}, "description": "k1|k2"}
+    assert props["items"] == {"type": "array", "items": {"type": "object"}, "description": "{field: a|b}"}
+    assert props["options"] == {"type": "object", "description": "stake, tif"}
+    ok = {"items": [{"field": "a"}]}
+    TypeAdapter(Args).validate_python(ok)
+    for bad in ({**ok, "venue": "z"}, {**ok, "method": "m4"}, {**ok, "kinds": ["k3"]}, {"items": [{"field": "c"}]},
+                {**ok, "options": {"tif": "DAY"}}):
+        with pytest.raises(ValidationError):
+            TypeAdapter(Args).validate_python(bad)
+    with pytest.raises(ValidationError, match="has no field 'size'; its fields are stake, tif"):
+        TypeAdapter(Args).validate_python({**ok, "options": {"size": 1}})
