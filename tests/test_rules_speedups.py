@@ -282,3 +282,19 @@ def test_rewritten_patterns_match_as_the_originals_on_generated_text(parts):
     t = "".join(parts)
     for old, new in _REWRITTEN:
         assert _found(new, t) == _found(re.compile(old, new._flags), t), (old, t)
+
+
+# --- the rules hash: str.split() collapses exactly what the \s+ regex did ------------------------------------------
+
+def test_normalise_rule_text_splits_on_exactly_the_regex_whitespace():
+    import sys
+    import unicodedata
+
+    from pm_mcp.domain.rules.hashing import _WS, normalise_rule_text
+
+    ws = re.compile(r"\s")
+    assert all(bool(ws.match(c)) == c.isspace() for c in map(chr, range(sys.maxunicode + 1)))
+    old = lambda t: _WS.sub(" ", unicodedata.normalize("NFKC", t).casefold()).strip()  # noqa: E731
+    for e in TEXTS:
+        for t in (e["text"], e.get("title") or "", " \x1c a\u3000b\u2028c\x85 \t\n"):
+            assert normalise_rule_text(t) == old(t)
