@@ -15,6 +15,8 @@ catalog + v1 series search that matches any word, Manifold's term search) is par
 Labels (tools/bench/search_queries.json): per query, graded rules written by hand (3 = what the person
 asked for, 2 = relevant, 1 = related, 0 = not relevant: everything unlabelled) and the labels frozen from
 them over the world before the ranking was changed. Every third query is held out (never used to tune).
+Split "fresh" (f01-f19): a second blind batch, written and frozen 2026-12-02 before the ranker ever ran on it
+(the first held-out third had been looked at by then); report it apart, never tune on it.
 
 Metrics on page 1 (limit 10), per split:
 - nDCG@10: gain 2^g - 1 per row; a row from an event already shown on the page gains nothing (ten
@@ -220,7 +222,8 @@ async def run(json_out: Path | None = None) -> dict:
             await close()
     for mode, results in per_mode.items():
         report["modes"][mode] = {split: summarise([r for r in results if r["split"] == split])
-                                 for split in ("dev", "heldout")}
+                                 for split in ("dev", "heldout", "fresh")
+                                 if any(r["split"] == split for r in results)}
         report["modes"][mode]["all"] = summarise(results)
     report["per_query"] = per_mode
     if json_out:
