@@ -74,7 +74,9 @@ def fresh_rows():
 
 def test_fresh_batch_is_what_sources_says(fresh_rows):
     assert len(fresh_rows) >= 60
-    assert all(r["split"] == "fresh" for r in fresh_rows)
+    # the fixed split (SOURCES.md "Fresh split"): sorted ids, every third held out
+    assert sum(r["split"] == "fresh-holdout" for r in fresh_rows) == 21
+    assert sum(r["split"] == "fresh-tune" for r in fresh_rows) == len(fresh_rows) - 21
     assert sum(r["label"] == "equivalent" for r in fresh_rows) >= 15
     assert sum(r["label"] == "not_equivalent" for r in fresh_rows) >= 25
 
