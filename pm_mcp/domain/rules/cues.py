@@ -27,14 +27,17 @@ _GOVERNING = _rx(
     r"market |used )?(?:is|are|will be)(?: the)?(?: official)?|\bsources?\s*:|\bbased on (?:data|information|"
     r"figures|reports?|the (?:data|figures|results|information) (?:from|of|published by))(?: from)?|"
     r"\busing (?:data|information|figures) from|\bresolved? (?:using|per|via)|\bwill be checked (?:on|at|against)|"
-    r"\bverified (?:by|from|on|at)|\bchecked against|\bresolves? (?:based on|using) (?:data from )?)\s+" + _X,
+    r"\bverified (?:by|from|on|at)|\bchecked against|\bresolves? (?:based on|using) (?:data from )?|"
+    r"\b(?:determination|decision|resolution|ruling)\b[^.;]{0,90}?\b(?:made|decided|determined) by|"
+    r"\bconfirmation (?:by|from)|\bconfirmed by)\s+" + _X,
     re.I)
 # "<X> is the sole / primary / official resolution source", "<X> will be used to resolve"
 _SUBJECT_OF = _rx(
     r"(?P<x>[A-Z][\w.&'’-]*(?:\s+(?:[A-Z][\w.&'’-]*|&|of|the|for|and|de|du|des|la|le)){0,8})"
-    r"(?:,[^,.;]{1,60},)?\s+(?:is|are|will be|shall be|serves as|will serve as)\s+the\s+"
-    r"(?:(?:sole|primary|official|main|only|principal|designated|preferred|secondary|backup|fallback)\s+)*"
-    r"(?:resolution|settlement|data|reference)\s+sources?")
+    r"(?:,[^,.;]{1,60},|\s*\([^()]{1,120}\))?\s+(?:is|are|will be|shall be|serves as|will serve as)\s+the\s+"
+    r"(?:(?:(?:sole|primary|official|main|only|principal|designated|preferred|secondary|backup|back-up|fallback|"
+    r"alternative|alternate)\s+)+(?:(?:resolution|settlement|data|reference|price)\s+)?|"
+    r"(?:resolution|settlement|data|reference)\s+)sources?")
 _USED_TO_RESOLVE = _rx(
     r"(?P<x>[A-Z][\w.&'’-]*(?:\s+(?:[A-Z][\w.&'’-]*|&|of|the|for|and)){0,8})\s+(?:will|may|shall) (?:instead )?"
     r"be (?:used|consulted|relied (?:up)?on)(?: instead| as (?:a |the )?(?:fallback|backup|secondary|tie-?breaker))?"
@@ -55,7 +58,8 @@ _CUT = _rx(r"\s(?:if|when|whenever|once|unless|until|which|that|who|where|after|
            r"the (?:market|question))\b|\s-\s", re.I)
 # a comma ends the phrase unless a list of names goes on ("the Associated Press, Fox News and NBC")
 _COMMA_CUT = re.compile(r",\s+(?!(?:and\s+|or\s+)?(?:the\s+)?[A-Z0-9])")
-_LEAD = _rx(r"^(?:the|its|their|his|her|an?|official|officially|publicly|any|relevant|(?:information|data|figures|"
+_LEAD = _rx(r"^(?:the|its|their|his|her|an?|official|officially|publicly|any|relevant|will be|is|are|"
+            r"(?:information|data|figures|confirmation|"
             r"announcements?|statements?|reports?|results|releases?|publications?) (?:from|of|published by|"
             r"released by|issued by|by))\s+", re.I)
 _TRAIL = re.compile(r"[\s,'’\-]+$|\s+(?:and|or|the|of|for|on|in|at|to|as|via)$", re.I)
@@ -123,14 +127,26 @@ def governed_phrases(text: str, start: int, stext: str) -> list[tuple[int, int]]
             if re.match(r"https?://", phrase):
                 continue  # URLs are read by the URL scan
             out.append((start + a, start + b))
+            # "official information from the U.S. Government, including the Department of X": X as well
+            inc = _INCLUDING.match(stext, b)
+            if inc:
+                a2, b2 = _trim(stext, inc.end(), m.end("x"))
+                ph2 = stext[a2:b2]
+                if 2 <= len(ph2) <= 90 and not _NOT_A_SOURCE.search(ph2) and _NAMEY.search(ph2):
+                    out.append((start + a2, start + b2))
     return out
+
+
+_INCLUDING = re.compile(r",?\s+(?:including|in particular|notably|especially)\s+")
+# an acronym in brackets right after a name: "the American Automotive Association (AAA)"
+ACRONYM_AFTER = re.compile(r"\s*\((?P<acr>[A-Z][A-Z&.]{1,9})\)")
 
 
 def split_list(text: str, a: int, b: int) -> list[tuple[int, int]]:
     """ "the Associated Press, Fox News and NBC" -> each name (offsets into ``text``), when each part
     looks like a name; otherwise the whole phrase."""
     seg = text[a:b]
-    parts = [(m.start(), m.end()) for m in re.finditer(r"[^,]+?(?=,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|$)", seg)]
+    parts = [(m.start(), m.end()) for m in _LIST_PART.finditer(seg)]
     names: list[tuple[int, int]] = []
     pos = 0
     for pa, pb in parts:
@@ -143,10 +159,25 @@ def split_list(text: str, a: int, b: int) -> list[tuple[int, int]]:
         i = seg.find(sub, pa)
         names.append((a + i, a + i + len(sub)))
         pos = pb
-    caps = [n for n in names if re.match(r"(?:the\s+)?[A-Z0-9]", text[n[0]:n[1]])]
-    if len(names) >= 2 and len(caps) == len(names):
+    good = [n for n in names if _list_name(text[n[0]:n[1]])]
+    if len(names) >= 2 and len(good) == len(names):
         return names
     return [(a, b)]
+
+
+# one part of a list: up to a comma followed by a space (not "147,341"), " and ", " or ", or the end
+_LIST_PART = re.compile(r"(?:[^,]|,(?!\s))+?(?=,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+|$)")
+_DATA_WORDS = re.compile(r"(?i:\b(?:data|records|prices?|posts|reports?|filings|statements?)$)")
+
+
+def _list_name(part: str) -> bool:
+    """A part of "X, Y and Z" that can be a source on its own: capitalised ("the United Nations"), an
+    institution word ("the government of Iran"), or a kind of data ("on-chain data"); never a number."""
+    if re.search(r"\d", part) and not re.match(r"(?:the\s+)?[A-Z]", part):
+        return False
+    if re.search(r"\b[a-z]+s\s+\d", part):  # "holds 147": a clause, not a name
+        return False
+    return bool(re.match(r"(?:the\s+)?[A-Z]", part) or _NAMEY.search(part) or _DATA_WORDS.search(part))
 
 
 def lead_trim(text: str, a: int, b: int) -> tuple[int, int]:

@@ -37,12 +37,14 @@ class SourceItem(BaseModel):
     kind: Literal["url", "agency", "data_series", "reporting", "official", "oracle"]
     url: str | None = None
     span: Span
-    role: Literal["primary", "fallback", "contract_terms"] = Field(
+    role: Literal["primary", "fallback", "contract_terms", "measure"] = Field(
         "primary", description="primary: what decides; fallback: used when the primary is unavailable, "
-                               "secondary or a tie-breaker; contract_terms: the venue's terms document.")
-    via: Literal["cue", "name", "url", "reporter", "metadata"] = Field(
+                               "secondary or a tie-breaker; contract_terms: the venue's terms document; measure: "
+                               "the data series measured, whose publisher is the primary.")
+    via: Literal["cue", "name", "url", "reporter", "metadata", "condition"] = Field(
         "name", description="How it was found: the phrase a cue governs, a known name in a source sentence, "
-                            "a URL, 'If X reports', or the venue's metadata (span part 'metadata').")
+                            "a URL, 'If X reports', the venue's metadata (span part 'metadata'), or the "
+                            "quantity the YES condition measures when no publisher is named ('condition').")
     metadata_key: str | None = Field(None, description="For part='metadata': the Market.rule_sources key "
                                                        "(or 'resolution_source') whose text the span quotes.")
 

@@ -6,7 +6,7 @@ import re
 from bisect import bisect_right
 
 from pm_mcp.domain.rules._regex import _rx
-from pm_mcp.domain.rules.cues import CUE_AT_END, governed_phrases, lead_trim, split_list
+from pm_mcp.domain.rules.cues import ACRONYM_AFTER, CUE_AT_END, governed_phrases, lead_trim, split_list
 from pm_mcp.domain.rules.models import SourceItem
 from pm_mcp.domain.rules.sentences import Sentence, _span
 
@@ -24,7 +24,8 @@ _SOURCE_CUE = _rx(
     r"source agency|source is|sources? will be|resolved? using|api url|used to determine|verified from|"
     r"information from|\bsources?\s*:|will be used to (?:settle|determine)|primary source|data source|"
     r"as (?:announced|published|confirmed|certified|determined|released) by|"
-    r"(?:will|may|shall) (?:instead )?be (?:used|consulted|relied)", re.I)
+    r"(?:will|may|shall) (?:instead )?be (?:used|consulted|relied)|(?:backup|back-up|fallback|secondary|alternative) "
+    r"sources?|\b(?:determination|decision)\b[^.;]{0,90}?\bmade by|\bconfirmation (?:by|from)|confirmed by", re.I)
 _NOT_SOURCE = _rx(r"may be found here|you can read|invitation|discussion thread|for more information", re.I)
 _NOT_THIS_SOURCE = _rx(r"(?:a source like|sources? such as|rather than|instead of|not according to)\s+"
                        r"(?:[\w.]+\s+){0,3}$", re.I)
@@ -65,7 +66,8 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
     (_rx(r"\bTwitter account\b|\bX account\b"), "Twitter", "agency"),
     (_rx(r"\bGOP\b|Republican National Committee"), "GOP", "official"),
     (_rx(r"Democratic Party sources|Democratic National Committee|\bDNC\b"), "Democratic Party", "official"),
-    (_rx(r"government of (?:the )?(?:United States|USA)|U\.?S\.? Government|federal government(?! shutdown)",
+    (_rx(r"government of (?:the )?(?:United States|USA)|(?:U\.?S\.?|United States) Government|"
+         r"federal government(?! shutdown)",
                 re.I), "US government", "official"),
     (_rx(r"official announcements?"), "official announcements", "official"),
     (_rx(r"National Weather Service|\bNOAA\b"), "NOAA", "agency"),
@@ -96,11 +98,29 @@ def _sentence_of(sents: list[Sentence], starts: list[int], pos: int) -> int | No
 _YES_SENT = _rx(r"then the market resolves to Yes|resolves? to [“\"]?Yes[”\"]?,? if\b", re.I)
 # Kalshi KPI markets: "If Tesla Inc. reports Above 500000 total production ..." -- the company's report decides
 _REPORTER = _rx(r"\bIf (?P<name>[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of)){0,4}) reports\b")
+# "..., SpaceX confirms that ...", "The National Bureau of Economic Research (NBER) publicly announces that ...":
+# the body whose confirmation decides (a verb of attesting a fact, followed by "that")
+_ATTESTS = _rx(r"(?<![\w.])(?P<name>(?:the )?[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of|for)){0,6})"
+               r"(?P<acr> \([A-Z][A-Z&.]{1,9}\))? (?:officially |publicly |formally )?"
+               r"(?P<verb>confirms|certifies|reports|announces|declares|determines) that\b")
+# "this market's decentralized resolver, UMA": a description, then the name
+_APPOSITIVE = re.compile(r"^[a-z][^,]{2,60},\s+(?P<n>[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,4})$")
+# Kalshi's "If the <series> for <period> is above 5%, then the market resolves to Yes" / "If there are at least
+# 195000 initial jobless claims for the week ...": the quantity measured, when the text names no publisher
+_MEASURED = _rx(r"^If (?:the )?(?P<s>(?:[A-Z][\w-]*\s+)*[\w-]+(?:\s+[\w-]+){0,4}?\s+(?:[Ii]ndex|rate|[Cc]laims|"
+                r"yield|price|level|count|temperature|anomaly|reading|payrolls|production|deliveries))\b"
+                r"(?=[^\n]{0,120}?\bthe market resolves to Yes)|"
+                r"^If there (?:are|is|were|was) (?:at least|more than|fewer than|less than|above|below|exactly) "
+                r"[\d,.]+%? (?P<c>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,3}?\s+(?:claims|cases|filings|deaths|jobs))\b"
+                r"(?=[^\n]{0,120}?\bthe market resolves to Yes)")
+_INSTITUTION = re.compile(r"\b(?:[A-Z]{2,}|Bureau|Office|Ministry|Department|Agency|Commission|Committee|Council|"
+                          r"Court|Authority|Institute|Board|Service|Administration|Research|Federation|Association|"
+                          r"League|Union|Exchange|Government|Inc\.?|Corp\.?)\b")
 
 
 # a sentence naming a source to use only when the primary fails, or a secondary / tie-breaking one
 _FALLBACK_SRC = _rx(
-    r"\bif (?:the |this |that |such )?[^.;]{0,80}?(?:is |are |becomes? )?(?:unavailable|not available|"
+    r"\bif (?:the |this |that |such )?[^.;]{0,80}?(?:is |are |becomes? )?(?:unavailable|not available|ambiguity|"
     r"inaccessible|not published|not (?:yet )?released|(?:does|do|did) not (?:publish|release|report|provide)|"
     r"fails? to|cannot be|can't be|has not (?:published|released|reported)|is delayed|is discontinued|"
     r"goes? down|offline|ambiguous|unclear|conflict)|\bin the event (?:that )?(?:of )?(?:the |a |an )?"
@@ -112,8 +132,37 @@ _FALLBACK_SRC = _rx(
     r"\bshould [^.;]{0,60}?(?:unavailable|not be available|fail|not publish|be delayed)", re.I)
 
 
-def _role(sents: list[Sentence], i: int | None) -> str:
-    return "fallback" if i is not None and _FALLBACK_SRC.search(sents[i].text) else "primary"
+# a clause that adds a second source: "X is the primary source, however Y will also be used"
+_BUT = _rx(r"(?:,|;|\s)\s*(?:however|but|although|though|otherwise)\b,?", re.I)
+_ALSO = _rx(r"\bwill also (?:be used|suffice|be (?:considered|accepted|consulted))|\bwill (?:also )?suffice\b|"
+            r"\bmay also be (?:used|consulted)|^however\b", re.I)
+_PRIMARY_WORD = _rx(r"\b(?:primary|main|principal|sole|official) (?:resolution |settlement |data |price )?source",
+                    re.I)
+
+
+def _role(sents: list[Sentence], i: int | None, pos: int | None = None) -> str:
+    """primary / fallback for a source at ``pos`` in sentence ``i``: the clause after a "however" / "but"
+    that follows a source is a fallback; so is a sentence that says the source "will also suffice"."""
+    if i is None:
+        return "primary"
+    s = sents[i]
+    if pos is not None:
+        rel = pos - s.start
+        cut = None
+        for m in _BUT.finditer(s.text):
+            if m.start() < rel:
+                cut = m
+        if cut is not None and _SOURCE_CUE.search(s.text[:cut.start()]):
+            return "fallback"
+        head = s.text
+        nxt = next((m for m in _BUT.finditer(s.text) if m.start() >= rel), None)
+        if nxt is not None:
+            head = s.text[:nxt.start()]
+        if _PRIMARY_WORD.search(head) and not re.search(r"\b(?:secondary|fallback|back-?up|alternative) ",
+                                                        head, re.I):
+            return "primary"
+        return "fallback" if _FALLBACK_SRC.search(head) or _ALSO.search(head) else "primary"
+    return "fallback" if _FALLBACK_SRC.search(s.text) or _ALSO.search(s.text) else "primary"
 
 
 def _url_ok(sents: list[Sentence], ok: list[bool], i: int) -> bool:
@@ -142,16 +191,23 @@ def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tup
                     continue
                 phrase = text[na:nb]
                 canon = next(((nm, kd, m) for rx, nm, kd in _AGENCIES for m in [rx.search(phrase)] if m), None)
+                acr = ACRONYM_AFTER.match(text, nb)
                 if canon is not None:
                     nm, kd, m = canon
                     sp = _span(text, na + m.start(), na + m.end())
-                    item = SourceItem(name=nm, kind=kd, span=sp, via="cue", role=_role(sents, i))  # type: ignore[arg-type]
+                    item = SourceItem(name=nm, kind=kd, span=sp, via="cue", role=_role(sents, i, na))  # type: ignore[arg-type]
+                elif (ap := _APPOSITIVE.match(phrase)) is not None:  # "this market's resolver, UMA"
+                    item = SourceItem(name=ap.group("n"), kind="official", via="cue", role=_role(sents, i, na),
+                                      span=_span(text, na + ap.start("n"), na + ap.end("n")))
+                elif acr is not None:  # "the American Automotive Association (AAA)": the body by its acronym
+                    item = SourceItem(name=acr.group("acr"), kind="agency", via="cue", role=_role(sents, i, na),
+                                      span=_span(text, acr.start("acr"), acr.end("acr")))
                 else:
                     kind = "reporting" if re.search(r"credible|consensus|media|reputable|news", phrase, re.I) \
                         else "official"
                     name = "credible reporting" if kind == "reporting" else phrase
                     item = SourceItem(name=name, kind=kind, span=_span(text, na, nb), via="cue",  # type: ignore[arg-type]
-                                      role=_role(sents, i))
+                                      role=_role(sents, i, na))
                 taken.append((item.span.start, item.span.end))
                 out.append((item.span.start, item))
     return out
@@ -162,7 +218,8 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
     ok = [bool(_SOURCE_CUE.search(s.text)) and not _NOT_SOURCE.search(s.text) for s in sents]
     # a data series named in the YES condition is what the market measures ("If the CPI ... is exactly 3.5%")
     yes_sent = [bool(_YES_SENT.search(s.text)) for s in sents]
-    if not any(ok) and not any(yes_sent):
+    attests = list(_ATTESTS.finditer(text))
+    if not any(ok) and not any(yes_sent) and not attests and not any(_MEASURED.search(s.text) for s in sents):
         return []
     found: list[tuple[int, SourceItem]] = []
     for m in _REPORTER.finditer(text):
@@ -171,6 +228,18 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
             name = name[:-1]
         found.append((m.start("name"), SourceItem(name=name, kind="official", via="reporter",
                                                   span=_span(text, m.start("name"), m.start("name") + len(name)))))
+    for m in attests:
+        name = re.sub(r"^the ", "", m.group("name"))
+        if m.group("verb") in ("announces", "declares", "determines") and not (
+                m.group("acr") or _INSTITUTION.search(name)):
+            continue  # a person "announces that" he will run: an actor, not a source
+        a = m.start("name") + (4 if m.group("name").startswith("the ") else 0)
+        if m.group("acr"):
+            a2 = m.start("acr") + 2
+            found.append((a, SourceItem(name=m.group("acr")[2:-1], kind="agency", via="reporter",
+                                        span=_span(text, a2, m.end("acr") - 1))))
+        else:
+            found.append((a, SourceItem(name=name, kind="official", via="reporter", span=_span(text, a, a + len(name)))))
     url_spans: list[tuple[int, int]] = []
     for m in _URL.finditer(text):
         i = _sentence_of(sents, starts, m.start())
@@ -178,7 +247,7 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         url_spans.append((m.start(), m.start() + len(url)))
         if i is None or not _url_ok(sents, ok, i):
             continue
-        found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url, via="url", role=_role(sents, i),
+        found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url, via="url", role=_role(sents, i, m.start()),
                                             span=_span(text, m.start(), m.start() + len(url)))))
     any_cue = any(ok)
     for rx, name, kind in _AGENCIES:
@@ -192,7 +261,7 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
             i = _sentence_of(sents, starts, m.start())
             if i is None or not (ok[i] or (kind == "data_series" and yes_sent[i])):
                 continue
-            found.append((m.start(), SourceItem(name=name, kind=kind, role=_role(sents, i),  # type: ignore[arg-type]
+            found.append((m.start(), SourceItem(name=name, kind=kind, role=_role(sents, i, m.start()),  # type: ignore[arg-type]
                                                 span=_span(text, m.start(), m.end()))))
             break
     # what a URL or a known name already covers is taken (a known name inside a cue phrase is canonicalised)
@@ -204,4 +273,22 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         if it.name.lower() not in seen:
             seen.add(it.name.lower())
             items.append(it)
+    # "official announcements from the NBER": the generic words give way to the body they name
+    if any(i.name == "official announcements" for i in items) and any(
+            i.kind == "agency" for i in items):
+        items = [i for i in items if i.name != "official announcements"]
+    publishers = [i for i in items if i.role == "primary" and i.kind in ("agency", "official", "url")]
+    if publishers:
+        # a data series whose publisher is named is what is measured, not who settles ("CPI" beside "BLS")
+        items = [i.model_copy(update={"role": "measure"}) if i.kind == "data_series" and i.role == "primary"
+                 else i for i in items]
+    elif not any(i.role == "primary" for i in items):
+        for sent in sents:
+            mm = _MEASURED.search(sent.text)
+            if mm:
+                g = "s" if mm.group("s") else "c"
+                a, b = sent.start + mm.start(g), sent.start + mm.end(g)
+                items.insert(0, SourceItem(name=text[a:b], kind="data_series", via="condition",
+                                           span=_span(text, a, b)))
+                break
     return items
