@@ -12,11 +12,12 @@ import os
 import stat
 import tomllib
 import urllib.parse
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from pm_mcp.venues.registry import VENUES
@@ -89,6 +90,22 @@ def _secure_url(url: str) -> bool:
     if parts.scheme == "https":
         return True
     return parts.scheme == "http" and is_loopback(parts.hostname)
+
+
+_HTTPS_URL = ("must be an https:// URL (http:// only on a loopback host, for tests), with no query, fragment or "
+              "user, such as https://login.example.org")
+# the optional text settings checked alike: blank is unset; otherwise the value is taken stripped and must pass its
+# check (the message says what is allowed)
+_CHECKED_TEXT: dict[str, tuple[Callable[[str], bool], str]] = {
+    "auth_issuer": (_secure_url, _HTTPS_URL),
+    "auth_jwks_url": (_secure_url, _HTTPS_URL),
+    "auth_audience": (lambda v: not any(c.isspace() for c in v),
+                      "must be one audience (this server's resource URL, such as https://pm.example.org/mcp), "
+                      "without spaces"),
+    "auth_page_client_id": (lambda v: not any(c.isspace() or not c.isprintable() for c in v),
+                            "must be the OAuth client id the issuer registered for the approval page, without "
+                            "spaces"),
+}
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -266,36 +283,14 @@ class Settings(BaseSettings):
                              "https://pm.example.org or http://127.0.0.1:8080")
         return f"{parts.scheme}://{parts.netloc.lower()}"
 
-    @field_validator("auth_issuer", "auth_jwks_url")
+    @field_validator(*_CHECKED_TEXT)
     @classmethod
-    def _auth_url(cls, v: str | None) -> str | None:
+    def _checked_text(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None or not v.strip():
             return None
-        v = v.strip()
-        if not _secure_url(v):
-            raise ValueError("must be an https:// URL (http:// only on a loopback host, for tests), with no query, "
-                             "fragment or user, such as https://login.example.org")
-        return v
-
-    @field_validator("auth_audience")
-    @classmethod
-    def _auth_audience(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        v = v.strip()
-        if any(c.isspace() for c in v):
-            raise ValueError("must be one audience (this server's resource URL, such as https://pm.example.org/mcp), "
-                             "without spaces")
-        return v
-
-    @field_validator("auth_page_client_id")
-    @classmethod
-    def _client_id(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        if any(c.isspace() or not c.isprintable() for c in v.strip()):
-            raise ValueError("must be the OAuth client id the issuer registered for the approval page, without "
-                             "spaces")
+        ok, allowed = _CHECKED_TEXT[info.field_name]
+        if not ok(v.strip()):
+            raise ValueError(allowed)
         return v.strip()
 
     @field_validator("allowed_hosts")

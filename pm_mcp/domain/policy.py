@@ -182,19 +182,19 @@ def check_order(policy: RiskPolicy, *, venue: str, mode: str, order_cost: Decima
         v.append(PolicyViolation(rule="max_order_usd", limit=str(policy.max_order_usd), value=str(order_cost),
                                  message=f"order cost {_amt(order_cost)} exceeds the per-order cap "
                                          f"{_amt(policy.max_order_usd)}"))
-    event_after = event_exposure_before + order_cost
-    if order_cost > 0 and event_after > policy.max_event_usd:
-        v.append(PolicyViolation(
-            rule="max_event_usd", limit=str(policy.max_event_usd), value=str(event_after),
-            message=f"exposure to this event would be {_amt(event_after)} (already {_amt(event_exposure_before)}), "
-                    f"over the single-event cap {_amt(policy.max_event_usd)} "
-                    f"({_pct(policy.max_event_fraction)} of {_amt(policy.bankroll)})"))
-    daily_after = daily_spent_before + order_cost
-    if order_cost > 0 and daily_after > policy.max_daily_usd:
-        v.append(PolicyViolation(
-            rule="max_daily_usd", limit=str(policy.max_daily_usd), value=str(daily_after),
-            message=f"today's spend would be {_amt(daily_after)} (already {_amt(daily_spent_before)}), "
-                    f"over the daily cap {_amt(policy.max_daily_usd)}"))
+    # the running totals the order adds to (an order that costs nothing adds nothing): the rule, its cap, the
+    # total before the order, what the total is, and the cap in words
+    running = (("max_event_usd", policy.max_event_usd, event_exposure_before, "exposure to this event",
+                f"single-event cap {_amt(policy.max_event_usd)} "
+                f"({_pct(policy.max_event_fraction)} of {_amt(policy.bankroll)})"),
+               ("max_daily_usd", policy.max_daily_usd, daily_spent_before, "today's spend",
+                f"daily cap {_amt(policy.max_daily_usd)}"))
+    for rule, cap, before, what, cap_words in running:
+        after = before + order_cost
+        if order_cost > 0 and after > cap:
+            v.append(PolicyViolation(rule=rule, limit=str(cap), value=str(after),
+                                     message=f"{what} would be {_amt(after)} (already {_amt(before)}), "
+                                             f"over the {cap_words}"))
     if order_cost > policy.bankroll:
         v.append(PolicyViolation(rule="bankroll", limit=str(policy.bankroll), value=str(order_cost),
                                  message=f"order cost {_amt(order_cost)} exceeds the bankroll {_amt(policy.bankroll)}"))

@@ -19,19 +19,37 @@ from typing import TYPE_CHECKING, Any, Literal
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from pydantic import BaseModel
 
 from pm_mcp.surface.render import bound_text, user_error
 from pm_mcp.venues.registry import VENUES
 
 if TYPE_CHECKING:
     from pm_mcp.app import AppState
+    from pm_mcp.domain.models import Market
     from pm_mcp.execution.engine import ExecutionEngine
     from pm_mcp.markets.service import MarketService
 
-__all__ = ["VenueArg", "grouped", "split_venue", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL"]
+__all__ = ["VenueArg", "grouped", "split_venue", "app_state", "markets_of", "engine_of_ctx", "to_tool_error", "titled", "READ_OPEN", "READ_LOCAL",
+           "MarketRef"]
 
 # A venue argument: the registry's venues, in its order (one enum in every tool's schema)
 VenueArg = Literal[tuple(VENUES)]  # type: ignore[valid-type]
+
+
+class MarketRef(BaseModel):
+    # the market an answer is about, as the rules and reading tools name it (no docstring: it would become the
+    # output schemas' description)
+    venue: str
+    id: str
+    title: str
+    url: str | None = None
+
+    @classmethod
+    def of(cls, m: "Market") -> "MarketRef":
+        """The reference to ``m``: each field is the market's field of the same name."""
+        return cls(**{name: getattr(m, name) for name in cls.model_fields})
+
 
 # Reads venue data (the open world), changes nothing, the same answer for the same call.
 READ_OPEN = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)

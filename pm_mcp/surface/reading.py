@@ -27,7 +27,7 @@ from pm_mcp.domain.rules import RuleAnalysis, market_rule_text
 from pm_mcp.domain.rules import parse_rules as parse_rule_text
 from pm_mcp.domain.untrusted import clean_inline, quote_inline
 from pm_mcp.markets.readings import ReadingStore
-from pm_mcp.surface.common import VenueArg, app_state, markets_of, split_venue, to_tool_error
+from pm_mcp.surface.common import MarketRef, VenueArg, app_state, markets_of, split_venue, to_tool_error
 from pm_mcp.surface.render import ToolError, bound_text, tool_result
 from pm_mcp.surface.schema import BRIEF, CHOICES
 
@@ -41,11 +41,8 @@ SUBMIT = ToolAnnotations(title="Submit a rules reading (verified)", read_only_hi
 SHOWN_ERRORS = 6
 
 
-class ReadingMarket(BaseModel):
-    venue: str
-    id: str
-    title: str
-    url: str | None = None
+class ReadingMarket(MarketRef):
+    pass  # the one market reference, under the name this tool's output schema has always given it
 
 
 class ReadingOut(BaseModel):
@@ -129,7 +126,7 @@ async def submit_reading(
         await ReadingStore(app_state(ctx).store).put(verified)
     except Exception as exc:  # noqa: BLE001 - translated for the model
         raise to_tool_error(exc, action="store the reading") from None
-    out = ReadingOut(market=ReadingMarket(venue=m.venue, id=m.id, title=m.title, url=m.url), reading=verified,
+    out = ReadingOut(market=ReadingMarket.of(m), reading=verified,
                      clarity_before=a.clarity, clarity_after=apply_reading(a, verified).clarity, stored=True)
     return tool_result(out, _text(m, out))
 

@@ -25,7 +25,7 @@ from pm_mcp.domain.rules_compare import compare_rules as compare_analyses
 from pm_mcp.domain.scorecard import Scorecard
 from pm_mcp.domain.scorecard import assess_market as score_market
 from pm_mcp.domain.untrusted import VENUE_TEXT_LABEL, clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_OPEN, VenueArg, markets_of, split_venue, to_tool_error
+from pm_mcp.surface.common import READ_OPEN, MarketRef, VenueArg, markets_of, split_venue, to_tool_error
 from pm_mcp.surface.reading import reading_for
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.surface.schema import LEGACY
@@ -37,13 +37,6 @@ MAX_TEXT = 20_000
 # the one line that says what the quotes in a rule analysis are (pm_mcp.domain.untrusted's convention)
 QUOTES_NOTE = f'Quotes "..." are {VENUE_TEXT_LABEL}; @N = offset in the rules.'
 # The tools are READ_OPEN: read-only (so idempotent), open-world because with a market id they read a venue.
-
-
-class MarketRef(BaseModel):
-    venue: str
-    id: str
-    title: str
-    url: str | None = None
 
 
 class ParseOut(BaseModel):
@@ -71,10 +64,6 @@ async def _fetch(ctx: Context, ref: str, venue: str | None) -> Market:
         return await markets_of(ctx).get_market(ref, venue)
     except Exception as exc:  # noqa: BLE001 - translated for the model
         raise to_tool_error(exc, action="get the market") from None
-
-
-def _ref(m: Market) -> MarketRef:
-    return MarketRef(venue=m.venue, id=m.id, title=m.title, url=m.url)
 
 
 def _check_text(text: str, what: str) -> str:
@@ -212,7 +201,7 @@ async def parse_rules(
     """Rules read into quoted fields (source, YES condition, threshold, deadline, edge cases) and a clarity
     score 0-1; UNKNOWN means read the rules. Call before estimating a probability."""
     m, a = await _analyse(ctx, market, venue, text)
-    out = ParseOut(market=_ref(m) if m else None, analysis=a)
+    out = ParseOut(market=MarketRef.of(m) if m else None, analysis=a)
     header = market_line(m) if m else f"Pasted rule text ({a.text_length} chars)"
     return tool_result(out, "\n".join(render_analysis(a, header)))
 
@@ -263,7 +252,7 @@ async def compare_rules(
     cmp = compare_analyses(aa, ab, a_outcome=_outcome(a_outcome, "a_outcome"),
                            b_outcome=_outcome(b_outcome, "b_outcome"))
     cmp = review_comparison(cmp, ra, rb)
-    out = CompareOut(comparison=cmp, a_market=_ref(ma) if ma else None, b_market=_ref(mb) if mb else None,
+    out = CompareOut(comparison=cmp, a_market=MarketRef.of(ma) if ma else None, b_market=MarketRef.of(mb) if mb else None,
                      a=aa, b=ab)
     return tool_result(out, "\n".join([comparison_text(cmp, ma, mb, aa, ab), *la, *lb]))
 
