@@ -181,3 +181,18 @@ async def test_a_20_row_answer_stays_small(env):
         out, text = await call(client, "search_markets", {"query": "will", "limit": 20, "status": "any"})
         assert len(out["results"]) == 20 and out["next_cursor"]
         assert len(text) < 16_000, len(text)
+
+
+async def test_a_venue_that_names_the_final_otherwise_is_still_found(env):
+    """Kalshi lists the Super Bowl as "Pro Football Champion" and the NBA Finals as "Pro Basketball Champion":
+    a search by the common name finds them beside Polymarket's, and the plain name finds the common one."""
+    async with connect(env) as client:
+        for query, kalshi_prefix in (("super bowl", "KXSB-27-"), ("nba finals", "KXNBA-27-")):
+            out, _ = await call(client, "search_markets", {"query": query})
+            by_venue = {r["venue"]: r for r in out["results"]}
+            assert "polymarket" in by_venue and by_venue.get("kalshi", {}).get("id", "").startswith(kalshi_prefix), \
+                (query, [(r["venue"], r["id"]) for r in out["results"]])
+        out, _ = await call(client, "search_markets", {"query": "pro football champion"})
+        assert {"polymarket", "kalshi"} <= {r["venue"] for r in out["results"]}, out["results"]
+        out, _ = await call(client, "search_markets", {"query": "house race winner", "venues": ["kalshi"]})
+        assert out["results"] and all(r["id"].startswith("KXHOUSERACE-") for r in out["results"]), out["results"]

@@ -32,6 +32,7 @@ from pathlib import Path
 import aiosqlite
 
 from pm_mcp.domain.models import Market
+from pm_mcp.domain.vocabulary import with_equivalents
 from pm_mcp.store import connect as store_connect
 from pm_mcp.store import register_migrations
 
@@ -240,7 +241,9 @@ def market_refs(m: Market) -> set[str]:
 
 
 def _row(m: Market, fetched_at: float) -> tuple:
-    body = " ".join(x for x in (m.event_title or "", m.category or "", m.rule_text[:BODY_CHARS]) if x)
+    names = f"{m.title} | {m.event_title or ''}".lower()
+    also = with_equivalents(names)[len(names):]  # the other names of what it is about ("super bowl" for "pro football")
+    body = " ".join(x for x in (m.event_title or "", also, m.category or "", m.rule_text[:BODY_CHARS]) if x)
     return (m.venue, m.id, m.slug, m.event_id, m.title, body, " ".join(o.label for o in m.outcomes),
             m.status.value, m.category, iso(m.close_time) if m.close_time else None,
             float(m.volume) if m.volume is not None else None,

@@ -33,6 +33,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from pm_mcp.domain.models import Market, MarketStatus
+from pm_mcp.domain.vocabulary import with_equivalents
 
 CANDIDATES = 30  # catalog candidates ranked per search (the venues add theirs)
 FLOOR = 0.55  # rows below this relevance are dropped (and counted)
@@ -48,7 +49,7 @@ STOPWORDS = frozenset("a an and are be by for from has have in is it of on or th
                       "did at as this that vs v".split())
 GENERIC = frozenset("will win wins winner price prices rate rates market markets today tomorrow end year years "
                     "above below before after how many much next new be hit reach over under more less than "
-                    "number yes no".split())
+                    "number yes no race".split())
 MONTHS = {m: i for i, names in enumerate([
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
@@ -104,7 +105,7 @@ def tokens(text: str) -> list[str]:
 @lru_cache(maxsize=20_000)  # the same titles and labels come back search after search
 def _tokens(text: str) -> tuple[str, ...]:
     out = []
-    for num, suffix, word in _TOKEN.findall(text.lower()[:2000]):
+    for num, suffix, word in _TOKEN.findall(with_equivalents(text.lower()[:2000])):
         if num:
             out.append(_num(num, suffix))
         elif word in MONTHS:

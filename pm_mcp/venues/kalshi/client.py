@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Event, FeeSchedule, Market, MarketStatus, OrderBook, PricePoint
+from pm_mcp.domain.vocabulary import with_equivalents
 from pm_mcp.venues.base import AmbiguousReference, NotFound, Pace, VenueError
 from pm_mcp.venues.history import HISTORY_WINDOWS, history_bucket, history_window
 from pm_mcp.venues.kalshi import parse as kp
@@ -70,7 +71,7 @@ _STOP = {"will", "the", "a", "an", "of", "in", "at", "by", "to", "be", "on", "fo
 
 
 def tokens(text: str) -> list[str]:
-    return [t for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP]
+    return [t for t in re.findall(r"[a-z0-9]+", with_equivalents(text.lower())) if t not in _STOP]
 
 
 class KalshiSeries(BaseModel):
