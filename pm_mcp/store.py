@@ -485,18 +485,26 @@ class Store:
                 raise
             await self.conn.execute("COMMIT")
 
+    # how this backend lists its tables (PgStore: its own)
+    _LIST_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+
+    def _refusal_words(self) -> tuple[str, str, str, str]:
+        """How the refusals of :meth:`_check_readable` name this backend's database (PgStore: its own words):
+        a foreign one (before "not a pm-mcp one"), what to do then, this one, and what to use another of."""
+        return (f"{self.path} is a SQLite database but", "point PM_MCP_HOME elsewhere", f"the database {self.path}",
+                "PM_MCP_HOME")
+
     async def _check_readable(self) -> None:
         """Without writing anything: the file is a database, it is ours (or empty), and no component
         is at a newer schema version than this code knows."""
         c = self.conn
-        names = {r[0] for r in await (await c.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")).fetchall()}
+        names = {r[0] for r in await (await c.execute(self._LIST_TABLES)).fetchall()}
         if not names:
             return
         if "schema_migrations" not in names:
-            raise StoreError(
-                f"{self.path} is a SQLite database but not a pm-mcp one (no schema_migrations table). pm-mcp "
-                "will not add its tables to it: point PM_MCP_HOME elsewhere; nothing was changed.")
+            foreign, instead, _, _ = self._refusal_words()
+            raise StoreError(f"{foreign} not a pm-mcp one (no schema_migrations table). pm-mcp will not add its "
+                             f"tables to it: {instead}; nothing was changed.")
         rows = await (await c.execute(
             "SELECT component, MAX(version) FROM schema_migrations GROUP BY component")).fetchall()
         self._raise_if_newer({r[0]: r[1] for r in rows})
@@ -505,10 +513,9 @@ class Store:
         for component, version in current.items():
             known = len(_MIGRATIONS.get(component, []))
             if component in _MIGRATIONS and version > known:
-                raise StoreError(
-                    f"the database {self.path} was written by a newer pm-mcp (schema '{component}' "
-                    f"v{version}, this version knows v{known}). Upgrade pm-mcp, or use another "
-                    "PM_MCP_HOME; nothing was changed.")
+                _, _, it, other = self._refusal_words()
+                raise StoreError(f"{it} was written by a newer pm-mcp (schema '{component}' v{version}, this version "
+                                 f"knows v{known}). Upgrade pm-mcp, or use another {other}; nothing was changed.")
 
     async def _migrate(self, only: set[str] | None = None) -> None:
         c = self.conn

@@ -342,28 +342,12 @@ class PgStore(Store):
         finally:
             await c.execute(f"SELECT pg_advisory_unlock({MIGRATE_LOCK_KEY})")
 
-    async def _check_readable(self) -> None:
-        c = self.conn
-        names = {r[0] for r in await (await c.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")).fetchall()}
-        if not names:
-            return
-        if "schema_migrations" not in names:
-            raise StoreError(
-                f"the PostgreSQL database {self.where} has tables but is not a pm-mcp one (no schema_migrations "
-                "table). pm-mcp will not add its tables to it: use an empty database; nothing was changed.")
-        rows = await (await c.execute(
-            "SELECT component, MAX(version) FROM schema_migrations GROUP BY component")).fetchall()
-        self._raise_if_newer({r[0]: r[1] for r in rows})
+    # Store._check_readable and _raise_if_newer with PostgreSQL's table list and words
+    _LIST_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
 
-    def _raise_if_newer(self, current: dict[str, int]) -> None:
-        for component, version in current.items():
-            known = len(_store._MIGRATIONS.get(component, []))
-            if component in _store._MIGRATIONS and version > known:
-                raise StoreError(
-                    f"the PostgreSQL database {self.where} was written by a newer pm-mcp (schema '{component}' "
-                    f"v{version}, this version knows v{known}). Upgrade pm-mcp, or use another database; "
-                    "nothing was changed.")
+    def _refusal_words(self) -> tuple[str, str, str, str]:
+        return (f"the PostgreSQL database {self.where} has tables but is", "use an empty database",
+                f"the PostgreSQL database {self.where}", "database")
 
     async def _migrate_all(self) -> None:
         await self._migrate(set(_store._MIGRATIONS) - LOCAL_COMPONENTS)
