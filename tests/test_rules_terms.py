@@ -71,3 +71,43 @@ def test_the_hash_covers_question_and_label():
     assert parse_rules(tpl).rules_hash == rules_hash(tpl)  # pasted text: the text's own hash, as before
     assert all(s.quote == (a.group_label if s.part == "label" else a.title)[s.start:s.end]
                for s in (n.span for n in ha.terms.subjects))
+
+
+def test_one_rule_text_under_two_member_labels_is_two_bets():
+    # a Polymarket event's shared description: the bracket lives only in the member's label
+    r = ("This market will resolve to the amount of basis points the upper bound of the target federal funds rate is "
+         "changed by at the Federal Reserve's March 2027 meeting. The resolution source is the FOMC statement.")
+    c = cmp("Fed decision in March?", r, "Fed decision in March?", r, la="25 bps decrease", lb="No change")
+    assert c.verdict == "not_equivalent" and "subject" in fields(c), c.summary
+    assert "'25 bps decrease'" in c.summary and "'No change'" in c.summary
+    # the same label written another way is the same member
+    same = cmp("Fed decision in March?", r, "Fed decision in March?", r, la="25 bps decrease", lb="25bps Decrease")
+    assert same.verdict != "not_equivalent", same.summary
+
+
+def test_one_rule_text_under_questions_with_other_times_is_two_bets():
+    r = ('This market will resolve to "Up" if the Bitcoin price at the end of the time range specified in the title '
+         'is greater than or equal to the price at the beginning of that range. Otherwise, it will resolve to "Down".')
+    c = cmp("Bitcoin Up or Down - March 12, 5:20AM-5:25AM ET", r, "Bitcoin Up or Down - March 12, 5:25AM-5:30AM ET", r)
+    assert c.verdict == "not_equivalent", c.summary
+    assert "5:20am" in c.summary and "5:30am" in c.summary, c.summary
+    # the same values written another way are not a difference
+    v = cmp("Bitcoin Up or Down - March 12, 5:20AM-5:25AM ET", r, "Bitcoin Up or Down - Mar 12, 5:20 AM-5:25 a.m. ET", r)
+    assert not fields(v), v.summary
+
+
+def test_a_title_tag_and_a_middle_initial_do_not_hide_the_candidate():
+    r = ("This market will resolve to \u201cYes\u201d if {n} wins the 2024 nomination of the Republican Party for U.S. "
+         "president. Otherwise, this market will resolve to \u201cNo\u201d.")
+    c = cmp("[Single Market] Will Ron DeSantis win the U.S. 2024 Republican presidential nomination?",
+            r.format(n="Ronald Dion de Santis"),
+            "[Single Market] Will Donald J. Trump win the U.S. 2024 Republican presidential nomination?",
+            r.format(n="Donald J. Trump"))
+    assert c.verdict == "not_equivalent" and "subject" in fields(c), c.summary
+    assert "Donald J. Trump" in c.summary and "Single" not in c.summary, c.summary
+    # a title-cased question keeps a person whose surname the rules write ("Mike Pence" / "Michael Richard Pence")
+    p = cmp("[Single Market] Will Mike Pence win the U.S. 2024 Republican presidential nomination?",
+            r.format(n="former US vice president Michael Richard Pence"),
+            "[Single Market] Will Nikki Haley win the U.S. 2024 Republican presidential nomination?",
+            r.format(n="Nimrata Nikki Haley"))
+    assert p.verdict == "not_equivalent" and "Mike Pence" in p.summary, p.summary

@@ -321,9 +321,7 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         identical = True  # one text, and two questions that say the same words ("4%" / "4.0%", "Nov" / "November")
     elif not identical and a.text_hash and a.text_hash == b.text_hash and not any(
             d.field == "subject" and d.severity == "hard" for d in diffs):
-        diffs.append(Difference(field="subject", severity="soft",
-                                detail="the same rule text under another question or label: the rules say "
-                                       "nothing of what differs; compare the two questions"))
+        diffs.append(_same_text_other_question(a, b))
     if not identical and a.terms is not None and b.terms is not None and \
             a.terms.subject_status == Status.UNKNOWN and b.terms.subject_status == Status.UNKNOWN:
         diffs.append(Difference(field="subject", severity="soft",
@@ -440,6 +438,54 @@ def _same_question(a: RuleAnalysis, b: RuleAnalysis) -> bool:
     """The two questions (and labels) say the same words, numbers and months compared by value."""
     wa, wb = _question_words(a), _question_words(b)
     return bool(wa) and wa == wb
+
+
+_VALUE = re.compile(r"(?P<time>\b\d{1,2}:\d{2}\s*(?:[AaPp]\.?[Mm]\.?)?)|(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)"
+                    r"(?:\s*(?P<mag>k|m|bn|b|thousand|million|billion)\b)?", re.I)
+_MAG = {"k": 3, "thousand": 3, "m": 6, "million": 6, "b": 9, "bn": 9, "billion": 9}
+
+
+def _values(text: str) -> set[str]:
+    """The numbers and clock times a question states, by value ("$100k" = "$100,000", "4%" = "4.0%",
+    "5:20AM" = "5:20 am")."""
+    out = set()
+    for m in _VALUE.finditer(text):
+        if m.group("time"):
+            out.add(re.sub(r"[\s.]", "", m.group("time")).lower().lstrip("0"))
+            continue
+        v = Decimal(m.group("num").replace(",", ""))
+        if m.group("mag"):
+            v = v.scaleb(_MAG[m.group("mag").lower()])
+        out.add(f"{v.normalize():f}")
+    return out
+
+
+def _label_key(label: str) -> tuple[list[str], set[str]]:
+    """A label's words (one spelling) and its values: "25 bps decrease" = "25bps decrease" is not "No change"."""
+    return sorted(t for t in canon_tokens(_VALUE.sub(" ", label)) if not t[0].isdigit()), _values(label)
+
+
+def _same_text_other_question(a: RuleAnalysis, b: RuleAnalysis) -> Difference:
+    """One rule text under two questions or labels (a template filled twice: members of one event, windows or
+    strikes of one series). The rules say nothing of what differs, so the questions and labels decide: two
+    members' labels in other words, or questions that state other numbers or times, are two bets; otherwise
+    only a reader can tell."""
+    ta, tb = a.terms, b.terms
+    la, lb = (ta.label if ta else None), (tb.label if tb else None)
+    if la and lb and _label_key(la) != _label_key(lb):
+        return Difference(field="subject", severity="hard",
+                          detail=f"two members of one event (the same rule text): A is '{la}', B is '{lb}'")
+    qa, qb = (ta.question_text if ta else ""), (tb.question_text if tb else "")
+    va, vb = _values(qa), _values(qb)
+    if qa.strip() and qb.strip() and va != vb:
+        only_a, only_b = sorted(va - vb), sorted(vb - va)
+        return Difference(field="period", severity="hard",
+                          detail=f"the same rule text under questions with other values: A asks '{qa.strip()}', "
+                                 f"B asks '{qb.strip()}' ({', '.join(only_a) or 'none'} vs "
+                                 f"{', '.join(only_b) or 'none'})")
+    return Difference(field="subject", severity="soft",
+                      detail="the same rule text under another question or label: the rules say nothing of what "
+                             "differs; compare the two questions")
 
 
 def _both_unknown(a: RuleAnalysis, b: RuleAnalysis, f: str) -> bool:

@@ -176,6 +176,9 @@ _CORPORATE = {"inc", "corp", "corporation", "co", "ltd", "llc", "plc", "sa", "ag
 _NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|la|le|van|von|der|bin|al|and|&)\s+)?"
                        r"[A-Z0-9][\w'’.&-]*)*")
 _WORD = re.compile(r"[A-Za-z][\w'’&-]*")
+_INITIAL = re.compile(r"[A-Z]\.")
+# a venue's tag before the question ("[Single Market] Will ..."): not part of what is asked
+_TITLE_TAG = re.compile(r"^\s*\[[^\]\n]{1,40}\]")
 _YEAR = re.compile(r"(?<![\d$.,])(?:19|20)\d{2}(?![\d%])")
 _MONTH_RX = re.compile(r"\b(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
                        r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?(?:\s+(?P<day>\d{1,2})"
@@ -268,8 +271,10 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
         run = words[s:e]
         for i, w in enumerate(run):
             place = i + 1 < len(run) and f"{w} {run[i + 1].strip('.,?!:;()')}".lower() in _NEW_PLACES
-            if is_name(w) or place or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van", "von", "der", "bin",
-                                                       "al", "&", "and")):
+            # a middle initial between two names ("Donald J. Trump") is part of the name
+            initial = bool(chunk) and _INITIAL.fullmatch(w) is not None and i + 1 < len(run) and is_name(run[i + 1])
+            if is_name(w) or place or initial or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van",
+                                                                          "von", "der", "bin", "al", "&", "and")):
                 chunk.append(w)
             else:
                 if chunk:
@@ -370,13 +375,18 @@ def read_terms(*, title: str, label: str | None, rules: str, yes_clause: str | N
         if label:
             subjects += _names_in(label, "label", label, common)
             periods += _periods_in(label, "label")
-        title_names = _names_in(title, "title", title, common)
-        if _title_cased(title):
+        # the tag is blanked, not cut, so that every span still points into the title as written
+        asked = _TITLE_TAG.sub(lambda m: " " * len(m.group(0)), title)
+        title_names = _names_in(asked, "title", asked, common)
+        if _title_cased(asked):
             # "Will The Fed Cut Interest Rates...": capitals say nothing here; keep a word of the title as a
-            # name only where the rules or the label write it capitalised too (or it is a known alias)
+            # name only where the rules or the label write it capitalised too (or it is a known alias); a
+            # person's surname written so is enough ("Mike Pence" / "Michael Richard Pence")
             written = _capitalised_words(" ".join((rules, label or "")))
             title_names = [n for n in title_names if n.key in _ALIAS.values() or n.key in _ALIAS
-                           or all(t.lower() in written for t in n.text.split())]
+                           or all(t.lower() in written for t in n.text.split())
+                           or (len(n.text.split()) >= 2 and len(n.text.split()[-1]) >= 3
+                               and n.text.split()[-1].lower() in written)]
         for n in title_names:
             if all(n.key != s.key for s in subjects):
                 subjects.append(n)
