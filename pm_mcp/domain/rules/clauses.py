@@ -121,7 +121,8 @@ _YES_PATS = [
     _rx(r"\bIf\s+(?P<c>.+?),?\s+then the market resolves to Yes", re.I | re.S),
     _rx(r"\bIf\s+(?P<c>[^.;\n]+?),\s*(?:then\s+)?(?:the market\s+|this market\s+|it\s+)?(?:will\s+)?resolves?\s+"
         r"(?:to\s+)?[“\"]?Yes\b", re.I | re.S),
-    _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"]?Yes[”\"]?\s+(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
+    # (markdown emphasis tolerated around the outcome: "Resolves **YES **if ...")
+    _rx(r"resolve[sd]?\s+(?:to\s+)?[“\"*]*Yes[”\"]?(?:\s+|\s*\*+\s*)(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
         r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+(?:and\s+)?(?:resolves?\s+(?:to\s+)?)?[“\"]?No[”\"]?\s+(?:if|otherwise|when)\b)",
         re.I | re.S),
     # Manifold: "YES if ... otherwise NO", "Yes: if ...", "YES = ..." at the start of a line or sentence

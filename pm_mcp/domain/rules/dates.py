@@ -312,7 +312,7 @@ def _timepoint(text: str, hit: _DateHit, kind: str, hits: list[_DateHit], defaul
         d = shift_days(d, hit.rel_days, hit.rel_business)
         notes.append(f"{hit.rel_words}: {hit.rel_days:+d} {'business ' if hit.rel_business else ''}day(s) "
                      "from the date written")
-    else:
+    elif year is None:
         notes.append(f"the year is not stated: {REVIEW}")
     if inferred:
         notes.append("year inferred from context")
@@ -343,7 +343,11 @@ def _timepoint(text: str, hit: _DateHit, kind: str, hits: list[_DateHit], defaul
 
 
 def _classify_date(text: str, hit: _DateHit, sent: Sentence) -> str:
-    prefix = text[max(sent.start, hit.start - 45):hit.start]
+    prefix = text[max(sent.start, hit.start - 60):hit.start]
+    tb = _TIME_BEFORE.search(prefix)
+    if tb is not None:  # "as of 12 PM ET, June 23": the cue is before the time
+        prefix = prefix[:tb.start()]
+    prefix = prefix[-45:]
     for rx, kind in _KIND_BEFORE:
         if rx.search(prefix):
             return kind

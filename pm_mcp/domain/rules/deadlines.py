@@ -25,13 +25,13 @@ from pm_mcp.domain.rules.sentences import Sentence, _span
 
 _PERIOD = _rx(
     r"\b(?P<pre>before|by|prior to)\s+(?:(?:the\s+)?end\s+of\s+)?(?P<y1>(?:19|20)\d{2})\b(?![-/]\d)|"
-    r"\b(?:by|before)\s+the\s+end\s+of\s+(?P<y2>(?:19|20)\d{2})\b|"
+    r"\b(?:by|before|at|until)\s+the\s+end\s+of\s+(?P<y2>(?:19|20)\d{2})\b|"
     r"\bin\s+Q(?P<q>[1-4])\s+(?P<y3>(?:19|20)\d{2})\b|"
     r"\b(?:final|last)\s+(?P<trading>trading\s+)?day\s+of\s+" + _MON.replace("?P<mon>", "?P<mon1>") +
     r"\s+(?P<y4>(?:19|20)\d{2})\b|"
     r"\b(?:in|for|ending)\s+" + _MON.replace("?P<mon>", "?P<mon2>") + r",?\s+(?P<y5>(?:19|20)\d{2})\b|"
-    r"(?<!beginning )(?<!starting )\bin\s+(?P<y6>(?:19|20)\d{2})\b"
-    r"(?!\s*[-/]|\s+(?:season|election|midterm|nomination|presidential))",
+    r"(?<!beginning )(?<!starting )\b(?:in|for|from|during|throughout)\s+(?P<y6>(?:19|20)\d{2})\b"
+    r"(?!\s*[-/]|\s+(?:season|election|midterm|nomination|presidential|to|through|until|and)\b)",
     re.I)
 
 
@@ -117,6 +117,7 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
     scored: list[tuple[int, int, TimePoint]] = []
     cutoffs: list[TimePoint] = []
     starts: list[TimePoint] = []
+    scheduled: list[tuple[int, int, TimePoint]] = []  # "will be held on <date>" outside a condition
     prev_kind = None
     for h in hits:
         s = sent_at(h.start)
@@ -141,8 +142,8 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
         sc = 0
         if cond:
             sc += 3
-        elif _flags(s, "background"):
-            continue
+        elif _flags(s, "background") and not (h.hms is not None and h.tz_label and kind in ("at", "by")):
+            continue  # a past event; but "evidence as of 12 PM ET, June 23" is the observation time
         if kind in ("by", "window_end", "at"):
             sc += 2
         elif kind == "scheduled" and _flags(s, "event"):
@@ -158,9 +159,15 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
             sc = max(sc, prev[0])
         if sc >= 2:
             scored.append((sc, -h.start, tp))
+        elif kind == "scheduled":
+            scheduled.append((1, -h.start, tp))
     # periods without a day, only when no day is named: "before 2027", "by the end of 2024", "in Q3 2026",
     # "in Sep 2026", "twelve months ending December 2026", "the final trading day of January 2026", "in 2026"
-    for pm in (_PERIOD.finditer(text) if not scored else ()):
+    dated = [x for x in scored if x[2].date is not None]
+    if scored and not dated:
+        # only days without a year ("by January 1", no close time): a period with a year may place it
+        scored = [(sc - 2, pos, tp) for sc, pos, tp in scored]
+    for pm in (_PERIOD.finditer(text) if not dated else ()):
         s = sent_at(pm.start())
         if s is None or _flags(s, "fallback") or (_flags(s, "background") and not _flags(s, "cond")):
             continue
@@ -170,6 +177,8 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
         sc = (3 if _flags(s, "cond") else 0) + 1  # below an explicit date in the same kind of sentence
         if sc >= 1 and (_flags(s, "cond") or pt.kind == "by"):
             scored.append((max(sc, 2), -pm.start(), pt))
+    if not scored and not cutoffs and len(scheduled) == 1:
+        scored = scheduled  # the one scheduled date ("The election will be held on November 4, 2025") decides
     refers_title = _TITLE_DATE.search(text)
     if refers_title and title_hits:
         h = title_hits[-1]
@@ -203,8 +212,8 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
                  and not (t.note or "").startswith(_PERIOD_NOTE) and not (best.note or "").startswith(_PERIOD_NOTE)
                  and t.kind in ("by", "at", "window_end") and best.kind in ("by", "at", "window_end")
                  and not t.year_inferred and not best.year_inferred]
-    # prefer the one with a time when two candidates name the same date
-    for t in top:
+    # prefer the one with a time when two candidates name the same date (in any sentence that counts)
+    for t in top + [t for _, _, t in scored if t.kind in ("by", "window_end")]:
         if t.date == best.date and best.time is None and t.time is not None:
             best = t
     start = None

@@ -33,6 +33,12 @@ from pm_mcp.domain.rules.thresholds import _RANGE_MARKET, _threshold_equivalent,
 _REFERS_TITLE = _rx(r"specified in the title|in the title|the listed (?:price|term|value)", re.I, exact_case=True)
 
 
+_LIST_OF_CONDITIONS = re.compile(r"\b(?:any|either|one|all|both|each) of the following\b", re.I)
+_OTHERWISE = re.compile(r"otherwise\b", re.I)
+# a comparison of two quantities, no number: "If (100 - highest price) > lowest price"
+_SYMBOLIC_CMP = re.compile(r"[\w)]\s*[<>]=?\s*(?![\d$-])[A-Za-z(]")
+
+
 def _venue_label(market: Any, venue: str | None) -> str:
     return (getattr(market, "venue_name", None) if market is not None else None) or (venue or "the venue")
 
@@ -92,11 +98,23 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     cond_sents = [s for s in sents if _flags(s, "cond") and not _flags(s, "fallback")]
     if yes_span is not None:
         threshold = _threshold_in(text, yes_span.start, yes_span.quote)
-    if threshold is None:
+        if threshold is None and _LIST_OF_CONDITIONS.search(yes_span.quote):
+            # "Yes if either of the following conditions are met: 1. ... 2. ...": the items until "Otherwise"
+            for s in sents:
+                if s.start < yes_span.end:
+                    continue
+                if _OTHERWISE.match(s.text):
+                    break
+                threshold = _threshold_in(text, s.start, s.text)
+                if threshold is not None:
+                    break
+    if threshold is None and not (yes_span is not None and _LIST_OF_CONDITIONS.search(yes_span.quote)):
         for s in cond_sents:
             threshold = _threshold_in(text, s.start, s.text)
             if threshold is not None:
                 break
+            if _SYMBOLIC_CMP.search(s.text):
+                break  # the first condition compares two quantities ("(100 - highest) > lowest"): no number
     title_th = _threshold_in(title, 0, title, "title") if title else None
     conflicts: list[Threshold] = []
     th_status = Status.UNKNOWN

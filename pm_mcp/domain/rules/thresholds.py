@@ -33,11 +33,11 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (_rx(r"\b(?:reach(?:es)?|hits?)\s+or\s+(?:exceeds?|goes above|rises above)\s*" + _NU, re.I), ">="),
     # "5+ times" (mention and count markets, usually in the title)
     (_rx(r"(?<![\w.-])(?P<num>\d[\d,]*)\+" + _UNIT, re.I), ">="),
-    (_rx(r"(?:equal to or (?:greater|higher|more) than|greater than or equal to|at least|no less than|not less than|"
-         r"at or (?:above|over|higher than)|a minimum of|≥|>=)\s*" + _NU,
+    (_rx(r"(?:equal to or (?:greater|higher|more) than|equal to or (?:above|over)|greater than or equal to|at least|"
+         r"no less than|not less than|at or (?:above|over|higher than)|a minimum of|≥|>=)\s*" + _NU,
                 re.I), ">="),
-    (_rx(r"(?:equal to or (?:less|lower|fewer) than|less than or equal to|at most|no more than|not more than|"
-         r"at or (?:below|under|lower than)|a maximum of|≤|<=)\s*" + _NU,
+    (_rx(r"(?:equal to or (?:less|lower|fewer) than|equal to or (?:below|under)|less than or equal to|at most|"
+         r"no more than|not more than|at or (?:below|under|lower than)|a maximum of|≤|<=)\s*" + _NU,
                 re.I), "<="),
     (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:more|higher|greater|above|over)\b", re.I), ">="),
     (_rx(r"(?<![\w-])" + _NU + r"\s+or\s+(?:less|lower|fewer|below|under)\b", re.I), "<="),
@@ -55,12 +55,14 @@ _CMP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 # a comparison against a reference that is not a number: "the price at the beginning of that range",
 # "the open price", "the listed price", "the simple average of ... before 8:30 PM EDT"
-_REF = r"(?P<ref>the (?:(?:listed|specified|open|opening|starting|beginning|final|closing|simple)\s+)?" \
-       r"(?:price|value|level|average)[^.,;]*)"
+# "the specified threshold", "the 2025-09-20 Close" (another day's close)
+_REF = r"(?P<ref>the (?:(?:listed|specified|open|opening|starting|beginning|final|closing|simple|stated)\s+|" \
+       r"(?:19|20)\d\d-\d\d-\d\d\s+)?(?:price|value|level|average|threshold|close|closing price|open)\b[^.,;]*)"
 _REL_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (_rx(r"(?:equal to or (?:greater|higher|more) than|greater than or equal to|at least|no less than)\s+" + _REF,
-         re.I), ">="),
-    (_rx(r"(?:equal to or (?:less|lower) than|less than or equal to|at most)\s+" + _REF, re.I), "<="),
+    (_rx(r"(?:equal to or (?:greater|higher|more) than|equal to or (?:above|over)|greater than or equal to|at least|"
+         r"no less than)\s+" + _REF, re.I), ">="),
+    (_rx(r"(?:equal to or (?:less|lower) than|equal to or (?:below|under)|less than or equal to|at most)\s+" + _REF,
+         re.I), "<="),
     (_rx(r"(?:higher than|greater than|above|more than)\s+" + _REF, re.I), ">"),
     (_rx(r"(?:lower than|less than|below)\s+" + _REF, re.I), "<"),
 ]
