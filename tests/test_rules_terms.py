@@ -111,3 +111,43 @@ def test_a_title_tag_and_a_middle_initial_do_not_hide_the_candidate():
             "[Single Market] Will Nikki Haley win the U.S. 2024 Republican presidential nomination?",
             r.format(n="Nimrata Nikki Haley"))
     assert p.verdict == "not_equivalent" and "Mike Pence" in p.summary, p.summary
+
+
+def test_another_weather_station_of_one_agency_is_another_number():
+    a = ("This market will resolve to \"Yes\" if the highest temperature recorded by NOAA at the LaGuardia Airport "
+         "Station on June 3, 2027 is 85\u00b0F or higher. The resolution source is NOAA.")
+    b = ("If the highest temperature recorded in Central Park, New York for June 3, 2027 as reported by the National "
+         "Weather Service's Climatological Report (Daily), is 85\u00b0 or above, then the market resolves to Yes.")
+    c = cmp("Will NYC reach 85\u00b0F on June 3, 2027?", a, "Highest temperature in NYC on Jun 3, 2027?", b)
+    assert c.verdict == "not_equivalent", c.summary
+    assert "LaGuardia Airport Station" in c.summary and "Central Park" in c.summary, c.summary
+    # one station written two ways is one place
+    same = cmp("Will NYC reach 85\u00b0F on June 3, 2027?", a.replace("the LaGuardia Airport Station", "Central Park"),
+               "Highest temperature in NYC on Jun 3, 2027?", b)
+    assert not any("observation places" in d.detail for d in same.differences), same.summary
+
+
+def test_a_maximum_at_any_time_is_not_the_value_on_one_day():
+    a = ("If AAA reports that the maximum price of national average regular gas for the US is greater than $4.00 at "
+         "any time from Issuance through Dec 31, 2027, inclusive, then the market resolves to Yes.")
+    b = ("This market will resolve to \"Yes\" if the AAA national average price for regular gasoline on December 31, "
+         "2027 is above $4.00. Otherwise, this market will resolve to \"No\".")
+    c = cmp("", a, "Will US gas be above $4.00 on December 31, 2027?", b)
+    assert c.verdict == "not_equivalent" and "quantity" in fields(c), c.summary
+    both_day = cmp("", b, "Will US gas be above $4.00 on December 31, 2027?", b)
+    assert not any("crosses the line" in d.detail for d in both_day.differences), both_day.summary
+
+
+def test_what_one_side_says_is_enough_against_what_the_other_excludes():
+    a = ("This market will resolve to \"Yes\" if Israel has withdrawn all ground forces from Gaza between January 1 "
+         "and December 31, 2027, 11:59 PM ET. For this market to resolve to \"Yes\" it is sufficient that Israel "
+         "announces its ground forces have withdrawn into or behind intended buffer zones.")
+    b = ("If Israel withdraws all of its ground forces from the entire Gaza Strip between Jan 1, 2027 and Dec 31, "
+         "2027, then the market resolves to Yes.\n\nA withdrawal into buffer zones or security perimeters inside the "
+         "Gaza Strip does not count as a full withdrawal.")
+    c = cmp("Israel withdraws from Gaza in 2027?", a, "Will Israel fully withdraw from Gaza before 2028?", b)
+    assert c.verdict == "not_equivalent" and "quantity" in fields(c), c.summary
+    # without the sentence that counts the buffer zones, A only does not say
+    silent = cmp("Israel withdraws from Gaza in 2027?", a.split(" For this market")[0],
+                 "Will Israel fully withdraw from Gaza before 2028?", b)
+    assert "quantity" not in fields(silent), silent.summary

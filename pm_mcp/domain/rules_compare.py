@@ -244,6 +244,8 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         if d:
             diffs.append(d)
         mapping = m if m != "same" else mapping
+        if (path := _touch_vs_snapshot(a, b)) is not None:
+            diffs.append(path)
     elif (ta is None) != (tb is None):
         one = ta or tb
         diffs.append(Difference(field="threshold", severity="hard",
@@ -486,6 +488,34 @@ def _same_text_other_question(a: RuleAnalysis, b: RuleAnalysis) -> Difference:
     return Difference(field="subject", severity="soft",
                       detail="the same rule text under another question or label: the rules say nothing of what "
                              "differs; compare the two questions")
+
+
+# a figure that pays if it crosses the line at any moment of a window (a maximum, a touch) against one that pays
+# on its value at one time (a close, a reading on a date): another number
+_TOUCH = re.compile(r"\bat\s+any\s+(?:time|point|moment)\b|\bany\s+(?:day|trading\s+day|time)\s+(?:from|between|"
+                    r"during|before|until|through)\b|\b(?:reach|reaches|reached|hit|hits|touch|touches|touched)\b|"
+                    r"\b(?:maximum|minimum|peak|intraday\s+(?:high|low))\s+(?:price|value|level|reading)\b", re.I)
+_SNAPSHOT = re.compile(r"\b(?:on|as\s+of)\s+(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}|"
+                       r"\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*)\b|"
+                       r"\bclos(?:e|es|ing)\s+(?:price|value|level)\b|\bofficial\s+close\b", re.I)
+
+
+def _yes_words(x: RuleAnalysis) -> str:
+    return x.condition.yes_if or (x.terms.rules_text[:600] if x.terms is not None else "")
+
+
+def _touch_vs_snapshot(a: RuleAnalysis, b: RuleAnalysis) -> Difference | None:
+    """One YES clause pays on the figure at any time of a window, the other on its value at one time."""
+    ya, yb = _yes_words(a), _yes_words(b)
+    ta, tb = _TOUCH.search(ya), _TOUCH.search(yb)
+    if (ta is None) == (tb is None):
+        return None
+    touch, snap, side, other = (ta, _SNAPSHOT.search(yb), "A", "B") if ta else (tb, _SNAPSHOT.search(ya), "B", "A")
+    if snap is None:
+        return None
+    return Difference(field="quantity", severity="hard",
+                      detail=f"{side} pays if the figure crosses the line at any time ('{touch.group(0)}'), {other} "
+                             f"only on its value at one time ('{snap.group(0)}')")
 
 
 def _both_unknown(a: RuleAnalysis, b: RuleAnalysis, f: str) -> bool:

@@ -592,11 +592,56 @@ def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
         if not re.search(r"\bcore\b", other_text, re.I):
             out.append(TermDifference(field="quantity", severity="hard",
                                       detail=f"{side} measures the core figure, the other the headline one"))
-    # what counts as YES: the place that pays, an announcement, cases taken out
-    for cd in compare_conditions(a.conditions, b.conditions, a_yes=a.yes_text or a.rules_text[:600],
-                                 b_yes=b.yes_text or b.rules_text[:600]):
+    # where the figure is observed: a weather station, an airport (one agency reports many)
+    sa, sb = _station(a.rules_text), _station(b.rules_text)
+    if sa is not None and sb is not None and not _station_named(sa, b_text) and not _station_named(sb, a_text):
+        out.append(TermDifference(field="quantity", severity="hard",
+                                  detail=f"different observation places: A reads it at '{sa.group('place')}', B at "
+                                         f"'{sb.group('place')}'"))
+    # what counts as YES: the place that pays, an announcement, cases taken out (against the YES clause and the
+    # sentences that say what else is enough: "it is sufficient that ...")
+    for cd in compare_conditions(a.conditions, b.conditions, a_yes=_yes_and_inclusions(a),
+                                 b_yes=_yes_and_inclusions(b)):
         out.append(TermDifference(field="quantity", severity=cd.severity, detail=cd.detail, a=cd.a, b=cd.b))
     return out
+
+
+_INCLUSION = re.compile(r"\b(?:is|are|will\s+be)\s+(?:also\s+)?(?:sufficient|enough)\b|\bsuffices?\b|"
+                        r"\b(?:will|shall)\s+(?:also\s+)?(?:count|qualify)\b|\balso\s+counts?\b|"
+                        r"\bcounts?\s+(?:as|towards?)\b", re.I)
+_NEGATED = re.compile(r"\bnot\b|\bn't\b|\bnever\b|\bno\s+longer\b", re.I)
+
+
+def _yes_and_inclusions(t: ContractTerms) -> str:
+    """The YES clause and every sentence of the rules that says what else is enough for YES."""
+    yes = t.yes_text or t.rules_text[:600]
+    extra = [s for s in re.split(r"(?<=[.!?])\s+|\n+", t.rules_text)
+             if _INCLUSION.search(s) and not _NEGATED.search(s)]
+    return " ".join([yes, *extra])
+
+
+# "recorded by NOAA at the LaGuardia Airport Station", "recorded in Central Park, New York", "measured at Chicago
+# Midway": where a reported figure is observed
+_STATION = re.compile(r"\b(?:recorded|measured|observed|reported|reading)\s+(?:by\s+(?:the\s+)?[A-Z][\w'’.]*(?:\s+"
+                      r"[A-Z][\w'’.]*){0,4}\s+)?(?:at|in)\s+(?:the\s+)?(?P<place>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)"
+                      r"{0,4})")
+_STATION_WORDS = {"airport", "station", "international", "regional", "weather", "observation", "the", "at", "of",
+                  "in", "new", "park", "city", "county"}
+
+
+def _station(rules: str) -> re.Match[str] | None:
+    m = _STATION.search(rules)
+    if m is None or m.group("place").split()[0].lower() in _MONTHS or _YEAR.fullmatch(m.group("place").split()[0]):
+        return None
+    return m
+
+
+def _station_named(m: re.Match[str], other: str) -> bool:
+    """Is the place (by a distinctive word of its name) written in the other market's text?"""
+    words = [w.lower().strip(".,'’") for w in m.group("place").split()]
+    keys = [w for w in words if w not in _STATION_WORDS and len(w) >= 3] or words
+    low = other.lower()
+    return any(re.search(r"(?<![\w])" + re.escape(k) + r"(?![\w])", low) for k in keys)
 
 
 def _month_key(p: PeriodTerm) -> tuple[int | None, int | None]:
