@@ -136,7 +136,8 @@ class MultiOutcomeField(BaseModel):
 
 class AmbiguityFlag(BaseModel):
     kind: Literal["credible_reporting", "consensus", "discretion", "subjective", "undefined_term",
-                  "creator_judgement", "catch_all", "undefined_status", "unfixed_moment", "discretionary_source"]
+                  "creator_judgement", "catch_all", "undefined_status", "unfixed_moment", "discretionary_source",
+                  "evidence_standard", "intent", "vague_scope", "undefined_reference"]
     phrase: str
     span: Span
 

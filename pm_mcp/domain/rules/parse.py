@@ -39,6 +39,26 @@ _OTHERWISE = re.compile(r"otherwise\b", re.I)
 _SYMBOLIC_CMP = re.compile(r"[\w)]\s*[<>]=?\s*(?![\d$-])[A-Za-z(]")
 
 
+_UNDEFINED_REF = re.compile(r"\bthe (?:listed|specified|stated|given) (?P<what>price|threshold|value|level|number)\b|"
+                            r"\bthe (?P<what2>resolution date)\b", re.I)
+_SERIES_WORD = re.compile(r"\b(?:rate|index|report|reading|CPI|claims|payrolls)\b", re.I)
+_MONTH_WORD = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+                         r"December|week|quarter|Q[1-4])\b")
+_YEAR_ONLY = re.compile(r"\b(?:from|for) (?:19|20)\d\d\b(?![-/–])")
+_HEADING = re.compile(r"^[ \t]*(?P<h>[A-Z][A-Za-z ]{2,40}?)[ \t]*:?[ \t]*$", re.M)
+_BACKGROUND_HEADINGS = ("background", "considerations", "context", "additional context", "about")
+
+
+def _background_ranges(text: str) -> list[tuple[int, int]]:
+    """Offsets of the sections under a "Background" / "Considerations" heading line, up to the next heading."""
+    heads = [(m.start(), m.end(), m.group("h").strip().lower()) for m in _HEADING.finditer(text)]
+    out = []
+    for k, (_, e, h) in enumerate(heads):
+        if h in _BACKGROUND_HEADINGS:
+            out.append((e, heads[k + 1][0] if k + 1 < len(heads) else len(text)))
+    return out
+
+
 def _venue_label(market: Any, venue: str | None) -> str:
     return (getattr(market, "venue_name", None) if market is not None else None) or (venue or "the venue")
 
@@ -232,6 +252,25 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
                 continue  # the title is at hand: the term is defined by it
             flags.append(AmbiguityFlag(kind=kind, phrase=text[m.start():m.end()],  # type: ignore[arg-type]
                                        span=_span(text, m.start(), m.end())))
+    # a reference the rules lean on that nothing here supplies: "the listed price" with no number in the title,
+    # "the resolution date" when no date is stated
+    for m in _UNDEFINED_REF.finditer(text):
+        what = (m.group("what") or "date").lower()
+        supplied = (bool(re.search(r"\d", title)) if what in ("price", "threshold", "value", "level", "number")
+                    else deadline.status != Status.UNKNOWN)
+        if not supplied:
+            flags.append(AmbiguityFlag(kind="undefined_reference", phrase=text[m.start():m.end()],
+                                       span=_span(text, m.start(), m.end())))
+    # a monthly / weekly series judged against a whole year: which reading counts? ("the U-3 rate from 2026 is
+    # above 5%", "any CPI report is above 3.0% for 2026")
+    for sent in sents:
+        if _SERIES_WORD.search(sent.text) and not _MONTH_WORD.search(sent.text) and _flags(sent, "cond"):
+            for m in _YEAR_ONLY.finditer(sent.text):
+                a, b = sent.start + m.start(), sent.start + m.end()
+                flags.append(AmbiguityFlag(kind="undefined_term", phrase=text[a:b], span=_span(text, a, b)))
+    # flags in a "Background" / "Considerations" section describe the world, not the contract
+    if flags and (bg := _background_ranges(text)):
+        flags = [f for f in flags if not any(a <= f.span.start < b for a, b in bg)]
     oracle = _oracle_for(venue, text, market)
     creator = oracle is not None and oracle.name == "market creator"
     if creator and not any(f.kind == "creator_judgement" for f in flags):
@@ -239,7 +278,8 @@ def parse_rules(text: str, *, venue: str | None = None, market: Any = None) -> R
     flags.sort(key=lambda f: f.span.start)
     weights = {"credible_reporting": 0.05, "consensus": 0.05, "discretion": 0.15, "subjective": 0.05,
                "undefined_term": 0.07, "creator_judgement": 0.2, "catch_all": 0.05, "unfixed_moment": 0.1,
-               "undefined_status": 0.07, "discretionary_source": 0.1}
+               "undefined_status": 0.07, "discretionary_source": 0.1, "evidence_standard": 0.1, "intent": 0.1,
+               "vague_scope": 0.08, "undefined_reference": 0.1}
     kinds_seen: dict[str, int] = {}
     amb_pen = 0.0
     for f in flags:
