@@ -70,3 +70,12 @@ async def test_edge_and_sizing_of_a_mana_market_speak_mana(env):
         size, text = await call(client, "size_position", {"venue": "manifold", "market": MARKET, "p": "0.7"})
         assert size["currency"] == "MANA", size
         assert "M$" in text and "$" not in text.replace("M$", ""), text
+
+
+async def test_assess_market_of_a_mana_market_speaks_mana(env):
+    """The scorecard's book depth and its thin-book flag are in the market's own currency: M$ for mana."""
+    async with connect(env) as client:
+        out, text = await call(client, "assess_market", {"venue": "manifold", "market": MARKET})
+        assert "$" not in text.replace("M$", ""), text
+        book_lines = [ln for ln in text.splitlines() if ln.startswith("Book ")]
+        assert all("M$" in ln for ln in book_lines), text

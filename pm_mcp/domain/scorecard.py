@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Market, MarketStatus, OrderBook
+from pm_mcp.domain.money import in_currency
 from pm_mcp.domain.rules import RuleAnalysis
 
 Verdict = Literal["participate", "caution", "avoid"]
@@ -197,12 +198,12 @@ def assess_market(market: Market, books: Sequence[OrderBook], analysis: RuleAnal
         thin = min(q.bid_depth_usd, q.ask_depth_usd)
         if thin < THIN_DEPTH_USD:
             caution = True
-            flags.append(f"thin book: {q.outcome} has ${thin:.2f} within 2 cents on its thinner side "
+            flags.append(f"thin book: {q.outcome} has {in_currency(thin, market.currency)} within 2 cents on its thinner side "
                          "(a small order moves the price)")
     vol = market.volume
     if vol is not None and vol < LOW_VOLUME_USD:
         caution = True
-        flags.append(f"low volume: {vol} traded in total (easy to move, little price discovery)")
+        flags.append(f"low volume: {vol} {market.volume_unit} traded in total (easy to move, little price discovery)")
 
     # insider / manipulation risk by category
     hay = " ".join(x for x in (market.title, market.category or "", market.event_title or "") if x)

@@ -17,6 +17,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Market, OrderBook
+from pm_mcp.domain.money import in_currency
 from pm_mcp.domain.reading import review_comparison
 from pm_mcp.domain.rules import RuleAnalysis, Span, Status, market_rule_text
 from pm_mcp.domain.rules import parse_rules as parse_rule_text
@@ -292,7 +293,8 @@ def assessment_text(m: Market, out: AssessOut) -> str:
     lines += [f"- {_c(_quote_labels(r, [o.label for o in m.outcomes]), 300)}" for r in card.reasons]
     for q in card.books:
         lines.append(f"Book {quote_label(q.outcome)}: bid {q.best_bid} / ask {q.best_ask}, spread {q.spread}, "
-                     f"within 2c: ${q.bid_depth_usd:.2f} bid / ${q.ask_depth_usd:.2f} ask")
+                     f"within 2c: {in_currency(q.bid_depth_usd, m.currency)} bid / "
+                     f"{in_currency(q.ask_depth_usd, m.currency)} ask")
     lines += [f"warning: {_c(w, 300)}" for w in out.warnings]
     lines.append(f"rules_hash {a.rules_hash} (store it with an intent; re-check before submitting)")
     return "\n".join(lines)
