@@ -310,6 +310,63 @@ def cmd_watch(_args: argparse.Namespace) -> int:
     return asyncio.run(run_watcher(settings))
 
 
+async def _policy_report(settings, owner: str | None, clear: bool) -> int:  # noqa: ANN001 - Settings
+    from pm_mcp.domain.policy import RiskPolicy, with_tightenings
+    from pm_mcp.execution.journal import Journal
+    from pm_mcp.store_pg import open_store
+
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    store = await open_store(settings.db_path, url)
+    try:
+        journal = Journal(store)
+        if clear:
+            n = await journal.clear_tightenings(owner)
+            await journal.log("policy.cleared", None, {"owner": owner, "tightenings": n})
+            print(f"removed {n} stored tightening(s) of {owner}; their policy is the configured one again")
+            return 0
+        owners = [(owner, 0)] if owner else await journal.tightening_owners()
+        if not owners:
+            print("no stored tightenings: everyone's policy is the configured one")
+        base = (RiskPolicy.from_settings(settings), RiskPolicy.from_settings(settings, currency="MANA"))
+        for who, _n in owners:
+            rows = await journal.tightenings(owner=who)
+            print(f"{who}: {len(rows)} tightening(s)")
+            for r in rows:
+                limits = ", ".join(f"{k}={v}" for k, v in sorted(r["limits"].items()))
+                print(f"  {r['created_at']} {r['currency']}: {limits} (by {r['replica'] or 'unknown process'})")
+            try:
+                pairs = [(r["currency"], r["limits"]) for r in rows]
+                for pol in (with_tightenings(b, pairs) for b in base):
+                    print(f"  in force ({pol.currency}): per order {pol.max_order_usd}, daily {pol.max_daily_usd}, "
+                          f"bankroll {pol.bankroll}, per event {pol.max_event_fraction}, Kelly x{pol.kelly_fraction}, "
+                          f"venues {', '.join(pol.allowed_venues) or 'none'}")
+            except ValueError as exc:
+                print(f"  cannot be applied: {exc} (this person's orders are refused; --clear removes them)")
+        return 0
+    finally:
+        await store.close()
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    """`pm-mcp policy`: the risk-policy tightenings people stored (tighten_risk_policy), and the operator's undo."""
+    import asyncio
+
+    from pm_mcp.store import StoreError
+
+    if args.clear and not args.owner:
+        print("pm-mcp policy: --clear needs --owner (the owner as listed, e.g. local)", file=sys.stderr)
+        return 2
+    settings = _load_settings_or_exit()
+    _configure_logging(settings.log_level)
+    import pm_mcp.execution.journal  # noqa: F401 - the execution migrations
+
+    try:
+        return asyncio.run(_policy_report(settings, args.owner, args.clear))
+    except StoreError as exc:
+        print(f"pm-mcp policy: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pm-mcp", description="Prediction-market MCP server (stdio by default).")
@@ -331,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     enroll.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the passkey")
     enroll.add_argument("--name", default="passkey", help="a name for this passkey (shown by doctor)")
     sub.add_parser("watch", help="run the watches and resting-order sync without a client (same data directory)")
+    policy = sub.add_parser("policy", help="list the risk-policy tightenings people stored; --clear removes one "
+                                           "person's (the tool itself only tightens)")
+    policy.add_argument("--owner", help="only this owner (as listed: local, or <issuer>#<sub> with OAuth)")
+    policy.add_argument("--clear", action="store_true", help="remove that owner's stored tightenings")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
@@ -343,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_set_pin(args)
     if args.command == "enroll":
         return cmd_enroll(args)
+    if args.command == "policy":
+        return cmd_policy(args)
     if args.command == "watch":
         return cmd_watch(args)
     return cmd_serve(args)

@@ -248,9 +248,9 @@ async def test_execution_rechecks_at_the_moment_of_execution(sim, tmp_path, chan
         elif change == "closed":
             m["acceptingOrders"] = False
         elif change == "policy":
-            engine.tighten(max_order_usd=D(2))
+            await engine.tighten(max_order_usd=D(2))
         else:
-            engine.tighten(max_daily_usd=D(5))
+            await engine.tighten(max_daily_usd=D(5))
             await confirm(engine, await propose_intent(state, [buy(size="5", limit="0.40")]))
         done = await confirm(engine, rec)
         assert done.status == IntentStatus.FAILED
@@ -393,9 +393,9 @@ async def test_bundle_is_confirmed_once_and_stops_at_a_partial_leg(sim, tmp_path
 
 async def test_tighten_only(sim, tmp_path):
     async with running(sim, tmp_path) as (state, engine):
-        engine.tighten(max_order_usd=D(50))
+        await engine.tighten(max_order_usd=D(50))
         with pytest.raises(ValueError, match="only be tightened"):
-            engine.tighten(max_order_usd=D(60))
+            await engine.tighten(max_order_usd=D(60))
         with pytest.raises(ValueError, match="narrowed"):
-            engine.tighten(allowed_venues=["kalshi"])
+            await engine.tighten(allowed_venues=["kalshi"])
         assert engine.policy.max_order_usd == D(50)

@@ -148,7 +148,7 @@ async def test_caps_and_tightened_policy_are_per_owner(sim, tmp_path, database_u
             assert spent_a > D(10) and exposure_a > D(10)
             second = await propose_intent(state, [buy()])
             assert second.status == IntentStatus.REJECTED and "daily" in (second.reason or "").lower()
-            engine.tighten(max_order_usd=D(3))
+            await engine.tighten(max_order_usd=D(3))
             assert engine.policy.max_order_usd == D(3)
         with principal.use(B):  # A's spend, exposure and tightening are not B's
             assert await engine.daily_spent() == 0 and await engine.exposure("30829") == 0

@@ -2,13 +2,15 @@
 
 The policy comes from configuration only (PM_MCP_BANKROLL, PM_MCP_MAX_ORDER_USD,
 PM_MCP_MAX_EVENT_FRACTION, PM_MCP_MAX_DAILY_USD, PM_MCP_KELLY_FRACTION, PM_MCP_VENUES, PM_MCP_MODE).
-A tool may *tighten* it for one call (``RiskPolicy.tightened``) but never loosen it.
+A person may *tighten* it (``RiskPolicy.tightened``) but never loosen it; the tightenings they stored are applied
+to the operator's settings by :func:`with_tightenings` (the stricter of the two, limit by limit).
 
 Pure: no I/O, no clock. The caller supplies what was already spent/exposed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,6 +23,8 @@ ONE = Decimal(1)
 
 # Limits that are tighter when smaller.
 _SMALLER_IS_TIGHTER = ("bankroll", "max_order_usd", "max_event_fraction", "max_daily_usd", "kelly_fraction")
+# Limits that are not amounts: the same in every currency, so a tightening of one tightens them in all.
+SHARED_LIMITS = ("max_event_fraction", "kelly_fraction", "allowed_venues", "live_enabled")
 
 
 class RiskPolicy(BaseModel):
@@ -113,6 +117,40 @@ class RiskPolicy(BaseModel):
         data = self.model_dump()
         data.update(changes)
         return type(self).model_validate(data)
+
+
+def with_tightenings(base: RiskPolicy, tightenings: Iterable[tuple[str, Mapping[str, Any]]]) -> RiskPolicy:
+    """``base`` (the operator's settings) under stored tightenings, each ``(currency, limits)``: every limit is the
+    strictest of the setting and every stored value for it, so the result is never looser than ``base`` (a stored
+    value looser than a setting lowered since loses to the setting) and the order of the tightenings does not
+    matter. Amounts apply only from tightenings in ``base``'s currency; fractions, venues and live mode from all.
+    Raises ValueError for a stored limit this code does not know or cannot read (the caller refuses rather than
+    drop a limit the person set)."""
+    fields = type(base).model_fields
+    data = base.model_dump()
+    for currency, limits in tightenings:
+        same = str(currency).upper() == base.currency
+        for name, value in limits.items():
+            if name not in fields or name == "currency":
+                raise ValueError(f"a stored tightening has the limit {name!r}, which this version does not know")
+            if value is None or not (same or name in SHARED_LIMITS):
+                continue
+            if name in _SMALLER_IS_TIGHTER:
+                try:
+                    d = value if isinstance(value, Decimal) else Decimal(str(value))
+                except ArithmeticError:
+                    d = Decimal("NaN")
+                if not d.is_finite() or d <= 0:
+                    raise ValueError(f"a stored tightening has {name}={value!r}, which is not a positive amount")
+                data[name] = min(data[name], d)
+            elif name == "allowed_venues":
+                if not isinstance(value, (list, tuple)):
+                    raise ValueError(f"a stored tightening has allowed_venues={value!r}, which is not a list")
+                keep = {str(v).strip().lower() for v in value}
+                data[name] = [v for v in data[name] if v in keep]
+            elif name == "live_enabled":
+                data[name] = bool(data[name]) and bool(value)
+    return type(base).model_validate(data)
 
 
 class PolicyViolation(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from pm_mcp.execution.engine import ExecutionEngine
+from pm_mcp.execution.engine import ExecutionEngine, ExecutionError
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,18 @@ def _mode_check(settings: Any) -> CheckOut:
 
 async def run_checks(state: Any, engine: ExecutionEngine, *, client_can_elicit: bool) -> list[CheckOut]:
     s = state.settings
-    p = engine.policy
+    try:
+        p = (await engine.load_policies())[0]
+        policy = CheckOut(name="risk policy", status="pass",
+                          detail=f"per order ${p.max_order_usd}, per event ${p.max_event_usd:.2f}, "
+                                 f"daily ${p.max_daily_usd}, venues {', '.join(p.allowed_venues) or 'none'}")
+    except ExecutionError as exc:
+        policy = CheckOut(name="risk policy", status="fail", detail=str(exc),
+                          advice="The operator can list and clear stored tightenings with `pm-mcp policy`.")
     checks = [
         _mode_check(s),
         _confirm_check(state, engine, client_can_elicit),
-        CheckOut(name="risk policy", status="pass",
-                 detail=f"per order ${p.max_order_usd}, per event ${p.max_event_usd:.2f}, "
-                        f"daily ${p.max_daily_usd}, venues {', '.join(p.allowed_venues) or 'none'}"),
+        policy,
         _presence_check(state, client_can_elicit),
     ]
     checks += await asyncio.gather(*(_venue_check(state, v) for v in s.enabled_venues))

@@ -24,9 +24,10 @@ process at a time (the store's reconcile lock: an advisory lock on PostgreSQL, a
 
 Owners (pm_mcp.principal): the engine acts for the principal of the running request: its intents, orders, positions,
 its risk (today's spend, each event's exposure: one person's trades never use another's caps; the caps themselves are
-the operator's settings), its tightened policy and the notices meant for it. Another owner's intent or order reads
-exactly like an unknown id. Background work (sync, reconciliation, finishing stalled intents) reads every owner's
-rows and acts on each as its owner (``principal.use(principal.as_owner(row.owner))``).
+the operator's settings), its tightened policy (stored: every replica and every later start apply it) and the notices
+meant for it. Another owner's intent or order reads exactly like an unknown id. Background work (sync,
+reconciliation, finishing stalled intents) reads every owner's rows and acts on each as its owner
+(``principal.use(principal.as_owner(row.owner))``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from pm_mcp.domain.orders import (
     OrderStatus,
     TimeInForce,
 )
-from pm_mcp.domain.policy import PolicyCheck, RiskPolicy
+from pm_mcp.domain.policy import PolicyCheck, RiskPolicy, with_tightenings
 from pm_mcp.domain.positions import PositionState
 from pm_mcp.domain.rules import market_contract_hash
 from pm_mcp.execution.journal import (
@@ -187,7 +188,7 @@ class ExecutionEngine:
         self.journal = Journal(state.store)
         self.base_policy = RiskPolicy.from_settings(self.settings)
         self.base_mana_policy = RiskPolicy.from_settings(self.settings, currency="MANA")  # Manifold's play money
-        # owner -> its session policies (USD, MANA), only ever tightened from the operator's (see `policy`)
+        # owner -> its policies (USD, MANA) as last read from the store (load_policies), never looser than the settings
         self._policies: dict[str, tuple[RiskPolicy, RiskPolicy]] = {}
         self.risk = RiskBook(self.journal, self.settings.mode, self.policy_for)
         self._brokers: dict[str, Broker] = {}
@@ -240,20 +241,13 @@ class ExecutionEngine:
 
     @property
     def policy(self) -> RiskPolicy:
-        """The running principal's session policy in USD: the operator's, as that person tightened it."""
+        """The running principal's policy in USD as last read from the store (:meth:`load_policies`): the
+        operator's settings under that person's stored tightenings."""
         return self._policy_pair()[0]
-
-    @policy.setter
-    def policy(self, value: RiskPolicy) -> None:
-        self._policies[principal.current_owner()] = (value, self._policy_pair()[1])
 
     @property
     def mana_policy(self) -> RiskPolicy:
         return self._policy_pair()[1]
-
-    @mana_policy.setter
-    def mana_policy(self, value: RiskPolicy) -> None:
-        self._policies[principal.current_owner()] = (self._policy_pair()[0], value)
 
     @property
     def notices(self) -> list[str]:
@@ -261,17 +255,42 @@ class ExecutionEngine:
         return self._notices.setdefault(principal.current_owner(), [])
 
     def policy_for(self, currency: str) -> RiskPolicy:
-        """The session policy whose amounts are in ``currency`` (USD, or MANA with its own caps)."""
+        """The policy whose amounts are in ``currency`` (USD, or MANA with its own caps), as last read from the
+        store; whatever checks or shows a policy calls :meth:`load_policies` first."""
         return self.mana_policy if currency.upper() == "MANA" else self.policy
 
-    def tighten(self, **limits: Any) -> RiskPolicy:
-        """Tighten the USD policy; the limits that are not amounts (fractions, venues) tighten mana's too."""
-        self.policy = self.policy.tightened(**limits)
-        shared = {k: v for k, v in limits.items() if k in ("max_event_fraction", "kelly_fraction", "allowed_venues",
-                                                             "live_enabled")}
-        if shared:
-            self.mana_policy = self.mana_policy.tightened(**shared)
-        return self.policy
+    async def load_policies(self) -> tuple[RiskPolicy, RiskPolicy]:
+        """The running principal's policies (USD, MANA), read from the store: the operator's settings tightened by
+        every tightening that person stored, on any replica and before any restart (never looser than the
+        settings). A stored tightening this process cannot read refuses (ExecutionError) rather than drop it."""
+        owner = principal.current_owner()
+        try:
+            rows = [(r["currency"], r["limits"]) for r in await self.journal.tightenings()]
+            pair = (with_tightenings(self.base_policy, rows), with_tightenings(self.base_mana_policy, rows))
+        except ValueError as exc:
+            log.error("a stored risk-policy tightening of %s cannot be applied: %s", owner, exc)
+            raise ExecutionError(f"your stored risk-policy tightenings cannot be read ({exc}); nothing is sized or "
+                                 "sent until the operator fixes them (pm-mcp policy)") from None
+        self._policies[owner] = pair
+        return pair
+
+    async def tighten(self, currency: str = "USD", **limits: Any) -> RiskPolicy:
+        """Tighten the running principal's policy in ``currency`` and store it (every replica and every later
+        start apply it); the limits that are not amounts (fractions, venues) tighten the other currency's too.
+        Raises ValueError naming a limit that would loosen the policy in force; returns the policy in force after
+        it (which includes whatever else that person stored meanwhile)."""
+        cur = currency.upper()
+        if cur not in ("USD", "MANA"):
+            raise ValueError(f"currency must be USD or MANA, got {currency!r}")
+        usd, mana = await self.load_policies()
+        before = mana if cur == "MANA" else usd
+        after = before.tightened(**limits)
+        changed = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in after.model_dump().items()
+                   if k in limits and v != getattr(before, k)}
+        if changed:
+            await self.journal.insert_tightening(cur, changed, replica=self.holder)
+            usd, mana = await self.load_policies()
+        return mana if cur == "MANA" else usd
 
     async def _fresh_book(self, market: Market, outcome: str) -> OrderBook:
         return await self.markets.get_order_book(market, outcome)
@@ -375,6 +394,7 @@ class ExecutionEngine:
         return await self.risk.daily_spent(now, exclude, currency)
 
     async def policy_check(self, legs: list[OrderLeg], exclude: frozenset[str] = frozenset()) -> PolicyCheck:
+        await self.load_policies()  # the person's tightenings as stored now (another replica may have added one)
         return await self.risk.check(legs, exclude)
 
     # --- reading ---------------------------------------------------------------------------

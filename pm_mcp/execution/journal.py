@@ -61,6 +61,20 @@ register_migrations(
         ALTER TABLE orders ADD COLUMN claim_holder TEXT;
         ALTER TABLE orders ADD COLUMN claim_until REAL;
         """,
+        # v3: each person's risk-policy tightenings (tighten_risk_policy): the limits as set (JSON; amounts in
+        # `currency`), when, and which process took them. Read by every replica and after a restart; the policy in
+        # force is the operator's settings under all of them (pm_mcp.domain.policy.with_tightenings)
+        """
+        CREATE TABLE policy_tightenings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            owner TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            limits TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            replica TEXT
+        );
+        CREATE INDEX policy_tightenings_owner ON policy_tightenings(owner, id);
+        """,
     ],
 )
 
@@ -241,6 +255,33 @@ class Journal:
             f"UPDATE intents SET status = ?, data = {expr} WHERE id = ? AND status IN ({q}) AND {who}",
             [to.value, *args, intent_id, *[s.value for s in from_statuses], *who_args])
         return cur.rowcount == 1
+
+    # --- policy tightenings -----------------------------------------------------------------
+    async def insert_tightening(self, currency: str, limits: dict[str, Any], *, replica: str | None = None,
+                                owner: str | None = None) -> None:
+        """Store a tightening of the owner's policy (``limits``: name -> value, amounts as decimal strings)."""
+        await self.conn.execute(
+            "INSERT INTO policy_tightenings (owner, currency, limits, created_at, replica) VALUES (?,?,?,?,?)",
+            (owner_of(owner), currency.upper(), json.dumps(limits, sort_keys=True), iso(now_utc()), replica))
+
+    async def tightenings(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """The owner's stored tightenings, oldest first: {id, currency, limits, created_at, replica}."""
+        rows = await (await self.conn.execute(
+            "SELECT id, currency, limits, created_at, replica FROM policy_tightenings WHERE owner = ? ORDER BY id",
+            (owner_of(owner),))).fetchall()
+        return [{"id": r["id"], "currency": r["currency"], "limits": json.loads(r["limits"]),
+                 "created_at": r["created_at"], "replica": r["replica"]} for r in rows]
+
+    async def tightening_owners(self) -> list[tuple[str, int]]:
+        """(owner, how many tightenings) for every owner with one (the operator's `pm-mcp policy`)."""
+        rows = await (await self.conn.execute(
+            "SELECT owner, COUNT(*) FROM policy_tightenings GROUP BY owner ORDER BY owner")).fetchall()
+        return [(r[0], int(r[1])) for r in rows]
+
+    async def clear_tightenings(self, owner: str) -> int:
+        """Remove every stored tightening of ``owner`` (the operator's undo: the tool itself only tightens)."""
+        cur = await self.conn.execute("DELETE FROM policy_tightenings WHERE owner = ?", (owner,))
+        return cur.rowcount
 
     # --- approvals -------------------------------------------------------------------------
     async def insert_approval(self, intent_id: str, token_sha: str, csrf: str) -> None:

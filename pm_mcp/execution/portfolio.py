@@ -155,6 +155,7 @@ async def portfolio(engine: ExecutionEngine) -> PortfolioSnapshot:
     open_orders = await engine.journal.open_orders(engine.mode)
     snap.open_orders = len(open_orders)
     currencies = {"USD"} | {p.currency for p in marked} | {stored_currency(o.data, o.venue) for o in open_orders}
+    await engine.load_policies()
     for cur in sorted(currencies):
         mine = [p for p in marked if p.currency == cur]
         policy = engine.policy_for(cur)

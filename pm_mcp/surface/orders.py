@@ -42,7 +42,7 @@ CONFIRM = ToolAnnotations(title="Confirm an order intent", read_only_hint=False,
                           idempotent_hint=False, open_world_hint=True)
 CANCEL = ToolAnnotations(title="Cancel an order or proposal", read_only_hint=False, destructive_hint=True,
                          idempotent_hint=True, open_world_hint=True)
-TIGHTEN = ToolAnnotations(title="Tighten the risk policy (session)", read_only_hint=False, destructive_hint=False,
+TIGHTEN = ToolAnnotations(title="Tighten the risk policy (kept)", read_only_hint=False, destructive_hint=False,
                           idempotent_hint=True, open_world_hint=False)
 
 
@@ -585,14 +585,14 @@ async def tighten_risk_policy(
     kelly_fraction: Annotated[Decimal | None, Field(description="multiplier")] = None,
     allowed_venues: Annotated[list[str] | None, Field(description="subset of enabled")] = None,
 ) -> Annotated[CallToolResult, PolicyOut]:
-    """Make risk limits stricter for this session (a looser value is refused); no arguments: read them."""
+    """Make your risk limits stricter, kept across restarts (a looser value is refused); no arguments: read them."""
     engine = engine_of_ctx(ctx)
     limits = {k: v for k, v in dict(max_order_usd=max_order_usd, max_event_fraction=max_event_fraction,
                                     max_daily_usd=max_daily_usd, bankroll=bankroll, kelly_fraction=kelly_fraction,
                                     allowed_venues=allowed_venues).items() if v is not None}
-    before = engine.policy
+    before = (await _attempt(engine.load_policies()))[0]
     try:
-        p = engine.tighten(**limits)
+        p = await engine.tighten(**limits)
     except ValueError as exc:
         raise ToolError(str(exc)) from None
     changed = [k for k in limits if getattr(before, k) != getattr(p, k)]

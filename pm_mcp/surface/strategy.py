@@ -38,7 +38,7 @@ from pm_mcp.domain.sizing import (
 )
 from pm_mcp.domain.sizing import size_position as size_core
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
-from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, grouped, split_venue, titled
+from pm_mcp.surface.common import READ_LOCAL, READ_OPEN, app_state, grouped, split_venue, titled, to_tool_error
 from pm_mcp.surface.common import VenueArg as VenueName
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, UNLISTED, Grouped
@@ -226,13 +226,17 @@ def _fraction_words(k: Decimal) -> str:
     return f"{normalize(k)}"
 
 
-def _policy(ctx: Context, currency: str = "USD") -> tuple[RiskPolicy, Any]:
-    """The policy in force for this session in ``currency``: the execution engine's (tightened by
-    tighten_risk_policy, never loosened) when it runs, else the configured one."""
+async def _policy(ctx: Context, currency: str = "USD") -> tuple[RiskPolicy, Any]:
+    """The policy in force for this person in ``currency``: the execution engine's (the settings under the
+    tightenings they stored with tighten_risk_policy, never loosened) when it runs, else the configured one."""
     state = app_state(ctx)
     engine = state.execution
     policy_for = getattr(engine, "policy_for", None)
     if policy_for is not None:
+        try:
+            await engine.load_policies()
+        except Exception as exc:  # noqa: BLE001 - an unreadable stored tightening: its sentence
+            raise to_tool_error(exc) from None
         pol = policy_for(currency)
         if isinstance(pol, RiskPolicy):
             return pol, state
@@ -556,7 +560,7 @@ async def size_position(
         t = await _market_sizing(state, venue, market.strip(), side, fee_rate, explicit_price, t)
     else:
         t = _what_if_sizing(venue, fee_rate, min_order_size, t)
-    pol, _state = _policy(ctx, t.currency)
+    pol, _state = await _policy(ctx, t.currency)
     req = SizingRequest(
         p_yes=_p(p), side=side, price=explicit_price, book=t.book, fees=t.fees,
         size_step=t.step, min_order_size=t.min_size, event_exposure_usd=t.exposure, daily_spent_usd=t.daily,
@@ -670,7 +674,7 @@ async def compute_edge(
 
 
 async def get_risk_policy(ctx: Context) -> Annotated[CallToolResult, PolicyOut]:
-    pol, state = _policy(ctx)
+    pol, state = await _policy(ctx)
     out = PolicyOut(
         mode=state.settings.mode, **PolicyLimitsOut.limits_of(pol),
         recommended_kelly_range=list(RECOMMENDED_KELLY_FRACTIONS), allowed_venues=pol.allowed_venues,
