@@ -151,3 +151,56 @@ def test_what_one_side_says_is_enough_against_what_the_other_excludes():
     silent = cmp("Israel withdraws from Gaza in 2027?", a.split(" For this market")[0],
                  "Will Israel fully withdraw from Gaza before 2028?", b)
     assert "quantity" not in fields(silent), silent.summary
+
+
+def test_whole_degree_reports_make_strict_and_inclusive_the_same_line():
+    a = ("If the highest temperature recorded in Central Park, New York for August 12, 2027 as reported by the "
+         "National Weather Service's Climatological Report (Daily), is greater than 90\u00b0, then the market resolves "
+         "to Yes.")
+    b = ("Resolves YES if the highest temperature recorded in Central Park on August 12, 2027, per the NWS daily "
+         "climate report, is 91\u00b0F or higher.")
+    c = cmp("", a, "Will Central Park hit 91\u00b0F or more on August 12, 2027?", b)
+    assert "threshold" not in fields(c) and "whole-degree" in c.summary, c.summary
+    # 92 is another line, and a price is not reported in whole degrees
+    assert "threshold" in fields(cmp("", a, "Will Central Park hit 92\u00b0F?", b.replace("91", "92")))
+    pa = "If the closing price of Acme on Aug 12, 2027 is greater than 90, then the market resolves to Yes."
+    pb = "Resolves YES if the closing price of Acme on August 12, 2027 is 91 or higher."
+    assert "threshold" in fields(cmp("", pa, "", pb))
+
+
+def test_member_labels_that_are_dates_are_compared_as_dates():
+    a = ('This market will resolve to "Yes" if Xi Jinping visits the United States by September 30, 2027, 11:59 PM '
+         'ET. Otherwise, this market will resolve to "No".')
+    b = "If Xi Jinping visits the United States before Oct 1, 2027, then the market resolves to Yes."
+    c = cmp("Will Xi Jinping visit US by...?", a, "Will Xi Jinping visit the United States before Oct 1, 2027?", b,
+            la="September 30", lb="Before Oct 1, 2027")
+    assert "subject" not in fields(c) and "deadline" not in fields(c), c.summary
+
+
+def test_a_zero_change_is_a_hold_and_core_cpi_is_less_food_and_energy():
+    a = ("If the Federal Reserve announces a Hike of 0bps at the September 16, 2027 meeting, then the market resolves "
+         "to Yes.")
+    b = ("This market will resolve to the amount of basis points the upper bound of the target federal funds rate is "
+         "changed by at the Federal Reserve's September 2027 meeting. The resolution source is the FOMC statement.")
+    c = cmp("Fed in September 2027?", a, "Fed decision in September?", b, la="Fed maintains rate", lb="No change")
+    assert "threshold" not in fields(c) and "subject" not in fields(c), c.summary
+    assert "threshold" in fields(cmp("Fed in September 2027?", a, "Fed decision in September?", b,
+                                     la="Fed maintains rate", lb="25 bps decrease"))
+    core = ("If the seasonally adjusted Consumer Price Index for All Urban Consumers: All Items less Food and Energy for "
+            "May 2027, as published by the Bureau of Labor Statistics, increases by above 0.2%, then the market "
+            "resolves to Yes.")
+    other = "Resolves YES if core CPI for May 2027 (BLS, seasonally adjusted) rises by more than 0.2%."
+    assert "quantity" not in fields(cmp("", core, "Core CPI above 0.2% in May 2027?", other))
+    headline = core.replace(" less Food and Energy", "")
+    assert "quantity" in fields(cmp("", headline, "Core CPI above 0.2% in May 2027?", other))
+
+
+def test_a_case_one_side_says_has_no_bearing_is_excluded_on_both():
+    a = ('This market will resolve to "Yes" if Jane Roe becomes the first-elected Speaker of the House in the 120th '
+         'United States Congress. Any individual serving as Speaker pro tempore will have no bearing on the '
+         'resolution of this market.')
+    b = "Resolves YES if Jane Roe is the first person elected Speaker of the House in the 120th Congress. A Speaker pro tempore does not count."
+    c = cmp("Will Jane Roe be elected Speaker?", a, "Will Jane Roe be the first Speaker elected?", b)
+    assert "quantity" not in fields(c), c.summary
+    silent = a.split(" Any individual")[0]
+    assert "quantity" in fields(cmp("Will Jane Roe be elected Speaker?", silent, "Will Jane Roe be the first Speaker elected?", b))

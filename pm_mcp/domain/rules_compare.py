@@ -66,8 +66,19 @@ def _source_key(name: str) -> str:
     return ".".join(parts[-2:]) if len(parts) > 2 else n  # api.binance.com ~ binance.com
 
 
-def _compare_thresholds(a: Threshold, b: Threshold) -> tuple[str, Difference | None]:
-    """-> (mapping, difference)"""
+def _compare_thresholds(a: Threshold, b: Threshold, *, whole_degrees: bool = False
+                        ) -> tuple[str, Difference | None]:
+    """-> (mapping, difference). ``whole_degrees``: the figure is reported in whole degrees (a temperature), so
+    "greater than 90" is "91 or higher" and "less than 89" is "88 or lower"."""
+    if whole_degrees:
+        na, nb = _inclusive_whole(a), _inclusive_whole(b)
+        if (na.comparator, na.value) != (a.comparator, a.value) or (nb.comparator, nb.value) != (b.comparator, b.value):
+            m, d = _compare_thresholds(na, nb)
+            if d is None or d.field == "outcome_mapping":
+                note = Difference(field="threshold", severity="soft",
+                                  detail=f"same on a whole-degree report only: {_fmt(a)} vs {_fmt(b)}",
+                                  a=[a.span], b=[b.span])
+                return m, (d if m == "inverted" else note)
     if a.unit and b.unit and a.unit != b.unit:
         return "unknown", Difference(field="threshold", severity="hard",
                                      detail=f"different units: {_fmt(a)} vs {_fmt(b)}", a=[a.span], b=[b.span])
@@ -101,6 +112,45 @@ def _compare_thresholds(a: Threshold, b: Threshold) -> tuple[str, Difference | N
                                       a=[a.span], b=[b.span])
     return "unknown", Difference(field="threshold", severity="hard",
                                  detail=f"different thresholds: {_fmt(a)} vs {_fmt(b)}", a=[a.span], b=[b.span])
+
+
+def _inclusive_whole(t: Threshold) -> Threshold:
+    """A strict comparison with a whole number, on a whole-number report, as the inclusive one: > 90 is >= 91."""
+    if t.value is None or t.value != t.value.to_integral_value() or t.comparator not in (">", "<"):
+        return t
+    if t.comparator == ">":
+        return t.model_copy(update={"comparator": ">=", "value": t.value + 1})
+    return t.model_copy(update={"comparator": "<=", "value": t.value - 1})
+
+
+_TEMPERATURE = re.compile(r"\btemperature\b|°", re.I)
+
+
+def _whole_degrees(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold, tb: Threshold) -> bool:
+    """Both sides read a temperature (a daily high or low, in degrees): the weather service reports whole degrees."""
+    if any(t.unit and not t.unit.startswith("°") for t in (ta, tb)):
+        return False
+    for x in (a, b):
+        t = x.terms
+        if t is None or not ({"daily high", "daily low"} & set(t.qualifiers) or _TEMPERATURE.search(t.haystack)):
+            return False
+    return any(t.unit and t.unit.startswith("°") for t in (ta, tb)) or all(
+        "°" in (x.terms.haystack if x.terms else "") for x in (a, b))
+
+
+def _zero_change_is_hold(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | None, tb: Threshold | None
+                         ) -> Difference | None:
+    """One side reads a change of exactly 0 ("Hike of 0bps"), the other states no threshold but its question or
+    label is a hold ("No change", "unchanged"): the same outcome, said in words."""
+    one, other, side = (ta, b, "A") if ta is not None else (tb, a, "B")
+    if one is None or one.comparator != "==" or one.value != 0 or other.terms is None:
+        return None
+    words = canon_tokens(f"{other.terms.question_text} {other.terms.label or ''}")
+    phrase = " ".join(words)
+    if "hold" not in words and "no change" not in phrase:
+        return None
+    return Difference(field="threshold", severity="info", core=False,
+                      detail=f"{side}'s change of exactly {_fmt(one)} is the other side's hold ('{other.terms.label or other.terms.question_text}')")
 
 
 def _named_outcomes(x: RuleAnalysis) -> list[str]:
@@ -204,7 +254,19 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
         kb = {_source_key(i.name): i for i in b.sources.items}
         ia, ib = _issuers(ka), _issuers(kb)  # a series and its publisher, a site and its owner: one source
         common = set(ia) & set(ib)
-        if not common:
+        series_only = [side for side, x in (("A", a), ("B", b))
+                       if all(i.via == "condition" or i.role == "measure" for i in x.sources.items)]
+        if not common and series_only:
+            # a side that names no publisher, only the series its YES clause measures ("the U-3 unemployment
+            # rate"): who publishes it is not read, so it cannot be called another source
+            side = series_only[0]
+            x = a if side == "A" else b
+            diffs.append(Difference(field="source", severity="soft",
+                                    detail=f"{side} names no publisher, only the series it measures "
+                                           f"({', '.join(i.name for i in x.sources.items)}): check it is the one "
+                                           f"the other side's source ({', '.join(sorted(kb if side == 'A' else ka))}) "
+                                           "publishes"))
+        elif not common:
             diffs.append(Difference(field="source", severity="hard",
                                     detail=f"different resolution sources: {sorted(ka)} vs {sorted(kb)}",
                                     a=[i.span for i in ka.values()], b=[i.span for i in kb.values()]))
@@ -240,12 +302,14 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
                                 detail="a side's title and rules disagree on the threshold",
                                 a=[ta.span] if ta else [], b=[tb.span] if tb else []))
     elif ta is not None and tb is not None:
-        m, d = _compare_thresholds(ta, tb)
+        m, d = _compare_thresholds(ta, tb, whole_degrees=_whole_degrees(a, b, ta, tb))
         if d:
             diffs.append(d)
         mapping = m if m != "same" else mapping
         if (path := _touch_vs_snapshot(a, b)) is not None:
             diffs.append(path)
+    elif (ta is None) != (tb is None) and (hold := _zero_change_is_hold(a, b, ta, tb)) is not None:
+        diffs.append(hold)
     elif (ta is None) != (tb is None):
         one = ta or tb
         diffs.append(Difference(field="threshold", severity="hard",
@@ -536,7 +600,7 @@ _EDGE_FIELDS = {"edge_case", "multi_outcome", "oracle"}
 def _edge_only(d: Difference) -> bool:
     if d.field in _EDGE_FIELDS:
         return True
-    return d.field == "threshold" and d.detail.startswith("same on a 0.01 grid only")
+    return d.field == "threshold" and d.detail.startswith(("same on a 0.01 grid only", "same on a whole-degree report"))
 
 
 _EDGE_WHEN = {"postponement": "if the event is postponed", "cancellation": "if it is cancelled",
@@ -580,6 +644,7 @@ def edge_words(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str
 # a data series and its publisher, a site and its owner, an agency and its parent: the same source (real facts)
 _ISSUER_OF = {
     "bls": "bls", "bls.gov": "bls", "bureau of labor statistics": "bls", "cpi": "bls", "cpi-u": "bls",
+    "u-3 unemployment rate": "bls", "unemployment rate": "bls", "nonfarm payrolls": "bls", "non-farm payrolls": "bls",
     "bea": "bea", "bea.gov": "bea", "gdp": "bea",
     "fomc": "fed", "federal reserve": "fed", "federalreserve.gov": "fed", "fed": "fed",
     "noaa": "noaa", "noaa.gov": "noaa", "nws": "noaa", "weather.gov": "noaa", "national weather service": "noaa",
@@ -664,7 +729,7 @@ def _source_named_by_other(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] 
 
 
 _SEASON = re.compile(r"(?<![\d/])(?P<y1>(?:19|20)?\d{2})\s*[/–-]\s*(?P<y2>(?:19|20)?\d{2})(?![\d/])"
-                     r"(?=(?:\s+[A-Z][\w'’.-]*){0,4}\s+season\b)")
+                     r"(?=(?:\s+[A-Z][\w'’.-]*|\s+regular){0,4}\s+season\b)")
 
 
 def _seasons(x: RuleAnalysis) -> set[tuple[int, int]]:

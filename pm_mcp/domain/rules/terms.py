@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from pm_mcp.domain.rules.conditions import compare_conditions, read_conditions
+from pm_mcp.domain.rules.conditions import _keys, compare_conditions, read_conditions
 from pm_mcp.domain.rules.models import ContractTerms, NamedSubject, PeriodTerm, Span, Status
 
 Part = Literal["rules", "title", "label"]
@@ -54,7 +54,7 @@ _NOT_NAMES = {
     "day", "today", "tomorrow", "tonight", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
     "sunday", "bps", "pp", "usd", "percent", "high", "low", "daily", "weekly", "monthly", "annual", "yearly",
     "core", "headline", "official", "officially", "election", "elections", "nomination", "nominee", "primary",
-    "general", "presidential", "president", "vice", "senator", "sen", "governor", "gov", "rep", "representative",
+    "general", "presidential", "president", "presidency", "vice", "senator", "sen", "governor", "gov", "rep", "representative",
     "mr", "mrs", "ms", "dr", "prime", "minister", "chair", "chairman", "chairwoman", "ceo", "king", "queen",
     "prince", "st", "vs", "v", "game", "match", "meeting", "decision", "seat", "seats", "party", "leader",
 }
@@ -67,7 +67,7 @@ _ALIASES = [
     ("republican", "republicans", "gop", "rep."), ("democratic", "democrat", "democrats", "dem", "dems"),
     ("spx", "s&p 500", "s&p", "sp500", "s&p500"), ("nasdaq", "nasdaq-100", "ndx", "nasdaq 100"),
     ("ecb", "european central bank"), ("boe", "bank of england"), ("boj", "bank of japan"),
-    ("bls", "bureau of labor statistics"), ("cpi", "consumer price index"), ("gdp", "gross domestic product"),
+    ("bls", "bureau of labor statistics"), ("cpi", "consumer price index", "cpi-u", "urban consumers", "all urban consumers"), ("gdp", "gross domestic product"),
     # the leagues, and the words Kalshi's game rules use for them ("the Dallas vs Seattle professional football game")
     ("nfl", "national football league", "professional football"),
     ("nba", "national basketball association", "professional basketball"),
@@ -75,7 +75,7 @@ _ALIASES = [
     # the words of a rate decision
     ("cut", "cuts", "decrease", "decreases", "lower", "lowers", "reduce", "reduces", "reduction"),
     ("hike", "hikes", "increase", "increases", "raise", "raises"),
-    ("hold", "holds", "maintain", "maintains", "unchanged", "pause", "pauses"),
+    ("hold", "holds", "maintain", "maintains", "unchanged", "pause", "pauses", "no change"),
     ("tie", "draw", "a tie", "a draw"),
     ("epl", "premier league", "english premier league"), ("un", "united nations"), ("eu", "european union"),
 ]
@@ -188,8 +188,8 @@ _QUARTER_RX = re.compile(r"\b(?:Q(?P<q>[1-4])|(?P<qw>first|second|third|fourth)\
 _QWORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 # (qualifier, its opposites): a look-alike that measures another number
 _QUALIFIERS: dict[str, re.Pattern[str]] = {
-    "core": re.compile(r"\bcore\b", re.I),
-    "headline": re.compile(r"\bheadline\b|\ball[- ]items\b", re.I),
+    "core": re.compile(r"\bcore\b|\bless\s+food\s+and\s+energy\b|\bexcluding\s+food\s+and\s+energy\b", re.I),
+    "headline": re.compile(r"\bheadline\b|\ball[- ]items\b(?!\s+less\b)", re.I),
     "month-over-month": re.compile(r"\bmonth[- ]over[- ]month\b|\bm/?o/?m\b|\bmonthly (?:change|increase|rate)\b",
                                    re.I),
     "year-over-year": re.compile(r"\byear[- ]over[- ]year\b|\by/?o/?y\b|\b12[- ]month\b|\bannual(?:ized)? "
@@ -526,6 +526,16 @@ def template_difference(a: str, b: str, *, min_tokens: int) -> tuple[str, str] |
     return " ".join(words_a[:6]), " ".join(words_b[:6])
 
 
+def _member_words(label: str) -> list[str]:
+    """The words of a member's label that name a member: not numbers, months (a date is a period, compared as one)
+    or the words around them ("Before Oct 1, 2026"); a phrase alias counts as its one name ("No change")."""
+    key = alias_key(label)
+    if key != label.strip().lower() and " " not in key:
+        return [key]
+    return [t for t in _canon_tokens(label) if t not in _FILLER and not t[0].isdigit() and
+            not re.fullmatch(r"m\d{1,2}", t) and t not in _COMPARATORS]
+
+
 def _names(ns: list[NamedSubject]) -> str:
     return ", ".join(f"'{n.text}'" for n in ns[:3]) + (" ..." if len(ns) > 3 else "")
 
@@ -544,8 +554,7 @@ def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
                                          f"'{wording[1]}'"))
     # the members' own labels: words of one label the other market never uses
     if a.label and b.label and alias_key(a.label) != alias_key(b.label) and wording is None:
-        la = [t for t in _canon_tokens(a.label) if t not in _FILLER and not t[0].isdigit()]
-        lb = [t for t in _canon_tokens(b.label) if t not in _FILLER and not t[0].isdigit()]
+        la, lb = _member_words(a.label), _member_words(b.label)
         ca, cb = set(_canon_tokens(a_text)), set(_canon_tokens(b_text))
         if [t for t in la if t not in cb] and [t for t in lb if t not in ca]:
             out.append(TermDifference(field="subject", severity="hard",
@@ -600,8 +609,16 @@ def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
                                          f"'{sb.group('place')}'"))
     # what counts as YES: the place that pays, an announcement, cases taken out (against the YES clause and the
     # sentences that say what else is enough: "it is sufficient that ...")
+    irrelevant_a, irrelevant_b = _irrelevant_keys(a), _irrelevant_keys(b)
     for cd in compare_conditions(a.conditions, b.conditions, a_yes=_yes_and_inclusions(a),
                                  b_yes=_yes_and_inclusions(b)):
+        # one side's exclusion of a case the other side says has no bearing: both leave it out
+        if cd.detail.startswith(("A excludes", "B excludes")):
+            mine = (cd.a or cd.b)[0].quote if (cd.a or cd.b) else ""
+            theirs = irrelevant_b if cd.detail.startswith("A") else irrelevant_a
+            keys = set(_keys(mine))
+            if any(len(keys & k) >= min(2, len(keys)) for k in theirs):
+                continue
         out.append(TermDifference(field="quantity", severity=cd.severity, detail=cd.detail, a=cd.a, b=cd.b))
     return out
 
@@ -610,6 +627,20 @@ _INCLUSION = re.compile(r"\b(?:is|are|will\s+be)\s+(?:also\s+)?(?:sufficient|eno
                         r"\b(?:will|shall)\s+(?:also\s+)?(?:count|qualify)\b|\balso\s+counts?\b|"
                         r"\bcounts?\s+(?:as|towards?)\b", re.I)
 _NEGATED = re.compile(r"\bnot\b|\bn't\b|\bnever\b|\bno\s+longer\b", re.I)
+
+
+# "will have no bearing on the resolution", "will not affect the resolution": the case is taken out of YES too
+_IRRELEVANT = re.compile(r"\b(?:have|has)\s+no\s+bearing\b|\bis\s+irrelevant\s+to\b", re.I)
+
+
+def _irrelevant_keys(t: ContractTerms) -> list[set[str]]:
+    """The key words of each case the rules say has no bearing on the resolution."""
+    out = []
+    for m in re.finditer(r"[^.!?\n]+", t.rules_text):
+        hit = _IRRELEVANT.search(m.group(0))
+        if hit is not None and (keys := set(_keys(m.group(0)[:hit.start()]))):
+            out.append(keys)
+    return out
 
 
 def _yes_and_inclusions(t: ContractTerms) -> str:
