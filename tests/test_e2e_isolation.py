@@ -82,14 +82,14 @@ def served(request, tmp_path_factory):
 
 
 @asynccontextmanager
-async def person(served: Served, name: str):
+async def person(served: Served, name: str, **client_kwargs):
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
     token = served.issuer.mint(name, scopes=("pm:read", "pm:paper"))
     async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-        async with Client(streamable_http_client(served.mcp, http_client=http)) as client:
+        async with Client(streamable_http_client(served.mcp, http_client=http), **client_kwargs) as client:
             yield client
 
 
@@ -200,3 +200,36 @@ async def test_two_people_see_only_their_own_data(served):
         assert [o["order_id"] for o in b_orders["orders"]] == [o["order_id"] for o in b_done["orders"]]
         _, a_orders = await ok(alice, "list_orders")
         assert {o["order_id"] for o in a_orders["orders"]} == {filled["order_id"], order_id}
+
+
+async def test_subscribing_to_someone_elses_watch_reads_like_an_unknown_id(served):
+    """resources/subscribe (a legacy session) and subscriptions/listen (2026-07-28) on bob's side: alice's watch
+    id is refused word for word as an id that never existed, so bob never hears when her watch fires."""
+    from mcp.shared.exceptions import MCPError
+
+    made_up = "w-fedcba987654"
+    async with person(served, "alice", mode="legacy") as alice, person(served, "bob", mode="legacy") as bob:
+        _, out = await ok(alice, "create_watch", {"kind": "price_below", "market": NEWSOM, "venue": "polymarket",
+                                                   "outcome": "Yes", "level": "0.05"})
+        uri = out["watch"]["uri"]
+        await alice.session.subscribe_resource(uri)  # her own: accepted
+        with pytest.raises(MCPError) as theirs:
+            await bob.session.subscribe_resource(uri)
+        with pytest.raises(MCPError) as nobodys:
+            await bob.session.subscribe_resource(f"watch://{made_up}")
+        assert theirs.value.error.code == nobodys.value.error.code == -32602
+        assert str(theirs.value).replace(uri.removeprefix("watch://"), made_up) == str(nobodys.value)
+        with pytest.raises(MCPError) as read:  # and reading it says the same
+            await bob.read_resource(uri)
+        assert str(read.value) == str(theirs.value)
+        await bob.session.subscribe_resource("market://polymarket/559652")  # other resources: unchanged
+    async with person(served, "alice") as alice, person(served, "bob") as bob:
+        async with alice.listen(resource_subscriptions=[uri]):
+            pass  # her own: the stream opens
+        refusals = []
+        for wanted in (uri, f"watch://{made_up}"):
+            with pytest.raises(MCPError) as info:
+                async with bob.listen(resource_subscriptions=[wanted]):
+                    pass
+            refusals.append(str(info.value))
+        assert refusals[0].replace(uri.removeprefix("watch://"), made_up) == refusals[1]

@@ -424,11 +424,14 @@ async def test_the_sign_in_crosses_replicas_that_share_the_state_keys(tmp_path):
                 "PM_MCP_CONFIRM": "page", "PM_MCP_HTTP_TIMEOUT_S": "3"}
         procs = []
         try:
-            for i, port in enumerate(ports):  # one after the other: two first starts on one new SQLite file race
+            # all three at once, as a deployment starts them: the two on one new SQLite file make their first start
+            # together (the store serialises it: tests/test_store_first_start_race.py)
+            for i, port in enumerate(ports):
                 home = tmp_path / ("home" if i < 2 else "home-other")
                 env = _env(home, {**base, "PM_MCP_STATE_KEYS": keys if i < 2 else secrets.token_hex(32)})
                 procs.append(cluster.start_replica(pm_mcp_command(), env, port, tmp_path / f"r{i}.log", cwd=str(REPO)))
-                cluster.wait_healthy(port, procs[-1], log_path=tmp_path / f"r{i}.log")
+            for i, (port, proc) in enumerate(zip(ports, procs, strict=True)):
+                cluster.wait_healthy(port, proc, log_path=tmp_path / f"r{i}.log")
             served = Served(public, iss, procs[0], tmp_path / "r0.log")
             on = lambda url, i: url.replace(f":{ports[0]}/", f":{ports[i]}/", 1)  # noqa: E731 - the same URL, replica i
             async with client_with(served, iss.mint("erin", scopes=("pm:read", "pm:paper"))) as client:

@@ -232,11 +232,18 @@ async def get_alerts(
     return tool_result(out, text)
 
 
+def _no_watch(watch_id: str) -> str:
+    """What reading, subscribing or listening to an unknown watch id answers, and someone else's alike."""
+    return f"no watch {watch_id[:40]!r}"
+
+
 async def watch_resource(watch_id: str, ctx: Context) -> str:
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
     ws = _store_of(ctx)
     w = await ws.get(watch_id)
     if w is None:
-        raise ToolError(f"no watch {watch_id[:40]!r}")
+        raise ResourceNotFoundError(_no_watch(watch_id))
     alerts = await ws.alerts_for(w.id, 20)
     return json.dumps({"watch": watch_out(w).model_dump(mode="json"), "recent_alerts": alerts}, default=str)
 
@@ -275,12 +282,39 @@ class InstallAlertSink:
         return await call_next(ctx)
 
 
+async def _refuse_unless_owned(state: Any, uri: str) -> None:
+    """A watch:// URI that is not the caller's own watch (pm_mcp.principal) is refused exactly like an unknown id
+    (the -32602 a resources/read of it gets), so nobody learns that another person's watch exists or when it fires."""
+    from mcp.shared.exceptions import MCPError
+    from mcp.types import INVALID_PARAMS
+
+    from pm_mcp.execution.watches import WatchStore
+
+    watch_id = uri[len(URI_PREFIX):]
+    if await WatchStore(state.store).get(watch_id) is None:
+        raise MCPError(code=INVALID_PARAMS, message=_no_watch(watch_id), data={"uri": uri})
+
+
 async def subscribe_resource(ctx: Any, params: SubscribeRequestParams) -> EmptyResult:
     uri = str(params.uri)
     state = ctx.lifespan_context
     if uri.startswith(URI_PREFIX) and hasattr(state, "watch_subscriptions"):
+        await _refuse_unless_owned(state, uri)
         state.watch_subscriptions.setdefault(uri, set()).add(ctx.session)
     return EmptyResult()
+
+
+def owner_checked_listen(listen: Any) -> Any:
+    """The SDK's subscriptions/listen handler (2026-07-28), with every watch:// URI of its resource subscriptions
+    owner-checked first (as resources/subscribe is)."""
+    async def checked(ctx: Any, params: Any) -> Any:
+        wanted = params.notifications.resource_subscriptions if params.notifications is not None else None
+        for uri in wanted or ():
+            if str(uri).startswith(URI_PREFIX):
+                await _refuse_unless_owned(ctx.lifespan_context, str(uri))
+        return await listen(ctx, params)
+    checked.owner_checked = True  # type: ignore[attr-defined]
+    return checked
 
 
 async def unsubscribe_resource(ctx: Any, params: UnsubscribeRequestParams) -> EmptyResult:
@@ -301,4 +335,7 @@ def register(mcp: MCPServer) -> None:
     low = mcp._lowlevel_server  # resources/subscribe has no MCPServer-level API in mcp 2.x
     low.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe_resource)
     low.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe_resource)
+    listen = low._request_handlers.get("subscriptions/listen")
+    if listen is not None and not getattr(listen.handler, "owner_checked", False):
+        low.add_request_handler("subscriptions/listen", listen.params_type, owner_checked_listen(listen.handler))
     mcp.middleware.append(InstallAlertSink(mcp))
