@@ -67,6 +67,8 @@ async def test_tightened_on_one_replica_refused_on_the_other_and_on_a_later_one(
         url = env["PM_MCP_DATABASE_URL"]
         assert pg.psql(url, "SELECT owner, currency, limits FROM policy_tightenings").split() == [
             "local|USD|{\"max_order_usd\":", "\"3\"}"]
+        listed = pm_mcp_cli({**env, "PM_MCP_HOME": str(tmp_path / "operator")}, "policy")  # the operator, on PG
+        assert "local: 1 tightening(s)" in listed and "USD: max_order_usd=3 (by " in listed, listed
         # every replica stopped; one started afterwards (a new data directory) still refuses
         (tmp_path / "later").mkdir()
         async with replicas(env, tmp_path / "later", {}) as (c,), client_of(c) as cc:

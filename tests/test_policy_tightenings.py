@@ -146,6 +146,19 @@ async def test_a_tightening_on_one_engine_binds_on_the_other(sim, tmp_path, data
 
 
 @pytest.mark.anyio
+async def test_two_engines_tightening_at_once_both_hold(sim, tmp_path, database_url):  # noqa: F811
+    import asyncio
+
+    async with engines(sim, tmp_path, database_url, n=2) as [(_sa, a), (_sb, b)]:
+        with principal.use(A):
+            await asyncio.gather(a.tighten(max_order_usd=D(9), bankroll=D(800)),
+                                 b.tighten(max_order_usd=D(12), max_daily_usd=D(30)))
+            for engine in (a, b):  # neither write replaced the other: the strictest of both, on both
+                usd, _ = await engine.load_policies()
+                assert (usd.max_order_usd, usd.bankroll, usd.max_daily_usd) == (D(9), D(800), D(30))
+
+
+@pytest.mark.anyio
 async def test_an_intent_proposed_before_a_tightening_elsewhere_is_not_sent(sim, tmp_path, database_url):  # noqa: F811
     async with engines(sim, tmp_path, database_url, n=2) as [(sa, a), (_sb, b)]:
         with principal.use(A):
