@@ -204,3 +204,17 @@ def test_a_case_one_side_says_has_no_bearing_is_excluded_on_both():
     assert "quantity" not in fields(c), c.summary
     silent = a.split(" Any individual")[0]
     assert "quantity" in fields(cmp("Will Jane Roe be elected Speaker?", silent, "Will Jane Roe be the first Speaker elected?", b))
+
+
+def test_one_calendar_year_as_a_whole_on_both_sides_is_one_period():
+    a = ("If Ford Motor Company reports Above 2300000.0 u.s. vehicle sales volume in 2027, then the market resolves to "
+         "Yes.")
+    b = ("Resolves YES if Ford Motor Company's reported total U.S. vehicle sales for calendar year 2027 are more than "
+         "2,300,000. I will use Ford's own full-year 2027 U.S. sales release.")
+    c = cmp("Will Ford Motor Company report Above 2.3 million u.s. vehicle sales volume in 2027?", a,
+            "Will Ford sell more than 2.3 million vehicles in the US in 2027?", b)
+    assert any("both name the year 2027" in d.detail and not d.core for d in c.differences), c.summary
+    # "before 2028" or a deadline inside the year is not the year as a whole
+    by = cmp("Will Ford Motor Company report Above 2.3 million u.s. vehicle sales volume in 2027?",
+             a.replace("in 2027", "by June 30, 2027"), "Will Ford sell more than 2.3 million vehicles in the US in 2027?", b)
+    assert not any("the year 2027" in d.detail for d in by.differences), by.summary

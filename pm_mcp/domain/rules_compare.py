@@ -659,8 +659,8 @@ def _issuer(key: str) -> str:
     k = key.lower().strip()
     if k in _ISSUER_OF:
         return _ISSUER_OF[k]
-    if k.startswith("nws ") or k.startswith("nws"):
-        return "noaa"
+    if k.startswith("nws") or re.search(r"\bnws\b|\bnational weather service\b", k):
+        return "noaa"  # "the corresponding NWS Climatological Report" is the weather service's
     if re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", k):
         k = k.split(".")[-2]
     return re.sub(r"[^a-z0-9]", "", k) or k
@@ -827,6 +827,30 @@ def _same_official_figure(a: RuleAnalysis, b: RuleAnalysis) -> tuple[str, str] |
     return side, f"official {mo.group('what').lower()}"
 
 
+_IN_YEAR = re.compile(r"\b(?:in|for|during|calendar\s+year|full[- ]year|fiscal\s+year)\s+(?:the\s+)?$", re.I)
+
+
+def _same_whole_year(a: RuleAnalysis, b: RuleAnalysis) -> int | None:
+    """Both sides are about one and the same calendar year as a whole ("sales volume in 2026" / "for calendar year
+    2026"): no shorter period, no "before", each year written after "in" / "for" / "during", and a deadline read
+    on either side is that year's last day. -> the year."""
+    years = set()
+    for x in (a, b):
+        t = x.terms
+        ps = t.periods if t is not None else []
+        if not ps or any(p.kind != "year" or p.before or p.year is None for p in ps):
+            return None
+        for p in ps:
+            text = {"title": t.question_text, "label": t.label or "", "rules": t.rules_text}.get(p.span.part or "", "")
+            if not _IN_YEAR.search(text[max(0, p.span.start - 20):p.span.start]):
+                return None
+        years |= {p.year for p in ps}
+        d = x.deadline.value
+        if x.deadline.status == Status.FOUND and d is not None and d.date is not None and (d.date.month, d.date.day) != (12, 31):
+            return None
+    return next(iter(years)) if len(years) == 1 else None
+
+
 def _same_short_period(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]) -> str | None:
     """Both sides name one and the same quarter, month or day, with its year (not a year alone), and nothing
     says a period or a deadline differs: -> that period in words, else None."""
@@ -842,6 +866,8 @@ def _same_short_period(a: RuleAnalysis, b: RuleAnalysis, diffs: list[Difference]
         return out
 
     ka, kb = keys(a.terms), keys(b.terms)
+    if not ka and not kb and (year := _same_whole_year(a, b)) is not None:
+        return f"the year {year}"
     if len(ka) != 1 or ka != kb:
         return None
     p = next(x for x in a.terms.periods if x.year is not None and x.kind != "year")
