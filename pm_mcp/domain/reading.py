@@ -35,6 +35,7 @@ from pm_mcp.domain.rules.dates import _classify_date, _find_dates, _timepoint, j
 from pm_mcp.domain.rules.flags import _sentence_index
 from pm_mcp.domain.rules.metadata import words
 from pm_mcp.domain.rules.models import AmbiguityFlag, EdgeCase, SourceItem
+from pm_mcp.domain.rules.parse import CLARITY_COST, deadline_cost
 from pm_mcp.domain.rules.sentences import Sentence
 from pm_mcp.domain.rules.thresholds import _NUM, _threshold_equivalent, _threshold_in, _to_decimal
 from pm_mcp.domain.rules_compare import Difference, RuleComparison
@@ -51,7 +52,7 @@ MAX_ITEMS = 20
 MAX_QUOTE = 600
 MAX_VALUE = 200
 MIN_QUOTE = 3  # characters that are not spaces: "a" or "of" occur in any text and prove nothing
-VAGUE_PENALTY = 0.07  # a vague phrase the parser did not flag (its own 'undefined_term' weight)
+VAGUE_PENALTY = CLARITY_COST["vague_phrase"]  # a vague phrase the parser did not flag (what parse_rules charges)
 VAGUE_COUNTED = 3
 REVIEW_PENALTY = 0.10  # a field the reading and the parser read differently
 REVIEW_COUNTED = 2
@@ -513,13 +514,7 @@ def _give_back(a: RuleAnalysis, field: str, why: str) -> float:
 
 def _deadline_cost(tp: TimePoint) -> tuple[float, str | None]:
     """What parse_rules charges a deadline it found (no year / a time without a zone / no time of day)."""
-    if tp.date is None:
-        return 0.10, "-0.10 the deadline has no year"
-    if tp.time is not None and tp.tz_label is None:
-        return 0.10, "-0.10 the deadline has a time but no time zone"
-    if tp.time is None:
-        return 0.05, "-0.05 the deadline has no time of day / time zone"
-    return 0.0, None
+    return deadline_cost(tp)
 
 
 def _add(a: RuleAnalysis, v: VerifiedItem) -> float:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from pm_mcp.domain.models import Market, MarketStatus, OrderBook
 from pm_mcp.domain.money import in_currency
-from pm_mcp.domain.rules import RuleAnalysis
+from pm_mcp.domain.rules import RuleAnalysis, Status
 
 Verdict = Literal["participate", "caution", "avoid"]
 Tier = Literal["none", "low", "medium", "high"]
@@ -43,9 +43,10 @@ class TierCap(BaseModel):
     note: str
 
 
-def tier_cap_for(verdict: Verdict, clarity: float | None = None) -> TierCap:
+def tier_cap_for(verdict: Verdict, clarity: float | None = None, unread: bool = False) -> TierCap:
     """participate -> high, caution -> medium, avoid -> none (no new position). Unclear rules lower the
-    cap one more step: clarity < 0.7 caps at low, < 0.4 at none. Sizing takes
+    cap one more step: clarity < 0.7 (or a settlement source / YES condition not read: ``unread``) caps at
+    low, clarity < 0.4 at none. Sizing takes
     ``min(tier it would pick from the signal, max_tier)`` by TIER_ORDER index."""
     base: Tier = {"participate": "high", "caution": "medium", "avoid": "none"}[verdict]
     idx = TIER_ORDER.index(base)
@@ -55,6 +56,8 @@ def tier_cap_for(verdict: Verdict, clarity: float | None = None) -> TierCap:
             idx, note = 0, f"settlement clarity {clarity:.2f} < {CLARITY_AVOID}: no new position"
         elif clarity < CLARITY_CAUTION and idx > 1:
             idx, note = 1, f"settlement clarity {clarity:.2f} < {CLARITY_CAUTION}: at most the low tier"
+    if unread and idx > 1:
+        idx, note = 1, "the settlement source or the YES condition is not read from the rules: at most the low tier"
     return TierCap(verdict=verdict, max_tier=TIER_ORDER[idx], max_tier_index=idx, note=note)
 
 
@@ -137,6 +140,15 @@ def assess_market(market: Market, books: Sequence[OrderBook], analysis: RuleAnal
         reasons.append(f"ok: settlement clarity {clarity:.2f}")
     if analysis.review:
         reasons.append("review the rules for: " + ", ".join(analysis.review))
+    # clarity measures how a reader finds the text; a field nobody could read is a risk of its own (money rides
+    # on who settles and on what counts as YES): the tier is capped at low until it is read (a verified reading
+    # can supply it)
+    unread = [w for w, missing in (
+        ("the settlement source", analysis.sources.status == Status.UNKNOWN and not analysis.sources.venue_items),
+        ("the YES condition", analysis.condition.status == Status.UNKNOWN)) if missing] if analysis.text_length else []
+    if unread:
+        reasons.append("at most the low tier: " + " and ".join(unread) + " not read from the rules "
+                       "(review; submit_reading)")
 
     # status and time structure
     if market.status in (MarketStatus.CLOSED, MarketStatus.RESOLVED):
@@ -219,7 +231,7 @@ def assess_market(market: Market, books: Sequence[OrderBook], analysis: RuleAnal
     if flags:
         reasons.append("risk flags: " + "; ".join(flags))
     return Scorecard(market_id=market.id, venue=market.venue, title=market.title, verdict=verdict,
-                     tier_cap=tier_cap_for(verdict, clarity), reasons=reasons, clarity=clarity,
+                     tier_cap=tier_cap_for(verdict, clarity, unread=bool(unread)), reasons=reasons, clarity=clarity,
                      clarity_reasons=analysis.clarity_reasons, books=qualities, volume=market.volume,
                      volume_24h=market.volume_24h, hours_to_close=h_close, hours_to_resolution=h_res,
                      risk_flags=flags, rules_hash=analysis.rules_hash)

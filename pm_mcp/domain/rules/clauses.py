@@ -149,6 +149,8 @@ _YES_PATS = [
     # Manifold: "YES if ... otherwise NO", "Yes: if ...", "YES = ..." at the start of a line or sentence
     _rx(r"(?:^|(?<=[.\n]) *)[“\"]?YES[”\"]?\s*(?:[:=–-]\s*)?(?:if|when|once)\s+(?P<c>.+?)(?=\.\s|\.$|$|\n|;|"
         r",?\s+(?:and\s+)?(?:otherwise|else)\b|,?\s+[“\"]?NO[”\"]?\s+(?:if|otherwise|when)\b)", re.I | re.S | re.M),
+    # arrow notation: "If (100 - highest price) > lowest price → resolves "Yes""
+    _rx(r"\bIf\s+(?P<c>[^\n→]+?)\s*(?:→|->|=>)\s*(?:the market\s+)?resolves?\s+(?:to\s+)?[“\"]?Yes\b", re.I),
     _rx(r"(?:this is a market on|this market asks) (?:if|whether)\s+(?P<c>.+?)(?=\.\s|\.$|$)", re.I | re.S),
     _rx(r"resolve[sd]?\s+to\s+[“\"](?!Yes|No)[^”\"]{1,40}[”\"]\s+if\s+(?P<c>.+?)(?=\.\s|\.$|$|,)",
                re.I | re.S),
