@@ -161,7 +161,15 @@ _FRAGS = ["This market will resolve to \"Yes\" if ", "according to ", "the Burea
           "https://example.org/x", "\n", " by December 31, 2026, 11:59 PM ET", ". ", "Otherwise NO.", " (", ")",
           "at 10:00 AM ET on the day following ", "March 3-7", "YES if ", "equal to or lower than $5",
           "the date specified in the title", "If the data is unavailable, Reuters will be used instead",
-          "é", "\u200b", "“", "”", "interim", "as reported by the Office of the President"]
+          "é", "\u200b", "“", "”", "interim", "as reported by the Office of the President",
+          # the second round (fresh-tune): clause roles, attesting bodies, measured series, vague phrases
+          ", however a consensus of credible reporting will also be used", "The Office of Statistics (OOS) publicly "
+          "announces that ", "Acme Corp confirms that ", "will be made by this market's resolver, UMA, and ",
+          "Foo Finance (https://foo.example/q) will serve as the backup source", "If the U-3 unemployment rate "
+          "from 2026 is above 5%, the market resolves to Yes", "the listed price", "a preponderance of evidence",
+          "intended to ", "Background\n", "If (100 - high) > low → resolves \"Yes\"", "either of the following "
+          "conditions are met:\n1. ", "as of 12 PM ET, June 23", ", including the Department of Tests",
+          "MSTR and on-chain data", "stays open until", "Resolves **YES **if "]
 
 
 @settings(max_examples=150, deadline=None)
@@ -188,3 +196,63 @@ def test_hostile_input_gives_unknown_fields_not_a_crash():
         assert a.deadline.status in (Status.UNKNOWN, Status.FOUND, Status.CONFLICTING)
     assert parse_rules(foreign).sources.status == Status.UNKNOWN
     assert parse_rules(junk).condition.status == Status.UNKNOWN
+
+
+# --- the second round (issue #13, tuned on fresh-tune only): synthetic texts, one structure each -----------------
+
+def test_the_clause_after_however_is_a_fallback_and_lists_split_by_what_can_be_a_source():
+    t = ('This market will resolve to "Yes" if Acme ships by June 1, 2027. The primary resolution source for this '
+         'market will be information from ACME and on-chain data, however a consensus of credible reporting will '
+         'also be used.')
+    a = parse_rules(t)
+    assert set(_names(a)) == {"ACME", "on-chain data"} and _names(a, "fallback") == ["credible reporting"]
+    assert not _exact(a, t)
+
+
+def test_an_acronym_in_brackets_an_appositive_resolver_and_an_attesting_body():
+    t = ('Resolves Yes if the price is equal to or below the listed price. The resolution source will be information '
+         'from the Union of Gauges (UOG), presently at https://uog.example/. Determination will be made by this '
+         "market's appointed resolver, Zed Oracle, and is final.")
+    a = parse_rules(t)
+    assert {"UOG", "uog.example", "Zed Oracle"} <= set(_names(a))
+    assert a.condition.threshold is not None and a.condition.threshold.comparator == "<="
+    b = parse_rules("Resolves YES if, in the next test, Acme Rockets confirms that the craft landed intact.")
+    assert _names(b) == ["Acme Rockets"] and b.sources.items[0].via == "reporter"
+    # a person who "announces that" is an actor, not a source
+    assert parse_rules("Resolves YES if John Smith announces that he will run.").sources.status == Status.UNKNOWN
+
+
+def test_a_measured_series_when_no_publisher_is_named_and_a_measure_beside_its_publisher():
+    a = parse_rules("If the Widget Output Index for May 2026 is below 1.5, then the market resolves to Yes.")
+    assert _names(a) == ["Widget Output Index"] and a.sources.items[0].via == "condition"
+    b = parse_rules('If CPI for May 2026, as published by the Bureau of Labor Statistics, is above 0.2%, then the '
+                    "market resolves to Yes.")
+    assert _names(b) == ["BLS"] and _names(b, "measure") == ["CPI"]
+
+
+def test_deadline_time_before_its_date_and_thresholds_in_a_list_of_conditions():
+    t = ("Resolves to Yes if either of the following conditions are met:\n\n1. The Office announces it by "
+         "December 31, 2026.\n\n2. The index is less than 0.0 for two quarters.\n\nOtherwise No.")
+    a = parse_rules(t)
+    assert a.condition.threshold is not None and a.condition.threshold.comparator == "<"
+    m = Market(id="x", venue="polymarket", title="t", close_time=datetime(2027, 6, 23, tzinfo=UTC))
+    t2 = 'Resolves "Yes" if X happened; all evidence as of 12 PM ET, June 23 was considered by the resolver.'
+    b = parse_rules(t2, market=m)
+    assert b.deadline.value is not None and b.deadline.value.utc == datetime(2027, 6, 23, 16, 0, tzinfo=UTC)
+
+
+def test_vague_phrases_by_what_makes_them_vague_and_none_in_background():
+    t = ("Resolves YES if a preponderance of evidence shows an offensive intended to establish control.\n"
+         "Background\nSignificant moves happen often.")
+    a = parse_rules(t)
+    kinds = {f.kind for f in a.ambiguity}
+    assert {"evidence_standard", "intent"} <= kinds and "subjective" not in kinds
+    assert not _exact(a, t)
+    plain = parse_rules('This market resolves to "Yes" if the BLS reports CPI above 3.0% for May 2026, as '
+                        "published by the Bureau of Labor Statistics, by June 30, 2026, 11:59 PM ET.")
+    assert plain.clarity > a.clarity
+
+
+def test_clarity_caps_a_text_with_no_source_and_no_condition():
+    a = parse_rules("Resolves according to whatever seems right to me.", venue="manifold")
+    assert a.clarity <= 0.30 and any(r.startswith("cap 0.30") for r in a.clarity_reasons)

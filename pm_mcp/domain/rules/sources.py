@@ -82,6 +82,10 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
+# data series that are their own publisher (a price feed settles; it is not a statistic someone else publishes)
+_PRICE_FEEDS = frozenset({"Chainlink", "CF Benchmarks"})
+
+
 def _url_host(url: str) -> str:
     m = re.match(r"https?://([^/?#:]+)", url)
     host = (m.group(1) if m else url).lower()
@@ -281,7 +285,7 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
     if publishers:
         # a data series whose publisher is named is what is measured, not who settles ("CPI" beside "BLS")
         items = [i.model_copy(update={"role": "measure"}) if i.kind == "data_series" and i.role == "primary"
-                 else i for i in items]
+                 and i.name not in _PRICE_FEEDS else i for i in items]
     elif not any(i.role == "primary" for i in items):
         for sent in sents:
             mm = _MEASURED.search(sent.text)
