@@ -218,3 +218,22 @@ def test_one_calendar_year_as_a_whole_on_both_sides_is_one_period():
     by = cmp("Will Ford Motor Company report Above 2.3 million u.s. vehicle sales volume in 2027?",
              a.replace("in 2027", "by June 30, 2027"), "Will Ford sell more than 2.3 million vehicles in the US in 2027?", b)
     assert not any("the year 2027" in d.detail for d in by.differences), by.summary
+
+
+def test_a_us_agency_says_us_and_an_agency_name_is_read_whole():
+    from pm_mcp.domain.rules.terms import read_terms
+
+    t = read_terms(title="", label=None, rules="If the highest temperature recorded at Houston Hobby, as reported by "
+                   "the National Weather Service's Climatological Report (Daily), is below 89, the market resolves "
+                   "to Yes. The weather service publishes the report; the service may revise it.")
+    assert "National Weather Service" in [n.text for n in t.subjects], [n.text for n in t.subjects]
+    a = ("If the CPI year-over-year for December 2027 is above 4.9%, as published by the Bureau of Labor Statistics, "
+         "then the market resolves to Yes.")
+    b = ("This market will resolve to \"Yes\" if the 12-month change in the Consumer Price Index for December 2027, as "
+         "published by the U.S. Bureau of Labor Statistics, is 4.9% or lower.")
+    c = cmp("CPI above 4.9% in December 2027?", a, "Will CPI be 4.9% or lower in December 2027?", b)
+    assert not any("'U.S'" in d.detail for d in c.differences), c.summary
+    # another country's figure is never the same bet (the implied "us" does not hide the UK)
+    uk = b.replace("U.S. Bureau of Labor Statistics", "UK Office for National Statistics")
+    assert cmp("CPI above 4.9% in December 2027?", a, "Will UK CPI be 4.9% or lower in December 2027?",
+               uk).verdict != "equivalent"

@@ -153,6 +153,17 @@ def _zero_change_is_hold(a: RuleAnalysis, b: RuleAnalysis, ta: Threshold | None,
                       detail=f"{side}'s change of exactly {_fmt(one)} is the other side's hold ('{other.terms.label or other.terms.question_text}')")
 
 
+# national agencies (by issuer, the table below) and the country whose figure they publish (real facts)
+_AGENCY_COUNTRY = {"bls": "us", "bea": "us", "fed": "us", "noaa": "us", "nasa": "us"}
+
+
+def _implied_names(x: RuleAnalysis) -> frozenset[str]:
+    """Names a side says through its source without writing them: a US agency's figure is a US figure."""
+    if x.sources.status != Status.FOUND:
+        return frozenset()
+    return frozenset(c for i in x.sources.items if (c := _AGENCY_COUNTRY.get(_issuer(_source_key(i.name)))))
+
+
 def _named_outcomes(x: RuleAnalysis) -> list[str]:
     return [o for o in x.multi_outcome.outcomes if o.lower() not in ("yes", "no")]
 
@@ -241,7 +252,7 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
     # what each is a bet on: the named subject, the period, the measured quantity (a different one is a
     # different bet whatever the rule template says)
     if a.terms is not None and b.terms is not None:
-        for td in compare_terms(a.terms, b.terms):
+        for td in compare_terms(a.terms, b.terms, a_implies=_implied_names(a), b_implies=_implied_names(b)):
             diffs.append(Difference(field=td.field, severity=td.severity, detail=td.detail, a=td.a, b=td.b))
     elif (a.terms is None) != (b.terms is None):
         diffs.append(Difference(field="subject", severity="soft",

@@ -177,6 +177,7 @@ _NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|la|le|van|
                        r"[A-Z0-9][\w'’.&-]*)*")
 _WORD = re.compile(r"[A-Za-z][\w'’&-]*")
 _INITIAL = re.compile(r"[A-Z]\.")
+_POSSESSIVE = re.compile(r"['’]s$")
 # a venue's tag before the question ("[Single Market] Will ..."): not part of what is asked
 _TITLE_TAG = re.compile(r"^\s*\[[^\]\n]{1,40}\]")
 _YEAR = re.compile(r"(?<![\d$.,])(?:19|20)\d{2}(?![\d%])")
@@ -242,6 +243,13 @@ def _capitalised_words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w[0].isupper()}
 
 
+def _common_only(w: str, common: set[str]) -> bool:
+    """A capitalised word that is a name but for the rules using it in lower case ("Weather", "Service")."""
+    k = w.lower().strip(".,'’?!:;()").removesuffix("'s").removesuffix("’s")
+    return bool(k) and w[:1].isupper() and k in common and k not in _NOT_NAMES and k not in _MONTHS and \
+        not k[0].isdigit() and len(k) > 1
+
+
 def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list[NamedSubject]:
     out: list[NamedSubject] = []
     for m in _NAME_RUN.finditer(text):
@@ -273,9 +281,19 @@ def _names_in(text: str, part: Part, offset_text: str, common: set[str]) -> list
             place = i + 1 < len(run) and f"{w} {run[i + 1].strip('.,?!:;()')}".lower() in _NEW_PLACES
             # a middle initial between two names ("Donald J. Trump") is part of the name
             initial = bool(chunk) and _INITIAL.fullmatch(w) is not None and i + 1 < len(run) and is_name(run[i + 1])
-            if is_name(w) or place or initial or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van",
+            # capitalised common words between two names are part of one name ("National Weather Service's ...")
+            inner = False
+            if chunk and _common_only(w, common):
+                j = i + 1
+                while j < len(run) and _common_only(run[j], common) and not _POSSESSIVE.search(run[j - 1]):
+                    j += 1
+                inner = j < len(run) and (is_name(run[j]) or _POSSESSIVE.search(run[j - 1]) is not None)
+            if is_name(w) or place or initial or inner or (chunk and w.lower() in ("of", "de", "da", "del", "la", "le", "van",
                                                                           "von", "der", "bin", "al", "&", "and")):
                 chunk.append(w)
+                if inner and _POSSESSIVE.search(w):  # "Service's Climatological Report": the name ends here
+                    pieces.append(chunk)
+                    chunk = []
             else:
                 if chunk:
                     pieces.append(chunk)
@@ -540,9 +558,11 @@ def _names(ns: list[NamedSubject]) -> str:
     return ", ".join(f"'{n.text}'" for n in ns[:3]) + (" ..." if len(ns) > 3 else "")
 
 
-def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
+def compare_terms(a: ContractTerms, b: ContractTerms, *, a_implies: frozenset[str] = frozenset(),
+                  b_implies: frozenset[str] = frozenset()) -> list[TermDifference]:
     """Differences of subject, period and quantity (each side's names are looked for in everything the
-    other market says: its ``haystack``)."""
+    other market says: its ``haystack``). ``a_implies`` / ``b_implies``: name keys a side says without writing
+    them (the country of the national agency it reads: "us" for the BLS)."""
     a_text, b_text = a.haystack, b.haystack
     out: list[TermDifference] = []
     # one template, other words: the strongest sign of two members of one ladder or event
@@ -561,8 +581,8 @@ def compare_terms(a: ContractTerms, b: ContractTerms) -> list[TermDifference]:
                                       detail=f"different members: A is '{a.label}', B is '{b.label}'"))
     # subjects: names of A absent from all of B, and of B from A
     already = any(d.field == "subject" and d.severity == "hard" for d in out)
-    miss_a = [n for n in a.subjects if not _present(n, b_text)]
-    miss_b = [n for n in b.subjects if not _present(n, a_text)]
+    miss_a = [n for n in a.subjects if not _present(n, b_text) and n.key not in b_implies]
+    miss_b = [n for n in b.subjects if not _present(n, a_text) and n.key not in a_implies]
     if already:
         pass
     elif a.label and b.label and alias_key(a.label) != alias_key(b.label) and miss_a and miss_b:
