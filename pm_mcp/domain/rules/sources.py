@@ -4,6 +4,7 @@
 
 import re
 from bisect import bisect_right
+from functools import lru_cache
 
 from pm_mcp.domain.rules._regex import _rx
 from pm_mcp.domain.rules.cues import ACRONYM_AFTER, CUE_AT_END, governed_phrases, lead_trim, split_list
@@ -150,23 +151,27 @@ def _role(sents: list[Sentence], i: int | None, pos: int | None = None) -> str:
     if i is None:
         return "primary"
     s = sents[i]
-    if pos is not None:
-        rel = pos - s.start
-        cut = None
-        for m in _BUT.finditer(s.text):
-            if m.start() < rel:
-                cut = m
-        if cut is not None and _SOURCE_CUE.search(s.text[:cut.start()]):
-            return "fallback"
-        head = s.text
-        nxt = next((m for m in _BUT.finditer(s.text) if m.start() >= rel), None)
-        if nxt is not None:
-            head = s.text[:nxt.start()]
-        if _PRIMARY_WORD.search(head) and not re.search(r"\b(?:secondary|fallback|back-?up|alternative) ",
-                                                        head, re.I):
-            return "primary"
-        return "fallback" if _FALLBACK_SRC.search(head) or _ALSO.search(head) else "primary"
-    return "fallback" if _FALLBACK_SRC.search(s.text) or _ALSO.search(s.text) else "primary"
+    buts = _boundaries(s.text)
+    if pos is None or not buts:
+        return _clause_role(s.text)
+    rel = pos - s.start
+    before = [a for a, _ in buts if a < rel]
+    if before and _SOURCE_CUE.search(s.text[:before[-1]]):
+        return "fallback"
+    nxt = next((a for a, _ in buts if a >= rel), None)
+    return _clause_role(s.text if nxt is None else s.text[:nxt])
+
+
+@lru_cache(maxsize=256)
+def _boundaries(stext: str) -> tuple[tuple[int, int], ...]:
+    return tuple((m.start(), m.end()) for m in _BUT.finditer(stext))
+
+
+@lru_cache(maxsize=256)
+def _clause_role(head: str) -> str:
+    if _PRIMARY_WORD.search(head) and not re.search(r"\b(?:secondary|fallback|back-?up|alternative) ", head, re.I):
+        return "primary"
+    return "fallback" if _FALLBACK_SRC.search(head) or _ALSO.search(head) else "primary"
 
 
 def _url_ok(sents: list[Sentence], ok: list[bool], i: int) -> bool:
