@@ -42,6 +42,9 @@ _USED_TO_RESOLVE = _rx(
     r"(?P<x>[A-Z][\w.&'’-]*(?:\s+(?:[A-Z][\w.&'’-]*|&|of|the|for|and)){0,8})\s+(?:will|may|shall) (?:instead )?"
     r"be (?:used|consulted|relied (?:up)?on)(?: instead| as (?:a |the )?(?:fallback|backup|secondary|tie-?breaker))?"
     r"(?: to (?:resolve|settle|determine))?\b")
+# "on CoinGecko's "Historical Data" table", "use Coinbase's historical prices page": a body's own page or table
+POSSESSIVE_PAGE = _rx(r"\b(?:on|use|from|per|check|see)\s+(?P<x>[A-Z][\w.-]*(?:\s[A-Z][\w.-]*){0,3})['’]s\s+"
+                      r"[^.;\n]{0,60}?\b(?i:table|page|chart|data|prices|history|feed|website|site)\b")
 # a cue that ends its line, so the source is the next line (often a bare URL)
 CUE_AT_END = _rx(r"(?:resolution source|settlement source|sources?|according to|following (?:link|url|"
                  r"website|page|source)s?|(?:found|published|available) (?:here|at)|data from)\s*:?\s*$", re.I)
@@ -116,7 +119,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 def governed_phrases(text: str, start: int, stext: str) -> list[tuple[int, int]]:
     """Offsets (into ``text``) of the phrases a source cue governs in one sentence (at ``start``)."""
     out: list[tuple[int, int]] = []
-    for rx in (_GOVERNING, _SUBJECT_OF, _USED_TO_RESOLVE):
+    for rx in (_GOVERNING, _SUBJECT_OF, _USED_TO_RESOLVE, POSSESSIVE_PAGE):
         for m in rx.finditer(stext):
             a, b = _trim(stext, m.start("x"), m.end("x"))
             phrase = stext[a:b]

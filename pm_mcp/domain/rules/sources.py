@@ -7,7 +7,14 @@ from bisect import bisect_right
 from functools import lru_cache
 
 from pm_mcp.domain.rules._regex import _rx
-from pm_mcp.domain.rules.cues import ACRONYM_AFTER, CUE_AT_END, governed_phrases, lead_trim, split_list
+from pm_mcp.domain.rules.cues import (
+    ACRONYM_AFTER,
+    CUE_AT_END,
+    POSSESSIVE_PAGE,
+    governed_phrases,
+    lead_trim,
+    split_list,
+)
 from pm_mcp.domain.rules.models import SourceItem
 from pm_mcp.domain.rules.sentences import Sentence, _span
 
@@ -83,6 +90,8 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
+_SEE_BEFORE = re.compile(r"\bsee:?\s*$", re.I)
+_RESOLVE_WORD = re.compile(r"resol|settle", re.I)
 # data series that are their own publisher (a price feed settles; it is not a statistic someone else publishes)
 _PRICE_FEEDS = frozenset({"Chainlink", "CF Benchmarks"})
 
@@ -224,7 +233,8 @@ def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tup
 
 def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
     starts = [s.start for s in sents]
-    ok = [bool(_SOURCE_CUE.search(s.text)) and not _NOT_SOURCE.search(s.text) for s in sents]
+    ok = [bool(_SOURCE_CUE.search(s.text) or POSSESSIVE_PAGE.search(s.text)) and not _NOT_SOURCE.search(s.text)
+          for s in sents]
     # a data series named in the YES condition is what the market measures ("If the CPI ... is exactly 3.5%")
     yes_sent = [bool(_YES_SENT.search(s.text)) for s in sents]
     attests = list(_ATTESTS.finditer(text))
@@ -256,6 +266,8 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         url_spans.append((m.start(), m.start() + len(url)))
         if i is None or not _url_ok(sents, ok, i):
             continue
+        if _SEE_BEFORE.search(text[max(0, m.start() - 8):m.start()]) and not _RESOLVE_WORD.search(sents[i].text):
+            continue  # "(see: https://...)" backs a statement of fact; it is not what resolves the market
         found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url, via="url", role=_role(sents, i, m.start()),
                                             span=_span(text, m.start(), m.start() + len(url)))))
     any_cue = any(ok)
