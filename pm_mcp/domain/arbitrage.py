@@ -1019,6 +1019,19 @@ class Implication:
 
 
 _LADDER_FIELDS = {"threshold": {"threshold"}, "date": {"deadline", "period"}}
+# "reach / hit / touch $60,000" names a price to be touched, not a side: from a price above it, reaching it
+# means falling to it. Two such strikes are one ladder only when both lie on the same side of where the price
+# starts, which the rules do not say; a direction word beside the number settles it.
+_TOUCH = re.compile(r"\b(reach(es|ed|ing)?|hit(s|ting)?|touch(es|ed|ing)?|tag(s|ged)?|trade[sd]? at)\b", re.I)
+_DIRECTION = re.compile(r"\b(above|over|exceed\w*|greater|more|higher|high|at least|below|under|less|lower|low|"
+                        r"fewer|up|down|rise\w*|fall\w*|drop\w*|dip\w*|climb\w*|sink\w*)\b|[<>\u2191\u2193\u2265\u2264]",
+                        re.I)
+
+
+def _touch_without_side(th) -> bool:
+    """The threshold's words are a touch ("reach $60,000") with no word saying from which side."""
+    quote = th.span.quote if getattr(th, "span", None) is not None else ""
+    return bool(_TOUCH.search(quote)) and not _DIRECTION.search(quote)
 
 
 def implication_of(a: Market, b: Market) -> Implication | None:
@@ -1042,6 +1055,8 @@ def _implication(a: Market, ra, b: Market, rb) -> Implication | None:
     if hard <= _LADDER_FIELDS["threshold"] and ta is not None and tb is not None and ta.value is not None \
             and tb.value is not None and ta.value != tb.value and (ta.unit or "") == (tb.unit or "") \
             and ta.upper is None and tb.upper is None:
+        if _touch_without_side(ta) or _touch_without_side(tb):
+            return None  # "reach $50,000" and "reach $60,000": which implies which depends on the start price
         up = {">", ">="}
         down = {"<", "<="}
         if ta.comparator in up and tb.comparator in up:

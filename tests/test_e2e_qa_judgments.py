@@ -1,0 +1,39 @@
+"""Judgments a careful person would catch in one session, end to end: the real `pm-mcp` process over stdio
+against the venue simulators' SYNTHETIC world (tools/sim/world.py). Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import connect
+from tools.sim import start_sims
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+BTC_HIT = "https://polymarket.com/event/syn-what-price-will-bitcoin-hit-in-2026"
+
+
+@pytest.fixture
+def sims():
+    with start_sims("polymarket", "kalshi", world=True) as group:
+        yield group
+
+
+@pytest.fixture
+def env(pm_env, sims):
+    return {**pm_env, **sims.env(), "PM_MCP_VENUES": "polymarket,kalshi", "PM_MCP_HTTP_TIMEOUT_S": "5"}
+
+
+async def test_touch_strikes_are_not_a_risk_free_ladder(env):
+    """'Will Bitcoin reach $50,000 / $60,000 in 2026?' with Bitcoin above both: reaching $60,000 means falling
+    to it, so it does not imply reaching $50,000. Buying YES $50,000 + NO $60,000 loses both legs when the
+    price dips to $60,000 but not to $50,000 (the market prices that at about 14%); it was sold as RISK-FREE."""
+    async with connect(env) as client:
+        r = await client.call_tool("find_arbitrage", {"markets": [BTC_HIT], "kinds": ["ladder"]})
+        assert not r.is_error, r.content[0].text
+        out, text = r.structured_content, r.content[0].text
+        assert out["scanned"]["markets"] == 4, text  # the four strikes were read
+        ladders = [o for o in out["opportunities"] if o["kind"] == "ladder"]
+        assert not ladders, text
+        assert "RISK-FREE" not in text
