@@ -256,3 +256,15 @@ def test_vague_phrases_by_what_makes_them_vague_and_none_in_background():
 def test_clarity_caps_a_text_with_no_source_and_no_condition():
     a = parse_rules("Resolves according to whatever seems right to me.", venue="manifold")
     assert a.clarity <= 0.30 and any(r.startswith("cap 0.30") for r in a.clarity_reasons)
+
+
+def test_a_page_of_a_body_a_bracketed_host_and_sources_such_as_in_a_fallback():
+    t = ("Resolve YES if the close on Acmecoin's \"Historical Data\" table is higher than the day before. "
+         "(acmecoin.com)\nIf Acmecoin is unavailable, alternative credible sources such as Zedex, Quux or Barbaz "
+         "will be used.")
+    a = parse_rules(t)
+    assert set(_names(a)) == {"Acmecoin", "acmecoin.com"}
+    assert set(_names(a, "fallback")) == {"Zedex", "Quux", "Barbaz"}
+    assert not _exact(a, t)
+    # "a source like X may help" stays an example, not a source
+    assert parse_rules("Resolves YES if it rains. A source like Zedex may help.").sources.status == Status.UNKNOWN

@@ -29,7 +29,7 @@ _GOVERNING = _rx(
     r"\busing (?:data|information|figures) from|\bresolved? (?:using|per|via)|\bwill be checked (?:on|at|against)|"
     r"\bverified (?:by|from|on|at)|\bchecked against|\bresolves? (?:based on|using) (?:data from )?|"
     r"\b(?:determination|decision|resolution|ruling)\b[^.;]{0,90}?\b(?:made|decided|determined) by|"
-    r"\bconfirmation (?:by|from)|\bconfirmed by)\s+" + _X,
+    r"\bconfirmation (?:by|from)|\bconfirmed by|\b(?:sources?|providers?|exchanges?|outlets?) such as)\s+" + _X,
     re.I)
 # "<X> is the sole / primary / official resolution source", "<X> will be used to resolve"
 _SUBJECT_OF = _rx(

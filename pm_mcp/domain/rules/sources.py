@@ -90,6 +90,10 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
+# "sources such as X, Y will be used": a list of real sources, not examples ("a source like X may help")
+_WILL_BE_USED = re.compile(r"\b(?:will|shall) (?:then )?be (?:used|consulted|relied (?:up)?on)\b", re.I)
+_SUCH_AS_NAME = re.compile(r"\s+such as\s+[A-Z]")
+_BARE_HOST = re.compile(r"\((?P<h>(?:[A-Za-z0-9-]+\.)+(?:com|org|gov|net|io|edu|int))\)")
 _SEE_BEFORE = re.compile(r"\bsee:?\s*$", re.I)
 _RESOLVE_WORD = re.compile(r"resol|settle", re.I)
 # data series that are their own publisher (a price feed settles; it is not a statistic someone else publishes)
@@ -205,7 +209,7 @@ def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tup
                 na, nb = lead_trim(text, na, nb)
                 if nb - na < 2 or any(x < nb and na < y for x, y in taken):
                     continue  # a URL or a known name already covers it
-                if _NOT_THIS_SOURCE.search(text[max(0, na - 40):na]):
+                if _NOT_THIS_SOURCE.search(text[max(0, na - 40):na]) and not _WILL_BE_USED.search(s.text):
                     continue
                 phrase = text[na:nb]
                 canon = next(((nm, kd, m) for rx, nm, kd in _AGENCIES for m in [rx.search(phrase)] if m), None)
@@ -270,6 +274,20 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
             continue  # "(see: https://...)" backs a statement of fact; it is not what resolves the market
         found.append((m.start(), SourceItem(name=_url_host(url), kind="url", url=url, via="url", role=_role(sents, i, m.start()),
                                             span=_span(text, m.start(), m.start() + len(url)))))
+    # a bare host cited in brackets, "(coingecko.com)", in a paragraph (line) that names a source
+    for m in _BARE_HOST.finditer(text):
+        if any(x <= m.start() < y for x, y in url_spans):
+            continue
+        i = _sentence_of(sents, starts, m.start())
+        ls, le = text.rfind("\n", 0, m.start()) + 1, text.find("\n", m.end())
+        le = len(text) if le < 0 else le
+        if i is None or not any(ok[k] and sents[k].start < le and ls < sents[k].end for k in range(len(sents))):
+            continue
+        alone = sents[i].text.strip() == m.group(0) and i > 0  # "(host)" on its own cites the sentence before
+        role = _role(sents, i - 1) if alone else _role(sents, i, m.start("h"))
+        found.append((m.start("h"), SourceItem(name=_url_host(m.group("h")), kind="url", via="url",
+                                               role=role,  # type: ignore[arg-type]
+                                               span=_span(text, m.start("h"), m.end("h")))))
     any_cue = any(ok)
     for rx, name, kind in _AGENCIES:
         if not any_cue and kind != "data_series":
@@ -277,9 +295,10 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         for m in rx.finditer(text):
             if any(a <= m.start() < b for a, b in url_spans):
                 continue  # an agency inside a URL is the URL's business
-            if _NOT_THIS_SOURCE.search(text[max(0, m.start() - 40):m.start()]):
-                continue  # "a source like Google or Coinbase may help", "not according to Coinbase"
             i = _sentence_of(sents, starts, m.start())
+            if _NOT_THIS_SOURCE.search(text[max(0, m.start() - 40):m.start()]) and not (
+                    i is not None and _WILL_BE_USED.search(sents[i].text)):
+                continue  # "a source like Google or Coinbase may help", "not according to Coinbase"
             if i is None or not (ok[i] or (kind == "data_series" and yes_sent[i])):
                 continue
             found.append((m.start(), SourceItem(name=name, kind=kind, role=_role(sents, i, m.start()),  # type: ignore[arg-type]
@@ -294,6 +313,8 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         if it.name.lower() not in seen:
             seen.add(it.name.lower())
             items.append(it)
+    # "alternative credible sources such as Kraken, Binance ... will be used": the named ones are the sources
+    items = [i for i in items if not (i.name == "credible reporting" and _SUCH_AS_NAME.match(text, i.span.end))]
     # "official announcements from the NBER": the generic words give way to the body they name
     if any(i.name == "official announcements" for i in items) and any(
             i.kind == "agency" for i in items):
