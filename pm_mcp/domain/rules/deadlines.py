@@ -36,6 +36,8 @@ _PERIOD = _rx(
 
 
 _PERIOD_NOTE = "a period, not a day"
+_COMPARE = re.compile(r"\bcompar(?:e|es|ing)\b|\bthan the (?:19|20)\d\d-\d\d-\d\d\b", re.I)
+_ZONE_AFTER = re.compile(r"\s*\(\s*(?P<tz>UTC|GMT|ET|EST|EDT|PT|PST|PDT|CT|CST|CDT)\s*\)")
 
 
 # the rules defer the date to the title: "the date specified in the title", "the specified date"
@@ -216,6 +218,18 @@ def _deadline(text: str, sents: list[Sentence], sent_at, default_year: int | Non
     for t in top + [t for _, _, t in scored if t.kind in ("by", "window_end")]:
         if t.date == best.date and best.time is None and t.time is not None:
             best = t
+    # "Compare the close on D1 to the close on D2": the outcome is known on the later day
+    bs = sent_at(best.span.start) if best.span.part == "rules" else None
+    if bs is not None and _COMPARE.search(bs.text):
+        later = [t for sc, _, t in scored if sc == scored[0][0] and t.date and best.date and t.date > best.date
+                 and t.span.part == "rules" and bs.start <= t.span.start < bs.end]
+        if later:
+            best = max(later, key=lambda t: t.date)  # type: ignore[arg-type, return-value]
+    # a zone written right after a date with no time ("on 2025-09-20 (UTC)")
+    if best.tz_label is None and best.span.part == "rules":
+        mz = _ZONE_AFTER.match(text, best.span.end)
+        if mz:
+            best = best.model_copy(update={"tz_label": mz.group("tz")})
     start = None
     if starts:
         before = [t for t in starts if t.span.start < best.span.start]
