@@ -4,6 +4,8 @@ against the venue simulators' SYNTHETIC world (tools/sim/world.py). Each test fa
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from conftest import connect
@@ -37,3 +39,29 @@ async def test_touch_strikes_are_not_a_risk_free_ladder(env):
         ladders = [o for o in out["opportunities"] if o["kind"] == "ladder"]
         assert not ladders, text
         assert "RISK-FREE" not in text
+
+
+SUPER_BOWL = "https://polymarket.com/event/syn-super-bowl-lxi-champion"
+PREMIER_LEAGUE = "https://polymarket.com/event/syn-premier-league-winner-2026-27"
+
+
+async def test_a_neg_risk_event_priced_far_below_one_dollar_is_not_a_risk_free_dutch_book(env):
+    """The world's 'Super Bowl LXI Champion' lists four teams; every YES costs about $0.66 together. It was sold
+    as a RISK-FREE Dutch book (profit $400 on $800) on the neg-risk flag alone, although any other team
+    winning loses every leg. A set priced that far below $1 is a basket, with 'none of the listed' at $0; a
+    neg-risk set priced within a few cents of $1 is still a Dutch book."""
+    async with connect(env) as client:
+        r = await client.call_tool("find_arbitrage", {"markets": [SUPER_BOWL], "kinds": ["dutch_book"]})
+        assert not r.is_error, r.content[0].text
+        out, text = r.structured_content, r.content[0].text
+        assert out["scanned"]["exclusive_sets"] == 1, text
+        assert not [o for o in out["opportunities"] if o["risk_free"]], text
+        assert "RISK-FREE" not in text
+        r = await client.call_tool("find_arbitrage", {"markets": [SUPER_BOWL], "kinds": ["basket"]})
+        (basket,) = r.structured_content["opportunities"]
+        assert basket["kind"] == "basket" and not basket["risk_free"], r.content[0].text
+        assert Decimal(basket["payoff_by_state"]["none of the listed"]) == 0
+        assert "none of them wins" in " ".join(basket["flags"]), basket["flags"]
+        r = await client.call_tool("find_arbitrage", {"markets": [PREMIER_LEAGUE], "kinds": ["dutch_book"]})
+        (book,) = r.structured_content["opportunities"]
+        assert book["kind"] == "dutch_book" and book["risk_free"], r.content[0].text

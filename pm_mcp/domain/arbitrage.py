@@ -545,6 +545,10 @@ _CATCH_ALL = re.compile(r"^\s*(other|others|any other\b.*|someone else|something
 _TIE = re.compile(r"^\s*(tie|draw|tied)\s*$", re.I)
 _PLACEHOLDER = re.compile(r"^\s*((person|player|candidate|team|option|company|country|party|individual)\s+"
                           r"[a-z]{1,2}|other\s+[a-z]|placeholder.*)\s*$", re.I)
+# A standard neg-risk event whose every YES can be bought for less than this is not taken as exhaustive on
+# the venue's flag alone: a real one is arbitraged to within a few cents of $1, so a wide gap says members
+# are missing from what was read (or the event is not what its flag says).
+_NEG_RISK_PRICED_FLOOR = Decimal("0.90")
 _VERSUS = re.compile(r"\bvs\.?\b|\bversus\b|\bv\.?\s", re.I)
 
 
@@ -620,6 +624,13 @@ def assess_exhaustive(s: ExclusiveSet) -> tuple[Exhaustiveness, list[str]]:
     if has_catch_all:
         return Exhaustiveness.EXHAUSTIVE, ["a catch-all outcome covers everything not listed"]
     if s.neg_risk:
+        asks = [m.best_ask for m in s.members]
+        if all(a is not None for a in asks) and sum(asks, ZERO) < _NEG_RISK_PRICED_FLOOR:
+            total = sum(asks, ZERO)
+            return Exhaustiveness.UNVERIFIED, [
+                f"the listed outcomes cost {total:f} together at the best asks: the market prices a "
+                f"{(ONE - total) * 100:.0f}% chance that none of them wins, so the event may not list every "
+                "outcome (check its full list, or whether an 'Other' is missing)"]
         return Exhaustiveness.EXHAUSTIVE, ["standard neg-risk event: exactly one market resolves YES"]
     if s.one_market and s.declared_exclusive:
         return Exhaustiveness.EXHAUSTIVE, ["multiple choice whose answers sum to one"]
