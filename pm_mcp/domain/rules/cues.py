@@ -56,6 +56,7 @@ _CUT = _rx(r"\s(?:if|when|whenever|once|unless|until|which|that|who|where|after|
            r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|in (?:19|20)\d\d|otherwise|however|then|"
            r"and/or|or (?:if|any|other|a |an )|(?:and|or) (?:the )?(?:market|question|contract)|with|between|"
            r"during|over|from (?:the )?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|\d)|showing|"
+           r"for (?:the week|the month|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|\d+)|in (?:its|their|the)|"
            r"indicating|stating|confirming|regarding|about|following|including|such as|e\.g\.|i\.e\.|"
            r"--|–|—)\b|,\s*(?:or|and)?\s*(?:if|when|which|with|as|in|on|at|but|unless|otherwise|however|"
            r"the (?:market|question))\b|\s-\s", re.I)

@@ -121,6 +121,7 @@ _REPORTER = _rx(r"\bIf (?P<name>[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of))
 _ATTESTS = _rx(r"(?<![\w.])(?P<name>(?:the )?[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of|for)){0,6})"
                r"(?P<acr> \([A-Z][A-Z&.]{1,9}\))? (?:officially |publicly |formally )?"
                r"(?P<verb>confirms|certifies|reports|announces|declares|determines) that\b")
+_CLAUSE_WORD = re.compile(r"(?:If|When|Whether|Unless|Once|Otherwise|Resolves?|This|That|It)\b")
 # "this market's decentralized resolver, UMA": a description, then the name
 _APPOSITIVE = re.compile(r"^[a-z][^,]{2,60},\s+(?P<n>[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,4})$")
 # Kalshi's "If the <series> for <period> is above 5%, then the market resolves to Yes" / "If there are at least
@@ -252,6 +253,8 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
         found.append((m.start("name"), SourceItem(name=name, kind="official", via="reporter",
                                                   span=_span(text, m.start("name"), m.start("name") + len(name)))))
     for m in attests:
+        if _CLAUSE_WORD.match(m.group("name")):
+            continue  # "If AAA reports that": the name starts after the clause word (read by _REPORTER)
         name = re.sub(r"^the ", "", m.group("name"))
         if m.group("verb") in ("announces", "declares", "determines") and not (
                 m.group("acr") or _INSTITUTION.search(name)):
