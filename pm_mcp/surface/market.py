@@ -336,11 +336,14 @@ def hit_summary(h: "SearchHit", now: datetime) -> MarketSummary:
     return s
 
 
+def _count(n: int, one: str, many: str) -> str:
+    """'1 result' / '2 results' / '0 results'."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def _total_words(out: SearchOut) -> str:
-    n = out.total
-    if not out.total_exact:
-        return f"at least {n} results"
-    return f"{n} result" + ("" if n == 1 else "s")
+    words = _count(out.total, "result", "results")
+    return words if out.total_exact else f"at least {words}"
 
 
 def _quote_line(s: MarketSummary) -> str:
@@ -390,7 +393,7 @@ def search_text(out: SearchOut, markets: list[Market] | None = None) -> str:
     first = out.results and (out.next_cursor or out.total > len(out.results))
     lines.append(f"{_total_words(out)} for {clean_inline(out.query, 100)!r}"
                  + (f" (showing {len(out.results)})" if first else "")
-                 + (f"; {out.dropped} weak match(es) left out" if out.dropped else "")
+                 + (f"; {_count(out.dropped, 'weak match', 'weak matches')} left out" if out.dropped else "")
                  + (" (some from the local catalog, stale)" if out.stale else "") + ":")
     if out.note:
         lines.append(f"note: {clean_inline(out.note, 200)}")
@@ -401,7 +404,7 @@ def search_text(out: SearchOut, markets: list[Market] | None = None) -> str:
             lines.append(f"warning ({v}): {clean_inline(w, 300)}")
     if not out.results and not out.unreachable:
         lines.append("No market matches these words closely enough on the venues asked"
-                     + (f" ({out.dropped} weaker matches left out)" if out.dropped else "")
+                     + (f" ({_count(out.dropped, 'weaker match', 'weaker matches')} left out)" if out.dropped else "")
                      + "; status='any' includes closed and resolved markets.")
     if out.next_cursor:
         lines.append(f"More: call again with cursor={out.next_cursor}")
