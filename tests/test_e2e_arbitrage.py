@@ -108,6 +108,10 @@ async def test_dutch_book_found_proposed_confirmed_filled_and_hedged(pm_env):
             assert D(b["expected_profit"]) == D("7.4") and D(b["size"]) == 80
             intent = b["intent"]
             assert intent["status"] == "proposed" and len(intent["legs"]) == 3
+            # proven risk-free: no confidence tier holds it ($72.60 is over every tier's cap of a $1,000 bankroll);
+            # the policy caps do (pm_mcp.domain.discipline)
+            assert not intent["tier_cap"]["applies"] and "risk-free" in intent["tier_cap"]["reason"], intent
+            assert D(str(intent["worst_case_cost"])) > D("35") and intent["policy_ok"]
             assert all(leg["side"] == "buy" and D(leg["size"]) == 80 for leg in intent["legs"])
             # thinnest leg first: at its limit 0.30 Other's book holds exactly 80 (no spare depth),
             # Alice's 100 at 0.30, Bob's 150 up to 0.32

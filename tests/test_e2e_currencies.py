@@ -33,10 +33,11 @@ async def call(client, tool, args):
 
 async def test_a_mana_trade_uses_mana_caps_and_leaves_usd_untouched(env):
     async with connect(env) as client:
+        # M$9: over every USD cap here, within the mana tier cap (the market's 'low' tier: 1% of M$1,000)
         prop, text = await call(client, "propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes",
-                                                          "side": "buy", "limit_price": "0.60", "stake": "40"})
+                                                          "side": "buy", "limit_price": "0.60", "stake": "9"})
         assert prop["policy_ok"], text
-        assert "M$" in prop["plain"] and "$40" not in prop["plain"].replace("M$40", "")
+        assert "M$" in prop["plain"] and "$9" not in prop["plain"].replace("M$9", "")
         done, text = await call(client, "confirm_order", {"intent_id": prop["intent_id"]})
         got, text = await call(client, "get_order", {"ref": prop["intent_id"]})
         assert got["orders"][0]["status"] in ("filled", "partially_filled"), text
@@ -53,12 +54,12 @@ async def test_a_mana_trade_uses_mana_caps_and_leaves_usd_untouched(env):
 
 
 async def test_mana_caps_refuse_in_mana(env):
-    async with connect({**env, "PM_MCP_MANA_MAX_ORDER": "20"}) as client:
+    async with connect({**env, "PM_MCP_MANA_MAX_ORDER": "6"}) as client:
         prop, text = await call(client, "propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes",
-                                                          "side": "buy", "limit_price": "0.60", "stake": "40"})
+                                                          "side": "buy", "limit_price": "0.60", "stake": "9"})
         assert not prop["policy_ok"]
         [v] = [v for v in prop["policy_violations"] if v["rule"] == "max_order_usd"]
-        assert "M$20.00" in v["message"] and "$" not in v["message"].replace("M$", ""), v
+        assert "M$6.00" in v["message"] and "$" not in v["message"].replace("M$", ""), v
 
 
 async def test_edge_and_sizing_of_a_mana_market_speak_mana(env):

@@ -74,7 +74,8 @@ async def test_every_tool_answers_within_its_output_schema(env):
                                                           "value": "the title's question"}]})
         opportunities = scan.get("opportunities") or []
         if opportunities:
-            await call("propose_bundle", {"opportunity_id": opportunities[0]["id"]})
+            # the smallest size: a basket is a directional bet, held to the market's tier cap (tests/test_e2e_tier_cap.py)
+            await call("propose_bundle", {"opportunity_id": opportunities[0]["id"], "size": 5})
         missing = set(schemas) - seen - {"lookup_agent", "propose_bundle"}
         assert not missing, f"tools not exercised here: {missing}"
 

@@ -372,7 +372,7 @@ async def test_a_confirmed_intent_past_expiry_at_restart_is_not_sent(sim, tmp_pa
 
 async def test_bundle_is_confirmed_once_and_stops_at_a_partial_leg(sim, tmp_path):
     async with running(sim, tmp_path) as (state, engine):
-        legs = [buy(size="10", limit="0.40", tif="FOK"), buy(size="50", limit="0.42", tif="FOK"),
+        legs = [buy(size="10", limit="0.40", tif="FOK"), buy(size="25", limit="0.42", tif="FOK"),
                 buy(size="5", limit="0.45")]
         rec = await propose_intent(state, legs)
         assert rec.intent.is_bundle and "A bundle of 3 orders" in rec.intent.plain

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pm_mcp.domain.discipline import TierCeiling
 from pm_mcp.domain.fees import fee_per_share_upper_bound, trade_fee
 from pm_mcp.domain.models import FeeSchedule, Market, MarketStatus
 from pm_mcp.domain.money import (
@@ -245,6 +246,9 @@ class Intent(BaseModel):
     plain: str
     standing: StandingTerms | None = None  # a standing order: its trigger and validity (the hash covers them)
     parent_id: str | None = None  # one execution of the standing order ``parent_id`` (same legs, same hash)
+    # the tier cap the proposal was checked against and the limit that binds (pm_mcp.domain.discipline); None on
+    # intents stored before it was recorded. Shown to the person; not an order field (the hash does not cover it).
+    tier_cap: TierCeiling | None = None
 
     @property
     def is_bundle(self) -> bool:
@@ -394,8 +398,8 @@ def _unit_fee(schedule: FeeSchedule, price: Decimal) -> Decimal:
 
 def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: PolicyCheck, now: datetime,
                  ttl_s: int, forecast_p: object = None, forecast_source: str | None = None,
-                 standing: StandingTerms | None = None) -> Intent:
-    """Freeze priced legs into an intent (hash, totals, plain words, expiry)."""
+                 standing: StandingTerms | None = None, tier_cap: TierCeiling | None = None) -> Intent:
+    """Freeze priced legs into an intent (hash, totals, plain words, expiry; the tier cap it was checked against)."""
     if not legs:
         raise IntentError("an intent needs at least one order leg")
     if mode not in ("paper", "live"):
@@ -437,7 +441,7 @@ def build_intent(legs: list[OrderLeg], *, intent_id: str, mode: str, policy: Pol
     return Intent(id=intent_id, created_at=now, expires_at=expires, mode=mode,  # type: ignore[arg-type]
                   legs=legs, order_hash=compute_order_hash(mode, legs, standing), worst_case_cost=cost, fees=fees,
                   worst_case_loss=loss, payout_if_wins=payout, policy=policy, forecast_p=p,
-                  forecast_source=(forecast_source or None), plain=plain, standing=standing)
+                  forecast_source=(forecast_source or None), plain=plain, standing=standing, tier_cap=tier_cap)
 
 
 class FreshCheck(BaseModel):

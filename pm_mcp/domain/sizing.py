@@ -93,6 +93,15 @@ Confidence = Literal["low", "medium", "high", "very_high"]
 DEFAULT_CONFIDENCE: Confidence = "medium"
 
 
+def tier_stake_cap(tier: str, bankroll: Decimal) -> Decimal:
+    """The most one position may stake at ``tier``: its cap fraction of the bankroll (the one place this is
+    computed: sizing caps with it, and pm_mcp.domain.discipline refuses a proposal above it)."""
+    for t in CONFIDENCE_TIERS:
+        if t.name == tier:
+            return t.cap_fraction * bankroll
+    raise ValueError(f"unknown tier {tier!r}; tiers are " + ", ".join(t.name for t in CONFIDENCE_TIERS))
+
+
 class SizingRequest(BaseModel):
     """What to size. Give ``price`` or ``book`` (asks of the share bought, best first), or both
     (then the price is only the reference and the book decides what the stake buys)."""
@@ -438,7 +447,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     # ---- the market assessment's tier cap (unclear rules lower the tier) -------------------------
     if req.max_tier is not None and not no_edge and target > 0:
         cap_tier = next(t for t in CONFIDENCE_TIERS if t.name == req.max_tier)
-        tier_cap_usd = cap_tier.cap_fraction * B
+        tier_cap_usd = tier_stake_cap(cap_tier.name, B)
         if tier_cap_usd < target:
             target = tier_cap_usd
             capped.append("assessment")

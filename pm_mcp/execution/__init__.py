@@ -41,12 +41,15 @@ def engine_of(state: Any) -> ExecutionEngine:
 
 
 async def propose_intent(state: Any, legs: list[LegSpec], *, forecast_p: object = None,
-                         forecast_source: str | None = None, client_can_elicit: bool = False) -> IntentRecord:
-    """Price, policy-check and store one intent made of ``legs`` (PROPOSED, or REJECTED by the policy)."""
+                         forecast_source: str | None = None, client_can_elicit: bool = False,
+                         risk_free: bool = False) -> IntentRecord:
+    """Price, tier-cap, policy-check and store one intent made of ``legs`` (PROPOSED, or REJECTED by the policy).
+    ``risk_free``: a bundle proven to pay the same whatever wins; the tier cap does not hold it (the policy does)."""
     engine = engine_of(state)
     await engine.ready()
     channel = "elicitation" if client_can_elicit else "page"
-    return await engine.propose(legs, forecast_p=forecast_p, forecast_source=forecast_source, channel=channel)
+    return await engine.propose(legs, forecast_p=forecast_p, forecast_source=forecast_source, channel=channel,
+                                risk_free=risk_free)
 
 
 async def confirmation_instructions(state: Any, rec: IntentRecord, *, client_can_elicit: bool) -> dict[str, Any]:

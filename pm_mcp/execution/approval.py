@@ -954,6 +954,9 @@ def render_intent_page(rec: IntentRecord, orders: list[Any], *, csrf: str, actio
         items = "".join(f"<li>{e(v.message)} (rule {e(v.rule)}, limit {e(v.limit)}, value {e(v.value)})</li>"
                         for v in it.policy.violations)
         out.append(f"<div class=\"bad\" id=\"policy\">Risk policy refuses this order:<ul>{items}</ul></div>")
+    tier = summary.tier_line(it)
+    if tier:
+        out.append(f"<p id=\"tier-cap\">{e(tier)}</p>")
     has_factor = factors is not None and bool(factors.get("pin") or factors.get("passkeys"))
     if factors is None:
         out.append("<p id=\"presence\">Paper order: no real money moves, so this link alone approves it.</p>")

@@ -47,6 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 from pm_mcp import principal
+from pm_mcp.domain.discipline import TIER_NAMES, TierCeiling, exempt, over_ceiling, tier_ceiling, with_binding
 from pm_mcp.domain.intents import (
     Intent,
     IntentError,
@@ -302,8 +303,16 @@ class ExecutionEngine:
     # --- proposing -------------------------------------------------------------------------
     async def propose(self, specs: list[LegSpec], *, forecast_p: object = None, forecast_source: str | None = None,
                       channel: str | None = None, trigger: dict[str, Any] | None = None,
-                      valid_until: datetime | None = None, repeat: int | None = None) -> IntentRecord:
-        """Price the legs, check the policy, store the intent (PROPOSED, or REJECTED by the policy).
+                      valid_until: datetime | None = None, repeat: int | None = None, confidence: str | None = None,
+                      risk_free: bool = False) -> IntentRecord:
+        """Price the legs, hold them to the tier cap, check the policy, store the intent (PROPOSED, or REJECTED by
+        the policy).
+
+        The tier cap (pm_mcp.domain.discipline): the buys' worst-case cost (every execution of a standing order)
+        may not exceed the stake cap of the highest tier the markets allow (assess_market's verdict and the rule
+        clarity, read from the markets here; a stated ``confidence`` may only lower it). Above it the proposal is
+        refused (ExecutionError: rule, cap, value, why, what to do) and nothing is stored. It does not apply to
+        sells, nor to a bundle proven ``risk_free`` (not a directional bet; the policy caps still do).
 
         ``trigger`` ({kind, level, side}) + ``valid_until`` (+ ``repeat``) make it a standing order: confirming
         arms it, and pm_mcp.execution.standing sends it (after the full re-check) when the condition holds."""
@@ -318,6 +327,7 @@ class ExecutionEngine:
             raise ExecutionError(refusal)
         now = now_utc()
         legs: list[OrderLeg] = []
+        markets: list[Market] = []
         rules: dict[str, str] = {}
         for spec in specs:
             market = spec.market
@@ -335,6 +345,7 @@ class ExecutionEngine:
             except IntentError as exc:
                 raise ExecutionError(str(exc)) from None
             legs.append(leg)
+            markets.append(market)
             rules[market.id] = (market.rule_text or "")[:RULES_EXCERPT]
         standing = self._standing_terms(legs, trigger, valid_until, repeat, now)
         if standing is not None and self.mode == "live":
@@ -349,13 +360,22 @@ class ExecutionEngine:
         if problems:
             raise ExecutionError("; ".join(problems))
         # a standing order is checked at its worst case: every execution the person may confirm
-        verdict = await self.policy_check(legs * (standing.repeat if standing else 1))
+        times = standing.repeat if standing else 1
+        ceiling = await self._tier_ceiling(legs, markets, times=times, confidence=confidence, risk_free=risk_free)
+        refusal = over_ceiling(ceiling, price=legs[0].limit_price if len(legs) == 1 else None)
+        if refusal:
+            await self.journal.log("intent.refused", None, {"rule": "tier_cap", "tier": ceiling.tier,
+                                                            "cap": str(ceiling.cap), "stake": str(ceiling.stake),
+                                                            "markets": [f"{m.venue}:{m.id}" for m in markets]})
+            raise ExecutionError(refusal)
+        verdict = await self.policy_check(legs * times)
+        ceiling = with_binding(ceiling, await self.risk.rooms(legs))
         allowed = self.allowed_channels()
         chosen = channel if channel in allowed else allowed[0]
         try:
             intent = build_intent(legs, intent_id=f"i-{secrets.token_hex(6)}", mode=self.mode, policy=verdict,
                                   now=now, ttl_s=self.settings.intent_ttl_s, forecast_p=forecast_p,
-                                  forecast_source=forecast_source, standing=standing)
+                                  forecast_source=forecast_source, standing=standing, tier_cap=ceiling)
         except IntentError as exc:
             raise ExecutionError(str(exc)) from None
         status = IntentStatus.PROPOSED if verdict.ok else IntentStatus.REJECTED
@@ -364,6 +384,39 @@ class ExecutionEngine:
         await self.journal.log("intent.proposed", intent.id, {"order_hash": intent.order_hash, "status": status.value,
                                                               "plain": intent.plain})
         return IntentRecord(intent=intent, status=status, reason=reason, channel=chosen, rules=rules)
+
+    async def _tier_ceiling(self, legs: list[OrderLeg], markets: list[Market], *, times: int,
+                            confidence: str | None, risk_free: bool) -> TierCeiling:
+        """The tier cap these legs are held to (pm_mcp.markets.assessment.market_ceiling, the one size_position
+        uses): the most cautious of the buys' markets; none for sells only or a bundle proven risk-free."""
+        from pm_mcp.markets.assessment import market_ceiling
+
+        currency = legs[0].currency
+        buys = [(leg, m) for leg, m in zip(legs, markets) if leg.side == "buy"]
+        stake = sum((leg.worst_case_cost for leg, _m in buys), Decimal(0)) * times
+        if not buys:
+            return exempt("sells only: the tier cap holds buys, which open a position", currency=currency)
+        if risk_free:
+            return exempt("a bundle proven risk-free pays the same whatever wins: not a directional bet; the policy "
+                          "caps still apply", currency=currency, stake=stake)
+        if confidence is not None and confidence not in TIER_NAMES[1:]:
+            raise ExecutionError(f"confidence must be one of {', '.join(TIER_NAMES[1:])}, got {confidence!r}")
+        seen: dict[tuple[str, str], Market] = {(m.venue, m.id): m for _leg, m in buys}
+        found = []
+        for m in seen.values():
+            try:
+                found.append((await market_ceiling(self.markets, self.state.store, m), m))
+            except Exception as exc:  # noqa: BLE001 - fail closed: no ceiling known, no proposal
+                log.warning("tier cap of %s:%s could not be assessed", m.venue, m.id, exc_info=True)
+                raise ExecutionError(f"the tier cap of market {m.id} on {m.venue} could not be assessed "
+                                     f"({type(exc).__name__}); nothing was proposed. Try again, or check it with "
+                                     "assess_market") from None
+        worst, wm = min(found, key=lambda cm: TIER_NAMES.index(cm[0].max_tier))
+        await self.load_policies()  # the bankroll as that person's stored tightenings leave it
+        reason = worst.reason if len(found) == 1 else (f"{worst.reason} (market {wm.id}, the most cautious of the "
+                                                       f"{len(found)} markets bought)")
+        return tier_ceiling(worst.max_tier, reason, bankroll=self.policy_for(currency).bankroll, currency=currency,
+                            confidence=confidence, stake=stake)
 
     @staticmethod
     def _standing_terms(legs: list[OrderLeg], trigger: dict[str, Any] | None, valid_until: datetime | None,

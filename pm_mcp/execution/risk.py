@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pm_mcp.domain.intents import OrderLeg, stored_currency
-from pm_mcp.domain.policy import PolicyCheck, PolicyViolation, RiskPolicy, check_order
+from pm_mcp.domain.policy import PolicyCheck, PolicyViolation, RiskPolicy, check_order, order_headroom
 from pm_mcp.domain.positions import event_key
 from pm_mcp.execution.journal import Journal, now_utc
 
@@ -94,3 +94,13 @@ class RiskBook:
                              event_exposure_before=await self.exposure(key, exclude, currency))
             add(PolicyCheck(ok=ev.ok, violations=[v for v in ev.violations if v.rule == "max_event_usd"]))
         return PolicyCheck(ok=not violations, violations=violations)
+
+    async def rooms(self, legs: list[OrderLeg], exclude: frozenset[str] = NONE) -> dict[str, Decimal]:
+        """How much one order on these legs' events may cost under each money cap before it (the tightest event
+        for a bundle): pm_mcp.domain.policy.order_headroom's ``by_rule``."""
+        currency = legs[0].currency if legs else "USD"
+        policy = self._policy(currency)
+        daily = await self.daily_spent(exclude=exclude, currency=currency)
+        keys = {event_key(leg.event_id, leg.market_id) for leg in legs if leg.side == "buy"}
+        exposure = max([await self.exposure(k, exclude, currency) for k in keys], default=ZERO)
+        return dict(order_headroom(policy, event_exposure_before=exposure, daily_spent_before=daily).by_rule)

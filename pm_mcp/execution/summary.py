@@ -117,6 +117,15 @@ def policy_line(it: Intent) -> str:
     return "Risk policy REFUSES it: " + "; ".join(v.message for v in it.policy.violations)
 
 
+def tier_line(it: Intent) -> str | None:
+    """'Tier cap: $20.00 (tier 'medium', ...); this order stakes $4.30; ...', or None (an intent stored before
+    the tier cap was recorded). Its reasons are capped and cleaned to one line."""
+    if it.tier_cap is None:
+        return None
+    text = clean_inline(it.tier_cap.line(), 600)
+    return text[:1].upper() + text[1:]
+
+
 def venue_text_lines(it: Intent) -> list[str]:
     """The venue's words, after ours: one cleaned, capped, quoted line per title / outcome label."""
     out = []
@@ -132,7 +141,8 @@ def venue_text_lines(it: Intent) -> list[str]:
 def dialog_text(it: Intent) -> str:
     """The confirmation dialog: our lines, the policy, then the venue's words (quoted), then the order in
     words (its title cleaned to one capped line)."""
-    parts = ["\n".join(order_lines(it) + [policy_line(it)]), "\n".join(venue_text_lines(it)),
+    parts = ["\n".join(order_lines(it) + [policy_line(it)] + [t for t in (tier_line(it),) if t]),
+             "\n".join(venue_text_lines(it)),
              "In words: " + plain_in_words(it)]
     return "\n\n".join(parts)
 

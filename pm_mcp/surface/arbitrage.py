@@ -771,7 +771,7 @@ async def propose_bundle(
                      time_in_force="FAK") for i in thinnest_first(legs, books)]
     can = client_can_elicit(ctx)
     try:
-        rec = await propose_intent(state, specs, client_can_elicit=can)
+        rec = await propose_intent(state, specs, client_can_elicit=can, risk_free=opp.risk_free)
     except Exception as exc:  # noqa: BLE001 - the one translator says it
         raise to_tool_error(exc, action="complete this order call",
                             after="check get_order or list_orders before trying again") from None

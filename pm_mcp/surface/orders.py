@@ -21,6 +21,7 @@ from mcp.server.mcpserver import (
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
+from pm_mcp.domain.discipline import TierCeiling
 from pm_mcp.domain.intents import IntentStatus, money, price_text, stored_currency
 from pm_mcp.domain.money import in_currency, normalize
 from pm_mcp.domain.untrusted import clean_inline, quote_inline, quote_label
@@ -30,7 +31,7 @@ from pm_mcp.execution.engine import ExecutionEngine, ExecutionError, mode_mismat
 from pm_mcp.execution.journal import IntentRecord, OrderRecord
 from pm_mcp.execution.portfolio import PortfolioSnapshot, TrackRecord, portfolio, track_record
 from pm_mcp.execution.runner import sync_age
-from pm_mcp.execution.summary import condition_line
+from pm_mcp.execution.summary import condition_line, tier_line
 from pm_mcp.surface.common import READ_OPEN, app_state, engine_of_ctx, grouped, split_venue, titled, to_tool_error
 from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, Grouped
@@ -121,6 +122,8 @@ class IntentOut(BaseModel):
     approval_url: str | None = None
     how_to_confirm: str | None = None
     orders: list[OrderOut] = Field(default_factory=list)
+    tier_cap: TierCeiling | None = Field(None, description="The tier cap it was held to (assess_market's verdict and "
+                                                           "the rule clarity) and the limit that binds.")
 
 
 class OrderLookupOut(BaseModel):
@@ -174,7 +177,7 @@ def intent_out(rec: IntentRecord, orders: list[OrderRecord] = (), how: dict[str,
         expires_at=it.expires_at, order_hash=it.order_hash, forecast_p=it.forecast_p,
         forecast_source=it.forecast_source, reason=rec.reason,
         confirm_channel=(how or {}).get("channel"), approval_url=(how or {}).get("approval_url"),
-        how_to_confirm=(how or {}).get("instructions"), orders=[order_out(o) for o in orders])
+        how_to_confirm=(how or {}).get("instructions"), orders=[order_out(o) for o in orders], tier_cap=it.tier_cap)
 
 
 def _tag(mode: str) -> str:
@@ -239,6 +242,9 @@ def intent_text(rec: IntentRecord, orders: list[OrderRecord], how: dict[str, Any
         lines.append("Risk policy REFUSES it: " + "; ".join(
             f"{clean_inline(v.message, 300)} [rule {v.rule}, limit {v.limit}, value {v.value}]"
             for v in it.policy.violations))
+    tier = tier_line(it)
+    if tier:
+        lines.append(tier + ".")
     for leg in it.legs:
         for note in leg.notes:
             lines.append(f"Note: {clean_inline(note, 300)}.")
@@ -315,6 +321,8 @@ class OrderOptions(Grouped):
     forecast_p: Decimal | None = None
     forecast_source: str | None = None
     standing: StandingIn | None = None
+    # lowers the tier cap (never raises it): unstated, the highest tier the market allows is the bound
+    confidence: Literal["low", "medium", "high", "very_high"] | None = None
 
 
 class ApproveOrder(BaseModel):
@@ -374,12 +382,12 @@ async def propose_order(
     repeat: Annotated[int | None, LEGACY] = None,
     standing: Annotated[StandingIn | None, LEGACY] = None,
     options: Annotated[OrderOptions | None, Field(
-        description="stake (USD), time_in_force, forecast_p, forecast_source, standing "
+        description="stake, confidence, time_in_force, forecast_p, forecast_source, standing "
                     "(stop/take-profit)"), BRIEF] = None,
 ) -> Annotated[CallToolResult, IntentOut]:
-    """Price an order for the PERSON to approve (assess_market first). Places nothing; you cannot confirm it."""
+    """Price an order the PERSON approves (assess_market first). Places nothing; you cannot confirm it."""
     o = grouped(options, "options", stake=stake, time_in_force=time_in_force, forecast_p=forecast_p,
-                forecast_source=forecast_source, standing=standing)
+                forecast_source=forecast_source, standing=standing, confidence=None)
     stake, forecast_p, forecast_source, time_in_force = o.stake, o.forecast_p, o.forecast_source, o.time_in_force
     w = grouped(o.standing, "standing", trigger=trigger, valid_until=valid_until, repeat=repeat)
     trigger, valid_until, repeat = w.trigger, w.valid_until, w.repeat
@@ -396,7 +404,7 @@ async def propose_order(
                                    forecast_p=forecast_p, forecast_source=forecast_source,
                                    channel="elicitation" if can else "page",
                                    trigger=trigger.model_dump() if trigger is not None else None,
-                                   valid_until=valid_until, repeat=repeat)
+                                   valid_until=valid_until, repeat=repeat, confidence=o.confidence)
     except Exception as exc:  # noqa: BLE001
         raise _order_error(exc) from None
     page_only = rec.intent.standing is not None and rec.intent.mode == "live"  # PIN / passkey on the page

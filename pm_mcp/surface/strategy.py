@@ -380,47 +380,20 @@ def _tier_index(name: str | None) -> int:
 
 async def _sizing_context(state: Any, venue: str | None, market: str, side: str) -> dict[str, Any]:
     """What sizing takes from a market: the market (open, or refused), the asks of the share bought, what the
-    journal already has at stake on its event and today (in its currency), and assess_market's tier cap."""
-    import asyncio
-    from datetime import UTC, datetime
-
-    from pm_mcp.domain.reading import apply_reading
-    from pm_mcp.domain.rules import market_rule_text, parse_rules
-    from pm_mcp.domain.scorecard import assess_market as score_market
-    from pm_mcp.markets.readings import ReadingStore
+    journal already has at stake on its event and today (in its currency), and the tier ceiling the market
+    allows (pm_mcp.markets.assessment.market_ceiling: the same one every proposal is held to)."""
+    from pm_mcp.markets.assessment import market_ceiling
 
     m, _index, label, ob, asks = await _market_book(state, venue, market, "yes" if side == "yes" else "no", "buy",
                                                     what="size")
-    svc = state.require_markets()
-    notes: list[str] = []
-
-    async def book(lbl: str):
-        if lbl == label:
-            return ob
-        try:
-            return await svc.get_order_book(m, lbl)
-        except Exception:  # noqa: BLE001 - the scorecard goes on without it (and says so)
-            notes.append(f"the {lbl} book could not be read for the assessment")
-            return None
-
-    books = [b for b in await asyncio.gather(*(book(o.label) for o in m.outcomes[:2])) if b is not None]
-    analysis = parse_rules(market_rule_text(m), venue=m.venue, market=m)
-    try:  # a reading the server verified (submit_reading) counts here as in assess_market
-        reading, _stale = await ReadingStore(state.store).get(m.venue, m.id, analysis.rules_hash)
-    except Exception:  # noqa: BLE001 - an addition: sizing goes on with the parser's reading (and says so)
-        reading = None
-        notes.append("the stored verified reading could not be read; the tier cap uses the parser's reading")
-    if reading is not None:
-        analysis = apply_reading(analysis, reading)
-        notes.append("the tier cap includes your verified reading of the rules (submit_reading)")
-    card = score_market(m, books, analysis, datetime.now(UTC))
+    ceiling = await market_ceiling(state.require_markets(), state.store, m, {label: ob})
     exposure = daily = Decimal(0)
     engine = state.execution
     if engine is not None:
         exposure = await engine.exposure(m.event_id or m.id, currency=m.currency)
         daily = await engine.daily_spent(currency=m.currency)
-    return {"market": m, "label": label, "asks": asks, "notes": notes, "exposure": exposure, "daily": daily,
-            "tier_cap": (card.tier_cap.max_tier, f"assess_market says {card.verdict}; {card.tier_cap.note}")}
+    return {"market": m, "label": label, "asks": asks, "notes": list(ceiling.notes), "exposure": exposure,
+            "daily": daily, "tier_cap": (ceiling.max_tier, ceiling.reason)}
 
 
 def _outcome_index(m: Any, outcome: str) -> tuple[int, str]:
