@@ -65,3 +65,20 @@ async def test_a_neg_risk_event_priced_far_below_one_dollar_is_not_a_risk_free_d
         r = await client.call_tool("find_arbitrage", {"markets": [PREMIER_LEAGUE], "kinds": ["dutch_book"]})
         (book,) = r.structured_content["opportunities"]
         assert book["kind"] == "dutch_book" and book["risk_free"], r.content[0].text
+
+
+async def test_assess_market_says_which_currency_its_depth_amounts_are_in(pm_env):
+    """assess_market's books carry bid_depth_usd / ask_depth_usd; on Manifold those amounts are mana (the text
+    says M$4.91), and nothing in the structured part said so: a client reading it took play money for dollars.
+    The scorecard now names its currency (and the unit of its volume: Kalshi counts contracts)."""
+    with start_sims("kalshi", "manifold", world=True) as group:
+        env = {**pm_env, **group.env(), "PM_MCP_VENUES": "kalshi,manifold", "PM_MCP_HTTP_TIMEOUT_S": "5"}
+        async with connect(env) as client:
+            r = await client.call_tool("assess_market", {"market": "SynthBin001", "venue": "manifold"})
+            assert not r.is_error, r.content[0].text
+            card = r.structured_content["scorecard"]
+            assert card["currency"] == "MANA" and card["volume_unit"] == "MANA", card
+            assert "M$" in r.content[0].text and Decimal(card["books"][0]["bid_depth_usd"]) > 0
+            r = await client.call_tool("assess_market", {"market": "KXFEDDECISION-26DEC-CUT25BPS1", "venue": "kalshi"})
+            card = r.structured_content["scorecard"]
+            assert card["currency"] == "USD" and card["volume_unit"] == "contracts", card

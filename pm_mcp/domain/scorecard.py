@@ -89,6 +89,9 @@ class Scorecard(BaseModel):
     hours_to_resolution: float | None = None
     risk_flags: list[str] = Field(default_factory=list)
     rules_hash: str
+    # the unit of the books' *_depth_usd amounts and of volume: USD, or MANA (Manifold's play money, never dollars)
+    currency: str = "USD"
+    volume_unit: str | None = None
 
 
 def book_quality(book: OrderBook, band: Decimal = DEPTH_BAND) -> BookQuality:
@@ -234,4 +237,5 @@ def assess_market(market: Market, books: Sequence[OrderBook], analysis: RuleAnal
                      tier_cap=tier_cap_for(verdict, clarity, unread=bool(unread)), reasons=reasons, clarity=clarity,
                      clarity_reasons=analysis.clarity_reasons, books=qualities, volume=market.volume,
                      volume_24h=market.volume_24h, hours_to_close=h_close, hours_to_resolution=h_res,
-                     risk_flags=flags, rules_hash=analysis.rules_hash)
+                     risk_flags=flags, rules_hash=analysis.rules_hash, currency=market.currency,
+                     volume_unit=market.volume_unit)
