@@ -82,3 +82,18 @@ async def test_assess_market_says_which_currency_its_depth_amounts_are_in(pm_env
             r = await client.call_tool("assess_market", {"market": "KXFEDDECISION-26DEC-CUT25BPS1", "venue": "kalshi"})
             card = r.structured_content["scorecard"]
             assert card["currency"] == "USD" and card["volume_unit"] == "contracts", card
+
+
+async def test_an_error_naming_two_arguments_keeps_the_allowed_values(pm_env):
+    """Two bad arguments at once: the clipping of long echoed values took the text between the quotes of two
+    values for a value and cut it, hiding what is allowed ("'price' is not one of price_below,
+    price_above,... (154 characters)'level'"). Each value is named, with the whole list of allowed kinds."""
+    async with connect(pm_env) as client:
+        r = await client.call_tool("create_watch", {"kind": "price", "market": "8041063", "level": "abc"})
+        assert r.is_error
+        text = r.content[0].text
+        assert "characters)" not in text, text
+        assert "'price' is not one of" in text and "arbitrage" in text and "'abc' is not a number" in text, text
+        # a long value is still clipped, and the server keeps running
+        r = await client.call_tool("get_market", {"market": "x" * 5000, "venue": "kalshi"})
+        assert r.is_error and "(5,000 characters)" in r.content[0].text, r.content[0].text

@@ -76,7 +76,9 @@ def user_error(exc: Exception, action: str = "complete this call", after: str = 
 
 def bound_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """Long echoed values clipped, the whole at most ``limit`` characters."""
-    text = re.sub(r"(['\"])([^'\"\n]{%d,})\1" % (MAX_VALUE_CHARS * 2 + 1),
+    # a quoted value opens after a non-letter and closes before one: the text between the closing quote of one
+    # value and the opening quote of the next ("'price' is not one of ...; 'level'") is not a value
+    text = re.sub(r"(?<![A-Za-z0-9])(['\"])([^'\"\n]{%d,})\1(?![A-Za-z0-9])" % (MAX_VALUE_CHARS * 2 + 1),
                   lambda m: m.group(1) + m.group(2)[:MAX_VALUE_CHARS] + f"... ({len(m.group(2)):,} characters)"
                   + m.group(1), text)
     if len(text) > limit:
