@@ -97,3 +97,21 @@ async def test_an_error_naming_two_arguments_keeps_the_allowed_values(pm_env):
         # a long value is still clipped, and the server keeps running
         r = await client.call_tool("get_market", {"market": "x" * 5000, "venue": "kalshi"})
         assert r.is_error and "(5,000 characters)" in r.content[0].text, r.content[0].text
+
+
+async def test_a_scan_of_nothing_does_not_read_as_no_arbitrage(env):
+    """find_arbitrage with no query on a fresh server reads the markets it has already seen: none. It answered
+    'No opportunity survives fees and depth in what was scanned', which a person reads as 'there is none'."""
+    async with connect(env) as client:
+        r = await client.call_tool("find_arbitrage", {})
+        assert not r.is_error, r.content[0].text
+        out, text = r.structured_content, r.content[0].text
+        assert out["scanned"]["markets"] == 0 and out["total"] == 0
+        assert "No opportunity survives" not in text, text
+        assert "Nothing was scanned" in text and "pass query" in text, text
+        assert any("nothing was scanned" in w for w in out["warnings"]), out["warnings"]
+        # once a search has shown markets, the same call scans them
+        await client.call_tool("search_markets", {"query": "premier league winner"})
+        r = await client.call_tool("find_arbitrage", {})
+        assert r.structured_content["scanned"]["markets"] > 0, r.content[0].text
+        assert "Nothing was scanned" not in r.content[0].text

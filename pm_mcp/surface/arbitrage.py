@@ -228,6 +228,9 @@ class _Scanner:
             for m in ev.markets:
                 markets.setdefault((m.venue, m.id), m)
         out = [m for m in markets.values() if self.venues is None or m.venue in self.venues]
+        if not out and not refs and query is None:
+            self.warnings.append("nothing was scanned: with no query and no markets the scan reads the markets this "
+                                 "server has already seen, and it has seen none yet; pass query (a topic) or markets")
         return out, events
 
     async def _event(self, ref: str, hint: str | None) -> Event | None:
@@ -350,6 +353,8 @@ def _scan_text(scan: _Scan, page: list[Opportunity], offset: int, total: int, ne
         lines += [_opp_line(offset + i + 1, o) for i, o in enumerate(page)]
         lines.append("To act: propose_bundle(opportunity_id=...) makes ONE intent for all legs; the person confirms "
                      "it once.")
+    elif not st.markets:
+        lines.append("Nothing was scanned, so this says nothing about whether arbitrage exists.")
     else:
         lines.append("No opportunity survives fees and depth in what was scanned.")
     if scan.uncertain:
