@@ -190,3 +190,38 @@ async def test_a_tightened_bankroll_lowers_the_cap(env):
         await ok(client, "tighten_risk_policy", {"bankroll": "500"})
         msg = await refused(client, "propose_order", buy(f"polymarket:{NEWSOM}", options={"stake": str(old - 1)}))
         assert f"over the ${new:.2f} cap of tier '{tier}'" in msg and "of the $500.00 bankroll" in msg, msg
+
+
+async def test_the_cap_holds_a_position_not_each_order(env):
+    """Splitting a stake into several orders does not get past the tier cap: what is already at stake on the market
+    (positions at cost, open buy orders) counts beside a new order, at the proposal and again when an approved
+    intent is sent (two proposals made before either was approved)."""
+    env = {**env, "PM_MCP_CONFIRM": "host"}
+    async with connect(env) as client:
+        tier = await tier_of(client, f"polymarket:{NEWSOM}")
+        cap = FRACTION[tier] * 1000
+        size = str(int(cap * D("0.6") / D("0.43")))  # each order about 60% of the cap at its limit
+        first, _ = await ok(client, "propose_order", buy(f"polymarket:{NEWSOM}", size=size))
+        assert D(str(first["tier_cap"]["held"])) == 0, first["tier_cap"]
+        done, text = await ok(client, "confirm_order", {"intent_id": first["intent_id"]})
+        assert done["intent"]["status"] == "executed", text
+
+        msg = await refused(client, "propose_order", buy(f"polymarket:{NEWSOM}", size=size))
+        held = re.search(r"beside \$([\d.,]+) already at stake on this market", msg)
+        assert held and f"is over the ${cap:.2f} cap of tier '{tier}'" in msg, msg
+        most = re.search(r"Propose at most \$([\d.]+) .*options\.stake=([\d.]+) ", msg)
+        room = D(most.group(1))
+        assert most.group(2) == most.group(1) and D(0) < room <= cap - D(held.group(1)) + D("0.01"), msg
+        small, text = await ok(client, "propose_order", buy(f"polymarket:{NEWSOM}", size="5"))  # the minimum fits
+        assert cap - room - D("0.01") <= D(str(small["tier_cap"]["held"])) <= cap - room, small["tier_cap"]
+        assert "already at stake on this market" in text, text
+
+        # two proposals that each fit alone, made before either was approved: the second one sent is refused
+        a, _ = await ok(client, "propose_order", buy(f"polymarket:{NEWSOM}", size=str(int(room * D("0.6") / D("0.43")))))
+        b, _ = await ok(client, "propose_order", buy(f"polymarket:{NEWSOM}", size=str(int(room * D("0.6") / D("0.43")))))
+        done, text = await ok(client, "confirm_order", {"intent_id": a["intent_id"]})
+        assert done["intent"]["status"] == "executed", text
+        r = await client.call_tool("confirm_order", {"intent_id": b["intent_id"]})
+        got, text = await ok(client, "get_order", {"ref": b["intent_id"]})
+        assert got["intent"]["status"] == "failed", (text, r.content[0].text)
+        assert "the tier cap now refuses it" in text, text

@@ -1,4 +1,6 @@
-"""The tier ceiling: the most one new position may stake on a market, whoever asks and whatever was sized.
+"""The tier ceiling: the most a position may stake on a market, whoever asks and whatever was sized: what is
+already at stake there (positions at cost, open buy orders) and the new order together, so splitting a stake
+into several orders does not get past it.
 
 assess_market's verdict and the rule clarity cap the confidence tier (``pm_mcp.domain.scorecard.tier_cap_for``:
 participate -> high, caution -> medium, avoid -> none; unclear rules one step lower); each tier has a fixed stake
@@ -16,7 +18,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +52,8 @@ class TierCeiling(BaseModel):
     confidence: str | None = Field(None, description="The confidence stated with the proposal, if any.")
     reason: str = Field("", description="Why this tier (the verdict, the clarity), or why no tier applies.")
     stake: Decimal = Field(ZERO, description="What the proposal stakes: its buys' worst-case cost incl. fees.")
+    held: Decimal = Field(ZERO, description="Already at stake on the same markets when proposed: positions at cost "
+                                            "plus open buy orders' worst case (the cap holds the two together).")
     binding: str | None = Field(None, description="The limit with the least room for this order: tier_cap, "
                                                   "max_order_usd, max_event_usd, max_daily_usd or bankroll.")
     binding_room: Decimal | None = None
@@ -68,6 +72,8 @@ class TierCeiling(BaseModel):
         share = f", {pct(CONFIDENCE_TIERS[_rank(self.tier)].cap_fraction, 1)} of the {in_currency(self.bankroll or ZERO, c)} bankroll"
         text = (f"tier cap: {in_currency(self.cap, c)} (tier '{self.tier}'{share}; {self.reason}); this order stakes "
                 f"{_cost(self.stake, c)}")
+        if self.held > 0:
+            text += f" beside {_cost(self.held, c)} already at stake on this market"
         if self.binding:
             text += "; the tightest limit: " + BINDING_WORDS.get(self.binding, self.binding)
             if self.binding != "tier_cap" and self.binding_room is not None:
@@ -80,7 +86,7 @@ BINDING_WORDS = {"tier_cap": "the tier cap", "max_order_usd": "the per-order cap
 
 
 def tier_ceiling(market_tier: str, reason: str, *, bankroll: Decimal, currency: str = "USD",
-                 confidence: str | None = None, stake: Decimal = ZERO) -> TierCeiling:
+                 confidence: str | None = None, stake: Decimal = ZERO, held: Decimal = ZERO) -> TierCeiling:
     """The ceiling for a market that allows ``market_tier`` (``reason`` says why), lowered by a stated
     ``confidence`` (its tier has the same name: low, medium, high, very_high); never raised by it."""
     if market_tier not in TIER_NAMES:
@@ -94,7 +100,7 @@ def tier_ceiling(market_tier: str, reason: str, *, bankroll: Decimal, currency: 
             tier = confidence
             why = f"your stated confidence {confidence} (the market allows {market_tier}: {reason})"
     return TierCeiling(tier=tier, cap=tier_stake_cap(tier, bankroll), currency=currency, bankroll=bankroll,
-                       market_tier=market_tier, confidence=confidence, reason=why, stake=stake)
+                       market_tier=market_tier, confidence=confidence, reason=why, stake=stake, held=held)
 
 
 def exempt(reason: str, *, currency: str = "USD", stake: Decimal = ZERO) -> TierCeiling:
@@ -105,24 +111,30 @@ def exempt(reason: str, *, currency: str = "USD", stake: Decimal = ZERO) -> Tier
 def over_ceiling(c: TierCeiling, *, price: Decimal | None = None) -> str | None:
     """The refusal when the stake is over the ceiling (None within it): the rule, the cap, the value, why,
     and what to do. ``price``: the limit of a single buy (to say how many shares fit)."""
-    if not c.applies or c.cap is None or c.tier is None or c.stake <= c.cap:
+    if not c.applies or c.cap is None or c.tier is None or c.held + c.stake <= c.cap:
         return None
     cur = c.currency
     who = "your stated confidence allows" if c.by_confidence else "assess_market allows for this market"
     frac = CONFIDENCE_TIERS[_rank(c.tier)].cap_fraction
     # one pair of quotes only (the tier): the error text clips a long span between two quote marks
     reason = c.reason.replace("'", "\u2019").replace('"', "\u201d")
-    head = (f"tier cap: stake {_cost(c.stake, cur)} (worst case incl. fees) is over the {in_currency(c.cap, cur)} cap "
-            f"of tier '{c.tier}' ({pct(frac, 1)} of the {in_currency(c.bankroll or ZERO, cur)} bankroll), the most "
-            f"{who}: {reason}. Nothing was proposed. ")
+    held = (f" beside {_cost(c.held, cur)} already at stake on this market (positions at cost and open buy orders)"
+            if c.held > 0 else "")
+    head = (f"tier cap: stake {_cost(c.stake, cur)} (worst case incl. fees){held} is over the "
+            f"{in_currency(c.cap, cur)} cap of tier '{c.tier}' ({pct(frac, 1)} of the "
+            f"{in_currency(c.bankroll or ZERO, cur)} bankroll), the most {who}: {reason}. Nothing was proposed. ")
     if c.cap <= 0:
         return head + ("No new position may be opened on this market at this verdict: do not buy it (assess_market "
                        "says why; a verified reading of unclear rules, submit_reading, can lift a clarity cap).")
+    room = max(ZERO, c.cap - c.held).quantize(Decimal("0.01"), rounding=ROUND_DOWN)  # never say more than fits
+    if room <= 0:
+        return head + ("The position on this market already holds the whole cap: no more may be bought at this "
+                       "verdict (sell or let it settle first).")
     fit = ""
     if price is not None and price > 0:
-        fit = f" (at most about {int(c.cap / price)} shares at {in_currency(price, cur)} before fees)"
-    return head + (f"Propose at most {in_currency(c.cap, cur)}{fit}: a smaller size, or options.stake="
-                   f"{c.cap.quantize(Decimal('0.01'))} (it buys what fits incl. fees); size_position(market=...) sizes "
+        fit = f" (at most about {int(room / price)} shares at {in_currency(price, cur)} before fees)"
+    return head + (f"Propose at most {in_currency(room, cur)}{fit}: a smaller size, or options.stake="
+                   f"{room} (it buys what fits incl. fees); size_position(market=...) sizes "
                    "inside this cap." + (" A verified reading of the rules (submit_reading) can lift a clarity cap."
                                          if "clarity" in c.reason else ""))
 
@@ -132,7 +144,7 @@ def with_binding(c: TierCeiling, rooms: dict[str, Decimal]) -> TierCeiling:
     (pm_mcp.domain.policy.order_headroom's ``by_rule``)."""
     all_rooms = dict(rooms)
     if c.applies and c.cap is not None:
-        all_rooms = {"tier_cap": c.cap, **all_rooms}
+        all_rooms = {"tier_cap": c.cap - c.held, **all_rooms}
     if not all_rooms:
         return c
     binding = min(all_rooms, key=lambda k: all_rooms[k])

@@ -415,8 +415,9 @@ class ExecutionEngine:
         await self.load_policies()  # the bankroll as that person's stored tightenings leave it
         reason = worst.reason if len(found) == 1 else (f"{worst.reason} (market {wm.id}, the most cautious of the "
                                                        f"{len(found)} markets bought)")
+        held = await self.risk.market_stake(set(seen), currency)
         return tier_ceiling(worst.max_tier, reason, bankroll=self.policy_for(currency).bankroll, currency=currency,
-                            confidence=confidence, stake=stake)
+                            confidence=confidence, stake=stake, held=held)
 
     @staticmethod
     def _standing_terms(legs: list[OrderLeg], trigger: dict[str, Any] | None, valid_until: datetime | None,
@@ -625,7 +626,24 @@ class ExecutionEngine:
             problems[:0] = recheck_leg(leg, market, rules_hash=market_rules_hash(market), now=now).problems
         if not verdict.ok:
             problems.append("the risk policy now refuses it: " + verdict.summary)
+        problems += await self._tier_problems(intent)
         return problems
+
+    async def _tier_problems(self, intent: Intent) -> list[str]:
+        """The tier cap again at sending: what is at stake on the intent's markets now (another intent approved
+        since this one was proposed counts) beside this one's stake, against the cap it was proposed under. A
+        standing order's executions were checked at proposal against every repeat together."""
+        c = intent.tier_cap
+        if c is None or not c.applies or c.cap is None or intent.parent_id is not None or intent.standing is not None:
+            return []
+        markets = {(leg.venue, leg.market_id) for leg in intent.legs if leg.side == "buy"}
+        mine = frozenset(o.id for o in await self.journal.orders_for_intent(intent.id))
+        held = await self.risk.market_stake(markets, c.currency, exclude=mine)
+        refusal = over_ceiling(c.model_copy(update={"held": held}))
+        if refusal is None:
+            return []
+        why = refusal.removeprefix("tier cap: ").split(" Nothing was proposed.")[0]
+        return [f"the tier cap now refuses it: {why}"]
 
     async def _parent_problems(self, intent: Intent) -> list[str]:
         """One execution of a standing order runs only while that order is TRIGGERED (not cancelled)."""

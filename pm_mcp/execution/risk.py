@@ -57,6 +57,20 @@ class RiskBook:
                 total += o.committed_cost() - ((o.avg_price or ZERO) * o.filled_size + o.fees_paid)
         return total
 
+    async def market_stake(self, markets: set[tuple[str, str]], currency: str = "USD",
+                           exclude: frozenset[str] = NONE) -> Decimal:
+        """Cash already at risk on these (venue, market id) markets, in one currency: positions' cost basis plus
+        open buy orders' remaining worst case (what the tier cap counts beside a new order on the same market)."""
+        total = ZERO
+        for p in await self.journal.positions(self.mode):
+            if (p.venue, p.market_id) in markets and p.size > 0 and stored_currency(p.data, p.venue) == currency:
+                total += p.size * p.avg_cost
+        for o in await self.journal.open_orders(self.mode):
+            if o.side == "buy" and (o.venue, o.market_id) in markets and o.id not in exclude and \
+                    stored_currency(o.data, o.venue) == currency:
+                total += o.committed_cost() - ((o.avg_price or ZERO) * o.filled_size + o.fees_paid)
+        return total
+
     async def daily_spent(self, now: datetime | None = None, exclude: frozenset[str] = NONE,
                           currency: str = "USD") -> Decimal:
         """Everything bought today (UTC), in one currency."""
