@@ -80,3 +80,65 @@ async def test_assess_market_of_a_mana_market_speaks_mana(env):
         assert "$" not in text.replace("M$", ""), text
         book_lines = [ln for ln in text.splitlines() if ln.startswith("Book ")]
         assert all("M$" in ln for ln in book_lines), text
+
+
+def _no_dollars(text: str) -> bool:
+    return "$" not in text.replace("M$", "")
+
+
+async def test_edge_of_a_mana_market_warns_of_unspent_budget_in_mana(env):
+    """A budget bigger than the thin book: the unspent part is mana (M$), not dollars."""
+    async with connect(env) as client:
+        edge, text = await call(client, "compute_edge", {"market": f"manifold:{MARKET}", "p": "0.55", "budget": 50})
+        assert any("unspent" in w for w in edge["warnings"]), text
+        assert "M$" in text and _no_dollars(text), text
+        assert all(_no_dollars(w) for w in edge["warnings"]), edge["warnings"]
+
+
+async def test_a_manifold_what_if_edge_speaks_mana(env):
+    """No market, but venue manifold: the price and EV of the what-if are M$."""
+    async with connect(env) as client:
+        edge, text = await call(client, "compute_edge", {"p": "0.9", "budget": 10,
+                                                         "what_if": {"venue": "manifold", "price": "0.4"}})
+        assert edge["currency"] == "MANA", edge
+        assert "M$0.4" in text and _no_dollars(text), text
+
+
+async def test_a_manifold_order_off_the_price_range_names_mana(env):
+    async with connect(env) as client:
+        r = await client.call_tool("propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes",
+                                                     "side": "buy", "limit_price": 40, "size": 1})
+        text = r.content[0].text
+        assert r.is_error and "limit_price" in text and "40" in text, text
+        assert "M$ per share" in text and _no_dollars(text), text
+
+
+BOOLEAN_CASES = [
+    ("compute_edge", {"p": True, "price": "0.4"}, "p"),
+    ("compute_edge", {"p": "0.5", "price": True}, "price"),
+    ("compute_edge", {"p": "0.5", "price": "0.4", "budget": True}, "budget"),
+    ("compute_edge", {"p": "0.5", "price": "0.4", "size": False}, "size"),
+    ("compute_edge", {"p": "0.5", "book": {"asks": [{"price": True, "size": 5}]}}, "book.asks[0].price"),
+    ("size_position", {"p": True, "price": "0.4"}, "p"),
+    ("size_position", {"p": "0.6", "price": True}, "price"),
+    ("size_position", {"p": "0.6", "price": "0.4", "method": "flat", "amount_usd": True}, "amount_usd"),
+    # propose_order's numbers are Decimal arguments: the SDK's validation already refuses a boolean by name
+    ("propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes", "side": "buy",
+                       "limit_price": True, "size": 1}, "limit_price"),
+    ("propose_order", {"venue": "manifold", "market": MARKET, "outcome": "Yes", "side": "buy",
+                       "limit_price": "0.6", "size": True}, "size"),
+]
+
+
+async def test_a_boolean_is_not_a_number(env):
+    """JSON true is not the number 1: a probability, price or amount given as a boolean is refused by name
+    (compute_edge(p=true) used to be taken as p = 1), and the server keeps running."""
+    async with connect(env) as client:
+        for tool, args, name in BOOLEAN_CASES:
+            r = await client.call_tool(tool, args)
+            text = r.content[0].text
+            assert r.is_error, (tool, args, text)
+            assert f"'{name}'" in text or f"{name} must" in text, (tool, name, text)
+            assert "boolean" in text.lower() or "True is not a number" in text, (tool, name, text)
+        ok = await client.call_tool("compute_edge", {"p": "0.5", "price": "0.4"})
+        assert not ok.is_error, ok.content[0].text

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from pm_mcp.domain.book import walk_book
 from pm_mcp.domain.fees import NO_FEES
 from pm_mcp.domain.models import BookLevel, FeeSchedule
-from pm_mcp.domain.money import normalize
+from pm_mcp.domain.money import in_currency, normalize, unit_name
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -66,10 +66,13 @@ def _q(d: Decimal) -> Decimal:
 def compute_edge(p: Decimal, *, side: Literal["buy", "sell"] = "buy", price: Decimal | None = None,
                  levels: Sequence[BookLevel] | None = None, size: Decimal | None = None,
                  budget: Decimal | None = None, fees: FeeSchedule | None = None,
-                 size_step: Decimal = Decimal("0.01"), min_order_size: Decimal = ZERO) -> EdgeResult:
+                 size_step: Decimal = Decimal("0.01"), min_order_size: Decimal = ZERO,
+                 currency: str = "USD") -> EdgeResult:
     """Edge of trading the outcome with probability ``p`` at an explicit ``price`` or by walking
     ``levels`` (best first: asks for a buy, bids for a sell). Give a ``size`` (shares) or, for a
-    buy, a ``budget`` (USD incl. fees); neither means one share."""
+    buy, a ``budget`` (in ``currency`` incl. fees: USD, or MANA for Manifold's play money, written M$);
+    neither means one share."""
+    unit = unit_name(currency)
     if not (ZERO <= p <= ONE):
         raise EdgeError(f"p must be a probability in [0, 1] (use 0.62 for 62%), got {p}")
     if side not in ("buy", "sell"):
@@ -77,16 +80,16 @@ def compute_edge(p: Decimal, *, side: Literal["buy", "sell"] = "buy", price: Dec
     if (price is None) == (levels is None):
         raise EdgeError("give exactly one of an explicit price or a book")
     if size is not None and budget is not None:
-        raise EdgeError("give a size (shares) or a budget (USD), not both")
+        raise EdgeError(f"give a size (shares) or a budget ({unit}), not both")
     if size is not None and size <= 0:
         raise EdgeError("size must be positive (shares/contracts)")
     if budget is not None:
         if budget <= 0:
-            raise EdgeError("budget must be a positive USD amount")
+            raise EdgeError(f"budget must be a positive {unit} amount")
         if side == "sell":
             raise EdgeError("a budget only applies to a buy; give the size (shares) you would sell")
     if price is not None and not (ZERO < price < ONE):
-        raise EdgeError(f"price must be strictly between 0 and 1 (USD per share), got {price}")
+        raise EdgeError(f"price must be strictly between 0 and 1 ({unit} per share), got {price}")
     schedule = fees or NO_FEES
     warnings: list[str] = []
     if size is None and budget is None:
@@ -111,7 +114,7 @@ def compute_edge(p: Decimal, *, side: Literal["buy", "sell"] = "buy", price: Dec
                         f"{normalize(walk.unfilled_size)} unfilled")
     if source == "book" and budget is not None and n > 0 and walk.unspent_budget > 0 \
             and n >= sum((lv.size for lv in book), ZERO) - size_step:
-        warnings.append(f"book too thin: it is used up with ${walk.unspent_budget.quantize(Decimal('0.01'))} "
+        warnings.append(f"book too thin: it is used up with {in_currency(walk.unspent_budget, currency)} "
                         "of the budget unspent")
     if n == 0:
         warnings.append("nothing fills: the budget is below one size step" if budget is not None

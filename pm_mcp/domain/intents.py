@@ -37,6 +37,7 @@ from pm_mcp.domain.money import (
     normalize,
     sell_limit_on_tick,
     to_decimal,
+    unit_name,
 )
 from pm_mcp.domain.policy import PolicyCheck
 
@@ -315,7 +316,8 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
     except MoneyError as exc:
         raise IntentError(str(exc)) from None
     if not (ZERO < raw_limit < ONE):
-        raise IntentError(f"limit_price must be strictly between 0 and 1 (USD per share), got {raw_limit}")
+        raise IntentError(f"limit_price must be strictly between 0 and 1 ({unit_name(market.currency)} per share), "
+                          f"got {raw_limit}")
     tick = market.tick_size
     notes: list[str] = []
     if not is_on_tick(raw_limit, tick):
@@ -334,7 +336,8 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
     step = market.size_step
     schedule = market.fees
     if (size is None) == (stake is None):
-        raise IntentError("give exactly one of size (shares) or stake (USD to spend incl. fees)")
+        raise IntentError(f"give exactly one of size (shares) or stake ({unit_name(market.currency)} to spend incl. "
+                          "fees)")
     if size is not None:
         want = _positive(size, "size", "positive (shares)")
         qty = floor_to(want, step)
@@ -342,7 +345,8 @@ def price_leg(market: Market, *, outcome: str, side: str, limit_price: object, s
             notes.append(f"size {_num(want)} floored to the venue's {_num(step)} step: {_num(qty)}")
     else:
         if side != "buy":
-            raise IntentError("a stake (USD to spend) only applies to a buy; give the number of shares to sell as size")
+            raise IntentError(f"a stake ({unit_name(market.currency)} to spend) only applies to a buy; give the number of "
+                              "shares to sell as size")
         budget = _positive(stake, "stake", "a positive amount")
         unit = limit + _unit_fee(schedule, limit)
         qty = floor_to(budget / unit, step)

@@ -26,7 +26,8 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
     if isinstance(value, Decimal):
         d = value
     elif isinstance(value, bool):
-        raise MoneyError(f"{what} must be a number, not a boolean")
+        raise MoneyError(f"{what} must be a number or a decimal string (e.g. 0.62 or \"0.62\"), not the boolean "
+                         f"{str(value).lower()}")
     elif isinstance(value, int):
         d = Decimal(value)
     elif isinstance(value, float):
@@ -121,6 +122,12 @@ CURRENCY_SYMBOLS = {"USD": "$", "MANA": "M$"}
 def currency_symbol(currency: str) -> str:
     """'$' for USD, 'M$' for Manifold's mana."""
     return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+
+
+def unit_name(currency: str = "USD") -> str:
+    """How an error names the unit of an amount: 'USD', or 'M$' for Manifold's mana (never called dollars)."""
+    c = currency.upper()
+    return "USD" if c == "USD" else currency_symbol(c).strip()
 
 
 def in_currency(value: Decimal, currency: str = "USD") -> str:

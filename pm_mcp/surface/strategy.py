@@ -44,9 +44,10 @@ from pm_mcp.surface.render import ToolError, tool_result
 from pm_mcp.surface.schema import BRIEF, CHOICES, LEGACY, UNLISTED, Grouped
 from pm_mcp.venues.registry import VENUES
 
-# A number given as a JSON number or a decimal string ("0.45"); parsed exactly to Decimal in the body.
-Num = Annotated[int | float | str, WithJsonSchema({"type": ["number", "string"]})]
-OptNum = Annotated[int | float | str | None, WithJsonSchema({"type": ["number", "string", "null"]})]
+# A number given as a JSON number or a decimal string ("0.45"); parsed exactly to Decimal in the body. bool is in
+# the union (not in the schema) so a JSON true arrives as True and is refused by name, not coerced to 1 by pydantic.
+Num = Annotated[bool | int | float | str, WithJsonSchema({"type": ["number", "string"]})]
+OptNum = Annotated[bool | int | float | str | None, WithJsonSchema({"type": ["number", "string", "null"]})]
 
 # The venues, as the tools' schemas name them (the registry's order).
 DEFAULT_SIZE_STEP = Decimal("0.01")  # a what-if without a venue
@@ -211,6 +212,12 @@ def _what_if_terms(venue: str | None, fee_rate: Decimal | None) -> tuple[FeeSche
         raise
     except ValueError as exc:
         raise ToolError(str(exc)) from None
+
+
+def _what_if_currency(venue: str | None) -> str:
+    """What a what-if without a market is priced in: the venue's currency (Manifold: MANA), else USD."""
+    v = (venue or "").strip().lower()
+    return getattr(_venue_fees(v), "CURRENCY", "USD") if v in VENUES else "USD"
 
 
 def _fee_words(s: FeeSchedule, venue: str | None) -> str:
@@ -476,6 +483,7 @@ async def _market_sizing(state: Any, venue: str | None, market: str, side: str, 
 
 def _what_if_sizing(venue: str | None, fee_rate: Any, min_order_size: Any, t: _SizingTerms) -> _SizingTerms:
     t.fees, t.notes, t.step = _what_if_terms(venue, _opt(fee_rate, "fee_rate"))
+    t.currency = _what_if_currency(venue)
     t.min_size = _opt(min_order_size, "min_order_size") or Decimal(0)
     t.extra["what_if"] = True
     if t.max_tier is not None:
@@ -596,7 +604,7 @@ def _what_if_edge(venue: str | None, fee_rate: Any, outcome: str, side: str, p_y
     if o not in ("yes", "no"):
         raise ToolError("without a market, outcome must be 'yes' or 'no' (p is the probability of YES)")
     t = _EdgeTerms(win=p_yes if o == "yes" else Decimal(1) - p_yes, outcome_label=o.upper(), fees=fees, step=step,
-                   venue=venue, price=_opt(price, "price"), notes=notes)
+                   venue=venue, price=_opt(price, "price"), notes=notes, currency=_what_if_currency(venue))
     if book is not None:
         raw = book.asks if side == "buy" else book.bids
         t.levels = _levels(raw, "book.asks" if side == "buy" else "book.bids", ascending=side == "buy")
@@ -636,7 +644,7 @@ async def compute_edge(
         t = _what_if_edge(venue, fee_rate, outcome, side, p_yes, price, book)
     try:
         r = edge_core(t.win, side=side, price=t.price, levels=t.levels, size=size_d, budget=budget_d,
-                      fees=t.fees, size_step=t.step, min_order_size=t.min_size or Decimal(0))
+                      fees=t.fees, size_step=t.step, min_order_size=t.min_size or Decimal(0), currency=t.currency)
     except (EdgeError, ValueError) as exc:
         raise ToolError(str(exc)) from None
     out = EdgeOut(**r.model_dump(), mode=state.settings.mode, outcome=t.outcome_label, p_yes=p_yes, venue=t.venue,
