@@ -55,6 +55,11 @@ async def compare(client, **args) -> tuple[dict, str]:
     return r.structured_content["comparison"], r.content[0].text
 
 
+def _only_the_unread_source_blocks(cmp: dict) -> bool:
+    blocking = [d for d in cmp["differences"] if d["core"] and d["severity"] != "info"]
+    return [d["field"] for d in blocking] == ["source"] and "no source stated on either side" in blocking[0]["detail"]
+
+
 async def test_one_game_by_nickname_and_by_city_is_one_bet_and_the_other_team_its_inverse(pm_env):
     with start_sims("polymarket", "kalshi") as group:
         _plant_polymarket(group["polymarket"])
@@ -63,12 +68,16 @@ async def test_one_game_by_nickname_and_by_city_is_one_bet_and_the_other_team_it
         env = {**pm_env, **group.env(), "PM_MCP_VENUES": "polymarket,kalshi", "PM_MCP_HTTP_TIMEOUT_S": "3"}
         async with connect(env) as client:
             sea = dict(a="9900026", a_venue="polymarket", b="KXNFLGAME-26AUG15DALSEA-SEA", b_venue="kalshi")
+            # the same game and the right mapping; but neither side says who decides the result, so UNCERTAIN
+            # for that alone (never EQUIVALENT by default), and the answer says what to check
             cmp, text = await compare(client, **sea, a_outcome="Seahawks")
-            assert cmp["verdict"] == "equivalent" and cmp["mapping"] == "same", text
+            assert cmp["verdict"] == "uncertain" and cmp["mapping"] == "same", text
+            assert _only_the_unread_source_blocks(cmp), text
             cmp, text = await compare(client, **sea, a_outcome="Cowboys")
-            assert cmp["verdict"] == "equivalent" and cmp["mapping"] == "inverted", text
-            # what differs off the normal path is said first (postponement, tie), not hidden
-            assert cmp["edge"].startswith("Same bet in the normal case"), text
+            assert cmp["verdict"] == "uncertain" and cmp["mapping"] == "inverted", text
+            assert _only_the_unread_source_blocks(cmp), text
+            # what differs off the normal path is listed (postponement, tie), not hidden
+            assert any(d["field"] == "edge_case" for d in cmp["differences"]), text
             # no outcome named on the side that settles to names: not read as either
             cmp, text = await compare(client, **sea)
             assert cmp["verdict"] == "uncertain", text

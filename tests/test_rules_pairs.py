@@ -57,7 +57,9 @@ def test_equivalence_fires_on_real_cross_venue_equivalents(rows):
     # recall of equivalence: the pairs labelled equivalent that we call equivalent with the right mapping
     # (dev 16/18 and held-out 2/9 at 0b9d125; see tools/bench/REPORT.md "Rule equivalence")
     # (heldout 2/9 -> 5/9 after the structural round of 2026-12-02: whole degrees, seasons, agency names)
-    for split, floor in (("dev", 0.88), ("heldout", 0.55)):
+    # (dev 16/18 -> 12/18, heldout 5/9 -> 4/9 when "no source stated on either side" stopped passing as "the event
+    # itself decides": p015, p018, p019, p026 and a held-out pair are now UNCERTAIN, each for that reason alone)
+    for split, floor in (("dev", 0.66), ("heldout", 0.44)):
         got, _ = _ratio(rows, split, _right_eq, lambda r: r["label"] == "equivalent")
         assert got >= floor, (split, got)
 
@@ -98,7 +100,8 @@ def test_fresh_batch_recall_floors(fresh_rows):
     lab_ne = [r for r in fresh_rows if r["label"] == "not_equivalent"]
     assert sum(r["verdict"] == "not_equivalent" for r in lab_ne) >= 38
     lab_eq = [r for r in fresh_rows if r["label"] == "equivalent"]
-    assert sum(_right_eq(r) for r in lab_eq) >= 9  # 10/20 at b604576
+    # 10/20 at b604576; 8/20 once no source stated on either side is UNCERTAIN (one fresh-tune, one fresh-holdout)
+    assert sum(_right_eq(r) for r in lab_eq) >= 8
 
 
 # --- the general rules behind the dev figures (each would also fail if the rule were gone) --------------------------
@@ -133,8 +136,12 @@ def test_a_team_by_city_and_by_nickname_is_one_subject_and_the_other_team_is_the
     assert other.mapping == "inverted", other.summary
     assert not any(d.field == "subject" and d.severity == "hard" for d in other.differences), other.summary
     # "New York" is read whole (not "York"), the kickoff time on one side only is not an observation time, the
-    # named outcome is the YES condition, and no source is needed for a game result: the same bet
-    assert same.verdict == "equivalent" and other.verdict == "equivalent", (same.summary, other.summary)
+    # named outcome is the YES condition; but neither side says who decides the result (the league's official
+    # result, after any review), so it is UNCERTAIN for that alone, never EQUIVALENT by default
+    for c in (same, other):
+        blocking = [d for d in c.differences if d.severity != "info" and d.core]
+        assert c.verdict == "uncertain" and [d.field for d in blocking] == ["source"], c.summary
+        assert "no source stated on either side" in blocking[0].detail, c.summary
     moved = dict(ks, rules=ks["rules"].replace("Mar 8, 2027", "Mar 10, 2027"))
     assert _cmp(pm, moved, oa="Bruins", ob="Yes").verdict != "equivalent"
 
@@ -171,7 +178,7 @@ def test_one_named_season_on_both_sides_is_one_period():
     assert _cmp(a, other).verdict != "equivalent"
 
 
-def test_an_event_with_no_source_on_either_side_needs_none_but_a_number_does():
+def test_an_event_with_no_source_on_either_side_is_uncertain_and_says_what_to_check():
     a = {"id": "a", "venue": "polymarket", "title": "Will Acme Corp announce a merger with Beta Inc by June 30, 2027?",
          "rules": "This market will resolve to \"Yes\" if Acme Corp and Beta Inc announce a merger agreement by June 30, "
                   "2027, 11:59 PM ET. Otherwise, this market will resolve to \"No\"."}
@@ -179,7 +186,11 @@ def test_an_event_with_no_source_on_either_side_needs_none_but_a_number_does():
          "rules": "If Acme Corp and Beta Inc announce a merger agreement before Jul 1, 2027, then the market resolves to "
                   "Yes."}
     c = _cmp(a, b)
-    assert any("no source stated on either side" in d.detail and not d.core for d in c.differences), c.summary
+    # nobody is named as deciding the event on either side: unread on both is not "the same" (QA found Polymarket
+    # and Kalshi recession markets called EQUIVALENT this way; NBER's call vs two quarters of falling GDP)
+    assert c.verdict == "uncertain", c.summary
+    assert any("no source stated on either side" in d.detail and d.core and "check" in d.detail
+               for d in c.differences), c.summary
     # a measured number with no publisher named on either side still needs one
     pa = dict(a, title="Will Acme Corp stock close above $50 on June 30, 2027?",
               rules="This market will resolve to \"Yes\" if Acme Corp stock closes above $50 on June 30, 2027.")
@@ -207,3 +218,34 @@ def test_a_date_written_without_a_year_still_compares_by_month_and_day():
     later = dict(pm, rules=GAME_PM.replace("March 8", "March 10"))
     c = _cmp(pm, later, oa="Bruins", ob="Bruins")
     assert c.verdict == "not_equivalent" and any(d.field == "deadline" for d in c.differences), c.summary
+
+
+def test_markets_closing_on_different_days_are_uncertain_unless_both_close_after_one_common_day():
+    from datetime import date
+
+    from pm_mcp.domain.models import Market
+    from pm_mcp.domain.rules import parse_rules
+    from pm_mcp.domain.rules_compare import compare_rules
+
+    def an(venue: str, rules: str):
+        return parse_rules(rules, venue=venue, market=Market(id=venue, venue=venue, title="", rule_text=rules))
+
+    # a period ("in 2026"), settled by what is announced after it: closes months apart change what pays
+    a = an("polymarket", "This market will resolve to \"Yes\" if the BEA reports that US GDP fell in 2026, according "
+                         "to bea.gov. Otherwise \"No\".")
+    b = an("kalshi", "If the BEA reports that US GDP fell in 2026, according to bea.gov, then the market resolves to "
+                     "Yes.")
+    assert compare_rules(a, b).verdict == "equivalent", compare_rules(a, b).summary
+    c = compare_rules(a, b, a_close=date(2027, 2, 28), b_close=date(2027, 6, 30))
+    assert c.verdict == "uncertain", c.summary
+    assert any(d.field == "deadline" and "February 28, 2027" in d.detail and "June 30, 2027" in d.detail and d.core
+               for d in c.differences), c.summary
+    # one day read on both sides, both closes after it: what pays is known at that day on both
+    a = an("polymarket", "This market will resolve to \"Yes\" if the BLS reports on bls.gov that US CPI rose above 3% "
+                         "on June 10, 2027. Otherwise \"No\".")
+    b = an("kalshi", "If the BLS reports on bls.gov that US CPI rose above 3% on June 10, 2027, then the market "
+                     "resolves to Yes.")
+    base = compare_rules(a, b)
+    c = compare_rules(a, b, a_close=date(2027, 6, 11), b_close=date(2027, 6, 20))
+    assert c.verdict == base.verdict and not any("close on different dates" in d.detail for d in c.differences), \
+        (base.summary, c.summary)

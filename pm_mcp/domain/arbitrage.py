@@ -1011,7 +1011,8 @@ def equivalence_of(a: Market, b: Market) -> Equivalence:
     from pm_mcp.domain.rules import parse_rules
     from pm_mcp.domain.rules_compare import compare_rules
 
-    rc = compare_rules(parse_rules(a.rule_text or "", market=a), parse_rules(b.rule_text or "", market=b))
+    rc = compare_rules(parse_rules(a.rule_text or "", market=a), parse_rules(b.rule_text or "", market=b),
+                       a_close=a.close_time, b_close=b.close_time)
     diffs = [f"{d.field} ({d.severity}): {d.detail}" for d in rc.differences]
     verdict = Verdict(rc.verdict)
     if verdict is Verdict.EQUIVALENT and rc.mapping == "unknown":

@@ -15,7 +15,7 @@ Pure; every difference carries the spans on both sides.
 # object annotations spare pydantic compiling and evaluating each one as a string (cold start).
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -238,10 +238,44 @@ def _named_vs_member(a: RuleAnalysis, b: RuleAnalysis, sa: str, sb: str, na: lis
                               "name the same result")], False
 
 
+def _day(x: date | datetime | None) -> date | None:
+    if isinstance(x, datetime):
+        return (x.astimezone(UTC) if x.tzinfo else x).date()
+    return x
+
+
+def _words(d: date) -> str:
+    return f"{d:%B} {d.day}, {d.year}"
+
+
+def _close_dates_differ(a: RuleAnalysis, b: RuleAnalysis, ca: date | None, cb: date | None) -> Difference | None:
+    """The two markets close (stop trading, then resolve) on different days. What is known between the two
+    (a late announcement, a revised figure, an event after the first close) can pay on one and not on the other,
+    unless both rules end on one and the same day (not a period: "in 2026" is settled by what is announced
+    after it) that both closes come after."""
+    if ca is None or cb is None or abs((ca - cb).days) <= 1:
+        return None
+    da, db = a.deadline.value, b.deadline.value
+    for x, d, c in ((a, da, ca), (b, db, cb)):
+        if x.deadline.status == Status.FOUND and d is not None and d.date is not None and c < d.date:
+            return None  # a venue close before the rules' own deadline is not when it resolves (the rules run on)
+    if a.deadline.status == Status.FOUND and b.deadline.status == Status.FOUND and da and db and \
+            da.date and db.date and da.date == db.date and "window_end" not in (da.kind, db.kind) and \
+            min(ca, cb) >= da.date:
+        return None
+    return Difference(field="deadline", severity="soft",
+                      detail=f"the markets close on different dates: A on {_words(ca)} ({ca.isoformat()}), B on "
+                             f"{_words(cb)} ({cb.isoformat()}); "
+                             "what becomes known between the two (a late announcement, a revision) pays on one and "
+                             "not the other: check when and on what each resolves")
+
+
 def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = None,
-                  b_outcome: str | None = None) -> RuleComparison:
+                  b_outcome: str | None = None, a_close: date | datetime | None = None,
+                  b_close: date | datetime | None = None) -> RuleComparison:
     """``a_outcome`` / ``b_outcome``: the outcome of each market that is the bet (default its YES; "No" compares
-    the NO side; a named outcome for a market that settles to names)."""
+    the NO side; a named outcome for a market that settles to names). ``a_close`` / ``b_close``: when each
+    market closes (its ``close_time``), when known: different days can change what pays."""
     diffs: list[Difference] = []
     mapping = "same"
     unknown: list[str] = []
@@ -364,6 +398,9 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
     else:
         unknown.append("deadline")
 
+    if (closes := _close_dates_differ(a, b, _day(a_close), _day(b_close))) is not None:
+        diffs.append(closes)
+
     # edge cases: same kinds, same outcomes
     ea = {e.kind: e for e in a.edge_cases}
     eb = {e.kind: e for e in b.edge_cases}
@@ -422,10 +459,14 @@ def compare_rules(a: RuleAnalysis, b: RuleAnalysis, *, a_outcome: str | None = N
                                     detail=f"no deadline date read; both are about the {p} season"))
             continue
         if f == "source" and _both_unknown(a, b, f) and _event_without_measure(a, b, ta, tb, a_outcome, b_outcome):
-            # an event (a game, a nomination, a block on a chain) with no number read against a publisher:
-            # neither side names who reports it, so on both the event itself decides
-            diffs.append(Difference(field="unknown_field", severity="soft", core=False,
-                                    detail="no source stated on either side: the event itself decides on both"))
+            # an event with no number read against a publisher, and neither side names who decides it. That is
+            # not "the event itself decides": a recession (NBER's call or two quarters of falling GDP), a win
+            # (on the field or after appeals), a nomination (announced or confirmed) each has a defining body or
+            # measure the rules leave unread. Unread on both sides is unread, never the same: it blocks.
+            diffs.append(Difference(field="source", severity="soft",
+                                    detail="no source stated on either side: who or what decides the event "
+                                           "(the body that announces it, or the measure that defines it) is not "
+                                           "read on either side; check both rules name the same one"))
             continue
         diffs.append(Difference(field="unknown_field", severity="soft",
                                 detail=f"{f} unknown on {'both sides' if _both_unknown(a, b, f) else 'one side'}: "

@@ -251,7 +251,8 @@ async def compare_rules(
     # each side's stored verified reading (pm_mcp.surface.reading), composed in; its disagreements are differences
     (aa, ra, la), (ab, rb, lb) = await asyncio.gather(reading_for(ctx, ma, aa, "A"), reading_for(ctx, mb, ab, "B"))
     cmp = compare_analyses(aa, ab, a_outcome=_outcome(a_outcome, "a_outcome"),
-                           b_outcome=_outcome(b_outcome, "b_outcome"))
+                           b_outcome=_outcome(b_outcome, "b_outcome"),
+                           a_close=ma.close_time if ma else None, b_close=mb.close_time if mb else None)
     cmp = review_comparison(cmp, ra, rb)
     out = CompareOut(comparison=cmp, a_market=MarketRef.of(ma) if ma else None, b_market=MarketRef.of(mb) if mb else None,
                      a=aa, b=ab)
