@@ -142,3 +142,23 @@ async def test_a_boolean_is_not_a_number(env):
             assert "boolean" in text.lower() or "True is not a number" in text, (tool, name, text)
         ok = await client.call_tool("compute_edge", {"p": "0.5", "price": "0.4"})
         assert not ok.is_error, ok.content[0].text
+
+
+async def test_sizing_on_a_thin_book_uses_the_price_the_stake_pays(env):
+    """SynthBin001's best ask is 0.405 but its levels are thin: a stake walks up the book. The tier and Kelly edge
+    are taken at the average the stake pays, never the best ask, so the edge used is no larger than the one
+    compute_edge finds for the very shares bought."""
+    async with connect(env) as client:
+        size, text = await call(client, "size_position", {"market": f"manifold:{MARKET}", "p": "0.55"})
+        assert D(str(size["contracts"])) > 0, text
+        best = D("0.405")
+        sized_on = D(str(size["effective_price"]))
+        assert sized_on > best, text  # not the best ask
+        assert D(str(size["edge"])) == D("0.55") - sized_on, size
+        assert "walks the book" in text and "thin book" in text, text
+        edge, etext = await call(client, "compute_edge", {"market": f"manifold:{MARKET}", "p": "0.55",
+                                                          "size": str(size["contracts"])})
+        assert D(str(edge["filled_size"])) == D(str(size["contracts"])), etext
+        paid = D(str(edge["effective_price"]))
+        assert paid <= sized_on, (text, etext)  # the edge sized on never overstates what the stake gets
+        assert D(str(size["price"])) == D(str(edge["average_price"])), (size, edge)

@@ -131,6 +131,25 @@ def test_execution_kelly_matches_closed_form_on_a_fixed_price():
     assert abs(r.stake_usd - full) <= D("0.45") * D("0.02")
 
 
+def test_a_thin_book_is_sized_on_the_average_the_stake_pays_not_the_best_ask():
+    """Best ask 0.40 x 10 then 0.55: a quarter-Kelly stake at 0.40's edge (~M$83) would pay ~0.54 a share. The
+    sizing is redone at that average, so the stake shrinks and what it pays is no worse than the price sized on."""
+    asks = [BookLevel(price=D("0.40"), size=D(10)), BookLevel(price=D("0.55"), size=D(10000))]
+    req = SizingRequest(p_yes=D("0.60"), book=asks, fees=NO_FEES, size_step=D("0.01"))
+    r = size_position(policy(**LOOSE), req, "fractional_kelly")
+    at_best = (D("0.60") - D("0.40")) / D("0.60") * D("0.25") * 1000  # what the best ask alone would size
+    assert r.effective_price > D("0.40") and r.edge == D("0.60") - r.effective_price
+    assert 0 < r.stake_usd < at_best * D("0.5")
+    expected = (D("0.60") - r.effective_price) / (1 - r.effective_price) * D("0.25") * 1000
+    assert abs(r.stake_usd - expected) <= D("0.55") * D("0.01") + D("0.01")
+    assert r.price < r.effective_price  # the smaller stake pays less than the average it was sized on
+    assert any("not the best ask" in w for w in r.warnings) and "walks the book" in r.arithmetic
+    # one level deep enough: nothing is re-priced
+    deep = [BookLevel(price=D("0.40"), size=D(10000))]
+    flat = size_position(policy(**LOOSE), SizingRequest(p_yes=D("0.60"), book=deep, fees=NO_FEES), "fractional_kelly")
+    assert flat.effective_price == D("0.40") and not any("best ask" in w for w in flat.warnings)
+
+
 def test_execution_kelly_walks_the_book_and_stops_before_no_edge_levels():
     asks = [BookLevel(price=D("0.45"), size=D(50)), BookLevel(price=D("0.48"), size=D(100)),
             BookLevel(price=D("0.63"), size=D(10000))]

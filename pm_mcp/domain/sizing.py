@@ -12,6 +12,9 @@ Conventions
 - ``price`` is the price of the share bought (for ``no``: the NO share's price), USD per share in (0, 1).
 - Fees: the effective price per share is ``price + fee per share`` (the venue's taker formula); the
   edge, Kelly fractions and break-even use it.
+- With a book, a stake that walks past the best ask is sized again on the average it pays (fees included):
+  the edge there is no larger, so the stake is no larger and pays at most that average; the edge every cap
+  used never overstates what the stake gets (``execution_kelly`` already prices each share it walks).
 
 Methods
 - ``kelly`` (classic): f* = (b·p - q) / b with net odds b (from ``odds``, or b = (1 - c)/c at the
@@ -323,11 +326,32 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     if req.currency.upper() != policy.currency.upper():
         raise SizingError(f"the market trades in {req.currency} but the policy given is in {policy.currency}: "
                           "size mana against the mana policy (amounts never mix)")
+    first, fill = _size_at(policy, req, method, None)
+    if not req.book or method == SizingMethod.EXECUTION_KELLY or fill.contracts <= 0:
+        return first  # a fixed price, or a method that already prices every share it walks
+    avg, fee_ps = fill.cost / fill.contracts, fill.fee / fill.contracts
+    if avg <= _reference_price(req):
+        return first  # the stake fills at the best ask: nothing to re-price
+    # On a thin book the stake pays more than the best ask: size again on the average it pays. The edge there is
+    # no larger, so tier, Kelly and the stake are no larger, and the smaller stake pays at most that average:
+    # the edge every cap used is never above what the stake gets (one re-pricing suffices).
+    again, _fill = _size_at(policy, req, method, (avg, fee_ps))
+    return again
+
+
+def _size_at(policy: RiskPolicy, req: SizingRequest, method: SizingMethod,
+             sized_on: tuple[Decimal, Decimal] | None) -> tuple[SizingResult, "_Fill"]:
+    """One sizing pass: at the best ask (or the price), or ``sized_on`` = (average price, fee per share) that a
+    walk of the book pays. Returns the result and the fill it bought."""
     usd = _money_in(req.currency)  # noqa: F841 - shadows the module's USD formatter in this function
     sym = currency_symbol(req.currency)  # per-share prices and zero stakes in the market's currency ($ or M$)
     win = win_probability(req.p_yes, req.side)
-    ref_price = _reference_price(req)
-    fee_ps = fee_per_share_upper_bound(req.fees, ref_price)
+    best = _reference_price(req)
+    if sized_on is None:
+        ref_price = best
+        fee_ps = fee_per_share_upper_bound(req.fees, ref_price)
+    else:
+        ref_price, fee_ps = sized_on
     eff = ref_price + fee_ps
     edge = win - eff
     f_full = (win - eff) / (ONE - eff) if eff < ONE else ZERO
@@ -343,7 +367,9 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
 
     steps.append(f"{side_word} wins with probability {_frac(win)}"
                  + (f" (1 - p, p = {_frac(req.p_yes)})" if req.side == "no" else "")
-                 + f"; {'best ask' if req.book else 'price'} {sym}{normalize(_q(ref_price, PRICE_Q))}"
+                 + (f"; best ask {sym}{normalize(_q(best, PRICE_Q))}, but the stake walks the book: sized on the "
+                    f"average {sym}{normalize(_q(ref_price, PRICE_Q))} it pays" if sized_on is not None else
+                    f"; {'best ask' if req.book else 'price'} {sym}{normalize(_q(ref_price, PRICE_Q))}")
                  + (f" + fee {_frac(fee_ps)}/share = break-even {_frac(eff)}" if fee_ps > 0 else "")
                  + f"; edge {_pp(edge)}.")
 
@@ -489,7 +515,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     avg = fill.avg_price
     if contracts > 0:
         steps.append(f"{usd(stake)} buys {normalize(contracts)} {side_word} shares at "
-                     f"{'an average ' if req.book and avg != ref_price else ''}{sym}{normalize(_q(avg or ref_price, PRICE_Q))}"
+                     f"{'an average ' if req.book and avg != best else ''}{sym}{normalize(_q(avg or ref_price, PRICE_Q))}"
                      + (f" plus {usd(fill.fee)} fees" if fill.fee > 0 else "")
                      + f" (floored to the {normalize(req.size_step)} step).")
     elif not no_edge and target > 0:
@@ -500,6 +526,11 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
     if head.max_cost <= 0 and not no_edge:
         warnings.append(f"no room left under the policy ({head.binding})")
     ev = win * contracts - stake
+    if sized_on is not None:
+        warnings.append(f"thin book: the edge, tier and Kelly use the average {sym}{normalize(_q(ref_price, PRICE_Q))} "
+                        f"the stake pays walking the book, not the best ask {sym}{normalize(_q(best, PRICE_Q))}"
+                        + (f" (the smaller stake sized on it pays {sym}{normalize(_q(avg, PRICE_Q))})"
+                           if avg is not None and avg < ref_price else ""))
     return SizingResult(currency=req.currency.upper(),
         method=method, side=req.side, p_yes=req.p_yes, win_probability=win,
         price=_q(avg, PRICE_Q) if avg is not None else _q(ref_price, PRICE_Q),
@@ -507,7 +538,7 @@ def size_position(policy: RiskPolicy, req: SizingRequest, method: SizingMethod |
         kelly_multiplier=multiplier, tier=tier_name, stake_usd=stake, contracts=contracts, fee_usd=fill.fee,
         max_loss_usd=stake, expected_profit_usd=_q(ev), target_stake_usd=_q(asked if asked is not None else target, Decimal("0.01")),
         capped_by=list(dict.fromkeys(capped)), headroom_usd=head.max_cost,
-        arithmetic=" ".join(steps), warnings=warnings)
+        arithmetic=" ".join(steps), warnings=warnings), fill
 
 
 def _execution_kelly(req: SizingRequest, win: Decimal, bankroll: Decimal) -> tuple[Decimal, Decimal]:
