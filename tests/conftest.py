@@ -91,3 +91,17 @@ def chain_env(pm_env):
         yield {**pm_env, **pm_mcp_env(node.rpc_url, addrs)}, agent
     finally:
         node.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request):
+    """Each test that takes it runs on both store backends: None (SQLite in the test's home), then a new, empty
+    database on the shared throwaway PostgreSQL server (tests/pg_server.py; skipped where PostgreSQL is missing)."""
+    if request.param == "sqlite":
+        return None
+    from pg_server import shared_server
+
+    server = shared_server()
+    if isinstance(server, str):
+        pytest.skip(server)
+    return server.new_database()

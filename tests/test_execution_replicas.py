@@ -23,16 +23,6 @@ from pm_mcp.execution.engine import RECONCILE_LOCK, ExecutionEngine, ExecutionEr
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request):
-    if request.param == "sqlite":
-        return None
-    server = shared_server()
-    if isinstance(server, str):
-        pytest.skip(server)
-    return server.new_database()
-
-
 @pytest.fixture
 def pg_url():
     server = shared_server()

@@ -13,7 +13,6 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pg_server import shared_server
 from test_execution_engine import buy, settings_for, sim  # noqa: F401 - sim: a fixture
 
 import pm_mcp.execution  # noqa: F401 - startup hook + migrations
@@ -108,16 +107,6 @@ def test_never_looser_than_the_settings_or_any_tightening_and_order_does_not_mat
 
 
 # --- through the engine, on both backends ----------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request):
-    if request.param == "sqlite":
-        return None
-    server = shared_server()
-    if isinstance(server, str):
-        pytest.skip(server)
-    return server.new_database()
-
-
 @asynccontextmanager
 async def engines(sim, tmp_path, database_url, n=1, **kw):  # noqa: F811 - sim: the fixture's value
     """``n`` engines on one database (SQLite: one file in one home; PostgreSQL: one database), as replicas are."""
@@ -185,7 +174,9 @@ async def test_a_tightening_survives_a_restart_and_a_lowered_setting_wins(sim, t
                 ("USD", {"max_order_usd": "40", "max_daily_usd": "60"}), ("MANA", {"max_order_usd": "7"})]
             assert all(r["replica"] == engine.holder and r["created_at"] for r in rows)
     # allowed_venues=["polymarket"] equals the configured list here, so it was not stored (nothing changed)
-    async with engines(sim, tmp_path, database_url, max_order_usd=D(20)) as [(state, engine)]:  # restart, lower cap
+    # restart with a lower per-order cap (a bankroll large enough that the market's tier cap, 2% of it, is not the
+    # limit that refuses first)
+    async with engines(sim, tmp_path, database_url, max_order_usd=D(20), bankroll=D(5000)) as [(state, engine)]:
         with principal.use(A):
             usd, mana = await engine.load_policies()
             assert (usd.max_order_usd, usd.max_daily_usd) == (D(20), D(60))  # the setting 20 beats the stored 40
