@@ -1060,7 +1060,10 @@ def _implication(a: Market, ra, b: Market, rb) -> Implication | None:
 
     rc = compare_rules(ra, rb)
     hard = {d.field for d in rc.differences if d.severity == "hard"}
-    other = [d for d in rc.differences if d.severity == "soft" and d.field not in ("unknown_field", "time_zone")]
+    # rungs of one event on one venue share its resolver: a source read on neither side is the same unread one
+    one_event = a.venue == b.venue and a.event_id is not None and a.event_id == b.event_id
+    other = [d for d in rc.differences if d.severity == "soft" and d.field not in ("unknown_field", "time_zone")
+             and not (one_event and d.field == "source" and d.detail.startswith("no source stated on either side"))]
     if not hard or other or any(d.severity == "info" and d.field == "oracle" for d in rc.differences):
         return None
     ta, tb = ra.condition.threshold, rb.condition.threshold
