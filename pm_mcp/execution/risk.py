@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from pm_mcp.domain.intents import OrderLeg, stored_currency
 from pm_mcp.domain.policy import PolicyCheck, PolicyViolation, RiskPolicy, check_order, order_headroom
@@ -46,28 +47,25 @@ class RiskBook:
     async def exposure(self, key: str, exclude: frozenset[str] = NONE, currency: str = "USD") -> Decimal:
         """Cash at risk on one event, in one currency: positions' cost basis plus open buy orders' remaining
         worst case (mana never adds into USD)."""
-        total = ZERO
-        for p in await self.journal.positions(self.mode):
-            if event_key(p.event_id, p.market_id) == key and p.size > 0 and \
-                    stored_currency(p.data, p.venue) == currency:
-                total += p.size * p.avg_cost
-        for o in await self.journal.open_buy_orders_for_event(self.mode, key):
-            if event_key(o.event_id, o.market_id) == key and o.id not in exclude and \
-                    stored_currency(o.data, o.venue) == currency:
-                total += o.committed_cost() - ((o.avg_price or ZERO) * o.filled_size + o.fees_paid)
-        return total
+        return await self._at_stake(lambda x: event_key(x.event_id, x.market_id) == key,
+                                    await self.journal.open_buy_orders_for_event(self.mode, key), currency, exclude)
 
     async def market_stake(self, markets: set[tuple[str, str]], currency: str = "USD",
                            exclude: frozenset[str] = NONE) -> Decimal:
-        """Cash already at risk on these (venue, market id) markets, in one currency: positions' cost basis plus
-        open buy orders' remaining worst case (what the tier cap counts beside a new order on the same market)."""
+        """Cash already at risk on these (venue, market id) markets, in one currency, counted as :meth:`exposure`
+        counts an event's (what the tier cap holds beside a new order on the same market)."""
+        return await self._at_stake(lambda x: (x.venue, x.market_id) in markets,
+                                    await self.journal.open_orders(self.mode), currency, exclude)
+
+    async def _at_stake(self, on: Callable[[Any], bool], orders: list, currency: str,
+                        exclude: frozenset[str]) -> Decimal:
+        """Positions ``on`` the thing, at cost, plus the remaining worst case of the open buy ``orders`` on it."""
         total = ZERO
         for p in await self.journal.positions(self.mode):
-            if (p.venue, p.market_id) in markets and p.size > 0 and stored_currency(p.data, p.venue) == currency:
+            if on(p) and p.size > 0 and stored_currency(p.data, p.venue) == currency:
                 total += p.size * p.avg_cost
-        for o in await self.journal.open_orders(self.mode):
-            if o.side == "buy" and (o.venue, o.market_id) in markets and o.id not in exclude and \
-                    stored_currency(o.data, o.venue) == currency:
+        for o in orders:
+            if o.side == "buy" and on(o) and o.id not in exclude and stored_currency(o.data, o.venue) == currency:
                 total += o.committed_cost() - ((o.avg_price or ZERO) * o.filled_size + o.fees_paid)
         return total
 
