@@ -85,7 +85,7 @@ _NOT_A_SOURCE = _rx(r"^(?:the |this |these |its |their |that |our |a |an )?(?:ru
                     # what is measured, not who measures it: "according to the winner of ...", "the final price"
                     r"^(?:the |a |an )?(?:winner|winners|party|parties|candidate|team|player|person|figure|number|"
                     r"value|price|close|closing|final|level|amount|rate|count|total|outcome|result|score|first|"
-                    r"last|highest|lowest|both|either|each|chosen|selected|determined|used|decided|based|"
+                    r"next|individual|nominee|appointee|last|highest|lowest|both|either|each|chosen|selected|determined|used|decided|based|"
                     r"provided|listed)\b|"
                     r"\b(?:titled|called|named|labell?ed|under|marked)$", re.I)
 _CREDIBLE = _rx(r"credible|consensus|media|reporting|news (?:outlets|sources|reports)|reputable", re.I)

@@ -78,7 +78,9 @@ _AGENCIES: list[tuple[re.Pattern[str], str, str]] = [
          r"federal government(?! shutdown)",
                 re.I), "US government", "official"),
     (_rx(r"official announcements?"), "official announcements", "official"),
-    (_rx(r"National Weather Service|\bNOAA\b"), "NOAA", "agency"),
+    # the body the text names: the NWS is a part of NOAA, but a reader checks the one the rules cite
+    (_rx(r"National Weather Service|\bNWS\b"), "National Weather Service", "agency"),
+    (_rx(r"\bNOAA\b|National Oceanic and Atmospheric Administration"), "NOAA", "agency"),
     (_rx(r"\bAccu[Ww]eather\b"), "AccuWeather", "agency"),
     (_rx(r"\bThe Weather Company\b"), "The Weather Company", "agency"),
     (_rx(r"\bWunderground\b|\bWeather Underground\b"), "Wunderground", "agency"),
@@ -121,6 +123,9 @@ _REPORTER = _rx(r"\bIf (?P<name>[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of))
 _ATTESTS = _rx(r"(?<![\w.])(?P<name>(?:the )?[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|&|of|for)){0,6})"
                r"(?P<acr> \([A-Z][A-Z&.]{1,9}\))? (?:officially |publicly |formally )?"
                r"(?P<verb>confirms|certifies|reports|announces|declares|determines) that\b")
+# an office held in a body, right before the body's name: the market is about the office
+_OFFICE_OF = re.compile(r"\b(?:Chair|Chairman|Chairwoman|Chairperson|Governor|President|Vice[- ]President|Secretary|"
+                        r"Director|Head|Member|Commissioner|Speaker|Leader)\s+of\s+(?:the\s+)?$")
 _CLAUSE_WORD = re.compile(r"(?:If|When|Whether|Unless|Once|Otherwise|Resolves?|This|That|It)\b")
 # "this market's decentralized resolver, UMA": a description, then the name
 _APPOSITIVE = re.compile(r"^[a-z][^,]{2,60},\s+(?P<n>[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,4})$")
@@ -198,6 +203,10 @@ def _url_ok(sents: list[Sentence], ok: list[bool], i: int) -> bool:
     return bool(CUE_AT_END.search(prev)) or (ok[i - 1] and prev.rstrip().endswith(":"))
 
 
+_SHARED_HEAD = re.compile(r"(?:the\s+)?(?P<h>[Gg]overnments|[Mm]inistries|[Pp]arliaments|[Cc]entral banks|"
+                          r"[Ee]lection commissions|[Ee]lectoral commissions|[Ff]oreign ministries)\s+of\s+")
+
+
 def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tuple[int, int]]) \
         -> list[tuple[int, SourceItem]]:
     """Sources from the phrase each cue governs, canonicalised by the organisation list when it names one."""
@@ -206,13 +215,32 @@ def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tup
         if not ok[i]:
             continue
         for a, b in governed_phrases(text, s.start, s.text):
-            for na, nb in split_list(text, a, b):
+            parts = split_list(text, a, b)
+            # "the governments of the United States and Iran": the plural head is shared by every part
+            shared = _SHARED_HEAD.match(text, a, parts[0][1]) if len(parts) >= 2 else None
+            for k, (na, nb) in enumerate(parts):
                 na, nb = lead_trim(text, na, nb)
                 if nb - na < 2 or any(x < nb and na < y for x, y in taken):
                     continue  # a URL or a known name already covers it
                 if _NOT_THIS_SOURCE.search(text[max(0, na - 40):na]) and not _WILL_BE_USED.search(s.text):
                     continue
                 phrase = text[na:nb]
+                if shared is not None:
+                    head = shared.group("h")[:-1] if shared.group("h").endswith("s") else shared.group("h")
+                    rest = phrase[shared.end() - na:] if k == 0 else phrase
+                    phrase = f"{head.lower()} of {rest}"
+                    if not any(rx.search(phrase) for rx, _, _ in _AGENCIES):
+                        item = SourceItem(name=phrase, kind="official", span=_span(text, na, nb), via="cue",
+                                          role=_role(sents, i, na))
+                        taken.append((item.span.start, item.span.end))
+                        out.append((item.span.start, item))
+                        continue
+                    canon = next((nm, kd) for rx, nm, kd in _AGENCIES if rx.search(phrase))
+                    item = SourceItem(name=canon[0], kind=canon[1], span=_span(text, na, nb), via="cue",  # type: ignore[arg-type]
+                                      role=_role(sents, i, na))
+                    taken.append((item.span.start, item.span.end))
+                    out.append((item.span.start, item))
+                    continue
                 canon = next(((nm, kd, m) for rx, nm, kd in _AGENCIES for m in [rx.search(phrase)] if m), None)
                 acr = ACRONYM_AFTER.match(text, nb)
                 if canon is not None:
@@ -304,6 +332,8 @@ def _find_sources(text: str, sents: list[Sentence]) -> list[SourceItem]:
                 continue  # "a source like Google or Coinbase may help", "not according to Coinbase"
             if i is None or not (ok[i] or (kind == "data_series" and yes_sent[i])):
                 continue
+            if _OFFICE_OF.search(text[max(0, m.start() - 40):m.start()]):
+                continue  # "to be Chair of the Federal Reserve": the body is where the office is, not a source
             found.append((m.start(), SourceItem(name=name, kind=kind, role=_role(sents, i, m.start()),  # type: ignore[arg-type]
                                                 span=_span(text, m.start(), m.end()))))
             break
