@@ -373,7 +373,7 @@ def main(argv: list[str]) -> int:
           f"(1-min load average {t['load']:.2f} on {os.cpu_count()} cores)")
     if "--errors" in argv:
         if which in NO_ERRORS:
-            print(f"--errors is not shown for {which} (print the misses one set at a time)",
+            print(f"--errors is not shown for {which} (blind or mixed: aggregate figures only; print the misses one examined set at a time)",
                   file=sys.stderr)
             return 0
         for f, s in scores.items():
