@@ -3,6 +3,7 @@
     .venv/bin/python -m tools.bench.search_quality              # run: dev and held-out figures, cold and warm
     .venv/bin/python -m tools.bench.search_quality --json out.json
     .venv/bin/python -m tools.bench.search_quality freeze       # expand the rules into labels (once, before tuning)
+    .venv/bin/python -m tools.bench.search_quality freeze --queries tools/bench/search_queries_blind.json
     .venv/bin/python -m tools.bench.search_quality timing       # ranked local search over 50,000 markets
     .venv/bin/python -m tools.bench.search_quality fanout       # every query, three venues at 150 ms each
 
@@ -314,9 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.bench.search_quality")
     p.add_argument("what", nargs="?", default="run", choices=["run", "freeze", "timing", "fanout"])
     p.add_argument("--json", type=Path)
+    p.add_argument("--queries", type=Path, default=QUERIES, help="freeze: the queries file (default search_queries.json)")
     args = p.parse_args(argv)
     if args.what == "freeze":
-        freeze()
+        freeze(args.queries)
     elif args.what == "timing":
         print(json.dumps(asyncio.run(timing())))
     elif args.what == "fanout":
