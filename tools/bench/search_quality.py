@@ -4,6 +4,7 @@
     .venv/bin/python -m tools.bench.search_quality --json out.json
     .venv/bin/python -m tools.bench.search_quality freeze       # expand the rules into labels (once, before tuning)
     .venv/bin/python -m tools.bench.search_quality freeze --queries tools/bench/search_queries_blind.json
+    .venv/bin/python -m tools.bench.search_quality --queries tools/bench/search_queries_blind.json   # blind: aggregates only
     .venv/bin/python -m tools.bench.search_quality timing       # ranked local search over 50,000 markets
     .venv/bin/python -m tools.bench.search_quality fanout       # every query, three venues at 150 ms each
 
@@ -192,10 +193,13 @@ def _rows(result) -> list[tuple[str, str]]:
     return [(h.market.venue, h.market.id) for h in result.hits]
 
 
-async def run(json_out: Path | None = None) -> dict:
+async def run(json_out: Path | None = None, queries: Path = QUERIES) -> dict:
+    """Score every query of ``queries``. The blind file (search_queries_blind.json, split "blind") runs on its
+    own (its warm server sees only its queries, so the other splits' figures do not move) and its per-query
+    rows are never kept: aggregates only, until a later round declares part of it examined."""
     from tools.sim import start_sims
 
-    data = json.loads(QUERIES.read_text(encoding="utf-8"))
+    data = json.loads(queries.read_text(encoding="utf-8"))
     markets = world_markets()
     by_key = {(m.venue, m.id): m for m in markets}
     groups = group_keys(markets)
@@ -223,10 +227,10 @@ async def run(json_out: Path | None = None) -> dict:
             await close()
     for mode, results in per_mode.items():
         report["modes"][mode] = {split: summarise([r for r in results if r["split"] == split])
-                                 for split in ("dev", "heldout", "fresh")
+                                 for split in ("dev", "heldout", "fresh", "blind")
                                  if any(r["split"] == split for r in results)}
         report["modes"][mode]["all"] = summarise(results)
-    report["per_query"] = per_mode
+    report["per_query"] = {m: [r for r in rs if r["split"] != "blind"] for m, rs in per_mode.items()}
     if json_out:
         json_out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
@@ -315,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.bench.search_quality")
     p.add_argument("what", nargs="?", default="run", choices=["run", "freeze", "timing", "fanout"])
     p.add_argument("--json", type=Path)
-    p.add_argument("--queries", type=Path, default=QUERIES, help="freeze: the queries file (default search_queries.json)")
+    p.add_argument("--queries", type=Path, default=QUERIES, help="freeze / run: the queries file (default search_queries.json; "
+                   "search_queries_blind.json gives the blind split's aggregates only)")
     args = p.parse_args(argv)
     if args.what == "freeze":
         freeze(args.queries)
@@ -324,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.what == "fanout":
         print(json.dumps(asyncio.run(fanout())))
     else:
-        print_report(asyncio.run(run(args.json)))
+        print_report(asyncio.run(run(args.json, args.queries)))
     return 0
 
 
