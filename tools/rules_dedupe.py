@@ -15,11 +15,24 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ROOTS = [REPO / "tests" / "fixtures", REPO.parent / "shared" / "fixtures"]
+
+
+def _main_checkout() -> Path:
+    """The main checkout (a git worktree elsewhere, e.g. /tmp, still finds ../shared beside it)."""
+    try:
+        common = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--git-common-dir"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        return (REPO / common).resolve().parent
+    except (OSError, subprocess.CalledProcessError):
+        return REPO
+
+
+ROOTS = [REPO / "tests" / "fixtures", _main_checkout().parent / "shared" / "fixtures"]
 _NON_WORD = re.compile(r"\W+")
 
 
