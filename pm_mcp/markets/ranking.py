@@ -45,10 +45,12 @@ DATE_WEIGHT = 0.5  # a month the query names and the market closes or resolves i
 UNVERIFIED_WEIGHT = 0.5  # a term the venue matched in outcome labels this copy of the market lacks
 RELAXED_QUERIES = 3  # at most this many one-word-shorter searches per venue that found nothing relevant
 
+# "next" is not generic: "next pope" asks who follows, and a market on the pope in office (a Person of the Year
+# member named "Pope Leo XIV") is not about that; of "next", "pope" and "italian" one may be missing
 STOPWORDS = frozenset("a an and are be by for from has have in is it of on or the to was with what who when does do "
                       "did at as this that vs v".split())
 GENERIC = frozenset("will win wins winner price prices rate rates market markets today tomorrow end year years "
-                    "above below before after how many much next new be hit reach over under more less than "
+                    "above below before after how many much new be hit reach over under more less than "
                     "number yes no race".split())
 MONTHS = {m: i for i, names in enumerate([
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
@@ -66,6 +68,12 @@ SYNONYMS = {"decrease": "cut", "lower": "cut", "reduce": "cut", "hike": "raise",
 _ROMAN = re.compile(r"^(?=[ivxlc]{2,7}$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
+# a question that asks for a count ("how many cuts", "number of rate cuts", "# of tweets"), and a member label that
+# is one ("3+", "Exactly 2 cuts", "0 times", "10-19"; not a year, not a size such as "25 bps"): the term COUNT
+COUNT = "~count"
+_COUNT_PHRASE = re.compile(r"\bhow many\b|\bnumber of\b|# of\b")
+_COUNT_LABEL = re.compile(r"^\s*(?:exactly\s+)?(?!(?:19|20)\d\d\b)\d{1,3}(?:\+|\s*(?:-|to)\s*\d{1,3})?"
+                          r"(?:\s+(?!bps?\b|percent\b|pct\b)[a-z]+)?\s*$")
 _TOKEN = re.compile(r"(\d[\d,]*(?:\.\d+)?)([km](?![a-z]))?|([^\W\d_]+)", re.UNICODE | re.IGNORECASE)
 
 
@@ -114,6 +122,9 @@ def _tokens(text: str) -> tuple[str, ...]:
             out.append(str(_roman(word)))
         else:
             out.append(_stem(SYNONYMS.get(word, word)))
+    low = text.lower()
+    if _COUNT_PHRASE.search(low) or _COUNT_LABEL.match(low):
+        out.append(COUNT)
     return tuple(out)
 
 
@@ -135,6 +146,7 @@ class Query:
     weights: tuple[float, ...]
     informative: int = 0  # terms of weight 1 (names, topics, numbers, months)
     words: int = 0  # informative terms that are words (names, topics), not numbers or months
+    bps: tuple[str, ...] = ()  # numbers the query names in basis points ("25 bps"): a size of a rate move
 
     @classmethod
     def parse(cls, text: str) -> Query:
@@ -145,11 +157,16 @@ class Query:
         weights = tuple(_weight(t) for t in seen)
         informative = sum(1 for w in weights if w >= 1.0)
         words = sum(1 for t, w in zip(seen, weights, strict=True) if w >= 1.0 and _is_word(t))
-        return cls(tuple(seen), weights, informative, words)
+        low = text.lower()
+        bps = tuple(_num(n, None) for n in _BPS.findall(low))
+        return cls(tuple(seen), weights, informative, words, bps)
 
     @property
     def empty(self) -> bool:
         return not self.terms
+
+
+_BPS = re.compile(r"(\d+)\s*(?:bps?|basis points?)\b")
 
 
 def _is_word(t: str) -> bool:
@@ -167,7 +184,7 @@ def relaxed_queries(words: str, limit: int | None = None) -> list[str]:
     """What to ask a venue again when its all-words search found nothing relevant: the words with one left
     out (the last first: people name the subject first), each keeping a name or topic word. A person who
     finds nothing for "fed chair nominee" tries "fed chair" ("nominee" is "nominate" on that venue)."""
-    parts = words.split()
+    parts = _quantities(words.split())
     limit = RELAXED_QUERIES if limit is None else limit
     if len(parts) < 2 or limit <= 0:
         return []
@@ -178,6 +195,21 @@ def relaxed_queries(words: str, limit: int | None = None) -> list[str]:
             out.append(" ".join(rest))
         if len(out) >= limit:
             break
+    return out
+
+
+UNITS = frozenset("bps bp basis points percent pct cents degrees inches".split())
+
+
+def _quantities(parts: list[str]) -> list[str]:
+    """Words, with a number and the unit after it as one ("25 bps"): left out together, so a retry of
+    "fed cut december 25 bps" can be "fed cut december" (a venue whose market says no size)."""
+    out: list[str] = []
+    for w in parts:
+        if out and w.lower() in UNITS and re.fullmatch(r"\$?\d[\d,.]*[km%]?", out[-1], re.IGNORECASE):
+            out[-1] += " " + w
+        else:
+            out.append(w)
     return out
 
 
@@ -246,6 +278,8 @@ def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
     total = [0.0, 0.0]
     missing = missing_words = 0
     unverified = venue_matched and not m.outcomes
+    if q.bps and _excludes_bps(m, q.bps):
+        return 0.0
     for term, w in zip(q.terms, q.weights, strict=True):
         best, dated = 0.0, False
         for i, fw in enumerate(FIELD_WEIGHTS):  # best field first: stop at the first that has the term
@@ -254,6 +288,8 @@ def relevance(q: Query, m: Market, *, venue_matched: bool = False) -> float:
                 break
         if best == 0.0 and _is_year(term) and _ends_before_year(m, int(term)):
             return 0.0
+        if best == 0.0 and term == COUNT:
+            return 0.0  # "how many cuts": a market on whether a cut happens does not answer it
         if best == 0.0 and term[0] == "m" and term[1:].isdigit() and _ends_in_month(m, int(term[1:])):
             # "by December": the market closes or resolves in December (it adds, but the word is still missing)
             best, dated = DATE_WEIGHT, True
@@ -320,8 +356,29 @@ def _ends_in_month(m: Market, month: int) -> bool:
 
 
 def _ends_before_year(m: Market, year: int) -> bool:
+    return _ends_before(m, datetime(year, 1, 1, tzinfo=UTC))
+
+
+def _ends_before(m: Market, when: datetime) -> bool:
     times = [t for t in (m.close_time, m.resolution_time) if t is not None]
-    return bool(times) and max(_aware(t) for t in times) < datetime(year, 1, 1, tzinfo=UTC)
+    return bool(times) and max(_aware(t) for t in times) < when
+
+
+_STRICT_BPS = re.compile(r"(?:>|<|\bgreater than|\bmore than|\bless than|\bover|\bunder|\babove|\bbelow)\s*(\d+)\s*bps?\b")
+_BPS_TEXT = re.compile(r"(\d+)\s*bps?\b")
+
+
+def _excludes_bps(m: Market, sizes: tuple[str, ...]) -> bool:
+    """Whether the member's label (else its title) names a size the query asks for only as a strict bound: a
+    rate move of "greater than 25bps" or ">25bps" is another outcome than one of 25 bps (moves come in sizes, so
+    the bound excludes its own number), where "above $100,000" is the threshold a person naming 100k means.
+    Every mention of the size must be a strict bound: "Cut 25bps" names it plainly."""
+    text = f"{m.group_label or ''} {m.title}".lower()
+    strict = _STRICT_BPS.findall(text)
+    if not strict:
+        return False
+    every = _BPS_TEXT.findall(text)
+    return any(s in strict and every.count(s) == strict.count(s) for s in sizes)
 
 
 @lru_cache(maxsize=16)

@@ -155,7 +155,8 @@ def score_page(q: dict, rows: list[tuple[str, str]], markets_by_key: dict, group
     idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
     return {"ndcg": dcg / idcg if idcg else (1.0 if not rows else 0.0), "irrelevant": irrelevant,
             "coverage": (rel_venues <= venues_ok) if rel_venues else None, "rows": len(rows[:PAGE]),
-            "rel_venues": sorted(rel_venues), "page_venues": "".join(v[0] for v, _ in rows[:PAGE])}
+            "rel_venues": sorted(rel_venues), "page_venues": "".join(v[0] for v, _ in rows[:PAGE]),
+            "page": [f"{v}:{mid}" for v, mid in rows[:PAGE]]}
 
 
 def summarise(results: list[dict]) -> dict:
@@ -234,6 +235,31 @@ async def run(json_out: Path | None = None, queries: Path = QUERIES) -> dict:
     if json_out:
         json_out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
+
+
+DETAIL_SPLITS = ("dev", "heldout", "fresh")  # never "blind": its pages are not to be read while tuning
+
+
+def print_detail(report: dict, splits: list[str], markets_by_key: dict | None = None) -> None:
+    """Per query of ``splits``: the page's rows with their grade, and the relevant venues the page misses."""
+    refused = [s for s in splits if s not in DETAIL_SPLITS]
+    if refused:
+        raise SystemExit(f"no per-query detail for {', '.join(refused)} (only {', '.join(DETAIL_SPLITS)})")
+    labels = {q["id"]: q["labels"] for q in json.loads(QUERIES.read_text(encoding="utf-8"))["queries"]}
+    if markets_by_key is None:
+        markets_by_key = {(m.venue, m.id): m for m in world_markets()}
+    for mode, results in report["per_query"].items():
+        for r in results:
+            if r["split"] not in splits:
+                continue
+            missing = "".join(v[0] for v in r["rel_venues"] if v[0] not in r["page_venues"])
+            print(f"{mode:5} {r['id']} {r['query']!r} nDCG {r['ndcg']:.3f} page {r['page_venues'] or '-'}"
+                  f"{'  IRRELEVANT' if r['irrelevant'] else ''}{'  missing ' + missing if missing else ''}")
+            for key in r["page"]:
+                venue, mid = key.split(":", 1)
+                m = markets_by_key.get((venue, mid))
+                title = f"{m.title} | {m.event_title or ''} | {m.group_label or ''}" if m else "?"
+                print(f"        g{labels[r['id']].get(key, 0)} {key}  {title[:110]}")
 
 
 def print_report(report: dict) -> None:
@@ -321,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     p.add_argument("--queries", type=Path, default=QUERIES, help="freeze / run: the queries file (default search_queries.json; "
                    "search_queries_blind.json gives the blind split's aggregates only)")
+    p.add_argument("--detail", action="append", default=[], metavar="SPLIT",
+                   help="print each query's page for this split (dev, heldout, fresh; repeatable)")
     args = p.parse_args(argv)
     if args.what == "freeze":
         freeze(args.queries)
@@ -329,7 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.what == "fanout":
         print(json.dumps(asyncio.run(fanout())))
     else:
-        print_report(asyncio.run(run(args.json, args.queries)))
+        if args.detail:
+            print_detail({"per_query": {}}, args.detail)  # refuse an unknown split before running
+        report = asyncio.run(run(args.json, args.queries))
+        print_report(report)
+        if args.detail:
+            print_detail(report, args.detail)
     return 0
 
 
