@@ -325,3 +325,42 @@ async def test_a_corrupted_catalog_row_is_skipped_and_the_catalog_rebuilt(catalo
         await asyncio.sleep(0.02)
     assert await catalog.count() == 1
     await svc.aclose()
+
+
+# --- fifth round (4986598): each rule, the case it fixes and a near miss it must leave alone ----------------
+def _rel(query: str, m: Market) -> float:
+    return ranking.relevance(ranking.Query.parse(query), m)
+
+
+def test_next_is_a_word_that_counts():
+    pope_now = mk("polymarket", "p1", "Time Person of the Year 2026?", event="e", label="Pope Leo XIV")
+    next_pope = mk("kalshi", "k1", "Who will the next Pope be?")
+    assert _rel("next pope italian", next_pope) > _rel("next pope italian", pope_now)
+
+
+def test_a_how_many_question_needs_a_market_that_counts():
+    yes_no = mk("polymarket", "p2", "Fed rate cut in 2026?")
+    counted = mk("kalshi", "k2", "Number of rate cuts in 2026?", event="ev", label="3+")
+    assert _rel("how many fed rate cuts 2026", yes_no) == 0.0
+    assert _rel("how many fed rate cuts 2026", counted) > 0.0
+    # near miss: without a count phrase the yes/no market stays relevant
+    assert _rel("fed rate cut 2026", yes_no) > 0.0
+    # a year or a size is not a count label
+    assert ranking.COUNT not in ranking.tokens("2026") and ranking.COUNT not in ranking.tokens("25 bps")
+    assert ranking.COUNT in ranking.tokens("Exactly 2 cuts") and ranking.COUNT in ranking.tokens("3+")
+
+
+def test_a_bps_size_named_only_as_a_strict_bound_is_another_outcome():
+    larger = mk("kalshi", "k3", "Rate cut greater than 25bps in December?")
+    exact = mk("polymarket", "p3", "Fed decreases rates by 25 bps after December meeting?")
+    assert _rel("fed cut december 25 bps", larger) == 0.0
+    assert _rel("fed cut december 25 bps", exact) > 0.0
+    # near miss: a dollar bound is not touched by the bps rule
+    assert _rel("bitcoin 100k", mk("kalshi", "k4", "Bitcoin above $100,000?")) > 0.0
+
+
+def test_a_number_and_its_unit_are_left_out_together_in_retries():
+    retries = ranking.relaxed_queries("fed cut december 25 bps")
+    assert "fed cut december" in retries
+    assert all("25" not in r or "25 bps" in r for r in retries)  # never "25" without its unit, nor "bps" alone
+    assert all(not r.endswith(" bps") or "25 bps" in r for r in retries)
