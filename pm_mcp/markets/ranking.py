@@ -356,16 +356,11 @@ def _ends_in_month(m: Market, month: int) -> bool:
 
 
 def _ends_before_year(m: Market, year: int) -> bool:
-    return _ends_before(m, datetime(year, 1, 1, tzinfo=UTC))
-
-
-def _ends_before(m: Market, when: datetime) -> bool:
     times = [t for t in (m.close_time, m.resolution_time) if t is not None]
-    return bool(times) and max(_aware(t) for t in times) < when
+    return bool(times) and max(_aware(t) for t in times) < datetime(year, 1, 1, tzinfo=UTC)
 
 
 _STRICT_BPS = re.compile(r"(?:>|<|\bgreater than|\bmore than|\bless than|\bover|\bunder|\babove|\bbelow)\s*(\d+)\s*bps?\b")
-_BPS_TEXT = re.compile(r"(\d+)\s*bps?\b")
 
 
 def _excludes_bps(m: Market, sizes: tuple[str, ...]) -> bool:
@@ -377,7 +372,7 @@ def _excludes_bps(m: Market, sizes: tuple[str, ...]) -> bool:
     strict = _STRICT_BPS.findall(text)
     if not strict:
         return False
-    every = _BPS_TEXT.findall(text)
+    every = _BPS.findall(text)  # every mention of a size, "25 basis points" too
     return any(s in strict and every.count(s) == strict.count(s) for s in sizes)
 
 

@@ -229,14 +229,8 @@ def _cue_items(text: str, sents: list[Sentence], ok: list[bool], taken: list[tup
                     head = shared.group("h")[:-1] if shared.group("h").endswith("s") else shared.group("h")
                     rest = phrase[shared.end() - na:] if k == 0 else phrase
                     phrase = f"{head.lower()} of {rest}"
-                    if not any(rx.search(phrase) for rx, _, _ in _AGENCIES):
-                        item = SourceItem(name=phrase, kind="official", span=_span(text, na, nb), via="cue",
-                                          role=_role(sents, i, na))
-                        taken.append((item.span.start, item.span.end))
-                        out.append((item.span.start, item))
-                        continue
-                    canon = next((nm, kd) for rx, nm, kd in _AGENCIES if rx.search(phrase))
-                    item = SourceItem(name=canon[0], kind=canon[1], span=_span(text, na, nb), via="cue",  # type: ignore[arg-type]
+                    name, kind = next(((nm, kd) for rx, nm, kd in _AGENCIES if rx.search(phrase)), (phrase, "official"))
+                    item = SourceItem(name=name, kind=kind, span=_span(text, na, nb), via="cue",  # type: ignore[arg-type]
                                       role=_role(sents, i, na))
                     taken.append((item.span.start, item.span.end))
                     out.append((item.span.start, item))
